@@ -1,0 +1,429 @@
+"""The domain: corpora of articles, the claims marked in them, and the team's tags on those claims.
+
+Offsets are Unicode code points of the stored (NFC) article text, start inclusive, end exclusive
+(see anchoring.py). Rules the database can hold are constraints here; the rest live in services.py.
+Users are never deleted in cascade with annotation data: user foreign keys PROTECT (a departing
+member is deactivated, their work stays attributed to them).
+"""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.db.models.functions import Length
+
+USER = settings.AUTH_USER_MODEL
+
+
+class Role(models.TextChoices):
+    OWNER = "owner", "Owner"
+    CURATOR = "curator", "Curator"
+    ANNOTATOR = "annotator", "Annotator"
+    VIEWER = "viewer", "Viewer"
+
+
+class Stance(models.TextChoices):
+    SUPPORT = "support", "Support"
+    OPPOSE = "oppose", "Oppose"
+    NEUTRAL = "neutral", "Neutral"
+
+
+class AnnotationStatus(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    SUBMITTED = "submitted", "Submitted"
+
+
+class EvidenceKind(models.TextChoices):
+    SPAN = "span", "Span of the article"
+    SOURCE = "source", "Outside source"
+
+
+class EvidenceType(models.TextChoices):
+    STUDY = "study", "Study"
+    STATISTIC = "statistic", "Statistic"
+    EXPERT = "expert", "Expert"
+    EXAMPLE = "example", "Example"
+    ANECDOTE = "anecdote", "Anecdote"
+    OFFICIAL = "official", "Official"
+    OTHER = "other", "Other"
+
+
+class EvidenceRole(models.TextChoices):
+    SUPPORTS = "supports", "Supports"
+    UNDERMINES = "undermines", "Undermines"
+
+
+class RelationKind(models.TextChoices):
+    SUPPORTS = "supports", "Supports"
+    ATTACKS = "attacks", "Attacks"
+    REPHRASES = "rephrases", "Rephrases"
+
+
+class ReviewDecision(models.TextChoices):
+    ACCEPTED = "accepted", "Accepted"
+    REJECTED = "rejected", "Rejected"
+
+
+class AssignmentState(models.TextChoices):
+    ASSIGNED = "assigned", "Assigned"
+    SUBMITTED = "submitted", "Submitted"
+
+
+class Corpus(models.Model):
+    slug = models.SlugField(max_length=64, unique=True)
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    blind = models.BooleanField(
+        default=False,
+        help_text="Annotators see others' tags on an article only after submitting it.",
+    )
+    claim_labels = models.JSONField(default=list, blank=True)
+    created_by = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    version = models.PositiveIntegerField(default=1)
+
+    class Meta:
+        verbose_name_plural = "corpora"
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Topic(models.Model):
+    corpus = models.ForeignKey(Corpus, on_delete=models.CASCADE, related_name="topics")
+    label = models.CharField(max_length=300)
+    description = models.TextField(blank=True)
+    position = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    version = models.PositiveIntegerField(default=1)
+
+    class Meta:
+        ordering = ["position", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["corpus", "label"], name="topic_unique_label"),
+        ]
+
+    def __str__(self) -> str:
+        return self.label
+
+
+class Membership(models.Model):
+    corpus = models.ForeignKey(Corpus, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(USER, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=16, choices=Role.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["corpus", "user__username"]
+        constraints = [
+            models.UniqueConstraint(fields=["corpus", "user"], name="membership_unique"),
+            models.CheckConstraint(condition=Q(role__in=Role.values), name="membership_role_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} as {self.role} of {self.corpus}"
+
+
+class ArticleQuerySet(models.QuerySet):
+    def alive(self):
+        return self.filter(deleted_at__isnull=True)
+
+    def in_trash(self):
+        return self.filter(deleted_at__isnull=False)
+
+
+class Article(models.Model):
+    corpus = models.ForeignKey(Corpus, on_delete=models.CASCADE, related_name="articles")
+    title = models.CharField(max_length=500)
+    text = models.TextField()
+    author = models.CharField(max_length=300, blank=True)
+    source_url = models.URLField(max_length=2000, blank=True)
+    published_on = models.DateField(null=True, blank=True)
+    language = models.CharField(max_length=35, blank=True)
+    text_sha256 = models.CharField(max_length=64, db_index=True)
+    created_by = models.ForeignKey(
+        USER, on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True, db_index=True)
+    version = models.PositiveIntegerField(default=1)
+    # Trash: a deleted article disappears everywhere but can be restored by an owner.
+    deleted_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    deleted_by = models.ForeignKey(
+        USER, on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
+
+    objects = ArticleQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["corpus", "deleted_at"], name="article_corpus_alive")]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class ClaimQuerySet(models.QuerySet):
+    def alive(self):
+        return self.filter(deleted_at__isnull=True)
+
+    def in_trash(self):
+        return self.filter(deleted_at__isnull=False)
+
+    def in_text_order(self):
+        return self.order_by("start", "-end", "id")
+
+
+class Claim(models.Model):
+    article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="claims")
+    start = models.PositiveIntegerField()
+    end = models.PositiveIntegerField()
+    exact = models.TextField()
+    prefix = models.CharField(max_length=64, blank=True)
+    suffix = models.CharField(max_length=64, blank=True)
+    summary = models.TextField(blank=True)
+    labels = models.JSONField(default=list, blank=True)
+    created_by = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True, db_index=True)
+    version = models.PositiveIntegerField(default=1)
+    deleted_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    deleted_by = models.ForeignKey(
+        USER, on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
+
+    objects = ClaimQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["start", "-end", "id"]
+        indexes = [models.Index(fields=["article", "start"], name="claim_article_start")]
+        constraints = [
+            models.CheckConstraint(condition=Q(start__gte=0), name="claim_start_nonnegative"),
+            models.CheckConstraint(condition=Q(end__gt=F("start")), name="claim_end_after_start"),
+            # exact is text[start:end], so its length in code points is end - start.
+            models.CheckConstraint(
+                condition=Q(end=F("start") + Length("exact")), name="claim_exact_length"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.exact[:80]
+
+
+class AnnotationQuerySet(models.QuerySet):
+    def alive(self):
+        # Deleting an article stamps its claims too, so the claim's flag is enough.
+        return self.filter(claim__deleted_at__isnull=True)
+
+
+class Annotation(models.Model):
+    claim = models.ForeignKey(Claim, on_delete=models.CASCADE, related_name="annotations")
+    annotator = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="annotations")
+    # RESTRICT (not PROTECT) so deleting a whole corpus can cascade through topics and annotations.
+    topic = models.ForeignKey(Topic, on_delete=models.RESTRICT, related_name="annotations")
+    stance = models.CharField(max_length=16, choices=Stance.choices)
+    labels = models.JSONField(default=list, blank=True)
+    confidence = models.PositiveSmallIntegerField(null=True, blank=True)
+    note = models.TextField(blank=True)
+    status = models.CharField(
+        max_length=16, choices=AnnotationStatus.choices, default=AnnotationStatus.DRAFT
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True, db_index=True)
+    version = models.PositiveIntegerField(default=1)
+
+    objects = AnnotationQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["claim", "annotator__username"]
+        constraints = [
+            models.UniqueConstraint(fields=["claim", "annotator"], name="annotation_one_per_user"),
+            models.CheckConstraint(
+                condition=Q(stance__in=Stance.values), name="annotation_stance_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=AnnotationStatus.values), name="annotation_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(confidence__isnull=True) | Q(confidence__gte=1, confidence__lte=5),
+                name="annotation_confidence_1_to_5",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.annotator}: {self.stance} on claim {self.claim_id}"
+
+
+class Evidence(models.Model):
+    annotation = models.ForeignKey(Annotation, on_delete=models.CASCADE, related_name="evidence")
+    kind = models.CharField(max_length=16, choices=EvidenceKind.choices)
+    # kind=span: a span of the same article, in code points like a claim.
+    start = models.PositiveIntegerField(null=True, blank=True)
+    end = models.PositiveIntegerField(null=True, blank=True)
+    exact = models.TextField(blank=True)
+    # kind=source: an outside source.
+    url = models.URLField(max_length=2000, blank=True)
+    title = models.CharField(max_length=500, blank=True)
+    quote = models.TextField(blank=True)
+    evidence_type = models.CharField(
+        max_length=16, choices=EvidenceType.choices, default=EvidenceType.OTHER
+    )
+    role = models.CharField(
+        max_length=16, choices=EvidenceRole.choices, default=EvidenceRole.SUPPORTS
+    )
+    position = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name_plural = "evidence"
+        ordering = ["annotation", "position", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    Q(
+                        kind=EvidenceKind.SPAN,
+                        start__isnull=False,
+                        end__isnull=False,
+                        end__gt=F("start"),
+                        end=F("start") + Length("exact"),
+                    )
+                    | Q(kind=EvidenceKind.SOURCE, start__isnull=True, end__isnull=True)
+                ),
+                name="evidence_span_or_source",
+            ),
+            models.CheckConstraint(
+                condition=Q(evidence_type__in=EvidenceType.values), name="evidence_type_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(role__in=EvidenceRole.values), name="evidence_role_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.exact[:60] if self.kind == EvidenceKind.SPAN else (self.title or self.url)
+
+
+class Relation(models.Model):
+    source_claim = models.ForeignKey(
+        Claim, on_delete=models.CASCADE, related_name="outgoing_relations"
+    )
+    target_claim = models.ForeignKey(
+        Claim, on_delete=models.CASCADE, related_name="incoming_relations"
+    )
+    kind = models.CharField(max_length=16, choices=RelationKind.choices)
+    created_by = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["source_claim", "target_claim", "kind"], name="relation_unique"
+            ),
+            models.CheckConstraint(
+                condition=~Q(source_claim=F("target_claim")), name="relation_no_self_loop"
+            ),
+            models.CheckConstraint(
+                condition=Q(kind__in=RelationKind.values), name="relation_kind_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.source_claim_id} {self.kind} {self.target_claim_id}"
+
+
+class Review(models.Model):
+    claim = models.OneToOneField(Claim, on_delete=models.CASCADE, related_name="review")
+    curator = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+")
+    decision = models.CharField(max_length=16, choices=ReviewDecision.choices)
+    topic = models.ForeignKey(
+        Topic, on_delete=models.RESTRICT, related_name="+", null=True, blank=True
+    )
+    stance = models.CharField(max_length=16, choices=Stance.choices, blank=True)
+    note = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True, db_index=True)
+    version = models.PositiveIntegerField(default=1)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(decision=ReviewDecision.REJECTED)
+                | Q(
+                    decision=ReviewDecision.ACCEPTED, topic__isnull=False, stance__in=Stance.values
+                ),
+                name="review_accepted_has_gold",
+            ),
+            models.CheckConstraint(
+                condition=Q(decision__in=ReviewDecision.values), name="review_decision_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.decision} claim {self.claim_id}"
+
+
+class Comment(models.Model):
+    claim = models.ForeignKey(Claim, on_delete=models.CASCADE, related_name="comments")
+    author = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+")
+    text = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return self.text[:60]
+
+
+class Assignment(models.Model):
+    article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="assignments")
+    annotator = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="assignments")
+    state = models.CharField(
+        max_length=16, choices=AssignmentState.choices, default=AssignmentState.ASSIGNED
+    )
+    assigned_by = models.ForeignKey(
+        USER, on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["article", "annotator__username"]
+        constraints = [
+            models.UniqueConstraint(fields=["article", "annotator"], name="assignment_unique"),
+            models.CheckConstraint(
+                condition=Q(state__in=AssignmentState.values), name="assignment_state_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.article_id} → {self.annotator} ({self.state})"
+
+
+class AuditEvent(models.Model):
+    """Append-only record of every write made through a service."""
+
+    actor = models.ForeignKey(
+        USER, on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
+    verb = models.CharField(max_length=64)
+    object_type = models.CharField(max_length=64)
+    object_id = models.CharField(max_length=64)
+    corpus = models.ForeignKey(
+        Corpus, on_delete=models.SET_NULL, related_name="audit_events", null=True, blank=True
+    )
+    corpus_slug = models.CharField(max_length=64, blank=True)
+    before = models.JSONField(null=True, blank=True)
+    after = models.JSONField(null=True, blank=True)
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [
+            models.Index(fields=["corpus", "-at"], name="audit_corpus_at"),
+            models.Index(fields=["object_type", "object_id"], name="audit_object"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.actor} {self.verb} {self.object_type} {self.object_id}"

@@ -1,0 +1,308 @@
+"""Every read that feeds a page, a serializer or an export, scoped to the requesting user.
+
+`*_get_for_user` functions answer Http404 for anything the user is not a member of (no existence
+leaks) and attach the caller's role in the corpus as `obj.my_role`, fetched in the same query.
+List selectors own their select_related/prefetch_related so that query counts do not grow with
+the number of rows.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import (
+    Count,
+    Exists,
+    IntegerField,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+)
+from django.db.models.functions import Coalesce
+from django.http import Http404
+
+from .models import (
+    Annotation,
+    Article,
+    Assignment,
+    AssignmentState,
+    Claim,
+    Corpus,
+    Evidence,
+    Membership,
+    Relation,
+    Review,
+    Role,
+    Topic,
+)
+from .permissions import sees_all_annotations
+
+
+def parse_id(value: Any) -> int:
+    """Ids are opaque strings to clients; anything that is not one of ours is simply not found."""
+    try:
+        number = int(str(value), 10)
+    except (TypeError, ValueError):
+        raise Http404("Not found.") from None
+    if number <= 0 or number > 2**63 - 1:
+        raise Http404("Not found.")
+    return number
+
+
+def _role_in(corpus_ref: str, user) -> Subquery:
+    return Subquery(
+        Membership.objects.filter(corpus=OuterRef(corpus_ref), user=user).values("role")[:1]
+    )
+
+
+def _count(queryset: QuerySet, outer_field: str) -> Coalesce:
+    """A correlated COUNT(*) subquery (avoids the row blow-up of several Count() joins)."""
+    counted = (
+        queryset.filter(**{outer_field: OuterRef("pk")})
+        .order_by()
+        .values(outer_field)
+        .annotate(n=Count("*"))
+        .values("n")
+    )
+    return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
+
+
+def _require_user(user) -> None:
+    if user is None or not user.is_authenticated:
+        raise Http404("Not found.")
+
+
+# --- Corpora -------------------------------------------------------------------------------
+
+
+def corpora_for_user(user) -> QuerySet[Corpus]:
+    """The corpora the user is a member of, with their role and progress counts."""
+    if not user.is_authenticated:
+        return Corpus.objects.none()
+    return (
+        Corpus.objects.filter(memberships__user=user)
+        .annotate(
+            my_role=_role_in("pk", user),
+            n_articles=_count(Article.objects.alive(), "corpus"),
+            n_claims=_count(Claim.objects.alive(), "article__corpus"),
+            n_annotations=_count(Annotation.objects.alive(), "claim__article__corpus"),
+            n_my_assigned=_count(
+                Assignment.objects.filter(annotator=user, article__deleted_at__isnull=True),
+                "article__corpus",
+            ),
+            n_my_submitted=_count(
+                Assignment.objects.filter(
+                    annotator=user,
+                    state=AssignmentState.SUBMITTED,
+                    article__deleted_at__isnull=True,
+                ),
+                "article__corpus",
+            ),
+            n_reviewed=_count(
+                Review.objects.filter(claim__deleted_at__isnull=True), "claim__article__corpus"
+            ),
+        )
+        .order_by("name")
+    )
+
+
+def corpus_get_for_user(user, slug: str) -> Corpus:
+    _require_user(user)
+    corpus = (
+        Corpus.objects.annotate(my_role=_role_in("pk", user))
+        .filter(slug=str(slug), my_role__isnull=False)
+        .first()
+    )
+    if corpus is None:
+        raise Http404("No corpus with that name among yours.")
+    return corpus
+
+
+def topics_for_corpus(corpus: Corpus) -> QuerySet[Topic]:
+    return Topic.objects.filter(corpus=corpus).order_by("position", "id")
+
+
+def members_for_corpus(corpus: Corpus) -> QuerySet[Membership]:
+    return (
+        Membership.objects.filter(corpus=corpus).select_related("user").order_by("user__username")
+    )
+
+
+def topic_get_for_user(user, topic_id: Any) -> Topic:
+    _require_user(user)
+    topic = (
+        Topic.objects.select_related("corpus")
+        .annotate(my_role=_role_in("corpus", user))
+        .filter(pk=parse_id(topic_id), my_role__isnull=False)
+        .first()
+    )
+    if topic is None:
+        raise Http404("Topic not found.")
+    return topic
+
+
+# --- Articles ------------------------------------------------------------------------------
+
+
+def article_get_for_user(user, article_id: Any) -> Article:
+    _require_user(user)
+    article = (
+        Article.objects.alive()
+        .select_related("corpus")
+        .annotate(my_role=_role_in("corpus", user))
+        .filter(pk=parse_id(article_id), my_role__isnull=False)
+        .first()
+    )
+    if article is None:
+        raise Http404("Article not found.")
+    return article
+
+
+def has_submitted(*, user, article: Article) -> bool:
+    return Assignment.objects.filter(
+        article=article, annotator=user, state=AssignmentState.SUBMITTED
+    ).exists()
+
+
+def articles_for_corpus(user, corpus: Corpus) -> QuerySet[Article]:
+    """A corpus's live articles with progress counts and the caller's assignment state.
+
+    `corpus` must come from corpus_get_for_user (membership already checked). The text is
+    deferred: lists never need it.
+    """
+    my_assignment = Assignment.objects.filter(article=OuterRef("pk"), annotator=user)
+    return (
+        Article.objects.alive()
+        .filter(corpus=corpus)
+        .defer("text")
+        .annotate(
+            n_claims=_count(Claim.objects.alive(), "article"),
+            n_annotations=_count(Annotation.objects.all(), "claim__article"),
+            n_reviewed=_count(
+                Review.objects.filter(claim__deleted_at__isnull=True), "claim__article"
+            ),
+            n_assigned=_count(Assignment.objects.all(), "article"),
+            n_submitted=_count(
+                Assignment.objects.filter(state=AssignmentState.SUBMITTED), "article"
+            ),
+            my_state=Subquery(my_assignment.values("state")[:1]),
+        )
+        .order_by("id")
+    )
+
+
+# --- Claims and what hangs from them ----------------------------------------------------------
+
+
+def claim_get_for_user(user, claim_id: Any) -> Claim:
+    _require_user(user)
+    claim = (
+        Claim.objects.alive()
+        .select_related("article__corpus", "created_by")
+        .annotate(my_role=_role_in("article__corpus", user))
+        .filter(pk=parse_id(claim_id), my_role__isnull=False, article__deleted_at__isnull=True)
+        .first()
+    )
+    if claim is None:
+        raise Http404("Claim not found.")
+    return claim
+
+
+def visible_annotations_filter(*, user, article: Article, role: str | None) -> Q:
+    """Which annotations of `article` the user may see (blind mode hides others' until submit)."""
+    if sees_all_annotations(
+        role=role,
+        blind=article.corpus.blind,
+        has_submitted=article.corpus.blind
+        and role == Role.ANNOTATOR
+        and has_submitted(user=user, article=article),
+    ):
+        return Q()
+    return Q(annotator=user)
+
+
+def annotation_get_for_user(user, annotation_id: Any) -> Annotation:
+    _require_user(user)
+    annotation = (
+        Annotation.objects.alive()
+        .select_related("claim__article__corpus", "annotator", "topic")
+        .annotate(my_role=_role_in("claim__article__corpus", user))
+        .filter(pk=parse_id(annotation_id), my_role__isnull=False)
+        .first()
+    )
+    if annotation is None:
+        raise Http404("Annotation not found.")
+    article = annotation.claim.article
+    if (
+        annotation.annotator_id != user.pk
+        and not Annotation.objects.filter(
+            visible_annotations_filter(user=user, article=article, role=annotation.my_role),
+            pk=annotation.pk,
+        ).exists()
+    ):
+        raise Http404("Annotation not found.")
+    return annotation
+
+
+def relation_get_for_user(user, relation_id: Any) -> Relation:
+    _require_user(user)
+    relation = (
+        Relation.objects.select_related("source_claim__article__corpus", "target_claim")
+        .annotate(my_role=_role_in("source_claim__article__corpus", user))
+        .filter(
+            pk=parse_id(relation_id),
+            my_role__isnull=False,
+            source_claim__deleted_at__isnull=True,
+            target_claim__deleted_at__isnull=True,
+        )
+        .first()
+    )
+    if relation is None:
+        raise Http404("Relation not found.")
+    return relation
+
+
+def annotations_prefetch(queryset: QuerySet[Annotation] | None = None) -> QuerySet[Annotation]:
+    """Annotations with everything a page or serializer shows, in a fixed number of queries."""
+    queryset = queryset if queryset is not None else Annotation.objects.all()
+    return queryset.select_related("annotator", "topic").prefetch_related(
+        Prefetch("evidence", queryset=Evidence.objects.order_by("position", "id"))
+    )
+
+
+def claims_for_article(user, article: Article, role: str | None = None) -> QuerySet[Claim]:
+    """The article's live claims in text order, each with the annotations the user may see
+    (`visible_annotations`), their evidence, the review, and relations both ways.
+
+    A fixed number of queries however many claims and annotations there are.
+    """
+    role = role if role is not None else getattr(article, "my_role", None)
+    visible = annotations_prefetch(
+        Annotation.objects.filter(visible_annotations_filter(user=user, article=article, role=role))
+    ).order_by("annotator__username")
+    return (
+        Claim.objects.alive()
+        .filter(article=article)
+        .select_related("created_by", "review__curator", "review__topic")
+        .prefetch_related(
+            Prefetch("annotations", queryset=visible, to_attr="visible_annotations"),
+            Prefetch(
+                "outgoing_relations",
+                queryset=Relation.objects.filter(target_claim__deleted_at__isnull=True),
+                to_attr="relations_out",
+            ),
+            Prefetch(
+                "incoming_relations",
+                queryset=Relation.objects.filter(source_claim__deleted_at__isnull=True),
+                to_attr="relations_in",
+            ),
+        )
+        .annotate(
+            n_annotations=_count(Annotation.objects.all(), "claim"),
+            has_review=Exists(Review.objects.filter(claim=OuterRef("pk"))),
+        )
+        .in_text_order()
+    )
