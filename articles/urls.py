@@ -1,5 +1,10 @@
-"""URLs of the HTML pages."""
+"""URLs of the HTML pages; each area's module lists its own patterns."""
 
-from django.urls import path  # noqa: F401
+from .views import annotate, pages, review, tokens
 
-urlpatterns: list = []
+urlpatterns = [
+    *pages.urlpatterns,
+    *annotate.urlpatterns,
+    *review.urlpatterns,
+    *tokens.urlpatterns,
+]

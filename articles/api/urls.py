@@ -1,5 +1,9 @@
-"""URLs of the public REST API, mounted at /api/v1/."""
+"""URLs of the public REST API, mounted at /api/v1/; each area's module lists its own patterns."""
 
-from django.urls import path  # noqa: F401
+from . import agreement, transfer, views
 
-urlpatterns: list = []
+urlpatterns = [
+    *views.urlpatterns,
+    *transfer.urlpatterns,
+    *agreement.urlpatterns,
+]

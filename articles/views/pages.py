@@ -1,0 +1,3 @@
+"""(stub: filled in by its area's work)"""
+
+urlpatterns: list = []
