@@ -231,8 +231,11 @@ CSRF_COOKIE_HTTPONLY = (
     False  # htmx reads the token from the page, not the cookie; kept default-compatible
 )
 
-if not DEBUG and not TESTING:
-    SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=True)
+# Production is served over HTTPS (behind a TLS proxy that sets X-Forwarded-Proto); set
+# DJANGO_HTTPS=0 only for a plain-HTTP trial such as `docker compose up` on localhost.
+HTTPS = env.bool("DJANGO_HTTPS", default=not DEBUG and not TESTING)
+if HTTPS:
+    SECURE_SSL_REDIRECT = True
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     SECURE_HSTS_SECONDS = env.int("DJANGO_HSTS_SECONDS", default=31536000)

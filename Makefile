@@ -1,0 +1,53 @@
+# Argument Annotator: the two commands are `make run` and `make test` (see README.md).
+# Everything else here is what they call. Python 3.11 is the only thing they expect.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+HOST   ?= 127.0.0.1
+PORT   ?= 8000
+PYTEST_ARGS ?=
+
+.PHONY: run test install lint format check browser clean
+
+run: install .secret_key  ## migrate, load the demo corpus, serve at http://$(HOST):$(PORT)
+	@DJANGO_DEBUG=1 DJANGO_SECRET_KEY="$$(cat .secret_key)" $(BIN)/python manage.py migrate --noinput -v 0
+	@DJANGO_DEBUG=1 DJANGO_SECRET_KEY="$$(cat .secret_key)" $(BIN)/python manage.py load_demo
+	@echo ""
+	@echo "  Argument Annotator is at http://$(HOST):$(PORT)/  (stop with Ctrl-C)"
+	@echo ""
+	@DJANGO_DEBUG=1 DJANGO_SECRET_KEY="$$(cat .secret_key)" $(BIN)/python manage.py runserver $(HOST):$(PORT)
+
+test: install browser  ## the whole suite (SQLite unless DATABASE_URL is set)
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	@rm -f $(VENV)/.installed-*
+	@touch $@
+
+.secret_key:  # a local signing key, generated once and kept out of git
+	@$(PYTHON) -c "import secrets; print(secrets.token_urlsafe(50))" > $@
+	@chmod 600 $@
+
+browser:  ## the browser tests drive the system Chromium; install it when missing
+	@scripts/ensure-chromium
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+check: install  ## the checks CI runs besides the tests
+	scripts/checks
+
+clean:
+	rm -rf $(VENV) staticfiles test-artifacts .hypothesis

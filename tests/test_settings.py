@@ -1,0 +1,85 @@
+"""Configuration from the environment: secrets, production defaults, database tuning."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.db import connection
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _manage(*args, **env):
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "PYTEST"))}
+    clean.update(env)
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=clean,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+@pytest.mark.parametrize("key", ["", "change-me", "django-insecure-abc123"])
+def test_production_refuses_a_missing_or_known_secret(key):
+    result = _manage("check", DJANGO_SECRET_KEY=key)
+    assert result.returncode != 0
+    assert "DJANGO_SECRET_KEY" in result.stderr
+
+
+def test_production_settings_pass_the_deploy_check():
+    result = _manage(
+        "check",
+        "--deploy",
+        "--fail-level",
+        "WARNING",
+        DJANGO_SECRET_KEY="a-long-random-production-key-" + "x7Q9" * 10,
+        DJANGO_ALLOWED_HOSTS="annotator.example.org",
+    )
+    assert result.returncode == 0, result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_debug_is_off_unless_asked():
+    result = _manage(
+        "shell",
+        "--no-imports",
+        "-c",
+        "from django.conf import settings; print(settings.DEBUG, settings.SESSION_COOKIE_SECURE)",
+        DJANGO_SECRET_KEY="a-long-random-production-key-" + "x7Q9" * 10,
+    )
+    assert result.stdout.split()[-2:] == ["False", "True"], result.stderr
+
+
+@pytest.mark.django_db
+def test_database_is_tuned_for_its_engine():
+    if connection.vendor == "sqlite":
+        with connection.cursor() as cursor:
+            cursor.execute("PRAGMA foreign_keys")
+            assert cursor.fetchone()[0] == 1
+        options = settings.DATABASES["default"]["OPTIONS"]
+        assert options["transaction_mode"] == "IMMEDIATE"
+        assert "journal_mode=WAL" in options["init_command"]
+    else:
+        assert connection.vendor == "postgresql"
+        assert settings.DATABASES["default"]["CONN_HEALTH_CHECKS"] is True
+
+
+def test_sqlite_file_databases_use_wal(tmp_path):
+    """The run command's SQLite file really ends up in WAL mode (tests use in-memory DBs)."""
+    db = tmp_path / "wal.sqlite3"
+    result = _manage(
+        "shell",
+        "--no-imports",
+        "-c",
+        "from django.db import connection; c = connection.cursor(); "
+        "c.execute('PRAGMA journal_mode'); print(c.fetchone()[0])",
+        DJANGO_DEBUG="1",
+        DATABASE_URL=f"sqlite:///{db}",
+    )
+    assert result.stdout.split()[-1:] == ["wal"], result.stderr
