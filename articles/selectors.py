@@ -306,3 +306,28 @@ def claims_for_article(user, article: Article, role: str | None = None) -> Query
         )
         .in_text_order()
     )
+
+
+# --- Reviews as annotators see them ----------------------------------------------------------
+
+
+def reviews_visible(*, user, article: Article, role: str | None) -> bool:
+    """Whether the user may see the curators' decisions on the article's claims.
+
+    Curators, owners and viewers always; an annotator once they have submitted the article, blind
+    corpus or not: a gold stance shown earlier would steer their own tags.
+    """
+    if role in (Role.OWNER, Role.CURATOR, Role.VIEWER):
+        return True
+    return role == Role.ANNOTATOR and has_submitted(user=user, article=article)
+
+
+def reviews_visible_to(user, article: Article, role: str | None = None) -> QuerySet[Review]:
+    """The reviews of the article's live claims the user may see (none before they may), keyed
+    for display by `claim_id`, with the curator and gold topic."""
+    role = role if role is not None else getattr(article, "my_role", None)
+    if not reviews_visible(user=user, article=article, role=role):
+        return Review.objects.none()
+    return Review.objects.filter(
+        claim__article=article, claim__deleted_at__isnull=True
+    ).select_related("curator", "topic")

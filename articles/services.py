@@ -812,7 +812,8 @@ def claim_restore(*, actor, claim: Claim, role: str | None) -> None:
 
 # --- Annotations and evidence ------------------------------------------------------------------
 
-ANNOTATION_FIELDS = ("topic", "stance", "labels", "confidence", "note", "status")
+# claim_id lets a claim's history find events of annotations and reviews deleted since.
+ANNOTATION_FIELDS = ("claim_id", "topic", "stance", "labels", "confidence", "note", "status")
 
 
 def _resolve_topic(corpus: Corpus, topic: Any) -> Topic:
@@ -1096,7 +1097,7 @@ def relation_delete(*, actor, relation: Relation, role: str | None) -> None:
         relation.delete()
 
 
-REVIEW_FIELDS = ("decision", "topic", "stance", "note")
+REVIEW_FIELDS = ("claim_id", "decision", "topic", "stance", "note")
 
 
 def review_set(
