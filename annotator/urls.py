@@ -11,3 +11,5 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("", include("articles.urls")),
 ]
+
+handler500 = "annotator.middleware.server_error"
