@@ -30,6 +30,7 @@ from .models import (
     Assignment,
     AssignmentState,
     Claim,
+    Comment,
     Corpus,
     Evidence,
     Membership,
@@ -331,3 +332,70 @@ def reviews_visible_to(user, article: Article, role: str | None = None) -> Query
     return Review.objects.filter(
         claim__article=article, claim__deleted_at__isnull=True
     ).select_related("curator", "topic")
+
+
+# --- Annotation page -----------------------------------------------------------------------
+
+
+def claim_outline_for_article(article: Article) -> QuerySet[Claim]:
+    """Every live claim of the article as (id, start, end, exact), in text order: the choices of
+    a relation's other end and the labels of relation endpoints, in one query."""
+    return (
+        Claim.objects.alive()
+        .filter(article=article)
+        .in_text_order()
+        .values_list("id", "start", "end", "exact")
+    )
+
+
+def comments_for_claim(*, user, claim: Claim, sees_all: bool) -> QuerySet[Comment]:
+    """A claim's thread, oldest first; in blind mode (`sees_all` false) only the user's own."""
+    comments = (
+        Comment.objects.filter(claim=claim).select_related("author").order_by("created_at", "id")
+    )
+    return comments if sees_all else comments.filter(author=user)
+
+
+# --- Dashboard and article-list extras --------------------------------------------------------
+
+
+def corpora_for_dashboard(user) -> QuerySet[Corpus]:
+    """corpora_for_user plus what the dashboard shows: claims tagged at least once, the team's
+    assignments (all and submitted), and the next article assigned to the user and not yet
+    submitted (`next_article_id`, `next_article_title`). Still one query."""
+    tagged_claims = Claim.objects.alive().filter(
+        Exists(Annotation.objects.filter(claim=OuterRef("pk")))
+    )
+    live_assignments = Assignment.objects.filter(article__deleted_at__isnull=True)
+    my_open = Assignment.objects.filter(
+        annotator=user,
+        state=AssignmentState.ASSIGNED,
+        article__corpus=OuterRef("pk"),
+        article__deleted_at__isnull=True,
+    ).order_by("article_id")
+    return corpora_for_user(user).annotate(
+        n_claims_tagged=_count(tagged_claims, "article__corpus"),
+        n_assignments=_count(live_assignments, "article__corpus"),
+        n_assignments_submitted=_count(
+            live_assignments.filter(state=AssignmentState.SUBMITTED), "article__corpus"
+        ),
+        next_article_id=Subquery(my_open.values("article_id")[:1]),
+        next_article_title=Subquery(my_open.values("article__title")[:1]),
+    )
+
+
+def disagreeing_claims(**filters: Any) -> QuerySet:
+    """Ids (`claim`) of live claims whose annotations differ in stance or in topic."""
+    return (
+        Annotation.objects.filter(claim__deleted_at__isnull=True, **filters)
+        .order_by()
+        .values("claim")
+        .annotate(n_stances=Count("stance", distinct=True), n_topics=Count("topic", distinct=True))
+        .filter(Q(n_stances__gt=1) | Q(n_topics__gt=1))
+        .values("claim")
+    )
+
+
+def article_has_disagreement() -> Exists:
+    """For an Article queryset: whether one of its claims has disagreeing annotations."""
+    return Exists(disagreeing_claims(claim__article=OuterRef("pk")))
