@@ -1,7 +1,12 @@
 """Django admin: search and filters on every model; the audit log is read-only."""
 
 from django.contrib import admin
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin
+from django.http import HttpResponseRedirect
+from django.urls import reverse
 
+from . import services
 from .models import (
     Annotation,
     Article,
@@ -142,3 +147,38 @@ class AuditEventAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
+
+
+# Users are never deleted together with their work: "delete" in the admin deactivates the account,
+# so their annotations stay, attributed to an account that can no longer log in.
+User = get_user_model()
+admin.site.unregister(User)
+
+
+@admin.register(User)
+class DeactivatingUserAdmin(UserAdmin):
+    actions = ["deactivate_users"]
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
+    def delete_model(self, request, obj) -> None:
+        services.user_deactivate(actor=request.user, user=obj)
+
+    def delete_queryset(self, request, queryset) -> None:
+        for user in queryset:
+            services.user_deactivate(actor=request.user, user=user)
+
+    def delete_view(self, request, object_id, extra_context=None):
+        user = self.get_object(request, object_id)
+        if user is not None and request.method == "POST":
+            self.delete_model(request, user)
+            self.message_user(request, f"{user.username} was deactivated; their work is kept.")
+            return HttpResponseRedirect(reverse("admin:auth_user_changelist"))
+        return super().delete_view(request, object_id, extra_context)
+
+    @admin.action(description="Deactivate selected users (their work is kept)")
+    def deactivate_users(self, request, queryset) -> None:
+        self.delete_queryset(request, queryset)
