@@ -10,6 +10,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import Length
+from knox.models import AbstractAuthToken
 
 USER = settings.AUTH_USER_MODEL
 
@@ -427,3 +428,23 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.actor} {self.verb} {self.object_type} {self.object_id}"
+
+
+class ApiToken(AbstractAuthToken):
+    """An API key for `Authorization: Token <key>`; only its hash is stored (django-rest-knox).
+
+    Swapped in for knox's own model (settings.KNOX_TOKEN_MODEL) to give each token the name its
+    owner chose and the time it was last used, shown on the tokens page. An integer id replaces
+    knox's digest primary key so that the page and the audit log can name a token without it.
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    digest = models.CharField(max_length=128, unique=True)
+    name = models.CharField(max_length=100, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.name or 'token'} of {self.user}"

@@ -26,6 +26,7 @@ from django.http import Http404
 
 from .models import (
     Annotation,
+    ApiToken,
     Article,
     Assignment,
     AssignmentState,
@@ -399,3 +400,77 @@ def disagreeing_claims(**filters: Any) -> QuerySet:
 def article_has_disagreement() -> Exists:
     """For an Article queryset: whether one of its claims has disagreeing annotations."""
     return Exists(disagreeing_claims(claim__article=OuterRef("pk")))
+
+
+# --- Public API reads ------------------------------------------------------------------------
+
+
+def corpus_detail_for_user(user, slug: str) -> Corpus:
+    """One of the user's corpora with its role and counts (corpora_for_user's), or Http404."""
+    _require_user(user)
+    corpus = corpora_for_user(user).filter(slug=str(slug)).first()
+    if corpus is None:
+        raise Http404("No corpus with that name among yours.")
+    return corpus
+
+
+def membership_get(corpus: Corpus, username: str) -> Membership:
+    if "\x00" in username:  # PostgreSQL cannot even compare such a string
+        raise Http404("No such member.")
+    membership = members_for_corpus(corpus).filter(user__username=username).first()
+    if membership is None:
+        raise Http404("No such member.")
+    return membership
+
+
+def sees_all_annotations_on(*, user, article: Article, role: str | None) -> bool:
+    """Whether blind mode lets the user see every annotation (and comment) of the article."""
+    return sees_all_annotations(
+        role=role,
+        blind=article.corpus.blind,
+        has_submitted=article.corpus.blind
+        and role == Role.ANNOTATOR
+        and has_submitted(user=user, article=article),
+    )
+
+
+def annotations_for_claim(user, claim: Claim, role: str | None) -> QuerySet[Annotation]:
+    """The claim's annotations the user may see (blind mode), with annotator, topic, evidence."""
+    visible = visible_annotations_filter(user=user, article=claim.article, role=role)
+    return annotations_prefetch(Annotation.objects.filter(visible, claim=claim))
+
+
+def review_for_claim(user, claim: Claim, role: str | None) -> Review | None:
+    """The claim's review if there is one and the user may see it (see reviews_visible)."""
+    if not reviews_visible(user=user, article=claim.article, role=role):
+        return None
+    return Review.objects.filter(claim=claim).select_related("curator", "topic").first()
+
+
+def relations_for_article(article: Article) -> QuerySet[Relation]:
+    """Relations between the article's live claims."""
+    return Relation.objects.filter(
+        source_claim__article=article,
+        source_claim__deleted_at__isnull=True,
+        target_claim__deleted_at__isnull=True,
+    ).select_related("created_by")
+
+
+def assignments_for_corpus(corpus: Corpus) -> QuerySet[Assignment]:
+    """Assignments of the corpus's live articles, with article, annotator and assigner."""
+    return Assignment.objects.filter(
+        article__corpus=corpus, article__deleted_at__isnull=True
+    ).select_related("article", "annotator", "assigned_by")
+
+
+def api_tokens_for_user(user) -> QuerySet[ApiToken]:
+    if not user.is_authenticated:
+        return ApiToken.objects.none()
+    return ApiToken.objects.filter(user=user).order_by("-created", "-id")
+
+
+def api_token_get_for_user(user, token_id: Any) -> ApiToken:
+    token = api_tokens_for_user(user).filter(pk=parse_id(token_id)).first()
+    if token is None:
+        raise Http404("No such token among yours.")
+    return token

@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -33,6 +33,7 @@ from . import anchoring
 from .models import (
     Annotation,
     AnnotationStatus,
+    ApiToken,
     Article,
     Assignment,
     AssignmentState,
@@ -1334,3 +1335,45 @@ def user_deactivate(*, actor, user) -> None:
             corpus=None,
             after={"username": user.username},
         )
+
+
+# --- API tokens ----------------------------------------------------------------------------
+
+
+def api_token_create(
+    *, actor, name: Any = "", expires_in: timedelta | None = None
+) -> tuple[ApiToken, str]:
+    """A new API token for the actor. Returns the token row and the key, which exists only here:
+    the database keeps its hash, so the key is shown once and never again."""
+    if actor is None or not actor.is_authenticated or not actor.is_active:
+        raise PermissionDenied("Only an active, signed-in user can create a token.")
+    name = clean_line(name, "name", max_chars=100)
+    if expires_in is not None and (
+        not isinstance(expires_in, timedelta) or expires_in <= timedelta(0)
+    ):
+        raise ValidationError({"expiry": ["The expiry must lie in the future."]})
+    with transaction.atomic():
+        token, key = ApiToken.objects.create(user=actor, expiry=expires_in, name=name)
+        audit(
+            actor=actor,
+            verb="token.create",
+            obj=token,
+            corpus=None,
+            after={"name": name, "expiry": token.expiry.isoformat() if token.expiry else None},
+        )
+    return token, key
+
+
+def api_token_revoke(*, actor, token: ApiToken) -> None:
+    """Deletes the token: the next request that presents it is refused."""
+    if token.user_id != actor.pk:
+        raise PermissionDenied("Only the token's owner may revoke it.")
+    with transaction.atomic():
+        audit(
+            actor=actor,
+            verb="token.revoke",
+            obj=token,
+            corpus=None,
+            before={"name": token.name, "created": token.created.isoformat()},
+        )
+        token.delete()

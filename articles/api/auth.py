@@ -1,0 +1,50 @@
+"""API token authentication: `Authorization: Token <key>` checked against knox's hashed tokens."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+from django.utils import timezone
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.plumbing import build_bearer_security_scheme_object
+from knox import auth as knox_auth
+from rest_framework.exceptions import AuthenticationFailed
+
+# knox keys are hex (plus an optional short prefix); anything else cannot be one of ours.
+TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]{1,200}")
+# "Last used" is shown to the minute: at most one write per token and minute, not per request.
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+
+class TokenAuthentication(knox_auth.TokenAuthentication):
+    """knox's check, refusing malformed keys before they reach the database and recording when
+    each token was last used (for the tokens page)."""
+
+    def authenticate_credentials(self, token: bytes):
+        try:
+            text = token.decode("ascii")
+        except UnicodeDecodeError:
+            raise AuthenticationFailed("Invalid token.") from None
+        if not TOKEN_SHAPE.fullmatch(text):
+            raise AuthenticationFailed("Invalid token.")
+        return super().authenticate_credentials(token)
+
+    def validate_user(self, auth_token):
+        user, token = super().validate_user(auth_token)
+        now = timezone.now()
+        last = getattr(token, "last_used_at", None)
+        if last is None or now - last >= LAST_USED_RESOLUTION:
+            type(token).objects.filter(pk=token.pk).update(last_used_at=now)
+            token.last_used_at = now
+        return user, token
+
+
+class TokenScheme(OpenApiAuthenticationExtension):
+    target_class = "articles.api.auth.TokenAuthentication"
+    name = "tokenAuth"
+
+    def get_security_definition(self, auto_schema):
+        return build_bearer_security_scheme_object(
+            header_name="Authorization", token_prefix=self.target.authenticate_header(None)
+        )
