@@ -8,6 +8,7 @@
 //   <select data-autosubmit>, <input data-autosubmit>   submits its form on change
 //   <button data-copy="text">                      copies the text to the clipboard
 //   <details data-close-on-escape>                 closes on Escape
+//   <input type="file" data-max-bytes="N">         refuses files over N bytes in total
 "use strict";
 
 (function () {
@@ -77,8 +78,27 @@
     }
   });
 
+  // <input type="file" data-max-bytes="N">: refuse too-large files before they are sent.
+  function checkFileSize(input) {
+    var limit = Number(input.getAttribute("data-max-bytes"));
+    var total = 0;
+    Array.prototype.forEach.call(input.files || [], function (file) {
+      total += file.size;
+    });
+    input.setCustomValidity(
+      limit && total > limit
+        ? "These files add up to " + total.toLocaleString() + " bytes; the limit is " +
+            limit.toLocaleString() + " bytes. Import them in smaller groups."
+        : ""
+    );
+    input.reportValidity();
+  }
+
   document.addEventListener("change", function (event) {
     var field = event.target;
+    if (field.matches && field.matches("input[type=file][data-max-bytes]")) {
+      checkFileSize(field);
+    }
     if (field.hasAttribute && field.hasAttribute("data-autosubmit") && field.form) {
       field.form.requestSubmit();
     }
