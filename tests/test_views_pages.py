@@ -299,7 +299,7 @@ def test_disagreement_filter_finds_stance_and_topic_differences(team):
     html = _text(_client(team.curator).get(_corpus_url(disagreements=1), HTTP_HX_REQUEST="true"))
     assert "By stance" in html and "By topic" in html
     assert "Agreed" not in html and "Deleted claim" not in html and "Chips and policy" not in html
-    assert html.count("badge-oppose") == 2  # the Disagreement badge on each row
+    assert html.count("badge-disagreement") == 2
 
 
 def test_blind_annotators_cannot_filter_on_disagreements(team):

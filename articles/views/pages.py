@@ -87,6 +87,7 @@ def _home_context(request: HttpRequest, **extra: Any) -> dict[str, Any]:
     corpora = list(selectors.corpora_for_dashboard(request.user))
     for c in corpora:
         c.next_url = c.next_article_id and _reverse_or_none("article", c.next_article_id)
+        c.n_my_todo = c.n_my_assigned - c.n_my_submitted
     next_up = next((c for c in corpora if c.next_article_id), None)
     return {"corpora": corpora, "next_up": next_up, "form": {}, "errors": {}, **extra}
 

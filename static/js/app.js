@@ -9,6 +9,7 @@
 //   <button data-copy="text">                      copies the text to the clipboard
 //   <details data-close-on-escape>                 closes on Escape
 //   <input type="file" data-max-bytes="N">         refuses files over N bytes in total
+//   <a href="#some-details">                       opens that <details> when followed
 "use strict";
 
 (function () {
@@ -112,6 +113,25 @@
       details.open = false;
     });
   });
+
+  // A link to a closed <details> ("#import") opens it.
+  function openTargetDetails() {
+    var target = window.location.hash && document.getElementById(window.location.hash.slice(1));
+    if (target && target.tagName === "DETAILS") {
+      target.open = true;
+    }
+  }
+  window.addEventListener("hashchange", openTargetDetails);
+  document.addEventListener("click", function (event) {
+    var link = event.target.closest("a[href^='#']");
+    if (link) {
+      var target = document.getElementById(link.getAttribute("href").slice(1));
+      if (target && target.tagName === "DETAILS") {
+        target.open = true;
+      }
+    }
+  });
+  openTargetDetails();
 
   // htmx: a failed request gets a visible, readable message instead of silently doing nothing.
   function showMessage(text, level) {
