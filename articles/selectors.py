@@ -474,3 +474,8 @@ def api_token_get_for_user(user, token_id: Any) -> ApiToken:
     if token is None:
         raise Http404("No such token among yours.")
     return token
+
+
+def annotation_of(*, user, claim: Claim) -> Annotation | None:
+    """The user's own annotation of the claim, if any (one per claim and annotator)."""
+    return Annotation.objects.filter(claim=claim, annotator=user).first()

@@ -1,3 +1,1010 @@
-"""(stub: filled in by its area's work)"""
+"""The annotation page: an article's text with its claims, the claim list and the claim panel.
 
-urlpatterns: list = []
+One template (articles/article.html) with named partials: `article-text`, `claim-list`,
+`claim-panel`, `claim-errors`. GETs of a partial answer htmx with the fragment and plain browsers
+with a redirect to the page; every write is a form POST that htmx enhances: htmx gets the updated
+panel plus a `claims-changed` event (the text and the list refresh themselves), plain browsers a
+redirect back to the page. Bad input comes back as the same fragment with its message (400), a
+stale version as a conflict view showing both versions (412). Writes go through services.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import path, reverse
+from django.utils.safestring import SafeString, mark_safe
+from django.views.decorators.http import require_GET, require_POST
+from django_htmx.http import reswap, retarget, trigger_client_event
+
+from .. import selectors, services
+from ..models import (
+    Annotation,
+    Article,
+    Claim,
+    EvidenceKind,
+    EvidenceRole,
+    EvidenceType,
+    RelationKind,
+    Role,
+    Stance,
+)
+from ..permissions import (
+    Action,
+    can,
+    can_delete_annotation,
+    can_delete_relation,
+    can_edit_claim,
+    sees_all_annotations,
+)
+
+TEMPLATE = "articles/article.html"
+FILTERS = {
+    "all": "All",
+    "mine": "Mine",
+    "untagged": "Untagged",
+    "disagreements": "Disagreements",
+}
+STANCE_KEYS = {Stance.SUPPORT: "1", Stance.OPPOSE: "2", Stance.NEUTRAL: "3"}
+EXCERPT_CHARS = 90
+# Unclaimed text is also cut after sentence ends, so that the "Claim" button, anchored to the
+# piece of text holding the end of the selection, appears next to it and not a paragraph away.
+SENTENCE_END = re.compile(r"[.!?。！？](?=\s)|[。！？]")
+PARAGRAPH = re.compile(r"[^\n]+")
+
+
+# --- The text, cut into segments at every claim boundary ---------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Segment:
+    start: int
+    end: int
+    claims: tuple[int, ...]  # the claims covering it, innermost first
+    starts_claim: bool
+
+
+def segment_text(text: str, spans: list[tuple[int, int, int]]) -> list[list[Segment]]:
+    """Cut `text` into paragraphs (runs without a newline) of segments such that every claim
+    boundary, paragraph boundary and sentence end is a segment boundary; each segment lists the
+    claims covering it. `spans` are (claim id, start, end). One sweep over the sorted boundaries:
+    O((n + b) log(n + b)) plus the size of the output.
+    """
+    paragraphs = [(m.start(), m.end()) for m in PARAGRAPH.finditer(text)]
+    starts_at: dict[int, list[tuple[int, int, int]]] = defaultdict(list)
+    ends_at: dict[int, list[int]] = defaultdict(list)
+    points = {0, len(text)}
+    for claim_id, start, end in spans:
+        starts_at[start].append((claim_id, start, end))
+        ends_at[end].append(claim_id)
+        points.add(start)
+        points.add(end)
+    for start, end in paragraphs:
+        points.add(start)
+        points.add(end)
+    points.update(m.end() for m in SENTENCE_END.finditer(text))
+    boundaries = sorted(points)
+
+    active: dict[int, tuple[int, int]] = {}
+    result: list[list[Segment]] = []
+    paragraph_index = 0
+    current: list[Segment] | None = None
+    for here, after in zip(boundaries, boundaries[1:], strict=False):
+        for claim_id in ends_at.get(here, ()):
+            active.pop(claim_id, None)
+        opening = starts_at.get(here, ())
+        for claim_id, start, end in opening:
+            active[claim_id] = (start, end)
+        while paragraph_index < len(paragraphs) and paragraphs[paragraph_index][1] <= here:
+            paragraph_index += 1
+            current = None
+        if paragraph_index >= len(paragraphs) or paragraphs[paragraph_index][0] > here:
+            continue  # a run of newlines between paragraphs: not shown as text
+        if current is None:
+            current = []
+            result.append(current)
+        # Innermost first: the latest start, then the earliest end.
+        covering = tuple(sorted(active, key=lambda c: (-active[c][0], active[c][1], c)))
+        current.append(Segment(here, after, covering, bool(opening)))
+    return result
+
+
+def render_segments(
+    text: str, paragraphs: list[list[Segment]], colour: dict[int, str]
+) -> SafeString:
+    """The article as HTML: `<p>` per paragraph, a `<span data-s>` per segment (its start in
+    code points, which the browser script needs to turn a selection into offsets). Built here
+    rather than in the template because a long article has thousands of segments."""
+    escape = html.escape
+    out: list[str] = []
+    for segments in paragraphs:
+        out.append('<p class="para">')
+        for seg in segments:
+            piece = escape(text[seg.start : seg.end], quote=False)
+            if not seg.claims:
+                out.append(f'<span data-s="{seg.start}">{piece}</span>')
+                continue
+            depth = len(seg.claims)
+            classes = f"c st-{colour.get(seg.claims[0], 'none')}"
+            if depth > 1:
+                classes += " d3" if depth > 2 else " d2"
+            if seg.starts_claim:
+                classes += " cs"
+            ids = " ".join(map(str, seg.claims))
+            out.append(
+                f'<span data-s="{seg.start}" data-c="{ids}" class="{classes}">{piece}</span>'
+            )
+        out.append("</p>")
+    return mark_safe("".join(out))  # noqa: S308 - every piece of text above is escaped
+
+
+# --- What the page knows about each claim ----------------------------------------------------
+
+
+@dataclass
+class ClaimRow:
+    claim: Claim
+    number: int
+    excerpt: str
+    mine: Annotation | None
+    others: list[Annotation]
+    colour: str  # support, oppose, neutral, mixed, none
+    gold: bool
+    review: Any
+    disagreement: bool
+    is_mine: bool
+    stances: list[str] = field(default_factory=list)
+
+
+def _excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def claim_rows(claims, *, user, show_reviews: bool) -> list[ClaimRow]:
+    """Per claim: my annotation, the others I may see, the colour it is shown in (the gold
+    stance once reviewed and visible, else mine, else the team's if they agree), and flags."""
+    rows = []
+    for number, claim in enumerate(claims, start=1):
+        visible = claim.visible_annotations
+        mine = next((a for a in visible if a.annotator_id == user.pk), None)
+        others = [a for a in visible if a.annotator_id != user.pk]
+        review = getattr(claim, "review", None) if show_reviews else None
+        tags = {(a.topic_id, a.stance) for a in visible}
+        stances = sorted({a.stance for a in visible})
+        gold = bool(review and review.decision == "accepted" and review.stance)
+        if gold:
+            colour = review.stance
+        elif mine is not None:
+            colour = mine.stance
+        elif len(tags) == 1:
+            colour = next(iter(tags))[1]
+        elif tags:
+            colour = "mixed"
+        else:
+            colour = "none"
+        rows.append(
+            ClaimRow(
+                claim=claim,
+                number=number,
+                excerpt=_excerpt(claim.exact),
+                mine=mine,
+                others=others,
+                colour=colour,
+                gold=gold,
+                review=review,
+                disagreement=len(tags) > 1,
+                is_mine=claim.created_by_id == user.pk or mine is not None,
+                stances=stances,
+            )
+        )
+    return rows
+
+
+def filter_rows(rows: list[ClaimRow], name: str, *, can_annotate: bool) -> list[ClaimRow]:
+    if name == "mine":
+        return [r for r in rows if r.is_mine]
+    if name == "untagged":
+        # Work left to do: claims without my stance (or, for those who do not tag, without any).
+        if can_annotate:
+            return [r for r in rows if r.mine is None]
+        return [r for r in rows if not r.claim.visible_annotations]
+    if name == "disagreements":
+        return [r for r in rows if r.disagreement]
+    return rows
+
+
+# --- Shared context ---------------------------------------------------------------------------
+
+
+@dataclass
+class Viewer:
+    """Who is looking at the article, and what they may see and do there."""
+
+    user: Any
+    role: str | None
+    can_annotate: bool
+    submitted: bool
+    sees_all: bool
+    show_reviews: bool
+
+
+def _viewer(request: HttpRequest, article: Article) -> Viewer:
+    role = article.my_role
+    submitted = role != Role.VIEWER and selectors.has_submitted(user=request.user, article=article)
+    return Viewer(
+        user=request.user,
+        role=role,
+        can_annotate=can(role, Action.ANNOTATE),
+        submitted=submitted,
+        sees_all=sees_all_annotations(
+            role=role, blind=article.corpus.blind, has_submitted=submitted
+        ),
+        show_reviews=role != Role.ANNOTATOR or submitted,
+    )
+
+
+def _filter_name(request: HttpRequest) -> str:
+    name = request.GET.get("filter", "all")
+    return name if name in FILTERS else "all"
+
+
+def _page_url(article_id: int, *, claim_id: int | None = None, filter_name: str = "all") -> str:
+    query = {}
+    if filter_name != "all":
+        query["filter"] = filter_name
+    if claim_id is not None:
+        query["claim"] = claim_id
+    url = reverse("article", args=[article_id])
+    if query:
+        url += "?" + urlencode(query)
+    return url + ("#panel" if claim_id is not None else "")
+
+
+def _list_context(article: Article, viewer: Viewer, rows: list[ClaimRow], filter_name: str):
+    shown = filter_rows(rows, filter_name, can_annotate=viewer.can_annotate)
+    return {
+        "rows": shown,
+        "n_claims": len(rows),
+        "filter": filter_name,
+        "filters": [
+            (key, label, len(filter_rows(rows, key, can_annotate=viewer.can_annotate)))
+            for key, label in FILTERS.items()
+        ],
+    }
+
+
+def _text_context(article: Article, rows: list[ClaimRow]) -> dict[str, Any]:
+    spans = [(r.claim.pk, r.claim.start, r.claim.end) for r in rows]
+    colour = {r.claim.pk: r.colour for r in rows}
+    return {
+        "article_html": render_segments(article.text, segment_text(article.text, spans), colour)
+    }
+
+
+def _rows(request: HttpRequest, article: Article, viewer: Viewer) -> list[ClaimRow]:
+    claims = selectors.claims_for_article(request.user, article, viewer.role)
+    return claim_rows(claims, user=request.user, show_reviews=viewer.show_reviews)
+
+
+def _base_context(article: Article, viewer: Viewer) -> dict[str, Any]:
+    return {
+        "article": article,
+        "corpus": article.corpus,
+        "viewer": viewer,
+        "source_url": article.source_url
+        if article.source_url.startswith(("http://", "https://"))
+        else "",
+    }
+
+
+# --- The claim panel --------------------------------------------------------------------------
+
+
+def _panel_context(
+    request: HttpRequest,
+    article: Article,
+    viewer: Viewer,
+    claim_id: int | None,
+    **extra: Any,
+) -> dict[str, Any]:
+    """Everything the panel shows for one claim, in a fixed number of queries."""
+    context: dict[str, Any] = {"panel_claim": None, **extra}
+    if claim_id is None:
+        return context
+    claim = selectors.claims_for_article(request.user, article, viewer.role).filter(pk=claim_id)
+    claim = claim.first()
+    if claim is None:
+        context["panel_missing"] = True
+        return context
+    row = claim_rows([claim], user=request.user, show_reviews=viewer.show_reviews)[0]
+    outline = list(selectors.claim_outline_for_article(article))
+    labels = {cid: (n, _excerpt(exact, 60)) for n, (cid, _s, _e, exact) in enumerate(outline, 1)}
+    row.number = labels.get(claim.pk, (0, ""))[0]
+    position = next((i for i, item in enumerate(outline) if item[0] == claim.pk), None)
+    relations = [
+        {
+            "relation": rel,
+            "direction": "out",
+            "other_id": rel.target_claim_id,
+            "other": labels.get(rel.target_claim_id),
+            "can_delete": can_delete_relation(user=request.user, role=viewer.role, relation=rel),
+        }
+        for rel in claim.relations_out
+    ] + [
+        {
+            "relation": rel,
+            "direction": "in",
+            "other_id": rel.source_claim_id,
+            "other": labels.get(rel.source_claim_id),
+            "can_delete": can_delete_relation(user=request.user, role=viewer.role, relation=rel),
+        }
+        for rel in claim.relations_in
+    ]
+    corpus = article.corpus
+    context.update(
+        panel_claim=claim,
+        row=row,
+        mine=row.mine,
+        topics=list(selectors.topics_for_corpus(corpus)),
+        claim_labels=corpus.claim_labels,
+        relations=relations,
+        relation_choices=[
+            (cid, labels[cid][0], labels[cid][1]) for cid, *_ in outline if cid != claim.pk
+        ],
+        comments=list(
+            selectors.comments_for_claim(user=request.user, claim=claim, sees_all=viewer.sees_all)
+        ),
+        can_edit_claim=can_edit_claim(user=request.user, role=viewer.role, claim=claim),
+        can_delete_claim=viewer.can_annotate
+        and (
+            can(viewer.role, Action.REVIEW)
+            or (
+                claim.created_by_id == request.user.pk
+                and all(a.annotator_id == request.user.pk for a in claim.visible_annotations)
+                and claim.n_annotations == len(claim.visible_annotations)
+            )
+        ),
+        can_delete_mine=row.mine is not None
+        and can_delete_annotation(user=request.user, role=viewer.role, annotation=row.mine),
+        prev_id=outline[position - 1][0] if position else None,
+        next_id=outline[position + 1][0]
+        if position is not None and position + 1 < len(outline)
+        else None,
+        stance_choices=[(value, label, STANCE_KEYS[value]) for value, label in Stance.choices],
+        evidence_types=EvidenceType.choices,
+        evidence_roles=EvidenceRole.choices,
+        relation_kinds=RelationKind.choices,
+        confidence_choices=range(1, 6),
+    )
+    context.setdefault("form", {})
+    return context
+
+
+def _render_panel(
+    request: HttpRequest,
+    article: Article,
+    viewer: Viewer,
+    claim_id: int | None,
+    *,
+    status: int = 200,
+    **extra: Any,
+) -> HttpResponse:
+    """The panel fragment (htmx) or the whole page with the panel open (plain browsers)."""
+    if request.htmx:
+        context = _base_context(article, viewer) | _panel_context(
+            request, article, viewer, claim_id, **extra
+        )
+        return render(request, f"{TEMPLATE}#claim-panel", context, status=status)
+    return _render_page(request, article, viewer, claim_id, status=status, **extra)
+
+
+def _render_page(
+    request: HttpRequest,
+    article: Article,
+    viewer: Viewer,
+    claim_id: int | None,
+    *,
+    status: int = 200,
+    **extra: Any,
+) -> HttpResponse:
+    rows = _rows(request, article, viewer)
+    filter_name = _filter_name(request)
+    context = (
+        _base_context(article, viewer)
+        | _text_context(article, rows)
+        | _list_context(article, viewer, rows, filter_name)
+        | _panel_context(request, article, viewer, claim_id, **extra)
+    )
+    context["selected_id"] = claim_id
+    context["legend"] = [
+        ("support", "Support", "solid underline"),
+        ("oppose", "Oppose", "wavy underline"),
+        ("neutral", "Neutral", "dotted underline"),
+        ("mixed", "Disputed", "double underline"),
+        ("none", "No stance yet", "dashed underline"),
+    ]
+    return render(request, TEMPLATE, context, status=status)
+
+
+def _after_write(
+    request: HttpRequest,
+    article: Article,
+    claim_id: int | None,
+    message: str,
+    *,
+    changed: bool = True,
+) -> HttpResponse:
+    """htmx: the refreshed panel, a status message, and `claims-changed` for the text and list.
+    Plain browsers: back to the page (post/redirect/get) with a flash message."""
+    if not request.htmx:
+        messages.success(request, message)
+        return redirect(_page_url(article.pk, claim_id=claim_id, filter_name=_back_filter(request)))
+    viewer = _viewer(request, article)
+    response = _render_panel(request, article, viewer, claim_id)
+    trigger_client_event(response, "saved", {"message": message})
+    if changed:
+        trigger_client_event(response, "claims-changed", {"claim": claim_id})
+    return response
+
+
+def _back_filter(request: HttpRequest) -> str:
+    name = request.POST.get("filter", "all")
+    return name if name in FILTERS else "all"
+
+
+def _errors(error: ValidationError) -> list[str]:
+    """A ValidationError as readable lines ("start: start must not be negative.")."""
+    if hasattr(error, "error_dict"):
+        lines = []
+        for name, problems in error.message_dict.items():
+            for problem in problems:
+                lines.append(problem if problem.lower().startswith(name) else f"{name}: {problem}")
+        return lines
+    return list(error.messages)
+
+
+def _conflict(
+    request: HttpRequest, *, what: str, mine: list[tuple[str, str]], theirs: list[tuple[str, str]]
+) -> dict[str, Any]:
+    """The conflict view's data: both versions side by side, and my submission to resend."""
+    resend = [
+        (name, value)
+        for name, values in request.POST.lists()
+        if name not in ("csrfmiddlewaretoken", "version")
+        for value in values
+    ]
+    return {
+        "what": what,
+        "mine": mine,
+        "theirs": theirs,
+        "action": request.path,
+        "resend": resend,
+    }
+
+
+# --- Reading the POST -------------------------------------------------------------------------
+
+_INTEGER = re.compile(r"-?\d{1,30}")
+
+
+def _offset(value: str | None) -> Any:
+    """Offsets arrive as text: whole numbers become ints; anything else is passed on unchanged
+    so that anchoring's message says what is wrong with it."""
+    if value is None or not value.strip():
+        return None
+    value = value.strip()
+    return int(value) if _INTEGER.fullmatch(value) else value
+
+
+def _optional(value: str | None) -> str | None:
+    return value if value else None
+
+
+def _stance_label(value: str) -> str:
+    return dict(Stance.choices).get(value, value or "—")
+
+
+def _annotation_summary(annotation: Annotation | None, topics: dict[int, str]) -> list:
+    if annotation is None:
+        return [("Stance", "—")]
+    return [
+        ("Stance", _stance_label(annotation.stance)),
+        ("Topic", topics.get(annotation.topic_id, "")),
+        ("Labels", ", ".join(annotation.labels) or "—"),
+        ("Confidence", str(annotation.confidence or "—")),
+        ("Note", annotation.note or "—"),
+    ]
+
+
+# --- Views: reading ---------------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def article_page(request: HttpRequest, pk: int) -> HttpResponse:
+    article = selectors.article_get_for_user(request.user, pk)
+    viewer = _viewer(request, article)
+    claim_id = request.GET.get("claim")
+    return _render_page(
+        request, article, viewer, selectors.parse_id(claim_id) if claim_id else None
+    )
+
+
+@login_required
+@require_GET
+def article_text(request: HttpRequest, pk: int) -> HttpResponse:
+    article = selectors.article_get_for_user(request.user, pk)
+    if not request.htmx:
+        return redirect("article", pk=article.pk)
+    viewer = _viewer(request, article)
+    context = _base_context(article, viewer) | _text_context(
+        article, _rows(request, article, viewer)
+    )
+    return render(request, f"{TEMPLATE}#article-text", context)
+
+
+@login_required
+@require_GET
+def article_claim_list(request: HttpRequest, pk: int) -> HttpResponse:
+    article = selectors.article_get_for_user(request.user, pk)
+    filter_name = _filter_name(request)
+    if not request.htmx:
+        return redirect(_page_url(article.pk, filter_name=filter_name))
+    viewer = _viewer(request, article)
+    rows = _rows(request, article, viewer)
+    context = _base_context(article, viewer) | _list_context(article, viewer, rows, filter_name)
+    return render(request, f"{TEMPLATE}#claim-list", context)
+
+
+@login_required
+@require_GET
+def claim_panel(request: HttpRequest, pk: int) -> HttpResponse:
+    claim = selectors.claim_get_for_user(request.user, pk)
+    if not request.htmx:
+        return redirect(_page_url(claim.article_id, claim_id=claim.pk))
+    article = claim.article
+    article.my_role = claim.my_role
+    return _render_panel(request, article, _viewer(request, article), claim.pk)
+
+
+# --- Views: writing ---------------------------------------------------------------------------
+
+
+def _claim_for_write(request: HttpRequest, pk: int) -> tuple[Claim, Article]:
+    """The claim (404 for non-members) and its article, refusing members without the right."""
+    claim = selectors.claim_get_for_user(request.user, pk)
+    if not can(claim.my_role, Action.ANNOTATE):
+        raise PermissionDenied("Your role in this corpus does not allow changes.")
+    article = claim.article
+    article.my_role = claim.my_role
+    return claim, article
+
+
+@login_required
+@require_POST
+def claim_create(request: HttpRequest, pk: int) -> HttpResponse:
+    article = selectors.article_get_for_user(request.user, pk)
+    if not can(article.my_role, Action.ANNOTATE):
+        raise PermissionDenied("Your role in this corpus does not allow changes.")
+    post = request.POST
+    try:
+        claim = services.claim_create(
+            actor=request.user,
+            article=article,
+            role=article.my_role,
+            start=_offset(post.get("start")),
+            end=_offset(post.get("end")),
+            exact=_optional(post.get("exact")),
+            prefix=_optional(post.get("prefix")),
+            suffix=_optional(post.get("suffix")),
+            summary=post.get("summary", ""),
+        )
+    except ValidationError as error:
+        viewer = _viewer(request, article)
+        problems = {
+            "claim_errors": _errors(error),
+            "claim_form": {"exact": post.get("exact", "")},
+        }
+        if request.htmx:
+            context = _base_context(article, viewer) | problems
+            response = render(request, f"{TEMPLATE}#claim-errors", context, status=400)
+            return reswap(retarget(response, "#claim-errors"), "outerHTML")
+        return _render_page(request, article, viewer, None, status=400, **problems)
+    return _after_write(request, article, claim.pk, "Claim marked.")
+
+
+@login_required
+@require_POST
+def claim_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    claim, article = _claim_for_write(request, pk)
+    summary = request.POST.get("summary", "")
+    try:
+        services.claim_update(
+            actor=request.user,
+            claim=claim,
+            role=claim.my_role,
+            version=request.POST.get("version") or None,
+            summary=summary,
+        )
+    except ValidationError as error:
+        return _render_panel(
+            request,
+            article,
+            _viewer(request, article),
+            claim.pk,
+            status=400,
+            panel_errors=_errors(error),
+        )
+    except services.StaleVersion as stale:
+        conflict = _conflict(
+            request,
+            what="the claim's summary",
+            mine=[("Summary", summary or "—")],
+            theirs=[("Summary", stale.current.summary or "—")],
+        )
+        return _render_panel(
+            request,
+            article,
+            _viewer(request, article),
+            claim.pk,
+            status=412,
+            conflict=conflict | {"version": stale.current.version},
+        )
+    return _after_write(request, article, claim.pk, "Summary saved.", changed=False)
+
+
+@login_required
+@require_POST
+def claim_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    claim, article = _claim_for_write(request, pk)
+    services.claim_delete(actor=request.user, claim=claim, role=claim.my_role)
+    return _after_write(request, article, None, "Claim deleted.")
+
+
+@login_required
+@require_POST
+def annotation_save(request: HttpRequest, pk: int) -> HttpResponse:
+    """Create or update my annotation of the claim (stance buttons submit this form too)."""
+    claim, article = _claim_for_write(request, pk)
+    post = request.POST
+    mine = selectors.annotation_of(user=request.user, claim=claim)
+    stance = post.get("stance") or (mine.stance if mine else "")
+    fields = {
+        "topic": post.get("topic") or None,
+        "stance": stance,
+        "labels": post.getlist("labels"),
+        "confidence": post.get("confidence") or None,
+        "note": post.get("note", ""),
+    }
+    version = post.get("version") or None
+    viewer = _viewer(request, article)
+    try:
+        if not stance:
+            raise ValidationError({"stance": ["Choose a stance: support, oppose or neutral."]})
+        if version is None and mine is None:
+            services.annotation_create(
+                actor=request.user, claim=claim, role=claim.my_role, **fields
+            )
+        elif mine is None:
+            raise services.Conflict("Your tag on this claim was deleted meanwhile.")
+        else:
+            # A form without a version (sent twice quickly) must not overwrite: compare with 0.
+            services.annotation_update(
+                actor=request.user,
+                annotation=mine,
+                role=claim.my_role,
+                version=version if version is not None else 0,
+                **fields,
+            )
+    except ValidationError as error:
+        return _render_panel(
+            request,
+            article,
+            viewer,
+            claim.pk,
+            status=400,
+            panel_errors=_errors(error),
+            form=post,
+        )
+    except (services.StaleVersion, services.Conflict) as stale:
+        current = (
+            stale.current
+            if isinstance(stale, services.StaleVersion)
+            else selectors.annotation_of(user=request.user, claim=claim)
+        )
+        topics = dict(selectors.topics_for_corpus(article.corpus).values_list("id", "label"))
+        typed = Annotation(
+            stance=stance,
+            topic_id=int(fields["topic"]) if str(fields["topic"] or "").isdigit() else None,
+            labels=fields["labels"],
+            confidence=fields["confidence"],
+            note=fields["note"],
+        )
+        conflict = _conflict(
+            request,
+            what="your tag on this claim",
+            mine=_annotation_summary(typed, topics),
+            theirs=_annotation_summary(current, topics),
+        )
+        return _render_panel(
+            request,
+            article,
+            viewer,
+            claim.pk,
+            status=412,
+            conflict=conflict | {"version": current.version if current else ""},
+        )
+    return _after_write(request, article, claim.pk, f"Tagged {_stance_label(stance).lower()}.")
+
+
+def _mine_for_write(request: HttpRequest, pk: int) -> tuple[Annotation, Article]:
+    annotation = selectors.annotation_get_for_user(request.user, pk)
+    article = annotation.claim.article
+    article.my_role = annotation.my_role
+    if not can(annotation.my_role, Action.ANNOTATE):
+        raise PermissionDenied("Your role in this corpus does not allow changes.")
+    return annotation, article
+
+
+@login_required
+@require_POST
+def annotation_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    annotation, article = _mine_for_write(request, pk)
+    claim_id = annotation.claim_id
+    services.annotation_delete(actor=request.user, annotation=annotation, role=annotation.my_role)
+    return _after_write(request, article, claim_id, "Your tag was removed.")
+
+
+EVIDENCE_FIELDS = (
+    "kind",
+    "start",
+    "end",
+    "exact",
+    "url",
+    "title",
+    "quote",
+    "evidence_type",
+    "role",
+)
+
+
+def _evidence_items(items) -> list[dict[str, Any]]:
+    """Evidence rows as the items annotation_update takes (it replaces the whole list)."""
+    return [{name: getattr(item, name) for name in EVIDENCE_FIELDS} for item in items]
+
+
+def _describe_evidence(item: dict[str, Any]) -> str:
+    if item.get("kind") == EvidenceKind.SPAN:
+        return f"“{_excerpt(item.get('exact') or '', 80)}”"
+    return " · ".join(v for v in (item.get("title"), item.get("url"), item.get("quote")) if v)
+
+
+def _evidence_write(
+    request: HttpRequest,
+    annotation: Annotation,
+    article: Article,
+    items: list[dict[str, Any]],
+    message: str,
+    attempted: str,
+) -> HttpResponse:
+    claim_id = annotation.claim_id
+    try:
+        services.annotation_update(
+            actor=request.user,
+            annotation=annotation,
+            role=annotation.my_role,
+            version=request.POST.get("version") or 0,
+            evidence=items,
+        )
+    except ValidationError as error:
+        return _render_panel(
+            request,
+            article,
+            _viewer(request, article),
+            claim_id,
+            status=400,
+            evidence_errors=_errors(error),
+            form=request.POST,
+        )
+    except services.StaleVersion as stale:
+        theirs = [
+            ("Evidence", _describe_evidence(item))
+            for item in _evidence_items(stale.current.evidence.order_by("position", "id"))
+        ] or [("Evidence", "—")]
+        conflict = _conflict(
+            request, what="the evidence of your tag", mine=[("Change", attempted)], theirs=theirs
+        )
+        return _render_panel(
+            request,
+            article,
+            _viewer(request, article),
+            claim_id,
+            status=412,
+            conflict=conflict | {"version": stale.current.version},
+        )
+    return _after_write(request, article, claim_id, message, changed=False)
+
+
+@login_required
+@require_POST
+def evidence_add(request: HttpRequest, pk: int) -> HttpResponse:
+    claim, article = _claim_for_write(request, pk)
+    mine = selectors.annotation_of(user=request.user, claim=claim)
+    post = request.POST
+    if post.get("kind") == EvidenceKind.SOURCE:
+        item = {
+            "kind": EvidenceKind.SOURCE,
+            "url": post.get("url", ""),
+            "title": post.get("title", ""),
+            "quote": post.get("quote", ""),
+        }
+    else:
+        item = {
+            "kind": EvidenceKind.SPAN,
+            "start": _offset(post.get("start")),
+            "end": _offset(post.get("end")),
+            "exact": _optional(post.get("exact")),
+        }
+    item["evidence_type"] = post.get("evidence_type") or EvidenceType.OTHER
+    item["role"] = post.get("role") or EvidenceRole.SUPPORTS
+    if mine is None:
+        return _render_panel(
+            request,
+            article,
+            _viewer(request, article),
+            claim.pk,
+            status=400,
+            evidence_errors=["Tag the claim's stance first; evidence belongs to your tag."],
+            form=post,
+        )
+    mine.my_role = claim.my_role
+    return _evidence_write(
+        request,
+        mine,
+        article,
+        [*_evidence_items(mine.evidence.order_by("position", "id")), item],
+        "Evidence added.",
+        f"Add {_describe_evidence(item)}",
+    )
+
+
+@login_required
+@require_POST
+def evidence_delete(request: HttpRequest, pk: int, evidence_id: int) -> HttpResponse:
+    annotation, article = _mine_for_write(request, pk)
+    items = list(annotation.evidence.order_by("position", "id"))
+    if not any(item.pk == evidence_id for item in items):
+        raise Http404("Evidence not found.")
+    removed = _evidence_items([i for i in items if i.pk == evidence_id])[0]
+    kept = _evidence_items([i for i in items if i.pk != evidence_id])
+    return _evidence_write(
+        request,
+        annotation,
+        article,
+        kept,
+        "Evidence removed.",
+        f"Remove {_describe_evidence(removed)}",
+    )
+
+
+@login_required
+@require_POST
+def relation_create(request: HttpRequest, pk: int) -> HttpResponse:
+    claim, article = _claim_for_write(request, pk)
+    target_id = request.POST.get("target", "")
+    try:
+        if not target_id:
+            raise ValidationError({"target": ["Choose the other claim."]})
+        target = selectors.claim_get_for_user(request.user, target_id)
+        source, target = (
+            (target, claim) if request.POST.get("direction") == "in" else (claim, target)
+        )
+        services.relation_create(
+            actor=request.user,
+            source=source,
+            target=target,
+            role=claim.my_role,
+            kind=request.POST.get("kind", ""),
+        )
+    except ValidationError as error:
+        return _render_panel(
+            request,
+            article,
+            _viewer(request, article),
+            claim.pk,
+            status=400,
+            relation_errors=_errors(error),
+        )
+    except services.Conflict as error:
+        return _render_panel(
+            request,
+            article,
+            _viewer(request, article),
+            claim.pk,
+            status=409,
+            relation_errors=[str(error)],
+        )
+    return _after_write(request, article, claim.pk, "Link added.")
+
+
+@login_required
+@require_POST
+def relation_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    relation = selectors.relation_get_for_user(request.user, pk)
+    article = relation.source_claim.article
+    article.my_role = relation.my_role
+    if not can(relation.my_role, Action.ANNOTATE):
+        raise PermissionDenied("Your role in this corpus does not allow changes.")
+    back = selectors.parse_id(request.POST.get("claim") or relation.source_claim_id)
+    if back not in (relation.source_claim_id, relation.target_claim_id):
+        back = relation.source_claim_id
+    services.relation_delete(actor=request.user, relation=relation, role=relation.my_role)
+    return _after_write(request, article, back, "Link removed.")
+
+
+@login_required
+@require_POST
+def comment_create(request: HttpRequest, pk: int) -> HttpResponse:
+    claim, article = _claim_for_write(request, pk)
+    try:
+        services.comment_create(
+            actor=request.user, claim=claim, role=claim.my_role, text=request.POST.get("text", "")
+        )
+    except ValidationError as error:
+        return _render_panel(
+            request,
+            article,
+            _viewer(request, article),
+            claim.pk,
+            status=400,
+            comment_errors=_errors(error),
+            form=request.POST,
+        )
+    return _after_write(request, article, claim.pk, "Comment posted.", changed=False)
+
+
+@login_required
+@require_POST
+def article_submit(request: HttpRequest, pk: int) -> HttpResponse:
+    article = selectors.article_get_for_user(request.user, pk)
+    services.article_submit(actor=request.user, article=article, role=article.my_role)
+    messages.success(
+        request,
+        "Submitted: your work on this article is marked done. "
+        "You now see the other annotators' tags and the curators' decisions.",
+    )
+    return redirect("article", pk=article.pk)
+
+
+urlpatterns = [
+    path("articles/<int:pk>/", article_page, name="article"),
+    path("articles/<int:pk>/text", article_text, name="article-text"),
+    path("articles/<int:pk>/claim-list", article_claim_list, name="article-claim-list"),
+    path("articles/<int:pk>/claims/new", claim_create, name="claim-create"),
+    path("articles/<int:pk>/submit", article_submit, name="article-submit"),
+    path("claims/<int:pk>/panel", claim_panel, name="claim-panel"),
+    path("claims/<int:pk>/edit", claim_edit, name="claim-edit"),
+    path("claims/<int:pk>/delete", claim_delete, name="claim-delete"),
+    path("claims/<int:pk>/annotation", annotation_save, name="annotation-save"),
+    path("claims/<int:pk>/evidence", evidence_add, name="evidence-add"),
+    path("claims/<int:pk>/relations", relation_create, name="relation-create"),
+    path("claims/<int:pk>/comments", comment_create, name="comment-create"),
+    path("annotations/<int:pk>/delete", annotation_delete, name="annotation-delete"),
+    path(
+        "annotations/<int:pk>/evidence/<int:evidence_id>/delete",
+        evidence_delete,
+        name="evidence-delete",
+    ),
+    path("relations/<int:pk>/delete", relation_delete, name="relation-delete"),
+]

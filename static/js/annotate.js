@@ -1,0 +1,526 @@
+// The annotation page (templates/articles/article.html): turns a mouse selection into a claim
+// or an evidence span at the right code-point offsets, opens claims from the text and the list,
+// and adds the keyboard shortcuts. The server does all the rendering; this file only wires
+// events (no inline handlers, no style attributes: the CSP forbids both).
+//
+// Offsets: every text segment carries data-s, its start in Unicode code points of the stored
+// text. The DOM counts UTF-16 code units, so a DOM position (text node, offset) becomes
+// data-s + the number of code points in node.data.slice(0, offset).
+"use strict";
+
+(function () {
+  var root = document.getElementById("annotate");
+  if (!root || !window.htmx) {
+    return;
+  }
+  var textEl = document.getElementById("article-text");
+  var panel = document.getElementById("panel");
+  var pop = document.getElementById("selection-pop");
+  var popClaim = document.getElementById("pop-claim");
+  var popEvidence = document.getElementById("pop-evidence");
+  var statusEl = document.getElementById("save-status");
+  var dialog = document.getElementById("shortcuts");
+  var canAnnotate = root.dataset.canAnnotate === "1";
+
+  // 400 (invalid), 409 (duplicate) and 412 (stale version) answers carry the fragment to show.
+  htmx.config.responseHandling = [
+    { code: "204", swap: false },
+    { code: "[23]..", swap: true },
+    { code: "(400|409|412)", swap: true, error: false },
+    { code: "[45]..", swap: false, error: true },
+  ];
+
+  var segments = []; // every [data-s] element of the text, in order
+  var chars = []; // the article text, one code point per entry ("\n" between paragraphs)
+  var byClaim = new Map(); // claim id -> its segments
+  var current = null; // the open claim's id (a string), or null
+  var selected = null; // {start, end, exact} of the current text selection, or null
+  var anchorSeg = null;
+
+  // --- The text index --------------------------------------------------------------------
+
+  function codePoints(text) {
+    return Array.from(text).length;
+  }
+
+  function indexText() {
+    segments = Array.prototype.slice.call(textEl.querySelectorAll("[data-s]"));
+    var length = parseInt(textEl.dataset.length, 10) || 0;
+    chars = new Array(length).fill("\n");
+    byClaim = new Map();
+    segments.forEach(function (seg) {
+      var start = parseInt(seg.dataset.s, 10);
+      var points = Array.from(seg.textContent);
+      for (var k = 0; k < points.length; k++) {
+        chars[start + k] = points[k];
+      }
+      seg.cpStart = start;
+      seg.cpEnd = start + points.length;
+      if (seg.dataset.c) {
+        seg.dataset.c.split(" ").forEach(function (id) {
+          if (!byClaim.has(id)) {
+            byClaim.set(id, []);
+          }
+          byClaim.get(id).push(seg);
+        });
+      }
+    });
+  }
+
+  // Index of the first segment that begins at or after the DOM point (node, offset).
+  function firstSegmentAfter(node, offset) {
+    var point = document.createRange();
+    point.setStart(node, offset);
+    point.collapse(true);
+    var lo = 0;
+    var hi = segments.length;
+    while (lo < hi) {
+      var mid = (lo + hi) >> 1;
+      if (point.comparePoint(segments[mid], 0) < 0) {
+        lo = mid + 1;
+      } else {
+        hi = mid;
+      }
+    }
+    return lo;
+  }
+
+  // A DOM boundary point as a code-point offset into the article text.
+  function toCodePoint(node, offset, isEnd) {
+    if (node.nodeType === Node.TEXT_NODE) {
+      var seg = node.parentElement && node.parentElement.closest("[data-s]");
+      if (seg && textEl.contains(seg)) {
+        return seg.cpStart + codePoints(node.data.slice(0, offset));
+      }
+    }
+    var i = firstSegmentAfter(node, offset);
+    if (isEnd) {
+      return i > 0 ? segments[i - 1].cpEnd : 0;
+    }
+    return i < segments.length ? segments[i].cpStart : chars.length;
+  }
+
+  var NO_SPACES = /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Thai}\p{Script=Lao}\p{Script=Khmer}\p{Script=Myanmar}]/u;
+  var WORD = /[\p{L}\p{N}\p{M}\p{Pc}'’-]/u;
+  var SPACE = /\s/u;
+
+  function isWord(ch) {
+    return ch !== undefined && WORD.test(ch) && !NO_SPACES.test(ch);
+  }
+
+  // Grow a selection that cuts a word to the whole word, then trim surrounding white space.
+  function snap(start, end) {
+    if (isWord(chars[start]) && isWord(chars[start - 1])) {
+      while (start > 0 && isWord(chars[start - 1])) {
+        start--;
+      }
+    }
+    if (isWord(chars[end - 1]) && isWord(chars[end])) {
+      while (end < chars.length && isWord(chars[end])) {
+        end++;
+      }
+    }
+    while (start < end && SPACE.test(chars[start])) {
+      start++;
+    }
+    while (end > start && SPACE.test(chars[end - 1])) {
+      end--;
+    }
+    return [start, end];
+  }
+
+  function readSelection() {
+    var selection = window.getSelection();
+    if (!selection || selection.rangeCount === 0 || selection.isCollapsed) {
+      return null;
+    }
+    var range = selection.getRangeAt(0);
+    if (!textEl.contains(range.startContainer) || !textEl.contains(range.endContainer)) {
+      return null;
+    }
+    var start = toCodePoint(range.startContainer, range.startOffset, false);
+    var end = toCodePoint(range.endContainer, range.endOffset, true);
+    var snapped = snap(start, end);
+    if (snapped[1] <= snapped[0]) {
+      return null;
+    }
+    var focusNode = selection.focusNode;
+    var seg =
+      focusNode &&
+      (focusNode.nodeType === Node.TEXT_NODE ? focusNode.parentElement : focusNode).closest("[data-s]");
+    return {
+      start: snapped[0],
+      end: snapped[1],
+      exact: chars.slice(snapped[0], snapped[1]).join(""),
+      segment: seg && textEl.contains(seg) ? seg : null,
+    };
+  }
+
+  // --- The selection toolbar -----------------------------------------------------------------
+
+  function hidePop() {
+    pop.hidden = true;
+    if (anchorSeg) {
+      anchorSeg.classList.remove("sel-anchor");
+      anchorSeg = null;
+    }
+  }
+
+  function showPop(info) {
+    if (anchorSeg) {
+      anchorSeg.classList.remove("sel-anchor");
+    }
+    anchorSeg = info.segment || segments[segments.length - 1];
+    if (anchorSeg) {
+      anchorSeg.classList.add("sel-anchor");
+    }
+    if (popEvidence) {
+      popEvidence.hidden = !(current && document.getElementById("evidence-span"));
+    }
+    pop.hidden = false;
+  }
+
+  function updateSelection() {
+    if (!canAnnotate) {
+      return;
+    }
+    selected = readSelection();
+    if (selected) {
+      showPop(selected);
+    } else {
+      hidePop();
+    }
+  }
+
+  textEl.addEventListener("mouseup", function () {
+    window.setTimeout(updateSelection, 0);
+  });
+  textEl.addEventListener("keyup", function (event) {
+    if (event.shiftKey) {
+      updateSelection();
+    }
+  });
+  document.addEventListener("selectionchange", function () {
+    var selection = window.getSelection();
+    if (!selection || selection.isCollapsed) {
+      hidePop();
+    }
+  });
+  // Pressing a toolbar button must not clear the selection it acts on.
+  pop.addEventListener("mousedown", function (event) {
+    event.preventDefault();
+  });
+
+  function setField(id, value) {
+    var field = document.getElementById(id);
+    if (field) {
+      field.value = value;
+    }
+    return field;
+  }
+
+  function createClaim() {
+    var info = selected || readSelection();
+    if (!info) {
+      return;
+    }
+    var form = document.getElementById("claim-form");
+    setField("claim-start", String(info.start));
+    setField("claim-end", String(info.end));
+    setField("claim-exact", info.exact);
+    say("Marking the claim…", "busy");
+    form.requestSubmit();
+    window.getSelection().removeAllRanges();
+    hidePop();
+  }
+
+  function useAsEvidence() {
+    var info = selected || readSelection();
+    var details = document.getElementById("evidence-span");
+    if (!current || !details) {
+      say("Open a claim you have tagged, then add evidence to it.", "error");
+      return;
+    }
+    details.open = true;
+    if (info) {
+      setField("evidence-start", String(info.start));
+      setField("evidence-end", String(info.end));
+      setField("evidence-exact", info.exact);
+      window.getSelection().removeAllRanges();
+      hidePop();
+      document.getElementById("evidence-type").focus();
+    } else {
+      document.getElementById("evidence-exact").focus();
+    }
+  }
+
+  if (popClaim) {
+    popClaim.addEventListener("click", createClaim);
+  }
+  if (popEvidence) {
+    popEvidence.addEventListener("click", useAsEvidence);
+  }
+
+  // A passage typed or pasted into the evidence box is no longer the selected one: let the
+  // server find it by its text.
+  document.addEventListener("input", function (event) {
+    if (event.target.id === "evidence-exact") {
+      setField("evidence-start", "");
+      setField("evidence-end", "");
+    } else if (event.target.id === "claim-exact") {
+      setField("claim-start", "");
+      setField("claim-end", "");
+    }
+  });
+
+  // --- Opening claims ------------------------------------------------------------------------
+
+  function panelUrl(id) {
+    return root.dataset.panelUrl.replace(/\/0\/panel$/, "/" + encodeURIComponent(id) + "/panel");
+  }
+
+  function remember(id) {
+    var url = new URL(window.location.href);
+    if (id) {
+      url.searchParams.set("claim", id);
+      url.hash = "";
+    } else {
+      url.searchParams.delete("claim");
+    }
+    window.history.replaceState(window.history.state, "", url.toString());
+  }
+
+  function isVisible(element) {
+    var box = element.getBoundingClientRect();
+    return box.bottom > 60 && box.top < window.innerHeight;
+  }
+
+  function highlight(id, scroll) {
+    document.querySelectorAll("#article-text .sel").forEach(function (seg) {
+      seg.classList.remove("sel");
+    });
+    var mine = id ? byClaim.get(String(id)) || [] : [];
+    mine.forEach(function (seg) {
+      seg.classList.add("sel");
+    });
+    markList();
+    if (scroll && mine.length && !isVisible(mine[0])) {
+      mine[0].scrollIntoView({ block: "center" });
+    }
+  }
+
+  function markList() {
+    document.querySelectorAll("#claim-list [data-claim]").forEach(function (item) {
+      if (current && item.dataset.claim === current) {
+        item.setAttribute("aria-current", "true");
+      } else {
+        item.removeAttribute("aria-current");
+      }
+    });
+  }
+
+  function openClaim(id, options) {
+    options = options || {};
+    current = String(id);
+    highlight(current, options.scroll !== false);
+    remember(current);
+    var item = document.querySelector('#claim-list [data-claim="' + current + '"]');
+    if (item && options.fromKeys) {
+      item.scrollIntoView({ block: "nearest" });
+    }
+    return htmx.ajax("GET", panelUrl(current), { target: "#panel", swap: "innerHTML" }).then(function () {
+      if (options.focus) {
+        var title = document.getElementById("panel-title");
+        if (title) {
+          title.focus({ preventScroll: true });
+        }
+      }
+    });
+  }
+
+  var emptyPanel = null;
+
+  function closeClaim() {
+    current = null;
+    highlight(null, false);
+    remember(null);
+    if (emptyPanel) {
+      document.getElementById("panel-body").replaceWith(emptyPanel.cloneNode(true));
+    }
+  }
+
+  // Clicking a highlight opens its innermost claim; clicking again cycles through the others
+  // that cover the same text, so nested and overlapping claims all stay reachable.
+  textEl.addEventListener("click", function (event) {
+    var selection = window.getSelection();
+    if (selection && !selection.isCollapsed) {
+      return;
+    }
+    var seg = event.target.closest("[data-c]");
+    if (!seg) {
+      return;
+    }
+    var ids = seg.dataset.c.split(" ");
+    var at = ids.indexOf(current);
+    openClaim(ids[at >= 0 ? (at + 1) % ids.length : 0], { scroll: false });
+  });
+
+  // Claim links (list, panel navigation, relations) open in place instead of reloading.
+  document.addEventListener("click", function (event) {
+    if (event.button !== 0 || event.ctrlKey || event.metaKey || event.shiftKey || event.altKey) {
+      return;
+    }
+    var link = event.target.closest("a[data-claim]");
+    if (link && root.contains(link)) {
+      event.preventDefault();
+      openClaim(link.dataset.claim, { focus: event.detail === 0 });
+      return;
+    }
+    var close = event.target.closest("[data-close-panel]");
+    if (close) {
+      event.preventDefault();
+      closeClaim();
+    }
+  });
+
+  function listIds() {
+    return Array.prototype.map.call(document.querySelectorAll("#claim-list [data-claim]"), function (a) {
+      return a.dataset.claim;
+    });
+  }
+
+  function step(direction) {
+    var ids = listIds();
+    if (!ids.length) {
+      say("No claims in the list.", "error");
+      return;
+    }
+    var at = ids.indexOf(current);
+    var next = at < 0 ? (direction > 0 ? 0 : ids.length - 1) : at + direction;
+    if (next < 0 || next >= ids.length) {
+      say(direction > 0 ? "That was the last claim." : "That was the first claim.", "");
+      return;
+    }
+    openClaim(ids[next], { fromKeys: true });
+  }
+
+  // --- Status messages (aria-live) --------------------------------------------------------
+
+  function say(message, kind) {
+    statusEl.textContent = message;
+    statusEl.classList.toggle("is-error", kind === "error");
+    statusEl.classList.toggle("is-busy", kind === "busy");
+  }
+
+  document.body.addEventListener("saved", function (event) {
+    say((event.detail && event.detail.message) || "Saved.", "");
+  });
+
+  document.body.addEventListener("htmx:beforeRequest", function (event) {
+    var verb = event.detail.requestConfig && event.detail.requestConfig.verb;
+    if (verb === "post") {
+      say("Saving…", "busy");
+    }
+  });
+
+  document.body.addEventListener("htmx:afterRequest", function (event) {
+    var xhr = event.detail.xhr;
+    if (!xhr || event.detail.requestConfig.verb !== "post") {
+      return;
+    }
+    if (xhr.status === 412) {
+      say("Not saved: someone changed this meanwhile. Choose a version in the panel.", "error");
+    } else if (xhr.status >= 400) {
+      say("Not saved: see the message.", "error");
+    }
+  });
+
+  // --- After htmx swaps -------------------------------------------------------------------
+
+  document.body.addEventListener("htmx:afterSwap", function (event) {
+    var target = event.detail.target;
+    if (target === textEl) {
+      indexText();
+      highlight(current, false);
+    } else if (target.id === "claim-list" || target.closest("#claim-list")) {
+      markList();
+    } else if (target === panel) {
+      var body = document.getElementById("panel-body");
+      var id = body && body.dataset.claimId ? body.dataset.claimId : null;
+      if (id !== current) {
+        current = id;
+        remember(id);
+        highlight(id, true);
+      }
+    }
+    var errors = document.getElementById("claim-errors");
+    if (target === errors || (errors && target.contains(errors) && errors.childElementCount)) {
+      errors.scrollIntoView({ block: "nearest" });
+    }
+  });
+
+  // --- Keyboard -----------------------------------------------------------------------------
+
+  var STANCE_KEYS = { 1: "support", 2: "oppose", 3: "neutral" };
+
+  document.addEventListener("keydown", function (event) {
+    if (event.defaultPrevented || event.ctrlKey || event.metaKey || event.altKey) {
+      return;
+    }
+    var target = event.target;
+    if (target.closest && target.closest("input, textarea, select, [contenteditable], dialog")) {
+      return;
+    }
+    var key = event.key;
+    if (key === "j" || key === "k") {
+      event.preventDefault();
+      step(key === "j" ? 1 : -1);
+    } else if (STANCE_KEYS[key] && canAnnotate) {
+      var button = document.getElementById("stance-" + STANCE_KEYS[key]);
+      if (button) {
+        event.preventDefault();
+        button.click();
+      } else {
+        say("Open a claim first (click it, or press j).", "error");
+      }
+    } else if (key === "e" && canAnnotate) {
+      event.preventDefault();
+      useAsEvidence();
+    } else if (key === "Escape") {
+      if (!pop.hidden) {
+        window.getSelection().removeAllRanges();
+        hidePop();
+      } else if (current) {
+        closeClaim();
+      }
+    } else if (key === "?") {
+      event.preventDefault();
+      dialog.showModal();
+    }
+  });
+
+  var shortcutsButton = document.getElementById("shortcuts-open");
+  shortcutsButton.hidden = false;
+  shortcutsButton.addEventListener("click", function () {
+    dialog.showModal();
+  });
+
+  // --- Start ----------------------------------------------------------------------------------
+
+  indexText();
+  var initial = document.getElementById("panel-body");
+  if (initial && initial.dataset.claimId) {
+    current = initial.dataset.claimId;
+    highlight(current, true);
+  }
+  // The "no claim selected" panel, kept to show again when a claim is closed.
+  var emptyHolder = document.createElement("template");
+  emptyHolder.innerHTML =
+    '<div id="panel-body" class="panel-body" data-claim-id=""><div class="panel-empty"></div></div>';
+  emptyPanel = emptyHolder.content.firstElementChild;
+  var emptyText = document.getElementById("panel-empty-template");
+  if (emptyText) {
+    emptyPanel.firstElementChild.replaceWith(emptyText.content.cloneNode(true));
+  }
+  document.body.dataset.ready = "1";
+})();
