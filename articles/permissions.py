@@ -101,3 +101,12 @@ def can_delete_relation(*, user, role: str | None, relation) -> bool:
 def ensure_that(allowed: bool, message: str = "You may not change this object.") -> None:
     if not allowed:
         raise PermissionDenied(message)
+
+
+def can_see_agreement(*, role: str | None, blind: bool) -> bool:
+    """Agreement figures: curators, owners and viewers always (they see every annotation anyway);
+    annotators only when the corpus is not blind, since per-annotator figures hint at the others'
+    stances."""
+    if role in (Role.OWNER, Role.CURATOR, Role.VIEWER):
+        return True
+    return role == Role.ANNOTATOR and not blind

@@ -227,28 +227,15 @@ def review_for_claim(claim: Claim) -> Review | None:
     return Review.objects.filter(claim=claim).select_related("curator", "topic").first()
 
 
-def comments_visible_filter(*, user, claim: Claim, role: str | None) -> Q:
-    """Blind mode hides other people's comments from an annotator until they submit the article:
-    a comment can give a stance away as surely as an annotation."""
-    corpus = claim.article.corpus
-    if sees_all_annotations(
+def sees_all_on_article(*, user, article: Article, role: str | None) -> bool:
+    """Blind mode: whether the user sees the other annotators' work (and comments) on it."""
+    blind = article.corpus.blind
+    return sees_all_annotations(
         role=role,
-        blind=corpus.blind,
-        has_submitted=corpus.blind
+        blind=blind,
+        has_submitted=blind
         and role == Role.ANNOTATOR
-        and has_submitted(user=user, article=claim.article),
-    ):
-        return Q()
-    return Q(author=user)
-
-
-def comments_for_claim(*, user, claim: Claim, role: str | None) -> list[Comment]:
-    return list(
-        Comment.objects.filter(
-            comments_visible_filter(user=user, claim=claim, role=role), claim=claim
-        )
-        .select_related("author")
-        .order_by("created_at", "id")
+        and has_submitted(user=user, article=article),
     )
 
 

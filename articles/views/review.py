@@ -1,3 +1,341 @@
-"""(stub: filled in by its area's work)"""
+"""Team review: the curators' queue, one claim's review with its comment thread, claim history.
 
-urlpatterns: list = []
+This module also gathers the URL patterns of the other team pages (team.py, agreement_page.py)
+so that articles/urls.py keeps one entry for the whole area.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.db.models import Count
+from django.http import HttpRequest, HttpResponse, QueryDict
+from django.shortcuts import redirect, render
+from django.urls import path, reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_GET, require_http_methods
+from django_htmx.http import trigger_client_event
+
+from .. import review_selectors as rs
+from .. import selectors, services
+from ..models import Annotation, Claim, ReviewDecision, Stance
+from ..permissions import Action, can, ensure
+from . import agreement_page, team
+from .review_common import corpus_for, error_map, paginate, team_context
+
+CONTEXT_CHARS = 320  # characters of article text shown on each side of a claim under review
+
+
+# --- Queue ---------------------------------------------------------------------------------
+
+REASONS = {
+    rs.RANK_DISAGREE: "Annotators disagree",
+    rs.RANK_SINGLE: "One annotator",
+    rs.RANK_AGREED: "Agreed, not reviewed",
+    rs.RANK_REVIEWED: "Reviewed",
+}
+
+
+def _why(claim: Claim) -> str:
+    if claim.rank == rs.RANK_DISAGREE:
+        parts = []
+        if claim.n_stances > 1:
+            parts.append("stances differ")
+        if claim.n_topics > 1:
+            parts.append("topics differ")
+        return ", ".join(parts).capitalize()
+    if claim.rank == rs.RANK_SINGLE:
+        return "No annotation yet" if claim.n_annotations == 0 else "Only one annotator"
+    return REASONS[claim.rank]
+
+
+@login_required
+@require_GET
+def corpus_review(request: HttpRequest, slug: str) -> HttpResponse:
+    corpus = corpus_for(request, slug, Action.REVIEW)
+    filters = rs.QueueFilters.from_query(request.GET)
+    for problem in filters.errors:
+        messages.warning(request, problem)
+    page = paginate(request, rs.queue_with_details(rs.review_queue(corpus, filters)), 25)
+    for claim in page.object_list:
+        claim.why = _why(claim)
+        claim.topics_differ = claim.n_topics > 1
+    tally = Counter(
+        dict(rs.review_queue(corpus).order_by().values_list("rank").annotate(n=Count("id")))
+    )
+    context = {
+        **team_context(corpus, "corpus-review"),
+        "page": page,
+        "filters": filters,
+        "query": filters.querystring(),
+        "options": rs.queue_filter_options(corpus),
+        "tally": {
+            "disagree": tally[rs.RANK_DISAGREE],
+            "single": tally[rs.RANK_SINGLE],
+            "agreed": tally[rs.RANK_AGREED],
+            "reviewed": tally[rs.RANK_REVIEWED],
+            "total": sum(tally.values()),
+        },
+    }
+    return render(request, "articles/review_queue.html", context)
+
+
+# --- One claim -----------------------------------------------------------------------------
+
+
+def _context_around(claim: Claim) -> tuple[str, str, bool, bool]:
+    """Text before and after the claim, cut at a word boundary; whether more text lies beyond."""
+    text = claim.article.text
+    begin = max(0, claim.start - CONTEXT_CHARS)
+    end = min(len(text), claim.end + CONTEXT_CHARS)
+    before, after = text[begin : claim.start], text[claim.end : end]
+    if begin > 0 and " " in before:
+        before = before[before.index(" ") + 1 :]
+    if end < len(text) and " " in after:
+        after = after[: after.rindex(" ")]
+    return before, after, begin > 0, end < len(text)
+
+
+def _agreed(annotations: list[Annotation]) -> dict[str, Any] | None:
+    """The stance and topic every annotator chose, when they all chose the same."""
+    if not annotations:
+        return None
+    pairs = {(a.stance, a.topic_id) for a in annotations}
+    if len(pairs) != 1:
+        return None
+    first = annotations[0]
+    return {
+        "stance": first.stance,
+        "stance_label": first.get_stance_display(),
+        "topic": first.topic,
+        "n": len(annotations),
+    }
+
+
+def _queue_filters_from(data: QueryDict) -> rs.QueueFilters:
+    return rs.QueueFilters.from_query(QueryDict(data.get("q", "")))
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def review_claim(request: HttpRequest, pk: str) -> HttpResponse:
+    claim = selectors.claim_get_for_user(request.user, pk)
+    corpus = claim.article.corpus
+    corpus.my_role = claim.my_role
+    ensure(claim.my_role, Action.REVIEW)
+    filters = (
+        _queue_filters_from(request.POST)
+        if request.method == "POST"
+        else rs.QueueFilters.from_query(request.GET)
+    )
+    annotations = rs.annotations_for_review(claim)
+    agreed = _agreed(annotations)
+    errors: dict[str, list[str]] = {}
+    conflict = ""
+    status = 200
+    values: dict[str, str] | None = None
+    if request.method == "POST":
+        post = request.POST
+        if post.get("quick") == "agreed" and agreed:
+            values = {
+                "decision": ReviewDecision.ACCEPTED,
+                "stance": agreed["stance"],
+                "topic": str(agreed["topic"].pk),
+                "note": post.get("note", ""),
+            }
+        else:
+            values = {
+                "decision": post.get("decision", ""),
+                "stance": post.get("stance", ""),
+                "topic": post.get("topic", ""),
+                "note": post.get("note", ""),
+            }
+        if values["decision"] == ReviewDecision.REJECTED and not values["note"].strip():
+            errors, status = {"note": ["Say why you reject this claim (a short note)."]}, 400
+        else:
+            try:
+                review = services.review_set(
+                    actor=request.user,
+                    claim=claim,
+                    role=claim.my_role,
+                    decision=values["decision"],
+                    topic=values["topic"] or None,
+                    stance=values["stance"] or None,
+                    note=values["note"],
+                    version=post.get("version") or None,
+                )
+            except services.StaleVersion as error:
+                current = error.current
+                conflict = (
+                    f"{current.curator.username} changed this review meanwhile (it is now "
+                    f"{current.get_decision_display().lower()}"
+                    + (f", gold stance {current.stance}" if current.stance else "")
+                    + "). Your decision was not saved: look at the current review below and "
+                    "decide again."
+                )
+                status = 409
+            except ValidationError as error:
+                if "version" in getattr(error, "message_dict", {}):
+                    conflict = (
+                        "The review of this claim was removed meanwhile. Your decision was not "
+                        "saved: decide again."
+                    )
+                    status = 409
+                else:
+                    errors, status = error_map(error), 400
+            else:
+                verdict = (
+                    f"accepted with gold stance {review.stance}"
+                    if review.decision == ReviewDecision.ACCEPTED
+                    else "rejected"
+                )
+                messages.success(request, f"Claim “{_short(claim.exact)}” {verdict}.")
+                after = rs.queue_next(corpus, filters, after=claim)
+                query = filters.querystring()
+                if after is not None and post.get("then") != "stay":
+                    return redirect(_with_query(reverse("review-claim", args=[after.pk]), query))
+                if after is None:
+                    messages.info(request, "No unreviewed claim left in this queue.")
+                return redirect(_with_query(reverse("review-claim", args=[claim.pk]), query))
+    review = rs.review_for_claim(claim)
+    if values is None or conflict:
+        values = _form_values(review, agreed, annotations)
+    before, after_text, more_before, more_after = _context_around(claim)
+    context = {
+        **team_context(corpus, "corpus-review"),
+        "claim": claim,
+        "article": claim.article,
+        "context_before": before,
+        "context_after": after_text,
+        "more_before": more_before,
+        "more_after": more_after,
+        "annotations": annotations,
+        "agreed": agreed,
+        "review": review,
+        "values": values,
+        "errors": errors,
+        "conflict": conflict,
+        "topics": list(selectors.topics_for_corpus(corpus)),
+        "stances": Stance.choices,
+        "next_claim": rs.queue_next(corpus, filters, after=claim),
+        "query": filters.querystring(),
+        **_thread_context(request, claim, claim.my_role),
+    }
+    return render(request, "articles/review_claim.html", context, status=status)
+
+
+def _form_values(review, agreed, annotations) -> dict[str, str]:
+    if review is not None:
+        return {
+            "decision": review.decision,
+            "stance": review.stance,
+            "topic": str(review.topic_id or ""),
+            "note": review.note,
+        }
+    stance, topic = "", ""
+    if agreed:
+        stance, topic = agreed["stance"], str(agreed["topic"].pk)
+    elif annotations:
+        # Preselect the most frequent topic; the stance is left for the curator to choose.
+        topic = str(Counter(a.topic_id for a in annotations).most_common(1)[0][0])
+    return {"decision": "", "stance": stance, "topic": topic, "note": ""}
+
+
+def _short(text: str, limit: int = 60) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _with_query(url: str, query: str) -> str:
+    return f"{url}?{query}" if query else url
+
+
+# --- Comment thread ------------------------------------------------------------------------
+
+
+def _thread_context(request: HttpRequest, claim: Claim, role: str | None) -> dict[str, Any]:
+    sees_all = rs.sees_all_on_article(user=request.user, article=claim.article, role=role)
+    return {
+        "claim": claim,
+        "comments": list(
+            selectors.comments_for_claim(user=request.user, claim=claim, sees_all=sees_all)
+        ),
+        "comments_hidden": not sees_all,
+        "can_comment": can(role, Action.ANNOTATE),
+    }
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def claim_thread(request: HttpRequest, pk: str) -> HttpResponse:
+    """The claim's thread as a fragment (htmx polls it); POST adds a comment.
+
+    Without JavaScript the form posts here too and is sent back to `next`.
+    """
+    claim = selectors.claim_get_for_user(request.user, pk)
+    role = claim.my_role
+    error = ""
+    if request.method == "POST":
+        ensure(role, Action.ANNOTATE)
+        try:
+            services.comment_create(
+                actor=request.user, claim=claim, role=role, text=request.POST.get("text", "")
+            )
+        except ValidationError as problem:
+            error = " ".join(m for ms in error_map(problem).values() for m in ms)
+        if not request.htmx:
+            if error:
+                messages.error(request, error)
+            target = request.POST.get("next", "")
+            if not url_has_allowed_host_and_scheme(
+                target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+            ):
+                target = (
+                    reverse("review-claim", args=[claim.pk])
+                    if can(role, Action.REVIEW)
+                    else reverse("article", args=[claim.article_id])
+                )
+            return redirect(target)
+    context = {**_thread_context(request, claim, role), "comment_error": error}
+    # Errors come back as 200 so htmx swaps the thread and shows them where the user looks.
+    response = render(request, "articles/review_claim.html#thread", context)
+    if request.method == "POST" and not error:
+        trigger_client_event(response, "comment-posted", {"claim": str(claim.pk)})
+    return response
+
+
+# --- Claim history -------------------------------------------------------------------------
+
+HISTORY_LIMIT = 500
+
+
+@login_required
+@require_GET
+def claim_history(request: HttpRequest, pk: str) -> HttpResponse:
+    claim = selectors.claim_get_for_user(request.user, pk)
+    corpus = claim.article.corpus
+    corpus.my_role = claim.my_role
+    ensure(claim.my_role, Action.AUDIT)
+    events = list(rs.claim_history(claim)[: HISTORY_LIMIT + 1])
+    for event in events:
+        event.diff = rs.audit_diff(event.before, event.after)
+    context = {
+        **team_context(corpus, "corpus-audit"),
+        "claim": claim,
+        "events": events[:HISTORY_LIMIT],
+        "truncated": len(events) > HISTORY_LIMIT,
+    }
+    return render(request, "articles/claim_history.html", context)
+
+
+urlpatterns = [
+    path("corpora/<slug:slug>/review/", corpus_review, name="corpus-review"),
+    path("claims/<str:pk>/review/", review_claim, name="review-claim"),
+    path("claims/<str:pk>/thread/", claim_thread, name="claim-thread"),
+    path("claims/<str:pk>/history/", claim_history, name="claim-history"),
+    *team.urlpatterns,
+    *agreement_page.urlpatterns,
+]
