@@ -204,7 +204,7 @@ REST_FRAMEWORK = {
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
 # Named API tokens with a last-use time (articles.ApiToken extends knox's hashed token model).
-KNOX_TOKEN_MODEL = "articles.ApiToken"
+KNOX_TOKEN_MODEL = "articles.ApiToken"  # noqa: S105 (a model name, not a secret)
 REST_KNOX = {
     "TOKEN_TTL": None,  # tokens live until revoked on the tokens page or through the API
     "AUTO_REFRESH": False,
@@ -219,6 +219,18 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "SCHEMA_PATH_PREFIX": "/api/v1",  # tags and operation ids from the resource, not "v1"
+    # API paths are listed without their optional trailing slash.
+    "PREPROCESSING_HOOKS": ["articles.api.schema.canonical_api_paths"],
+    # Fields that share a name but not their choices get distinct enum names.
+    "ENUM_NAME_OVERRIDES": {
+        "RoleEnum": "articles.models.Role",
+        "EvidenceRoleEnum": "articles.models.EvidenceRole",
+        "EvidenceKindEnum": "articles.models.EvidenceKind",
+        "RelationKindEnum": "articles.models.RelationKind",
+        "AssignmentStateEnum": "articles.models.AssignmentState",
+        "AnnotationStatusEnum": "articles.models.AnnotationStatus",
+    },
 }
 
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
