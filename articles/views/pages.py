@@ -23,7 +23,8 @@ from ..models import Corpus
 from ..permissions import Action, can, ensure, sees_all_annotations
 
 ARTICLES_PER_PAGE = 50
-IMPORT_EXTENSIONS = (".txt", ".md", ".html", ".htm", ".jsonl")
+# The importer's own list when it is there (it also names the formats in its refusals).
+IMPORT_EXTENSIONS = tuple(getattr(imports, "EXTENSIONS", (".txt", ".md", ".html", ".jsonl")))
 
 # The corpus's other pages: (url name, label, action needed). Shown only when the url exists
 # (each is built in its own module) and the member's role has the right.
@@ -194,10 +195,10 @@ def _corpus_context(request: HttpRequest, corpus: Corpus, **extra: Any) -> dict[
         "links": corpus_links(corpus),
         "topics": list(selectors.topics_for_corpus(corpus)),
         "can_import": can(role, Action.IMPORT),
-        "can_export": can(role, Action.EXPORT),
-        "is_annotator": can(role, Action.ANNOTATE),
+        "export_url": can(role, Action.EXPORT)
+        and _reverse_or_none("api-corpus-export", corpus.slug),
         "export_formats": EXPORT_FORMATS,
-        "import_extensions": ", ".join(IMPORT_EXTENSIONS),
+        "import_extensions": ",".join(IMPORT_EXTENSIONS),
         "import_max_bytes": settings.IMPORT_MAX_BYTES,
         "paste": {},
         **extra,
@@ -230,7 +231,7 @@ def _counts_sentence(result: Any) -> str:
     """'3 articles, 12 claims, 20 annotations' from an ImportResult's counts."""
     counts = result if isinstance(result, dict) else vars(result)
     parts = [
-        f"{value} {name.replace('_', ' ')}"
+        f"{value} {name.replace('_', ' ') if value != 1 else name.removesuffix('s')}"
         for name, value in counts.items()
         if isinstance(value, int) and not isinstance(value, bool) and value
     ]
@@ -268,22 +269,14 @@ def _import_pasted(request: HttpRequest, corpus: Corpus) -> tuple[str | None, li
 
 def _import_files(
     request: HttpRequest, corpus: Corpus, files: list
-) -> tuple[str | None, list, int]:
+) -> tuple[str | None, list, int, int]:
     """All or nothing: every file is tried (so that the report lists every reason), and if any
-    fails, the whole import is rolled back. (Bodies over IMPORT_MAX_BYTES never get here: the
-    BodySizeLimitMiddleware answers 413 first, and the page checks the size before sending.)"""
-    wrong = [f.name for f in files if not f.name.lower().endswith(IMPORT_EXTENSIONS)]
-    if wrong:
-        allowed = ", ".join(IMPORT_EXTENSIONS)
-        return (
-            None,
-            [(name, None, f"Unsupported file type (use {allowed}).") for name in wrong],
-            400,
-        )
-    if not hasattr(imports, "import_file"):
-        reason = "File import is not available in this installation yet."
-        return None, [(None, None, reason)], 501
+    fails, the whole import is rolled back. Returns (success message or None, failures as
+    (file, line, reason), HTTP status, problems beyond those listed). Bodies over IMPORT_MAX_BYTES
+    never get here: the BodySizeLimitMiddleware answers 413 first, and the page checks the size
+    before sending."""
     failed: list[tuple[str, int | None, str]] = []
+    unlisted = 0
     status = 400
     done: list[str] = []
     with transaction.atomic():
@@ -299,13 +292,17 @@ def _import_files(
                     )
             except imports.ImportFailed as error:
                 failed += [(upload.name, line, reason) for line, reason in error.errors]
+                more = getattr(error, "more", 0)
+                if more:
+                    failed.append((upload.name, None, f"… and {more:,} more problems."))
+                    unlisted += more - 1
                 status = max(status, getattr(error, "status", 400) or 400)
             else:
                 done.append(f"{upload.name}: {_counts_sentence(result)}")
         if failed:
             transaction.set_rollback(True)
-            return None, failed, status
-    return "Imported " + "; ".join(done) + ".", [], 200
+            return None, failed, status, unlisted
+    return "Imported " + "; ".join(done) + ".", [], 200, 0
 
 
 @login_required
@@ -318,12 +315,12 @@ def corpus_import(request: HttpRequest, slug: str) -> HttpResponse:
         post = request.POST
     except RequestDataTooBig:
         limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
-        report = {
-            "failed": [(None, None, f"The pasted text is over the {limit:,}-byte form limit.")]
-        }
+        reason = f"The pasted text is over the {limit:,}-byte form limit."
+        report = {"failed": [(None, None, reason)], "count": 1}
         return _import_report_response(request, corpus, report, 413, {})
+    unlisted = 0
     if files:
-        success, failed, status = _import_files(request, corpus, files)
+        success, failed, status, unlisted = _import_files(request, corpus, files)
         paste: dict = {}
     elif post.get("text", "").strip() or post.get("title", "").strip():
         success, reasons, status, paste = _import_pasted(request, corpus)
@@ -332,7 +329,7 @@ def corpus_import(request: HttpRequest, slug: str) -> HttpResponse:
         success, status, paste = None, 400, {}
         failed = [(None, None, "Paste an article's title and text, or choose files to upload.")]
     if success is None:
-        report = {"failed": failed, "count": len(failed)}
+        report = {"failed": failed, "count": len(failed) + unlisted}
         return _import_report_response(request, corpus, report, status, paste)
     messages.success(request, success)
     return redirect("corpus", corpus.slug)
