@@ -1,3 +1,199 @@
-"""(stub: filled in by its area's work)"""
+"""Bulk transfer: the streamed corpus export and the all-or-nothing import (owners only)."""
 
-urlpatterns: list = []
+from __future__ import annotations
+
+import tempfile
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.http import StreamingHttpResponse
+from django.urls import re_path
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import status
+from rest_framework.negotiation import BaseContentNegotiation
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from .. import exports, imports
+from ..permissions import Action, ensure
+from ..selectors import corpus_get_for_user
+
+READ_BYTES = 256 * 1024
+SPOOL_BYTES = 4 * 1024 * 1024
+
+# Content types the import body may have, and what they hold.
+IMPORT_KINDS = {
+    "application/x-ndjson": "jsonl",
+    "application/jsonl": "jsonl",
+    "application/json-lines": "jsonl",
+    "application/zip": "zip",
+    "application/x-zip-compressed": "zip",
+    "text/plain": "text",
+    "text/markdown": "markdown",
+    "text/html": "html",
+}
+
+
+class JsonErrorsOnly(BaseContentNegotiation):
+    """`?format=` names the export format here, not a renderer, and the body of a successful
+    export is not rendered by DRF at all: errors are always JSON, whatever Accept says."""
+
+    def select_parser(self, request, parsers):
+        return parsers[0] if parsers else None
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        return renderers[0], renderers[0].media_type
+
+
+def _error(detail: str, errors: dict | None = None, code: int = 400, **extra) -> Response:
+    return Response({"detail": detail, "errors": errors or {}, **extra}, status=code)
+
+
+class CorpusExportView(APIView):
+    content_negotiation_class = JsonErrorsOnly
+
+    @extend_schema(
+        operation_id="corpus_export",
+        summary="Stream the corpus in one of five formats",
+        parameters=[
+            OpenApiParameter("format", str, enum=list(exports.FORMATS), default="jsonl"),
+            OpenApiParameter("article", str, many=True, description="article id (repeatable)"),
+            OpenApiParameter("annotator", str, description="only this user's annotations"),
+            OpenApiParameter("status", str, enum=["draft", "submitted"]),
+            OpenApiParameter("gold_only", bool, description="only claims a curator accepted"),
+            OpenApiParameter("updated_since", OpenApiTypes.DATETIME),
+        ],
+        responses={
+            (200, "application/x-ndjson"): OpenApiTypes.BINARY,
+            400: OpenApiResponse(description="a bad parameter, named in `errors`"),
+        },
+    )
+    def get(self, request, slug: str):
+        corpus = corpus_get_for_user(request.user, slug)
+        ensure(corpus.my_role, Action.EXPORT)
+        try:
+            spec = exports.parse_export_params(corpus, dict(request.query_params.lists()))
+        except ValidationError as error:
+            return _error("Invalid export parameters.", error.message_dict)
+        spec = exports.ExportSpec(
+            corpus=spec.corpus,
+            format=spec.format,
+            filters=spec.filters,
+            base_url=request.build_absolute_uri("/"),
+            collection_url=request.build_absolute_uri(),
+        )
+        response = StreamingHttpResponse(
+            exports.stream(spec), content_type=spec.format.content_type
+        )
+        response["Content-Disposition"] = f"attachment; filename={spec.filename()}"
+        response["Cache-Control"] = "no-store"
+        response["X-Accel-Buffering"] = "no"  # let a proxy pass the stream on as it comes
+        return response
+
+
+class CorpusImportView(APIView):
+    content_negotiation_class = JsonErrorsOnly
+
+    @extend_schema(
+        operation_id="corpus_import",
+        summary="Import native JSONL, a brat zip or one plain-text article, all or nothing",
+        parameters=[OpenApiParameter("title", str, description="title of a text/plain article")],
+        request={
+            "application/x-ndjson": OpenApiTypes.BINARY,
+            "application/zip": OpenApiTypes.BINARY,
+            "text/plain": OpenApiTypes.STR,
+            "multipart/form-data": {
+                "type": "object",
+                "properties": {"file": {"type": "string", "format": "binary"}},
+            },
+        },
+        responses={
+            201: OpenApiResponse(description="counts of what was created"),
+            400: OpenApiResponse(description="every bad line, with its number; nothing written"),
+            413: OpenApiResponse(description="over IMPORT_MAX_BYTES or a zip limit"),
+            415: OpenApiResponse(description="unsupported content type"),
+        },
+    )
+    def post(self, request, slug: str):
+        corpus = corpus_get_for_user(request.user, slug)
+        ensure(corpus.my_role, Action.IMPORT)
+        media_type = (request.content_type or "").split(";")[0].strip().lower()
+        title = request.query_params.get("title")
+        limit = settings.IMPORT_MAX_BYTES
+        if media_type == "multipart/form-data":
+            upload = request._request.FILES.get("file")
+            if upload is None:
+                return _error("Send the file in a field named `file`.", {"file": ["Required."]})
+            if upload.size > limit:
+                return _too_large(upload.size, limit)
+            name = upload.name or "upload"
+            kind = imports.kind_for_name(name)
+            if kind is None:
+                return _error(
+                    f"Cannot import {name!r}: the name must end in "
+                    f"{', '.join(imports.EXTENSIONS)}.",
+                    {"file": ["Unsupported file type."]},
+                    code=status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
+                )
+            return self._import(request, corpus, kind, name, upload, title)
+        kind = IMPORT_KINDS.get(media_type)
+        if kind is None:
+            return _error(
+                f"Unsupported content type {media_type or '(none)'!r}; send "
+                "application/x-ndjson (JSONL), application/zip (brat), text/plain (one "
+                "article, ?title=) or multipart/form-data with a `file` field.",
+                code=status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
+            )
+        with tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES) as body:
+            # Read the raw stream: request.body would refuse anything over the upload limit
+            # for ordinary requests, and would hold the whole body in memory.
+            size = 0
+            while chunk := request._request.read(READ_BYTES):
+                size += len(chunk)
+                if size > limit:
+                    return _too_large(size, limit)
+                body.write(chunk)
+            body.seek(0)
+            return self._import(request, corpus, kind, "", body, title)
+
+    def _import(self, request, corpus, kind, name, file, title) -> Response:
+        try:
+            result = imports.import_upload(
+                actor=request.user,
+                corpus=corpus,
+                role=corpus.my_role,
+                kind=kind,
+                name=name,
+                file=file,
+                title=title,
+            )
+        except imports.ImportFailed as failure:
+            return _error(
+                str(failure),
+                {"file": [failure.describe(line, reason) for line, reason in failure.errors]},
+                code=failure.status,
+                lines=[{"line": line, "reason": reason} for line, reason in failure.errors],
+            )
+        return Response(result.as_dict(), status=status.HTTP_201_CREATED)
+
+
+def _too_large(size: int, limit: int) -> Response:
+    return _error(
+        f"The upload is over {size:,} bytes; the limit is {limit:,} bytes (IMPORT_MAX_BYTES).",
+        code=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+    )
+
+
+urlpatterns = [
+    re_path(
+        r"^corpora/(?P<slug>[-\w]+)/export/?$",
+        CorpusExportView.as_view(),
+        name="api-corpus-export",
+    ),
+    re_path(
+        r"^corpora/(?P<slug>[-\w]+)/import/?$",
+        CorpusImportView.as_view(),
+        name="api-corpus-import",
+    ),
+]

@@ -1,0 +1,606 @@
+"""Corpus exports: one module per format, each a generator of byte chunks.
+
+This package holds what every format shares:
+
+- `parse_export_params` validates the request's parameters (all of them, before the first byte);
+- `read_articles` reads the selected live articles in batches with everything hanging from them,
+  a fixed number of queries per batch (never per row) and `.iterator(chunk_size=...)` everywhere,
+  so memory stays bounded by one batch however large the corpus is;
+- `FORMATS`, the registry: name -> content type, file extension and writer;
+- `stream(spec)`, the bytes of an export, read inside one transaction (one consistent snapshot).
+
+Filters, and how they combine (the same in every format):
+
+- `article` (repeatable, or comma-separated): only these articles;
+- `annotator` (a username) and `status` (draft|submitted) select annotations; when either is
+  given, a claim is exported only if it keeps at least one selected annotation, and an article
+  only if it keeps a claim. Without them every live claim is exported, annotated or not;
+- `gold_only`: only claims a curator accepted (their review carries the gold topic and stance);
+- `updated_since`: articles in which anything changed since that moment (the article, a claim
+  created, changed or moved to the trash, an annotation, a review, a comment or a relation);
+  annotations, relations and comments deleted for good leave no trace, so a consumer that must
+  see deletions re-exports in full now and then.
+
+Articles and claims in the trash are never exported.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, time
+
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.db import connection, transaction
+from django.db.models import Exists, OuterRef, Q
+from django.utils import timezone
+from django.utils.dateparse import parse_date, parse_datetime
+
+from ..models import (
+    Annotation,
+    AnnotationStatus,
+    Article,
+    Claim,
+    Comment,
+    Corpus,
+    Evidence,
+    Relation,
+    Review,
+    ReviewDecision,
+)
+
+ARTICLES_PER_BATCH = 500
+# A batch also closes once its texts reach this many characters, so that a corpus of long
+# articles (up to ARTICLE_MAX_CHARS each) does not hold 500 of them at once.
+CHARS_PER_BATCH = 8_000_000
+ROWS_PER_FETCH = 2000
+CHUNK_BYTES = 64 * 1024
+
+PARAMETERS = ("format", "article", "annotator", "status", "gold_only", "updated_since")
+TRUE_WORDS = {"1", "true", "yes", "on"}
+FALSE_WORDS = {"0", "false", "no", "off", ""}
+
+
+# --- What a writer receives ------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class EvidenceRow:
+    kind: str
+    start: int | None
+    end: int | None
+    exact: str
+    url: str
+    title: str
+    quote: str
+    evidence_type: str
+    role: str
+
+
+@dataclass(slots=True)
+class AnnotationRow:
+    id: int
+    annotator: str
+    topic: str
+    topic_id: int
+    stance: str
+    labels: list
+    confidence: int | None
+    note: str
+    status: str
+    created_at: datetime
+    updated_at: datetime
+    evidence: list[EvidenceRow] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class ReviewRow:
+    curator: str
+    decision: str
+    topic: str | None
+    topic_id: int | None
+    stance: str
+    note: str
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(slots=True)
+class CommentRow:
+    id: int
+    author: str
+    text: str
+    created_at: datetime
+
+
+@dataclass(slots=True)
+class ClaimRow:
+    id: int
+    start: int
+    end: int
+    exact: str
+    prefix: str
+    suffix: str
+    summary: str
+    labels: list
+    created_by: str
+    created_at: datetime
+    updated_at: datetime
+    annotations: list[AnnotationRow] = field(default_factory=list)
+    review: ReviewRow | None = None
+    comments: list[CommentRow] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class RelationRow:
+    id: int
+    source: int  # index of the source claim in its article's `claims`
+    target: int
+    kind: str
+    created_by: str
+    created_at: datetime
+
+
+@dataclass(slots=True)
+class ArticleRow:
+    id: int
+    title: str
+    text: str
+    author: str
+    source_url: str
+    published_on: object
+    language: str
+    created_at: datetime
+    updated_at: datetime
+    claims: list[ClaimRow] = field(default_factory=list)
+    relations: list[RelationRow] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ExportFilters:
+    article_ids: tuple[int, ...] = ()
+    annotator_id: int | None = None
+    status: str | None = None
+    gold_only: bool = False
+    updated_since: datetime | None = None
+
+    @property
+    def selects_annotations(self) -> bool:
+        return self.annotator_id is not None or self.status is not None
+
+
+@dataclass(frozen=True)
+class ExportSpec:
+    corpus: Corpus
+    format: ExportFormat
+    filters: ExportFilters
+    # Absolute IRIs (W3C) are built from these; the API passes the request's own.
+    base_url: str = "http://localhost:8000"
+    collection_url: str = ""
+
+    def filename(self) -> str:
+        return f"{self.corpus.slug}.{self.format.extension}"
+
+
+@dataclass(frozen=True)
+class ExportFormat:
+    name: str
+    extension: str
+    content_type: str
+    writer: Callable[[ExportSpec], Iterator[bytes]]
+
+
+# --- Parameters ------------------------------------------------------------------------------
+
+
+def parse_export_params(corpus: Corpus, params: Mapping[str, Sequence[str]]) -> ExportSpec:
+    """Validate every parameter; raise ValidationError {parameter: [messages]} naming each bad one.
+
+    `params` maps a name to its list of values (a QueryDict's `lists()`, or a plain dict).
+    """
+    errors: dict[str, list[str]] = {}
+    values = {name: list(given) for name, given in params.items()}
+    for name in values:
+        if name not in PARAMETERS:
+            errors[name] = [f"Unknown parameter; the export takes {', '.join(PARAMETERS)}."]
+    for name in ("format", "annotator", "status", "gold_only", "updated_since"):
+        if len(values.get(name, [])) > 1:
+            errors[name] = [f"{name} may be given only once."]
+
+    def single(name: str) -> str | None:
+        given = values.get(name)
+        return given[0] if given and name not in errors else None
+
+    format_name = (single("format") or "jsonl").strip().lower()
+    export_format = FORMATS.get(format_name)
+    if export_format is None and "format" not in errors:
+        errors["format"] = [
+            f"format must be one of {', '.join(FORMATS)}; got {_show(single('format'))}."
+        ]
+
+    article_ids = _parse_article_ids(corpus, values.get("article", []), errors)
+
+    annotator_id = None
+    username = single("annotator")
+    if username is not None:
+        user = get_user_model().objects.filter(username=username.strip()).only("pk").first()
+        if user is None:
+            errors["annotator"] = [f"No user {_show(username)}."]
+        else:
+            annotator_id = user.pk
+
+    status = single("status")
+    if status is not None and status not in AnnotationStatus.values:
+        errors["status"] = [
+            f"status must be one of {', '.join(AnnotationStatus.values)}; got {_show(status)}."
+        ]
+
+    gold_only = False
+    gold_word = single("gold_only")
+    if gold_word is not None:
+        word = gold_word.strip().lower()
+        if word in TRUE_WORDS:
+            gold_only = True
+        elif word not in FALSE_WORDS:
+            errors["gold_only"] = [f"gold_only must be true or false; got {_show(gold_word)}."]
+
+    updated_since = None
+    since = single("updated_since")
+    if since is not None:
+        updated_since = _parse_moment(since)
+        if updated_since is None:
+            errors["updated_since"] = [
+                "updated_since must be an ISO 8601 date or date-time, e.g. "
+                f"2025-01-31T12:00:00Z; got {_show(since)}."
+            ]
+
+    if errors:
+        raise ValidationError(errors)
+    return ExportSpec(
+        corpus=corpus,
+        format=export_format,
+        filters=ExportFilters(
+            article_ids=tuple(article_ids),
+            annotator_id=annotator_id,
+            status=status,
+            gold_only=gold_only,
+            updated_since=updated_since,
+        ),
+    )
+
+
+def _parse_article_ids(corpus: Corpus, given: list[str], errors: dict) -> list[int]:
+    ids: list[int] = []
+    bad: list[str] = []
+    for value in given:
+        for part in str(value).split(","):
+            part = part.strip()
+            if part.isascii() and part.isdigit() and 0 < len(part) < 19 and int(part) > 0:
+                ids.append(int(part))
+            else:
+                bad.append(part)
+    if bad:
+        errors["article"] = [f"{_show(b)} is not an article id." for b in bad[:20]]
+        return []
+    if ids:
+        found = set(
+            Article.objects.alive().filter(corpus=corpus, pk__in=ids).values_list("pk", flat=True)
+        )
+        missing = [i for i in dict.fromkeys(ids) if i not in found]
+        if missing:
+            errors["article"] = [f"No article {i} in this corpus." for i in missing[:20]]
+    return sorted(set(ids))
+
+
+def _parse_moment(value: str) -> datetime | None:
+    text = value.strip()
+    try:
+        moment = parse_datetime(text)
+        if moment is None:
+            day = parse_date(text)
+            moment = datetime.combine(day, time.min) if day else None
+    except ValueError:
+        return None
+    if moment is not None and timezone.is_naive(moment):
+        moment = moment.replace(tzinfo=UTC)
+    return moment
+
+
+def _show(value: object) -> str:
+    text = str(value)
+    return json.dumps(text[:40] + ("…" if len(text) > 40 else ""), ensure_ascii=False)
+
+
+# --- The row reader --------------------------------------------------------------------------
+
+
+def _annotation_filter(filters: ExportFilters, prefix: str = "") -> Q:
+    q = Q()
+    if filters.annotator_id is not None:
+        q &= Q(**{f"{prefix}annotator_id": filters.annotator_id})
+    if filters.status is not None:
+        q &= Q(**{f"{prefix}status": filters.status})
+    return q
+
+
+def _claims_selected(filters: ExportFilters) -> Q:
+    """Which live claims are exported (as a filter on Claim)."""
+    q = Q(deleted_at__isnull=True)
+    if filters.gold_only:
+        q &= Q(review__decision=ReviewDecision.ACCEPTED)
+    if filters.selects_annotations:
+        q &= Q(Exists(Annotation.objects.filter(_annotation_filter(filters), claim=OuterRef("pk"))))
+    return q
+
+
+def _changed_since(moment: datetime) -> Q:
+    live_claims = Claim.objects.filter(article=OuterRef("pk"))
+    return (
+        Q(updated_at__gte=moment)
+        | Exists(live_claims.filter(Q(updated_at__gte=moment) | Q(deleted_at__gte=moment)))
+        | Exists(Annotation.objects.filter(claim__article=OuterRef("pk"), updated_at__gte=moment))
+        | Exists(Review.objects.filter(claim__article=OuterRef("pk"), updated_at__gte=moment))
+        | Exists(Comment.objects.filter(claim__article=OuterRef("pk"), created_at__gte=moment))
+        | Exists(
+            Relation.objects.filter(source_claim__article=OuterRef("pk"), created_at__gte=moment)
+        )
+    )
+
+
+def selected_articles(corpus: Corpus, filters: ExportFilters):
+    articles = Article.objects.alive().filter(corpus=corpus)
+    if filters.article_ids:
+        articles = articles.filter(pk__in=filters.article_ids)
+    if filters.gold_only or filters.selects_annotations:
+        articles = articles.filter(
+            Exists(Claim.objects.filter(_claims_selected(filters), article=OuterRef("pk")))
+        )
+    if filters.updated_since is not None:
+        articles = articles.filter(_changed_since(filters.updated_since))
+    return articles.order_by("id")
+
+
+ARTICLE_FIELDS = (
+    "id",
+    "title",
+    "text",
+    "author",
+    "source_url",
+    "published_on",
+    "language",
+    "created_at",
+    "updated_at",
+)
+
+
+def read_articles(
+    corpus: Corpus,
+    filters: ExportFilters,
+    *,
+    batch_size: int = ARTICLES_PER_BATCH,
+    batch_chars: int = CHARS_PER_BATCH,
+) -> Iterator[ArticleRow]:
+    """The selected articles in id order, each complete (claims in text order with their
+    annotations and evidence, review, comments; the relations between exported claims).
+
+    Seven queries per batch of articles whatever the number of claims and annotations.
+    """
+    rows = (
+        selected_articles(corpus, filters)
+        .values_list(*ARTICLE_FIELDS)
+        .iterator(chunk_size=min(batch_size, 200))
+    )
+    batch: list[ArticleRow] = []
+    chars = 0
+    for row in rows:
+        batch.append(ArticleRow(*row))
+        chars += len(row[2])
+        if len(batch) >= batch_size or chars >= batch_chars:
+            _complete(batch, filters)
+            yield from batch
+            batch, chars = [], 0
+    if batch:
+        _complete(batch, filters)
+        yield from batch
+
+
+def _complete(batch: list[ArticleRow], filters: ExportFilters) -> None:
+    """Attach claims, annotations, evidence, reviews, comments and relations: six queries."""
+    ids = [article.id for article in batch]
+    by_article = {article.id: article for article in batch}
+    claims: dict[int, ClaimRow] = {}
+    claim_article: dict[int, int] = {}
+    claim_index: dict[int, int] = {}
+
+    claim_rows = (
+        Claim.objects.filter(_claims_selected(filters), article_id__in=ids)
+        .order_by("article_id", "start", "-end", "id")
+        .values_list(
+            "article_id",
+            "id",
+            "start",
+            "end",
+            "exact",
+            "prefix",
+            "suffix",
+            "summary",
+            "labels",
+            "created_by__username",
+            "created_at",
+            "updated_at",
+        )
+        .iterator(chunk_size=ROWS_PER_FETCH)
+    )
+    for article_id, *values in claim_rows:
+        claim = ClaimRow(*values)
+        article_claims = by_article[article_id].claims
+        claim_index[claim.id] = len(article_claims)
+        article_claims.append(claim)
+        claims[claim.id] = claim
+        claim_article[claim.id] = article_id
+
+    live = Q(claim__article_id__in=ids, claim__deleted_at__isnull=True)
+    if filters.gold_only:
+        live &= Q(claim__review__decision=ReviewDecision.ACCEPTED)
+    annotations: dict[int, AnnotationRow] = {}
+    annotation_rows = (
+        Annotation.objects.filter(live, _annotation_filter(filters))
+        .order_by("claim_id", "annotator__username", "id")
+        .values_list(
+            "claim_id",
+            "id",
+            "annotator__username",
+            "topic__label",
+            "topic_id",
+            "stance",
+            "labels",
+            "confidence",
+            "note",
+            "status",
+            "created_at",
+            "updated_at",
+        )
+        .iterator(chunk_size=ROWS_PER_FETCH)
+    )
+    for claim_id, *values in annotation_rows:
+        claim = claims.get(claim_id)
+        if claim is not None:
+            annotation = AnnotationRow(*values)
+            claim.annotations.append(annotation)
+            annotations[annotation.id] = annotation
+
+    evidence_live = Q(
+        annotation__claim__article_id__in=ids, annotation__claim__deleted_at__isnull=True
+    )
+    if filters.gold_only:
+        evidence_live &= Q(annotation__claim__review__decision=ReviewDecision.ACCEPTED)
+    evidence_rows = (
+        Evidence.objects.filter(evidence_live, _annotation_filter(filters, "annotation__"))
+        .order_by("annotation_id", "position", "id")
+        .values_list(
+            "annotation_id",
+            "kind",
+            "start",
+            "end",
+            "exact",
+            "url",
+            "title",
+            "quote",
+            "evidence_type",
+            "role",
+        )
+        .iterator(chunk_size=ROWS_PER_FETCH)
+    )
+    for annotation_id, *values in evidence_rows:
+        annotation = annotations.get(annotation_id)
+        if annotation is not None:
+            annotation.evidence.append(EvidenceRow(*values))
+
+    review_rows = (
+        Review.objects.filter(live)
+        .values_list(
+            "claim_id",
+            "curator__username",
+            "decision",
+            "topic__label",
+            "topic_id",
+            "stance",
+            "note",
+            "created_at",
+            "updated_at",
+        )
+        .iterator(chunk_size=ROWS_PER_FETCH)
+    )
+    for claim_id, *values in review_rows:
+        claim = claims.get(claim_id)
+        if claim is not None:
+            claim.review = ReviewRow(*values)
+
+    comment_rows = (
+        Comment.objects.filter(live)
+        .order_by("claim_id", "created_at", "id")
+        .values_list("claim_id", "id", "author__username", "text", "created_at")
+        .iterator(chunk_size=ROWS_PER_FETCH)
+    )
+    for claim_id, *values in comment_rows:
+        claim = claims.get(claim_id)
+        if claim is not None:
+            claim.comments.append(CommentRow(*values))
+
+    relation_rows = (
+        Relation.objects.filter(
+            source_claim__article_id__in=ids,
+            source_claim__deleted_at__isnull=True,
+            target_claim__deleted_at__isnull=True,
+        )
+        .order_by("id")
+        .values_list(
+            "id", "source_claim_id", "target_claim_id", "kind", "created_by__username", "created_at"
+        )
+        .iterator(chunk_size=ROWS_PER_FETCH)
+    )
+    for relation_id, source_id, target_id, kind, created_by, created_at in relation_rows:
+        # Both ends must be exported claims (filters may have left one out).
+        if source_id in claim_index and target_id in claim_index:
+            by_article[claim_article[source_id]].relations.append(
+                RelationRow(
+                    relation_id,
+                    claim_index[source_id],
+                    claim_index[target_id],
+                    kind,
+                    created_by,
+                    created_at,
+                )
+            )
+
+
+# --- Shared helpers for writers --------------------------------------------------------------
+
+
+def iso(moment: datetime | None) -> str | None:
+    """An aware datetime as RFC 3339 in UTC, with Z."""
+    if moment is None:
+        return None
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def compact_json() -> Callable[[object], str]:
+    return json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
+def chunked(pieces: Iterator[str], size: int = CHUNK_BYTES) -> Iterator[bytes]:
+    """Join small string pieces into byte chunks of about `size` (fewer, larger writes)."""
+    buffer: list[str] = []
+    length = 0
+    for piece in pieces:
+        buffer.append(piece)
+        length += len(piece)
+        if length >= size:
+            yield "".join(buffer).encode("utf-8")
+            buffer, length = [], 0
+    if buffer:
+        yield "".join(buffer).encode("utf-8")
+
+
+def stream(spec: ExportSpec) -> Iterator[bytes]:
+    """The export's bytes. Reads run in one transaction so the whole export is one snapshot
+    (REPEATABLE READ on PostgreSQL when this is the outermost transaction)."""
+    outermost = not connection.in_atomic_block
+    with transaction.atomic():
+        if outermost and connection.vendor == "postgresql":
+            # Must be the transaction's first statement; a nested block keeps its caller's level.
+            with connection.cursor() as cursor:
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        yield from spec.format.writer(spec)
+
+
+# --- The registry ----------------------------------------------------------------------------
+
+# The format modules import the reader above, so they are imported after it is defined.
+from . import aif, brat, csv, jsonl, w3c  # noqa: E402
+
+FORMATS: dict[str, ExportFormat] = {
+    module.FORMAT.name: module.FORMAT for module in (jsonl, w3c, brat, csv, aif)
+}

@@ -1,0 +1,445 @@
+"""Corpus imports: native JSONL, brat zips and single text/Markdown/HTML articles.
+
+Every import is all or nothing. The format modules read the file in chunks and turn each article
+into a validated plan (the same rules as the API: services.clean_article_fields,
+anchoring.resolve_span, services.clean_evidence, ...), collecting every bad line with its number
+and reason. While no error has been seen, each chunk of plans is written with bulk inserts; the
+whole import runs in one transaction, so the first error means nothing is kept, and the file is
+still read to the end so that every bad line is reported (the first MAX_ERRORS of them).
+One AuditEvent ("corpus.import", with the counts) records a successful import.
+
+Users are named by username and must exist (inactive ones too: their past work stays theirs).
+A topic named by label is created when the corpus lacks it; an annotation or accepted review
+without a topic takes the corpus's first topic as it was before the import, and when the corpus
+has no topic at all that is an error for the line (name the topic, or add one to the corpus).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator
+from dataclasses import asdict, dataclass, field
+from typing import IO, Any
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from .. import anchoring, services
+from ..models import (
+    Annotation,
+    Article,
+    Claim,
+    Comment,
+    Corpus,
+    Evidence,
+    Relation,
+    Review,
+    Topic,
+)
+from ..permissions import Action, ensure
+
+MAX_ERRORS = 1000
+EXTENSIONS = {
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".zip": "zip",
+    ".txt": "text",
+    ".md": "markdown",
+    ".markdown": "markdown",
+    ".html": "html",
+    ".htm": "html",
+}
+
+
+@dataclass
+class ImportResult:
+    articles: int = 0
+    claims: int = 0
+    annotations: int = 0
+    evidence: int = 0
+    relations: int = 0
+    reviews: int = 0
+    comments: int = 0
+    topics: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return asdict(self)
+
+
+class ImportFailed(Exception):
+    """Nothing was imported. `errors`: (line number or None, reason); `status`: 400 or 413."""
+
+    def __init__(self, errors: list[tuple[int | None, str]], status: int = 400, more: int = 0):
+        self.errors = errors
+        self.status = status
+        self.more = more
+        count = len(errors) + more
+        if status == 413:
+            message = "The file is too large to import; nothing was imported."
+        elif count == 1:
+            message = "The file has a problem; nothing was imported."
+        else:
+            message = f"The file has {count:,} problems; nothing was imported."
+        if more:
+            message += f" The first {len(errors):,} are listed."
+        super().__init__(message)
+
+    @staticmethod
+    def describe(line: int | None, reason: str) -> str:
+        return f"line {line}: {reason}" if line is not None else reason
+
+
+class Errors:
+    """Collects (line, reason) pairs, keeping the first MAX_ERRORS and counting the rest."""
+
+    def __init__(self) -> None:
+        self.items: list[tuple[int | None, str]] = []
+        self.more = 0
+
+    def add(self, line: int | None, reason: str) -> None:
+        if len(self.items) < MAX_ERRORS:
+            self.items.append((line, reason))
+        else:
+            self.more += 1
+
+    def __bool__(self) -> bool:
+        return bool(self.items)
+
+    def fail(self) -> ImportFailed:
+        return ImportFailed(self.items, more=self.more)
+
+
+def messages(error: Exception) -> list[str]:
+    """A service error as readable strings, each naming its field."""
+    if isinstance(error, ValidationError) and hasattr(error, "error_dict"):
+        return [f"{name}: {' '.join(texts)}" for name, texts in error.message_dict.items()]
+    if isinstance(error, ValidationError):
+        return list(error.messages)
+    return [str(error)]
+
+
+# --- Plans: validated data waiting to be written ---------------------------------------------
+
+
+@dataclass
+class PlannedAnnotation:
+    annotator_id: int
+    topic: str | None  # a label; None: the corpus's first topic
+    stance: str
+    labels: list[str]
+    confidence: int | None
+    note: str
+    status: str
+    evidence: list[dict[str, Any]]
+
+
+@dataclass
+class PlannedReview:
+    curator_id: int
+    decision: str
+    topic: str | None
+    stance: str
+    note: str
+
+
+@dataclass
+class PlannedClaim:
+    span: anchoring.Span
+    summary: str
+    labels: list[str]
+    created_by_id: int
+    annotations: list[PlannedAnnotation] = field(default_factory=list)
+    review: PlannedReview | None = None
+    comments: list[tuple[int, str]] = field(default_factory=list)
+
+
+@dataclass
+class PlannedArticle:
+    fields: dict[str, Any]
+    claims: list[PlannedClaim] = field(default_factory=list)
+    relations: list[tuple[int, int, str, int]] = field(default_factory=list)
+
+
+class ImportContext:
+    """What validation needs to know about the corpus and its users, fetched in bulk."""
+
+    def __init__(self, *, actor, corpus: Corpus):
+        self.actor = actor
+        self.corpus = corpus
+        self.claim_labels = list(corpus.claim_labels or [])
+        topics = list(Topic.objects.filter(corpus=corpus).order_by("position", "id"))
+        self.topics: dict[str, Topic] = {t.label: t for t in topics}
+        self.first_topic: str | None = topics[0].label if topics else None
+        self._users: dict[str, int | None] = {actor.get_username(): actor.pk}
+
+    def load_users(self, usernames: Iterable[str]) -> None:
+        """Look up, in one query, the usernames not seen yet."""
+        wanted = {n for n in usernames if isinstance(n, str) and n not in self._users}
+        if not wanted:
+            return
+        found = dict(
+            get_user_model().objects.filter(username__in=wanted).values_list("username", "pk")
+        )
+        for name in wanted:
+            self._users[name] = found.get(name)
+
+    def user_id(self, username: Any, field_name: str) -> int:
+        if not isinstance(username, str) or not username.strip():
+            raise ValidationError({field_name: [f"{field_name} must be a username."]})
+        if username not in self._users:
+            self.load_users([username])
+        user_id = self._users.get(username)
+        if user_id is None:
+            raise ValidationError({field_name: [f"No user {username!r}."]})
+        return user_id
+
+    def topic_label(self, value: Any, field_name: str = "topic") -> str:
+        """A topic label (created at write time if missing), or the first topic for None."""
+        if value in (None, ""):
+            if self.first_topic is None:
+                raise ValidationError(
+                    {
+                        field_name: [
+                            "This corpus has no topic yet: name the topic, or add one to the "
+                            "corpus first."
+                        ]
+                    }
+                )
+            return self.first_topic
+        return services.clean_line(value, field_name, max_chars=300, required=True)
+
+
+class OffsetMap:
+    """Maps offsets into a text as given to offsets into its normalised form (NFC, no CR, no BOM).
+
+    Imported offsets count code points of the text *as given*; normalisation may shorten it.
+    The positions are mapped by normalising the pieces between them; a span whose text then
+    differs from the normalised span (a boundary inside a sequence normalisation joins) is
+    reported by the caller's check.
+    """
+
+    def __init__(self, raw: str, normalised: str, positions: Iterable[Any] = ()):
+        self.identity = raw == normalised
+        self.mapping: dict[int, int] = {}
+        if self.identity:
+            return
+        wanted = sorted(
+            {
+                p
+                for p in positions
+                if isinstance(p, int) and not isinstance(p, bool) and 0 <= p <= len(raw)
+            }
+        )
+        previous, length = 0, 0
+        for position in wanted:
+            length += len(anchoring.normalize_text(raw[previous:position]))
+            self.mapping[position] = length
+            previous = position
+
+    def __call__(self, position: Any) -> Any:
+        if self.identity:
+            return position
+        if isinstance(position, int) and not isinstance(position, bool):
+            return self.mapping.get(position, position)
+        return position
+
+
+# --- Writing ---------------------------------------------------------------------------------
+
+
+class Writer:
+    """Bulk-writes validated plans, creating missing topics, and counts what it created."""
+
+    def __init__(self, context: ImportContext):
+        self.context = context
+        self.result = ImportResult()
+
+    def _topic(self, label: str | None) -> Topic | None:
+        if label is None:
+            return None
+        topic = self.context.topics.get(label)
+        if topic is None:
+            position = len(self.context.topics)
+            topic = Topic.objects.create(corpus=self.context.corpus, label=label, position=position)
+            self.context.topics[label] = topic
+            self.result.topics += 1
+        return topic
+
+    def write(self, plans: list[PlannedArticle]) -> None:
+        if not plans:
+            return
+        corpus, actor = self.context.corpus, self.context.actor
+        articles = Article.objects.bulk_create(
+            Article(
+                corpus=corpus,
+                created_by=actor,
+                text_sha256=services.text_sha256(plan.fields["text"]),
+                **plan.fields,
+            )
+            for plan in plans
+        )
+        claims: list[Claim] = []
+        for article, plan in zip(articles, plans, strict=True):
+            for planned in plan.claims:
+                span = planned.span
+                claims.append(
+                    Claim(
+                        article=article,
+                        start=span.start,
+                        end=span.end,
+                        exact=span.exact,
+                        prefix=span.prefix,
+                        suffix=span.suffix,
+                        summary=planned.summary,
+                        labels=planned.labels,
+                        created_by_id=planned.created_by_id,
+                    )
+                )
+        Claim.objects.bulk_create(claims, batch_size=1000)
+        planned_claims = [c for plan in plans for c in plan.claims]
+        annotations, evidence, reviews, comments, relations = [], [], [], [], []
+        for claim, planned in zip(claims, planned_claims, strict=True):
+            for item in planned.annotations:
+                annotations.append(
+                    Annotation(
+                        claim=claim,
+                        annotator_id=item.annotator_id,
+                        topic=self._topic(item.topic),
+                        stance=item.stance,
+                        labels=item.labels,
+                        confidence=item.confidence,
+                        note=item.note,
+                        status=item.status,
+                    )
+                )
+            if planned.review is not None:
+                review = planned.review
+                reviews.append(
+                    Review(
+                        claim=claim,
+                        curator_id=review.curator_id,
+                        decision=review.decision,
+                        topic=self._topic(review.topic),
+                        stance=review.stance,
+                        note=review.note,
+                    )
+                )
+            comments += [
+                Comment(claim=claim, author_id=author_id, text=text)
+                for author_id, text in planned.comments
+            ]
+        Annotation.objects.bulk_create(annotations, batch_size=1000)
+        planned_annotations = [a for c in planned_claims for a in c.annotations]
+        for annotation, planned in zip(annotations, planned_annotations, strict=True):
+            evidence += [
+                Evidence(annotation=annotation, position=position, **item)
+                for position, item in enumerate(planned.evidence)
+            ]
+        offset = 0
+        for plan in plans:
+            article_claims = claims[offset : offset + len(plan.claims)]
+            offset += len(plan.claims)
+            relations += [
+                Relation(
+                    source_claim=article_claims[source],
+                    target_claim=article_claims[target],
+                    kind=kind,
+                    created_by_id=created_by_id,
+                )
+                for source, target, kind, created_by_id in plan.relations
+            ]
+        Evidence.objects.bulk_create(evidence, batch_size=1000)
+        Review.objects.bulk_create(reviews, batch_size=1000)
+        Comment.objects.bulk_create(comments, batch_size=1000)
+        Relation.objects.bulk_create(relations, batch_size=1000)
+        result = self.result
+        result.articles += len(articles)
+        result.claims += len(claims)
+        result.annotations += len(annotations)
+        result.evidence += len(evidence)
+        result.reviews += len(reviews)
+        result.comments += len(comments)
+        result.relations += len(relations)
+
+
+# --- Entry points ----------------------------------------------------------------------------
+
+
+def kind_for_name(name: str) -> str | None:
+    return EXTENSIONS.get(os.path.splitext(name or "")[1].lower())
+
+
+def import_file(
+    *, actor, corpus: Corpus, role: str | None, name: str, data: bytes, title: str | None = None
+) -> ImportResult:
+    """Import an uploaded file, its format chosen by the name's extension (.jsonl/.ndjson,
+    .zip, .txt, .md, .html/.htm). Raises ImportFailed (nothing written) or PermissionDenied."""
+    import io
+
+    ensure(role, Action.IMPORT)
+    kind = kind_for_name(name)
+    if kind is None:
+        raise ImportFailed(
+            [(None, f"Cannot import {name!r}: the name must end in {', '.join(EXTENSIONS)}.")]
+        )
+    if len(data) > settings.IMPORT_MAX_BYTES:
+        raise ImportFailed(
+            [
+                (
+                    None,
+                    f"{name} is {len(data):,} bytes; the limit is "
+                    f"{settings.IMPORT_MAX_BYTES:,} bytes (IMPORT_MAX_BYTES).",
+                )
+            ],
+            status=413,
+        )
+    return import_upload(
+        actor=actor,
+        corpus=corpus,
+        role=role,
+        kind=kind,
+        name=name,
+        file=io.BytesIO(data),
+        title=title,
+    )
+
+
+def import_upload(
+    *,
+    actor,
+    corpus: Corpus,
+    role: str | None,
+    kind: str,
+    name: str,
+    file: IO[bytes],
+    title: str | None = None,
+) -> ImportResult:
+    """Import a binary file object of the given kind (jsonl, zip, text, markdown, html)."""
+    from . import brat, jsonl, text
+
+    ensure(role, Action.IMPORT)
+    planner = {"jsonl": jsonl.plan, "zip": brat.plan}.get(kind, text.plan)
+    context = ImportContext(actor=actor, corpus=corpus)
+    errors = Errors()
+    with transaction.atomic():
+        writer = Writer(context)
+        plans: Iterator[list[PlannedArticle]] = planner(
+            context, file, name=name, title=title, kind=kind, errors=errors
+        )
+        for chunk in plans:
+            if not errors:
+                writer.write(chunk)
+        if errors:
+            raise errors.fail()
+        if writer.result.articles == 0:
+            raise ImportFailed([(None, "The file holds no article.")])
+        services.audit(
+            actor=actor,
+            verb="corpus.import",
+            obj=corpus,
+            corpus=corpus,
+            after={"source": name, "format": kind, **writer.result.as_dict()},
+        )
+    return writer.result

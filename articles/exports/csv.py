@@ -1,0 +1,121 @@
+"""CSV: one row per annotation, flat, for spreadsheets and pandas.
+
+UTF-8 without a byte-order mark, a header row, RFC 4180 quoting, `\\r\\n` row ends (the csv
+module's default). The columns and their order are fixed (`COLUMNS`). A claim that keeps no
+annotation (nobody tagged it yet, or the filters left none) still gets one row, with the
+annotation columns empty, so every exported claim appears. Lists (labels) are joined with `|`;
+evidence is a JSON array in one cell; offsets count code points, like everywhere in the project.
+
+Spreadsheet formula injection: any cell that starts with `=`, `+`, `-`, `@`, a tab or a carriage
+return is prefixed with a single quote, so Excel, LibreOffice and Google Sheets show it as text.
+The claim text itself is therefore altered in such cells; JSONL is the lossless format.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+
+from . import ExportFormat, ExportSpec, compact_json, iso, read_articles
+from .jsonl import evidence_dict
+
+COLUMNS = (
+    "article_id",
+    "article_title",
+    "claim_id",
+    "claim_start",
+    "claim_end",
+    "claim_exact",
+    "claim_summary",
+    "claim_labels",
+    "claim_created_by",
+    "annotation_id",
+    "annotator",
+    "topic",
+    "stance",
+    "annotation_labels",
+    "confidence",
+    "note",
+    "status",
+    "evidence_count",
+    "evidence",
+    "annotation_created_at",
+    "annotation_updated_at",
+    "review_decision",
+    "gold_topic",
+    "gold_stance",
+    "curator",
+    "review_note",
+)
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+ROWS_PER_CHUNK = 500
+
+
+def neutralise(value: object) -> object:
+    """Prefix a cell a spreadsheet would run as a formula with a single quote."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def _rows(spec: ExportSpec) -> Iterator[list]:
+    encode = compact_json()
+    for article in read_articles(spec.corpus, spec.filters):
+        for claim in article.claims:
+            claim_part = [
+                str(article.id),
+                article.title,
+                str(claim.id),
+                claim.start,
+                claim.end,
+                claim.exact,
+                claim.summary,
+                "|".join(claim.labels),
+                claim.created_by,
+            ]
+            review = claim.review
+            review_part = (
+                [review.decision, review.topic or "", review.stance, review.curator, review.note]
+                if review is not None
+                else ["", "", "", "", ""]
+            )
+            if not claim.annotations:
+                yield claim_part + [""] * 12 + review_part
+            for a in claim.annotations:
+                yield (
+                    claim_part
+                    + [
+                        str(a.id),
+                        a.annotator,
+                        a.topic,
+                        a.stance,
+                        "|".join(a.labels),
+                        "" if a.confidence is None else a.confidence,
+                        a.note,
+                        a.status,
+                        len(a.evidence),
+                        encode([evidence_dict(e) for e in a.evidence]) if a.evidence else "",
+                        iso(a.created_at),
+                        iso(a.updated_at),
+                    ]
+                    + review_part
+                )
+
+
+def write(spec: ExportSpec) -> Iterator[bytes]:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(COLUMNS)
+    for count, row in enumerate(_rows(spec), start=1):
+        writer.writerow([neutralise(cell) for cell in row])
+        if count % ROWS_PER_CHUNK == 0:
+            yield buffer.getvalue().encode("utf-8")
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue().encode("utf-8")
+
+
+FORMAT = ExportFormat(
+    name="csv", extension="csv", content_type="text/csv; charset=utf-8", writer=write
+)

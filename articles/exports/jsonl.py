@@ -1,0 +1,136 @@
+"""Native JSONL: one article per line, lossless (imports back into an empty corpus unchanged).
+
+The line is DESIGN.md's native line. Every key is always present (empty string, empty list or
+null when unset) so that the shape is stable; ids (as strings) and timestamps (RFC 3339, UTC)
+are extra keys that an import ignores. Relations name their claims by index in `claims`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from . import (
+    AnnotationRow,
+    ArticleRow,
+    ClaimRow,
+    EvidenceRow,
+    ExportFormat,
+    ExportSpec,
+    chunked,
+    compact_json,
+    iso,
+    read_articles,
+)
+
+
+def evidence_dict(evidence: EvidenceRow) -> dict:
+    if evidence.kind == "span":
+        return {
+            "kind": "span",
+            "start": evidence.start,
+            "end": evidence.end,
+            "exact": evidence.exact,
+            "evidence_type": evidence.evidence_type,
+            "role": evidence.role,
+        }
+    return {
+        "kind": "source",
+        "url": evidence.url,
+        "title": evidence.title,
+        "quote": evidence.quote,
+        "evidence_type": evidence.evidence_type,
+        "role": evidence.role,
+    }
+
+
+def annotation_dict(annotation: AnnotationRow) -> dict:
+    return {
+        "id": str(annotation.id),
+        "annotator": annotation.annotator,
+        "topic": annotation.topic,
+        "stance": annotation.stance,
+        "labels": annotation.labels,
+        "confidence": annotation.confidence,
+        "note": annotation.note,
+        "status": annotation.status,
+        "created_at": iso(annotation.created_at),
+        "updated_at": iso(annotation.updated_at),
+        "evidence": [evidence_dict(e) for e in annotation.evidence],
+    }
+
+
+def claim_dict(claim: ClaimRow) -> dict:
+    review = claim.review
+    return {
+        "id": str(claim.id),
+        "start": claim.start,
+        "end": claim.end,
+        "exact": claim.exact,
+        "prefix": claim.prefix,
+        "suffix": claim.suffix,
+        "summary": claim.summary,
+        "labels": claim.labels,
+        "created_by": claim.created_by,
+        "created_at": iso(claim.created_at),
+        "updated_at": iso(claim.updated_at),
+        "annotations": [annotation_dict(a) for a in claim.annotations],
+        "review": None
+        if review is None
+        else {
+            "curator": review.curator,
+            "decision": review.decision,
+            "topic": review.topic,
+            "stance": review.stance,
+            "note": review.note,
+            "created_at": iso(review.created_at),
+            "updated_at": iso(review.updated_at),
+        },
+        "comments": [
+            {
+                "id": str(c.id),
+                "author": c.author,
+                "text": c.text,
+                "created_at": iso(c.created_at),
+            }
+            for c in claim.comments
+        ],
+    }
+
+
+def article_dict(article: ArticleRow) -> dict:
+    return {
+        "id": str(article.id),
+        "title": article.title,
+        "text": article.text,
+        "author": article.author,
+        "source_url": article.source_url,
+        "published_on": article.published_on.isoformat() if article.published_on else None,
+        "language": article.language,
+        "created_at": iso(article.created_at),
+        "updated_at": iso(article.updated_at),
+        "claims": [claim_dict(c) for c in article.claims],
+        "relations": [
+            {
+                "id": str(r.id),
+                "source": r.source,
+                "target": r.target,
+                "kind": r.kind,
+                "created_by": r.created_by,
+                "created_at": iso(r.created_at),
+            }
+            for r in article.relations
+        ],
+    }
+
+
+def write(spec: ExportSpec) -> Iterator[bytes]:
+    encode = compact_json()
+    lines = (
+        encode(article_dict(article)) + "\n" for article in read_articles(spec.corpus, spec.filters)
+    )
+    return chunked(lines)
+
+
+FORMAT = ExportFormat(
+    name="jsonl", extension="jsonl", content_type="application/x-ndjson", writer=write
+)

@@ -1,0 +1,235 @@
+"""W3C Web Annotation Data Model (JSON-LD): one AnnotationCollection, streamed.
+
+The collection embeds its only page as `first`; its `items` are written one by one and `total`
+comes last (JSON objects are unordered), so nothing is held back. Every Web Annotation targets
+its article (`source`, an IRI under the site's API) through a TextPositionSelector (code points,
+as the model defines them) and a TextQuoteSelector (`exact` with up to 32 code points of prefix
+and suffix). What becomes a Web Annotation:
+
+- each claim -> id `.../claims/{id}`, motivation highlighting; bodies: summary (describing),
+  claim labels (tagging);
+- each annotation -> `.../annotations/{id}`, assessing; stance (classifying), topic label
+  (identifying), labels (tagging), note (commenting), evidence (linking);
+- each review -> `.../claims/{id}/review`, moderating; decision (moderating), gold stance
+  (classifying), gold topic (identifying), note (commenting);
+- each comment -> `.../claims/{id}/comments#{comment id}`, commenting; its text (commenting);
+- each relation -> `.../relations/{id}`, linking; target = the source claim, bodies = the
+  target claim (a SpecificResource) and the kind (classifying).
+
+So a claim without annotations still appears (as its highlighting annotation), and claim-level
+data is not repeated in every annotation. Evidence is a SpecificResource body: a span of the
+same article (with both selectors) or an outside source (`source` = its URL, the quote as a
+TextQuoteSelector into that source, the title as `label`); a source with no URL is a
+TextualBody. Four extension terms, defined in a second @context entry under the site's own
+namespace, keep what the model has no term for: `confidence` and `status` on annotations,
+`evidenceType` and `evidenceRole` on evidence.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from ..anchoring import context_around
+from . import (
+    AnnotationRow,
+    ArticleRow,
+    ClaimRow,
+    EvidenceRow,
+    ExportFormat,
+    ExportSpec,
+    chunked,
+    compact_json,
+    iso,
+    read_articles,
+)
+
+ANNO_CONTEXT = "http://www.w3.org/ns/anno.jsonld"
+
+
+def _text(value: str, purpose: str) -> dict:
+    return {"type": "TextualBody", "value": value, "format": "text/plain", "purpose": purpose}
+
+
+def _person(username: str) -> dict:
+    return {"type": "Person", "nickname": username}
+
+
+class _Iris:
+    def __init__(self, base_url: str):
+        self.api = base_url.rstrip("/") + "/api/v1"
+
+    def article(self, article_id: int) -> str:
+        return f"{self.api}/articles/{article_id}"
+
+    def claim(self, claim_id: int) -> str:
+        return f"{self.api}/claims/{claim_id}"
+
+
+def _selectors(start: int, end: int, exact: str, prefix: str, suffix: str) -> list[dict]:
+    return [
+        {"type": "TextPositionSelector", "start": start, "end": end},
+        {"type": "TextQuoteSelector", "exact": exact, "prefix": prefix, "suffix": suffix},
+    ]
+
+
+def _claim_target(source: str, claim: ClaimRow) -> dict:
+    return {
+        "type": "SpecificResource",
+        "source": source,
+        "selector": _selectors(claim.start, claim.end, claim.exact, claim.prefix, claim.suffix),
+    }
+
+
+def _evidence_body(evidence: EvidenceRow, article_iri: str, text: str) -> dict:
+    extra = {"evidenceType": evidence.evidence_type, "evidenceRole": evidence.role}
+    if evidence.kind == "span":
+        prefix, suffix = context_around(text, evidence.start, evidence.end)
+        return {
+            "type": "SpecificResource",
+            "purpose": "linking",
+            "source": article_iri,
+            "selector": _selectors(evidence.start, evidence.end, evidence.exact, prefix, suffix),
+            **extra,
+        }
+    if evidence.url:
+        body = {"type": "SpecificResource", "purpose": "linking", "source": evidence.url}
+        if evidence.title:
+            body["label"] = evidence.title
+        if evidence.quote:
+            body["selector"] = {"type": "TextQuoteSelector", "exact": evidence.quote}
+        return {**body, **extra}
+    value = " — ".join(v for v in (evidence.title, evidence.quote) if v)
+    return {**_text(value, "linking"), **extra}
+
+
+def _annotation(
+    annotation: AnnotationRow, claim: ClaimRow, article: ArticleRow, iris: _Iris
+) -> dict:
+    article_iri = iris.article(article.id)
+    body = [_text(annotation.stance, "classifying"), _text(annotation.topic, "identifying")]
+    body += [_text(label, "tagging") for label in annotation.labels]
+    if annotation.note:
+        body.append(_text(annotation.note, "commenting"))
+    body += [_evidence_body(e, article_iri, article.text) for e in annotation.evidence]
+    result = {
+        "id": f"{iris.api}/annotations/{annotation.id}",
+        "type": "Annotation",
+        "motivation": "assessing",
+        "created": iso(annotation.created_at),
+        "modified": iso(annotation.updated_at),
+        "creator": _person(annotation.annotator),
+        "status": annotation.status,
+        "body": body,
+        "target": _claim_target(article_iri, claim),
+    }
+    if annotation.confidence is not None:
+        result["confidence"] = annotation.confidence
+    return result
+
+
+def _items(article: ArticleRow, iris: _Iris) -> Iterator[dict]:
+    article_iri = iris.article(article.id)
+    for claim in article.claims:
+        claim_iri = iris.claim(claim.id)
+        highlight = {
+            "id": claim_iri,
+            "type": "Annotation",
+            "motivation": "highlighting",
+            "created": iso(claim.created_at),
+            "modified": iso(claim.updated_at),
+            "creator": _person(claim.created_by),
+            "target": _claim_target(article_iri, claim),
+        }
+        body = [_text(claim.summary, "describing")] if claim.summary else []
+        body += [_text(label, "tagging") for label in claim.labels]
+        if body:
+            highlight["body"] = body
+        yield highlight
+        for annotation in claim.annotations:
+            yield _annotation(annotation, claim, article, iris)
+        review = claim.review
+        if review is not None:
+            body = [_text(review.decision, "moderating")]
+            if review.stance:
+                body.append(_text(review.stance, "classifying"))
+            if review.topic:
+                body.append(_text(review.topic, "identifying"))
+            if review.note:
+                body.append(_text(review.note, "commenting"))
+            yield {
+                "id": f"{claim_iri}/review",
+                "type": "Annotation",
+                "motivation": "moderating",
+                "created": iso(review.created_at),
+                "modified": iso(review.updated_at),
+                "creator": _person(review.curator),
+                "body": body,
+                "target": _claim_target(article_iri, claim),
+            }
+        for comment in claim.comments:
+            yield {
+                "id": f"{claim_iri}/comments#{comment.id}",
+                "type": "Annotation",
+                "motivation": "commenting",
+                "created": iso(comment.created_at),
+                "creator": _person(comment.author),
+                "body": _text(comment.text, "commenting"),
+                "target": _claim_target(article_iri, claim),
+            }
+    for relation in article.relations:
+        source, target = article.claims[relation.source], article.claims[relation.target]
+        yield {
+            "id": f"{iris.api}/relations/{relation.id}",
+            "type": "Annotation",
+            "motivation": "linking",
+            "created": iso(relation.created_at),
+            "creator": _person(relation.created_by),
+            "body": [
+                {**_claim_target(article_iri, target), "purpose": "linking"},
+                _text(relation.kind, "classifying"),
+            ],
+            "target": _claim_target(article_iri, source),
+        }
+
+
+def _pieces(spec: ExportSpec) -> Iterator[str]:
+    encode = compact_json()
+    iris = _Iris(spec.base_url)
+    collection = spec.collection_url or (f"{iris.api}/corpora/{spec.corpus.slug}/export?format=w3c")
+    context = [
+        ANNO_CONTEXT,
+        {
+            "aa": f"{iris.api}/ns#",
+            "confidence": "aa:confidence",
+            "status": "aa:status",
+            "evidenceType": "aa:evidenceType",
+            "evidenceRole": "aa:evidenceRole",
+        },
+    ]
+    head = {
+        "@context": context,
+        "id": collection,
+        "type": "AnnotationCollection",
+        "label": spec.corpus.name,
+    }
+    page = {"id": f"{collection}#page-1", "type": "AnnotationPage", "partOf": collection}
+    # Open the collection and its page, stream the items, then close with the total.
+    yield encode(head)[:-1] + ',"first":' + encode({**page, "startIndex": 0})[:-1] + ',"items":['
+    total = 0
+    for article in read_articles(spec.corpus, spec.filters):
+        for item in _items(article, iris):
+            yield ("," if total else "") + "\n" + encode(item)
+            total += 1
+    yield f'\n]}},"total":{total}}}\n'
+
+
+def write(spec: ExportSpec) -> Iterator[bytes]:
+    return chunked(_pieces(spec))
+
+
+FORMAT = ExportFormat(
+    name="w3c",
+    extension="jsonld",
+    content_type='application/ld+json; profile="http://www.w3.org/ns/anno.jsonld"',
+    writer=write,
+)

@@ -1,0 +1,360 @@
+"""Native JSONL import: one article per line (DESIGN.md's native line, or a bare article).
+
+Keys the line does not define (ids, timestamps, anything else) are ignored. Offsets count code
+points of the text as given in the line; if normalising the text (NFC, no CR, no BOM) changes
+it, they are mapped onto the stored text. A bad line is reported with its number (counting
+every physical line from 1, blank ones included) and each problem found in it, named by its
+path, e.g. `claims[2].annotations[0].annotator: No user 'zed'.`
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from types import SimpleNamespace
+from typing import IO, Any
+
+from django.core.exceptions import ValidationError
+
+from .. import anchoring, services
+from ..models import AnnotationStatus, RelationKind, ReviewDecision, Stance
+from . import (
+    Errors,
+    ImportContext,
+    OffsetMap,
+    PlannedAnnotation,
+    PlannedArticle,
+    PlannedClaim,
+    PlannedReview,
+)
+
+LINES_PER_CHUNK = 200
+BYTES_PER_CHUNK = 16 * 1024 * 1024
+MAX_PROBLEMS_PER_LINE = 20
+
+
+class LineProblems(Exception):
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+
+
+class _Collector:
+    """Runs checks for one line, keeping each failure as 'path: message'."""
+
+    def __init__(self) -> None:
+        self.problems: list[str] = []
+
+    def check(self, path: str, function, *args, **kwargs):
+        try:
+            return function(*args, **kwargs)
+        except ValidationError as error:
+            if hasattr(error, "error_dict"):
+                for name, texts in error.message_dict.items():
+                    self.add(f"{path}.{name}" if path else name, " ".join(texts))
+            else:
+                self.add(path, " ".join(error.messages))
+            return None
+        except services.PayloadTooLarge as error:
+            self.add(path, str(error))
+            return None
+
+    def add(self, path: str, text: str) -> None:
+        self.problems.append(f"{path}: {text}" if path else text)
+
+
+def _usernames(data: dict) -> Iterator[Any]:
+    """Every username a line names, for one bulk lookup per chunk."""
+    for claim in _list(data.get("claims")):
+        if not isinstance(claim, dict):
+            continue
+        yield claim.get("created_by")
+        for annotation in _list(claim.get("annotations")):
+            if isinstance(annotation, dict):
+                yield annotation.get("annotator")
+        if isinstance(claim.get("review"), dict):
+            yield claim["review"].get("curator")
+        for comment in _list(claim.get("comments")):
+            if isinstance(comment, dict):
+                yield comment.get("author")
+    for relation in _list(data.get("relations")):
+        if isinstance(relation, dict):
+            yield relation.get("created_by")
+
+
+def _list(value: Any) -> list:
+    return value if isinstance(value, list) else []
+
+
+def _expect_list(collector: _Collector, data: dict, key: str, path: str = "") -> list:
+    value = data.get(key)
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        collector.add(f"{path}{key}", "must be a list.")
+        return []
+    return value
+
+
+def _plan_annotation(
+    context: ImportContext, collector: _Collector, path: str, data: Any, article: Any, offsets
+) -> PlannedAnnotation | None:
+    if not isinstance(data, dict):
+        collector.add(path, "must be an object.")
+        return None
+    before = len(collector.problems)
+    annotator_id = collector.check(path, context.user_id, data.get("annotator"), "annotator")
+    topic = collector.check(path, context.topic_label, data.get("topic"))
+    stance = collector.check(path, services._choice, data.get("stance"), "stance", Stance)
+    labels = collector.check(
+        path, services.clean_labels, data.get("labels"), "labels", allowed=context.claim_labels
+    )
+    confidence = collector.check(path, services._clean_confidence, data.get("confidence"))
+    note = collector.check(path, services.clean_free_text, data.get("note"), "note")
+    status = collector.check(
+        path,
+        services._choice,
+        data.get("status") or AnnotationStatus.DRAFT,
+        "status",
+        AnnotationStatus,
+    )
+    items = data.get("evidence")
+    if isinstance(items, list):
+        items = [
+            {**item, "start": offsets(item.get("start")), "end": offsets(item.get("end"))}
+            if isinstance(item, dict)
+            else item
+            for item in items
+        ]
+    evidence = collector.check(path, services.clean_evidence, article, items)
+    if len(collector.problems) > before:
+        return None
+    return PlannedAnnotation(
+        annotator_id=annotator_id,
+        topic=topic,
+        stance=stance,
+        labels=labels,
+        confidence=confidence,
+        note=note.strip(),
+        status=status,
+        evidence=evidence,
+    )
+
+
+def _plan_review(
+    context: ImportContext, collector: _Collector, path: str, data: Any
+) -> PlannedReview | None:
+    if not isinstance(data, dict):
+        collector.add(path, "must be an object or null.")
+        return None
+    before = len(collector.problems)
+    curator_id = collector.check(path, context.user_id, data.get("curator"), "curator")
+    decision = collector.check(
+        path, services._choice, data.get("decision"), "decision", ReviewDecision
+    )
+    accepted = decision == ReviewDecision.ACCEPTED
+    topic = None
+    if accepted or data.get("topic") not in (None, ""):
+        topic = collector.check(path, context.topic_label, data.get("topic"))
+    if accepted and data.get("stance") in (None, ""):
+        collector.add(f"{path}.stance", "An accepted claim needs a gold stance.")
+    stance = collector.check(
+        path, services._choice, data.get("stance"), "stance", Stance, required=False
+    )
+    note = collector.check(path, services.clean_free_text, data.get("note"), "note")
+    if len(collector.problems) > before:
+        return None
+    return PlannedReview(
+        curator_id=curator_id, decision=decision, topic=topic, stance=stance, note=note.strip()
+    )
+
+
+def _plan_claim(
+    context: ImportContext, collector: _Collector, path: str, data: Any, article: Any, offsets
+) -> PlannedClaim | None:
+    if not isinstance(data, dict):
+        collector.add(path, "must be an object.")
+        return None
+    before = len(collector.problems)
+    span = collector.check(
+        path,
+        anchoring.resolve_span,
+        article.text,
+        start=offsets(data.get("start")),
+        end=offsets(data.get("end")),
+        exact=data.get("exact"),
+        prefix=data.get("prefix"),
+        suffix=data.get("suffix"),
+    )
+    summary = collector.check(
+        path, services.clean_free_text, data.get("summary"), "summary", max_chars=2000
+    )
+    labels = collector.check(
+        path, services.clean_labels, data.get("labels"), "labels", allowed=context.claim_labels
+    )
+    created_by = data.get("created_by")
+    created_by_id = (
+        context.actor.pk
+        if created_by in (None, "")
+        else collector.check(path, context.user_id, created_by, "created_by")
+    )
+    annotations = []
+    seen: set[int] = set()
+    for i, item in enumerate(_expect_list(collector, data, "annotations", f"{path}.")):
+        planned = _plan_annotation(
+            context, collector, f"{path}.annotations[{i}]", item, article, offsets
+        )
+        if planned is None:
+            continue
+        if planned.annotator_id in seen:
+            collector.add(
+                f"{path}.annotations[{i}].annotator",
+                f"{item.get('annotator')!r} annotated this claim twice; one annotation each.",
+            )
+        seen.add(planned.annotator_id)
+        annotations.append(planned)
+    review = None
+    if data.get("review") is not None:
+        review = _plan_review(context, collector, f"{path}.review", data["review"])
+    comments = []
+    for i, item in enumerate(_expect_list(collector, data, "comments", f"{path}.")):
+        where = f"{path}.comments[{i}]"
+        if not isinstance(item, dict):
+            collector.add(where, "must be an object.")
+            continue
+        author_id = collector.check(where, context.user_id, item.get("author"), "author")
+        text = collector.check(
+            where, services.clean_free_text, item.get("text"), "text", max_chars=10_000
+        )
+        if text is not None and not text.strip():
+            collector.add(f"{where}.text", "The comment is empty.")
+        elif author_id is not None and text is not None:
+            comments.append((author_id, text.strip()))
+    if len(collector.problems) > before:
+        return None
+    return PlannedClaim(
+        span=span,
+        summary=summary.strip(),
+        labels=labels,
+        created_by_id=created_by_id,
+        annotations=annotations,
+        review=review,
+        comments=comments,
+    )
+
+
+def _positions(data: dict) -> Iterator[Any]:
+    for claim in _list(data.get("claims")):
+        if isinstance(claim, dict):
+            yield claim.get("start")
+            yield claim.get("end")
+            for annotation in _list(claim.get("annotations")):
+                if isinstance(annotation, dict):
+                    for item in _list(annotation.get("evidence")):
+                        if isinstance(item, dict):
+                            yield item.get("start")
+                            yield item.get("end")
+
+
+def plan_article(context: ImportContext, data: Any) -> PlannedArticle:
+    """Validate one article line; raise LineProblems listing what is wrong with it."""
+    if not isinstance(data, dict):
+        raise LineProblems(["A line must be a JSON object: one article."])
+    collector = _Collector()
+    fields = collector.check("", services.clean_article_fields, data)
+    if fields is None:
+        raise LineProblems(collector.problems)
+    raw_text = data["text"]
+    offsets = OffsetMap(raw_text, fields["text"], _positions(data))
+    article = SimpleNamespace(text=fields["text"])
+    claims: list[PlannedClaim | None] = []
+    for i, item in enumerate(_expect_list(collector, data, "claims")):
+        claims.append(_plan_claim(context, collector, f"claims[{i}]", item, article, offsets))
+    relations = []
+    seen = set()
+    for i, item in enumerate(_expect_list(collector, data, "relations")):
+        where = f"relations[{i}]"
+        if not isinstance(item, dict):
+            collector.add(where, "must be an object.")
+            continue
+        ends = []
+        for end in ("source", "target"):
+            value = item.get(end)
+            if isinstance(value, bool) or not isinstance(value, int):
+                collector.add(f"{where}.{end}", "must be the index of a claim in this line.")
+            elif not 0 <= value < len(claims):
+                collector.add(
+                    f"{where}.{end}",
+                    f"{value} is not a claim index (this line has {len(claims)} claims).",
+                )
+            else:
+                ends.append(value)
+        kind = collector.check(where, services._choice, item.get("kind"), "kind", RelationKind)
+        created_by = item.get("created_by")
+        created_by_id = (
+            context.actor.pk
+            if created_by in (None, "")
+            else collector.check(where, context.user_id, created_by, "created_by")
+        )
+        if len(ends) == 2 and kind is not None and created_by_id is not None:
+            if ends[0] == ends[1]:
+                collector.add(where, "A claim cannot be related to itself.")
+            elif (ends[0], ends[1], kind) in seen:
+                collector.add(where, f"claims {ends[0]} {kind} {ends[1]} is listed twice.")
+            else:
+                seen.add((ends[0], ends[1], kind))
+                relations.append((ends[0], ends[1], kind, created_by_id))
+    if collector.problems:
+        raise LineProblems(collector.problems)
+    return PlannedArticle(fields=fields, claims=claims, relations=relations)
+
+
+def _decode(number: int, raw: bytes, errors: Errors) -> Any:
+    if number == 1 and raw.startswith(b"\xef\xbb\xbf"):
+        raw = raw[3:]
+    try:
+        line = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        errors.add(number, f"Not valid UTF-8 (byte {error.start + 1} of the line).")
+        return None
+    try:
+        return json.loads(line)
+    except json.JSONDecodeError as error:
+        errors.add(number, f"Not valid JSON: {error.msg} (column {error.colno}).")
+        return None
+    except RecursionError:
+        errors.add(number, "Not valid JSON: nested too deeply.")
+        return None
+
+
+def plan(context: ImportContext, file: IO[bytes], *, errors: Errors, **_options) -> Iterator[list]:
+    """Yield lists of validated articles, a chunk of lines at a time."""
+    pending: list[tuple[int, Any]] = []
+    size = 0
+    for number, raw in enumerate(file, start=1):
+        if not raw.strip():
+            continue
+        data = _decode(number, raw, errors)
+        if data is None:
+            continue
+        pending.append((number, data))
+        size += len(raw)
+        if len(pending) >= LINES_PER_CHUNK or size >= BYTES_PER_CHUNK:
+            yield _plan_chunk(context, pending, errors)
+            pending, size = [], 0
+    if pending:
+        yield _plan_chunk(context, pending, errors)
+
+
+def _plan_chunk(context: ImportContext, lines: list[tuple[int, Any]], errors: Errors) -> list:
+    context.load_users(
+        name for _, data in lines if isinstance(data, dict) for name in _usernames(data)
+    )
+    planned = []
+    for number, data in lines:
+        try:
+            planned.append(plan_article(context, data))
+        except LineProblems as problems:
+            shown = problems.problems[:MAX_PROBLEMS_PER_LINE]
+            hidden = len(problems.problems) - len(shown)
+            errors.add(number, "; ".join(shown) + (f"; and {hidden} more" if hidden else ""))
+    return planned

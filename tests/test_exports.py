@@ -1,0 +1,661 @@
+"""Corpus exports: every format parsed back and checked against the article texts, filters,
+parameter validation before the first byte, permissions, and constant query counts."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+import unicodedata
+import zipfile
+from datetime import timedelta
+from types import SimpleNamespace
+
+import pytest
+from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from articles import exports
+from articles.exports import brat as brat_export
+from articles.exports.csv import COLUMNS, neutralise
+from articles.models import (
+    Annotation,
+    Article,
+    Claim,
+    Comment,
+    Corpus,
+    Membership,
+    Relation,
+    Review,
+    Topic,
+)
+from tests.factories import (
+    AnnotationFactory,
+    ArticleFactory,
+    ClaimFactory,
+    CommentFactory,
+    EvidenceFactory,
+    RelationFactory,
+    ReviewFactory,
+    UserFactory,
+)
+
+URL = "/api/v1/corpora/{slug}/export"
+
+# Astral emoji (a ZWJ family: 5 code points, 8 UTF-16 units), CJK, a combining mark with no
+# precomposed form, right-to-left text, cells a spreadsheet would run, and line breaks.
+TEXT = (
+    "👩\u200d👩\u200d👧 Families say chip prices doubled.\n"
+    "-Export rules are useless, critics argue.\n"
+    "研究者は別の見方をしている。 Naïve readers miss q\u0307 marks.\n"
+    "שלום עולם: the rules will be tightened next year. =1+1 is not a formula."
+)
+assert unicodedata.normalize("NFC", TEXT) == TEXT
+
+
+def claim_at(article, needle: str, **kwargs):
+    start = article.text.index(needle)
+    return ClaimFactory(article=article, start=start, end=start + len(needle), **kwargs)
+
+
+def span_evidence(annotation, needle: str, **kwargs):
+    text = annotation.claim.article.text
+    start = text.index(needle)
+    return EvidenceFactory(
+        annotation=annotation,
+        kind="span",
+        start=start,
+        end=start + len(needle),
+        exact=needle,
+        url="",
+        title="",
+        **kwargs,
+    )
+
+
+def build_rich_corpus(team) -> SimpleNamespace:
+    """Two live articles (one multilingual), a trashed article and claim, several annotators,
+    evidence of both kinds, reviews, comments and relations of every kind."""
+    article = ArticleFactory(corpus=team.corpus, title="Familien & Chips: ein Überblick", text=TEXT)
+    families = claim_at(article, "Families say chip prices doubled", labels=["MajorClaim"])
+    rules = claim_at(article, "-Export rules are useless", summary="Rules do not work.")
+    across = claim_at(article, "doubled.\n-Export rules")
+    cjk = claim_at(article, "研究者は別の見方をしている。", labels=["Premise"])
+    combining = claim_at(article, "q\u0307 marks")
+    rtl = claim_at(article, "שלום עולם: the rules will be tightened next year.")
+    trashed = claim_at(article, "=1+1 is not a formula", deleted_at=timezone.now())
+
+    anna_families = AnnotationFactory(
+        claim=families,
+        annotator=team.annotator,
+        stance="support",
+        labels=["economics"],
+        note="=HYPERLINK(evil)",
+        confidence=4,
+    )
+    span_evidence(anna_families, "研究者は別の見方をしている。", evidence_type="example")
+    EvidenceFactory(
+        annotation=anna_families,
+        quote="+5% year on year",
+        evidence_type="statistic",
+        role="undermines",
+    )
+    AnnotationFactory(
+        claim=families, annotator=team.annotator2, stance="oppose", status="submitted"
+    )
+    AnnotationFactory(claim=rules, annotator=team.annotator, stance="neutral")
+    arjun_rtl = AnnotationFactory(claim=rtl, annotator=team.annotator2, stance="oppose")
+    span_evidence(arjun_rtl, "q\u0307 marks", role="undermines")
+    AnnotationFactory(claim=trashed, annotator=team.annotator, stance="support")
+    ReviewFactory(claim=families, curator=team.curator, stance="oppose", note="@curator says")
+    ReviewFactory(claim=rules, curator=team.curator, decision="rejected", topic=None, stance="")
+    CommentFactory(claim=families, author=team.curator, text="Gold is oppose: see paragraph 2.")
+    CommentFactory(claim=families, author=team.annotator, text="שלום — agreed.")
+    RelationFactory(source_claim=rules, target_claim=families, kind="attacks")
+    RelationFactory(source_claim=cjk, target_claim=families, kind="supports")
+    RelationFactory(source_claim=combining, target_claim=cjk, kind="rephrases")
+    RelationFactory(source_claim=trashed, target_claim=families, kind="supports")
+
+    second = team.article  # SAMPLE_TEXT
+    plain = claim_at(second, "Officials say the rules will be tightened next year.")
+    AnnotationFactory(claim=plain, annotator=team.annotator, stance="support", status="submitted")
+
+    gone = ArticleFactory(corpus=team.corpus, title="In the trash", deleted_at=timezone.now())
+    gone_claim = ClaimFactory(article=gone, deleted_at=gone.deleted_at)
+    AnnotationFactory(claim=gone_claim, annotator=team.annotator)
+    return SimpleNamespace(
+        article=article,
+        second=second,
+        gone=gone,
+        claims=SimpleNamespace(
+            families=families,
+            rules=rules,
+            across=across,
+            cjk=cjk,
+            combining=combining,
+            rtl=rtl,
+            trashed=trashed,
+            plain=plain,
+        ),
+    )
+
+
+def export(client, slug="chips", **params):
+    response = client.get(URL.format(slug=slug), params)
+    assert response.status_code == 200, getattr(response, "content", b"")[:500]
+    assert response.streaming
+    return response, b"".join(response.streaming_content)
+
+
+def jsonl_lines(body: bytes) -> list[dict]:
+    return [json.loads(line) for line in body.decode("utf-8").splitlines()]
+
+
+@pytest.fixture
+def rich(team, client):
+    client.force_login(team.owner)
+    return build_rich_corpus(team)
+
+
+# --- JSONL -----------------------------------------------------------------------------------
+
+
+def test_jsonl_lines_match_the_texts_and_leave_out_the_trash(team, client, rich):
+    response, body = export(client, format="jsonl")
+    assert response["Content-Type"] == "application/x-ndjson"
+    assert response["Content-Disposition"] == "attachment; filename=chips.jsonl"
+    lines = jsonl_lines(body)
+    assert [line["title"] for line in lines] == [team.article.title, rich.article.title]
+    texts = {line["id"]: line["text"] for line in lines}
+    assert str(rich.gone.pk) not in texts
+    for line in lines:
+        text = line["text"]
+        for claim in line["claims"]:
+            assert text[claim["start"] : claim["end"]] == claim["exact"]
+            assert text[: claim["start"]].endswith(claim["prefix"])
+            assert text[claim["end"] :].startswith(claim["suffix"])
+            for annotation in claim["annotations"]:
+                for item in annotation["evidence"]:
+                    if item["kind"] == "span":
+                        assert text[item["start"] : item["end"]] == item["exact"]
+        for relation in line["relations"]:
+            assert 0 <= relation["source"] < len(line["claims"])
+            assert 0 <= relation["target"] < len(line["claims"])
+    multilingual = lines[1]
+    exacts = [c["exact"] for c in multilingual["claims"]]
+    assert "=1+1 is not a formula" not in exacts  # the trashed claim
+    assert len(multilingual["relations"]) == 3  # not the one from the trashed claim
+    families = next(c for c in multilingual["claims"] if c["exact"].startswith("Families"))
+    # Code points: the family emoji is 5 code points (8 UTF-16 units) plus a space.
+    assert families["start"] == 6
+    assert [a["annotator"] for a in families["annotations"]] == ["anna", "arjun"]
+    assert families["review"]["decision"] == "accepted"
+    assert families["review"]["stance"] == "oppose"
+    assert [c["author"] for c in families["comments"]] == ["carmen", "anna"]
+    anna = families["annotations"][0]
+    assert {e["kind"] for e in anna["evidence"]} == {"span", "source"}
+    assert anna["id"] == str(
+        Annotation.objects.get(claim=rich.claims.families, annotator=team.annotator).pk
+    )
+
+
+# --- W3C ------------------------------------------------------------------------------------
+
+
+def _selectors(resource: dict) -> dict:
+    return {s["type"]: s for s in resource["selector"]}
+
+
+def test_w3c_collection_structure_and_selectors(team, client, rich):
+    response, body = export(client, format="w3c")
+    assert (
+        response["Content-Type"]
+        == 'application/ld+json; profile="http://www.w3.org/ns/anno.jsonld"'
+    )
+    assert response["Content-Disposition"] == "attachment; filename=chips.jsonld"
+    collection = json.loads(body)
+    assert collection["@context"][0] == "http://www.w3.org/ns/anno.jsonld"
+    assert collection["type"] == "AnnotationCollection"
+    assert collection["id"].startswith("http://testserver/api/v1/corpora/chips/export")
+    assert collection["label"] == team.corpus.name
+    page = collection["first"]
+    assert page["type"] == "AnnotationPage"
+    assert page["id"].startswith("http")
+    items = page["items"]
+    assert collection["total"] == len(items)
+    ids = [item["id"] for item in items]
+    assert len(set(ids)) == len(ids)
+    texts = {
+        f"http://testserver/api/v1/articles/{a.pk}": a.text for a in (rich.article, rich.second)
+    }
+    for item in items:
+        assert item["type"] == "Annotation"
+        assert re.match(r"^https?://testserver/api/v1/", item["id"])
+        assert item["motivation"] in {
+            "highlighting",
+            "assessing",
+            "moderating",
+            "commenting",
+            "linking",
+        }
+        assert item["created"].endswith("Z")
+        assert item["creator"]["type"] == "Person"
+        bodies = item.get("body", [])
+        for resource in [item["target"]] + [b for b in bodies if isinstance(b, dict)]:
+            if resource.get("type") != "SpecificResource" or resource["source"] not in texts:
+                continue
+            text = texts[resource["source"]]
+            selectors = _selectors(resource)
+            position, quote = selectors["TextPositionSelector"], selectors["TextQuoteSelector"]
+            assert text[position["start"] : position["end"]] == quote["exact"]
+            assert text[: position["start"]].endswith(quote["prefix"])
+            assert text[position["end"] :].startswith(quote["suffix"])
+    by_id = {item["id"]: item for item in items}
+    families = rich.claims.families
+    anna = Annotation.objects.get(claim=families, annotator=team.annotator)
+    assessed = by_id[f"http://testserver/api/v1/annotations/{anna.pk}"]
+    assert assessed["motivation"] == "assessing"
+    purposes = {(b.get("purpose"), b.get("value")) for b in assessed["body"]}
+    assert ("classifying", "support") in purposes
+    assert ("identifying", team.topic.label) in purposes
+    assert ("tagging", "economics") in purposes
+    assert ("commenting", "=HYPERLINK(evil)") in purposes
+    evidence = [b for b in assessed["body"] if b.get("purpose") == "linking"]
+    assert {b["evidenceType"] for b in evidence} == {"example", "statistic"}
+    target = _selectors(assessed["target"])["TextPositionSelector"]
+    assert (target["start"], target["end"]) == (families.start, families.end)
+    # Offsets in code points: in UTF-16 the claim would start at 9, not 6.
+    assert target["start"] == 6 and len(TEXT[:6].encode("utf-16-le")) // 2 == 9
+    review = by_id[f"http://testserver/api/v1/claims/{families.pk}/review"]
+    assert review["motivation"] == "moderating"
+    assert {"accepted", "oppose"} <= {b["value"] for b in review["body"]}
+    # A claim nobody annotated still appears, as its highlighting annotation.
+    assert f"http://testserver/api/v1/claims/{rich.claims.across.pk}" in by_id
+    linking = [i for i in items if i["motivation"] == "linking"]
+    assert len(linking) == 3
+    assert not any(str(rich.claims.trashed.pk) == i["id"].rsplit("/", 1)[-1] for i in items)
+
+
+# --- brat -----------------------------------------------------------------------------------
+
+
+def parse_ann(ann: str) -> dict:
+    parsed = {"T": {}, "A": [], "R": [], "#": []}
+    for line in ann.split("\n"):
+        if not line:
+            continue
+        ident, rest = line.split("\t", 1)
+        if ident[0] == "T":
+            description, shown = rest.split("\t")
+            kind, offsets = description.split(" ", 1)
+            pieces = [tuple(map(int, p.split())) for p in offsets.split(";")]
+            parsed["T"][ident] = (kind, pieces, shown)
+        elif ident[0] == "A":
+            parsed["A"].append(rest.split())
+        elif ident[0] == "R":
+            kind, arg1, arg2 = rest.rstrip("\t").split()
+            parsed["R"].append((kind, arg1.split(":")[1], arg2.split(":")[1]))
+        else:
+            parsed["#"].append(rest.split("\t"))
+    return parsed
+
+
+def test_brat_zip_has_text_and_standoff_in_code_points(team, client, rich):
+    response, body = export(client, format="brat")
+    assert response["Content-Type"] == "application/zip"
+    assert response["Content-Disposition"] == "attachment; filename=chips.zip"
+    archive = zipfile.ZipFile(io.BytesIO(body))
+    assert archive.testzip() is None
+    names = archive.namelist()
+    stem = f"{rich.article.pk}-familien-chips-ein-uberblick"
+    assert {"annotation.conf", f"{stem}.txt", f"{stem}.ann"} <= set(names)
+    assert not any(n.startswith(f"{rich.gone.pk}-") for n in names)
+    text = archive.read(f"{stem}.txt").decode("utf-8")
+    assert text == TEXT
+    ann = parse_ann(archive.read(f"{stem}.ann").decode("utf-8"))
+    for kind, pieces, shown in ann["T"].values():
+        assert kind in {"MajorClaim", "Claim", "Premise", "Evidence"}
+        assert " ".join(text[a:b] for a, b in pieces) == shown
+        assert all("\n" not in text[a:b] for a, b in pieces)
+    spans = {
+        (pieces[0][0], pieces[-1][1]): (tid, kind)
+        for tid, (kind, pieces, _) in ann["T"].items()
+        if kind != "Evidence"
+    }
+    families = rich.claims.families
+    families_tid, families_kind = spans[(families.start, families.end)]
+    assert families_kind == "MajorClaim"
+    assert spans[(rich.claims.cjk.start, rich.claims.cjk.end)][1] == "Premise"
+    across = rich.claims.across
+    across_pieces = next(p for k, p, _ in ann["T"].values() if p[0][0] == across.start)
+    assert across_pieces == [(across.start, across.start + 8), (across.start + 9, across.end)]
+    stances = {(target, value) for name, target, value in ann["A"] if name == "Stance"}
+    # Accepted claim: the gold stance only; others: each distinct stance.
+    assert (families_tid, "Against") in stances
+    assert (families_tid, "For") not in stances
+    rules_tid = spans[(rich.claims.rules.start, rich.claims.rules.end)][0]
+    assert (rules_tid, "Neutral") in stances
+    for _kind, source, target in ann["R"]:
+        assert source in ann["T"] and target in ann["T"]
+    relation_kinds = sorted(
+        kind for kind, source, _ in ann["R"] if ann["T"][source][0] != "Evidence"
+    )
+    assert relation_kinds == ["attacks", "rephrases", "supports"]
+    evidence_links = {
+        (kind, ann["T"][source][1][0][0], ann["T"][target][1][0][0])
+        for kind, source, target in ann["R"]
+        if ann["T"][source][0] == "Evidence"
+    }
+    claims = rich.claims
+    assert evidence_links == {
+        ("supports", claims.cjk.start, claims.families.start),
+        ("attacks", claims.combining.start, claims.rtl.start),
+    }
+    for description, _note in ann["#"]:
+        name, target = description.split()
+        assert name == "AnnotatorNotes" and target in ann["T"]
+    assert any(note == "Rules do not work." for _, note in ann["#"])
+
+
+def test_brat_fragments_split_at_line_breaks_only():
+    text = "ab\ncd\n\nef"
+    assert brat_export.fragments(text, 0, len(text)) == [(0, 2), (3, 5), (7, 9)]
+    assert brat_export.fragments(text, 1, 2) == [(1, 2)]
+    assert brat_export.fragments(text, 2, 3) == []
+
+
+# --- CSV ------------------------------------------------------------------------------------
+
+
+def test_csv_rows_columns_and_formula_neutralisation(team, client, rich):
+    response, body = export(client, format="csv")
+    assert response["Content-Type"].startswith("text/csv")
+    assert response["Content-Disposition"] == "attachment; filename=chips.csv"
+    rows = list(csv.DictReader(io.StringIO(body.decode("utf-8"))))
+    assert tuple(rows[0].keys()) == COLUMNS
+    live = Annotation.objects.alive().filter(claim__article__deleted_at__isnull=True)
+    claims = Claim.objects.filter(article__corpus=team.corpus, deleted_at__isnull=True)
+    bare = claims.exclude(annotations__isnull=False).count()
+    assert len(rows) == live.count() + bare
+    assert {r["annotation_id"] for r in rows if r["annotation_id"]} == {str(a.pk) for a in live}
+    texts = {str(a.pk): a.text for a in (rich.article, rich.second)}
+    for row in rows:
+        exact = row["claim_exact"]
+        text = texts[row["article_id"]][int(row["claim_start"]) : int(row["claim_end"])]
+        assert exact == ("'" + text if text.startswith(("=", "+", "-", "@")) else text)
+        for cell in row.values():
+            assert not cell.startswith(("=", "+", "-", "@", "\t", "\r"))
+    rules = next(r for r in rows if r["claim_id"] == str(rich.claims.rules.pk))
+    assert rules["claim_exact"] == "'-Export rules are useless"
+    anna = next(r for r in rows if r["note"].startswith("'="))
+    assert anna["note"] == "'=HYPERLINK(evil)"
+    assert anna["review_note"] == "'@curator says"
+    evidence = json.loads(anna["evidence"])
+    assert int(anna["evidence_count"]) == len(evidence) == 2
+    assert {e["kind"] for e in evidence} == {"span", "source"}
+
+
+@pytest.mark.parametrize("start", ["=", "+", "-", "@", "\t", "\r"])
+def test_csv_neutralises_every_formula_start(start):
+    assert neutralise(start + "1+1") == "'" + start + "1+1"
+    assert neutralise("a" + start) == "a" + start
+    assert neutralise(3) == 3
+
+
+# --- AIF ------------------------------------------------------------------------------------
+
+
+def test_aif_nodes_and_edges_are_consistent(team, client, rich):
+    response, body = export(client, format="aif")
+    assert response["Content-Type"] == "application/json"
+    assert response["Content-Disposition"] == "attachment; filename=chips.json"
+    document = json.loads(body)
+    assert set(document) == {"nodes", "edges", "locutions"}
+    nodes = {n["nodeID"]: n for n in document["nodes"]}
+    assert len(nodes) == len(document["nodes"])
+    edge_ids = [e["edgeID"] for e in document["edges"]]
+    assert len(set(edge_ids)) == len(edge_ids)
+    live_claims = Claim.objects.filter(article__corpus=team.corpus, deleted_at__isnull=True)
+    live_claims = live_claims.filter(article__deleted_at__isnull=True)
+    i_nodes = {k: n for k, n in nodes.items() if n["type"] == "I"}
+    assert {k: n["text"] for k, n in i_nodes.items()} == {f"c{c.pk}": c.exact for c in live_claims}
+    schemes = {k: n for k, n in nodes.items() if n["type"] != "I"}
+    assert sorted(n["type"] for n in schemes.values()) == ["CA", "MA", "RA"]
+    for edge in document["edges"]:
+        assert edge["fromID"] in nodes and edge["toID"] in nodes
+    for scheme_id in schemes:
+        incoming = [e for e in document["edges"] if e["toID"] == scheme_id]
+        outgoing = [e for e in document["edges"] if e["fromID"] == scheme_id]
+        assert len(incoming) == len(outgoing) == 1
+        assert nodes[incoming[0]["fromID"]]["type"] == "I"
+        assert nodes[outgoing[0]["toID"]]["type"] == "I"
+    attack = next(n for n in schemes if nodes[n]["type"] == "CA")
+    source = next(e["fromID"] for e in document["edges"] if e["toID"] == attack)
+    target = next(e["toID"] for e in document["edges"] if e["fromID"] == attack)
+    assert (source, target) == (f"c{rich.claims.rules.pk}", f"c{rich.claims.families.pk}")
+
+
+# --- Filters --------------------------------------------------------------------------------
+
+
+def test_filter_article_repeatable(team, client, rich):
+    _, body = export(client, format="jsonl", article=[rich.article.pk])
+    assert [line["id"] for line in jsonl_lines(body)] == [str(rich.article.pk)]
+    _, body = export(client, format="jsonl", article=f"{rich.article.pk},{rich.second.pk}")
+    assert len(jsonl_lines(body)) == 2
+
+
+def test_filter_annotator_keeps_only_their_claims(team, client, rich):
+    _, body = export(client, format="jsonl", annotator="arjun")
+    lines = jsonl_lines(body)
+    assert [line["id"] for line in lines] == [
+        str(rich.article.pk)
+    ]  # arjun has nothing in the other
+    claims = lines[0]["claims"]
+    assert {c["id"] for c in claims} == {str(rich.claims.families.pk), str(rich.claims.rtl.pk)}
+    assert all(a["annotator"] == "arjun" for c in claims for a in c["annotations"])
+    assert lines[0]["relations"] == []  # no relation has both ends among arjun's claims
+
+
+def test_filter_status_submitted(team, client, rich):
+    _, body = export(client, format="csv", status="submitted")
+    rows = list(csv.DictReader(io.StringIO(body.decode())))
+    assert {r["status"] for r in rows} == {"submitted"}
+    assert (
+        len(rows)
+        == Annotation.objects.filter(status="submitted", claim__deleted_at__isnull=True).count()
+    )
+
+
+def test_filter_gold_only(team, client, rich):
+    _, body = export(client, format="jsonl", gold_only="true")
+    lines = jsonl_lines(body)
+    claims = [c for line in lines for c in line["claims"]]
+    assert [c["id"] for c in claims] == [str(rich.claims.families.pk)]
+    assert claims[0]["review"]["stance"] == "oppose"
+    _, body = export(client, format="brat", gold_only="1")
+    archive = zipfile.ZipFile(io.BytesIO(body))
+    ann = next(n for n in archive.namelist() if n.endswith(".ann"))
+    stances = [a for a in parse_ann(archive.read(ann).decode())["A"] if a[0] == "Stance"]
+    assert [a[2] for a in stances] == ["Against"]
+
+
+def test_filter_updated_since(team, client, rich):
+    long_ago = timezone.now() - timedelta(days=30)
+    Article.objects.filter(corpus=team.corpus).update(updated_at=long_ago)
+    Claim.objects.filter(article__corpus=team.corpus).update(updated_at=long_ago)
+    Claim.objects.filter(deleted_at__isnull=False).update(deleted_at=long_ago)
+    Annotation.objects.filter(claim__article__corpus=team.corpus).update(updated_at=long_ago)
+    Review.objects.update(updated_at=long_ago)
+    Comment.objects.update(created_at=long_ago)
+    Relation.objects.update(created_at=long_ago)
+    since = (timezone.now() - timedelta(days=1)).isoformat()
+    _, body = export(client, format="jsonl", updated_since=since)
+    assert jsonl_lines(body) == []
+    Annotation.objects.filter(claim=rich.claims.plain).update(updated_at=timezone.now())
+    _, body = export(client, format="jsonl", updated_since=since)
+    assert [line["id"] for line in jsonl_lines(body)] == [str(rich.second.pk)]
+    # Moving a claim to the trash counts as a change of its article.
+    Claim.objects.filter(pk=rich.claims.rtl.pk).update(deleted_at=timezone.now())
+    _, body = export(client, format="jsonl", updated_since=since[:10])
+    assert {line["id"] for line in jsonl_lines(body)} == {str(rich.article.pk), str(rich.second.pk)}
+
+
+# --- Parameters and permissions -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("params", "named"),
+    [
+        ({"format": "pdf"}, "format"),
+        ({"format": ["jsonl", "csv"]}, "format"),
+        ({"article": "abc"}, "article"),
+        ({"article": "999999"}, "article"),
+        ({"annotator": "nobody"}, "annotator"),
+        ({"status": "final"}, "status"),
+        ({"gold_only": "maybe"}, "gold_only"),
+        ({"updated_since": "yesterday"}, "updated_since"),
+        ({"page": "2"}, "page"),
+    ],
+)
+def test_bad_parameters_answer_400_before_streaming(team, client, params, named):
+    client.force_login(team.owner)
+    response = client.get(URL.format(slug="chips"), params)
+    assert response.status_code == 400
+    assert not response.streaming
+    payload = response.json()
+    assert named in payload["errors"]
+    assert payload["detail"]
+
+
+def test_article_of_another_corpus_is_a_bad_parameter(team, client):
+    client.force_login(team.owner)
+    response = client.get(URL.format(slug="chips"), {"article": team.other_article.pk})
+    assert response.status_code == 400
+    assert "article" in response.json()["errors"]
+
+
+def test_export_permissions(team, client):
+    url = URL.format(slug="chips")
+    assert client.get(url).status_code == 401
+    for user in (team.curator, team.annotator, team.viewer):
+        client.force_login(user)
+        assert client.get(url).status_code == 403
+    client.force_login(team.outsider)
+    assert client.get(url).status_code == 404
+    assert client.get(URL.format(slug="nope")).status_code == 404
+    client.force_login(team.outsider)
+    assert client.get(URL.format(slug="other")).status_code == 200
+
+
+def test_export_accepts_a_trailing_slash_and_defaults_to_jsonl(team, client):
+    client.force_login(team.owner)
+    response = client.get(URL.format(slug="chips") + "/")
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/x-ndjson"
+
+
+def test_chunked_joins_small_pieces():
+    chunks = list(exports.chunked(iter(["a" * 6, "b" * 6, "c"]), size=10))
+    assert chunks == [b"aaaaaabbbbbb", b"c"]
+
+
+def test_export_streams_article_by_article(team, client):
+    client.force_login(team.owner)
+    big = "Long text. " * 7000  # 77,000 characters: one article fills a chunk
+    for n in range(3):
+        ArticleFactory(corpus=team.corpus, title=f"Big {n}", text=big)
+    response = client.get(URL.format(slug="chips"), {"format": "jsonl"})
+    chunks = list(response.streaming_content)
+    assert len(chunks) >= 3
+    assert b"".join(chunks).count(b"\n") == 4
+
+
+# --- Query counts ---------------------------------------------------------------------------
+
+
+def _grow(corpus, users, topic, articles: int, claims: int):
+    for n in range(articles):
+        article = ArticleFactory(corpus=corpus, title=f"Grown {n}")
+        made = []
+        for k in range(claims):
+            claim = ClaimFactory(article=article, start=k * 3, end=k * 3 + 2, summary="s")
+            made.append(claim)
+            for user in users:
+                annotation = AnnotationFactory(claim=claim, annotator=user, topic=topic)
+                EvidenceFactory(annotation=annotation)
+            ReviewFactory(claim=claim, curator=users[0], topic=topic)
+            CommentFactory(claim=claim, author=users[0])
+        for a, b in zip(made, made[1:], strict=False):
+            RelationFactory(source_claim=a, target_claim=b)
+
+
+def _count_queries(client, slug, fmt) -> int:
+    with CaptureQueriesContext(connection) as captured:
+        _, body = export(client, slug=slug, format=fmt)
+    assert body
+    return len(captured)
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "w3c", "brat", "csv", "aif"])
+def test_query_count_does_not_grow_with_the_corpus(team, client, fmt):
+    owner = team.owner
+    small = Corpus.objects.create(slug="small", name="Small", created_by=owner)
+    large = Corpus.objects.create(slug="large", name="Large", created_by=owner)
+    annotators = [UserFactory(username=f"q{i}") for i in range(3)]
+    for corpus in (small, large):
+        Membership.objects.create(corpus=corpus, user=owner, role="owner")
+        topic = Topic.objects.create(corpus=corpus, label="T")
+        _grow(
+            corpus,
+            annotators[:1] if corpus is small else annotators,
+            topic,
+            articles=1 if corpus is small else 4,
+            claims=1 if corpus is small else 6,
+        )
+    client.force_login(owner)
+    small_count = _count_queries(client, "small", fmt)
+    large_count = _count_queries(client, "large", fmt)
+    assert small_count == large_count
+    assert small_count <= 15
+
+
+def test_reader_batches_articles_with_a_fixed_number_of_queries(team):
+    owner = team.owner
+    for n in range(5):
+        article = ArticleFactory(corpus=team.corpus, title=f"Batch {n}")
+        AnnotationFactory(claim=ClaimFactory(article=article), annotator=owner)
+    filters = exports.ExportFilters()
+    with CaptureQueriesContext(connection) as captured:
+        rows = list(exports.read_articles(team.corpus, filters, batch_size=2))
+    assert len(rows) == 6
+    # One article query, then six per batch of (at most) two articles: three batches.
+    assert len(captured) == 1 + 6 * 3
+
+
+# --- Management command ---------------------------------------------------------------------
+
+
+def test_export_command_writes_the_same_bytes_as_the_api(team, client, rich, tmp_path):
+    _, api_body = export(client, format="jsonl")
+    target = tmp_path / "chips.jsonl"
+    call_command("export_corpus", "chips", "--format", "jsonl", "--output", str(target))
+    assert target.read_bytes() == api_body
+    _, csv_body = export(client, format="csv", annotator="anna")
+    csv_target = tmp_path / "chips.csv"
+    call_command(
+        "export_corpus", "chips", "--format", "csv", "--annotator", "anna", "-o", str(csv_target)
+    )
+    assert csv_target.read_bytes() == csv_body
+
+
+def test_export_command_rejects_bad_filters(team, tmp_path):
+    from django.core.management.base import CommandError
+
+    with pytest.raises(CommandError, match="status"):
+        call_command("export_corpus", "chips", "--status", "final", "-o", str(tmp_path / "x"))
+    with pytest.raises(CommandError, match="No corpus"):
+        call_command("export_corpus", "missing", "-o", str(tmp_path / "x"))
