@@ -7,6 +7,7 @@ is a 400 naming the parameter, never a 404 or a database error.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from django.core.exceptions import FieldDoesNotExist
@@ -17,6 +18,7 @@ from rest_framework.pagination import CursorPagination
 DEFAULT_PAGE_SIZE = 100
 MAX_PAGE_SIZE = 500
 _INTEGER_FIELDS = (models.IntegerField, models.AutoField)
+_BASE64 = re.compile(r"[A-Za-z0-9+/]{1,4000}={0,2}")
 INVALID_CURSOR = "Invalid cursor; follow the next/previous links as given."
 
 
@@ -46,6 +48,9 @@ class CursorPage(CursorPagination):
         return super().paginate_queryset(queryset, request, view)
 
     def decode_cursor(self, request):
+        encoded = request.query_params.get(self.cursor_query_param)
+        if encoded is not None and not _BASE64.fullmatch(encoded):
+            raise ValidationError({"cursor": [INVALID_CURSOR]})
         try:
             cursor = super().decode_cursor(request)
         except NotFound:
