@@ -17,7 +17,12 @@ from django.http import Http404
 from django.urls import re_path, reverse
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
-from rest_framework.exceptions import AuthenticationFailed, Throttled, ValidationError
+from rest_framework.exceptions import (
+    AuthenticationFailed,
+    NotAuthenticated,
+    Throttled,
+    ValidationError,
+)
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
@@ -30,6 +35,7 @@ from articles.filters import (
     AssignmentFilterSet,
     ClaimFilterSet,
 )
+from articles.models import ApiToken
 from articles.permissions import (
     Action,
     can_delete_annotation,
@@ -128,6 +134,12 @@ def _corpus_detail(user, slug: str):
 # --- Tokens ----------------------------------------------------------------------------------
 
 
+def _presented_token(request) -> ApiToken:
+    if not isinstance(request.auth, ApiToken):
+        raise NotAuthenticated("Present the token to revoke: Authorization: Token <key>.")
+    return request.auth
+
+
 class TokenView(APIView):
     """Trade a username and password for an API token; revoke the token you present."""
 
@@ -177,7 +189,7 @@ class TokenView(APIView):
 
     @extend_schema(request=None, responses={204: None})
     def delete(self, request):
-        services.api_token_revoke(actor=request.user, token=request.auth)
+        services.api_token_revoke(actor=request.user, token=_presented_token(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -188,7 +200,7 @@ class LogoutView(APIView):
 
     @extend_schema(request=None, responses={204: None})
     def post(self, request):
-        services.api_token_revoke(actor=request.user, token=request.auth)
+        services.api_token_revoke(actor=request.user, token=_presented_token(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
