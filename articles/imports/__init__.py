@@ -215,9 +215,11 @@ class OffsetMap:
     """Maps offsets into a text as given to offsets into its normalised form (NFC, no CR, no BOM).
 
     Imported offsets count code points of the text *as given*; normalisation may shorten it.
-    The positions are mapped by normalising the pieces between them; a span whose text then
-    differs from the normalised span (a boundary inside a sequence normalisation joins) is
-    reported by the caller's check.
+    Fast path: normalise the pieces between the positions and add up their lengths; that is
+    exact unless a position splits a sequence normalisation joins (CR LF, a letter and its
+    combining mark), which the pieces, put back together, then show; the slow path normalises
+    the whole text up to each position. A span whose text still differs from the normalised
+    span is reported by the caller's exact-match check.
     """
 
     def __init__(self, raw: str, normalised: str, positions: Iterable[Any] = ()):
@@ -232,11 +234,17 @@ class OffsetMap:
                 if isinstance(p, int) and not isinstance(p, bool) and 0 <= p <= len(raw)
             }
         )
+        pieces: list[str] = []
         previous, length = 0, 0
         for position in wanted:
-            length += len(anchoring.normalize_text(raw[previous:position]))
+            piece = anchoring.normalize_text(raw[previous:position])
+            pieces.append(piece)
+            length += len(piece)
             self.mapping[position] = length
             previous = position
+        pieces.append(anchoring.normalize_text(raw[previous:]))
+        if "".join(pieces) != normalised:
+            self.mapping = {p: len(anchoring.normalize_text(raw[:p])) for p in wanted}
 
     def __call__(self, position: Any) -> Any:
         if self.identity:

@@ -308,35 +308,30 @@ def plan_article(context: ImportContext, data: Any) -> PlannedArticle:
     return PlannedArticle(fields=fields, claims=claims, relations=relations)
 
 
-def _decode(number: int, raw: bytes, errors: Errors) -> Any:
-    if number == 1 and raw.startswith(b"\xef\xbb\xbf"):
+def _decode(raw: bytes, first: bool) -> tuple[Any, str | None]:
+    """The line's JSON value, or why it cannot be read."""
+    if first and raw.startswith(b"\xef\xbb\xbf"):
         raw = raw[3:]
     try:
         line = raw.decode("utf-8")
     except UnicodeDecodeError as error:
-        errors.add(number, f"Not valid UTF-8 (byte {error.start + 1} of the line).")
-        return None
+        return None, f"Not valid UTF-8 (byte {error.start + 1} of the line)."
     try:
-        return json.loads(line)
+        return json.loads(line), None
     except json.JSONDecodeError as error:
-        errors.add(number, f"Not valid JSON: {error.msg} (column {error.colno}).")
-        return None
+        return None, f"Not valid JSON: {error.msg} (column {error.colno})."
     except RecursionError:
-        errors.add(number, "Not valid JSON: nested too deeply.")
-        return None
+        return None, "Not valid JSON: nested too deeply."
 
 
 def plan(context: ImportContext, file: IO[bytes], *, errors: Errors, **_options) -> Iterator[list]:
-    """Yield lists of validated articles, a chunk of lines at a time."""
-    pending: list[tuple[int, Any]] = []
+    """Yield lists of validated articles, a chunk of lines at a time (errors in line order)."""
+    pending: list[tuple[int, bytes]] = []
     size = 0
     for number, raw in enumerate(file, start=1):
         if not raw.strip():
             continue
-        data = _decode(number, raw, errors)
-        if data is None:
-            continue
-        pending.append((number, data))
+        pending.append((number, raw))
         size += len(raw)
         if len(pending) >= LINES_PER_CHUNK or size >= BYTES_PER_CHUNK:
             yield _plan_chunk(context, pending, errors)
@@ -345,12 +340,16 @@ def plan(context: ImportContext, file: IO[bytes], *, errors: Errors, **_options)
         yield _plan_chunk(context, pending, errors)
 
 
-def _plan_chunk(context: ImportContext, lines: list[tuple[int, Any]], errors: Errors) -> list:
+def _plan_chunk(context: ImportContext, lines: list[tuple[int, bytes]], errors: Errors) -> list:
+    parsed = [(number, *_decode(raw, number == 1)) for number, raw in lines]
     context.load_users(
-        name for _, data in lines if isinstance(data, dict) for name in _usernames(data)
+        name for _, data, _ in parsed if isinstance(data, dict) for name in _usernames(data)
     )
     planned = []
-    for number, data in lines:
+    for number, data, unreadable in parsed:
+        if unreadable:
+            errors.add(number, unreadable)
+            continue
         try:
             planned.append(plan_article(context, data))
         except LineProblems as problems:
