@@ -137,7 +137,7 @@ def heatmap(annotators: list[str], pairwise: dict[tuple[str, str], Figure]) -> H
         {"x": label_w + steps * legend_w, "label": "1"},
         {"x": label_w + steps * legend_w + 24 + legend_w + 6, "label": "n/a", "start": True},
     ]
-    width = max(label_w + n * cell + 8, label_w + steps * legend_w + 110)
+    width = max(label_w + n * cell + 8, label_w + 420)
     return Heatmap(
         width=width,
         height=legend_y + 40,

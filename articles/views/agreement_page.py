@@ -52,7 +52,10 @@ def _figure(figure: Figure, *, percent: bool = False) -> dict[str, Any]:
         "value": figure.value,
         "text": charts.pct(figure.value) if percent else charts.fmt(figure.value),
         "n": figure.n_items,
-        "reason": figure.reason.removeprefix("not enough data: "),
+        # The statistics module speaks of coders; on this page they are annotators.
+        "reason": figure.reason.removeprefix("not enough data: ")
+        .replace("coders", "annotators")
+        .replace("coder", "annotator"),
         "ok": figure.value is not None,
     }
 
