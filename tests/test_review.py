@@ -64,6 +64,7 @@ def test_queue_puts_disagreements_first_then_single_then_agreed_then_reviewed(cl
     assert order == [disagree.pk, single.pk, agreed.pk, reviewed.pk]
     html = response.content.decode()
     assert "Stances differ" in html and "Only one annotator" in html
+    assert response.context["first_open"] == disagree
     assert response.context["tally"] == {
         "disagree": 1,
         "single": 1,
@@ -476,3 +477,51 @@ def test_claim_history_lists_events_of_the_claim_its_annotations_review_and_comm
     update = response.context["events"][2]
     changed = {row.field: (row.before, row.after) for row in update.diff if row.change == "changed"}
     assert changed["stance"] == ("support", "oppose")
+
+
+def test_rejecting_drops_the_gold_fields(client, team):
+    claim = _claim(team)
+    client.force_login(team.curator)
+    client.post(
+        reverse("review-claim", args=[claim.pk]),
+        {
+            "decision": "rejected",
+            "stance": "oppose",
+            "topic": team.topic.pk,
+            "note": "Not a claim",
+            "version": "0",
+        },
+    )
+    review = Review.objects.get(claim=claim)
+    assert (review.decision, review.stance, review.topic) == ("rejected", "", None)
+
+
+def _seed_claim(team, claim, n):
+    from articles.models import Membership
+
+    from .factories import EvidenceFactory, UserFactory
+
+    for _ in range(n):
+        user = UserFactory()
+        Membership.objects.create(corpus=team.corpus, user=user, role="annotator")
+        annotation = _tag(claim, user, "support")
+        EvidenceFactory(annotation=annotation)
+        CommentFactory(claim=claim, author=user)
+
+
+def test_claim_review_page_query_count_does_not_grow(client, team, django_assert_num_queries):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    claim = _claim(team)
+    _seed_claim(team, claim, 2)
+    client.force_login(team.curator)
+    url = reverse("review-claim", args=[claim.pk])
+    client.get(url)
+    with CaptureQueriesContext(connection) as small:
+        client.get(url)
+    _seed_claim(team, claim, 15)
+    with django_assert_num_queries(len(small)):
+        response = client.get(url)
+    assert len(response.context["annotations"]) == 17
+    assert len(response.context["comments"]) == 17

@@ -72,6 +72,7 @@ def corpus_review(request: HttpRequest, slug: str) -> HttpResponse:
         "page": page,
         "filters": filters,
         "query": filters.querystring(),
+        "first_open": rs.queue_next(corpus, filters),
         "options": rs.queue_filter_options(corpus),
         "tally": {
             "disagree": tally[rs.RANK_DISAGREE],
@@ -154,6 +155,9 @@ def review_claim(request: HttpRequest, pk: str) -> HttpResponse:
                 "topic": post.get("topic", ""),
                 "note": post.get("note", ""),
             }
+        if values["decision"] == ReviewDecision.REJECTED:
+            # A rejected claim has no gold label, whatever the form's other fields still hold.
+            values["topic"] = values["stance"] = ""
         if values["decision"] == ReviewDecision.REJECTED and not values["note"].strip():
             errors, status = {"note": ["Say why you reject this claim (a short note)."]}, 400
         else:
