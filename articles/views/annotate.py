@@ -13,7 +13,7 @@ from __future__ import annotations
 import html
 import re
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
@@ -128,7 +128,7 @@ def render_segments(
     escape = html.escape
     out: list[str] = []
     for segments in paragraphs:
-        out.append('<p class="para">')
+        out.append('<p class="para" dir="auto">')
         for seg in segments:
             piece = escape(text[seg.start : seg.end], quote=False)
             if not seg.claims:
@@ -151,19 +151,34 @@ def render_segments(
 # --- What the page knows about each claim ----------------------------------------------------
 
 
-@dataclass
+STANCE_LABELS = dict(Stance.choices)
+
+
+@dataclass(slots=True)
 class ClaimRow:
-    claim: Claim
+    """A claim as the text and the list show it (built from plain values, no models)."""
+
+    id: int
     number: int
+    start: int
+    end: int
     excerpt: str
-    mine: Annotation | None
-    others: list[Annotation]
-    colour: str  # support, oppose, neutral, mixed, none
-    gold: bool
-    review: Any
+    mine: str  # my stance, or ""
+    n_visible: int
+    n_others: int
+    colour: str  # support, oppose, neutral, mixed (the team disagrees), none
+    decision: str  # the visible review's decision, or ""
+    gold: str  # the gold stance of an accepted, visible review, or ""
     disagreement: bool
     is_mine: bool
-    stances: list[str] = field(default_factory=list)
+
+    @property
+    def mine_label(self) -> str:
+        return STANCE_LABELS.get(self.mine, "").lower()
+
+    @property
+    def gold_label(self) -> str:
+        return STANCE_LABELS.get(self.gold, "").lower()
 
 
 def _excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:
@@ -171,44 +186,81 @@ def _excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
-def claim_rows(claims, *, user, show_reviews: bool) -> list[ClaimRow]:
-    """Per claim: my annotation, the others I may see, the colour it is shown in (the gold
-    stance once reviewed and visible, else mine, else the team's if they agree), and flags."""
+def colour_of(
+    tags: list[tuple[int, int, str]], *, user_id: int, review: tuple[str, str] | None
+) -> str:
+    """The stance a claim is shown in: the gold one once reviewed (and visible), else mine, else
+    the team's when they agree ("mixed" when not), else "none"."""
+    if review and review[0] == "accepted" and review[1]:
+        return review[1]
+    mine = next((stance for who, _topic, stance in tags if who == user_id), None)
+    if mine:
+        return mine
+    views = {(topic, stance) for _who, topic, stance in tags}
+    if len(views) == 1:
+        return next(iter(views))[1]
+    return "mixed" if views else "none"
+
+
+def claim_rows(overview: list[selectors.ClaimOverview], *, user_id: int) -> list[ClaimRow]:
     rows = []
-    for number, claim in enumerate(claims, start=1):
-        visible = claim.visible_annotations
-        mine = next((a for a in visible if a.annotator_id == user.pk), None)
-        others = [a for a in visible if a.annotator_id != user.pk]
-        review = getattr(claim, "review", None) if show_reviews else None
-        tags = {(a.topic_id, a.stance) for a in visible}
-        stances = sorted({a.stance for a in visible})
-        gold = bool(review and review.decision == "accepted" and review.stance)
-        if gold:
-            colour = review.stance
-        elif mine is not None:
-            colour = mine.stance
-        elif len(tags) == 1:
-            colour = next(iter(tags))[1]
-        elif tags:
-            colour = "mixed"
-        else:
-            colour = "none"
+    for number, claim in enumerate(overview, start=1):
+        tags = claim.tags
+        mine = next((stance for who, _topic, stance in tags if who == user_id), "")
+        review = claim.review
         rows.append(
             ClaimRow(
-                claim=claim,
+                id=claim.id,
                 number=number,
-                excerpt=_excerpt(claim.exact),
+                start=claim.start,
+                end=claim.end,
+                excerpt=_excerpt(claim.head),
                 mine=mine,
-                others=others,
-                colour=colour,
-                gold=gold,
-                review=review,
-                disagreement=len(tags) > 1,
-                is_mine=claim.created_by_id == user.pk or mine is not None,
-                stances=stances,
+                n_visible=len(tags),
+                n_others=sum(1 for who, _t, _s in tags if who != user_id),
+                colour=colour_of(tags, user_id=user_id, review=review),
+                decision=review[0] if review else "",
+                gold=review[1] if review and review[0] == "accepted" else "",
+                disagreement=len({(topic, stance) for _w, topic, stance in tags}) > 1,
+                is_mine=claim.created_by_id == user_id or bool(mine),
             )
         )
     return rows
+
+
+def render_claim_items(rows: list[ClaimRow], *, filter_name: str, can_annotate: bool) -> SafeString:
+    """The claim list's `<li>` items, built here for the same reason as the segments: a template
+    loop costs about 0.2 ms per claim, too much at 1,000 claims. Every text is escaped."""
+    escape = html.escape
+    keep = f"filter={filter_name}&amp;" if filter_name != "all" else ""
+    out: list[str] = []
+    for row in rows:
+        tags = []
+        if row.gold:
+            tags.append(f'<span class="tag tag-gold">Gold {escape(row.gold_label)}</span>')
+        elif row.decision:
+            decision = escape(row.decision)
+            tags.append(f'<span class="tag tag-{decision}">{decision.title()}</span>')
+        if row.mine:
+            tags.append(
+                f'<span class="tag tag-{escape(row.mine)}">You: {escape(row.mine_label)}</span>'
+            )
+        elif can_annotate:
+            tags.append('<span class="tag tag-none">No stance from you</span>')
+        if row.disagreement:
+            tags.append('<span class="tag tag-mixed">Disputed</span>')
+        if row.n_others:
+            plural = "" if row.n_others == 1 else "s"
+            tags.append(f'<span class="tag">+{row.n_others} other{plural}</span>')
+        out.append(
+            f'<li><a class="claim-item st-{escape(row.colour)}" data-claim="{row.id}" '
+            f'href="?{keep}claim={row.id}#panel">'
+            f'<span class="claim-num" aria-hidden="true">{row.number}</span>'
+            f'<span class="claim-excerpt"><span class="visually-hidden">Claim {row.number}: </span>'
+            f"{escape(row.excerpt, quote=False)}</span>"
+            f'<span class="claim-tags">{"".join(tags)}</span></a></li>'
+        )
+    return mark_safe("".join(out))  # noqa: S308 - every value above is escaped or an int
 
 
 def filter_rows(rows: list[ClaimRow], name: str, *, can_annotate: bool) -> list[ClaimRow]:
@@ -217,8 +269,8 @@ def filter_rows(rows: list[ClaimRow], name: str, *, can_annotate: bool) -> list[
     if name == "untagged":
         # Work left to do: claims without my stance (or, for those who do not tag, without any).
         if can_annotate:
-            return [r for r in rows if r.mine is None]
-        return [r for r in rows if not r.claim.visible_annotations]
+            return [r for r in rows if not r.mine]
+        return [r for r in rows if not r.n_visible]
     if name == "disagreements":
         return [r for r in rows if r.disagreement]
     return rows
@@ -275,6 +327,9 @@ def _list_context(article: Article, viewer: Viewer, rows: list[ClaimRow], filter
     shown = filter_rows(rows, filter_name, can_annotate=viewer.can_annotate)
     return {
         "rows": shown,
+        "claim_items": render_claim_items(
+            shown, filter_name=filter_name, can_annotate=viewer.can_annotate
+        ),
         "n_claims": len(rows),
         "filter": filter_name,
         "filters": [
@@ -285,16 +340,18 @@ def _list_context(article: Article, viewer: Viewer, rows: list[ClaimRow], filter
 
 
 def _text_context(article: Article, rows: list[ClaimRow]) -> dict[str, Any]:
-    spans = [(r.claim.pk, r.claim.start, r.claim.end) for r in rows]
-    colour = {r.claim.pk: r.colour for r in rows}
+    spans = [(r.id, r.start, r.end) for r in rows]
+    colour = {r.id: r.colour for r in rows}
     return {
         "article_html": render_segments(article.text, segment_text(article.text, spans), colour)
     }
 
 
 def _rows(request: HttpRequest, article: Article, viewer: Viewer) -> list[ClaimRow]:
-    claims = selectors.claims_for_article(request.user, article, viewer.role)
-    return claim_rows(claims, user=request.user, show_reviews=viewer.show_reviews)
+    overview = selectors.claim_overview_for_article(
+        request.user, article, role=viewer.role, show_reviews=viewer.show_reviews
+    )
+    return claim_rows(overview, user_id=request.user.pk)
 
 
 def _base_context(article: Article, viewer: Viewer) -> dict[str, Any]:
@@ -327,10 +384,11 @@ def _panel_context(
     if claim is None:
         context["panel_missing"] = True
         return context
-    row = claim_rows([claim], user=request.user, show_reviews=viewer.show_reviews)[0]
+    visible = claim.visible_annotations
+    mine = next((a for a in visible if a.annotator_id == request.user.pk), None)
+    review = getattr(claim, "review", None) if viewer.show_reviews else None
     outline = list(selectors.claim_outline_for_article(article))
-    labels = {cid: (n, _excerpt(exact, 60)) for n, (cid, _s, _e, exact) in enumerate(outline, 1)}
-    row.number = labels.get(claim.pk, (0, ""))[0]
+    labels = {cid: (n, _excerpt(head, 60)) for n, (cid, head) in enumerate(outline, 1)}
     position = next((i for i, item in enumerate(outline) if item[0] == claim.pk), None)
     relations = [
         {
@@ -354,29 +412,36 @@ def _panel_context(
     corpus = article.corpus
     context.update(
         panel_claim=claim,
-        row=row,
-        mine=row.mine,
+        number=labels.get(claim.pk, (0, ""))[0],
+        colour=colour_of(
+            [(a.annotator_id, a.topic_id, a.stance) for a in visible],
+            user_id=request.user.pk,
+            review=(review.decision, review.stance) if review else None,
+        ),
+        mine=mine,
+        others=[a for a in visible if a.annotator_id != request.user.pk],
+        review=review,
         topics=list(selectors.topics_for_corpus(corpus)),
         claim_labels=corpus.claim_labels,
         relations=relations,
         relation_choices=[
-            (cid, labels[cid][0], labels[cid][1]) for cid, *_ in outline if cid != claim.pk
+            (cid, labels[cid][0], labels[cid][1]) for cid, _head in outline if cid != claim.pk
         ],
         comments=list(
             selectors.comments_for_claim(user=request.user, claim=claim, sees_all=viewer.sees_all)
         ),
         can_edit_claim=can_edit_claim(user=request.user, role=viewer.role, claim=claim),
+        # The service's rule: curators, or the creator when nobody else has tagged the claim.
         can_delete_claim=viewer.can_annotate
         and (
             can(viewer.role, Action.REVIEW)
             or (
-                claim.created_by_id == request.user.pk
-                and all(a.annotator_id == request.user.pk for a in claim.visible_annotations)
-                and claim.n_annotations == len(claim.visible_annotations)
+                can_edit_claim(user=request.user, role=viewer.role, claim=claim)
+                and claim.n_annotations == (1 if mine else 0)
             )
         ),
-        can_delete_mine=row.mine is not None
-        and can_delete_annotation(user=request.user, role=viewer.role, annotation=row.mine),
+        can_delete_mine=mine is not None
+        and can_delete_annotation(user=request.user, role=viewer.role, annotation=mine),
         prev_id=outline[position - 1][0] if position else None,
         next_id=outline[position + 1][0]
         if position is not None and position + 1 < len(outline)

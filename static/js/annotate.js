@@ -100,6 +100,50 @@
     return i < segments.length ? segments[i].cpStart : chars.length;
   }
 
+  // The DOM point of a code-point offset: inside the segment that holds it (for an end, the
+  // segment it ends, so that a span ending at a boundary stays in its own segment).
+  function toDomPoint(offset, isEnd) {
+    var lo = 0;
+    var hi = segments.length - 1;
+    var found = 0;
+    while (lo <= hi) {
+      var mid = (lo + hi) >> 1;
+      var begins = segments[mid].cpStart;
+      if (begins < offset || (!isEnd && begins === offset)) {
+        found = mid;
+        lo = mid + 1;
+      } else {
+        hi = mid - 1;
+      }
+    }
+    var seg = segments[found];
+    var node = seg.firstChild;
+    var left = Math.max(0, Math.min(offset, seg.cpEnd) - seg.cpStart);
+    var units = 0;
+    for (var ch of node.data) {
+      if (left-- <= 0) {
+        break;
+      }
+      units += ch.length;
+    }
+    return [node, units];
+  }
+
+  function restoreSelection(info) {
+    if (!segments.length) {
+      return;
+    }
+    var start = toDomPoint(info.start, false);
+    var end = toDomPoint(info.end, true);
+    var range = document.createRange();
+    range.setStart(start[0], start[1]);
+    range.setEnd(end[0], end[1]);
+    var selection = window.getSelection();
+    selection.removeAllRanges();
+    selection.addRange(range);
+    updateSelection();
+  }
+
   var NO_SPACES = /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Thai}\p{Script=Lao}\p{Script=Khmer}\p{Script=Myanmar}]/u;
   var WORD = /[\p{L}\p{N}\p{M}\p{Pc}'’-]/u;
   var SPACE = /\s/u;
@@ -192,6 +236,21 @@
     }
   }
 
+  // A refresh of the text (after a save) must not pull the text from under a drag in progress.
+  var dragging = false;
+  var refreshHeld = false;
+  textEl.addEventListener("mousedown", function (event) {
+    dragging = event.button === 0;
+  });
+  document.addEventListener("mouseup", function () {
+    if (dragging) {
+      dragging = false;
+      if (refreshHeld) {
+        refreshHeld = false;
+        htmx.trigger(document.body, "claims-changed", {});
+      }
+    }
+  });
   textEl.addEventListener("mouseup", function () {
     window.setTimeout(updateSelection, 0);
   });
@@ -437,11 +496,28 @@
 
   // --- After htmx swaps -------------------------------------------------------------------
 
+  var selectionToRestore = null;
+  document.body.addEventListener("htmx:beforeSwap", function (event) {
+    if (event.detail.target !== textEl) {
+      return;
+    }
+    if (dragging) {
+      event.detail.shouldSwap = false;
+      refreshHeld = true;
+      return;
+    }
+    selectionToRestore = !pop.hidden && selected ? selected : null;
+  });
+
   document.body.addEventListener("htmx:afterSwap", function (event) {
     var target = event.detail.target;
     if (target === textEl) {
       indexText();
       highlight(current, false);
+      if (selectionToRestore) {
+        restoreSelection(selectionToRestore);
+        selectionToRestore = null;
+      }
     } else if (target.id === "claim-list" || target.closest("#claim-list")) {
       markList();
     } else if (target === panel) {
@@ -513,14 +589,11 @@
     current = initial.dataset.claimId;
     highlight(current, true);
   }
-  // The "no claim selected" panel, kept to show again when a claim is closed.
-  var emptyHolder = document.createElement("template");
-  emptyHolder.innerHTML =
-    '<div id="panel-body" class="panel-body" data-claim-id=""><div class="panel-empty"></div></div>';
-  emptyPanel = emptyHolder.content.firstElementChild;
-  var emptyText = document.getElementById("panel-empty-template");
-  if (emptyText) {
-    emptyPanel.firstElementChild.replaceWith(emptyText.content.cloneNode(true));
-  }
+  // The "no claim selected" panel, shown again when a claim is closed.
+  var emptyTemplate = document.getElementById("panel-empty-template");
+  emptyPanel = emptyTemplate ? emptyTemplate.content.firstElementChild : null;
   document.body.dataset.ready = "1";
+  if (window.performance && performance.mark) {
+    performance.mark("annotate-ready"); // read by bench/bench_annotation_page.py
+  }
 })();

@@ -1,0 +1,317 @@
+"""The annotation page in a real browser: selecting text after emoji, CJK, combining marks and
+Arabic gives claims and evidence at the right code-point offsets (checked in the database), the
+keyboard tags, relations link claims, and hostile text stays inert."""
+
+import pytest
+from playwright.sync_api import expect
+
+from articles import services
+from articles.models import Annotation, Claim, Evidence, Relation, Role, Stance
+from tests.factories import AnnotationFactory, ClaimFactory, CommentFactory, ReviewFactory
+
+from .conftest import login
+
+pytestmark = pytest.mark.e2e
+
+CLAIM = "The export ban backfired on its own makers"
+EVIDENCE = "the lab trained its model on low-end chips"
+SECOND = "Officials now expect sales to move abroad"
+TEXT = (
+    "👩‍👩‍👧 family notes open this piece, written in a café (e\u0301) about x\u0303 marks.\n\n"
+    "研究者は別の見方をしている。 مرحبا بالعالم is how the Cairo office greeted the news.\n\n"
+    f"{CLAIM}. Within a month {EVIDENCE}. {SECOND}. Prices rose by 12% in a single "
+    "quarter, and the quarter after that they rose again.\n\n"
+    "Critics call the policy a gift to domestic rivals, while its defenders say it buys time."
+)
+XSS = '<img src=x onerror=alert(1)><script>alert(2)</script>"><svg onload=alert(3)>'
+
+# Selects `phrase` (inside one paragraph of the article) with a DOM Range and releases the mouse,
+# the way a drag ends: UTF-16 offsets inside the text nodes, as the browser itself counts.
+SELECT_JS = """
+(phrase) => {
+  const root = document.getElementById("article-text");
+  const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+  const nodes = [];
+  let text = "";
+  while (walker.nextNode()) {
+    nodes.push([walker.currentNode, text.length]);
+    text += walker.currentNode.data;
+  }
+  const at = text.indexOf(phrase);
+  if (at < 0) throw new Error("phrase not on the page: " + phrase);
+  const end = at + phrase.length;
+  const first = nodes.filter(([n, s]) => s <= at && at < s + n.data.length)[0];
+  const last = nodes.filter(([n, s]) => s < end && end <= s + n.data.length)[0];
+  const range = document.createRange();
+  range.setStart(first[0], at - first[1]);
+  range.setEnd(last[0], end - last[1]);
+  const selection = window.getSelection();
+  selection.removeAllRanges();
+  selection.addRange(range);
+  root.dispatchEvent(new MouseEvent("mouseup", {bubbles: true}));
+}
+"""
+
+# The screen positions of the first and last character of `phrase`, for a real mouse drag.
+PHRASE_BOX_JS = """
+(phrase) => {
+  const root = document.getElementById("article-text");
+  const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+  while (walker.nextNode()) {
+    const node = walker.currentNode;
+    const at = node.data.indexOf(phrase);
+    if (at < 0) continue;
+    const box = (from, to) => {
+      const r = document.createRange();
+      r.setStart(node, from);
+      r.setEnd(node, to);
+      return r.getBoundingClientRect();
+    };
+    const a = box(at, at + 1), b = box(at + phrase.length - 1, at + phrase.length);
+    return {x1: a.left + 1, y1: a.top + a.height / 2, x2: b.right - 1, y2: b.top + b.height / 2};
+  }
+  throw new Error("phrase not in one text node: " + phrase);
+}
+"""
+
+
+def _article(team, title="Export controls, seen from three desks", text=TEXT):
+    return services.article_create(
+        actor=team.owner, corpus=team.corpus, role=Role.OWNER, title=title, text=text
+    )
+
+
+def _open(page, live_server, article):
+    page.goto(f"{live_server.url}/articles/{article.pk}/")
+    expect(page.locator("body[data-ready='1']")).to_have_count(1)
+
+
+def _drag_select(page, phrase):
+    box = page.evaluate(PHRASE_BOX_JS, phrase)
+    page.mouse.move(box["x1"], box["y1"])
+    page.mouse.down()
+    page.mouse.move((box["x1"] + box["x2"]) / 2, (box["y1"] + box["y2"]) / 2, steps=4)
+    page.mouse.move(box["x2"], box["y2"], steps=4)
+    page.mouse.up()
+
+
+def _panel_claim(page) -> str:
+    return page.locator("#panel-body").get_attribute("data-claim-id")
+
+
+def test_select_claim_tag_evidence_source_relation_at_exact_offsets(
+    page, live_server, team, artifacts, console_errors
+):
+    article = _article(team)
+    text = article.text
+    assert "e\u0301" not in text and "x\u0303" in text  # NFC composed é; x̃ stays combining
+    login(page, live_server, "anna")
+    _open(page, live_server, article)
+
+    # 1. A real mouse drag over the phrase, after the emoji, CJK, combining marks and Arabic.
+    _drag_select(page, CLAIM)
+    expect(page.locator("#selection-pop")).to_be_visible()
+    page.screenshot(path=str(artifacts / "annotate-selection.png"))
+    page.get_by_role("button", name="Claim", exact=True).click()
+    expect(page.locator("#panel-body .claim-quote")).to_have_text(CLAIM)
+    first_id = _panel_claim(page)
+    expect(page.locator(f'#claim-list [data-claim="{first_id}"]')).to_be_visible()
+    expect(page.locator(f'#article-text [data-c~="{first_id}"]').first).to_be_visible()
+    expect(page.locator("#save-status")).to_have_text("Claim marked.")
+
+    # 2. Key 2 tags the open claim "oppose".
+    page.locator("#panel-title").focus()
+    page.keyboard.press("2")
+    expect(page.locator("#stance-oppose")).to_have_attribute("aria-pressed", "true")
+    expect(page.locator("#save-status")).to_have_text("Tagged oppose.")
+
+    # 3. A span of the article as evidence (selected with a DOM range), typed "example".
+    page.evaluate(SELECT_JS, EVIDENCE)
+    page.get_by_role("button", name="Add as evidence").click()
+    expect(page.locator("#evidence-exact")).to_have_value(EVIDENCE)
+    page.get_by_label("Type").first.select_option("example")
+    page.get_by_label("Role").first.select_option("undermines")
+    page.get_by_role("button", name="Add evidence").click()
+    expect(page.locator(".evidence-list .evidence-quote")).to_have_text(EVIDENCE)
+
+    # 4. An outside source.
+    page.locator("#evidence-source > summary").click()
+    page.get_by_label("Address (URL)").fill("https://example.org/chip-report")
+    page.get_by_label("Title").fill("Chip trade report")
+    page.get_by_label("Quoted passage").fill("Exports fell by a third.")
+    page.locator("#source-type").select_option("statistic")
+    page.get_by_role("button", name="Add source").click()
+    expect(page.locator(".evidence-source")).to_contain_text("Chip trade report")
+
+    # 5. A second claim, linked to the first as "supports".
+    page.evaluate(SELECT_JS, SECOND)
+    page.get_by_role("button", name="Claim", exact=True).click()
+    expect(page.locator("#panel-body .claim-quote")).to_have_text(SECOND)
+    second_id = _panel_claim(page)
+    assert second_id != first_id
+    page.locator(".add-relation > summary").click()
+    page.get_by_label("Relation").select_option("supports")
+    page.get_by_label("Other claim", exact=True).select_option(first_id)
+    page.get_by_role("button", name="Add link").click()
+    expect(page.locator(".relations")).to_contain_text("This claim supports")
+    page.screenshot(path=str(artifacts / "annotate-panel.png"))
+
+    # 6. After a reload the link shows from the other end too.
+    page.reload()
+    expect(page.locator("body[data-ready='1']")).to_have_count(1)
+    page.locator(f'#claim-list [data-claim="{first_id}"]').click()
+    expect(page.locator("#panel-body")).to_have_attribute("data-claim-id", first_id)
+    expect(page.locator(".relations")).to_contain_text("supports this claim")
+    expect(page.locator("#stance-oppose")).to_have_attribute("aria-pressed", "true")
+    page.screenshot(path=str(artifacts / "annotate-page.png"))
+
+    # Through the database: offsets are code points and select exactly the phrases.
+    first = Claim.objects.get(pk=first_id)
+    assert (first.start, first.end) == (text.index(CLAIM), text.index(CLAIM) + len(CLAIM))
+    assert text[first.start : first.end] == first.exact == CLAIM
+    second = Claim.objects.get(pk=second_id)
+    assert text[second.start : second.end] == second.exact == SECOND
+    annotation = Annotation.objects.get(claim=first, annotator=team.annotator)
+    assert (annotation.stance, annotation.topic) == (Stance.OPPOSE, team.topic)
+    span, source = Evidence.objects.filter(annotation=annotation).order_by("position")
+    assert (span.kind, span.evidence_type, span.role) == ("span", "example", "undermines")
+    assert (span.start, span.end) == (text.index(EVIDENCE), text.index(EVIDENCE) + len(EVIDENCE))
+    assert text[span.start : span.end] == span.exact == EVIDENCE
+    assert (source.kind, source.url, source.title, source.quote, source.evidence_type) == (
+        "source",
+        "https://example.org/chip-report",
+        "Chip trade report",
+        "Exports fell by a third.",
+        "statistic",
+    )
+    relation = Relation.objects.get()
+    assert (relation.source_claim, relation.target_claim, relation.kind) == (
+        second,
+        first,
+        "supports",
+    )
+    assert console_errors == []
+
+
+def test_keyboard_list_filters_overlaps_and_shortcuts(
+    page, live_server, team, artifacts, console_errors
+):
+    article = _article(team)
+    text = article.text
+    at = text.index(CLAIM)
+    outer = ClaimFactory(article=article, start=at, end=text.index(SECOND) + len(SECOND))
+    inner = ClaimFactory(article=article, start=at + 4, end=at + 14)  # "export ban"
+    later = ClaimFactory(article=article, start=text.index("Critics"), end=len(text))
+    AnnotationFactory(claim=outer, annotator=team.annotator, stance=Stance.SUPPORT)
+    AnnotationFactory(claim=later, annotator=team.annotator2, stance=Stance.NEUTRAL)
+    AnnotationFactory(claim=later, annotator=team.curator, stance=Stance.OPPOSE)
+    ReviewFactory(claim=inner, curator=team.curator)
+    login(page, live_server, "anna")
+    _open(page, live_server, article)
+
+    # Nested claims: the first click opens the innermost, the next one the enclosing claim.
+    nested = page.locator(f'#article-text [data-c="{inner.pk} {outer.pk}"]')
+    nested.click()
+    expect(page.locator("#panel-body")).to_have_attribute("data-claim-id", str(inner.pk))
+    nested.click()
+    expect(page.locator("#panel-body")).to_have_attribute("data-claim-id", str(outer.pk))
+    expect(page.locator(f'#article-text .sel[data-c~="{outer.pk}"]').first).to_be_visible()
+
+    # j / k walk the list in text order; Esc closes.
+    page.keyboard.press("j")
+    expect(page.locator("#panel-body")).to_have_attribute("data-claim-id", str(inner.pk))
+    page.keyboard.press("j")
+    expect(page.locator("#panel-body")).to_have_attribute("data-claim-id", str(later.pk))
+    page.keyboard.press("k")
+    expect(page.locator("#panel-body")).to_have_attribute("data-claim-id", str(inner.pk))
+    page.keyboard.press("1")
+    expect(page.locator("#stance-support")).to_have_attribute("aria-pressed", "true")
+    page.keyboard.press("Escape")
+    expect(page.locator("#panel-body")).to_have_attribute("data-claim-id", "")
+    assert "claim=" not in page.url
+
+    # Filters swap only the list.
+    page.locator(".claim-filters a", has_text="Disagreements").click()
+    expect(page.locator("#claim-list [data-claim]")).to_have_count(1)
+    expect(page.locator(f'#claim-list [data-claim="{later.pk}"]')).to_be_visible()
+    page.locator(".claim-filters a", has_text="Untagged").click()
+    expect(page.locator("#claim-list [data-claim]")).to_have_count(1)
+
+    # A text refresh landing while text is selected (after a save) keeps the selection.
+    page.evaluate(SELECT_JS, SECOND)
+    expect(page.locator("#selection-pop")).to_be_visible()
+    page.evaluate(
+        """() => new Promise(done => {
+            document.body.addEventListener("htmx:afterSettle", (event) => {
+                if (event.detail.target.id === "article-text") done();
+            });
+            htmx.trigger(document.body, "claims-changed", {});
+        })"""
+    )
+    assert page.evaluate("String(window.getSelection())") == SECOND
+    expect(page.locator("#selection-pop")).to_be_visible()
+    page.keyboard.press("Escape")
+    expect(page.locator("#selection-pop")).to_be_hidden()
+
+    page.keyboard.press("?")
+    expect(page.locator("#shortcuts")).to_be_visible()
+    page.screenshot(path=str(artifacts / "annotate-shortcuts.png"))
+    page.keyboard.press("Escape")
+    expect(page.locator("#shortcuts")).to_be_hidden()
+    assert console_errors == []
+
+
+def test_hostile_text_stays_inert(page, live_server, team, artifacts, console_errors):
+    article = _article(team, title=XSS, text=f"Before {XSS} after. A claim sits here.")
+    article.source_url = "javascript:alert(4)"
+    article.save()
+    start = article.text.index("A claim sits here")
+    claim = ClaimFactory(article=article, start=start, end=start + 17, created_by=team.annotator)
+    CommentFactory(claim=claim, author=team.annotator2, text=XSS)
+    dialogs = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    login(page, live_server, "anna")
+    page.goto(f"{live_server.url}/articles/{article.pk}/?claim={claim.pk}")
+    expect(page.locator("body[data-ready='1']")).to_have_count(1)
+
+    # Summary, note and a comment typed through the page (htmx swaps the answers in).
+    page.locator("#claim-summary").fill(XSS)
+    page.get_by_role("button", name="Save summary").click()
+    expect(page.locator("#save-status")).to_have_text("Summary saved.")
+    page.locator("#tag-note").fill(XSS)
+    page.locator("#stance-neutral").click()
+    expect(page.locator("#stance-neutral")).to_have_attribute("aria-pressed", "true")
+    page.locator("#comment-text").fill(f"javascript:alert(5) {XSS}")
+    page.get_by_role("button", name="Post comment").click()
+    expect(page.locator(".comments li")).to_have_count(2)
+    page.reload()
+    expect(page.locator("body[data-ready='1']")).to_have_count(1)
+
+    expect(page.locator("h1")).to_have_text(XSS)
+    expect(page.locator("#article-text")).to_contain_text(XSS)
+    expect(page.locator("#claim-summary")).to_have_value(XSS)
+    expect(page.locator("#tag-note")).to_have_value(XSS)
+    expect(page.locator(".comment-text").first).to_have_text(XSS)
+    assert page.locator("#annotate img, #annotate svg[onload], #annotate script").count() == 0
+    assert page.locator("img[src='x'], [onerror], [onload]").count() == 0
+    assert page.locator("a[href^='javascript']").count() == 0
+    page.screenshot(path=str(artifacts / "annotate-xss.png"))
+    assert dialogs == []
+    Claim.objects.get(pk=claim.pk)  # still there, summary stored as typed
+    assert Claim.objects.get(pk=claim.pk).summary == XSS
+    assert not [e for e in console_errors if "Content Security Policy" in e]
+
+
+def test_viewer_reads_without_write_controls(page, live_server, team, artifacts, console_errors):
+    article = _article(team)
+    claim = ClaimFactory(article=article, start=0, end=8)
+    AnnotationFactory(claim=claim, annotator=team.annotator, stance=Stance.OPPOSE)
+    login(page, live_server, "victor")
+    page.goto(f"{live_server.url}/articles/{article.pk}/?claim={claim.pk}")
+    expect(page.locator("body[data-ready='1']")).to_have_count(1)
+    expect(page.get_by_text("Read only (viewer)")).to_be_visible()
+    assert page.locator("#claim-form, button[name='stance'], #pop-claim").count() == 0
+    expect(page.locator(".others")).to_contain_text("anna")
+    page.evaluate(SELECT_JS, CLAIM)
+    expect(page.locator("#selection-pop")).to_be_hidden()
+    assert console_errors == []
