@@ -495,11 +495,20 @@ def clients_for(world, *, enforce_csrf: bool = False) -> dict[tuple[str, bool], 
     return clients
 
 
-def send(client: Client, route: Route, method: str, call: Call | None, world, url: str):
+def send(
+    client: Client,
+    route: Route,
+    method: str,
+    call: Call | None,
+    world,
+    url: str,
+    headers: dict[str, str] | None = None,
+):
     """One request as the route's kind of client sends it (form posts for pages, JSON for the
     API); the client's cookies are restored afterwards (a logout must not log the actor out)."""
     cookies = copy.deepcopy(client.cookies)
     extra = {"HTTP_HX_REQUEST": "true"} if call is not None and call.htmx else {}
+    extra.update(headers or {})
     body = call.body(world) if call is not None and call.body is not None else None
     try:
         if method == "GET":
