@@ -232,6 +232,13 @@ def test_list_filters_mine_untagged_and_disagreements(client, team):
     assert listed("nonsense") == {mine.pk, untagged.pk, disputed.pk}
 
 
+def test_the_open_claim_is_marked_in_the_text_and_the_list_without_javascript(client, team, claim):
+    client.force_login(team.annotator)
+    body = client.get(page_url(team.article) + f"?claim={claim.pk}").content.decode()
+    assert f'data-c="{claim.pk}" class="c st-none cs sel"' in body
+    assert f'data-claim="{claim.pk}" href="?claim={claim.pk}#panel" aria-current="true"' in body
+
+
 def test_a_claim_of_another_article_in_the_query_is_not_shown(client, team):
     other = ClaimFactory(article=team.other_article, start=0, end=11)
     client.force_login(team.annotator)

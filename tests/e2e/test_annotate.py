@@ -315,3 +315,67 @@ def test_viewer_reads_without_write_controls(page, live_server, team, artifacts,
     page.evaluate(SELECT_JS, CLAIM)
     expect(page.locator("#selection-pop")).to_be_hidden()
     assert console_errors == []
+
+
+def test_two_tabs_never_overwrite_silently(page, live_server, team, artifacts, console_errors):
+    article = _article(team)
+    start = article.text.index(CLAIM)
+    claim = ClaimFactory(article=article, start=start, end=start + len(CLAIM))
+    login(page, live_server, "anna")
+    url = f"{live_server.url}/articles/{article.pk}/?claim={claim.pk}"
+    page.goto(url)
+    page.locator("#stance-support").click()
+    expect(page.locator("#stance-support")).to_have_attribute("aria-pressed", "true")
+    other_tab = page.context.new_page()
+    other_tab.goto(url)
+    expect(other_tab.locator("body[data-ready='1']")).to_have_count(1)
+
+    page.locator("#tag-note").fill("Saved from the first tab.")
+    page.get_by_role("button", name="Save tag").click()
+    expect(page.locator("#save-status")).to_have_text("Tagged support.")
+
+    other_tab.locator("#tag-note").fill("Typed in the second tab.")
+    other_tab.locator("#stance-oppose").click()
+    conflict = other_tab.locator(".conflict")
+    expect(conflict).to_contain_text("Someone changed your tag on this claim meanwhile")
+    expect(conflict).to_contain_text("Typed in the second tab.")
+    expect(conflict).to_contain_text("Saved from the first tab.")
+    expect(other_tab.locator("#save-status")).to_contain_text("Not saved")
+    other_tab.screenshot(path=str(artifacts / "annotate-conflict.png"))
+    annotation = Annotation.objects.get(claim=claim)
+    assert (annotation.stance, annotation.note) == ("support", "Saved from the first tab.")
+
+    other_tab.get_by_role("button", name="Keep mine").click()
+    expect(other_tab.locator("#stance-oppose")).to_have_attribute("aria-pressed", "true")
+    annotation.refresh_from_db()
+    assert (annotation.stance, annotation.note) == ("oppose", "Typed in the second tab.")
+    assert console_errors == []
+
+
+def test_the_page_works_without_javascript(browser, live_server, team, artifacts):
+    from .conftest import VIEWPORT
+
+    article = _article(team)
+    context = browser.new_context(viewport=VIEWPORT, java_script_enabled=False)
+    page = context.new_page()
+    try:
+        login(page, live_server, "anna")
+        page.goto(f"{live_server.url}/articles/{article.pk}/")
+        # Mark a claim by quoting it, then tag it: plain form posts and redirects.
+        page.locator(".mark-claim > summary").click()
+        page.get_by_label("Exact text of the claim").fill(SECOND)
+        page.get_by_role("button", name="Mark claim").click()
+        expect(page.locator("#panel-body .claim-quote")).to_have_text(SECOND)
+        expect(page.locator(".message.success")).to_contain_text("Claim marked.")
+        page.locator("#stance-neutral").click()
+        expect(page.locator("#stance-neutral")).to_have_attribute("aria-pressed", "true")
+        page.get_by_role("link", name="Close").click()
+        expect(page.locator("#panel-body")).to_have_attribute("data-claim-id", "")
+        page.locator("#claim-list a[data-claim]").first.click()
+        expect(page.locator("#panel-body .claim-quote")).to_have_text(SECOND)
+        page.screenshot(path=str(artifacts / "annotate-no-javascript.png"))
+    finally:
+        context.close()
+    claim = Claim.objects.get()
+    assert article.text[claim.start : claim.end] == claim.exact == SECOND
+    assert Annotation.objects.get(claim=claim).stance == Stance.NEUTRAL
