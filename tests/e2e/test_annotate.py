@@ -154,6 +154,7 @@ def test_select_claim_tag_evidence_source_relation_at_exact_offsets(
     page.get_by_label("Other claim", exact=True).select_option(first_id)
     page.get_by_role("button", name="Add link").click()
     expect(page.locator(".relations")).to_contain_text("This claim supports")
+    page.evaluate("window.scrollTo(0, 0)")
     page.screenshot(path=str(artifacts / "annotate-panel.png"))
 
     # 6. After a reload the link shows from the other end too.
@@ -163,6 +164,7 @@ def test_select_claim_tag_evidence_source_relation_at_exact_offsets(
     expect(page.locator("#panel-body")).to_have_attribute("data-claim-id", first_id)
     expect(page.locator(".relations")).to_contain_text("supports this claim")
     expect(page.locator("#stance-oppose")).to_have_attribute("aria-pressed", "true")
+    page.evaluate("window.scrollTo(0, 0)")
     page.screenshot(path=str(artifacts / "annotate-page.png"))
 
     # Through the database: offsets are code points and select exactly the phrases.
