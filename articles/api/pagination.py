@@ -43,6 +43,15 @@ class CursorPage(CursorPagination):
             )
         return min(int(raw), self.max_page_size)
 
+    def get_schema_operation_parameters(self, view):
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            if parameter["name"] == self.page_size_query_param:
+                parameter["schema"] = {"type": "integer", "minimum": 1}
+            elif parameter["name"] == self.cursor_query_param:
+                parameter["description"] = "Opaque; copy it from a `next` or `previous` link."
+        return parameters
+
     def paginate_queryset(self, queryset, request, view=None):
         self._model = queryset.model
         return super().paginate_queryset(queryset, request, view)
