@@ -7,6 +7,8 @@ import logging
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import resolve_url
+from django_htmx.http import HttpResponseClientRedirect
 
 logger = logging.getLogger("annotator")
 
@@ -91,3 +93,21 @@ def server_error(request: HttpRequest) -> HttpResponse:
     return _plain_or_json(
         request, 500, "Something went wrong on our side. It has been logged; please retry later."
     )
+
+
+class HtmxLoginRedirectMiddleware:
+    """When a session expires, an htmx request would swap the login page into a fragment (say a
+    comment thread that refreshes itself). Send htmx to the login page as a full navigation."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if (
+            getattr(request, "htmx", False)
+            and response.status_code == 302
+            and response.get("Location", "").startswith(resolve_url(settings.LOGIN_URL))
+        ):
+            return HttpResponseClientRedirect(response["Location"])
+        return response

@@ -79,6 +79,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "annotator.middleware.HtmxLoginRedirectMiddleware",
     "axes.middleware.AxesMiddleware",
     "annotator.middleware.DatabaseUnavailableMiddleware",
 ]

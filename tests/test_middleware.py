@@ -57,3 +57,12 @@ def test_handler500_turns_a_database_outage_into_503():
     except KeyError:
         response = server_error(request)
     assert response.status_code == 500
+
+
+def test_htmx_requests_with_an_expired_session_navigate_to_the_login_page(client):
+    plain = client.get("/corpora/chips/")
+    assert plain.status_code == 302 and plain["Location"].startswith("/accounts/login/")
+    htmx = client.get("/corpora/chips/", HTTP_HX_REQUEST="true")
+    assert htmx.status_code == 200
+    assert htmx["HX-Redirect"].startswith("/accounts/login/?next=")
+    assert htmx.content == b""

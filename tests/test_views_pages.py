@@ -576,3 +576,19 @@ def test_import_real_file_of_an_unknown_type_is_refused(team):
     assert response.status_code == 400
     assert "slides.pdf" in _text(response)
     assert Article.objects.filter(corpus=team.corpus).count() == 1
+
+
+@pytest.mark.parametrize(
+    ("role", "blind", "shown"),
+    [
+        ("viewer", True, True),
+        ("curator", True, True),
+        ("annotator", True, False),
+        ("annotator", False, True),
+    ],
+)
+def test_agreement_tab_follows_who_may_see_agreement(team, role, blind, shown):
+    team.corpus.blind = blind
+    team.corpus.save()
+    html = _text(_client(getattr(team, role)).get(_corpus_url()))
+    assert (reverse("corpus-agreement", args=["chips"]) in html) is shown

@@ -20,7 +20,7 @@ from django.views.decorators.vary import vary_on_headers
 
 from .. import imports, selectors, services
 from ..models import Corpus
-from ..permissions import Action, can, ensure, sees_all_annotations
+from ..permissions import Action, can, can_see_agreement, ensure, sees_all_annotations
 
 ARTICLES_PER_PAGE = 50
 # The importer's own list when it is there (it also names the formats in its refusals).
@@ -65,7 +65,12 @@ def corpus_links(corpus: Corpus, current: str = "corpus") -> list[dict[str, Any]
     links = [{"name": "corpus", "label": "Articles", "url": reverse("corpus", args=[corpus.slug])}]
     for name, label, action in CORPUS_LINKS:
         url = _reverse_or_none(name, corpus.slug)
-        if url and can(corpus.my_role, action):
+        allowed = (
+            can_see_agreement(role=corpus.my_role, blind=corpus.blind)
+            if name == "corpus-agreement"
+            else can(corpus.my_role, action)
+        )
+        if url and allowed:
             links.append({"name": name, "label": label, "url": url})
     for link in links:
         link["current"] = link["name"] == current
