@@ -536,6 +536,10 @@ class ClaimDetailView(APIView):
     @extend_schema(responses={204: None, **ERRORS, **STALE})
     def delete(self, request, id):
         claim = selectors.claim_get_for_user(request.user, id)
+        ensure_that(
+            can_edit_claim(user=request.user, role=claim.my_role, claim=claim),
+            "Only the claim's creator or a curator may delete it.",
+        )
         services.check_version(claim, _version(request, _input(s.VersionedInput, request)))
         services.claim_delete(actor=request.user, claim=claim, role=claim.my_role)
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -592,12 +596,14 @@ class AnnotationDetailView(APIView):
         annotation, body = _annotation_out(request.user, id)
         return _tagged(Response(body), annotation)
 
-    def _edit(self, request, id, data: dict[str, Any]) -> Response:
+    def _edit(self, request, id, read_input) -> Response:
         annotation = selectors.annotation_get_for_user(request.user, id)
         ensure_that(
             can_edit_annotation(user=request.user, role=annotation.my_role, annotation=annotation),
             "Only the annotator who wrote this annotation may change it.",
         )
+        # The body is read only after the permission checks: a non-member gets 404, not 400.
+        data = read_input()
         version = _version(request, data)
         services.annotation_update(
             actor=request.user,
@@ -614,25 +620,30 @@ class AnnotationDetailView(APIView):
         responses={200: s.AnnotationSerializer, **ERRORS, **STALE},
     )
     def patch(self, request, id):
-        return self._edit(request, id, _input(s.AnnotationUpdateSerializer, request, partial=True))
+        return self._edit(
+            request, id, lambda: _input(s.AnnotationUpdateSerializer, request, partial=True)
+        )
 
     @extend_schema(
         request=s.AnnotationReplaceSerializer,
         responses={200: s.AnnotationSerializer, **ERRORS, **STALE},
     )
     def put(self, request, id):
-        data = _input(s.AnnotationReplaceSerializer, request)
-        replaced = {
-            "topic": data.get("topic"),
-            "stance": data["stance"],
-            "labels": data.get("labels", []),
-            "confidence": data.get("confidence"),
-            "note": data.get("note", ""),
-            "evidence": data.get("evidence", []),
-        }
-        if "version" in data:
-            replaced["version"] = data["version"]
-        return self._edit(request, id, replaced)
+        def replacement() -> dict[str, Any]:
+            data = _input(s.AnnotationReplaceSerializer, request)
+            replaced = {
+                "topic": data.get("topic"),
+                "stance": data["stance"],
+                "labels": data.get("labels", []),
+                "confidence": data.get("confidence"),
+                "note": data.get("note", ""),
+                "evidence": data.get("evidence", []),
+            }
+            if "version" in data:
+                replaced["version"] = data["version"]
+            return replaced
+
+        return self._edit(request, id, replacement)
 
     @extend_schema(responses={204: None, **ERRORS, **STALE})
     def delete(self, request, id):

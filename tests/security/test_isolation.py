@@ -276,3 +276,33 @@ def test_blind_mode_hides_other_annotators_work_until_submit(worlds):
     assert api.get(review).status_code == 200
     # Still not theirs to change.
     assert api.patch(theirs, {"note": "x"}, format="json").status_code == 403
+
+
+GARBAGE_JSON = b'{"stance": ["not", "json"'
+GARBAGE_FORM = {"version": "x", "stance": "?", "target": "-1", "text": "", "action": "?"}
+
+
+@pytest.mark.parametrize("actor", ["outsider", "viewer"])
+def test_bad_bodies_do_not_come_before_the_permission_answer(worlds, actor):
+    """A malformed body from someone who may not make the request gets the 404 or 403 the
+    matrix gives, never a 400 that would answer before the permission check."""
+    world, _ = worlds
+    clients = clients_for(world)
+    baseline = fingerprint()
+    failures = []
+    for name, route in MATRIX.items():
+        url = url_of(name, world)
+        for method, call in route.calls.items():
+            expected = call.rule.expected(actor)
+            if method == "GET" or expected == OK:
+                continue
+            garbage = GARBAGE_JSON if route.api else GARBAGE_FORM
+            bad = Call(call.rule, body=lambda w, garbage=garbage: garbage)
+            response, changed = _attempt(
+                clients[(actor, route.api)], route, method, bad, world, url, baseline=baseline
+            )
+            if response.status_code != expected or changed:
+                failures.append(f"{method} {url} [{name}]: {response.status_code} {changed}")
+    assert not failures, f"expected the permission answer first, as {actor}:\n" + "\n".join(
+        failures
+    )
