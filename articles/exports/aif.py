@@ -26,9 +26,9 @@ SCHEMES = {
 SPOOL_BYTES = 1024 * 1024
 
 
-def _timestamp(moment) -> str:
-    # AIFdb writes "YYYY-MM-DD HH:MM:SS".
-    return moment.strftime("%Y-%m-%d %H:%M:%S")
+def _timestamp(moment: str) -> str:
+    # AIFdb writes "YYYY-MM-DD HH:MM:SS"; the reader gives the database's text.
+    return f"{moment[:10]} {moment[11:19]}"
 
 
 def _node(node_id: str, text: str, kind: str, moment) -> dict:

@@ -187,9 +187,13 @@ def file_stem(article: ArticleRow) -> str:
     return f"{article.id}-{slugify(article.title)[:60].strip('-') or 'article'}"
 
 
-def _entry(name: str, moment) -> zipfile.ZipInfo:
-    stamp = moment.timetuple()[:6] if moment is not None and moment.year >= 1980 else None
-    info = zipfile.ZipInfo(name, date_time=stamp or (1980, 1, 1, 0, 0, 0))
+def _entry(name: str, moment: str | None) -> zipfile.ZipInfo:
+    # `moment` is the database's text, "YYYY-MM-DD HH:MM:SS..."; zip times start in 1980.
+    stamp = (1980, 1, 1, 0, 0, 0)
+    if moment and moment[:4] >= "1980":
+        fields = ((0, 4), (5, 7), (8, 10), (11, 13), (14, 16), (17, 19))
+        stamp = tuple(int(moment[a:b]) for a, b in fields)
+    info = zipfile.ZipInfo(name, date_time=stamp)
     info.compress_type = zipfile.ZIP_DEFLATED
     info.external_attr = 0o644 << 16
     return info

@@ -104,7 +104,7 @@ def article_dict(article: ArticleRow) -> dict:
         "text": article.text,
         "author": article.author,
         "source_url": article.source_url,
-        "published_on": article.published_on.isoformat() if article.published_on else None,
+        "published_on": article.published_on,
         "language": article.language,
         "created_at": iso(article.created_at),
         "updated_at": iso(article.updated_at),

@@ -1,0 +1,551 @@
+"""Benchmark: streamed corpus export (five formats) against PostgreSQL's own COPY, and import.
+
+Seeds its own PostgreSQL database (`aa_bench_export`, created when missing; `--reseed` starts
+afresh) with two corpora built by INSERT ... SELECT generate_series (about a minute):
+
+- `bench-100k`:  2,000 articles x 25 claims x 2 annotations =   100,000 annotations
+- `bench-1m`:   20,000 articles x 25 claims x 2 annotations = 1,000,000 annotations
+
+plus evidence (1 annotation in 4: spans and outside sources), relations (12 per article),
+reviews (1 claim in 5) and comments (1 claim in 10). Article texts are ~2,600 characters with
+emoji, CJK and accented letters.
+
+Then, each in a fresh subprocess (so that its peak RSS is the export's own), for both corpora:
+- every export format, through the real API view (`CorpusExportView`, production settings),
+  reading the whole stream: time, bytes, annotations/s, MB/s, time to the first chunk, and the
+  process's peak RSS and its growth over the RSS just before the export started;
+- `COPY (SELECT ... the CSV export's rows ...) TO STDOUT (FORMAT csv)` read through psycopg,
+  the same rows (one per annotation, joined to claim, article, users, topic and review) in the
+  same order;
+and finally the JSONL import of a 200-article slice (10,000 annotations) into a new corpus.
+Prints the machine, the data size and a Markdown table with ratios against COPY.
+
+    .venv/bin/python bench/bench_export.py [--reseed] [--formats jsonl,csv] [--sizes 100k,1m]
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import platform
+import resource
+import secrets
+import subprocess
+import sys
+import time
+import unicodedata
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PYTHON = str(ROOT / ".venv" / "bin" / "python")
+SERVER = os.environ.get("BENCH_PG_SERVER", "postgres://postgres@127.0.0.1:5432")
+DATABASE = "aa_bench_export"
+FORMATS = ("jsonl", "w3c", "brat", "csv", "aif")
+CORPORA = {"100k": ("bench-100k", 2_000), "1m": ("bench-1m", 20_000)}
+CLAIMS_PER_ARTICLE = 25
+CLAIM_STEP = 100  # a claim every 100 code points ...
+CLAIM_LENGTH = 60  # ... 60 code points long
+ANNOTATORS = 20
+IMPORT_SLICE = 200  # articles
+
+PARAGRAPH = (
+    "Restricting chip exports is shortsighted, say the critics 🚀. The lab trained its model "
+    "on low-end chips bought in Zürich and 北京 before the rules changed. Officials in 東京 "
+    "expect a naïve reading of the data to mislead. Prices rose by 12% in a single quarter "
+    "while the café owners next door shrugged. "
+)
+TEXT = unicodedata.normalize("NFC", (PARAGRAPH * 10)[:2600])
+
+COPY_SQL = """
+COPY (
+  SELECT ar.id, ar.title, c.id, c.start, c."end", c.exact, c.summary, c.labels,
+         cu.username, a.id, au.username, t.label, a.stance, a.labels, a.confidence, a.note,
+         a.status, a.created_at, a.updated_at, r.decision, rt.label, r.stance, ru.username,
+         r.note
+  FROM articles_annotation a
+  JOIN articles_claim c ON c.id = a.claim_id
+  JOIN articles_article ar ON ar.id = c.article_id
+  JOIN auth_user au ON au.id = a.annotator_id
+  JOIN auth_user cu ON cu.id = c.created_by_id
+  JOIN articles_topic t ON t.id = a.topic_id
+  LEFT JOIN articles_review r ON r.claim_id = c.id
+  LEFT JOIN articles_topic rt ON rt.id = r.topic_id
+  LEFT JOIN auth_user ru ON ru.id = r.curator_id
+  WHERE ar.corpus_id = {corpus} AND ar.deleted_at IS NULL AND c.deleted_at IS NULL
+  ORDER BY ar.id, c.start, c."end" DESC, c.id, au.username
+) TO STDOUT WITH (FORMAT csv)
+"""
+
+
+def database_url() -> str:
+    return f"{SERVER}/{DATABASE}"
+
+
+def child_env() -> dict[str, str]:
+    env = dict(os.environ)
+    for name in ("DJANGO_DEBUG", "DJANGO_SETTINGS_MODULE"):
+        env.pop(name, None)
+    env.update(
+        DATABASE_URL=database_url(),
+        DJANGO_SECRET_KEY=secrets.token_urlsafe(50),
+        DJANGO_SETTINGS_MODULE="annotator.settings",
+        PYTHONUNBUFFERED="1",
+    )
+    return env
+
+
+def rss_kib() -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+def peak_rss_kib() -> int:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
+
+
+# --- Seeding (SQL only: fast) ----------------------------------------------------------------
+
+
+def ensure_database(reseed: bool) -> None:
+    import psycopg
+    from psycopg import sql
+
+    with psycopg.connect(f"{SERVER}/postgres", autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [DATABASE]).fetchone()
+        if exists and reseed:
+            conn.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(DATABASE)))
+            exists = None
+        if not exists:
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(DATABASE)))
+    subprocess.run(
+        [PYTHON, "manage.py", "migrate", "--noinput", "-v", "0"],
+        cwd=ROOT,
+        env=child_env(),
+        check=True,
+    )
+
+
+def seed(conn, slug: str, articles: int) -> bool:
+    """One corpus of `articles` articles, 25 claims each, 2 annotations per claim (unless it is
+    there already); returns whether it seeded."""
+    if conn.execute("SELECT 1 FROM articles_corpus WHERE slug = %s", [slug]).fetchone():
+        return False
+    started = time.perf_counter()
+    conn.execute("SET synchronous_commit = off")
+    owner = conn.execute("SELECT id FROM auth_user WHERE username = 'bench_owner'").fetchone()[0]
+    curator = conn.execute("SELECT id FROM auth_user WHERE username = 'bench_curator'").fetchone()
+    annotators = [
+        row[0]
+        for row in conn.execute(
+            "SELECT id FROM auth_user WHERE username LIKE 'bench_annotator_%%' ORDER BY username"
+        )
+    ]
+    corpus = conn.execute(
+        "INSERT INTO articles_corpus (slug, name, description, blind, claim_labels, "
+        "created_by_id, created_at, updated_at, version) VALUES "
+        "(%s, %s, '', false, '[]', %s, now(), now(), 1) RETURNING id",
+        [slug, f"Benchmark {slug}", owner],
+    ).fetchone()[0]
+    topic = conn.execute(
+        "INSERT INTO articles_topic (corpus_id, label, description, position, created_at, "
+        "version) VALUES (%s, 'US export controls on AI chips are effective', '', 0, now(), 1) "
+        "RETURNING id",
+        [corpus],
+    ).fetchone()[0]
+    conn.execute(
+        "INSERT INTO articles_membership (corpus_id, user_id, role, created_at) "
+        "SELECT %s, id, CASE WHEN id = %s THEN 'owner' WHEN id = %s THEN 'curator' "
+        "ELSE 'annotator' END, now() FROM auth_user WHERE username LIKE 'bench_%%'",
+        [corpus, owner, curator[0]],
+    )
+    sha = hashlib.sha256(TEXT.encode()).hexdigest()
+    conn.execute(
+        "INSERT INTO articles_article (corpus_id, title, text, author, source_url, language, "
+        "text_sha256, created_by_id, created_at, updated_at, version) "
+        "SELECT %s, 'Op-ed number ' || g || ': chips, controls and 北京', %s, 'A. Writer', "
+        "'https://example.org/op-ed/' || g, 'en', %s, %s, now(), now(), 1 "
+        "FROM generate_series(1, %s) g",
+        [corpus, TEXT, sha, owner, articles],
+    )
+    conn.execute(
+        'INSERT INTO articles_claim (article_id, start, "end", exact, prefix, suffix, summary, '
+        "labels, created_by_id, created_at, updated_at, version) "
+        "SELECT a.id, k * %(step)s, k * %(step)s + %(len)s, "
+        "substr(a.text, k * %(step)s + 1, %(len)s), "
+        "substr(a.text, greatest(1, k * %(step)s + 1 - 32), least(32, k * %(step)s)), "
+        "substr(a.text, k * %(step)s + %(len)s + 1, 32), "
+        "CASE WHEN k %% 7 = 0 THEN 'A paraphrase of claim ' || k ELSE '' END, "
+        "CASE WHEN k = 0 THEN '[\"MajorClaim\"]'::jsonb ELSE '[\"Claim\"]'::jsonb END, "
+        "%(owner)s, now(), now(), 1 "
+        "FROM articles_article a CROSS JOIN generate_series(0, %(claims)s - 1) k "
+        "WHERE a.corpus_id = %(corpus)s ORDER BY a.id, k",
+        {
+            "step": CLAIM_STEP,
+            "len": CLAIM_LENGTH,
+            "owner": owner,
+            "claims": CLAIMS_PER_ARTICLE,
+            "corpus": corpus,
+        },
+    )
+    conn.execute(
+        "INSERT INTO articles_annotation (claim_id, annotator_id, topic_id, stance, labels, "
+        "confidence, note, status, created_at, updated_at, version) "
+        "SELECT c.id, (%(users)s::bigint[])[1 + ((c.id + j) %% %(n)s)], %(topic)s, "
+        "(ARRAY['support','oppose','neutral'])[1 + ((c.id + j) %% 3)], '[\"economics\"]', "
+        "1 + (c.id %% 5), CASE WHEN j = 0 THEN '=note ' || c.id ELSE '' END, "
+        "CASE WHEN c.id %% 2 = 0 THEN 'submitted' ELSE 'draft' END, now(), now(), 1 "
+        "FROM articles_claim c JOIN articles_article a ON a.id = c.article_id "
+        "CROSS JOIN generate_series(0, 1) j WHERE a.corpus_id = %(corpus)s ORDER BY c.id, j",
+        {"users": annotators, "n": len(annotators), "topic": topic, "corpus": corpus},
+    )
+    conn.execute(
+        'INSERT INTO articles_evidence (annotation_id, kind, start, "end", exact, url, title, '
+        "quote, evidence_type, role, position) "
+        "SELECT an.id, 'span', c.start + 65, c.start + 95, substr(a.text, c.start + 66, 30), "
+        "'', '', '', 'example', 'supports', 0 "
+        "FROM articles_annotation an JOIN articles_claim c ON c.id = an.claim_id "
+        "JOIN articles_article a ON a.id = c.article_id "
+        "WHERE a.corpus_id = %(corpus)s AND an.id %% 8 = 0 "
+        "UNION ALL "
+        "SELECT an.id, 'source', NULL, NULL, '', 'https://example.org/report/' || an.id, "
+        "'A report', 'Prices rose by 12%%', 'statistic', 'undermines', 0 "
+        "FROM articles_annotation an JOIN articles_claim c ON c.id = an.claim_id "
+        "JOIN articles_article a ON a.id = c.article_id "
+        "WHERE a.corpus_id = %(corpus)s AND an.id %% 8 = 4",
+        {"corpus": corpus},
+    )
+    conn.execute(
+        "INSERT INTO articles_relation (source_claim_id, target_claim_id, kind, created_by_id, "
+        "created_at) "
+        "SELECT c1.id, c2.id, (ARRAY['supports','attacks','rephrases'])[1 + (c1.start / %s) %% 3], "
+        "%s, now() FROM articles_claim c1 "
+        "JOIN articles_claim c2 ON c2.article_id = c1.article_id AND c2.start = c1.start - %s "
+        "JOIN articles_article a ON a.id = c1.article_id "
+        "WHERE a.corpus_id = %s AND (c1.start / %s) %% 2 = 1",
+        [CLAIM_STEP, owner, CLAIM_STEP, corpus, CLAIM_STEP],
+    )
+    conn.execute(
+        "INSERT INTO articles_review (claim_id, curator_id, decision, topic_id, stance, note, "
+        "created_at, updated_at, version) "
+        "SELECT c.id, %s, CASE WHEN c.id %% 2 = 0 THEN 'accepted' ELSE 'rejected' END, "
+        "CASE WHEN c.id %% 2 = 0 THEN %s END, CASE WHEN c.id %% 2 = 0 THEN 'oppose' ELSE '' END, "
+        "'', now(), now(), 1 FROM articles_claim c JOIN articles_article a ON a.id = c.article_id "
+        "WHERE a.corpus_id = %s AND (c.start / %s) %% 5 = 0",
+        [curator[0], topic, corpus, CLAIM_STEP],
+    )
+    conn.execute(
+        "INSERT INTO articles_comment (claim_id, author_id, text, created_at) "
+        "SELECT c.id, %s, 'I read this one as opposing; see paragraph ' || c.id, now() "
+        "FROM articles_claim c JOIN articles_article a ON a.id = c.article_id "
+        "WHERE a.corpus_id = %s AND (c.start / %s) %% 10 = 3",
+        [curator[0], corpus, CLAIM_STEP],
+    )
+    conn.commit()
+    print(f"seeded {slug} in {time.perf_counter() - started:.0f} s", file=sys.stderr)
+    return True
+
+
+def seed_all(reseed: bool) -> None:
+    import psycopg
+
+    ensure_database(reseed)
+    with psycopg.connect(database_url()) as conn:
+        conn.execute(
+            "INSERT INTO auth_user (password, is_superuser, username, first_name, last_name, "
+            "email, is_staff, is_active, date_joined) "
+            "SELECT '!', false, name, '', '', name || '@example.org', false, true, now() "
+            "FROM unnest(%s::text[]) name ON CONFLICT (username) DO NOTHING",
+            [
+                ["bench_owner", "bench_curator"]
+                + [f"bench_annotator_{i:02}" for i in range(ANNOTATORS)]
+            ],
+        )
+        conn.commit()
+        seeded = [seed(conn, slug, articles) for slug, articles in CORPORA.values()]
+    if any(seeded):
+        with psycopg.connect(database_url(), autocommit=True) as conn:
+            conn.execute("VACUUM ANALYZE")
+
+
+# --- Children: one measurement per process ---------------------------------------------------
+
+
+def child_export(slug: str, export_format: str) -> dict:
+    import django
+
+    django.setup()
+    from django.contrib.auth import get_user_model
+    from rest_framework.test import APIRequestFactory, force_authenticate
+
+    from articles.api.transfer import CorpusExportView
+
+    owner = get_user_model().objects.get(username="bench_owner")
+    request = APIRequestFactory().get(
+        f"/api/v1/corpora/{slug}/export", {"format": export_format}, HTTP_HOST="localhost"
+    )
+    force_authenticate(request, user=owner)
+    view = CorpusExportView.as_view()
+    baseline = rss_kib()
+    started = time.perf_counter()
+    response = view(request, slug=slug)
+    assert response.status_code == 200, response.status_code
+    first = None
+    size = 0
+    for chunk in response.streaming_content:
+        if first is None:
+            first = time.perf_counter() - started
+        size += len(chunk)
+    elapsed = time.perf_counter() - started
+    return {
+        "seconds": elapsed,
+        "bytes": size,
+        "first_chunk": first,
+        "baseline_kib": baseline,
+        "peak_kib": peak_rss_kib(),
+    }
+
+
+def child_copy(slug: str) -> dict:
+    import psycopg
+
+    with psycopg.connect(database_url()) as conn:
+        corpus = conn.execute("SELECT id FROM articles_corpus WHERE slug = %s", [slug]).fetchone()
+        baseline = rss_kib()
+        started = time.perf_counter()
+        size, first = 0, None
+        with conn.cursor() as cursor, cursor.copy(COPY_SQL.format(corpus=int(corpus[0]))) as copy:
+            for block in copy:
+                if first is None:
+                    first = time.perf_counter() - started
+                size += len(block)
+        elapsed = time.perf_counter() - started
+    return {
+        "seconds": elapsed,
+        "bytes": size,
+        "first_chunk": first,
+        "baseline_kib": baseline,
+        "peak_kib": peak_rss_kib(),
+    }
+
+
+def child_import(slug: str) -> dict:
+    import django
+
+    django.setup()
+    from django.contrib.auth import get_user_model
+
+    from articles import exports, imports, services
+    from articles.models import Article, Corpus, Role
+
+    owner = get_user_model().objects.get(username="bench_owner")
+    source = Corpus.objects.get(slug=slug)
+    ids = list(
+        Article.objects.filter(corpus=source)
+        .order_by("id")
+        .values_list("id", flat=True)[:IMPORT_SLICE]
+    )
+    spec = exports.parse_export_params(
+        source, {"format": ["jsonl"], "article": [",".join(map(str, ids))]}
+    )
+    data = b"".join(exports.stream(spec))
+    Corpus.objects.filter(slug="bench-import").delete()
+    target = services.corpus_create(actor=owner, name="Import target", slug="bench-import")
+    baseline = rss_kib()
+    started = time.perf_counter()
+    result = imports.import_file(
+        actor=owner, corpus=target, role=Role.OWNER, name="slice.jsonl", data=data
+    )
+    elapsed = time.perf_counter() - started
+    Corpus.objects.filter(pk=target.pk).delete()
+    return {
+        "seconds": elapsed,
+        "bytes": len(data),
+        "lines": result.articles,
+        "annotations": result.annotations,
+        "claims": result.claims,
+        "baseline_kib": baseline,
+        "peak_kib": peak_rss_kib(),
+    }
+
+
+def run_child(*args: str) -> dict:
+    completed = subprocess.run(
+        [PYTHON, __file__, "--child", *args],
+        cwd=ROOT,
+        env=child_env(),
+        capture_output=True,
+        text=True,
+    )
+    if completed.returncode != 0:
+        raise SystemExit(f"child {args} failed:\n{completed.stderr[-3000:]}")
+    return json.loads(completed.stdout.strip().splitlines()[-1])
+
+
+# --- Report ----------------------------------------------------------------------------------
+
+
+def machine() -> str:
+    cpu = platform.processor() or "unknown CPU"
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            cpu = line.split(":", 1)[1].strip()
+            break
+    ram = next(
+        int(line.split()[1]) / 1024 / 1024
+        for line in Path("/proc/meminfo").read_text().splitlines()
+        if line.startswith("MemTotal:")
+    )
+    import psycopg
+
+    with psycopg.connect(database_url()) as conn:
+        version = conn.execute("SHOW server_version").fetchone()[0]
+    return (
+        f"{cpu}, {os.cpu_count()} cores, {ram:.1f} GiB RAM; Python {platform.python_version()}, "
+        f"PostgreSQL {version} on the same machine"
+    )
+
+
+def data_size() -> list[str]:
+    import psycopg
+
+    lines = []
+    with psycopg.connect(database_url()) as conn:
+        for _, (slug, _) in CORPORA.items():
+            row = conn.execute(
+                "SELECT (SELECT count(*) FROM articles_article a JOIN articles_corpus k "
+                "ON k.id = a.corpus_id WHERE k.slug = %(s)s), "
+                "(SELECT count(*) FROM articles_claim c JOIN articles_article a ON a.id = "
+                "c.article_id JOIN articles_corpus k ON k.id = a.corpus_id WHERE k.slug = %(s)s), "
+                "(SELECT count(*) FROM articles_annotation n JOIN articles_claim c ON c.id = "
+                "n.claim_id JOIN articles_article a ON a.id = c.article_id JOIN articles_corpus k "
+                "ON k.id = a.corpus_id WHERE k.slug = %(s)s), "
+                "(SELECT count(*) FROM articles_evidence e JOIN articles_annotation n ON n.id = "
+                "e.annotation_id JOIN articles_claim c ON c.id = n.claim_id JOIN articles_article "
+                "a ON a.id = c.article_id JOIN articles_corpus k ON k.id = a.corpus_id "
+                "WHERE k.slug = %(s)s), "
+                "(SELECT count(*) FROM articles_relation r JOIN articles_claim c ON c.id = "
+                "r.source_claim_id JOIN articles_article a ON a.id = c.article_id JOIN "
+                "articles_corpus k ON k.id = a.corpus_id WHERE k.slug = %(s)s)",
+                {"s": slug},
+            ).fetchone()
+            lines.append(
+                f"{slug}: {row[0]:,} articles, {row[1]:,} claims, {row[2]:,} annotations, "
+                f"{row[3]:,} evidence, {row[4]:,} relations"
+            )
+        size = conn.execute("SELECT pg_size_pretty(pg_database_size(current_database()))")
+        lines.append(f"database size: {size.fetchone()[0]}")
+    return lines
+
+
+def annotations_in(slug: str) -> int:
+    import psycopg
+
+    with psycopg.connect(database_url()) as conn:
+        return conn.execute(
+            "SELECT count(*) FROM articles_annotation n JOIN articles_claim c ON c.id = "
+            "n.claim_id JOIN articles_article a ON a.id = c.article_id JOIN articles_corpus k "
+            "ON k.id = a.corpus_id WHERE k.slug = %s",
+            [slug],
+        ).fetchone()[0]
+
+
+def markdown_table(headers: list[str], rows: list[list[str]]) -> str:
+    widths = [max(len(str(r[i])) for r in [headers, *rows]) for i in range(len(headers))]
+
+    def line(cells):
+        return "| " + " | ".join(str(c).rjust(w) for c, w in zip(cells, widths, strict=True)) + " |"
+
+    return "\n".join(
+        [line(headers), "|" + "|".join("-" * (w + 2) for w in widths) + "|"]
+        + [line(r) for r in rows]
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--reseed", action="store_true", help="drop and seed the database again")
+    parser.add_argument("--formats", default=",".join(FORMATS))
+    parser.add_argument("--sizes", default="100k,1m")
+    parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
+    options = parser.parse_args()
+
+    if options.child:
+        sys.path.insert(0, str(ROOT))
+        kind, *rest = options.child
+        result = {"export": child_export, "copy": child_copy, "import": child_import}[kind](*rest)
+        print(json.dumps(result))
+        return
+
+    started = time.perf_counter()
+    seed_all(options.reseed)
+    print(f"seeding/checking took {time.perf_counter() - started:.0f} s", file=sys.stderr)
+    formats = [f for f in options.formats.split(",") if f]
+    sizes = [s for s in options.sizes.split(",") if s]
+
+    rows = []
+    for size in sizes:
+        slug, _ = CORPORA[size]
+        annotations = annotations_in(slug)
+        copy = run_child("copy", slug)
+        copy_rate = annotations / copy["seconds"]
+        measured = [("COPY csv (PostgreSQL)", copy)]
+        for export_format in formats:
+            print(f"{slug}: {export_format} ...", file=sys.stderr)
+            measured.append((export_format, run_child("export", slug, export_format)))
+        for name, result in measured:
+            rate = annotations / result["seconds"]
+            rows.append(
+                [
+                    size,
+                    name,
+                    f"{result['seconds']:.1f}",
+                    f"{result['bytes'] / 1e6:,.0f}",
+                    f"{rate:,.0f}",
+                    f"{result['bytes'] / 1e6 / result['seconds']:.1f}",
+                    f"{rate / copy_rate:.2f}",
+                    f"{result['first_chunk'] * 1000:,.0f}",
+                    f"{result['peak_kib'] / 1024:,.0f}",
+                    f"{(result['peak_kib'] - result['baseline_kib']) / 1024:,.0f}",
+                ]
+            )
+    imported = run_child("import", CORPORA["100k"][0])
+
+    print()
+    print("machine:", machine())
+    for line in data_size():
+        print(line)
+    print()
+    print(
+        markdown_table(
+            [
+                "corpus",
+                "format",
+                "s",
+                "MB",
+                "annotations/s",
+                "MB/s",
+                "x COPY",
+                "first chunk ms",
+                "peak RSS MiB",
+                "RSS growth MiB",
+            ],
+            rows,
+        )
+    )
+    print()
+    print(
+        f"import (JSONL, {imported['lines']} articles, {imported['claims']:,} claims, "
+        f"{imported['annotations']:,} annotations, {imported['bytes'] / 1e6:.1f} MB): "
+        f"{imported['seconds']:.1f} s, {imported['lines'] / imported['seconds']:,.0f} lines/s, "
+        f"{imported['annotations'] / imported['seconds']:,.0f} annotations/s, "
+        f"peak RSS {imported['peak_kib'] / 1024:,.0f} MiB "
+        f"(+{(imported['peak_kib'] - imported['baseline_kib']) / 1024:,.0f})"
+    )
+
+
+if __name__ == "__main__":
+    main()
