@@ -84,6 +84,28 @@ def test_members_get_404_for_another_corpus_on_every_route(team, other, client_f
     assert Comment.objects.count() == 0
 
 
+def test_permission_is_checked_before_the_body_and_the_version(team, other, client_for):
+    """A bad body or a stale version must not tell a non-member (404) or a member without the
+    right (403) anything else."""
+    oscar_annotation = f"/api/v1/annotations/{other['annotation']}"
+    anna = client_for(team.annotator)
+    for method in ("patch", "put"):
+        response = getattr(anna, method)(oscar_annotation, {"stance": 7}, format="json")
+        assert response.status_code == 404, method
+    claim = ClaimFactory(article=team.article, created_by=team.annotator)
+    mine = AnnotationFactory(claim=claim, annotator=team.annotator)
+    arjun = client_for(team.annotator2)
+    for method in ("patch", "put"):
+        response = getattr(arjun, method)(
+            f"/api/v1/annotations/{mine.pk}", {"stance": 7}, format="json"
+        )
+        assert response.status_code == 403, method
+    viewer = client_for(team.viewer)
+    stale = viewer.delete(f"/api/v1/claims/{claim.pk}", HTTP_IF_MATCH='"99"')
+    assert stale.status_code == 403
+    assert Claim.objects.alive().filter(pk=claim.pk).exists()
+
+
 def test_body_references_to_another_corpus_are_refused_without_leaking(team, other, client_for):
     anna = client_for(team.annotator)
     mine = ClaimFactory(article=team.article)
