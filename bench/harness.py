@@ -173,12 +173,14 @@ class Gunicorn:
         workers: int = 2,
         threads: int = 2,
         timeout: int = 60,
+        keep_alive: int = 2,
         log_path: Path | None = None,
     ):
         self.env = env
         self.workers = workers
         self.threads = threads
         self.timeout = timeout
+        self.keep_alive = keep_alive
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = log_path or Path(tempfile.mkstemp(prefix="aa-gunicorn-", suffix=".log")[1])
@@ -187,7 +189,8 @@ class Gunicorn:
     def describe(self) -> str:
         return (
             f"gunicorn annotator.wsgi, {self.workers} workers x {self.threads} threads (gthread), "
-            f"timeout {self.timeout}s, bound to 127.0.0.1:{self.port}; "
+            f"timeout {self.timeout}s, keep-alive {self.keep_alive}s, "
+            f"bound to 127.0.0.1:{self.port}; "
             f"DJANGO_DEBUG off, DATABASE_CONN_MAX_AGE "
             f"{self.env.get('DATABASE_CONN_MAX_AGE', '60')}s with health checks"
         )
@@ -206,6 +209,8 @@ class Gunicorn:
             "gthread",
             "--timeout",
             str(self.timeout),
+            "--keep-alive",
+            str(self.keep_alive),
             "--graceful-timeout",
             "5",
             "--log-level",

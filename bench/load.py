@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import argparse
 import csv
+import math
+import os
 import secrets
 import subprocess
 import sys
@@ -41,6 +43,10 @@ def seconds(duration: str) -> int:
     if duration[-1] in units:
         return int(float(duration[:-1]) * units[duration[-1]])
     return int(duration)
+
+
+def _load() -> str:
+    return " ".join(f"{value:.1f}" for value in os.getloadavg())
 
 
 def main() -> int:
@@ -87,7 +93,13 @@ def main() -> int:
     print(f"throttles raised for this run: {THROTTLES}")
 
     out = Path(tempfile.mkdtemp(prefix="aa-load-"))
-    with harness.Gunicorn(env, workers=args.workers, threads=args.threads) as server:
+    # gunicorn closes an idle keep-alive connection after 2 s by default; a client reusing it at
+    # that instant gets a reset (a browser retries such a request, python-requests does not).
+    # Keep connections open longer than a reviewer's pause, as the proxy in front would.
+    keep_alive = math.ceil(float(wait_max)) + 5
+    with harness.Gunicorn(
+        env, workers=args.workers, threads=args.threads, keep_alive=keep_alive
+    ) as server:
         print(server.describe())
         print(
             f"locust: {args.users} users ({annotators} annotators, {args.curators} curators), "
@@ -123,6 +135,7 @@ def main() -> int:
             "--loglevel",
             "WARNING",
         ]
+        print(f"load average before the run (other work on the machine): {_load()}", flush=True)
         log = (out / "locust.log").open("w")
         locust = subprocess.run(
             command,
@@ -133,6 +146,7 @@ def main() -> int:
             stderr=subprocess.STDOUT,
         )
         log.close()
+        print(f"load average at the end of the run: {_load()}")
         gunicorn_log = server.log_tail(40)
 
     print(f"locust's own output: {out / 'locust.log'}; gunicorn's log: {server.log_path}")
