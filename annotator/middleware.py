@@ -111,3 +111,12 @@ class HtmxLoginRedirectMiddleware:
         ):
             return HttpResponseClientRedirect(response["Location"])
         return response
+
+
+def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """handler404: API clients get the API's JSON error shape, people get the HTML page."""
+    if _wants_json(request):
+        return JsonResponse({"detail": "Not found.", "errors": {}}, status=404)
+    from django.views.defaults import page_not_found
+
+    return page_not_found(request, exception)

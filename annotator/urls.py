@@ -20,3 +20,4 @@ urlpatterns = [
 ]
 
 handler500 = "annotator.middleware.server_error"
+handler404 = "annotator.middleware.not_found"

@@ -66,3 +66,11 @@ def test_htmx_requests_with_an_expired_session_navigate_to_the_login_page(client
     assert htmx.status_code == 200
     assert htmx["HX-Redirect"].startswith("/accounts/login/?next=")
     assert htmx.content == b""
+
+
+def test_unknown_api_paths_answer_json_404(client):
+    response = client.get("/api/v1/no-such-thing")
+    assert response.status_code == 404
+    assert response.json() == {"detail": "Not found.", "errors": {}}
+    page = client.get("/no-such-page/")
+    assert page.status_code == 404 and page["Content-Type"].startswith("text/html")
