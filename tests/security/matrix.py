@@ -247,7 +247,7 @@ MATRIX: dict[str, Route] = {
     "api-corpus": _api(
         slug,
         GET=Call(READ),
-        PATCH=Call(OWN, lambda w: {"description": "Changed"}),
+        PATCH=Call(OWN, lambda w: {"description": "Changed", "version": w.corpus.version}),
         DELETE=Call(OWN),
     ),
     "api-topics": _api(slug, GET=Call(READ), POST=Call(OWN, lambda w: {"label": "A third topic"})),
@@ -273,13 +273,13 @@ MATRIX: dict[str, Route] = {
     "api-topic": _api(
         api_id("spare_topic"),
         GET=Call(READ),
-        PATCH=Call(OWN, lambda w: {"description": "Clarified"}),
+        PATCH=Call(OWN, lambda w: {"description": "Clarified", "version": w.spare_topic.version}),
         DELETE=Call(OWN),
     ),
     "api-article": _api(
         api_id("article"),
         GET=Call(READ),
-        PATCH=Call(OWN, lambda w: {"title": "Retitled"}),
+        PATCH=Call(OWN, lambda w: {"title": "Retitled", "version": w.article.version}),
         DELETE=Call(OWN),
     ),
     "api-claims": _api(
@@ -301,7 +301,7 @@ MATRIX: dict[str, Route] = {
     "api-claim": _api(
         api_id("claim"),
         GET=Call(READ),
-        PATCH=Call(ANNOTATE, lambda w: {"summary": "Paraphrase"}),
+        PATCH=Call(ANNOTATE, lambda w: {"summary": "Paraphrase", "version": w.claim.version}),
         DELETE=Call(only("curator", "owner")),
     ),
     "api-annotations": _api(
@@ -313,7 +313,10 @@ MATRIX: dict[str, Route] = {
     "api-review": _api(
         api_id("reviewed_claim"),
         GET=Call(only("viewer", "curator", "owner", hidden=("annotator",))),
-        PUT=Call(CURATE, lambda w: {"decision": "rejected", "note": "Not a claim."}),
+        PUT=Call(
+            CURATE,
+            lambda w: {"decision": "rejected", "note": "Not a claim.", "version": w.review.version},
+        ),
         DELETE=Call(CURATE),
     ),
     "api-comments": _api(
@@ -322,8 +325,13 @@ MATRIX: dict[str, Route] = {
     "api-annotation": _api(
         api_id("annotation"),
         GET=Call(READ),
-        PATCH=Call(only("annotator"), lambda w: {"note": "Changed my mind."}),
-        PUT=Call(only("annotator"), lambda w: {"stance": "oppose"}),
+        PATCH=Call(
+            only("annotator"),
+            lambda w: {"note": "Changed my mind.", "version": w.annotation.version},
+        ),
+        PUT=Call(
+            only("annotator"), lambda w: {"stance": "oppose", "version": w.annotation.version}
+        ),
         DELETE=Call(only("annotator", "owner")),
     ),
     "api-relation": _api(api_id("relation"), GET=Call(READ), DELETE=Call(ANNOTATE)),
