@@ -55,7 +55,8 @@ class SinceField(IsoDateTimeField):
         moment = super().to_python(value)
         if moment is not None:
             try:
-                moment.astimezone(UTC)
+                # In UTC: PostgreSQL refuses offsets beyond ±15:59 that Python accepts (-16:09).
+                moment = moment.astimezone(UTC)
             except OverflowError:
                 message = self.error_messages["invalid"]
                 raise forms.ValidationError(message, code="invalid") from None

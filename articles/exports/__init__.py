@@ -227,7 +227,12 @@ def parse_export_params(corpus: Corpus, params: Mapping[str, Sequence[str]]) -> 
     annotator_id = None
     username = single("annotator")
     if username is not None:
-        user = get_user_model().objects.filter(username=username.strip()).only("pk").first()
+        # PostgreSQL cannot even compare a string holding NUL: no user has one anyway.
+        user = (
+            None
+            if "\x00" in username
+            else get_user_model().objects.filter(username=username.strip()).only("pk").first()
+        )
         if user is None:
             errors["annotator"] = [f"No user {_show(username)}."]
         else:
@@ -307,6 +312,12 @@ def _parse_moment(value: str) -> datetime | None:
         return None
     if moment is not None and timezone.is_naive(moment):
         moment = moment.replace(tzinfo=UTC)
+    if moment is not None:
+        try:
+            # In UTC: PostgreSQL refuses offsets beyond ±15:59 that Python accepts (-16:09).
+            moment = moment.astimezone(UTC)
+        except OverflowError:
+            return None
     return moment
 
 

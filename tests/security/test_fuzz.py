@@ -56,6 +56,10 @@ DEEPEST = {
     "PATCH /api/v1/annotations/{id}": "annotator",
 }
 
+# Responses whose body is not described by a JSON schema: the export streams files in five
+# formats (the schema documents the JSONL one as binary; W3C and AIF are JSON documents).
+UNSCHEMATIC = {"GET /api/v1/corpora/{slug}/export"}
+
 
 @contextmanager
 def _connection_kept_open():
@@ -140,12 +144,13 @@ def test_fuzzing_every_operation_finds_no_server_error(worlds, api_schema):
         headers = {"Authorization": f"Token {world.keys[actor]}"}
         seen = statuses.setdefault(operation.label, Counter())
 
-        def check(case, response, seen=seen):
+        def check(case, response, seen=seen, operation=operation):
             seen[response.status_code] += 1
+            checks = [not_a_server_error]
+            if operation.label not in UNSCHEMATIC:
+                checks.append(response_schema_conformance)
             try:
-                case.validate_response(
-                    response, checks=[not_a_server_error, response_schema_conformance]
-                )
+                case.validate_response(response, checks=checks)
             except Exception as error:  # schemathesis raises one exception listing failures
                 failures.append(f"{_describe(case, response.status_code)}\n    {error}")
 
@@ -479,3 +484,36 @@ def test_article_text_over_the_documented_limit_is_413(team, olivia, settings):
     assert "ARTICLE_MAX_CHARS" in response.json()["detail"]
     body = json.dumps({"title": "Just fits", "text": "z" * 1000})
     assert _post(olivia, f"/api/v1/corpora/{team.corpus.slug}/articles", body).status_code == 201
+
+
+@pytest.mark.parametrize(
+    "moment",
+    [
+        "2321-04-29T04:01:23-16:09",  # an offset Python accepts and PostgreSQL refuses
+        "2025-01-31T08:00:00+23:59",
+        "9999-12-31T23:59:59-23:00",  # past the last year once in UTC
+        "0001-01-01T00:00:00+23:00",  # before the first year once in UTC
+        "2025-13-01",
+        "yesterday",
+    ],
+)
+def test_updated_since_with_any_offset_is_answered_not_500(team, olivia, moment):
+    """Found by the fuzz run on PostgreSQL: a −16:09 offset reached the database and failed."""
+    claim = Claim.objects.create(
+        article=team.article, start=0, end=11, exact=team.article.text[:11], created_by=team.owner
+    )
+    query = f"?updated_since={moment.replace('+', '%2B')}"
+    for url in (
+        f"/api/v1/corpora/{team.corpus.slug}/articles",
+        f"/api/v1/articles/{team.article.pk}/claims",
+        f"/api/v1/claims/{claim.pk}/annotations",
+        f"/api/v1/corpora/{team.corpus.slug}/export",
+    ):
+        response = olivia.get(url + query)
+        assert response.status_code in (200, 400), (url, response.status_code)
+        if response.streaming:
+            b"".join(response.streaming_content)  # streams to the end without an error
+    ok = olivia.get(
+        f"/api/v1/articles/{team.article.pk}/claims?updated_since=2000-01-01T00:00-16:09"
+    )
+    assert [item["id"] for item in ok.json()["results"]] == [str(claim.pk)]
