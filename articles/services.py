@@ -785,11 +785,10 @@ def claim_delete(*, actor, claim: Claim, role: str | None) -> None:
     allowed = can(role, Action.REVIEW) or (
         can_edit_claim(user=actor, role=role, claim=claim) and not others
     )
+    # One message either way: in blind mode it must not reveal that others tagged the claim.
     ensure_that(
         allowed,
-        "Only a curator may delete a claim that other annotators have tagged."
-        if others
-        else "Only the claim's creator or a curator may delete it.",
+        "Only a curator, or the claim's creator while nobody else has tagged it, may delete it.",
     )
     with transaction.atomic():
         Claim.objects.filter(pk=claim.pk).update(deleted_at=timezone.now(), deleted_by=actor)

@@ -209,12 +209,13 @@ def test_corpus_page_is_404_for_outsiders_and_unknown_slugs(team):
 
 
 def test_corpus_links_follow_the_role(team):
-    def names(role):
-        corpus = SimpleNamespace(slug="chips", my_role=role)
+    def names(role, blind=True):
+        corpus = SimpleNamespace(slug="chips", my_role=role, blind=blind)
         return [link["name"] for link in pages.corpus_links(corpus)]
 
-    assert names(Role.VIEWER) == ["corpus"]
+    assert names(Role.VIEWER) == ["corpus", "corpus-agreement"]
     assert names(Role.ANNOTATOR) == ["corpus"]
+    assert names(Role.ANNOTATOR, blind=False) == ["corpus", "corpus-agreement"]
     existing = [name for name, _, _ in pages.CORPUS_LINKS if pages._reverse_or_none(name, "chips")]
     assert names(Role.OWNER) == ["corpus", *existing]
     assert "corpus-settings" not in names(Role.CURATOR)

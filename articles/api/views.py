@@ -18,6 +18,7 @@ from django.urls import re_path, reverse
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import (
+    APIException,
     AuthenticationFailed,
     NotAuthenticated,
     Throttled,
@@ -56,7 +57,10 @@ ERRORS = {
     403: OpenApiResponse(description="Your role in the corpus does not allow this."),
     404: OpenApiResponse(description="Unknown, or not in one of your corpora."),
 }
-STALE = {412: OpenApiResponse(description="Stale version; `current` holds the object as it is.")}
+STALE = {
+    412: OpenApiResponse(description="Stale version; `current` holds the object as it is."),
+    428: OpenApiResponse(description="No version given: send If-Match or `version`."),
+}
 CONFLICT = {409: OpenApiResponse(description="It exists already.")}
 
 
@@ -82,6 +86,26 @@ def _version(request, data: dict[str, Any]) -> int | None:
     if not (value.isascii() and value.isdigit() and len(value) <= 18):
         raise ValidationError({"If-Match": ['If-Match must be the ETag you were given, e.g. "3".']})
     return int(value)
+
+
+class PreconditionRequired(APIException):
+    status_code = 428
+    default_detail = (
+        'Say which version you are changing: send If-Match with the ETag you read (e.g. "3") '
+        "or `version` in the body. A stale version gets 412, so nobody's change is overwritten "
+        "unseen."
+    )
+    default_code = "precondition_required"
+
+
+def _required_version(request, data: dict[str, Any]) -> int | None:
+    """Updates must say which version they edit, so that none overwrites a change unseen."""
+    version = _version(request, data)
+    if version is None:
+        if request.headers.get("If-Match", "").strip() == "*":
+            return None  # HTTP's "whatever the current version is": an explicit overwrite
+        raise PreconditionRequired()
+    return version
 
 
 def _filtered(filterset_class, request, queryset: QuerySet, **kwargs) -> QuerySet:
@@ -243,7 +267,7 @@ class CorpusDetailView(APIView):
         corpus = selectors.corpus_get_for_user(request.user, slug)
         ensure(corpus.my_role, Action.MANAGE)
         data = _input(s.CorpusUpdateSerializer, request, partial=True)
-        version = _version(request, data)
+        version = _required_version(request, data)
         services.corpus_update(
             actor=request.user, corpus=corpus, role=corpus.my_role, version=version, **data
         )
@@ -303,7 +327,7 @@ class TopicDetailView(APIView):
         topic = selectors.topic_get_for_user(request.user, id)
         ensure(topic.my_role, Action.MANAGE)
         data = _input(s.TopicUpdateSerializer, request, partial=True)
-        version = _version(request, data)
+        version = _required_version(request, data)
         updated = services.topic_update(
             actor=request.user, topic=topic, role=topic.my_role, version=version, **data
         )
@@ -436,7 +460,7 @@ class ArticleDetailView(APIView):
         article = selectors.article_get_for_user(request.user, id)
         ensure(article.my_role, Action.MANAGE)
         data = _input(s.ArticleUpdateSerializer, request, partial=True)
-        version = _version(request, data)
+        version = _required_version(request, data)
         updated = services.article_update(
             actor=request.user, article=article, role=article.my_role, version=version, **data
         )
@@ -526,7 +550,7 @@ class ClaimDetailView(APIView):
             "Only the claim's creator or a curator may change it.",
         )
         data = _input(s.ClaimUpdateSerializer, request, partial=True)
-        version = _version(request, data)
+        version = _required_version(request, data)
         services.claim_update(
             actor=request.user, claim=claim, role=claim.my_role, version=version, **data
         )
@@ -604,7 +628,7 @@ class AnnotationDetailView(APIView):
         )
         # The body is read only after the permission checks: a non-member gets 404, not 400.
         data = read_input()
-        version = _version(request, data)
+        version = _required_version(request, data)
         services.annotation_update(
             actor=request.user,
             annotation=annotation,
@@ -738,8 +762,9 @@ class ReviewView(APIView):
         claim = selectors.claim_get_for_user(request.user, id)
         ensure(claim.my_role, Action.REVIEW)
         data = _input(s.ReviewInputSerializer, request)
-        version = _version(request, data)
         existed = selectors.review_for_claim(request.user, claim, claim.my_role) is not None
+        # The first decision creates the review; changing one must name the version it changes.
+        version = _required_version(request, data) if existed else _version(request, data)
         services.review_set(
             actor=request.user, claim=claim, role=claim.my_role, version=version, **data
         )

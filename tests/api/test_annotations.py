@@ -281,7 +281,10 @@ def test_curator_reviews_a_claim(team, claim, client_for):
     stale = curator.put(url, {"decision": "accepted", "stance": "support"}, HTTP_IF_MATCH='"1"')
     assert stale.status_code == 412
     assert stale.json()["current"]["decision"] == "rejected"
-    missing_gold = curator.put(url, {"decision": "accepted"})
+    missing_version = curator.put(url, {"decision": "accepted", "stance": "support"})
+    assert missing_version.status_code == 428  # changing a decision names the version it changes
+    assert "If-Match" in missing_version.json()["detail"]
+    missing_gold = curator.put(url, {"decision": "accepted"}, HTTP_IF_MATCH='"2"')
     assert missing_gold.status_code == 400
     assert "stance" in errors_of(missing_gold)
     assert curator.delete(url, HTTP_IF_MATCH='"2"').status_code == 204

@@ -93,7 +93,7 @@ def test_owner_creates_reads_updates_and_deletes_an_article(team, client_for):
 def test_article_text_cannot_change_under_claims(team, client_for):
     ClaimFactory(article=team.article)
     response = client_for(team.owner).patch(
-        f"/api/v1/articles/{team.article.pk}", {"text": "Something else entirely."}
+        f"/api/v1/articles/{team.article.pk}", {"text": "Something else entirely.", "version": 1}
     )
     assert response.status_code == 400
     assert "text" in errors_of(response)
@@ -211,7 +211,10 @@ def test_claim_detail_patch_delete(team, client_for):
     stale = anna.patch(url, {"summary": "Again", "version": 1})
     assert stale.status_code == 412
     assert stale.json()["current"]["summary"] == "Curbs are unwise"
-    moved = anna.patch(url, {"start": 3})
+    unversioned = anna.patch(url, {"summary": "Blind write"})
+    assert unversioned.status_code == 428
+    assert Claim.objects.get(pk=claim.pk).summary == "Curbs are unwise"
+    moved = anna.patch(url, {"start": 3, "version": 2})
     assert moved.status_code == 200  # start is not an editable field: ignored
     assert moved.json()["start"] == 0
     assert anna.delete(url).status_code == 204
@@ -231,7 +234,7 @@ def test_claim_permissions(team, client_for):
     assert arjun.patch(url, {"summary": "x"}).status_code == 403
     assert arjun.delete(url).status_code == 403
     curator = client_for(team.curator)
-    assert curator.patch(url, {"labels": []}).status_code == 200
+    assert curator.patch(url, {"labels": []}, HTTP_IF_MATCH="*").status_code == 200
     oscar = client_for(team.outsider)
     for method in ("get", "patch", "delete"):
         assert getattr(oscar, method)(url).status_code == 404

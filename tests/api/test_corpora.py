@@ -122,7 +122,9 @@ def test_only_owner_changes_or_deletes_the_corpus(team, client_for):
     assert team.corpus.name == "Chip export op-eds"
 
     owner = client_for(team.owner)
-    response = owner.patch("/api/v1/corpora/chips", {"name": "Chips", "claim_labels": ["policy"]})
+    response = owner.patch(
+        "/api/v1/corpora/chips", {"name": "Chips", "claim_labels": ["policy"]}, HTTP_IF_MATCH='"1"'
+    )
     assert response.status_code == 200, response.json()
     assert response.json()["name"] == "Chips"
     assert response.json()["version"] == 2
@@ -133,7 +135,7 @@ def test_only_owner_changes_or_deletes_the_corpus(team, client_for):
 
 def test_corpus_patch_with_stale_if_match_is_412_with_current_state(team, client_for):
     owner = client_for(team.owner)
-    assert owner.patch("/api/v1/corpora/chips", {"name": "First"}).status_code == 200
+    assert owner.patch("/api/v1/corpora/chips", {"name": "First", "version": 1}).status_code == 200
     response = owner.patch("/api/v1/corpora/chips", {"name": "Second"}, HTTP_IF_MATCH='"1"')
     assert response.status_code == 412
     body = response.json()

@@ -165,7 +165,7 @@ def test_responses_match_the_schema(team, client_for, anon, openapi):
             "/api/v1/annotations/{id}",
             "patch",
             f"/api/v1/annotations/{annotation.pk}",
-            {"note": "x"},
+            {"note": "x", "version": annotation.version},
         ),
         ("/api/v1/articles/{id}/submit", "post", f"/api/v1/articles/{a}/submit", None),
     ]
