@@ -6,6 +6,7 @@ import pytest
 
 from articles.models import Membership, Role
 
+from .browser import artifacts, browser, console_errors, page  # noqa: F401  (one browser a session)
 from .factories import ArticleFactory, CorpusFactory, TopicFactory, UserFactory
 
 

@@ -3,9 +3,6 @@
 import pytest
 from django.core.cache import cache
 
-# The browser fixtures (system Chromium) of the e2e tests, for test_xss.
-from tests.e2e.conftest import artifacts, browser, console_errors, page  # noqa: F401
-
 from .matrix import build_worlds
 
 

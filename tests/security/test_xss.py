@@ -24,7 +24,7 @@ from rest_framework.test import APIClient
 
 from articles import services
 from articles.models import Article, Claim, Role
-from tests.e2e.conftest import login
+from tests.browser import login
 from tests.factories import SAMPLE_TEXT, UserFactory
 
 # --- Payloads --------------------------------------------------------------------------------
