@@ -659,3 +659,22 @@ def test_export_command_rejects_bad_filters(team, tmp_path):
         call_command("export_corpus", "chips", "--status", "final", "-o", str(tmp_path / "x"))
     with pytest.raises(CommandError, match="No corpus"):
         call_command("export_corpus", "missing", "-o", str(tmp_path / "x"))
+
+
+def test_jsonl_written_directly_equals_json_dumps_of_the_dict(team, rich):
+    """The fast writer must give exactly json.dumps' bytes, tricky strings included."""
+    from articles.exports import jsonl
+
+    rich.claims.rules.summary = (
+        'Quotes " and \\ backslash, tab\t, NUL-free control \x01\x1f, DEL \x7f'
+    )
+    rich.claims.rules.save()
+    Annotation.objects.filter(claim=rich.claims.families, annotator=team.annotator).update(
+        note='line\nbreak \u2028 separator, \U0001f469\u200d\U0001f469 emoji, "quoted"',
+        labels=['a "label"', "b\\c"],
+    )
+    rows = list(exports.read_articles(team.corpus, exports.ExportFilters()))
+    assert rows
+    for row in rows:
+        expected = json.dumps(jsonl.article_dict(row), ensure_ascii=False, separators=(",", ":"))
+        assert jsonl.article_json(row) == expected

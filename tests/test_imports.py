@@ -629,3 +629,13 @@ def test_import_command(team, tmp_path, capsys):
     assert "line 1:" in capsys.readouterr().err
     with pytest.raises(CommandError, match="No user"):
         call_command("import_corpus", "chips", str(path), "--as", "nobody")
+
+
+def test_a_username_with_nul_is_an_unknown_user_not_a_crash(team):
+    data = line()
+    data["claims"][0]["annotations"][0]["annotator"] = "an\x00na"
+    with pytest.raises(imports.ImportFailed) as failure:
+        imports.import_file(
+            actor=team.owner, corpus=team.corpus, role="owner", name="a.jsonl", data=jsonl(data)
+        )
+    assert "No user" in failure.value.errors[0][1]

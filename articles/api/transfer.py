@@ -9,8 +9,13 @@ from django.core.exceptions import ValidationError
 from django.http import StreamingHttpResponse
 from django.urls import re_path
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import status
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    inline_serializer,
+)
+from rest_framework import serializers, status
 from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -65,8 +70,13 @@ class CorpusExportView(APIView):
             OpenApiParameter("updated_since", OpenApiTypes.DATETIME),
         ],
         responses={
-            (200, "application/x-ndjson"): OpenApiTypes.BINARY,
+            **{
+                (200, export_format.content_type.split(";")[0]): OpenApiTypes.BINARY
+                for export_format in exports.FORMATS.values()
+            },
             400: OpenApiResponse(description="a bad parameter, named in `errors`"),
+            403: OpenApiResponse(description="only owners export"),
+            404: OpenApiResponse(description="unknown corpus, or not one of yours"),
         },
     )
     def get(self, request, slug: str):
@@ -109,7 +119,15 @@ class CorpusImportView(APIView):
             },
         },
         responses={
-            201: OpenApiResponse(description="counts of what was created"),
+            201: OpenApiResponse(
+                inline_serializer(
+                    "ImportResult",
+                    {name: serializers.IntegerField() for name in imports.ImportResult().as_dict()},
+                ),
+                description="counts of what was created",
+            ),
+            403: OpenApiResponse(description="only owners import"),
+            404: OpenApiResponse(description="unknown corpus, or not one of yours"),
             400: OpenApiResponse(description="every bad line, with its number; nothing written"),
             413: OpenApiResponse(description="over IMPORT_MAX_BYTES or a zip limit"),
             415: OpenApiResponse(description="unsupported content type"),

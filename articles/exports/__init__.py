@@ -33,7 +33,7 @@ from datetime import UTC, datetime, time
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
+from django.db import NotSupportedError, connection, transaction
 from django.db.models import BooleanField, Exists, F, Func, OuterRef, Q, TextField
 from django.db.models.functions import Cast
 from django.utils import timezone
@@ -373,9 +373,8 @@ class IsoText(Func):
         column, params = compiler.compile(self.source_expressions[0])
         return f"replace({column}, ' ', 'T') || 'Z'", params
 
-    def as_sql(self, compiler, connection, **extra):  # other databases: plain text, fixed later
-        column, params = compiler.compile(self.source_expressions[0])
-        return f"CAST({column} AS text)", params
+    def as_sql(self, compiler, connection, **extra):
+        raise NotSupportedError("Exports run on PostgreSQL and SQLite, the project's databases.")
 
 
 def _text(column: str) -> Cast:
@@ -513,15 +512,19 @@ def _complete(batch: list[ArticleRow], filters: ExportFilters, labels: _Labels) 
             "prefix",
             "suffix",
             "summary",
-            _text("labels"),
             "created_by__username",
+            # Expressions last, in this order: then Django hands the rows over as they come.
+            _text("labels"),
             _iso("created_at"),
             _iso("updated_at"),
         )
         .iterator(chunk_size=ROWS_PER_FETCH)
     )
     for row in claim_rows:
-        claim = ClaimRow(*row[1:8], labels(row[8]), *row[9:])
+        claim = ClaimRow(
+            row[1], row[2], row[3], row[4], row[5], row[6], row[7], labels(row[9]), row[8],
+            row[10], row[11],
+        )  # fmt: skip
         article_id = row[0]
         article_claims = by_article[article_id].claims
         claim_index[claim.id] = len(article_claims)
@@ -540,17 +543,20 @@ def _complete(batch: list[ArticleRow], filters: ExportFilters, labels: _Labels) 
             "topic__label",
             "topic_id",
             "stance",
-            _text("labels"),
             "confidence",
             "note",
             "status",
+            _text("labels"),
             _iso("created_at"),
             _iso("updated_at"),
         )
         .iterator(chunk_size=ROWS_PER_FETCH)
     )
     for row in annotation_rows:
-        annotation = AnnotationRow(*row[1:6], labels(row[6]), *row[7:])
+        annotation = AnnotationRow(
+            row[1], row[2], row[3], row[4], row[5], labels(row[9]), row[6], row[7], row[8],
+            row[10], row[11],
+        )  # fmt: skip
         claims[row[0]].annotations.append(annotation)
         annotations[annotation.id] = annotation
 
@@ -630,17 +636,6 @@ def _complete(batch: list[ArticleRow], filters: ExportFilters, labels: _Labels) 
 
 
 # --- Shared helpers for writers --------------------------------------------------------------
-
-
-def iso(moment: str | datetime | None) -> str | None:
-    """A timestamp as RFC 3339 in UTC with Z. The reader's are formatted so already (IsoText);
-    this finishes the plain text other databases give, and formats datetimes."""
-    if moment is None or (isinstance(moment, str) and moment.endswith("Z")):
-        return moment
-    if isinstance(moment, datetime):
-        return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
-    moment = moment.removesuffix("+00:00").removesuffix("+00")
-    return f"{moment[:10]}T{moment[11:]}Z"
 
 
 def compact_json() -> Callable[[object], str]:

@@ -17,7 +17,7 @@ import csv
 import io
 from collections.abc import Iterator
 
-from . import ExportFormat, ExportSpec, compact_json, iso, read_articles
+from . import ExportFormat, ExportSpec, compact_json, read_articles
 from .jsonl import evidence_dict
 
 COLUMNS = (
@@ -96,8 +96,8 @@ def _rows(spec: ExportSpec) -> Iterator[list]:
                         a.status,
                         len(a.evidence),
                         encode([evidence_dict(e) for e in a.evidence]) if a.evidence else "",
-                        iso(a.created_at),
-                        iso(a.updated_at),
+                        a.created_at,
+                        a.updated_at,
                     ]
                     + review_part
                 )

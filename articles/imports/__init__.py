@@ -177,6 +177,10 @@ class ImportContext:
     def load_users(self, usernames: Iterable[str]) -> None:
         """Look up, in one query, the usernames not seen yet."""
         wanted = {n for n in usernames if isinstance(n, str) and n not in self._users}
+        for name in [n for n in wanted if "\x00" in n]:
+            # PostgreSQL cannot compare a string holding NUL; no username has one.
+            self._users[name] = None
+            wanted.discard(name)
         if not wanted:
             return
         found = dict(
