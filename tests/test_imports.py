@@ -11,12 +11,13 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from articles import imports
+from articles import imports, selectors
 from articles.imports import OffsetMap
 from articles.imports import brat as brat_import
 from articles.models import (
     Annotation,
     Article,
+    Assignment,
     AuditEvent,
     Claim,
     Comment,
@@ -184,6 +185,39 @@ def test_two_bad_lines_listed_both(team, client):
     assert response.status_code == 400
     assert [item["line"] for item in response.json()["lines"]] == [2, 3]
     assert counts(team.corpus) == before
+
+
+def test_submitted_annotations_record_a_submitted_assignment(team):
+    second = line(title="Second")
+    # anna submitted here on the second claim, drafted on the first: her article is submitted.
+    second["claims"][0]["annotations"][0]["status"] = "draft"
+    second["claims"][1]["annotations"] = [
+        {"annotator": "anna", "stance": "support", "status": "submitted"}
+    ]
+    imports.import_file(
+        actor=team.owner,
+        corpus=team.corpus,
+        role="owner",
+        name="x.jsonl",
+        data=jsonl(line(), second, {"title": "Bare", "text": "Just text."}),
+    )
+    first = Article.objects.get(corpus=team.corpus, title="An op-ed")
+    other = Article.objects.get(corpus=team.corpus, title="Second")
+    rows = Assignment.objects.filter(article__corpus=team.corpus).values_list(
+        "article_id", "annotator__username", "state"
+    )
+    assert sorted(rows) == sorted(
+        [
+            (first.pk, "arjun", "submitted"),  # anna only drafted on the first article
+            (other.pk, "anna", "submitted"),
+            (other.pk, "arjun", "submitted"),
+        ]
+    )
+    assert not Assignment.objects.filter(
+        article__corpus=team.corpus, submitted_at__isnull=True
+    ).exists()
+    assert selectors.has_submitted(user=team.annotator2, article=first)
+    assert not selectors.has_submitted(user=team.annotator, article=first)
 
 
 def test_jsonl_rules_match_the_api(team):

@@ -138,8 +138,8 @@ def _labels(labels: list) -> str:
     return "[" + ",".join(map(_string, labels)) + "]" if labels else "[]"
 
 
-def _stamp(value: str) -> str:
-    return f'"{value}"'  # RFC 3339 from the database (IsoText): nothing to escape
+# Timestamps are written between quotes as they are: RFC 3339 from the database (IsoText),
+# nothing to escape.
 
 
 def evidence_json(e: EvidenceRow) -> str:
@@ -159,7 +159,7 @@ def annotation_json(a: AnnotationRow) -> str:
         f'{{"id":"{int(a.id)}","annotator":{_string(a.annotator)},"topic":{_string(a.topic)},'
         f'"stance":{_string(a.stance)},"labels":{_labels(a.labels)},"confidence":{confidence},'
         f'"note":{_string(a.note)},"status":{_string(a.status)},'
-        f'"created_at":{_stamp(a.created_at)},"updated_at":{_stamp(a.updated_at)},'
+        f'"created_at":"{a.created_at}","updated_at":"{a.updated_at}",'
         f'"evidence":[{evidence}]}}'
     )
 
@@ -172,12 +172,12 @@ def claim_json(c: ClaimRow) -> str:
         else (
             f'{{"curator":{_string(r.curator)},"decision":{_string(r.decision)},'
             f'"topic":{_null(r.topic)},"stance":{_string(r.stance)},"note":{_string(r.note)},'
-            f'"created_at":{_stamp(r.created_at)},"updated_at":{_stamp(r.updated_at)}}}'
+            f'"created_at":"{r.created_at}","updated_at":"{r.updated_at}"}}'
         )
     )
     comments = ",".join(
         f'{{"id":"{int(m.id)}","author":{_string(m.author)},"text":{_string(m.text)},'
-        f'"created_at":{_stamp(m.created_at)}}}'
+        f'"created_at":"{m.created_at}"}}'
         for m in c.comments
     )
     annotations = ",".join(map(annotation_json, c.annotations))
@@ -186,7 +186,7 @@ def claim_json(c: ClaimRow) -> str:
         f'"exact":{_string(c.exact)},"prefix":{_string(c.prefix)},"suffix":{_string(c.suffix)},'
         f'"summary":{_string(c.summary)},"labels":{_labels(c.labels)},'
         f'"created_by":{_string(c.created_by)},'
-        f'"created_at":{_stamp(c.created_at)},"updated_at":{_stamp(c.updated_at)},'
+        f'"created_at":"{c.created_at}","updated_at":"{c.updated_at}",'
         f'"annotations":[{annotations}],"review":{review},"comments":[{comments}]}}'
     )
 
@@ -196,14 +196,14 @@ def article_json(a: ArticleRow) -> str:
     relations = ",".join(
         f'{{"id":"{int(r.id)}","source":{int(r.source)},"target":{int(r.target)},'
         f'"kind":{_string(r.kind)},"created_by":{_string(r.created_by)},'
-        f'"created_at":{_stamp(r.created_at)}}}'
+        f'"created_at":"{r.created_at}"}}'
         for r in a.relations
     )
     return (
         f'{{"id":"{int(a.id)}","title":{_string(a.title)},"text":{_string(a.text)},'
         f'"author":{_string(a.author)},"source_url":{_string(a.source_url)},'
         f'"published_on":{_null(a.published_on)},"language":{_string(a.language)},'
-        f'"created_at":{_stamp(a.created_at)},"updated_at":{_stamp(a.updated_at)},'
+        f'"created_at":"{a.created_at}","updated_at":"{a.updated_at}",'
         f'"claims":[{claims}],"relations":[{relations}]}}'
     )
 

@@ -25,11 +25,15 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
 
 from .. import anchoring, services
 from ..models import (
     Annotation,
+    AnnotationStatus,
     Article,
+    Assignment,
+    AssignmentState,
     Claim,
     Comment,
     Corpus,
@@ -366,6 +370,29 @@ class Writer:
         Review.objects.bulk_create(reviews, batch_size=1000)
         Comment.objects.bulk_create(comments, batch_size=1000)
         Relation.objects.bulk_create(relations, batch_size=1000)
+        # Blind mode and progress read assignments: an annotator whose imported work on an
+        # article is submitted has submitted that article (the articles are new: no assignment
+        # exists yet).
+        now = timezone.now()
+        submitted = {
+            (article.pk, item.annotator_id)
+            for article, plan in zip(articles, plans, strict=True)
+            for planned in plan.claims
+            for item in planned.annotations
+            if item.status == AnnotationStatus.SUBMITTED
+        }
+        Assignment.objects.bulk_create(
+            (
+                Assignment(
+                    article_id=article_id,
+                    annotator_id=annotator_id,
+                    state=AssignmentState.SUBMITTED,
+                    submitted_at=now,
+                )
+                for article_id, annotator_id in sorted(submitted)
+            ),
+            batch_size=1000,
+        )
         result = self.result
         result.articles += len(articles)
         result.claims += len(claims)
