@@ -919,9 +919,22 @@ def _clean_evidence_item(article: Article, item: Any) -> dict[str, Any]:
     return data
 
 
+# What an evidence item is made of: what clean_evidence takes and what the audit records.
+EVIDENCE_FIELDS = (
+    "kind",
+    "start",
+    "end",
+    "exact",
+    "url",
+    "title",
+    "quote",
+    "evidence_type",
+    "role",
+)
+
+
 def _evidence_snapshot(annotation: Annotation) -> list[dict[str, Any]]:
-    fields = ("kind", "start", "end", "exact", "url", "title", "quote", "evidence_type", "role")
-    return [_snapshot(e, fields) for e in annotation.evidence.order_by("position", "id")]
+    return [_snapshot(e, EVIDENCE_FIELDS) for e in annotation.evidence.order_by("position", "id")]
 
 
 def annotation_create(

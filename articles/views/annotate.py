@@ -846,22 +846,9 @@ def annotation_delete(request: HttpRequest, pk: int) -> HttpResponse:
     return _after_write(request, article, claim_id, "Your tag was removed.")
 
 
-EVIDENCE_FIELDS = (
-    "kind",
-    "start",
-    "end",
-    "exact",
-    "url",
-    "title",
-    "quote",
-    "evidence_type",
-    "role",
-)
-
-
 def _evidence_items(items) -> list[dict[str, Any]]:
     """Evidence rows as the items annotation_update takes (it replaces the whole list)."""
-    return [{name: getattr(item, name) for name in EVIDENCE_FIELDS} for item in items]
+    return [{name: getattr(item, name) for name in services.EVIDENCE_FIELDS} for item in items]
 
 
 def _describe_evidence(item: dict[str, Any]) -> str:
