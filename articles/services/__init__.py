@@ -1,0 +1,157 @@
+"""Every write: validated, atomic, audited.
+
+Services receive objects the caller fetched *with permission* (selectors.*_get_for_user) plus the
+caller's role, check the object-level rules (only an annotation's annotator edits it, ...), and
+raise:
+- django.core.exceptions.ValidationError with a dict {field: [messages]} for bad data (HTTP 400);
+- PermissionDenied for a member without the right (403);
+- Conflict for a duplicate (409);
+- StaleVersion when the caller's version is not the current one (412);
+- PayloadTooLarge for text over the documented limits (413).
+Each write records an AuditEvent in the same transaction.
+
+One module per area (base: errors, audit, versions, cleaning; corpora; articles; claims;
+annotations; review; accounts). Callers use this package's names (`services.claim_create`), so
+where a service lives can change without touching them.
+"""
+
+from .accounts import api_token_create, api_token_revoke, user_deactivate
+from .annotations import (
+    ANNOTATION_FIELDS,
+    EVIDENCE_FIELDS,
+    MAX_EVIDENCE,
+    _clean_confidence,
+    annotation_create,
+    annotation_delete,
+    annotation_update,
+    clean_evidence,
+)
+from .articles import (
+    ARTICLE_FIELDS,
+    article_create,
+    article_delete,
+    article_purge,
+    article_restore,
+    article_submit,
+    article_update,
+    clean_article_fields,
+    clean_article_text,
+    text_sha256,
+)
+from .base import (
+    MAX_LABEL_LENGTH,
+    MAX_LABELS,
+    MAX_NOTE_CHARS,
+    SAFE_URL,
+    Conflict,
+    PayloadTooLarge,
+    StaleVersion,
+    _choice,
+    audit,
+    check_version,
+    clean_free_text,
+    clean_labels,
+    clean_line,
+    clean_url,
+)
+from .claims import (
+    CLAIM_FIELDS,
+    claim_create,
+    claim_delete,
+    claim_restore,
+    claim_update,
+    relation_create,
+    relation_delete,
+)
+from .corpora import (
+    CORPUS_FIELDS,
+    TOPIC_FIELDS,
+    corpus_create,
+    corpus_delete,
+    corpus_update,
+    membership_add,
+    membership_remove,
+    membership_update,
+    topic_create,
+    topic_delete,
+    topic_update,
+)
+from .review import (
+    REVIEW_FIELDS,
+    assignment_create,
+    assignment_delete,
+    assignments_balance,
+    comment_create,
+    review_delete,
+    review_set,
+)
+
+__all__ = [
+    # base: errors, audit, versions, cleaning
+    "Conflict",
+    "PayloadTooLarge",
+    "StaleVersion",
+    "MAX_LABELS",
+    "MAX_LABEL_LENGTH",
+    "MAX_NOTE_CHARS",
+    "SAFE_URL",
+    "audit",
+    "check_version",
+    "clean_free_text",
+    "clean_labels",
+    "clean_line",
+    "clean_url",
+    "_choice",  # also used by the JSONL import
+    # accounts
+    "api_token_create",
+    "api_token_revoke",
+    "user_deactivate",
+    # corpora, topics, members
+    "CORPUS_FIELDS",
+    "TOPIC_FIELDS",
+    "corpus_create",
+    "corpus_delete",
+    "corpus_update",
+    "membership_add",
+    "membership_remove",
+    "membership_update",
+    "topic_create",
+    "topic_delete",
+    "topic_update",
+    # articles
+    "ARTICLE_FIELDS",
+    "article_create",
+    "article_delete",
+    "article_purge",
+    "article_restore",
+    "article_submit",
+    "article_update",
+    "clean_article_fields",
+    "clean_article_text",
+    "text_sha256",
+    # claims and relations
+    "CLAIM_FIELDS",
+    "claim_create",
+    "claim_delete",
+    "claim_restore",
+    "claim_update",
+    "relation_create",
+    "relation_delete",
+    # annotations and evidence
+    "ANNOTATION_FIELDS",
+    "EVIDENCE_FIELDS",
+    "MAX_EVIDENCE",
+    "annotation_create",
+    "annotation_delete",
+    "annotation_update",
+    "clean_evidence",
+    "_clean_confidence",  # also used by the JSONL import
+    # reviews, comments, assignments
+    "REVIEW_FIELDS",
+    "assignment_create",
+    "assignment_delete",
+    "assignments_balance",
+    "comment_create",
+    "review_delete",
+    "review_set",
+]

@@ -1,0 +1,189 @@
+"""Claims (marked spans of an article's text) and the relations between them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from .. import anchoring
+from ..models import Annotation, Article, Claim, Relation, RelationKind
+from ..permissions import Action, can, can_delete_relation, can_edit_claim, ensure, ensure_that
+from .base import (
+    _choice,
+    _create_unique,
+    _lock,
+    _snapshot,
+    audit,
+    check_version,
+    clean_free_text,
+    clean_labels,
+)
+
+# --- Claims --------------------------------------------------------------------------------
+
+CLAIM_FIELDS = ("start", "end", "exact", "summary", "labels")
+
+
+def claim_create(
+    *,
+    actor,
+    article: Article,
+    role: str | None,
+    start: Any = None,
+    end: Any = None,
+    exact: Any = None,
+    prefix: Any = None,
+    suffix: Any = None,
+    summary: Any = "",
+    labels: Any = None,
+) -> Claim:
+    ensure(role, Action.ANNOTATE)
+    span = anchoring.resolve_span(
+        article.text, start=start, end=end, exact=exact, prefix=prefix, suffix=suffix
+    )
+    summary = clean_free_text(summary, "summary", max_chars=2000).strip()
+    labels = clean_labels(labels, "labels", allowed=article.corpus.claim_labels)
+    with transaction.atomic():
+        claim = Claim.objects.create(
+            article=article,
+            start=span.start,
+            end=span.end,
+            exact=span.exact,
+            prefix=span.prefix,
+            suffix=span.suffix,
+            summary=summary,
+            labels=labels,
+            created_by=actor,
+        )
+        audit(
+            actor=actor,
+            verb="claim.create",
+            obj=claim,
+            corpus=article.corpus,
+            after=_snapshot(claim, CLAIM_FIELDS),
+        )
+    claim.my_role = role
+    return claim
+
+
+def claim_update(
+    *, actor, claim: Claim, role: str | None, version: Any = None, **changes: Any
+) -> Claim:
+    ensure_that(
+        can_edit_claim(user=actor, role=role, claim=claim),
+        "Only the claim's creator or a curator may change it.",
+    )
+    unknown = set(changes) - {"summary", "labels"}
+    if unknown:
+        raise ValidationError(
+            {
+                f: ["This field cannot be changed; delete the claim and mark it again."]
+                for f in unknown
+            }
+        )
+    with transaction.atomic():
+        current = _lock(Claim, claim.pk)
+        check_version(current, version)
+        before = _snapshot(current, CLAIM_FIELDS)
+        if "summary" in changes:
+            current.summary = clean_free_text(changes["summary"], "summary", max_chars=2000).strip()
+        if "labels" in changes:
+            current.labels = clean_labels(
+                changes["labels"], "labels", allowed=claim.article.corpus.claim_labels
+            )
+        current.version += 1
+        current.save()
+        audit(
+            actor=actor,
+            verb="claim.update",
+            obj=current,
+            corpus=claim.article.corpus,
+            before=before,
+            after=_snapshot(current, CLAIM_FIELDS),
+        )
+    current.my_role = role
+    return current
+
+
+def claim_delete(*, actor, claim: Claim, role: str | None) -> None:
+    """Moves the claim to the trash. A claim that carries others' annotations needs a curator."""
+    others = Annotation.objects.filter(claim=claim).exclude(annotator=actor).exists()
+    allowed = can(role, Action.REVIEW) or (
+        can_edit_claim(user=actor, role=role, claim=claim) and not others
+    )
+    # One message either way: in blind mode it must not reveal that others tagged the claim.
+    ensure_that(
+        allowed,
+        "Only a curator, or the claim's creator while nobody else has tagged it, may delete it.",
+    )
+    with transaction.atomic():
+        Claim.objects.filter(pk=claim.pk).update(deleted_at=timezone.now(), deleted_by=actor)
+        audit(
+            actor=actor,
+            verb="claim.delete",
+            obj=claim,
+            corpus=claim.article.corpus,
+            before=_snapshot(claim, CLAIM_FIELDS),
+        )
+
+
+def claim_restore(*, actor, claim: Claim, role: str | None) -> None:
+    ensure(role, Action.MANAGE)
+    with transaction.atomic():
+        if claim.article.deleted_at is not None:
+            raise ValidationError({"claim": ["Restore the claim's article first."]})
+        Claim.objects.filter(pk=claim.pk).update(deleted_at=None, deleted_by=None)
+        audit(actor=actor, verb="claim.restore", obj=claim, corpus=claim.article.corpus)
+
+
+# --- Relations -----------------------------------------------------------------------------
+
+
+def relation_create(
+    *, actor, source: Claim, target: Claim, role: str | None, kind: Any
+) -> Relation:
+    """`source` and `target` must have been fetched with permission (claim_get_for_user)."""
+    ensure(role, Action.ANNOTATE)
+    kind = _choice(kind, "kind", RelationKind)
+    if source.article_id != target.article_id:
+        raise ValidationError({"target": ["Both claims must be in the same article."]})
+    if source.pk == target.pk:
+        raise ValidationError({"target": ["A claim cannot be related to itself."]})
+    with transaction.atomic():
+        relation = _create_unique(
+            lambda: Relation.objects.create(
+                source_claim=source, target_claim=target, kind=kind, created_by=actor
+            ),
+            f"Claim {source.pk} {kind} claim {target.pk} already.",
+        )
+        audit(
+            actor=actor,
+            verb="relation.create",
+            obj=relation,
+            corpus=source.article.corpus,
+            after={"source": source.pk, "target": target.pk, "kind": kind},
+        )
+    return relation
+
+
+def relation_delete(*, actor, relation: Relation, role: str | None) -> None:
+    ensure_that(
+        can_delete_relation(user=actor, role=role, relation=relation),
+        "Only the relation's creator or a curator may delete it.",
+    )
+    with transaction.atomic():
+        audit(
+            actor=actor,
+            verb="relation.delete",
+            obj=relation,
+            corpus=relation.source_claim.article.corpus,
+            before={
+                "source": relation.source_claim_id,
+                "target": relation.target_claim_id,
+                "kind": relation.kind,
+            },
+        )
+        relation.delete()
