@@ -17,6 +17,8 @@ from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from articles import exports
 from articles.exports import brat as brat_export
@@ -632,8 +634,8 @@ def test_reader_batches_articles_with_a_fixed_number_of_queries(team):
     with CaptureQueriesContext(connection) as captured:
         rows = list(exports.read_articles(team.corpus, filters, batch_size=2))
     assert len(rows) == 6
-    # One article query, then six per batch of (at most) two articles: three batches.
-    assert len(captured) == 1 + 6 * 3
+    # One article query, then seven per batch of (at most) two articles: three batches.
+    assert len(captured) == 1 + 7 * 3
 
 
 # --- Management command ---------------------------------------------------------------------
@@ -661,6 +663,44 @@ def test_export_command_rejects_bad_filters(team, tmp_path):
         call_command("export_corpus", "missing", "-o", str(tmp_path / "x"))
 
 
+# Any text a database can hold: every code point but the surrogates (and NUL, which
+# PostgreSQL refuses).
+_stored_text = st.text(st.characters(exclude_categories=("Cs",), exclude_characters="\x00"))
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    text=_stored_text,
+    labels=st.lists(_stored_text, max_size=3),
+    numbers=st.tuples(st.integers(0, 2**62), st.integers(0, 2**31), st.none() | st.integers(1, 5)),
+)
+def test_jsonl_line_equals_json_dumps_for_any_text(text, labels, numbers):
+    from articles.exports import jsonl
+
+    big, small, confidence = numbers
+    stamp = "2025-01-31T12:00:00.000000Z"
+    annotation = exports.AnnotationRow(
+        str(big), text, text, "support", labels, confidence, text, "draft", stamp, stamp,
+        evidence=[
+            exports.SpanEvidenceRow("span", small, small + len(text), text, "study", "supports"),
+            exports.SourceEvidenceRow("source", text, text, text, "other", "undermines"),
+        ],
+    )  # fmt: skip
+    claim = exports.ClaimRow(
+        str(small), small, small + 1, text, text, text, text, labels, text, stamp, stamp,
+        annotations=[annotation],
+        review=exports.ReviewRow(text, "accepted", None, "oppose", text, stamp, stamp),
+        comments=[exports.CommentRow(str(big), text, text, stamp)],
+    )  # fmt: skip
+    article = exports.ArticleRow(
+        str(big), text, text, text, text, None, "en", stamp, stamp,
+        claims=[claim],
+        relations=[exports.RelationRow(str(small), 0, 0, "supports", text, stamp)],
+    )  # fmt: skip
+    expected = json.dumps(jsonl.article_dict(article), ensure_ascii=False, separators=(",", ":"))
+    assert jsonl.article_line(article) == expected.encode() + b"\n"
+
+
 def test_jsonl_written_directly_equals_json_dumps_of_the_dict(team, rich):
     """The fast writer must give exactly json.dumps' bytes, tricky strings included."""
     from articles.exports import jsonl
@@ -677,7 +717,7 @@ def test_jsonl_written_directly_equals_json_dumps_of_the_dict(team, rich):
     assert rows
     for row in rows:
         expected = json.dumps(jsonl.article_dict(row), ensure_ascii=False, separators=(",", ":"))
-        assert jsonl.article_json(row) == expected
+        assert jsonl.article_line(row) == expected.encode() + b"\n"
 
 
 def _reference_line(article) -> dict:

@@ -31,11 +31,12 @@ import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time
+from operator import attrgetter
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import NotSupportedError, connection, transaction
-from django.db.models import BooleanField, Exists, F, Func, OuterRef, Q, TextField
+from django.db.models import BooleanField, Exists, F, Func, OuterRef, Q, TextField, Value
 from django.db.models.functions import Cast
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
@@ -51,6 +52,7 @@ from ..models import (
     Relation,
     Review,
     ReviewDecision,
+    Topic,
 )
 
 ARTICLES_PER_BATCH = 500
@@ -66,27 +68,44 @@ FALSE_WORDS = {"0", "false", "no", "off", ""}
 
 
 # --- What a writer receives ------------------------------------------------------------------
+#
+# The rows have the native JSONL line's shape: its keys as fields, in its order, ids as strings,
+# so that the JSONL writer hands them to orjson as they are (it writes a dataclass's fields in
+# order, the fields named with a leading underscore left out). Other formats read the attributes.
 
 
-@dataclass(slots=True)
-class EvidenceRow:
-    kind: str
-    start: int | None
-    end: int | None
+@dataclass
+class SpanEvidenceRow:
+    kind: str  # "span"
+    start: int
+    end: int
     exact: str
+    evidence_type: str
+    role: str
+    # What the other kind has, empty here (class attributes: not written to JSONL).
+    url = title = quote = ""
+
+
+@dataclass
+class SourceEvidenceRow:
+    kind: str  # "source"
     url: str
     title: str
     quote: str
     evidence_type: str
     role: str
+    start = end = None
+    exact = ""
 
 
-@dataclass(slots=True)
+EvidenceRow = SpanEvidenceRow | SourceEvidenceRow
+
+
+@dataclass
 class AnnotationRow:
-    id: int
+    id: str
     annotator: str
     topic: str
-    topic_id: int
     stance: str
     labels: list
     confidence: int | None
@@ -97,29 +116,28 @@ class AnnotationRow:
     evidence: list[EvidenceRow] = field(default_factory=list)
 
 
-@dataclass(slots=True)
+@dataclass
 class ReviewRow:
     curator: str
     decision: str
     topic: str | None
-    topic_id: int | None
     stance: str
     note: str
     created_at: str
     updated_at: str
 
 
-@dataclass(slots=True)
+@dataclass
 class CommentRow:
-    id: int
+    id: str
     author: str
     text: str
     created_at: str
 
 
-@dataclass(slots=True)
+@dataclass
 class ClaimRow:
-    id: int
+    id: str
     start: int
     end: int
     exact: str
@@ -135,9 +153,9 @@ class ClaimRow:
     comments: list[CommentRow] = field(default_factory=list)
 
 
-@dataclass(slots=True)
+@dataclass
 class RelationRow:
-    id: int
+    id: str
     source: int  # index of the source claim in its article's `claims`
     target: int
     kind: str
@@ -145,9 +163,9 @@ class RelationRow:
     created_at: str
 
 
-@dataclass(slots=True)
+@dataclass
 class ArticleRow:
-    id: int
+    id: str
     title: str
     text: str
     author: str
@@ -330,13 +348,21 @@ def _show(value: object) -> str:
 
 
 class InIds(Func):
-    """`column = ANY(%s::bigint[])` with the ids as ONE text parameter (PostgreSQL), or
-    `column IN (SELECT value FROM json_each(%s))` (SQLite): any number of ids, one short query,
-    and on PostgreSQL a plan that uses the column's index (an IN over a join made it scan the
-    whole table). The ids are ints, written by us, so the literal is safe."""
+    """The rows whose `column` is one of `ids`, with the ids as ONE parameter: any number of
+    ids, one short query. The ids are ints, written by us, so the literal is safe.
+
+    On PostgreSQL the plan matters. A batch's ids are mostly neighbours (rows are created in
+    bulk), so when they are dense the index is scanned over their range (`BETWEEN min AND max`,
+    which the planner estimates well) and `= ANY(...)` only filters the rows found (hashed;
+    `+ 0` keeps the planner from using it as an index condition). As an index condition, an
+    array of thousands of ids is costed as thousands of separate index probes, and PostgreSQL 15
+    chose a sequential scan of the whole table instead: three to four times slower. Sparse ids
+    keep `= ANY(...)` as the index condition. SQLite reads `json_each` of the ids."""
 
     conditional = True
     output_field = BooleanField()
+    # A range this many times wider than the number of ids counts as sparse.
+    DENSE = 4
 
     def __init__(self, column: str, ids):
         super().__init__(F(column))
@@ -347,12 +373,12 @@ class InIds(Func):
         array = "{" + ",".join(map(str, self.ids)) + "}"
         if not self.ids:
             return f"{column} = ANY(%s::bigint[])", [*params, array]
-        # The bounds say nothing new, but they let the planner estimate a batch's ids (which
-        # are mostly neighbours) as a narrow index range: without them it chose a sequential
-        # scan of the whole table for a few thousand ids.
+        low, high = min(self.ids), max(self.ids)
+        if high - low + 1 > self.DENSE * len(self.ids):
+            return f"{column} = ANY(%s::bigint[])", [*params, array]
         return (
-            f"({column} BETWEEN %s AND %s AND {column} = ANY(%s::bigint[]))",
-            [*params, min(self.ids), max(self.ids), *params, array],
+            f"({column} BETWEEN %s AND %s AND ({column} + 0) = ANY(%s::bigint[]))",
+            [*params, low, high, *params, array],
         )
 
     def as_sqlite(self, compiler, connection, **extra):
@@ -468,8 +494,8 @@ def read_articles(
     """The selected articles in id order, each complete (claims in text order with their
     annotations and evidence, review, comments; the relations between exported claims).
 
-    Six queries per batch of articles, whatever the number of claims and annotations. The first
-    batch is small, so the first bytes leave quickly.
+    Seven queries per batch of articles, whatever the number of claims and annotations. The
+    first batch is small, so the first bytes leave quickly.
     """
     rows = (
         selected_articles(corpus, filters)
@@ -487,18 +513,19 @@ def read_articles(
         .iterator(chunk_size=min(batch_size, 100))
     )
     labels = _Labels()
+    names = _Names()
     batch: list[ArticleRow] = []
     chars = 0
     limit = min(batch_size, FIRST_BATCH)
     for row in rows:
-        batch.append(ArticleRow(*row))
+        batch.append(ArticleRow(str(row[0]), *row[1:]))
         chars += len(row[2])
         if len(batch) >= limit or chars >= batch_chars:
-            _complete(batch, filters, labels)
+            _complete(batch, filters, labels, names)
             yield from batch
             batch, chars, limit = [], 0, batch_size
     if batch:
-        _complete(batch, filters, labels)
+        _complete(batch, filters, labels, names)
         yield from batch
 
 
@@ -517,12 +544,40 @@ def _fetch(queryset) -> list[tuple]:
         return cursor.fetchall()
 
 
-def _complete(batch: list[ArticleRow], filters: ExportFilters, labels: _Labels) -> None:
-    """Attach claims, annotations, evidence, reviews, comments and relations: six queries."""
-    by_article = {article.id: article for article in batch}
-    claims: dict[int, ClaimRow] = {}
-    claim_article: dict[int, int] = {}
-    claim_index: dict[int, int] = {}
+class _Names:
+    """Usernames and topic labels by id, looked up once per export and kept.
+
+    The batch queries read plain ids; joining every row to the user and topic tables cost
+    PostgreSQL more than the rest of the annotation query, and a batch names only a handful of
+    people and topics. `resolve` runs one query per batch for the ids not yet known."""
+
+    def __init__(self) -> None:
+        self.users: dict[int, str] = {}
+        self.topics: dict[int | None, str | None] = {None: None}
+
+    def resolve(self, user_ids: set, topic_ids: set) -> None:
+        users = user_ids - self.users.keys()
+        topics = topic_ids - self.topics.keys()
+        rows = _fetch(
+            get_user_model()
+            .objects.filter(InIds("id", users))
+            .order_by()
+            .values_list(Value(0), "id", "username")
+            .union(
+                Topic.objects.filter(InIds("id", topics))
+                .order_by()
+                .values_list(Value(1), "id", "label"),
+                all=True,
+            )
+        )
+        for table, key, name in rows:
+            (self.topics if table else self.users)[key] = name
+
+
+def _complete(batch: list[ArticleRow], filters: ExportFilters, labels: _Labels, names: _Names):
+    """Attach claims, annotations, evidence, reviews, comments and relations: seven queries
+    (six for the rows, one for the names they refer to), then the rows are assembled."""
+    by_article = {int(article.id): article for article in batch}
 
     claim_rows = _fetch(
         Claim.objects.filter(_claims_selected(filters), InIds("article_id", by_article))
@@ -536,44 +591,22 @@ def _complete(batch: list[ArticleRow], filters: ExportFilters, labels: _Labels) 
             "prefix",
             "suffix",
             "summary",
-            "created_by__username",
+            "created_by_id",
             # Expressions last, in this order: then Django hands the rows over as they come.
             _text("labels"),
             _iso("created_at"),
             _iso("updated_at"),
         )
     )
-    # Per-row work is most of the Python time: unpack rows, look the labels up in the cache
-    # inline, and keep the article's claim list while its claims come in (they come grouped).
-    known_labels = labels.seen
-    current_article, article_claims = None, []
-    for (
-        article_id, claim_id, start, end, exact, prefix, suffix, summary, created_by,
-        label_text, created_at, updated_at,
-    ) in claim_rows:  # fmt: skip
-        claim_labels = known_labels.get(label_text)
-        if claim_labels is None:
-            claim_labels = labels(label_text)
-        claim = ClaimRow(
-            claim_id, start, end, exact, prefix, suffix, summary, claim_labels, created_by,
-            created_at, updated_at,
-        )  # fmt: skip
-        if article_id != current_article:
-            current_article, article_claims = article_id, by_article[article_id].claims
-        claim_index[claim_id] = len(article_claims)
-        article_claims.append(claim)
-        claims[claim_id] = claim
-        claim_article[claim_id] = article_id
-
-    annotations: dict[int, AnnotationRow] = {}
+    claim_ids = [row[1] for row in claim_rows]
+    # Sorted by annotator id here; by username (the export's order) below.
     annotation_rows = _fetch(
-        Annotation.objects.filter(InIds("claim_id", claims), _annotation_filter(filters))
-        .order_by("claim_id", "annotator__username", "id")
+        Annotation.objects.filter(InIds("claim_id", claim_ids), _annotation_filter(filters))
+        .order_by("claim_id", "annotator_id")
         .values_list(
             "claim_id",
             "id",
-            "annotator__username",
-            "topic__label",
+            "annotator_id",
             "topic_id",
             "stance",
             "confidence",
@@ -584,25 +617,8 @@ def _complete(batch: list[ArticleRow], filters: ExportFilters, labels: _Labels) 
             _iso("updated_at"),
         )
     )
-    current_claim, claim_annotations = None, []
-    for (
-        claim_id, annotation_id, annotator, topic, topic_id, stance, confidence, note, status,
-        label_text, created_at, updated_at,
-    ) in annotation_rows:  # fmt: skip
-        annotation_labels = known_labels.get(label_text)
-        if annotation_labels is None:
-            annotation_labels = labels(label_text)
-        annotation = AnnotationRow(
-            annotation_id, annotator, topic, topic_id, stance, annotation_labels, confidence,
-            note, status, created_at, updated_at,
-        )  # fmt: skip
-        if claim_id != current_claim:
-            current_claim, claim_annotations = claim_id, claims[claim_id].annotations
-        claim_annotations.append(annotation)
-        annotations[annotation_id] = annotation
-
     evidence_rows = _fetch(
-        Evidence.objects.filter(InIds("annotation_id", annotations))
+        Evidence.objects.filter(InIds("annotation_id", [row[1] for row in annotation_rows]))
         .order_by("annotation_id", "position", "id")
         .values_list(
             "annotation_id",
@@ -617,15 +633,11 @@ def _complete(batch: list[ArticleRow], filters: ExportFilters, labels: _Labels) 
             "role",
         )
     )
-    for annotation_id, *values in evidence_rows:
-        annotations[annotation_id].evidence.append(EvidenceRow(*values))
-
     review_rows = _fetch(
-        Review.objects.filter(InIds("claim_id", claims)).values_list(
+        Review.objects.filter(InIds("claim_id", claim_ids)).values_list(
             "claim_id",
-            "curator__username",
+            "curator_id",
             "decision",
-            "topic__label",
             "topic_id",
             "stance",
             "note",
@@ -633,42 +645,117 @@ def _complete(batch: list[ArticleRow], filters: ExportFilters, labels: _Labels) 
             _iso("updated_at"),
         )
     )
-    for claim_id, *values in review_rows:
-        claims[claim_id].review = ReviewRow(*values)
-
     comment_rows = _fetch(
-        Comment.objects.filter(InIds("claim_id", claims))
+        Comment.objects.filter(InIds("claim_id", claim_ids))
         .order_by("claim_id", "created_at", "id")
-        .values_list("claim_id", "id", "author__username", "text", _iso("created_at"))
+        .values_list("claim_id", "id", "author_id", "text", _iso("created_at"))
     )
-    for claim_id, *values in comment_rows:
-        claims[claim_id].comments.append(CommentRow(*values))
-
     relation_rows = _fetch(
-        Relation.objects.filter(InIds("source_claim_id", claims))
+        Relation.objects.filter(InIds("source_claim_id", claim_ids))
         .order_by("id")
         .values_list(
             "id",
             "source_claim_id",
             "target_claim_id",
             "kind",
-            "created_by__username",
+            "created_by_id",
             _iso("created_at"),
         )
     )
+    names.resolve(
+        {row[8] for row in claim_rows}
+        | {row[2] for row in annotation_rows}
+        | {row[1] for row in review_rows}
+        | {row[2] for row in comment_rows}
+        | {row[4] for row in relation_rows},
+        {row[3] for row in annotation_rows} | {row[3] for row in review_rows},
+    )
+    users, topics = names.users, names.topics
+
+    # Per-row work is most of the Python time: unpack rows, look the labels up in the cache
+    # inline, and keep the current parent's list while its children come in (they come grouped).
+    known_labels = labels.seen
+    claims: dict[int, ClaimRow] = {}
+    claim_article: dict[int, int] = {}
+    claim_index: dict[int, int] = {}
+    current_article, article_claims = None, []
+    for (
+        article_id, claim_id, start, end, exact, prefix, suffix, summary, created_by,
+        label_text, created_at, updated_at,
+    ) in claim_rows:  # fmt: skip
+        claim_labels = known_labels.get(label_text)
+        if claim_labels is None:
+            claim_labels = labels(label_text)
+        claim = ClaimRow(
+            str(claim_id), start, end, exact, prefix, suffix, summary, claim_labels,
+            users[created_by], created_at, updated_at,
+        )  # fmt: skip
+        if article_id != current_article:
+            current_article, article_claims = article_id, by_article[article_id].claims
+        claim_index[claim_id] = len(article_claims)
+        article_claims.append(claim)
+        claims[claim_id] = claim
+        claim_article[claim_id] = article_id
+
+    annotations: dict[int, AnnotationRow] = {}
+    unsorted: list[list[AnnotationRow]] = []
+    current_claim, claim_annotations, previous = None, [], ""
+    for (
+        claim_id, annotation_id, annotator_id, topic_id, stance, confidence, note, status,
+        label_text, created_at, updated_at,
+    ) in annotation_rows:  # fmt: skip
+        annotation_labels = known_labels.get(label_text)
+        if annotation_labels is None:
+            annotation_labels = labels(label_text)
+        annotator = users[annotator_id]
+        annotation = AnnotationRow(
+            str(annotation_id), annotator, topics[topic_id], stance, annotation_labels,
+            confidence, note, status, created_at, updated_at,
+        )  # fmt: skip
+        if claim_id != current_claim:
+            current_claim, claim_annotations = claim_id, claims[claim_id].annotations
+        elif annotator < previous:
+            unsorted.append(claim_annotations)
+        previous = annotator
+        claim_annotations.append(annotation)
+        annotations[annotation_id] = annotation
+    # One annotation per claim and annotator, so the username alone orders a claim's list.
+    for claim_annotations in unsorted:
+        claim_annotations.sort(key=_by_annotator)
+
+    for annotation_id, kind, start, end, exact, url, title, quote, kind_of, role in evidence_rows:
+        annotations[annotation_id].evidence.append(
+            SpanEvidenceRow(kind, start, end, exact, kind_of, role)
+            if kind == "span"
+            else SourceEvidenceRow(kind, url, title, quote, kind_of, role)
+        )
+
+    for claim_id, curator, decision, topic_id, stance, note, created_at, updated_at in review_rows:
+        claims[claim_id].review = ReviewRow(
+            users[curator], decision, topics[topic_id], stance, note, created_at, updated_at
+        )
+
+    for claim_id, comment_id, author, text, created_at in comment_rows:
+        claims[claim_id].comments.append(
+            CommentRow(str(comment_id), users[author], text, created_at)
+        )
+
     for relation_id, source_id, target_id, kind, created_by, created_at in relation_rows:
         # Both ends must be exported claims (the trash and the filters may leave one out).
         if target_id in claim_index:
             by_article[claim_article[source_id]].relations.append(
                 RelationRow(
-                    relation_id,
+                    str(relation_id),
                     claim_index[source_id],
                     claim_index[target_id],
                     kind,
-                    created_by,
+                    users[created_by],
                     created_at,
                 )
             )
+
+
+_by_annotator = attrgetter("annotator")
 
 
 # --- Shared helpers for writers --------------------------------------------------------------

@@ -4,25 +4,25 @@ The line is DESIGN.md's native line. Every key is always present (empty string, 
 null when unset) so that the shape is stable; ids (as strings) and timestamps (RFC 3339, UTC)
 are extra keys that an import ignores. Relations name their claims by index in `claims`.
 
-`article_dict` states the line as a dict; `article_json` writes exactly the bytes
-`json.dumps(article_dict(a), ensure_ascii=False, separators=(",", ":"))` would (tests hold the
-two equal), three times faster: strings go through the json module's own C escaper and the
-structure is written directly, which matters at a million annotations.
+`article_dict` states the line as a dict; `article_line` writes the same bytes from the rows
+with orjson (see there).
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
-from json.encoder import encode_basestring as _string  # the C escaper of json.dumps
+
+import orjson
 
 from . import (
+    CHUNK_BYTES,
     AnnotationRow,
     ArticleRow,
     ClaimRow,
     EvidenceRow,
     ExportFormat,
     ExportSpec,
-    chunked,
     read_articles,
 )
 
@@ -127,90 +127,38 @@ def article_dict(article: ArticleRow) -> dict:
     }
 
 
-# --- The same, written directly -------------------------------------------------------------
+# --- Writing ---------------------------------------------------------------------------------
+
+_DUMPS_OPTIONS = orjson.OPT_APPEND_NEWLINE
 
 
-def _null(value: str | None) -> str:
-    return "null" if value is None else _string(value)
-
-
-def _labels(labels: list) -> str:
-    return "[" + ",".join(map(_string, labels)) + "]" if labels else "[]"
-
-
-# Timestamps are written between quotes as they are: RFC 3339 from the database (IsoText),
-# nothing to escape.
-
-
-def evidence_json(e: EvidenceRow) -> str:
-    tail = f'"evidence_type":{_string(e.evidence_type)},"role":{_string(e.role)}}}'
-    if e.kind == "span":
-        return f'{{"kind":"span","start":{e.start},"end":{e.end},"exact":{_string(e.exact)},{tail}'
-    return (
-        f'{{"kind":"source","url":{_string(e.url)},"title":{_string(e.title)},'
-        f'"quote":{_string(e.quote)},{tail}'
-    )
-
-
-def annotation_json(a: AnnotationRow) -> str:
-    confidence = "null" if a.confidence is None else int(a.confidence)
-    evidence = ",".join(map(evidence_json, a.evidence))
-    return (
-        f'{{"id":"{int(a.id)}","annotator":{_string(a.annotator)},"topic":{_string(a.topic)},'
-        f'"stance":{_string(a.stance)},"labels":{_labels(a.labels)},"confidence":{confidence},'
-        f'"note":{_string(a.note)},"status":{_string(a.status)},'
-        f'"created_at":"{a.created_at}","updated_at":"{a.updated_at}",'
-        f'"evidence":[{evidence}]}}'
-    )
-
-
-def claim_json(c: ClaimRow) -> str:
-    r = c.review
-    review = (
-        "null"
-        if r is None
-        else (
-            f'{{"curator":{_string(r.curator)},"decision":{_string(r.decision)},'
-            f'"topic":{_null(r.topic)},"stance":{_string(r.stance)},"note":{_string(r.note)},'
-            f'"created_at":"{r.created_at}","updated_at":"{r.updated_at}"}}'
-        )
-    )
-    comments = ",".join(
-        f'{{"id":"{int(m.id)}","author":{_string(m.author)},"text":{_string(m.text)},'
-        f'"created_at":"{m.created_at}"}}'
-        for m in c.comments
-    )
-    annotations = ",".join(map(annotation_json, c.annotations))
-    return (
-        f'{{"id":"{int(c.id)}","start":{int(c.start)},"end":{int(c.end)},'
-        f'"exact":{_string(c.exact)},"prefix":{_string(c.prefix)},"suffix":{_string(c.suffix)},'
-        f'"summary":{_string(c.summary)},"labels":{_labels(c.labels)},'
-        f'"created_by":{_string(c.created_by)},'
-        f'"created_at":"{c.created_at}","updated_at":"{c.updated_at}",'
-        f'"annotations":[{annotations}],"review":{review},"comments":[{comments}]}}'
-    )
-
-
-def article_json(a: ArticleRow) -> str:
-    claims = ",".join(map(claim_json, a.claims))
-    relations = ",".join(
-        f'{{"id":"{int(r.id)}","source":{int(r.source)},"target":{int(r.target)},'
-        f'"kind":{_string(r.kind)},"created_by":{_string(r.created_by)},'
-        f'"created_at":"{r.created_at}"}}'
-        for r in a.relations
-    )
-    return (
-        f'{{"id":"{int(a.id)}","title":{_string(a.title)},"text":{_string(a.text)},'
-        f'"author":{_string(a.author)},"source_url":{_string(a.source_url)},'
-        f'"published_on":{_null(a.published_on)},"language":{_string(a.language)},'
-        f'"created_at":"{a.created_at}","updated_at":"{a.updated_at}",'
-        f'"claims":[{claims}],"relations":[{relations}]}}'
-    )
+def article_line(article: ArticleRow) -> bytes:
+    """The article's line, newline included: exactly the bytes of
+    `json.dumps(article_dict(article), ensure_ascii=False, separators=(",", ":")) + "\n"` in
+    UTF-8 (tests hold the two equal). The rows have the line's shape (see the reader), so orjson
+    writes them as they are, without building the dicts: five times faster than json.dumps,
+    which matters at a million annotations."""
+    try:
+        return orjson.dumps(article, option=_DUMPS_OPTIONS)
+    except orjson.JSONEncodeError:
+        # orjson refuses what json.dumps writes as an escape (a lone surrogate, an integer past
+        # 64 bits); the databases hold neither, but one odd line must not break an export.
+        text = json.dumps(article_dict(article), ensure_ascii=False, separators=(",", ":"))
+        return text.encode("utf-8", "surrogatepass") + b"\n"
 
 
 def write(spec: ExportSpec) -> Iterator[bytes]:
-    articles = read_articles(spec.corpus, spec.filters)
-    return chunked(article_json(article) + "\n" for article in articles)
+    buffer: list[bytes] = []
+    size = 0
+    for article in read_articles(spec.corpus, spec.filters):
+        line = article_line(article)
+        buffer.append(line)
+        size += len(line)
+        if size >= CHUNK_BYTES:
+            yield b"".join(buffer)
+            buffer, size = [], 0
+    if buffer:
+        yield b"".join(buffer)
 
 
 FORMAT = ExportFormat(
