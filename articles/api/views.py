@@ -108,6 +108,19 @@ def _required_version(request, data: dict[str, Any]) -> int | None:
     return version
 
 
+def _versioned_update(request, update, data: dict[str, Any], **target):
+    """`update(...)` with the version the client edited, which it must name (428 otherwise)."""
+    version = _required_version(request, data)
+    return update(actor=request.user, version=version, **target, **data)
+
+
+def _versioned_delete(request, obj, delete, **target) -> Response:
+    """`delete(...)` of `obj`, once the version the client names, if any, is its current one."""
+    services.check_version(obj, _version(request, _input(s.VersionedInput, request)))
+    delete(actor=request.user, **target)
+    return Response(status=status.HTTP_204_NO_CONTENT)
+
+
 def _filtered(filterset_class, request, queryset: QuerySet, **kwargs) -> QuerySet:
     filterset = filterset_class(request.query_params, queryset=queryset, request=request, **kwargs)
     if not filterset.is_valid():
@@ -267,10 +280,7 @@ class CorpusDetailView(APIView):
         corpus = selectors.corpus_get_for_user(request.user, slug)
         ensure(corpus.my_role, Action.MANAGE)
         data = _input(s.CorpusUpdateSerializer, request, partial=True)
-        version = _required_version(request, data)
-        services.corpus_update(
-            actor=request.user, corpus=corpus, role=corpus.my_role, version=version, **data
-        )
+        _versioned_update(request, services.corpus_update, data, corpus=corpus, role=corpus.my_role)
         updated = _corpus_detail(request.user, slug)
         return _tagged(Response(s.CorpusDetailSerializer(updated).data), updated)
 
@@ -278,9 +288,9 @@ class CorpusDetailView(APIView):
     def delete(self, request, slug):
         corpus = selectors.corpus_get_for_user(request.user, slug)
         ensure(corpus.my_role, Action.MANAGE)
-        services.check_version(corpus, _version(request, _input(s.VersionedInput, request)))
-        services.corpus_delete(actor=request.user, corpus=corpus, role=corpus.my_role)
-        return Response(status=status.HTTP_204_NO_CONTENT)
+        return _versioned_delete(
+            request, corpus, services.corpus_delete, corpus=corpus, role=corpus.my_role
+        )
 
 
 # --- Topics ----------------------------------------------------------------------------------
@@ -327,9 +337,8 @@ class TopicDetailView(APIView):
         topic = selectors.topic_get_for_user(request.user, id)
         ensure(topic.my_role, Action.MANAGE)
         data = _input(s.TopicUpdateSerializer, request, partial=True)
-        version = _required_version(request, data)
-        updated = services.topic_update(
-            actor=request.user, topic=topic, role=topic.my_role, version=version, **data
+        updated = _versioned_update(
+            request, services.topic_update, data, topic=topic, role=topic.my_role
         )
         updated.corpus = topic.corpus
         return _tagged(Response(s.TopicSerializer(updated).data), updated)
@@ -338,9 +347,9 @@ class TopicDetailView(APIView):
     def delete(self, request, id):
         topic = selectors.topic_get_for_user(request.user, id)
         ensure(topic.my_role, Action.MANAGE)
-        services.check_version(topic, _version(request, _input(s.VersionedInput, request)))
-        services.topic_delete(actor=request.user, topic=topic, role=topic.my_role)
-        return Response(status=status.HTTP_204_NO_CONTENT)
+        return _versioned_delete(
+            request, topic, services.topic_delete, topic=topic, role=topic.my_role
+        )
 
 
 # --- Members ---------------------------------------------------------------------------------
@@ -460,9 +469,8 @@ class ArticleDetailView(APIView):
         article = selectors.article_get_for_user(request.user, id)
         ensure(article.my_role, Action.MANAGE)
         data = _input(s.ArticleUpdateSerializer, request, partial=True)
-        version = _required_version(request, data)
-        updated = services.article_update(
-            actor=request.user, article=article, role=article.my_role, version=version, **data
+        updated = _versioned_update(
+            request, services.article_update, data, article=article, role=article.my_role
         )
         updated.corpus = article.corpus
         return _tagged(Response(s.ArticleSerializer(updated).data), updated)
@@ -471,9 +479,9 @@ class ArticleDetailView(APIView):
     def delete(self, request, id):
         article = selectors.article_get_for_user(request.user, id)
         ensure(article.my_role, Action.DELETE_ARTICLE)
-        services.check_version(article, _version(request, _input(s.VersionedInput, request)))
-        services.article_delete(actor=request.user, article=article, role=article.my_role)
-        return Response(status=status.HTTP_204_NO_CONTENT)
+        return _versioned_delete(
+            request, article, services.article_delete, article=article, role=article.my_role
+        )
 
 
 class SubmitView(APIView):
@@ -550,10 +558,7 @@ class ClaimDetailView(APIView):
             "Only the claim's creator or a curator may change it.",
         )
         data = _input(s.ClaimUpdateSerializer, request, partial=True)
-        version = _required_version(request, data)
-        services.claim_update(
-            actor=request.user, claim=claim, role=claim.my_role, version=version, **data
-        )
+        _versioned_update(request, services.claim_update, data, claim=claim, role=claim.my_role)
         updated = selectors.claim_get_for_user(request.user, id)
         return _tagged(Response(self._present(updated)), updated)
 
@@ -564,9 +569,9 @@ class ClaimDetailView(APIView):
             can_edit_claim(user=request.user, role=claim.my_role, claim=claim),
             "Only the claim's creator or a curator may delete it.",
         )
-        services.check_version(claim, _version(request, _input(s.VersionedInput, request)))
-        services.claim_delete(actor=request.user, claim=claim, role=claim.my_role)
-        return Response(status=status.HTTP_204_NO_CONTENT)
+        return _versioned_delete(
+            request, claim, services.claim_delete, claim=claim, role=claim.my_role
+        )
 
 
 # --- Annotations -----------------------------------------------------------------------------
@@ -628,13 +633,12 @@ class AnnotationDetailView(APIView):
         )
         # The body is read only after the permission checks: a non-member gets 404, not 400.
         data = read_input()
-        version = _required_version(request, data)
-        services.annotation_update(
-            actor=request.user,
+        _versioned_update(
+            request,
+            services.annotation_update,
+            data,
             annotation=annotation,
             role=annotation.my_role,
-            version=version,
-            **data,
         )
         updated, body = _annotation_out(request.user, id)
         return _tagged(Response(body), updated)
@@ -678,11 +682,13 @@ class AnnotationDetailView(APIView):
             ),
             "Only the annotator who wrote this annotation (or an owner) may delete it.",
         )
-        services.check_version(annotation, _version(request, _input(s.VersionedInput, request)))
-        services.annotation_delete(
-            actor=request.user, annotation=annotation, role=annotation.my_role
+        return _versioned_delete(
+            request,
+            annotation,
+            services.annotation_delete,
+            annotation=annotation,
+            role=annotation.my_role,
         )
-        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 # --- Relations -------------------------------------------------------------------------------
@@ -777,9 +783,9 @@ class ReviewView(APIView):
         claim = selectors.claim_get_for_user(request.user, id)
         ensure(claim.my_role, Action.REVIEW)
         review = self._review(claim)
-        services.check_version(review, _version(request, _input(s.VersionedInput, request)))
-        services.review_delete(actor=request.user, review=review, role=claim.my_role)
-        return Response(status=status.HTTP_204_NO_CONTENT)
+        return _versioned_delete(
+            request, review, services.review_delete, review=review, role=claim.my_role
+        )
 
 
 class CommentListView(APIView):
