@@ -110,6 +110,7 @@ def test_outsider_gets_404_on_the_page_and_every_partial_and_write(client, team,
         reverse("claim-create", args=[article]),
         reverse("article-submit", args=[article]),
         reverse("claim-edit", args=[claim.pk]),
+        reverse("claim-labels", args=[claim.pk]),
         reverse("claim-delete", args=[claim.pk]),
         reverse("annotation-save", args=[claim.pk]),
         reverse("evidence-add", args=[claim.pk]),
@@ -146,6 +147,7 @@ def test_viewer_sees_no_write_controls_and_every_write_is_refused(client, team, 
         (reverse("annotation-save", args=[claim.pk]), {"stance": "support"}),
         (reverse("comment-create", args=[claim.pk]), {"text": "hello"}),
         (reverse("claim-edit", args=[claim.pk]), {"summary": "x"}),
+        (reverse("claim-labels", args=[claim.pk]), {"labels": [], "version": 1}),
         (reverse("claim-delete", args=[claim.pk]), {}),
         (reverse("evidence-add", args=[claim.pk]), {"kind": "source", "url": "https://a.org"}),
         (reverse("annotation-delete", args=[annotation.pk]), {}),
@@ -708,3 +710,95 @@ def test_partials_query_counts_do_not_grow_with_claims(
     # Session, user, claim with its role, "submitted?", then the panel's queries.
     with django_assert_num_queries(4 + PANEL_QUERIES):
         client.get(reverse("claim-panel", args=[first.pk]), **HX)
+
+
+# --- Claim labels -------------------------------------------------------------------------------
+
+LABELS = ["causal", "prediction", "value judgement"]
+
+
+@pytest.fixture
+def labelled(team, claim):
+    Corpus.objects.filter(pk=team.corpus.pk).update(claim_labels=LABELS)
+    return claim
+
+
+def test_the_creator_sets_the_claim_labels_with_htmx_and_without(client, team, labelled):
+    client.force_login(team.annotator)
+    url = reverse("claim-labels", args=[labelled.pk])
+    panel = client.get(reverse("claim-panel", args=[labelled.pk]), **HX).content.decode()
+    assert 'id="claim-labels-save"' in panel
+    assert panel.count('type="checkbox" name="labels"') == 2 * len(LABELS)  # tag's and claim's
+
+    response = client.post(url, {"labels": ["prediction", "causal"], "version": 1}, **HX)
+    assert response.status_code == 200
+    assert triggers(response)["saved"]["message"] == "Claim labels saved."
+    assert "claims-changed" not in triggers(response)
+    labelled.refresh_from_db()
+    assert (labelled.labels, labelled.version) == (["prediction", "causal"], 2)
+    body = response.content.decode()
+    assert 'value="prediction" id="claim-label-2" checked' in body
+    assert 'name="version" value="2"' in body
+
+    # Without JavaScript; no box ticked clears them.
+    response = client.post(url, {"version": 2})
+    assert response.status_code == 302
+    assert response.headers["Location"] == page_url(team.article) + f"?claim={labelled.pk}#panel"
+    labelled.refresh_from_db()
+    assert labelled.labels == []
+
+
+def test_a_curator_may_set_the_claim_labels_but_other_annotators_and_viewers_not(
+    client, team, labelled
+):
+    url = reverse("claim-labels", args=[labelled.pk])
+    client.force_login(team.curator)
+    assert client.post(url, {"labels": ["causal"], "version": 1}, **HX).status_code == 200
+    for who in (team.annotator2, team.viewer):
+        client.force_login(who)
+        panel = client.get(reverse("claim-panel", args=[labelled.pk]), **HX).content.decode()
+        assert 'id="claim-labels-save"' not in panel
+        assert 'id="claim-label-1"' not in panel
+        assert '<span class="tag">causal</span>' in panel  # shown, read only
+        for extra in ({}, HX):
+            response = client.post(url, {"labels": ["prediction"], "version": 2}, **extra)
+            assert response.status_code == 403
+    labelled.refresh_from_db()
+    assert (labelled.labels, labelled.version) == (["causal"], 2)
+
+
+def test_an_unknown_claim_label_is_refused_naming_the_field(client, team, labelled):
+    client.force_login(team.annotator)
+    response = client.post(
+        reverse("claim-labels", args=[labelled.pk]), {"labels": ["causal", XSS], "version": 1}, **HX
+    )
+    assert response.status_code == 400
+    body = response.content.decode()
+    assert "labels: " in body
+    assert "is not one of this corpus&#x27;s labels (causal, prediction, value judgement)" in body
+    assert "<img src=x" not in body
+    labelled.refresh_from_db()
+    assert (labelled.labels, labelled.version) == ([], 1)
+
+
+def test_claim_labels_with_a_stale_version_show_the_conflict(client, team, labelled):
+    Claim.objects.filter(pk=labelled.pk).update(labels=["causal"], version=3)  # another tab
+    client.force_login(team.annotator)
+    url = reverse("claim-labels", args=[labelled.pk])
+    stale = client.post(url, {"labels": ["prediction", "value judgement"], "version": 2}, **HX)
+    assert stale.status_code == 412
+    body = stale.content.decode()
+    assert "Someone changed the claim&#x27;s labels meanwhile" in body
+    assert "prediction, value judgement" in body  # mine
+    assert "<dd>causal</dd>" in body  # saved now
+    assert 'name="version" value="3"' in body
+    assert '<input type="hidden" name="labels" value="value judgement">' in body
+    labelled.refresh_from_db()
+    assert labelled.labels == ["causal"]
+
+    keep_mine = client.post(url, {"labels": ["prediction", "value judgement"], "version": 3}, **HX)
+    assert keep_mine.status_code == 200
+    labelled.refresh_from_db()
+    assert (labelled.labels, labelled.version) == (["prediction", "value judgement"], 4)
+    # A form without a version never overwrites.
+    assert client.post(url, {"labels": ["causal"]}, **HX).status_code == 412

@@ -905,6 +905,49 @@ def _evidence_write(
 
 @login_required
 @require_POST
+def claim_labels(request: HttpRequest, pk: int) -> HttpResponse:
+    """The claim's own labels (shared by everyone, unlike each annotator's): its creator or a
+    curator sets them; the checkboxes send the whole set."""
+    claim, article = _claim_for_write(request, pk)
+    labels = request.POST.getlist("labels")
+    try:
+        services.claim_update(
+            actor=request.user,
+            claim=claim,
+            role=claim.my_role,
+            # A form without a version (sent twice quickly) must not overwrite: compare with 0.
+            version=request.POST.get("version") or 0,
+            labels=labels,
+        )
+    except ValidationError as error:
+        return _render_panel(
+            request,
+            article,
+            _viewer(request, article),
+            claim.pk,
+            status=400,
+            claim_label_errors=_errors(error),
+        )
+    except services.StaleVersion as stale:
+        conflict = _conflict(
+            request,
+            what="the claim's labels",
+            mine=[("Labels", ", ".join(labels) or "—")],
+            theirs=[("Labels", ", ".join(stale.current.labels) or "—")],
+        )
+        return _render_panel(
+            request,
+            article,
+            _viewer(request, article),
+            claim.pk,
+            status=412,
+            conflict=conflict | {"version": stale.current.version},
+        )
+    return _after_write(request, article, claim.pk, "Claim labels saved.", changed=False)
+
+
+@login_required
+@require_POST
 def evidence_add(request: HttpRequest, pk: int) -> HttpResponse:
     claim, article = _claim_for_write(request, pk)
     mine = selectors.annotation_of(user=request.user, claim=claim)
@@ -1062,6 +1105,7 @@ urlpatterns = [
     path("articles/<int:pk>/submit", article_submit, name="article-submit"),
     path("claims/<int:pk>/panel", claim_panel, name="claim-panel"),
     path("claims/<int:pk>/edit", claim_edit, name="claim-edit"),
+    path("claims/<int:pk>/labels", claim_labels, name="claim-labels"),
     path("claims/<int:pk>/delete", claim_delete, name="claim-delete"),
     path("claims/<int:pk>/annotation", annotation_save, name="annotation-save"),
     path("claims/<int:pk>/evidence", evidence_add, name="evidence-add"),

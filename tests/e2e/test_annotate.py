@@ -6,7 +6,7 @@ import pytest
 from playwright.sync_api import expect
 
 from articles import services
-from articles.models import Annotation, Claim, Evidence, Relation, Role, Stance
+from articles.models import Annotation, Claim, Corpus, Evidence, Relation, Role, Stance
 from tests.factories import AnnotationFactory, ClaimFactory, CommentFactory, ReviewFactory
 
 from .conftest import login
@@ -381,3 +381,49 @@ def test_the_page_works_without_javascript(browser, live_server, team, artifacts
     claim = Claim.objects.get()
     assert article.text[claim.start : claim.end] == claim.exact == SECOND
     assert Annotation.objects.get(claim=claim).stance == Stance.NEUTRAL
+
+
+def test_the_claim_labels_are_set_in_the_panel(page, live_server, team, artifacts, console_errors):
+    Corpus.objects.filter(pk=team.corpus.pk).update(
+        claim_labels=["causal", "prediction", "value judgement"]
+    )
+    article = _article(team)
+    at = article.text.index(CLAIM)
+    claim = ClaimFactory(article=article, start=at, end=at + len(CLAIM), created_by=team.annotator)
+    login(page, live_server, "anna")
+    page.goto(f"{live_server.url}/articles/{article.pk}/?claim={claim.pk}")
+    expect(page.locator("body[data-ready='1']")).to_have_count(1)
+
+    labels = page.locator(".claim-labels-form")
+    labels.get_by_label("prediction").check()
+    labels.get_by_label("causal").check()
+    page.get_by_role("button", name="Save labels").click()
+    expect(page.locator("#save-status")).to_have_text("Claim labels saved.")
+    expect(page.locator(".claim-labels-form").get_by_label("prediction")).to_be_checked()
+    claim.refresh_from_db()
+    assert (claim.labels, claim.version) == (["causal", "prediction"], 2)
+    page.locator("#claim-labels-title").scroll_into_view_if_needed()
+    page.screenshot(path=str(artifacts / "annotate-claim-labels.png"))
+
+    page.locator(".claim-labels-form").get_by_label("causal").uncheck()
+    page.get_by_role("button", name="Save labels").click()
+    expect(page.locator("#save-status")).to_have_text("Claim labels saved.")
+    claim.refresh_from_db()
+    assert (claim.labels, claim.version) == (["prediction"], 3)
+
+    # Changed elsewhere meanwhile: the conflict view, nothing overwritten.
+    Claim.objects.filter(pk=claim.pk).update(labels=["value judgement"], version=4)
+    page.locator(".claim-labels-form").get_by_label("causal").check()
+    page.get_by_role("button", name="Save labels").click()
+    conflict = page.locator(".conflict")
+    expect(conflict).to_contain_text("Someone changed the claim's labels meanwhile")
+    expect(conflict).to_contain_text("causal, prediction")
+    expect(conflict).to_contain_text("value judgement")
+    claim.refresh_from_db()
+    assert claim.labels == ["value judgement"]
+    page.get_by_role("button", name="Keep mine").click()
+    expect(page.locator("#save-status")).to_have_text("Claim labels saved.")
+    claim.refresh_from_db()
+    assert (claim.labels, claim.version) == (["causal", "prediction"], 5)
+    # The browser logs the conflict's 412 answer; nothing else may fail.
+    assert [e for e in console_errors if "412 (Precondition Failed)" not in e] == []

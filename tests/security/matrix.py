@@ -165,6 +165,10 @@ MATRIX: dict[str, Route] = {
     "claim-edit": _page(
         claim, POST=Call(ANNOTATE, lambda w: {"summary": "Edited", "version": w.claim.version})
     ),
+    # The annotator marked `claim`: the creator and curators and owners set its labels.
+    "claim-labels": _page(
+        claim, POST=Call(ANNOTATE, lambda w: {"labels": [], "version": w.claim.version})
+    ),
     # The annotator marked `claim`, but others tagged it: only curators and owners delete it.
     "claim-delete": _page(claim, POST=Call(only("curator", "owner"))),
     "annotation-save": _page(reviewed, POST=Call(ANNOTATE, lambda w: {"stance": "support"})),
