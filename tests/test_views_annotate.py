@@ -17,7 +17,7 @@ from articles.models import (
     Relation,
     Stance,
 )
-from articles.views.annotate import render_segments, segment_text
+from articles.views.annotate import claim_matches, render_segments, segment_text
 from tests.factories import (
     AnnotationFactory,
     ClaimFactory,
@@ -105,6 +105,7 @@ def test_outsider_gets_404_on_the_page_and_every_partial_and_write(client, team,
         reverse("article-text", args=[article]),
         reverse("article-claim-list", args=[article]),
         reverse("claim-panel", args=[claim.pk]),
+        reverse("relation-targets", args=[claim.pk]) + "?q=chip",
     ]
     posts = [
         reverse("claim-create", args=[article]),
@@ -677,7 +678,7 @@ def _seed(team, n_claims: int) -> Claim:
 # those who submitted also see the reviews (one more query).
 PAGE_QUERIES = {"annotator": 6, "curator": 7}
 # The open claim adds: the claim, its annotations, evidence, relations both ways, the claim
-# outline (relation choices), topics, comments.
+# outline (numbers of the claim and of the relations' other ends), topics, comments.
 PANEL_QUERIES = 8
 
 
@@ -710,6 +711,121 @@ def test_partials_query_counts_do_not_grow_with_claims(
     # Session, user, claim with its role, "submitted?", then the panel's queries.
     with django_assert_num_queries(4 + PANEL_QUERIES):
         client.get(reverse("claim-panel", args=[first.pk]), **HX)
+    # Session, user, claim with its role, every claim's text.
+    with django_assert_num_queries(4):
+        response = client.get(reverse("relation-targets", args=[first.pk]) + "?q=chip", **HX)
+    matching = Claim.objects.filter(exact__contains="chip").exclude(pk=first.pk).count()
+    assert matching >= n_claims // 4
+    assert response.content.decode().count('name="target"') == min(matching, 20)
+
+
+# --- Finding a relation's other end ---------------------------------------------------------
+
+
+def test_claim_matches_need_every_word_in_any_case_and_put_a_number_first():
+    claims = [
+        (1, "Restricting chip exports is shortsighted"),
+        (2, "The lab trained its model on low-end CHIPS."),
+        (3, "👩‍👩‍👧 Chips über alles, sagt die Straße"),
+        (4, "研究者は別の見方をしている"),
+        (5, "Die STRASSE sagt nichts"),
+    ]
+    found, more = claim_matches(claims, "chips", exclude=0)
+    assert [m.id for m in found] == [2, 3] and more == 0
+    assert [m.number for m in found] == [2, 3]
+    assert ("CHIPS", True) in found[0].pieces
+    assert [m.id for m in claim_matches(claims, "  low-end   chips ", exclude=0)[0]] == [2]
+    assert [m.id for m in claim_matches(claims, "chips lab", exclude=2)[0]] == []
+    assert [m.id for m in claim_matches(claims, "ÜBER", exclude=0)[0]] == [3]
+    # Folding ß to ss: found either way; marked where folding kept the text's length.
+    strasse = claim_matches(claims, "straße", exclude=0)[0]
+    assert [m.id for m in strasse] == [3, 5]
+    assert not any(marked for _piece, marked in strasse[0].pieces)
+    assert ("STRASSE", True) in strasse[1].pieces
+    assert [m.id for m in claim_matches(claims, "見方", exclude=0)[0]] == [4]
+    assert [m.id for m in claim_matches(claims, "#4", exclude=0)[0]] == [4]
+    assert claim_matches(claims, "   ", exclude=0) == ([], 0)
+    many = [(i, f"claim about chips number {i}") for i in range(1, 31)]
+    found, more = claim_matches(many, "chips", exclude=5)
+    assert (len(found), more) == (20, 9)
+    assert 5 not in [m.id for m in found]
+
+
+def test_relation_targets_answer_htmx_with_at_most_twenty_escaped_matches(client, team, claim):
+    text = team.article.text
+    others = [
+        ClaimFactory(article=team.article, start=42, end=85),  # "The lab trained ... chips."
+        ClaimFactory(article=team.article, start=46, end=85),  # "lab trained ... chips."
+        ClaimFactory(article=team.article, start=86, end=138),  # "Officials say ..."
+    ]
+    client.force_login(team.annotator)
+    url = reverse("relation-targets", args=[claim.pk])
+    body = client.get(url + "?q=LOW-END chips", **HX).content.decode()
+    assert "<html" not in body
+    found = {c.pk for c in others if f'name="target" value="{c.pk}"' in body}
+    assert found == {others[0].pk, others[1].pk}
+    assert f'value="{claim.pk}"' not in body  # never the claim itself
+    assert "<mark>low-end</mark>" in body and "<mark>chips</mark>" in body
+    assert "2 claims match." in body
+
+    assert (
+        "No other claim matches “shortsighted”"
+        in client.get(url + "?q=shortsighted", **HX).content.decode()
+    )
+    picked = client.get(url + f"?pick={others[2].pk}", **HX).content.decode()
+    assert f'name="target" value="{others[2].pk}" checked' in picked
+    assert text[86:100] in picked
+    assert "not another claim" in client.get(url + f"?pick={claim.pk}", **HX).content.decode()
+    assert "not another claim" in client.get(url + "?pick=abc", **HX).content.decode()
+    hostile = client.get(url + "?q=" + XSS, **HX).content.decode()
+    assert "<img src=x" not in hostile and "&lt;img src=x" in hostile
+    plain = client.get(url + "?q=chips")
+    assert plain.status_code == 302
+    assert plain.headers["Location"] == page_url(team.article) + f"?claim={claim.pk}#panel"
+
+
+def test_the_panel_offers_a_search_box_not_a_list_of_every_claim(client, team, claim):
+    ClaimFactory(article=team.article, start=42, end=85)
+    client.force_login(team.annotator)
+    body = client.get(reverse("claim-panel", args=[claim.pk]), **HX).content.decode()
+    assert 'id="relation-search"' in body
+    assert 'hx-get="{}"'.format(reverse("relation-targets", args=[claim.pk])) in body
+    assert 'id="relation-target"' not in body
+    assert 'name="target"' not in body  # no choices until something is typed or picked
+
+
+def test_a_relation_from_typed_words_without_javascript(client, team, claim):
+    lab = ClaimFactory(article=team.article, start=42, end=85)  # "The lab trained ... chips."
+    officials = ClaimFactory(article=team.article, start=86, end=138)  # "Officials say ..."
+    ClaimFactory(article=team.article, start=46, end=85)  # "lab trained ... chips."
+    client.force_login(team.annotator)
+    url = reverse("relation-create", args=[claim.pk])
+
+    # Several match: the panel offers them, keeps what was typed and chosen, and adds nothing.
+    several = client.post(url, {"q": "low-end", "kind": "rephrases", "direction": "in"})
+    assert several.status_code == 400
+    body = several.content.decode()
+    assert "<html" in body
+    assert "Several claims match “low-end”: choose one." in body
+    assert f'name="target" value="{lab.pk}"' in body
+    assert 'value="low-end"' in body
+    assert '<option value="rephrases" selected>' in body
+    assert '<option value="in" selected>' in body
+    assert not Relation.objects.exists()
+
+    none = client.post(url, {"q": "nowhere to be found", "kind": "supports"}, **HX)
+    assert none.status_code == 400
+    assert "No other claim matches “nowhere to be found”." in none.content.decode()
+
+    # One match is the choice.
+    unique = client.post(url, {"q": "officials", "kind": "supports"})
+    assert unique.status_code == 302
+    relation = Relation.objects.get()
+    assert (relation.source_claim, relation.target_claim) == (claim, officials)
+
+    # A chosen target wins over the words typed.
+    client.post(url, {"q": "officials", "target": lab.pk, "kind": "attacks", "direction": "in"})
+    assert Relation.objects.filter(source_claim=lab, target_claim=claim, kind="attacks").exists()
 
 
 # --- Claim labels -------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import html
 import re
+import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
@@ -284,6 +285,112 @@ def filter_rows(rows: list[ClaimRow], name: str, *, can_annotate: bool) -> list[
     return rows
 
 
+# --- Finding the other end of a relation ------------------------------------------------------
+
+RELATION_MATCHES = 20  # at most this many claims offered for a search
+MATCH_CONTEXT = 30  # code points shown before the first matching word
+MATCH_CHARS = 120
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimMatch:
+    """A claim offered as a relation's other end: its number in the list and an excerpt cut
+    into (text, is a searched word) pieces."""
+
+    id: int
+    number: int
+    pieces: tuple[tuple[str, bool], ...]
+
+
+def _fold(text: str) -> str:
+    return unicodedata.normalize("NFC", text).casefold()
+
+
+def search_terms(query: str) -> list[str]:
+    return [_fold(word) for word in query.split()][:10]
+
+
+def _match_pieces(text: str, terms: list[str]) -> tuple[tuple[str, bool], ...]:
+    """An excerpt of `text` around its first searched word, with every searched word marked.
+    Case folding can change a string's length (ß -> ss), so words are located in the folded
+    text only when folding kept its length; otherwise the excerpt is shown unmarked."""
+    text = " ".join(text.split())
+    folded = _fold(text)
+    spans: list[tuple[int, int]] = []
+    if len(folded) == len(text):
+        for term in terms:
+            at = folded.find(term)
+            while term and at >= 0:
+                spans.append((at, at + len(term)))
+                at = folded.find(term, at + len(term))
+    spans.sort()
+    begin = max(0, spans[0][0] - MATCH_CONTEXT) if spans else 0
+    if begin:  # start the excerpt at a word boundary
+        space = text.rfind(" ", 0, begin)
+        begin = space + 1 if space >= 0 and begin - space < 15 else begin
+    stop = min(len(text), begin + MATCH_CHARS)
+    pieces: list[tuple[str, bool]] = [("…", False)] if begin else []
+    here = begin
+    for start, end in spans:
+        start, end = max(start, here), min(end, stop)
+        if start >= end:
+            continue
+        if start > here:
+            pieces.append((text[here:start], False))
+        pieces.append((text[start:end], True))
+        here = end
+    if here < stop:
+        pieces.append((text[here:stop], False))
+    if stop < len(text):
+        pieces.append(("…", False))
+    return tuple(pieces)
+
+
+def claim_matches(
+    claims: list[tuple[int, str]],
+    query: str,
+    *,
+    exclude: int,
+    limit: int = RELATION_MATCHES,
+) -> tuple[list[ClaimMatch], int]:
+    """The claims (id, text; in text order, numbered from 1 as the list numbers them) whose text
+    holds every word of `query`, case aside, other than `exclude`. A query that is a number
+    ("12" or "#12") puts that claim first. Returns at most `limit` matches and how many more
+    there were."""
+    terms = search_terms(query)
+    if not terms:
+        return [], 0
+    wanted = query.strip().lstrip("#")
+    number = int(wanted) if wanted.isdigit() and len(wanted) < 7 else None
+    first: list[tuple[int, int, str]] = []
+    found: list[tuple[int, int, str]] = []
+    for n, (claim_id, text) in enumerate(claims, start=1):
+        if claim_id == exclude:
+            continue
+        if n == number:
+            first.append((claim_id, n, text))
+            continue
+        folded = _fold(text)
+        if all(term in folded for term in terms):
+            found.append((claim_id, n, text))
+    hits = first + found
+    matches = [
+        ClaimMatch(claim_id, n, _match_pieces(text, [] if n == number else terms))
+        for claim_id, n, text in hits[:limit]
+    ]
+    return matches, max(0, len(hits) - limit)
+
+
+def claim_picked(
+    claims: list[tuple[int, str]], picked: int | None, *, exclude: int
+) -> list[ClaimMatch]:
+    """The one claim picked in the text, as a match (none if it is not another claim here)."""
+    for n, (claim_id, text) in enumerate(claims, start=1):
+        if claim_id == picked and claim_id != exclude:
+            return [ClaimMatch(claim_id, n, _match_pieces(text, []))]
+    return []
+
+
 # --- Shared context ---------------------------------------------------------------------------
 
 
@@ -439,9 +546,7 @@ def _panel_context(
         topics=list(selectors.topics_for_corpus(corpus)),
         claim_labels=corpus.claim_labels,
         relations=relations,
-        relation_choices=[
-            (cid, labels[cid][0], labels[cid][1]) for cid, _head in outline if cid != claim.pk
-        ],
+        has_other_claims=len(outline) > 1,
         comments=list(
             selectors.comments_for_claim(user=request.user, claim=claim, sees_all=viewer.sees_all)
         ),
@@ -468,7 +573,34 @@ def _panel_context(
         confidence_choices=range(1, 6),
     )
     context.setdefault("form", {})
+    context.setdefault("relation_form", {})
     return context
+
+
+def _claim_texts(article: Article) -> list[tuple[int, str]]:
+    """Every live claim of the article as (id, text), in the list's order: one query."""
+    return list(selectors.claim_outline_for_article(article).values_list("id", "exact"))
+
+
+def _relation_search(
+    article: Article, claim_id: int, *, query: str = "", picked: Any = None
+) -> dict[str, Any]:
+    """The relation form's choices: the claims matching `query`, or the one picked in the text."""
+    claims = _claim_texts(article)
+    if picked is not None:
+        chosen = int(picked) if str(picked).isdigit() and len(str(picked)) < 19 else None
+        matches, more = claim_picked(claims, chosen, exclude=claim_id), 0
+        picked_id = matches[0].id if matches else None
+    else:
+        matches, more = claim_matches(claims, query, exclude=claim_id)
+        picked_id = None
+    return {
+        "relation_query": query.strip(),
+        "relation_matches": matches,
+        "relation_more": more,
+        "relation_picked": picked_id,
+        "relation_pick_failed": picked is not None and not matches,
+    }
 
 
 def _render_panel(
@@ -658,6 +790,19 @@ def claim_panel(request: HttpRequest, pk: int) -> HttpResponse:
     return _render_panel(request, article, _viewer(request, article), claim.pk)
 
 
+@login_required
+@require_GET
+def relation_targets(request: HttpRequest, pk: int) -> HttpResponse:
+    """The relation form's choices for htmx: the claims whose text holds the typed words
+    (`q`), at most RELATION_MATCHES of them, or the claim picked in the text (`pick`)."""
+    claim = selectors.claim_get_for_user(request.user, pk)
+    if not request.htmx:
+        return redirect(_page_url(claim.article_id, claim_id=claim.pk))
+    query = request.GET.get("q", "")[:200]
+    context = _relation_search(claim.article, claim.pk, query=query, picked=request.GET.get("pick"))
+    return render(request, f"{TEMPLATE}#relation-matches", context)
+
+
 # --- Views: writing ---------------------------------------------------------------------------
 
 
@@ -742,6 +887,49 @@ def claim_edit(request: HttpRequest, pk: int) -> HttpResponse:
             conflict=conflict | {"version": stale.current.version},
         )
     return _after_write(request, article, claim.pk, "Summary saved.", changed=False)
+
+
+@login_required
+@require_POST
+def claim_labels(request: HttpRequest, pk: int) -> HttpResponse:
+    """The claim's own labels (shared by everyone, unlike each annotator's): its creator or a
+    curator sets them; the checkboxes send the whole set."""
+    claim, article = _claim_for_write(request, pk)
+    labels = request.POST.getlist("labels")
+    try:
+        services.claim_update(
+            actor=request.user,
+            claim=claim,
+            role=claim.my_role,
+            # A form without a version (sent twice quickly) must not overwrite: compare with 0.
+            version=request.POST.get("version") or 0,
+            labels=labels,
+        )
+    except ValidationError as error:
+        return _render_panel(
+            request,
+            article,
+            _viewer(request, article),
+            claim.pk,
+            status=400,
+            claim_label_errors=_errors(error),
+        )
+    except services.StaleVersion as stale:
+        conflict = _conflict(
+            request,
+            what="the claim's labels",
+            mine=[("Labels", ", ".join(labels) or "—")],
+            theirs=[("Labels", ", ".join(stale.current.labels) or "—")],
+        )
+        return _render_panel(
+            request,
+            article,
+            _viewer(request, article),
+            claim.pk,
+            status=412,
+            conflict=conflict | {"version": stale.current.version},
+        )
+    return _after_write(request, article, claim.pk, "Claim labels saved.", changed=False)
 
 
 @login_required
@@ -905,49 +1093,6 @@ def _evidence_write(
 
 @login_required
 @require_POST
-def claim_labels(request: HttpRequest, pk: int) -> HttpResponse:
-    """The claim's own labels (shared by everyone, unlike each annotator's): its creator or a
-    curator sets them; the checkboxes send the whole set."""
-    claim, article = _claim_for_write(request, pk)
-    labels = request.POST.getlist("labels")
-    try:
-        services.claim_update(
-            actor=request.user,
-            claim=claim,
-            role=claim.my_role,
-            # A form without a version (sent twice quickly) must not overwrite: compare with 0.
-            version=request.POST.get("version") or 0,
-            labels=labels,
-        )
-    except ValidationError as error:
-        return _render_panel(
-            request,
-            article,
-            _viewer(request, article),
-            claim.pk,
-            status=400,
-            claim_label_errors=_errors(error),
-        )
-    except services.StaleVersion as stale:
-        conflict = _conflict(
-            request,
-            what="the claim's labels",
-            mine=[("Labels", ", ".join(labels) or "—")],
-            theirs=[("Labels", ", ".join(stale.current.labels) or "—")],
-        )
-        return _render_panel(
-            request,
-            article,
-            _viewer(request, article),
-            claim.pk,
-            status=412,
-            conflict=conflict | {"version": stale.current.version},
-        )
-    return _after_write(request, article, claim.pk, "Claim labels saved.", changed=False)
-
-
-@login_required
-@require_POST
 def evidence_add(request: HttpRequest, pk: int) -> HttpResponse:
     claim, article = _claim_for_write(request, pk)
     mine = selectors.annotation_of(user=request.user, claim=claim)
@@ -1012,20 +1157,48 @@ def evidence_delete(request: HttpRequest, pk: int, evidence_id: int) -> HttpResp
 @require_POST
 def relation_create(request: HttpRequest, pk: int) -> HttpResponse:
     claim, article = _claim_for_write(request, pk)
-    target_id = request.POST.get("target", "")
+    post = request.POST
+    target_id = post.get("target", "")
+    query = post.get("q", "")[:200].strip()
+    relation_form = {
+        "direction": post.get("direction", ""),
+        "kind": post.get("kind", ""),
+        "q": query,
+    }
     try:
+        if not target_id and query:
+            # Typed words but no choice (no JavaScript, or Enter in the search box): one match
+            # is the choice; several are offered to choose from.
+            search = _relation_search(article, claim.pk, query=query)
+            matches = search["relation_matches"]
+            if len(matches) == 1:
+                target_id = str(matches[0].id)
+            else:
+                problem = (
+                    f"Several claims match “{query}”: choose one."
+                    if matches
+                    else f"No other claim matches “{query}”."
+                )
+                return _render_panel(
+                    request,
+                    article,
+                    _viewer(request, article),
+                    claim.pk,
+                    status=400,
+                    relation_errors=[problem],
+                    relation_form=relation_form,
+                    **search,
+                )
         if not target_id:
             raise ValidationError({"target": ["Choose the other claim."]})
         target = selectors.claim_get_for_user(request.user, target_id)
-        source, target = (
-            (target, claim) if request.POST.get("direction") == "in" else (claim, target)
-        )
+        source, target = (target, claim) if post.get("direction") == "in" else (claim, target)
         services.relation_create(
             actor=request.user,
             source=source,
             target=target,
             role=claim.my_role,
-            kind=request.POST.get("kind", ""),
+            kind=post.get("kind", ""),
         )
     except ValidationError as error:
         return _render_panel(
@@ -1035,6 +1208,7 @@ def relation_create(request: HttpRequest, pk: int) -> HttpResponse:
             claim.pk,
             status=400,
             relation_errors=_errors(error),
+            relation_form=relation_form,
         )
     except services.Conflict as error:
         return _render_panel(
@@ -1044,6 +1218,7 @@ def relation_create(request: HttpRequest, pk: int) -> HttpResponse:
             claim.pk,
             status=409,
             relation_errors=[str(error)],
+            relation_form=relation_form,
         )
     return _after_write(request, article, claim.pk, "Link added.")
 
@@ -1110,6 +1285,7 @@ urlpatterns = [
     path("claims/<int:pk>/annotation", annotation_save, name="annotation-save"),
     path("claims/<int:pk>/evidence", evidence_add, name="evidence-add"),
     path("claims/<int:pk>/relations", relation_create, name="relation-create"),
+    path("claims/<int:pk>/relation-targets", relation_targets, name="relation-targets"),
     path("claims/<int:pk>/comments", comment_create, name="comment-create"),
     path("annotations/<int:pk>/delete", annotation_delete, name="annotation-delete"),
     path(

@@ -1,6 +1,6 @@
 // The annotation page (templates/articles/article.html): turns a mouse selection into a claim
 // or an evidence span at the right code-point offsets, opens claims from the text and the list,
-// and adds the keyboard shortcuts. The server does all the rendering; this file only wires
+// lets a relation's other end be picked in the text, and adds the keyboard shortcuts. The server does all the rendering; this file only wires
 // events (no inline handlers, no style attributes: the CSP forbids both).
 //
 // Offsets: every text segment carries data-s, its start in Unicode code points of the stored
@@ -332,6 +332,75 @@
     }
   });
 
+  // --- Picking a relation's other end in the text --------------------------------------------
+
+  var picking = false;
+  var lastPicked = null;
+
+  function setPicking(on) {
+    picking = on;
+    root.classList.toggle("is-picking", on);
+    var button = document.getElementById("relation-pick");
+    if (button) {
+      button.setAttribute("aria-pressed", on ? "true" : "false");
+    }
+    if (on) {
+      say("Click the other claim in the text (Esc cancels).", "");
+    }
+  }
+
+  // A click on text covered by several claims picks the innermost other than the open one;
+  // picking there again takes the next, as opening does.
+  function pickClaim(seg) {
+    var ids = seg.dataset.c.split(" ").filter(function (id) {
+      return id !== current;
+    });
+    if (!ids.length) {
+      say("That is the open claim: click another one.", "error");
+      return;
+    }
+    var at = ids.indexOf(lastPicked);
+    var id = ids[at >= 0 ? (at + 1) % ids.length : 0];
+    lastPicked = id;
+    var button = document.getElementById("relation-pick");
+    setPicking(false);
+    if (!button) {
+      return;
+    }
+    var url = button.dataset.targetsUrl + "?pick=" + encodeURIComponent(id);
+    htmx.ajax("GET", url, { target: "#relation-matches", swap: "innerHTML" }).then(function () {
+      var chosen = document.querySelector("#relation-matches input:checked");
+      if (chosen) {
+        chosen.focus();
+        say("Picked. Choose the relation, then “Add link”.", "");
+      }
+    });
+  }
+
+  // Controls that need this script stay hidden without it.
+  function revealPanelControls() {
+    var button = document.getElementById("relation-pick");
+    if (button) {
+      button.hidden = false;
+    }
+  }
+
+  // The claim finder: Down moves from the search box into the matches; Enter on a match adds it.
+  document.addEventListener("keydown", function (event) {
+    var target = event.target;
+    if (target.id === "relation-search" && event.key === "ArrowDown") {
+      var first = document.querySelector("#relation-matches input[type=radio]");
+      if (first) {
+        event.preventDefault();
+        first.checked = true;
+        first.focus();
+      }
+    } else if (event.key === "Enter" && target.matches("#relation-matches input[type=radio]")) {
+      event.preventDefault();
+      target.form.requestSubmit();
+    }
+  });
+
   // --- Opening claims ------------------------------------------------------------------------
 
   function panelUrl(id) {
@@ -381,6 +450,7 @@
   function openClaim(id, options) {
     options = options || {};
     current = String(id);
+    setPicking(false);
     highlight(current, options.scroll !== false);
     remember(current);
     var item = document.querySelector('#claim-list [data-claim="' + current + '"]');
@@ -401,6 +471,7 @@
 
   function closeClaim() {
     current = null;
+    setPicking(false);
     highlight(null, false);
     remember(null);
     if (emptyPanel) {
@@ -416,6 +487,14 @@
       return;
     }
     var seg = event.target.closest("[data-c]");
+    if (picking) {
+      if (seg) {
+        pickClaim(seg);
+      } else {
+        say("Click a highlighted claim, or press Esc to stop picking.", "");
+      }
+      return;
+    }
     if (!seg) {
       return;
     }
@@ -427,6 +506,10 @@
   // Claim links (list, panel navigation, relations) open in place instead of reloading.
   document.addEventListener("click", function (event) {
     if (event.button !== 0 || event.ctrlKey || event.metaKey || event.shiftKey || event.altKey) {
+      return;
+    }
+    if (event.target.closest("#relation-pick")) {
+      setPicking(!picking);
       return;
     }
     var link = event.target.closest("a[data-claim]");
@@ -523,11 +606,13 @@
     } else if (target === panel) {
       var body = document.getElementById("panel-body");
       var id = body && body.dataset.claimId ? body.dataset.claimId : null;
+      setPicking(false);
       if (id !== current) {
         current = id;
         remember(id);
         highlight(id, true);
       }
+      revealPanelControls();
     }
     var errors = document.getElementById("claim-errors");
     if (target === errors || (errors && target.contains(errors) && errors.childElementCount)) {
@@ -563,7 +648,10 @@
       event.preventDefault();
       useAsEvidence();
     } else if (key === "Escape") {
-      if (!pop.hidden) {
+      if (picking) {
+        setPicking(false);
+        say("", "");
+      } else if (!pop.hidden) {
         window.getSelection().removeAllRanges();
         hidePop();
       } else if (current) {
@@ -588,6 +676,7 @@
   if (initial && initial.dataset.claimId) {
     current = initial.dataset.claimId;
     highlight(current, true);
+    revealPanelControls();
   }
   // The "no claim selected" panel, shown again when a claim is closed.
   var emptyTemplate = document.getElementById("panel-empty-template");

@@ -151,7 +151,8 @@ def test_select_claim_tag_evidence_source_relation_at_exact_offsets(
     assert second_id != first_id
     page.locator(".add-relation > summary").click()
     page.get_by_label("Relation").select_option("supports")
-    page.get_by_label("Other claim", exact=True).select_option(first_id)
+    page.get_by_label("Other claim", exact=True).fill("backfired")
+    page.locator(f'#relation-matches input[value="{first_id}"]').check()
     page.get_by_role("button", name="Add link").click()
     expect(page.locator(".relations")).to_contain_text("This claim supports")
     page.evaluate("window.scrollTo(0, 0)")
@@ -381,6 +382,87 @@ def test_the_page_works_without_javascript(browser, live_server, team, artifacts
     claim = Claim.objects.get()
     assert article.text[claim.start : claim.end] == claim.exact == SECOND
     assert Annotation.objects.get(claim=claim).stance == Stance.NEUTRAL
+
+
+def test_a_relation_target_is_found_by_typing_or_picked_in_the_text(
+    page, live_server, team, artifacts, console_errors
+):
+    article = _article(team)
+    text = article.text
+
+    def claim_on(phrase):
+        at = text.index(phrase)
+        return ClaimFactory(article=article, start=at, end=at + len(phrase))
+
+    first = claim_on(CLAIM)
+    evidence = claim_on(EVIDENCE)
+    second = claim_on(SECOND)
+    prices = claim_on("Prices rose by 12% in a single quarter")
+    critics = claim_on("Critics call the policy a gift to domestic rivals")
+    login(page, live_server, "anna")
+    page.goto(f"{live_server.url}/articles/{article.pk}/?claim={first.pk}")
+    expect(page.locator("body[data-ready='1']")).to_have_count(1)
+    page.locator(".add-relation > summary").click()
+
+    # Typing filters the article's claims by their words, in any case and order.
+    search = page.get_by_label("Other claim", exact=True)
+    search.press_sequentially("QUARTER pri", delay=20)
+    matches = page.locator("#relation-matches input[name=target]")
+    expect(matches).to_have_count(1)
+    expect(page.locator("#relation-matches mark").first).to_have_text("Pri")
+    search.fill("")
+    search.press_sequentially("the", delay=20)
+    expect(page.locator("#relation-matches .match-count")).to_have_text("2 claims match.")
+    search.press_sequentially(" lab", delay=20)
+    expect(matches).to_have_count(1)
+    expect(page.locator("#relation-matches")).to_contain_text(EVIDENCE)
+    search.fill("")
+    search.press_sequentially("the", delay=20)
+    expect(matches).to_have_count(2)
+    page.locator("#relation-add").scroll_into_view_if_needed()
+    page.screenshot(path=str(artifacts / "annotate-relation-search.png"))
+    search.press_sequentially(" lab", delay=20)
+    expect(matches).to_have_count(1)
+
+    # Keyboard: Down moves into the matches, Enter adds the link.
+    page.get_by_label("Relation").select_option("attacks")
+    search.focus()
+    page.keyboard.press("ArrowDown")
+    expect(page.locator(f'#relation-matches input[value="{evidence.pk}"]')).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.locator(".relations")).to_contain_text("This claim attacks")
+    assert Relation.objects.filter(
+        source_claim=first, target_claim=evidence, kind="attacks"
+    ).exists()
+
+    # Or pick the other claim by clicking it in the text.
+    page.locator(".add-relation > summary").click()
+    page.get_by_role("button", name="Pick in the text").click()
+    expect(page.locator("#annotate.is-picking")).to_have_count(1)
+    page.locator(f'#article-text [data-c~="{critics.pk}"]').first.click()
+    expect(page.locator("#panel-body")).to_have_attribute("data-claim-id", str(first.pk))
+    expect(page.locator(f'#relation-matches input[value="{critics.pk}"]')).to_be_checked()
+    expect(page.locator("#annotate.is-picking")).to_have_count(0)
+    page.locator("#relation-add").scroll_into_view_if_needed()
+    page.screenshot(path=str(artifacts / "annotate-relation-picked.png"))
+    page.get_by_label("Direction").select_option("in")
+    page.get_by_role("button", name="Add link").click()
+    expect(page.locator(".relations")).to_contain_text("supports this claim")
+    assert Relation.objects.filter(
+        source_claim=critics, target_claim=first, kind="supports"
+    ).exists()
+
+    # Enter in the search box with one match adds it; Esc leaves picking mode.
+    page.locator(".add-relation > summary").click()
+    page.get_by_role("button", name="Pick in the text").click()
+    page.keyboard.press("Escape")
+    expect(page.locator("#annotate.is-picking")).to_have_count(0)
+    search.fill("sales abroad")
+    search.press("Enter")
+    expect(page.locator(".relations li")).to_have_count(3)
+    assert Relation.objects.filter(source_claim=first, target_claim=second).exists()
+    assert not Relation.objects.filter(target_claim=prices).exists()
+    assert console_errors == []
 
 
 def test_the_claim_labels_are_set_in_the_panel(page, live_server, team, artifacts, console_errors):

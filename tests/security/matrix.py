@@ -189,6 +189,7 @@ MATRIX: dict[str, Route] = {
     "relation-create": _page(
         claim, POST=Call(ANNOTATE, lambda w: {"target": w.reviewed_claim.pk, "kind": "attacks"})
     ),
+    "relation-targets": _page(claim, GET=Call(READ, htmx=True)),
     "comment-create": _page(
         claim, POST=Call(ANNOTATE, lambda w: {"text": "I read it differently."})
     ),
