@@ -662,6 +662,11 @@ def _seed(team, n_claims: int) -> Claim:
     Evidence.objects.bulk_create(
         Evidence(annotation=a, kind="source", title="Report") for a in annotations[::2]
     )
+    # Passages of the text, shown in the panel and highlighted in the text.
+    Evidence.objects.bulk_create(
+        Evidence(annotation=a, kind="span", start=42, end=85, exact=text[42:85], position=1)
+        for a in annotations
+    )
     for claim in claims[::2]:
         ReviewFactory(claim=claim, curator=team.curator)
     Relation.objects.bulk_create(
@@ -695,6 +700,8 @@ def test_page_query_count_does_not_grow_with_claims(
     with django_assert_num_queries(PAGE_QUERIES[who] + PANEL_QUERIES):
         response = client.get(page_url(team.article) + f"?claim={first.pk}")
     assert response.status_code == 200
+    # Both annotations' passages, whatever the number of claims.
+    assert response.content.decode().count('data-ev-start="42" data-ev-end="85"') == 2
 
 
 @pytest.mark.parametrize("n_claims", [2, 200])
@@ -717,6 +724,70 @@ def test_partials_query_counts_do_not_grow_with_claims(
     matching = Claim.objects.filter(exact__contains="chip").exclude(pk=first.pk).count()
     assert matching >= n_claims // 4
     assert response.content.decode().count('name="target"') == min(matching, 20)
+
+
+# --- Evidence passages in the text --------------------------------------------------------------
+
+
+def _span(annotation, text, phrase, **fields):
+    start = text.index(phrase)
+    return EvidenceFactory(
+        annotation=annotation,
+        kind="span",
+        start=start,
+        end=start + len(phrase),
+        exact=phrase,
+        url="",
+        title="",
+        **fields,
+    )
+
+
+def test_the_panel_links_each_visible_passage_to_its_code_point_offsets(client, team, claim):
+    text = f"👩‍👩‍👧 研究者. {PHRASE}. The lab trained on low-end chips."
+    team.article.text = text
+    team.article.save()
+    start = text.index("Restricting")
+    Claim.objects.filter(pk=claim.pk).update(start=start, end=start + 40, exact=PHRASE)
+    mine = _span(AnnotationFactory(claim=claim, annotator=team.annotator), text, "low-end chips")
+    theirs = _span(AnnotationFactory(claim=claim, annotator=team.annotator2), text, "The lab")
+    client.force_login(team.annotator)
+    body = client.get(reverse("claim-panel", args=[claim.pk]), **HX).content.decode()
+    # Code points, as stored: the emoji family counts 5, not the 8 UTF-16 units of JavaScript.
+    assert mine.start == text.index("low-end chips") == 72
+    assert f'data-ev-start="{mine.start}" data-ev-end="{mine.end}"' in body
+    assert f'data-ev-start="{theirs.start}" data-ev-end="{theirs.end}"' in body
+    assert body.count('href="#article-text"') == 2
+
+    # Blind mode: another annotator's passage is as hidden as the rest of their tag.
+    Corpus.objects.filter(pk=team.corpus.pk).update(blind=True)
+    body = client.get(reverse("claim-panel", args=[claim.pk]), **HX).content.decode()
+    assert f'data-ev-start="{mine.start}"' in body
+    assert f'data-ev-start="{theirs.start}"' not in body
+    client.force_login(team.curator)
+    body = client.get(reverse("claim-panel", args=[claim.pk]), **HX).content.decode()
+    assert f'data-ev-start="{mine.start}"' in body
+    assert f'data-ev-start="{theirs.start}"' in body
+
+
+def test_a_hostile_passage_is_escaped_in_the_panel(client, team, claim):
+    team.article.text = f"{PHRASE}. Then {XSS} ends."
+    team.article.save()
+    annotation = AnnotationFactory(claim=claim, annotator=team.annotator)
+    passage = _span(annotation, team.article.text, XSS)
+    client.force_login(team.annotator)
+    for response in (
+        client.get(reverse("claim-panel", args=[claim.pk]), **HX),
+        client.get(page_url(team.article) + f"?claim={claim.pk}"),
+    ):
+        body = response.content.decode()
+        assert "<img src=x" not in body
+        assert "<script>alert" not in body
+        assert "<svg onload" not in body
+        assert (
+            f'data-ev-start="{passage.start}" data-ev-end="{passage.end}" '
+            'title="Show this passage in the text"><q>&lt;img src=x onerror=alert(1)&gt;'
+        ) in body
 
 
 # --- Finding a relation's other end ---------------------------------------------------------

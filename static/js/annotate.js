@@ -1,7 +1,8 @@
 // The annotation page (templates/articles/article.html): turns a mouse selection into a claim
 // or an evidence span at the right code-point offsets, opens claims from the text and the list,
-// lets a relation's other end be picked in the text, and adds the keyboard shortcuts. The server does all the rendering; this file only wires
-// events (no inline handlers, no style attributes: the CSP forbids both).
+// shows the open claim's evidence passages in the text, lets a relation's other end be picked
+// in the text, and adds the keyboard shortcuts. The server does all the rendering; this file
+// only wires events (no inline handlers, no style attributes: the CSP forbids both).
 //
 // Offsets: every text segment carries data-s, its start in Unicode code points of the stored
 // text. The DOM counts UTF-16 code units, so a DOM position (text node, offset) becomes
@@ -332,6 +333,98 @@
     }
   });
 
+  // --- Evidence passages of the open claim ---------------------------------------------------
+  // The panel lists them as links carrying code-point offsets (data-ev-start/end). They are
+  // painted with the CSS Custom Highlight API, which leaves the server's segments untouched;
+  // browsers without it get the covering segments marked instead.
+
+  var HIGHLIGHTS = typeof window.Highlight === "function" && window.CSS && CSS.highlights;
+  var evidence = []; // {link, start, end, range} of each passage shown in the panel
+  var activeLink = null; // the passage last jumped to, painted stronger
+
+  function rangeOf(start, end) {
+    var from = toDomPoint(start, false);
+    var to = toDomPoint(end, true);
+    var range = document.createRange();
+    range.setStart(from[0], from[1]);
+    range.setEnd(to[0], to[1]);
+    return range;
+  }
+
+  function paintEvidence(active) {
+    activeLink = active ? active.link : null;
+    if (HIGHLIGHTS) {
+      var ranges = evidence.filter(function (item) {
+        return item !== active;
+      }).map(function (item) {
+        return item.range;
+      });
+      CSS.highlights.set("evidence", new Highlight(...ranges));
+      if (active) {
+        CSS.highlights.set("evidence-active", new Highlight(active.range));
+      } else {
+        CSS.highlights.delete("evidence-active");
+      }
+    } else {
+      textEl.querySelectorAll(".ev").forEach(function (seg) {
+        seg.classList.remove("ev", "ev-active");
+      });
+      evidence.forEach(function (item) {
+        segments.forEach(function (seg) {
+          if (seg.cpStart < item.end && seg.cpEnd > item.start) {
+            seg.classList.add("ev");
+            seg.classList.toggle("ev-active", seg.classList.contains("ev-active") || item === active);
+          }
+        });
+      });
+    }
+    evidence.forEach(function (item) {
+      if (item === active) {
+        item.link.setAttribute("aria-current", "true");
+      } else {
+        item.link.removeAttribute("aria-current");
+      }
+    });
+  }
+
+  function clearEvidence() {
+    evidence = [];
+    paintEvidence(null);
+  }
+
+  function showEvidence() {
+    evidence = [];
+    var body = document.getElementById("panel-body");
+    if (current && segments.length && body && body.dataset.claimId === current) {
+      body.querySelectorAll("[data-ev-start]").forEach(function (link) {
+        var start = parseInt(link.dataset.evStart, 10);
+        var end = parseInt(link.dataset.evEnd, 10);
+        if (start >= 0 && end > start && end <= chars.length) {
+          evidence.push({ link: link, start: start, end: end, range: rangeOf(start, end) });
+        }
+      });
+    }
+    // A refreshed text keeps the passage last jumped to; a new panel starts afresh.
+    var again = evidence.find(function (item) {
+      return item.link === activeLink;
+    });
+    paintEvidence(again || null);
+  }
+
+  function jumpToEvidence(link) {
+    var item = evidence.find(function (candidate) {
+      return candidate.link === link;
+    });
+    if (!item) {
+      return;
+    }
+    paintEvidence(item);
+    var seg = item.range.startContainer.parentElement;
+    if (!isVisible(seg)) {
+      seg.scrollIntoView({ block: "center" });
+    }
+  }
+
   // --- Picking a relation's other end in the text --------------------------------------------
 
   var picking = false;
@@ -451,6 +544,7 @@
     options = options || {};
     current = String(id);
     setPicking(false);
+    clearEvidence();
     highlight(current, options.scroll !== false);
     remember(current);
     var item = document.querySelector('#claim-list [data-claim="' + current + '"]');
@@ -472,6 +566,7 @@
   function closeClaim() {
     current = null;
     setPicking(false);
+    clearEvidence();
     highlight(null, false);
     remember(null);
     if (emptyPanel) {
@@ -506,6 +601,12 @@
   // Claim links (list, panel navigation, relations) open in place instead of reloading.
   document.addEventListener("click", function (event) {
     if (event.button !== 0 || event.ctrlKey || event.metaKey || event.shiftKey || event.altKey) {
+      return;
+    }
+    var passage = event.target.closest("a[data-ev-start]");
+    if (passage && panel.contains(passage)) {
+      event.preventDefault();
+      jumpToEvidence(passage);
       return;
     }
     if (event.target.closest("#relation-pick")) {
@@ -597,6 +698,7 @@
     if (target === textEl) {
       indexText();
       highlight(current, false);
+      showEvidence();
       if (selectionToRestore) {
         restoreSelection(selectionToRestore);
         selectionToRestore = null;
@@ -613,6 +715,7 @@
         highlight(id, true);
       }
       revealPanelControls();
+      showEvidence();
     }
     var errors = document.getElementById("claim-errors");
     if (target === errors || (errors && target.contains(errors) && errors.childElementCount)) {
@@ -677,6 +780,7 @@
     current = initial.dataset.claimId;
     highlight(current, true);
     revealPanelControls();
+    showEvidence();
   }
   // The "no claim selected" panel, shown again when a claim is closed.
   var emptyTemplate = document.getElementById("panel-empty-template");

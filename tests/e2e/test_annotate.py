@@ -7,7 +7,13 @@ from playwright.sync_api import expect
 
 from articles import services
 from articles.models import Annotation, Claim, Corpus, Evidence, Relation, Role, Stance
-from tests.factories import AnnotationFactory, ClaimFactory, CommentFactory, ReviewFactory
+from tests.factories import (
+    AnnotationFactory,
+    ClaimFactory,
+    CommentFactory,
+    EvidenceFactory,
+    ReviewFactory,
+)
 
 from .conftest import login
 
@@ -382,6 +388,124 @@ def test_the_page_works_without_javascript(browser, live_server, team, artifacts
     claim = Claim.objects.get()
     assert article.text[claim.start : claim.end] == claim.exact == SECOND
     assert Annotation.objects.get(claim=claim).stance == Stance.NEUTRAL
+
+
+# The text of each range painted with the named CSS highlight, in text order.
+HIGHLIGHTED_JS = """
+(name) => {
+  const highlight = CSS.highlights.get(name);
+  if (!highlight) return [];
+  return [...highlight]
+    .sort((a, b) => a.compareBoundaryPoints(Range.START_TO_START, b))
+    .map((range) => range.toString());
+}
+"""
+
+
+def _passage(annotation, phrase, **fields):
+    text = annotation.claim.article.text
+    start = text.index(phrase)
+    return EvidenceFactory(
+        annotation=annotation,
+        kind="span",
+        start=start,
+        end=start + len(phrase),
+        exact=phrase,
+        url="",
+        title="",
+        **fields,
+    )
+
+
+def test_evidence_passages_are_highlighted_in_the_text(
+    page, live_server, team, artifacts, console_errors
+):
+    # Emoji (astral, joined), CJK and a combining mark inside the very segment that holds the
+    # passages: UTF-16 and code points differ right before them.
+    text = (
+        f"👩‍👩‍👧 {CLAIM}. Within a month 🚀🚀 研究者 x\u0303 {EVIDENCE} 😀, reports say. "
+        f"{SECOND}. 研究者は別の見方をしている。"
+    )
+    article = _article(team, text=text)
+    text = article.text
+    at = text.index(CLAIM)
+    claim = ClaimFactory(article=article, start=at, end=at + len(CLAIM), created_by=team.annotator)
+    mine = AnnotationFactory(claim=claim, annotator=team.annotator, stance=Stance.OPPOSE)
+    _passage(mine, EVIDENCE, evidence_type="example")
+    theirs = AnnotationFactory(claim=claim, annotator=team.annotator2, stance=Stance.OPPOSE)
+    _passage(theirs, "別の見方")
+    # A passage crossing the boundary of the second claim.
+    second_at = text.index(SECOND)
+    ClaimFactory(article=article, start=second_at, end=second_at + len(SECOND))
+    _passage(theirs, "reports say. Officials now", position=1)
+    assert text.index(EVIDENCE) != len(text[: text.index(EVIDENCE)].encode("utf-16-le")) // 2
+
+    login(page, live_server, "anna")
+    _open(page, live_server, article)
+    assert page.evaluate(HIGHLIGHTED_JS, "evidence") == []
+    page.locator(f'#claim-list [data-claim="{claim.pk}"]').click()
+    expect(page.locator(".evidence-item .evidence-jump")).to_have_count(1)
+    expect(page.locator(".others .evidence-jump")).to_have_count(2)
+    page.wait_for_function("CSS.highlights.has('evidence')")
+    assert page.evaluate(HIGHLIGHTED_JS, "evidence") == [
+        EVIDENCE,
+        "reports say. Officials now",
+        "別の見方",
+    ]
+
+    # Each passage in the panel leads to its place in the text.
+    page.evaluate("window.scrollTo(0, document.body.scrollHeight)")
+    page.locator(".evidence-item .evidence-jump").click()
+    assert page.evaluate(HIGHLIGHTED_JS, "evidence-active") == [EVIDENCE]
+    expect(page.locator(".evidence-item .evidence-jump")).to_have_attribute("aria-current", "true")
+    page.locator(".others .evidence-jump", has_text="別の見方").click()
+    assert page.evaluate(HIGHLIGHTED_JS, "evidence-active") == ["別の見方"]
+    page.evaluate("window.scrollTo(0, 0)")
+    page.screenshot(path=str(artifacts / "annotate-evidence.png"))
+
+    # The highlight follows the text when it is refreshed, and leaves with the claim.
+    page.evaluate(
+        """() => new Promise(done => {
+            document.body.addEventListener("htmx:afterSettle", (event) => {
+                if (event.detail.target.id === "article-text") done();
+            });
+            htmx.trigger(document.body, "claims-changed", {});
+        })"""
+    )
+    assert page.evaluate(HIGHLIGHTED_JS, "evidence") == [EVIDENCE, "reports say. Officials now"]
+    page.keyboard.press("Escape")
+    expect(page.locator("#panel-body")).to_have_attribute("data-claim-id", "")
+    assert page.evaluate(HIGHLIGHTED_JS, "evidence") == []
+    assert page.evaluate(HIGHLIGHTED_JS, "evidence-active") == []
+
+    # Blind mode: another annotator's passages are not shown before submitting.
+    Corpus.objects.filter(pk=team.corpus.pk).update(blind=True)
+    page.goto(f"{live_server.url}/articles/{article.pk}/?claim={claim.pk}")
+    expect(page.locator("body[data-ready='1']")).to_have_count(1)
+    assert page.evaluate(HIGHLIGHTED_JS, "evidence") == [EVIDENCE]
+    assert console_errors == []
+
+
+def test_without_the_highlight_api_the_segments_holding_a_passage_are_marked(
+    page, live_server, team, console_errors
+):
+    article = _article(team)
+    at = article.text.index(CLAIM)
+    claim = ClaimFactory(article=article, start=at, end=at + len(CLAIM))
+    _passage(AnnotationFactory(claim=claim, annotator=team.annotator), EVIDENCE)
+    page.add_init_script("delete window.Highlight;")
+    login(page, live_server, "anna")
+    page.goto(f"{live_server.url}/articles/{article.pk}/?claim={claim.pk}")
+    expect(page.locator("body[data-ready='1']")).to_have_count(1)
+    marked = page.locator("#article-text .ev")
+    expect(marked).to_have_count(1)  # the sentence's segment, after the claim
+    assert EVIDENCE in marked.text_content()
+    assert CLAIM not in marked.text_content()
+    page.locator(".evidence-item .evidence-jump").click()
+    expect(page.locator("#article-text .ev.ev-active")).to_have_count(1)
+    page.keyboard.press("Escape")
+    expect(marked).to_have_count(0)
+    assert console_errors == []
 
 
 def test_a_relation_target_is_found_by_typing_or_picked_in_the_text(
