@@ -561,7 +561,7 @@ def test_export_accepts_a_trailing_slash_and_defaults_to_jsonl(team, client):
 
 
 def test_chunked_joins_small_pieces():
-    chunks = list(exports.chunked(iter(["a" * 6, "b" * 6, "c"]), size=10))
+    chunks = list(exports.chunked(iter([b"a" * 6, b"b" * 6, b"c"]), size=10))
     assert chunks == [b"aaaaaabbbbbb", b"c"]
 
 
@@ -634,8 +634,76 @@ def test_reader_batches_articles_with_a_fixed_number_of_queries(team):
     with CaptureQueriesContext(connection) as captured:
         rows = list(exports.read_articles(team.corpus, filters, batch_size=2))
     assert len(rows) == 6
-    # One article query, then seven per batch of (at most) two articles: three batches.
-    assert len(captured) == 1 + 7 * 3
+    # Nine queries per batch of (at most) two articles, three batches; the third is full, so
+    # one more query finds that nothing follows.
+    assert len(captured) == 9 * 3 + 1
+
+
+def test_reader_closes_a_batch_once_its_texts_reach_the_byte_budget(team):
+    texts = ["é" * 500, "a" * 300, "b" * 300, "c" * 2000, "d" * 10]  # é is two bytes
+    made = [
+        ArticleFactory(corpus=team.corpus, title=f"Sized {n}", text=t) for n, t in enumerate(texts)
+    ]
+    ids = [a.pk for a in made]
+    filters = exports.ExportFilters(article_ids=tuple(ids))
+    seen: list[list[int]] = []
+    original = exports._read_batch
+
+    def spy(filters, names, run, article_ids):
+        seen.append(list(article_ids))
+        return original(filters, names, run, article_ids)
+
+    exports._read_batch = spy
+    try:
+        rows = list(exports.read_articles(team.corpus, filters, batch_chars=1000))
+    finally:
+        exports._read_batch = original
+    assert [row.text for row in rows] == texts
+    # 1000 bytes: the first article alone reaches it; the next two stay under it (600 bytes)
+    # until the third joins them; the last one is a batch of its own.
+    assert seen == [ids[:1], ids[1:4], ids[4:]]
+
+
+def _reader_threads() -> list:
+    import threading
+
+    return [t for t in threading.enumerate() if t.name == "export-reader" and t.is_alive()]
+
+
+def test_an_error_in_the_reader_is_raised_to_the_consumer_and_the_reader_stops(team):
+    for n in range(4):
+        ArticleFactory(corpus=team.corpus, title=f"Err {n}")
+    original = exports._read_batch
+    calls = []
+
+    def failing(filters, names, run, article_ids):
+        calls.append(article_ids)
+        if len(calls) == 2:
+            raise RuntimeError("the reader broke")
+        return original(filters, names, run, article_ids)
+
+    exports._read_batch = failing
+    try:
+        rows = exports.read_articles(team.corpus, exports.ExportFilters(), batch_size=2)
+        with pytest.raises(RuntimeError, match="the reader broke"):
+            list(rows)
+    finally:
+        exports._read_batch = original
+    assert _reader_threads() == []
+    # The connection is this thread's own again.
+    assert Article.objects.filter(corpus=team.corpus).count() == 5
+
+
+def test_an_abandoned_export_stops_its_reader(team):
+    for n in range(6):
+        ArticleFactory(corpus=team.corpus, title=f"Gone {n}")
+    rows = exports.read_articles(team.corpus, exports.ExportFilters(), batch_size=2)
+    first = next(rows)
+    assert first.title
+    assert len(_reader_threads()) == 1
+    rows.close()
+    assert _reader_threads() == []
+    assert Article.objects.filter(corpus=team.corpus).count() == 7
 
 
 # --- Management command ---------------------------------------------------------------------

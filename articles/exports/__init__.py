@@ -28,6 +28,8 @@ Articles and claims in the trash are never exported.
 from __future__ import annotations
 
 import json
+import queue
+import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time
@@ -35,8 +37,18 @@ from operator import attrgetter
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
-from django.db import NotSupportedError, connection, transaction
-from django.db.models import BooleanField, Exists, F, Func, OuterRef, Q, TextField, Value
+from django.db import DEFAULT_DB_ALIAS, NotSupportedError, connection, connections, transaction
+from django.db.models import (
+    BooleanField,
+    Exists,
+    F,
+    Func,
+    IntegerField,
+    OuterRef,
+    Q,
+    TextField,
+    Value,
+)
 from django.db.models.functions import Cast
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
@@ -494,43 +506,77 @@ def read_articles(
     """The selected articles in id order, each complete (claims in text order with their
     annotations and evidence, review, comments; the relations between exported claims).
 
-    Seven queries per batch of articles, whatever the number of claims and annotations. The
-    first batch is small, so the first bytes leave quickly.
+    Nine queries per batch of articles, whatever the number of claims and annotations (see
+    `_read_batches`). The first batch is small, so the first bytes leave quickly.
+
+    The queries run in a reader thread on this thread's own database connection (so in its
+    transaction and snapshot), one batch ahead: while this thread assembles and writes a batch,
+    the database works on the next one, on the other core. Nothing else uses the connection
+    until the reader has stopped, which it does when the export ends or is abandoned.
     """
-    rows = (
-        selected_articles(corpus, filters)
-        .values_list(
-            "id",
-            "title",
-            "text",
-            "author",
-            "source_url",
-            _text("published_on"),
-            "language",
-            _iso("created_at"),
-            _iso("updated_at"),
-        )
-        .iterator(chunk_size=min(batch_size, 100))
-    )
     labels = _Labels()
     names = _Names()
-    batch: list[ArticleRow] = []
-    chars = 0
-    limit = min(batch_size, FIRST_BATCH)
-    for row in rows:
-        batch.append(ArticleRow(str(row[0]), *row[1:]))
-        chars += len(row[2])
-        if len(batch) >= limit or chars >= batch_chars:
-            _complete(batch, filters, labels, names)
-            yield from batch
-            batch, chars, limit = [], 0, batch_size
-    if batch:
-        _complete(batch, filters, labels, names)
-        yield from batch
+    batches = _read_ahead(
+        lambda run: _read_batches(corpus, filters, names, run, batch_size, batch_chars)
+    )
+    for raw in batches:
+        yield from _assemble(raw, labels, names)
 
 
-def _fetch(queryset) -> list[tuple]:
-    """All the rows of one of a batch's queries, as plain tuples in one round trip.
+def _read_ahead(produce: Callable) -> Iterator[_RawBatch]:
+    """Run `produce(run)` in a thread and hand over what it yields, one item ahead.
+
+    `run(queryset)` executes a query on the calling thread's connection: Django lets another
+    thread use it once sharing is declared (`inc_thread_sharing`), and psycopg serialises any
+    access. Errors in the reader are raised here; closing this generator stops the reader and
+    waits for it, so the connection is never used by two threads at once after that.
+    """
+    wrapper = connections[DEFAULT_DB_ALIAS]
+    wrapper.ensure_connection()
+    handover: queue.Queue = queue.Queue(maxsize=1)
+    stop = threading.Event()
+    finished = object()
+
+    def run(queryset) -> list[tuple]:
+        return _fetch(queryset, wrapper)
+
+    def put(item) -> bool:
+        while not stop.is_set():
+            try:
+                handover.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def reader() -> None:
+        try:
+            for item in produce(run):
+                if not put(item):
+                    return
+            put(finished)
+        except BaseException as error:  # handed to the consumer, raised there
+            put(error)
+
+    wrapper.inc_thread_sharing()
+    thread = threading.Thread(target=reader, name="export-reader", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item = handover.get()
+            if item is finished:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        thread.join()
+        wrapper.dec_thread_sharing()
+
+
+def _fetch(queryset, wrapper=None) -> list[tuple]:
+    """All the rows of one query, as plain tuples in one round trip.
 
     A batch is held in memory anyway, so its rows are read at once through an ordinary cursor:
     no server-side cursor (DECLARE, a FETCH per 2,000 rows, CLOSE, and a plan tuned for the
@@ -539,9 +585,24 @@ def _fetch(queryset) -> list[tuple]:
     database), with the expressions last so the columns come in the order asked for.
     """
     sql, params = queryset.query.get_compiler(using=queryset.db).as_sql()
-    with connection.cursor() as cursor:
+    with (wrapper or connection).cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchall()
+
+
+class OctetLength(Func):
+    """A text's size in bytes: what a batch's memory budget counts, known to the database
+    without reading (or decompressing) the text."""
+
+    output_field = IntegerField()
+
+    def as_postgresql(self, compiler, connection, **extra):
+        column, params = compiler.compile(self.source_expressions[0])
+        return f"octet_length({column})", params
+
+    def as_sqlite(self, compiler, connection, **extra):
+        column, params = compiler.compile(self.source_expressions[0])
+        return f"length(CAST({column} AS BLOB))", params
 
 
 class _Names:
@@ -555,10 +616,10 @@ class _Names:
         self.users: dict[int, str] = {}
         self.topics: dict[int | None, str | None] = {None: None}
 
-    def resolve(self, user_ids: set, topic_ids: set) -> None:
+    def resolve(self, run, user_ids: set, topic_ids: set) -> None:
         users = user_ids - self.users.keys()
         topics = topic_ids - self.topics.keys()
-        rows = _fetch(
+        rows = run(
             get_user_model()
             .objects.filter(InIds("id", users))
             .order_by()
@@ -574,13 +635,69 @@ class _Names:
             (self.topics if table else self.users)[key] = name
 
 
-def _complete(batch: list[ArticleRow], filters: ExportFilters, labels: _Labels, names: _Names):
-    """Attach claims, annotations, evidence, reviews, comments and relations: seven queries
-    (six for the rows, one for the names they refer to), then the rows are assembled."""
-    by_article = {int(article.id): article for article in batch}
+@dataclass(slots=True)
+class _RawBatch:
+    """One batch's rows as the database returned them (see `_read_batches`)."""
 
-    claim_rows = _fetch(
-        Claim.objects.filter(_claims_selected(filters), InIds("article_id", by_article))
+    articles: list[tuple]
+    claims: list[tuple]
+    annotations: list[tuple]
+    evidence: list[tuple]
+    reviews: list[tuple]
+    comments: list[tuple]
+    relations: list[tuple]
+
+
+def _read_batches(
+    corpus: Corpus,
+    filters: ExportFilters,
+    names: _Names,
+    run: Callable[[object], list[tuple]],
+    batch_size: int,
+    batch_chars: int,
+) -> Iterator[_RawBatch]:
+    """The selected articles' rows, batch by batch, through `run(queryset)`: nine queries per
+    batch. The next batch's article ids and sizes (keyset pagination on the id: no server-side
+    cursor), the articles, their claims, annotations, evidence, reviews, comments, relations,
+    and the names these refer to. A batch closes at `batch_size` articles or once its texts
+    reach `batch_chars` bytes."""
+    selected = selected_articles(corpus, filters)
+    last, limit = 0, min(batch_size, FIRST_BATCH)
+    while True:
+        sizes = run(selected.filter(pk__gt=last).values_list("id", OctetLength("text"))[:limit])
+        if not sizes:
+            return
+        article_ids, chars = [], 0
+        for article_id, size in sizes:
+            article_ids.append(article_id)
+            chars += size or 0
+            if chars >= batch_chars:
+                break
+        last = article_ids[-1]
+        yield _read_batch(filters, names, run, article_ids)
+        if len(sizes) < limit and len(article_ids) == len(sizes):
+            return  # that was the end: no need to ask again
+        limit = batch_size
+
+
+def _read_batch(filters: ExportFilters, names: _Names, run, article_ids: list[int]) -> _RawBatch:
+    article_rows = run(
+        Article.objects.filter(InIds("id", article_ids))
+        .order_by("id")
+        .values_list(
+            "id",
+            "title",
+            "text",
+            "author",
+            "source_url",
+            _text("published_on"),
+            "language",
+            _iso("created_at"),
+            _iso("updated_at"),
+        )
+    )
+    claim_rows = run(
+        Claim.objects.filter(_claims_selected(filters), InIds("article_id", article_ids))
         .order_by("article_id", "start", "-end", "id")
         .values_list(
             "article_id",
@@ -600,7 +717,7 @@ def _complete(batch: list[ArticleRow], filters: ExportFilters, labels: _Labels, 
     )
     claim_ids = [row[1] for row in claim_rows]
     # Sorted by annotator id here; by username (the export's order) below.
-    annotation_rows = _fetch(
+    annotation_rows = run(
         Annotation.objects.filter(InIds("claim_id", claim_ids), _annotation_filter(filters))
         .order_by("claim_id", "annotator_id")
         .values_list(
@@ -617,7 +734,7 @@ def _complete(batch: list[ArticleRow], filters: ExportFilters, labels: _Labels, 
             _iso("updated_at"),
         )
     )
-    evidence_rows = _fetch(
+    evidence_rows = run(
         Evidence.objects.filter(InIds("annotation_id", [row[1] for row in annotation_rows]))
         .order_by("annotation_id", "position", "id")
         .values_list(
@@ -633,7 +750,7 @@ def _complete(batch: list[ArticleRow], filters: ExportFilters, labels: _Labels, 
             "role",
         )
     )
-    review_rows = _fetch(
+    review_rows = run(
         Review.objects.filter(InIds("claim_id", claim_ids)).values_list(
             "claim_id",
             "curator_id",
@@ -645,12 +762,12 @@ def _complete(batch: list[ArticleRow], filters: ExportFilters, labels: _Labels, 
             _iso("updated_at"),
         )
     )
-    comment_rows = _fetch(
+    comment_rows = run(
         Comment.objects.filter(InIds("claim_id", claim_ids))
         .order_by("claim_id", "created_at", "id")
         .values_list("claim_id", "id", "author_id", "text", _iso("created_at"))
     )
-    relation_rows = _fetch(
+    relation_rows = run(
         Relation.objects.filter(InIds("source_claim_id", claim_ids))
         .order_by("id")
         .values_list(
@@ -663,6 +780,7 @@ def _complete(batch: list[ArticleRow], filters: ExportFilters, labels: _Labels, 
         )
     )
     names.resolve(
+        run,
         {row[8] for row in claim_rows}
         | {row[2] for row in annotation_rows}
         | {row[1] for row in review_rows}
@@ -670,6 +788,23 @@ def _complete(batch: list[ArticleRow], filters: ExportFilters, labels: _Labels, 
         | {row[4] for row in relation_rows},
         {row[3] for row in annotation_rows} | {row[3] for row in review_rows},
     )
+    return _RawBatch(
+        article_rows,
+        claim_rows,
+        annotation_rows,
+        evidence_rows,
+        review_rows,
+        comment_rows,
+        relation_rows,
+    )
+
+
+def _assemble(raw: _RawBatch, labels: _Labels, names: _Names) -> list[ArticleRow]:
+    """Build the batch's articles from its rows."""
+    batch = [ArticleRow(str(row[0]), *row[1:]) for row in raw.articles]
+    by_article = {row[0]: article for row, article in zip(raw.articles, batch, strict=True)}
+    claim_rows, annotation_rows, evidence_rows = raw.claims, raw.annotations, raw.evidence
+    review_rows, comment_rows, relation_rows = raw.reviews, raw.comments, raw.relations
     users, topics = names.users, names.topics
 
     # Per-row work is most of the Python time: unpack rows, look the labels up in the cache
@@ -753,6 +888,7 @@ def _complete(batch: list[ArticleRow], filters: ExportFilters, labels: _Labels, 
                     created_at,
                 )
             )
+    return batch
 
 
 _by_annotator = attrgetter("annotator")
@@ -765,18 +901,18 @@ def compact_json() -> Callable[[object], str]:
     return json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
-def chunked(pieces: Iterator[str], size: int = CHUNK_BYTES) -> Iterator[bytes]:
-    """Join small string pieces into byte chunks of about `size` (fewer, larger writes)."""
-    buffer: list[str] = []
+def chunked(pieces: Iterator[bytes], size: int = CHUNK_BYTES) -> Iterator[bytes]:
+    """Join small pieces into chunks of about `size` bytes (fewer, larger writes)."""
+    buffer: list[bytes] = []
     length = 0
     for piece in pieces:
         buffer.append(piece)
         length += len(piece)
         if length >= size:
-            yield "".join(buffer).encode("utf-8")
+            yield b"".join(buffer)
             buffer, length = [], 0
     if buffer:
-        yield "".join(buffer).encode("utf-8")
+        yield b"".join(buffer)
 
 
 def stream(spec: ExportSpec) -> Iterator[bytes]:

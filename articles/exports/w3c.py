@@ -29,6 +29,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import orjson
+
 from ..anchoring import context_around
 from . import (
     AnnotationRow,
@@ -38,7 +40,6 @@ from . import (
     ExportFormat,
     ExportSpec,
     chunked,
-    compact_json,
     read_articles,
 )
 
@@ -191,8 +192,8 @@ def _items(article: ArticleRow, iris: _Iris) -> Iterator[dict]:
         }
 
 
-def _pieces(spec: ExportSpec) -> Iterator[str]:
-    encode = compact_json()
+def _pieces(spec: ExportSpec) -> Iterator[bytes]:
+    encode = orjson.dumps
     iris = _Iris(spec.base_url)
     collection = spec.collection_url or (f"{iris.api}/corpora/{spec.corpus.slug}/export?format=w3c")
     context = [
@@ -213,13 +214,14 @@ def _pieces(spec: ExportSpec) -> Iterator[str]:
     }
     page = {"id": f"{collection}#page-1", "type": "AnnotationPage", "partOf": collection}
     # Open the collection and its page, stream the items, then close with the total.
-    yield encode(head)[:-1] + ',"first":' + encode({**page, "startIndex": 0})[:-1] + ',"items":['
+    yield encode(head)[:-1] + b',"first":' + encode({**page, "startIndex": 0})[:-1] + b',"items":['
     total = 0
     for article in read_articles(spec.corpus, spec.filters):
-        for item in _items(article, iris):
-            yield ("," if total else "") + "\n" + encode(item)
-            total += 1
-    yield f'\n]}},"total":{total}}}\n'
+        items = [encode(item) for item in _items(article, iris)]
+        if items:
+            yield (b",\n" if total else b"\n") + b",\n".join(items)
+            total += len(items)
+    yield b'\n]},"total":%d}\n' % total
 
 
 def write(spec: ExportSpec) -> Iterator[bytes]:
