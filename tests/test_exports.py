@@ -400,6 +400,47 @@ def test_csv_rows_columns_and_formula_neutralisation(team, client, rich):
     assert {e["kind"] for e in evidence} == {"span", "source"}
 
 
+def test_csv_neutralises_people_text_in_every_column(team, client):
+    """Every cell that can hold what a person typed, formula-like, comes out as text."""
+    from articles.models import Membership as Member
+
+    client.force_login(team.owner)
+    mallory = UserFactory(username="+mallory")
+    Member.objects.create(corpus=team.corpus, user=mallory, role="curator")
+    topic = Topic.objects.create(corpus=team.corpus, label="=topic()")
+    article = ArticleFactory(corpus=team.corpus, title="@title", text="-claim text here. More.")
+    claim = ClaimFactory(
+        article=article, start=0, end=11, summary="=summary()", labels=["-label"],
+        created_by=mallory,
+    )  # fmt: skip
+    annotation = AnnotationFactory(
+        claim=claim, annotator=mallory, topic=topic, labels=["@x"], note="\tnote"
+    )
+    EvidenceFactory(annotation=annotation)
+    ReviewFactory(claim=claim, curator=mallory, topic=topic, note="\rreview")
+    _, body = export(client, format="csv", article=str(article.pk))
+    rows = list(csv.DictReader(io.StringIO(body.decode("utf-8"))))
+    assert len(rows) == 1
+    row = rows[0]
+    expected = {
+        "article_title": "'@title",
+        "claim_exact": "'-claim text",
+        "claim_summary": "'=summary()",
+        "claim_labels": "'-label",
+        "claim_created_by": "'+mallory",
+        "annotator": "'+mallory",
+        "topic": "'=topic()",
+        "annotation_labels": "'@x",
+        "note": "'\tnote",
+        "gold_topic": "'=topic()",
+        "curator": "'+mallory",
+        "review_note": "'\rreview",
+    }
+    assert {name: row[name] for name in expected} == expected
+    for cell in row.values():
+        assert not cell.startswith(("=", "+", "-", "@", "\t", "\r"))
+
+
 @pytest.mark.parametrize("start", ["=", "+", "-", "@", "\t", "\r"])
 def test_csv_neutralises_every_formula_start(start):
     assert neutralise(start + "1+1") == "'" + start + "1+1"

@@ -16,6 +16,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterator
+from itertools import islice
 
 from . import ExportFormat, ExportSpec, compact_json, read_articles
 from .jsonl import evidence_dict
@@ -59,61 +60,80 @@ def neutralise(value: object) -> object:
     return value
 
 
+def _text_cell(value: str) -> str:
+    """`neutralise` for a string (the common case, made cheap)."""
+    return "'" + value if value and value[0] in _FORMULA_CHARS else value
+
+
+_FORMULA_CHARS = frozenset(FORMULA_STARTS)
+
+
 def _rows(spec: ExportSpec) -> Iterator[list]:
+    """The rows, with every cell that holds people's text neutralised (`_`); the other cells
+    are numbers, ids, timestamps, fixed words (stance, status, decision) and the evidence's JSON
+    array, which cannot start a formula. Claim and review cells are made once per claim."""
+    _ = _text_cell
     encode = compact_json()
     for article in read_articles(spec.corpus, spec.filters):
+        title = _(article.title)
         for claim in article.claims:
             claim_part = [
-                str(article.id),
-                article.title,
-                str(claim.id),
+                article.id,
+                title,
+                claim.id,
                 claim.start,
                 claim.end,
-                claim.exact,
-                claim.summary,
-                "|".join(claim.labels),
-                claim.created_by,
+                _(claim.exact),
+                _(claim.summary),
+                _("|".join(claim.labels)),
+                _(claim.created_by),
             ]
             review = claim.review
             review_part = (
-                [review.decision, review.topic or "", review.stance, review.curator, review.note]
+                [
+                    review.decision,
+                    _(review.topic or ""),
+                    review.stance,
+                    _(review.curator),
+                    _(review.note),
+                ]
                 if review is not None
                 else ["", "", "", "", ""]
             )
             if not claim.annotations:
                 yield claim_part + [""] * 12 + review_part
             for a in claim.annotations:
-                yield (
-                    claim_part
-                    + [
-                        str(a.id),
-                        a.annotator,
-                        a.topic,
-                        a.stance,
-                        "|".join(a.labels),
-                        "" if a.confidence is None else a.confidence,
-                        a.note,
-                        a.status,
-                        len(a.evidence),
-                        encode([evidence_dict(e) for e in a.evidence]) if a.evidence else "",
-                        a.created_at,
-                        a.updated_at,
-                    ]
-                    + review_part
-                )
+                yield [
+                    *claim_part,
+                    a.id,
+                    _(a.annotator),
+                    _(a.topic),
+                    a.stance,
+                    _("|".join(a.labels)),
+                    "" if a.confidence is None else a.confidence,
+                    _(a.note),
+                    a.status,
+                    len(a.evidence),
+                    encode([evidence_dict(e) for e in a.evidence]) if a.evidence else "",
+                    a.created_at,
+                    a.updated_at,
+                    *review_part,
+                ]
 
 
 def write(spec: ExportSpec) -> Iterator[bytes]:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(COLUMNS)
-    for count, row in enumerate(_rows(spec), start=1):
-        writer.writerow([neutralise(cell) for cell in row])
-        if count % ROWS_PER_CHUNK == 0:
-            yield buffer.getvalue().encode("utf-8")
-            buffer.seek(0)
-            buffer.truncate()
-    yield buffer.getvalue().encode("utf-8")
+    rows = _rows(spec)
+    while True:
+        writer.writerows(islice(rows, ROWS_PER_CHUNK))
+        chunk = buffer.getvalue()
+        if not chunk:
+            return
+        yield chunk.encode("utf-8")
+        buffer.seek(0)
+        buffer.truncate()
 
 
 FORMAT = ExportFormat(
