@@ -735,6 +735,22 @@ def test_an_error_in_the_reader_is_raised_to_the_consumer_and_the_reader_stops(t
     assert Article.objects.filter(corpus=team.corpus).count() == 5
 
 
+def test_a_failing_query_in_the_reader_raises_a_database_error(team):
+    from django.db import DatabaseError
+
+    def broken(filters, names, run, article_ids):
+        run(Article.objects.extra(tables=["no_such_table"]).values_list("id"))
+
+    original = exports._read_batch
+    exports._read_batch = broken
+    try:
+        with pytest.raises(DatabaseError, match="no_such_table"):
+            list(exports.read_articles(team.corpus, exports.ExportFilters()))
+    finally:
+        exports._read_batch = original
+    assert _reader_threads() == []
+
+
 def test_an_abandoned_export_stops_its_reader(team):
     for n in range(6):
         ArticleFactory(corpus=team.corpus, title=f"Gone {n}")
