@@ -696,7 +696,7 @@ def test_reader_closes_a_batch_once_its_texts_reach_the_byte_budget(team):
 
     exports._read_batch = spy
     try:
-        rows = list(exports.read_articles(team.corpus, filters, batch_chars=1000))
+        rows = list(exports.read_articles(team.corpus, filters, batch_bytes=1000))
     finally:
         exports._read_batch = original
     assert [row.text for row in rows] == texts

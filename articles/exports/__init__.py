@@ -4,9 +4,9 @@ This package holds what every format shares:
 
 - `parse_export_params` validates the request's parameters (all of them, before the first byte);
 - `read_articles` reads the selected live articles in batches with everything hanging from them,
-  a fixed number of queries per batch (never per row): the articles through `.iterator()`, each
-  batch's related rows as plain tuples in one round trip per query, so memory stays bounded by
-  one batch however large the corpus is;
+  a fixed number of queries per batch (never per row), each query's rows as plain tuples in one
+  round trip, in a reader thread one batch ahead of the writer, so memory stays bounded by a few
+  batches however large the corpus is;
 - `FORMATS`, the registry: name -> content type, file extension and writer;
 - `stream(spec)`, the bytes of an export, read inside one transaction (one consistent snapshot).
 
@@ -74,9 +74,9 @@ from ..models import (
 
 ARTICLES_PER_BATCH = 250
 FIRST_BATCH = 50
-# A batch also closes once its texts reach this many characters, so that a corpus of long
-# articles (up to ARTICLE_MAX_CHARS each) does not hold a whole batch of them at once.
-CHARS_PER_BATCH = 8_000_000
+# A batch also closes once its texts reach this many bytes, so that a corpus of long articles
+# (up to ARTICLE_MAX_CHARS each) does not hold a whole batch of them at once.
+BYTES_PER_BATCH = 8_000_000
 CHUNK_BYTES = 64 * 1024
 
 PARAMETERS = ("format", "article", "annotator", "status", "gold_only", "updated_since")
@@ -506,7 +506,7 @@ def read_articles(
     filters: ExportFilters,
     *,
     batch_size: int = ARTICLES_PER_BATCH,
-    batch_chars: int = CHARS_PER_BATCH,
+    batch_bytes: int = BYTES_PER_BATCH,
 ) -> Iterator[ArticleRow]:
     """The selected articles in id order, each complete (claims in text order with their
     annotations and evidence, review, comments; the relations between exported claims).
@@ -522,7 +522,7 @@ def read_articles(
     labels = _Labels()
     names = _Names()
     batches = _read_ahead(
-        lambda run: _read_batches(corpus, filters, names, run, batch_size, batch_chars)
+        lambda run: _read_batches(corpus, filters, names, run, batch_size, batch_bytes)
     )
     for raw in batches:
         yield from _assemble(raw, labels, names)
@@ -703,24 +703,24 @@ def _read_batches(
     names: _Names,
     run: Callable[[object], list[tuple]],
     batch_size: int,
-    batch_chars: int,
+    batch_bytes: int,
 ) -> Iterator[_RawBatch]:
     """The selected articles' rows, batch by batch, through `run(queryset)`: nine queries per
     batch. The next batch's article ids and sizes (keyset pagination on the id: no server-side
     cursor), the articles, their claims, annotations, evidence, reviews, comments, relations,
     and the names these refer to. A batch closes at `batch_size` articles or once its texts
-    reach `batch_chars` bytes."""
+    reach `batch_bytes` bytes."""
     selected = selected_articles(corpus, filters)
     last, limit = 0, min(batch_size, FIRST_BATCH)
     while True:
         sizes = run(selected.filter(pk__gt=last).values_list("id", OctetLength("text"))[:limit])
         if not sizes:
             return
-        article_ids, chars = [], 0
+        article_ids, total = [], 0
         for article_id, size in sizes:
             article_ids.append(article_id)
-            chars += size or 0
-            if chars >= batch_chars:
+            total += size or 0
+            if total >= batch_bytes:
                 break
         last = article_ids[-1]
         yield _read_batch(filters, names, run, article_ids)
