@@ -71,6 +71,7 @@ from ..models import (
     ReviewDecision,
     Topic,
 )
+from ..services import EVIDENCE_FIELDS
 
 ARTICLES_PER_BATCH = 250
 FIRST_BATCH = 50
@@ -786,18 +787,7 @@ def _read_batch(filters: ExportFilters, names: _Names, run, article_ids: list[in
     evidence_rows = run(
         Evidence.objects.filter(InIds("annotation_id", [row[1] for row in annotation_rows]))
         .order_by("annotation_id", "position", "id")
-        .values_list(
-            "annotation_id",
-            "kind",
-            "start",
-            "end",
-            "exact",
-            "url",
-            "title",
-            "quote",
-            "evidence_type",
-            "role",
-        )
+        .values_list("annotation_id", *EVIDENCE_FIELDS)
     )
     review_rows = run(
         Review.objects.filter(InIds("claim_id", claim_ids)).values_list(
@@ -907,6 +897,7 @@ def _assemble(raw: _RawBatch, labels: _Labels, names: _Names) -> list[ArticleRow
     for claim_annotations in unsorted:
         claim_annotations.sort(key=_by_annotator)
 
+    # The columns are EVIDENCE_FIELDS, in its order.
     for annotation_id, kind, start, end, exact, url, title, quote, kind_of, role in evidence_rows:
         annotations[annotation_id].evidence.append(
             SpanEvidenceRow(kind, start, end, exact, kind_of, role)

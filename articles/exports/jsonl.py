@@ -16,13 +16,13 @@ from collections.abc import Iterator
 import orjson
 
 from . import (
-    CHUNK_BYTES,
     AnnotationRow,
     ArticleRow,
     ClaimRow,
     EvidenceRow,
     ExportFormat,
     ExportSpec,
+    chunked,
     read_articles,
 )
 
@@ -148,17 +148,7 @@ def article_line(article: ArticleRow) -> bytes:
 
 
 def write(spec: ExportSpec) -> Iterator[bytes]:
-    buffer: list[bytes] = []
-    size = 0
-    for article in read_articles(spec.corpus, spec.filters):
-        line = article_line(article)
-        buffer.append(line)
-        size += len(line)
-        if size >= CHUNK_BYTES:
-            yield b"".join(buffer)
-            buffer, size = [], 0
-    if buffer:
-        yield b"".join(buffer)
+    return chunked(map(article_line, read_articles(spec.corpus, spec.filters)))
 
 
 FORMAT = ExportFormat(
