@@ -1,9 +1,9 @@
 """The domain: corpora of articles, the claims marked in them, and the team's tags on those claims.
 
 Offsets are Unicode code points of the stored (NFC) article text, start inclusive, end exclusive
-(see anchoring.py). Rules the database can hold are constraints here; the rest live in services.py.
-Users are never deleted in cascade with annotation data: user foreign keys PROTECT (a departing
-member is deactivated, their work stays attributed to them).
+(see anchoring.py). Rules the database can hold are constraints here; the rest live in the
+services package (articles/services/). Users are never deleted in cascade with annotation data:
+user foreign keys PROTECT (a departing member is deactivated, their work stays attributed to them).
 """
 
 from django.conf import settings
