@@ -4,6 +4,7 @@ parameter validation before the first byte, permissions, and constant query coun
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
 import re
@@ -690,9 +691,9 @@ def test_reader_closes_a_batch_once_its_texts_reach_the_byte_budget(team):
     seen: list[list[int]] = []
     original = exports._read_batch
 
-    def spy(filters, names, run, article_ids):
+    def spy(filters, names, run, article_ids, parts):
         seen.append(list(article_ids))
-        return original(filters, names, run, article_ids)
+        return original(filters, names, run, article_ids, parts)
 
     exports._read_batch = spy
     try:
@@ -717,11 +718,11 @@ def test_an_error_in_the_reader_is_raised_to_the_consumer_and_the_reader_stops(t
     original = exports._read_batch
     calls = []
 
-    def failing(filters, names, run, article_ids):
+    def failing(filters, names, run, article_ids, parts):
         calls.append(article_ids)
         if len(calls) == 2:
             raise RuntimeError("the reader broke")
-        return original(filters, names, run, article_ids)
+        return original(filters, names, run, article_ids, parts)
 
     exports._read_batch = failing
     try:
@@ -738,7 +739,7 @@ def test_an_error_in_the_reader_is_raised_to_the_consumer_and_the_reader_stops(t
 def test_a_failing_query_in_the_reader_raises_a_database_error(team):
     from django.db import DatabaseError
 
-    def broken(filters, names, run, article_ids):
+    def broken(filters, names, run, article_ids, parts):
         run(Article.objects.extra(tables=["no_such_table"]).values_list("id"))
 
     original = exports._read_batch
@@ -761,6 +762,33 @@ def test_an_abandoned_export_stops_its_reader(team):
     rows.close()
     assert _reader_threads() == []
     assert Article.objects.filter(corpus=team.corpus).count() == 7
+
+
+@pytest.mark.parametrize("fmt", ["brat", "csv", "aif"])
+def test_a_format_reading_only_its_parts_writes_the_same_bytes(team, rich, monkeypatch, fmt):
+    """The lighter formats skip the queries for what they do not write; reading everything
+    gives the same bytes (the brat zip compared entry by entry: it stamps no time of its own
+    but is compared by content to be safe)."""
+    import importlib
+
+    module = importlib.import_module(f"articles.exports.{fmt}")
+    assert module.FORMAT.parts < exports.PARTS
+    params = {"format": [fmt]}
+
+    def body() -> bytes:
+        return b"".join(exports.stream(exports.parse_export_params(team.corpus, params)))
+
+    light = body()
+    monkeypatch.setattr(module, "FORMAT", dataclasses.replace(module.FORMAT, parts=exports.PARTS))
+    full = body()
+    if fmt == "brat":
+        light_zip, full_zip = (zipfile.ZipFile(io.BytesIO(b)) for b in (light, full))
+        names = light_zip.namelist()
+        assert names == full_zip.namelist() and names
+        assert all(light_zip.read(n) == full_zip.read(n) for n in names)
+    else:
+        assert light == full
+        assert len(light) > 200
 
 
 # --- Management command ---------------------------------------------------------------------

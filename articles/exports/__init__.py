@@ -80,6 +80,9 @@ FIRST_BATCH = 50
 BYTES_PER_BATCH = 8_000_000
 CHUNK_BYTES = 64 * 1024
 
+# What hangs from a claim, beyond the claim itself; a format reads only the parts it writes.
+PARTS = frozenset({"annotations", "evidence", "reviews", "comments", "relations"})
+
 PARAMETERS = ("format", "article", "annotator", "status", "gold_only", "updated_since")
 TRUE_WORDS = {"1", "true", "yes", "on"}
 FALSE_WORDS = {"0", "false", "no", "off", ""}
@@ -228,6 +231,8 @@ class ExportFormat:
     extension: str
     content_type: str
     writer: Callable[[ExportSpec], Iterator[bytes]]
+    # The parts of the corpus it writes (`PARTS`): the reader skips the others' queries.
+    parts: frozenset[str] = PARTS
 
 
 # --- Parameters ------------------------------------------------------------------------------
@@ -506,14 +511,17 @@ def read_articles(
     corpus: Corpus,
     filters: ExportFilters,
     *,
+    parts: frozenset[str] = PARTS,
     batch_size: int = ARTICLES_PER_BATCH,
     batch_bytes: int = BYTES_PER_BATCH,
 ) -> Iterator[ArticleRow]:
     """The selected articles in id order, each complete (claims in text order with their
-    annotations and evidence, review, comments; the relations between exported claims).
+    annotations and evidence, review, comments; the relations between exported claims), or
+    with only the `parts` asked for (the others left empty).
 
-    Nine queries per batch of articles, whatever the number of claims and annotations (see
-    `_read_batches`). The first batch is small, so the first bytes leave quickly.
+    Nine queries per batch of articles with every part, one fewer for each part left out,
+    whatever the number of claims and annotations (see `_read_batches`). The first batch is
+    small, so the first bytes leave quickly.
 
     The queries run in a reader thread on this thread's own database connection (so in its
     transaction and snapshot), one batch ahead: while this thread assembles and writes a batch,
@@ -523,7 +531,7 @@ def read_articles(
     labels = _Labels()
     names = _Names()
     batches = _read_ahead(
-        lambda run: _read_batches(corpus, filters, names, run, batch_size, batch_bytes)
+        lambda run: _read_batches(corpus, filters, names, run, parts, batch_size, batch_bytes)
     )
     for raw in batches:
         yield from _assemble(raw, labels, names)
@@ -703,6 +711,7 @@ def _read_batches(
     filters: ExportFilters,
     names: _Names,
     run: Callable[[object], list[tuple]],
+    parts: frozenset[str],
     batch_size: int,
     batch_bytes: int,
 ) -> Iterator[_RawBatch]:
@@ -724,13 +733,15 @@ def _read_batches(
             if total >= batch_bytes:
                 break
         last = article_ids[-1]
-        yield _read_batch(filters, names, run, article_ids)
+        yield _read_batch(filters, names, run, article_ids, parts)
         if len(sizes) < limit and len(article_ids) == len(sizes):
             return  # that was the end: no need to ask again
         limit = batch_size
 
 
-def _read_batch(filters: ExportFilters, names: _Names, run, article_ids: list[int]) -> _RawBatch:
+def _read_batch(
+    filters: ExportFilters, names: _Names, run, article_ids: list[int], parts: frozenset[str]
+) -> _RawBatch:
     article_rows = run(
         Article.objects.filter(InIds("id", article_ids))
         .order_by("id")
@@ -767,56 +778,76 @@ def _read_batch(filters: ExportFilters, names: _Names, run, article_ids: list[in
     )
     claim_ids = [row[1] for row in claim_rows]
     # Sorted by annotator id here; by username (the export's order) below.
-    annotation_rows = run(
-        Annotation.objects.filter(InIds("claim_id", claim_ids), _annotation_filter(filters))
-        .order_by("claim_id", "annotator_id")
-        .values_list(
-            "claim_id",
-            "id",
-            "annotator_id",
-            "topic_id",
-            "stance",
-            "confidence",
-            "note",
-            "status",
-            _text("labels"),
-            _iso("created_at"),
-            _iso("updated_at"),
+    annotation_rows = (
+        run(
+            Annotation.objects.filter(InIds("claim_id", claim_ids), _annotation_filter(filters))
+            .order_by("claim_id", "annotator_id")
+            .values_list(
+                "claim_id",
+                "id",
+                "annotator_id",
+                "topic_id",
+                "stance",
+                "confidence",
+                "note",
+                "status",
+                _text("labels"),
+                _iso("created_at"),
+                _iso("updated_at"),
+            )
         )
+        if "annotations" in parts
+        else []
     )
-    evidence_rows = run(
-        Evidence.objects.filter(InIds("annotation_id", [row[1] for row in annotation_rows]))
-        .order_by("annotation_id", "position", "id")
-        .values_list("annotation_id", *EVIDENCE_FIELDS)
-    )
-    review_rows = run(
-        Review.objects.filter(InIds("claim_id", claim_ids)).values_list(
-            "claim_id",
-            "curator_id",
-            "decision",
-            "topic_id",
-            "stance",
-            "note",
-            _iso("created_at"),
-            _iso("updated_at"),
+    evidence_rows = (
+        run(
+            Evidence.objects.filter(InIds("annotation_id", [row[1] for row in annotation_rows]))
+            .order_by("annotation_id", "position", "id")
+            .values_list("annotation_id", *EVIDENCE_FIELDS)
         )
+        if "evidence" in parts
+        else []
     )
-    comment_rows = run(
-        Comment.objects.filter(InIds("claim_id", claim_ids))
-        .order_by("claim_id", "created_at", "id")
-        .values_list("claim_id", "id", "author_id", "text", _iso("created_at"))
-    )
-    relation_rows = run(
-        Relation.objects.filter(InIds("source_claim_id", claim_ids))
-        .order_by("id")
-        .values_list(
-            "id",
-            "source_claim_id",
-            "target_claim_id",
-            "kind",
-            "created_by_id",
-            _iso("created_at"),
+    review_rows = (
+        run(
+            Review.objects.filter(InIds("claim_id", claim_ids)).values_list(
+                "claim_id",
+                "curator_id",
+                "decision",
+                "topic_id",
+                "stance",
+                "note",
+                _iso("created_at"),
+                _iso("updated_at"),
+            )
         )
+        if "reviews" in parts
+        else []
+    )
+    comment_rows = (
+        run(
+            Comment.objects.filter(InIds("claim_id", claim_ids))
+            .order_by("claim_id", "created_at", "id")
+            .values_list("claim_id", "id", "author_id", "text", _iso("created_at"))
+        )
+        if "comments" in parts
+        else []
+    )
+    relation_rows = (
+        run(
+            Relation.objects.filter(InIds("source_claim_id", claim_ids))
+            .order_by("id")
+            .values_list(
+                "id",
+                "source_claim_id",
+                "target_claim_id",
+                "kind",
+                "created_by_id",
+                _iso("created_at"),
+            )
+        )
+        if "relations" in parts
+        else []
     )
     names.resolve(
         run,

@@ -42,7 +42,7 @@ def write(spec: ExportSpec) -> Iterator[bytes]:
         nodes: list[str] = []
         size = 0
         n_nodes = n_edges = 0
-        for article in read_articles(spec.corpus, spec.filters):
+        for article in read_articles(spec.corpus, spec.filters, parts=FORMAT.parts):
             for claim in article.claims:
                 piece = (
                     ("," if n_nodes else "")
@@ -87,4 +87,10 @@ def write(spec: ExportSpec) -> Iterator[bytes]:
         yield b'\n],"locutions":[]}\n'
 
 
-FORMAT = ExportFormat(name="aif", extension="json", content_type="application/json", writer=write)
+FORMAT = ExportFormat(
+    name="aif",
+    extension="json",
+    content_type="application/json",
+    writer=write,
+    parts=frozenset({"relations"}),
+)

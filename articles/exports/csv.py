@@ -74,7 +74,7 @@ def _rows(spec: ExportSpec) -> Iterator[list]:
     array, which cannot start a formula. Claim and review cells are made once per claim."""
     _ = _text_cell
     encode = compact_json()
-    for article in read_articles(spec.corpus, spec.filters):
+    for article in read_articles(spec.corpus, spec.filters, parts=FORMAT.parts):
         title = _(article.title)
         for claim in article.claims:
             claim_part = [
@@ -137,5 +137,9 @@ def write(spec: ExportSpec) -> Iterator[bytes]:
 
 
 FORMAT = ExportFormat(
-    name="csv", extension="csv", content_type="text/csv; charset=utf-8", writer=write
+    name="csv",
+    extension="csv",
+    content_type="text/csv; charset=utf-8",
+    writer=write,
+    parts=frozenset({"annotations", "evidence", "reviews"}),
 )
