@@ -1,4 +1,5 @@
-"""In a real browser: the top bar fits a phone's width and keeps its one row on a laptop."""
+"""In a real browser: the top bar fits a phone's width and keeps its one row on a laptop, and
+no page is wider than the screen."""
 
 import pytest
 from playwright.sync_api import expect
@@ -18,7 +19,7 @@ MEASURE = """() => {
 }"""
 
 
-@pytest.mark.parametrize("width", [360, 420, VIEWPORT["width"]])
+@pytest.mark.parametrize("width", [320, 360, 420, VIEWPORT["width"]])
 def test_top_bar_fits_the_screen(page, live_server, team, artifacts, console_errors, width):
     page.set_viewport_size({"width": width, "height": 740})
     login(page, live_server, "olivia")
@@ -36,6 +37,8 @@ def test_top_bar_fits_the_screen(page, live_server, team, artifacts, console_err
         measured = page.evaluate(MEASURE)
         assert measured["past"] == [], (name, width, measured)
         assert measured["height"] < 60, (name, width, measured)  # one row, as on a laptop
+        # Nothing makes the page scroll sideways (wide tables scroll inside their own box).
+        assert page.evaluate("document.documentElement.scrollWidth") <= width, (name, width)
         page.screenshot(path=str(artifacts / f"topbar-{name}-{width}.png"))
         if width == VIEWPORT["width"]:
             expect(page.locator(".brand > span")).to_have_text("Argument Annotator")
