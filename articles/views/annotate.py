@@ -687,22 +687,34 @@ def _errors(error: ValidationError) -> list[str]:
 
 
 def _conflict(
-    request: HttpRequest, *, what: str, mine: list[tuple[str, str]], theirs: list[tuple[str, str]]
-) -> dict[str, Any]:
-    """The conflict view's data: both versions side by side, and my submission to resend."""
+    request: HttpRequest,
+    article: Article,
+    claim_id: int,
+    *,
+    what: str,
+    mine: list[tuple[str, str]],
+    theirs: list[tuple[str, str]],
+    version: Any,
+    viewer: Viewer | None = None,
+) -> HttpResponse:
+    """412: the panel's conflict view, both versions side by side, and my submission to resend
+    against the current `version`."""
     resend = [
         (name, value)
         for name, values in request.POST.lists()
         if name not in ("csrfmiddlewaretoken", "version")
         for value in values
     ]
-    return {
+    conflict = {
         "what": what,
         "mine": mine,
         "theirs": theirs,
         "action": request.path,
         "resend": resend,
+        "version": version,
     }
+    viewer = viewer or _viewer(request, article)
+    return _render_panel(request, article, viewer, claim_id, status=412, conflict=conflict)
 
 
 # --- Reading the POST -------------------------------------------------------------------------
@@ -872,19 +884,14 @@ def claim_edit(request: HttpRequest, pk: int) -> HttpResponse:
             panel_errors=_errors(error),
         )
     except services.StaleVersion as stale:
-        conflict = _conflict(
+        return _conflict(
             request,
+            article,
+            claim.pk,
             what="the claim's summary",
             mine=[("Summary", summary or "—")],
             theirs=[("Summary", stale.current.summary or "—")],
-        )
-        return _render_panel(
-            request,
-            article,
-            _viewer(request, article),
-            claim.pk,
-            status=412,
-            conflict=conflict | {"version": stale.current.version},
+            version=stale.current.version,
         )
     return _after_write(request, article, claim.pk, "Summary saved.", changed=False)
 
@@ -915,19 +922,14 @@ def claim_labels(request: HttpRequest, pk: int) -> HttpResponse:
             claim_label_errors=_errors(error),
         )
     except services.StaleVersion as stale:
-        conflict = _conflict(
+        return _conflict(
             request,
+            article,
+            claim.pk,
             what="the claim's labels",
             mine=[("Labels", ", ".join(labels) or "—")],
             theirs=[("Labels", ", ".join(stale.current.labels) or "—")],
-        )
-        return _render_panel(
-            request,
-            article,
-            _viewer(request, article),
-            claim.pk,
-            status=412,
-            conflict=conflict | {"version": stale.current.version},
+            version=stale.current.version,
         )
     return _after_write(request, article, claim.pk, "Claim labels saved.", changed=False)
 
@@ -999,19 +1001,15 @@ def annotation_save(request: HttpRequest, pk: int) -> HttpResponse:
             confidence=fields["confidence"],
             note=fields["note"],
         )
-        conflict = _conflict(
+        return _conflict(
             request,
+            article,
+            claim.pk,
             what="your tag on this claim",
             mine=_annotation_summary(typed, topics),
             theirs=_annotation_summary(current, topics),
-        )
-        return _render_panel(
-            request,
-            article,
-            viewer,
-            claim.pk,
-            status=412,
-            conflict=conflict | {"version": current.version if current else ""},
+            version=current.version if current else "",
+            viewer=viewer,
         )
     return _after_write(request, article, claim.pk, f"Tagged {_stance_label(stance).lower()}.")
 
@@ -1077,16 +1075,14 @@ def _evidence_write(
             ("Evidence", _describe_evidence(item))
             for item in _evidence_items(stale.current.evidence.order_by("position", "id"))
         ] or [("Evidence", "—")]
-        conflict = _conflict(
-            request, what="the evidence of your tag", mine=[("Change", attempted)], theirs=theirs
-        )
-        return _render_panel(
+        return _conflict(
             request,
             article,
-            _viewer(request, article),
             claim_id,
-            status=412,
-            conflict=conflict | {"version": stale.current.version},
+            what="the evidence of your tag",
+            mine=[("Change", attempted)],
+            theirs=theirs,
+            version=stale.current.version,
         )
     return _after_write(request, article, claim_id, message, changed=False)
 
