@@ -29,6 +29,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from . import agreement
+from .exports.csv import neutralise
 from .models import Annotation, AnnotationStatus, Article, Assignment, Claim, Corpus, Stance, Topic
 
 STANCES: tuple[str, ...] = tuple(Stance.values)
@@ -154,18 +155,8 @@ class CorpusAgreement:
         out = io.StringIO()
         writer = csv.writer(out)
         for row in self.csv_rows():
-            writer.writerow([neutralise_cell(cell) for cell in row])
+            writer.writerow([neutralise(cell) for cell in row])
         return out.getvalue()
-
-
-def neutralise_cell(value: Any) -> Any:
-    """Text a spreadsheet would run as a formula gets a leading apostrophe (OWASP advice).
-
-    Only text is touched: numbers we format ourselves (``-0.25``) stay numbers.
-    """
-    if isinstance(value, str) and value and value[0] in "=+-@\t\r|%":
-        return "'" + value
-    return value
 
 
 def _no_pairs(_name: str) -> agreement.Figure:

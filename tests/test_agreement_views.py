@@ -18,7 +18,8 @@ from sklearn.metrics import cohen_kappa_score
 from statsmodels.stats.inter_rater import fleiss_kappa
 
 from articles import agreement
-from articles.agreement_data import corpus_agreement, neutralise_cell
+from articles.agreement_data import corpus_agreement
+from articles.exports.csv import neutralise
 
 from .factories import AnnotationFactory, ArticleFactory, AssignmentFactory, ClaimFactory
 
@@ -320,8 +321,8 @@ def test_csv_download_has_every_figure_and_neutralises_formulas(client, team):
     assert titles and all(t.startswith("'=HYPERLINK") for t in titles)
     # Negative figures stay numbers, not neutralised text.
     assert all(not r[4].startswith("'") for r in rows[1:])
-    assert neutralise_cell("-1+2") == "'-1+2" and neutralise_cell(-0.5) == -0.5
-    assert neutralise_cell("@SUM(A1)") == "'@SUM(A1)" and neutralise_cell("anna") == "anna"
+    assert neutralise("-1+2") == "'-1+2" and neutralise(-0.5) == -0.5
+    assert neutralise("@SUM(A1)") == "'@SUM(A1)" and neutralise("anna") == "anna"
 
 
 # --- Permissions ---------------------------------------------------------------------------

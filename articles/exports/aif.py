@@ -42,7 +42,7 @@ def write(spec: ExportSpec) -> Iterator[bytes]:
         nodes: list[str] = []
         size = 0
         n_nodes = n_edges = 0
-        for article in read_articles(spec.corpus, spec.filters, parts=FORMAT.parts):
+        for article in read_articles(spec.corpus, spec.filters, parts=spec.format.parts):
             for claim in article.claims:
                 piece = (
                     ("," if n_nodes else "")

@@ -207,7 +207,7 @@ def write(spec: ExportSpec) -> Iterator[bytes]:
             archive.writestr(_entry(name, moment), data.encode(), compresslevel=COMPRESS_LEVEL)
 
         add("annotation.conf", None, ANNOTATION_CONF)
-        for article in read_articles(spec.corpus, spec.filters, parts=FORMAT.parts):
+        for article in read_articles(spec.corpus, spec.filters, parts=spec.format.parts):
             stem = file_stem(article)
             add(f"{stem}.txt", article.updated_at, article.text)
             add(f"{stem}.ann", article.updated_at, ann_text(article, spec.filters))

@@ -53,28 +53,24 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 ROWS_PER_CHUNK = 500
 
 
+_FORMULA_CHARS = frozenset(FORMULA_STARTS)
+
+
 def neutralise(value: object) -> object:
-    """Prefix a cell a spreadsheet would run as a formula with a single quote."""
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+    """Prefix a cell a spreadsheet would run as a formula with a single quote. Only text is
+    touched: numbers (``-0.25``) stay numbers. Every CSV the project writes goes through this."""
+    if isinstance(value, str) and value and value[0] in _FORMULA_CHARS:
         return "'" + value
     return value
-
-
-def _text_cell(value: str) -> str:
-    """`neutralise` for a string (the common case, made cheap)."""
-    return "'" + value if value and value[0] in _FORMULA_CHARS else value
-
-
-_FORMULA_CHARS = frozenset(FORMULA_STARTS)
 
 
 def _rows(spec: ExportSpec) -> Iterator[list]:
     """The rows, with every cell that holds people's text neutralised (`_`); the other cells
     are numbers, ids, timestamps, fixed words (stance, status, decision) and the evidence's JSON
     array, which cannot start a formula. Claim and review cells are made once per claim."""
-    _ = _text_cell
+    _ = neutralise
     encode = compact_json()
-    for article in read_articles(spec.corpus, spec.filters, parts=FORMAT.parts):
+    for article in read_articles(spec.corpus, spec.filters, parts=spec.format.parts):
         title = _(article.title)
         for claim in article.claims:
             claim_part = [

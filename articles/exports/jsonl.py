@@ -148,7 +148,8 @@ def article_line(article: ArticleRow) -> bytes:
 
 
 def write(spec: ExportSpec) -> Iterator[bytes]:
-    return chunked(map(article_line, read_articles(spec.corpus, spec.filters)))
+    articles = read_articles(spec.corpus, spec.filters, parts=spec.format.parts)
+    return chunked(map(article_line, articles))
 
 
 FORMAT = ExportFormat(

@@ -216,7 +216,7 @@ def _pieces(spec: ExportSpec) -> Iterator[bytes]:
     # Open the collection and its page, stream the items, then close with the total.
     yield encode(head)[:-1] + b',"first":' + encode({**page, "startIndex": 0})[:-1] + b',"items":['
     total = 0
-    for article in read_articles(spec.corpus, spec.filters):
+    for article in read_articles(spec.corpus, spec.filters, parts=spec.format.parts):
         items = [encode(item) for item in _items(article, iris)]
         if items:
             yield (b",\n" if total else b"\n") + b",\n".join(items)
