@@ -633,7 +633,7 @@ def _error_of(result) -> psycopg.Error:
     return error_class(message or "The export's query failed.")
 
 
-def _fetch(queryset, wrapper=None) -> list[tuple]:
+def _fetch(queryset, wrapper) -> list[tuple]:
     """All the rows of one query, as plain tuples in one round trip, through a Django cursor.
 
     A batch is held in memory anyway, so its rows are read at once through an ordinary cursor:
@@ -643,7 +643,7 @@ def _fetch(queryset, wrapper=None) -> list[tuple]:
     database), in the order the rows are unpacked.
     """
     sql, params = queryset.query.get_compiler(using=queryset.db).as_sql()
-    with (wrapper or connection).cursor() as cursor:
+    with wrapper.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchall()
 
