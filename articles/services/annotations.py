@@ -183,7 +183,6 @@ def annotation_create(
             corpus=corpus,
             after={**_snapshot(annotation, ANNOTATION_FIELDS), "evidence": items},
         )
-    annotation.my_role = role
     return annotation
 
 
@@ -237,7 +236,6 @@ def annotation_update(
             },
         )
     current.claim = claim
-    current.my_role = role
     return current
 
 

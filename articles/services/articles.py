@@ -88,7 +88,6 @@ def article_create(*, actor, corpus: Corpus, role: str | None, **data: Any) -> A
             corpus=corpus,
             after=_snapshot(article, ARTICLE_FIELDS),
         )
-    article.my_role = role
     return article
 
 
@@ -122,7 +121,6 @@ def article_update(
             before=before,
             after=_snapshot(current, ARTICLE_FIELDS),
         )
-    current.my_role = role
     return current
 
 

@@ -9,8 +9,16 @@ from django.db import transaction
 from django.utils import timezone
 
 from .. import anchoring
+from ..access import Access
 from ..models import Annotation, Article, Claim, Relation, RelationKind
-from ..permissions import Action, can, can_delete_relation, can_edit_claim, ensure, ensure_that
+from ..permissions import (
+    Action,
+    can_delete_relation,
+    can_edit_claim,
+    claim_delete_refusal,
+    ensure,
+    ensure_that,
+)
 from .base import (
     _choice,
     _create_unique,
@@ -65,7 +73,6 @@ def claim_create(
             corpus=article.corpus,
             after=_snapshot(claim, CLAIM_FIELDS),
         )
-    claim.my_role = role
     return claim
 
 
@@ -104,21 +111,20 @@ def claim_update(
             before=before,
             after=_snapshot(current, CLAIM_FIELDS),
         )
-    current.my_role = role
     return current
 
 
-def claim_delete(*, actor, claim: Claim, role: str | None) -> None:
-    """Moves the claim to the trash. A claim that carries others' annotations needs a curator."""
-    others = Annotation.objects.filter(claim=claim).exclude(annotator=actor).exists()
-    allowed = can(role, Action.REVIEW) or (
-        can_edit_claim(user=actor, role=role, claim=claim) and not others
+def claim_delete(*, access: Access, claim: Claim) -> None:
+    """Moves the claim to the trash (permissions.claim_delete_refusal says who may)."""
+    actor = access.user
+    refusal = claim_delete_refusal(
+        user=actor,
+        role=access.role,
+        claim=claim,
+        sees_all=access.sees_all_on(claim.article),
+        others_tagged=Annotation.objects.filter(claim=claim).exclude(annotator=actor).exists(),
     )
-    # One message either way: in blind mode it must not reveal that others tagged the claim.
-    ensure_that(
-        allowed,
-        "Only a curator, or the claim's creator while nobody else has tagged it, may delete it.",
-    )
+    ensure_that(refusal is None, refusal or "")
     with transaction.atomic():
         Claim.objects.filter(pk=claim.pk).update(deleted_at=timezone.now(), deleted_by=actor)
         audit(

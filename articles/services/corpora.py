@@ -125,7 +125,6 @@ def corpus_update(
             before=before,
             after=_snapshot(corpus, CORPUS_FIELDS),
         )
-    corpus.my_role = role
     return corpus
 
 
@@ -195,7 +194,6 @@ def topic_update(*, actor, topic: Topic, role: str | None, version: Any = None, 
             before=before,
             after=_snapshot(current, TOPIC_FIELDS),
         )
-    current.my_role = role
     return current
 
 
