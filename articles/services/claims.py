@@ -151,7 +151,8 @@ def claim_restore(*, actor, claim: Claim, role: str | None) -> None:
 def relation_create(
     *, actor, source: Claim, target: Claim, role: str | None, kind: Any
 ) -> Relation:
-    """`source` and `target` must have been fetched with permission (claim_get_for_user)."""
+    """`source` and `target` must have been fetched with permission (claim_with_access). Each
+    member's links are their own: the same link made by two members is two relations."""
     ensure(role, Action.ANNOTATE)
     kind = _choice(kind, "kind", RelationKind)
     if source.article_id != target.article_id:
@@ -163,7 +164,7 @@ def relation_create(
             lambda: Relation.objects.create(
                 source_claim=source, target_claim=target, kind=kind, created_by=actor
             ),
-            f"Claim {source.pk} {kind} claim {target.pk} already.",
+            f"You linked claim {source.pk} to claim {target.pk} as “{kind}” already.",
         )
         audit(
             actor=actor,
