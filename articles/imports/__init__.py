@@ -1,17 +1,18 @@
 """Corpus imports: native JSONL, brat zips and single text/Markdown/HTML articles.
 
 Every import is all or nothing. The format modules read the file in chunks and turn each article
-into a validated plan (the same rules as the API: services.clean_article_fields,
-anchoring.resolve_span, services.clean_evidence, ...), collecting every bad line with its number
-and reason. While no error has been seen, each chunk of plans is written with bulk inserts; the
-whole import runs in one transaction, so the first error means nothing is kept, and the file is
-still read to the end so that every bad line is reported (the first MAX_ERRORS of them).
+into a validated plan (the same rules as the API: services.clean_article_fields and the field
+validators of articles.validators), collecting every bad line with its number and reason.
+While no error has been seen, each chunk of plans is written with bulk inserts; the whole import
+runs in one transaction, so the first error means nothing is kept, and the file is still read to
+the end so that every bad line is reported (the first MAX_ERRORS of them).
 One AuditEvent ("corpus.import", with the counts) records a successful import.
 
-Users are named by username and must exist (inactive ones too: their past work stays theirs).
-A topic named by label is created when the corpus lacks it; an annotation or accepted review
-without a topic takes the corpus's first topic as it was before the import, and when the corpus
-has no topic at all that is an error for the line (name the topic, or add one to the corpus).
+Users are named by username and must be members of the corpus with a role that could have done
+what the line says (inactive users too: their past work stays theirs); see jsonl. A topic named
+by label is created when the corpus lacks it; an annotation or accepted review without a topic
+takes the corpus's first topic as it was before the import, and when the corpus has no topic at
+all that is an error for the line (name the topic, or add one to the corpus).
 """
 
 from __future__ import annotations
@@ -22,12 +23,11 @@ from dataclasses import asdict, dataclass, field
 from typing import IO, Any
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from .. import anchoring, services
+from .. import anchoring, services, validators
 from ..models import (
     Annotation,
     AnnotationStatus,
@@ -167,56 +167,43 @@ class PlannedArticle:
 
 
 class ImportContext:
-    """What validation needs to know about the corpus and its users, fetched in bulk."""
+    """What validation needs to know about the corpus and its members, fetched in bulk."""
 
     def __init__(self, *, actor, corpus: Corpus):
         self.actor = actor
         self.corpus = corpus
-        self.claim_labels = list(corpus.claim_labels or [])
+        self.labels = list(corpus.claim_labels or [])
         topics = list(Topic.objects.filter(corpus=corpus).order_by("position", "id"))
         self.topics: dict[str, Topic] = {t.label: t for t in topics}
         self.first_topic: str | None = topics[0].label if topics else None
-        self._users: dict[str, int | None] = {actor.get_username(): actor.pk}
+        self.members: dict[str, validators.Member] = {}
+        self._looked_up: set[str] = set()
 
-    def load_users(self, usernames: Iterable[str]) -> None:
-        """Look up, in one query, the usernames not seen yet."""
-        wanted = {n for n in usernames if isinstance(n, str) and n not in self._users}
-        for name in [n for n in wanted if "\x00" in n]:
-            # PostgreSQL cannot compare a string holding NUL; no username has one.
-            self._users[name] = None
-            wanted.discard(name)
-        if not wanted:
-            return
-        found = dict(
-            get_user_model().objects.filter(username__in=wanted).values_list("username", "pk")
+    def load_members(self, usernames: Iterable[Any]) -> None:
+        """Look up, in one query, the memberships of the usernames not seen yet."""
+        wanted = {n for n in usernames if isinstance(n, str) and n not in self._looked_up}
+        if wanted:
+            self.members.update(validators.corpus_members(self.corpus.pk, wanted))
+            self._looked_up |= wanted
+
+    def member_id(self, username: Any, field_name: str, minimum: str) -> int:
+        """The user id of a member with at least the `minimum` role (see validate_member)."""
+        if isinstance(username, str) and username not in self._looked_up:
+            self.load_members([username])
+        member = validators.validate_member(
+            username, field_name, members=self.members, minimum=minimum
         )
-        for name in wanted:
-            self._users[name] = found.get(name)
-
-    def user_id(self, username: Any, field_name: str) -> int:
-        if not isinstance(username, str) or not username.strip():
-            raise ValidationError({field_name: [f"{field_name} must be a username."]})
-        if username not in self._users:
-            self.load_users([username])
-        user_id = self._users.get(username)
-        if user_id is None:
-            raise ValidationError({field_name: [f"No user {username!r}."]})
-        return user_id
+        return member.user_id
 
     def topic_label(self, value: Any, field_name: str = "topic") -> str:
         """A topic label (created at write time if missing), or the first topic for None."""
         if value in (None, ""):
             if self.first_topic is None:
                 raise ValidationError(
-                    {
-                        field_name: [
-                            "This corpus has no topic yet: name the topic, or add one to the "
-                            "corpus first."
-                        ]
-                    }
+                    "This corpus has no topic yet: name the topic, or add one to the corpus first."
                 )
             return self.first_topic
-        return services.clean_line(value, field_name, max_chars=300, required=True)
+        return validators.validate_topic_label(value, field_name)
 
 
 class OffsetMap:

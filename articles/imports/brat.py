@@ -35,7 +35,7 @@ from typing import IO
 from django.conf import settings
 from django.core.exceptions import ValidationError
 
-from .. import anchoring, services
+from .. import anchoring, services, validators
 from ..models import EvidenceType
 from . import (
     Errors,
@@ -281,13 +281,15 @@ def plan_pair(
             continue
         if span.kind != "Evidence":
             try:
-                labels = services.clean_labels([span.kind], "labels", allowed=context.claim_labels)
+                labels = validators.validate_labels([span.kind], allowed=context.labels)
             except ValidationError as error:
                 errors.add(span.line, f"{ann_name}: {span.tid}: {' '.join(error.messages)}")
                 continue
             notes = "\n".join(parsed.notes.get(span.tid, []))
             try:
-                summary = services.clean_free_text(notes, "summary", max_chars=2000).strip()
+                summary = validators.validate_text(
+                    notes, "summary", max_chars=validators.MAX_SUMMARY_CHARS
+                ).strip()
             except ValidationError as error:
                 errors.add(span.line, f"{ann_name}: {span.tid}: {' '.join(error.messages)}")
                 continue
