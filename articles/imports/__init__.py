@@ -13,6 +13,12 @@ what the line says (inactive users too: their past work stays theirs); see jsonl
 by label is created when the corpus lacks it; an annotation or accepted review without a topic
 takes the corpus's first topic as it was before the import, and when the corpus has no topic at
 all that is an error for the line (name the topic, or add one to the corpus).
+
+Imports running at the same time into one corpus may name the same new topic: the first to
+create a topic holds the corpus row (FOR NO KEY UPDATE, which the rows pointing at the corpus do
+not wait for) until it commits, and the others then find that topic instead of creating it
+again. A change that still makes the write fail (say, a topic deleted meanwhile) is answered
+409, nothing written, never a server error.
 """
 
 from __future__ import annotations
@@ -24,7 +30,7 @@ from typing import IO, Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from .. import anchoring, services, validators
@@ -73,7 +79,8 @@ class ImportResult:
 
 
 class ImportFailed(Exception):
-    """Nothing was imported. `errors`: (line number or None, reason); `status`: 400 or 413."""
+    """Nothing was imported. `errors`: (line number or None, reason); `status`: 400, 409 (the
+    corpus changed under the import) or 413."""
 
     def __init__(self, errors: list[tuple[int | None, str]], status: int = 400, more: int = 0):
         self.errors = errors
@@ -82,6 +89,8 @@ class ImportFailed(Exception):
         count = len(errors) + more
         if status == 413:
             message = "The file is too large to import; nothing was imported."
+        elif status == 409:
+            message = "The corpus changed while the file was imported; nothing was imported."
         elif count == 1:
             message = "The file has a problem; nothing was imported."
         else:
@@ -258,16 +267,42 @@ class Writer:
     def __init__(self, context: ImportContext):
         self.context = context
         self.result = ImportResult()
+        self.holds_corpus = False
 
     def _topic(self, label: str | None) -> Topic | None:
         if label is None:
             return None
         topic = self.context.topics.get(label)
-        if topic is None:
-            position = len(self.context.topics)
-            topic = Topic.objects.create(corpus=self.context.corpus, label=label, position=position)
-            self.context.topics[label] = topic
+        return topic if topic is not None else self._new_topic(label)
+
+    def _new_topic(self, label: str) -> Topic:
+        """The topic `label`, which the corpus lacked when the import looked: created, or found
+        if another import (or an owner) created it since."""
+        context = self.context
+        if not self.holds_corpus:
+            # Imports creating topics in this corpus take turns (see the module's docstring);
+            # SQLite has no row locks, but its writers already run one at a time.
+            list(
+                Corpus.objects.select_for_update(no_key=True)
+                .filter(pk=context.corpus.pk)
+                .values_list("pk", flat=True)
+            )
+            self.holds_corpus = True
+            for topic in Topic.objects.filter(corpus=context.corpus).order_by("position", "id"):
+                context.topics.setdefault(topic.label, topic)
+            if label in context.topics:
+                return context.topics[label]
+        try:
+            with transaction.atomic():
+                topic = Topic.objects.create(
+                    corpus=context.corpus, label=label, position=len(context.topics)
+                )
+        except IntegrityError:
+            # Created meanwhile by someone who does not take turns (an owner adding it by hand).
+            topic = Topic.objects.get(corpus=context.corpus, label=label)
+        else:
             self.result.topics += 1
+        context.topics[label] = topic
         return topic
 
     def write(self, plans: list[PlannedArticle]) -> None:
@@ -447,25 +482,41 @@ def import_upload(
 
     ensure(role, Action.IMPORT)
     planner = {"jsonl": jsonl.plan, "zip": brat.plan}.get(kind, text.plan)
-    context = ImportContext(actor=actor, corpus=corpus)
     errors = Errors()
-    with transaction.atomic():
-        writer = Writer(context)
-        plans: Iterator[list[PlannedArticle]] = planner(
-            context, file, name=name, title=title, kind=kind, errors=errors
-        )
-        for chunk in plans:
-            if not errors:
-                writer.write(chunk)
-        if errors:
-            raise errors.fail()
-        if writer.result.articles == 0:
-            raise ImportFailed([(None, "The file holds no article.")])
-        services.audit(
-            actor=actor,
-            verb="corpus.import",
-            obj=corpus,
-            corpus=corpus,
-            after={"source": name, "format": kind, **writer.result.as_dict()},
-        )
+    try:
+        with transaction.atomic():
+            context = ImportContext(actor=actor, corpus=corpus)
+            writer = Writer(context)
+            plans: Iterator[list[PlannedArticle]] = planner(
+                context, file, name=name, title=title, kind=kind, errors=errors
+            )
+            for chunk in plans:
+                if not errors:
+                    writer.write(chunk)
+            if errors:
+                raise errors.fail()
+            if writer.result.articles == 0:
+                raise ImportFailed([(None, "The file holds no article.")])
+            services.audit(
+                actor=actor,
+                verb="corpus.import",
+                obj=corpus,
+                corpus=corpus,
+                after={"source": name, "format": kind, **writer.result.as_dict()},
+            )
+            if connection.vendor == "postgresql":
+                # Check the deferred foreign keys now, inside the try, rather than at a commit
+                # that may belong to the caller's transaction (the page imports several files).
+                connection.check_constraints()
+    except IntegrityError:
+        raise ImportFailed(
+            [
+                (
+                    None,
+                    "The corpus changed while the file was being imported (a topic or a member "
+                    "it names was removed meanwhile, say). Import the file again.",
+                )
+            ],
+            status=409,
+        ) from None
     return writer.result
