@@ -1,5 +1,8 @@
 """Every write: validated, atomic, audited.
 
+The field checks themselves live in articles.validators (shared with the importer, forms and
+serializers); the services' clean_* functions run them and key their errors by field.
+
 Services receive objects the caller fetched *with permission* (selectors.*_get_for_user) plus the
 caller's role, check the object-level rules (only an annotation's annotator edits it, ...), and
 raise:
@@ -20,10 +23,10 @@ from .annotations import (
     ANNOTATION_FIELDS,
     EVIDENCE_FIELDS,
     MAX_EVIDENCE,
-    _clean_confidence,
     annotation_create,
     annotation_delete,
     annotation_update,
+    clean_confidence,
     clean_evidence,
 )
 from .articles import (
@@ -46,9 +49,9 @@ from .base import (
     Conflict,
     PayloadTooLarge,
     StaleVersion,
-    _choice,
     audit,
     check_version,
+    clean_choice,
     clean_free_text,
     clean_labels,
     clean_line,
@@ -97,11 +100,11 @@ __all__ = [
     "SAFE_URL",
     "audit",
     "check_version",
+    "clean_choice",
     "clean_free_text",
     "clean_labels",
     "clean_line",
     "clean_url",
-    "_choice",  # also used by the JSONL import
     # accounts
     "api_token_create",
     "api_token_revoke",
@@ -144,8 +147,8 @@ __all__ = [
     "annotation_create",
     "annotation_delete",
     "annotation_update",
+    "clean_confidence",
     "clean_evidence",
-    "_clean_confidence",  # also used by the JSONL import
     # reviews, comments, assignments
     "REVIEW_FIELDS",
     "assignment_create",

@@ -11,15 +11,16 @@ from django.utils.text import slugify
 
 from ..models import Annotation, Corpus, Membership, Review, Role, Topic
 from ..permissions import Action, ensure
+from ..validators import keyed, validate_topic_label
 from .accounts import _find_user
 from .base import (
     Conflict,
-    _choice,
     _create_unique,
     _lock,
     _snapshot,
     audit,
     check_version,
+    clean_choice,
     clean_free_text,
     clean_labels,
     clean_line,
@@ -36,7 +37,7 @@ def _clean_topic(data: Mapping[str, Any], index: int | None = None) -> dict[str,
     if not isinstance(data, Mapping):
         raise ValidationError({field: ["Each topic must be an object with a label."]})
     try:
-        label = clean_line(data.get("label"), "label", max_chars=300, required=True)
+        label = keyed("label", validate_topic_label, data.get("label"), "label")
         description = clean_free_text(data.get("description"), "description", max_chars=5000)
     except ValidationError as error:
         if index is None:
@@ -248,7 +249,7 @@ def _resolve_topic(corpus: Corpus, topic: Any) -> Topic:
 
 def membership_add(*, actor, corpus: Corpus, role: str | None, username: str, new_role: str):
     ensure(role, Action.MANAGE)
-    new_role = _choice(new_role, "role", Role)
+    new_role = clean_choice(new_role, "role", Role)
     user = _find_user(username)
     with transaction.atomic():
         membership = _create_unique(
@@ -275,7 +276,7 @@ def _ensure_an_owner_remains(membership: Membership) -> None:
 
 def membership_update(*, actor, membership: Membership, role: str | None, new_role: str):
     ensure(role, Action.MANAGE)
-    new_role = _choice(new_role, "role", Role)
+    new_role = clean_choice(new_role, "role", Role)
     with transaction.atomic():
         current = (
             Membership.objects.select_for_update().select_related("user").get(pk=membership.pk)

@@ -23,7 +23,15 @@ from ..models import (
 )
 from ..permissions import Action, ensure
 from .accounts import _find_user
-from .base import User, _choice, _create_unique, _snapshot, audit, check_version, clean_free_text
+from .base import (
+    User,
+    _create_unique,
+    _snapshot,
+    audit,
+    check_version,
+    clean_choice,
+    clean_free_text,
+)
 from .corpora import _resolve_topic
 
 # --- Reviews and comments ------------------------------------------------------------------
@@ -45,15 +53,15 @@ def review_set(
     """The curator's decision on a claim: accepted with a gold topic and stance, or rejected."""
     ensure(role, Action.REVIEW)
     corpus = claim.article.corpus
-    decision = _choice(decision, "decision", ReviewDecision)
+    decision = clean_choice(decision, "decision", ReviewDecision)
     if decision == ReviewDecision.ACCEPTED:
         gold_topic = _resolve_topic(corpus, topic)
         if stance in (None, ""):
             raise ValidationError({"stance": ["An accepted claim needs a gold stance."]})
-        gold_stance = _choice(stance, "stance", Stance)
+        gold_stance = clean_choice(stance, "stance", Stance)
     else:
         gold_topic = _resolve_topic(corpus, topic) if topic not in (None, "") else None
-        gold_stance = _choice(stance, "stance", Stance, required=False)
+        gold_stance = clean_choice(stance, "stance", Stance, required=False)
     note = clean_free_text(note, "note").strip()
     with transaction.atomic():
         current = Review.objects.select_for_update().filter(claim=claim).first()
