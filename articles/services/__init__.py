@@ -3,7 +3,7 @@
 The field checks themselves live in articles.validators (shared with the importer, forms and
 serializers); the services' clean_* functions run them and key their errors by field.
 
-Services receive objects the caller fetched *with permission* (selectors.*_get_for_user) plus the
+Services receive objects the caller fetched *with permission* (selectors.*_with_access) plus the
 caller's role, check the object-level rules (only an annotation's annotator edits it, ...), and
 raise:
 - django.core.exceptions.ValidationError with a dict {field: [messages]} for bad data (HTTP 400);
