@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from django.core.exceptions import ValidationError
 from django.http import Http404
-from django.urls import re_path
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.decorators import api_view
@@ -54,8 +53,3 @@ def agreement_view(request: Request, slug: str) -> Response:
         ) from None
     data = corpus_agreement(corpus, article=article, submitted_only=status == "submitted")
     return Response(data.as_dict())
-
-
-urlpatterns = [
-    re_path(r"^corpora/(?P<slug>[-\w]+)/agreement/?$", agreement_view, name="api-corpus-agreement"),
-]

@@ -3,7 +3,8 @@
 Django's ValidationError → 400 with the per-field map, PermissionDenied → 403, Http404 → 404,
 services.Conflict → 409, services.StaleVersion → 412 (with the object as it stands now under
 `current`), services.PayloadTooLarge → 413; DRF's own exceptions keep their status codes and
-headers (401 WWW-Authenticate, 429 Retry-After). Anything else is a real bug and stays a 500.
+headers (401 WWW-Authenticate, 429 Retry-After), and an update naming no version is a 428
+(PreconditionRequired). Views catch none of these. Anything else is a real bug and stays a 500.
 """
 
 from __future__ import annotations
@@ -22,6 +23,18 @@ from rest_framework.views import set_rollback
 from articles import services
 
 NON_FIELD = "non_field_errors"
+
+
+class PreconditionRequired(exceptions.APIException):
+    """An update that names no version (HTTP 428): it could overwrite a change unseen."""
+
+    status_code = 428
+    default_detail = (
+        'Say which version you are changing: send If-Match with the ETag you read (e.g. "3") '
+        "or `version` in the body. A stale version gets 412, so nobody's change is overwritten "
+        "unseen."
+    )
+    default_code = "precondition_required"
 
 
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:

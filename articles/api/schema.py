@@ -1,10 +1,14 @@
-"""OpenAPI schema helpers (drf-spectacular): canonical paths and FilterSet query parameters."""
+"""OpenAPI schema helpers (drf-spectacular): canonical paths, FilterSet query parameters, and
+the error responses the handlers document."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import django_filters
+from drf_spectacular.plumbing import build_basic_type, build_parameter_type
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 
 from articles.filters import IdFilter, SinceFilter
 
@@ -26,8 +30,8 @@ def canonical_api_paths(endpoints):
     return kept
 
 
-def filter_parameters(filterset_class: type[django_filters.FilterSet]) -> list[OpenApiParameter]:
-    """The FilterSet's filters as documented query parameters (the views are plain APIViews)."""
+def filter_parameters(filterset_class: type[django_filters.FilterSet]) -> list[dict[str, Any]]:
+    """The FilterSet's filters as documented query parameters (base.FilterSetBackend's schema)."""
     parameters = []
     for name, filter_ in filterset_class.base_filters.items():
         enum = None
@@ -40,13 +44,26 @@ def filter_parameters(filterset_class: type[django_filters.FilterSet]) -> list[O
         if isinstance(filter_, IdFilter) and not description:
             description = "An id."
         parameters.append(
-            OpenApiParameter(
-                name,
-                kind,
-                OpenApiParameter.QUERY,
+            build_parameter_type(
+                name=name,
+                schema=build_basic_type(kind),
+                location=OpenApiParameter.QUERY,
                 required=False,
                 description=description,
                 enum=enum,
             )
         )
     return parameters
+
+
+# Error responses the handlers document (the body is exceptions' one error shape).
+ERRORS = {
+    400: OpenApiResponse(description="Invalid input; `errors` names each bad field."),
+    403: OpenApiResponse(description="Your role in the corpus does not allow this."),
+    404: OpenApiResponse(description="Unknown, or not in one of your corpora."),
+}
+STALE = {
+    412: OpenApiResponse(description="Stale version; `current` holds the object as it is."),
+    428: OpenApiResponse(description="No version given: send If-Match or `version`."),
+}
+CONFLICT = {409: OpenApiResponse(description="It exists already.")}

@@ -7,7 +7,6 @@ import tempfile
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.http import StreamingHttpResponse
-from django.urls import re_path
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -201,17 +200,3 @@ def _too_large(size: int, limit: int) -> Response:
         f"The upload is over {size:,} bytes; the limit is {limit:,} bytes (IMPORT_MAX_BYTES).",
         code=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
     )
-
-
-urlpatterns = [
-    re_path(
-        r"^corpora/(?P<slug>[-\w]+)/export/?$",
-        CorpusExportView.as_view(),
-        name="api-corpus-export",
-    ),
-    re_path(
-        r"^corpora/(?P<slug>[-\w]+)/import/?$",
-        CorpusImportView.as_view(),
-        name="api-corpus-import",
-    ),
-]

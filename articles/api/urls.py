@@ -1,9 +1,62 @@
-"""URLs of the public REST API, mounted at /api/v1/; each area's module lists its own patterns."""
+"""Every route of the public REST API, mounted at /api/v1/ (the one URL map of the API).
 
-from . import agreement, transfer, views
+Paths take no trailing slash; one is accepted, never required, and nothing redirects (a POST
+would lose its body). The names are what templates, tests and the schema use.
+"""
+
+from __future__ import annotations
+
+from django.urls import URLPattern, re_path
+
+from .agreement import agreement_view
+from .annotations import AnnotationDetailView, AnnotationListView
+from .articles import ArticleDetailView, ArticleListView, AssignmentListView, SubmitView
+from .claims import ClaimDetailView, ClaimListView
+from .corpora import (
+    CorpusDetailView,
+    CorpusListView,
+    MemberDetailView,
+    MemberListView,
+    TopicDetailView,
+    TopicListView,
+)
+from .relations import RelationDetailView, RelationListView
+from .reviews import CommentListView, ReviewView
+from .tokens import LogoutView, TokenView
+from .transfer import CorpusExportView, CorpusImportView
+
+SLUG = r"(?P<slug>[-a-zA-Z0-9_]+)"
+ID = r"(?P<id>[^/]+)"
+
+
+def _route(pattern: str, view, name: str) -> URLPattern:
+    """`pattern` with an optional trailing slash: both forms answer, neither redirects."""
+    callback = view.as_view() if isinstance(view, type) else view
+    return re_path(rf"^{pattern}/?$", callback, name=name)
+
 
 urlpatterns = [
-    *views.urlpatterns,
-    *transfer.urlpatterns,
-    *agreement.urlpatterns,
+    _route("auth/token", TokenView, "api-token"),
+    _route("auth/logout", LogoutView, "api-logout"),
+    _route("corpora", CorpusListView, "api-corpora"),
+    _route(f"corpora/{SLUG}", CorpusDetailView, "api-corpus"),
+    _route(f"corpora/{SLUG}/topics", TopicListView, "api-topics"),
+    _route(f"corpora/{SLUG}/members", MemberListView, "api-members"),
+    _route(f"corpora/{SLUG}/members/(?P<username>[^/]+)", MemberDetailView, "api-member"),
+    _route(f"corpora/{SLUG}/articles", ArticleListView, "api-articles"),
+    _route(f"corpora/{SLUG}/assignments", AssignmentListView, "api-assignments"),
+    _route(r"corpora/(?P<slug>[-\w]+)/agreement", agreement_view, "api-corpus-agreement"),
+    _route(r"corpora/(?P<slug>[-\w]+)/export", CorpusExportView, "api-corpus-export"),
+    _route(r"corpora/(?P<slug>[-\w]+)/import", CorpusImportView, "api-corpus-import"),
+    _route(f"topics/{ID}", TopicDetailView, "api-topic"),
+    _route(f"articles/{ID}", ArticleDetailView, "api-article"),
+    _route(f"articles/{ID}/claims", ClaimListView, "api-claims"),
+    _route(f"articles/{ID}/relations", RelationListView, "api-relations"),
+    _route(f"articles/{ID}/submit", SubmitView, "api-submit"),
+    _route(f"claims/{ID}", ClaimDetailView, "api-claim"),
+    _route(f"claims/{ID}/annotations", AnnotationListView, "api-annotations"),
+    _route(f"claims/{ID}/review", ReviewView, "api-review"),
+    _route(f"claims/{ID}/comments", CommentListView, "api-comments"),
+    _route(f"annotations/{ID}", AnnotationDetailView, "api-annotation"),
+    _route(f"relations/{ID}", RelationDetailView, "api-relation"),
 ]

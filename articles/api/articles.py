@@ -1,0 +1,130 @@
+"""Articles, the work assigned on them, and submitting one's work on an article."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from articles import selectors, services
+from articles.access import Access
+from articles.filters import ArticleFilterSet, AssignmentFilterSet
+from articles.models import Article
+from articles.permissions import Action
+
+from . import serializers as s
+from .base import ApiView, named_in_body
+from .schema import CONFLICT, ERRORS, STALE
+
+
+def _article_body(article: Article, access: Access) -> Any:
+    return s.ArticleSerializer(article, context={"access": access}).data
+
+
+class ArticleListView(ApiView):
+    fetcher = staticmethod(selectors.corpus_with_access)
+    lookup_url_kwarg = "slug"
+    serializer_class = s.ArticleListItemSerializer
+    filterset_class = ArticleFilterSet
+    rows_share = "corpus"
+
+    def get_queryset(self) -> QuerySet:
+        return selectors.articles_for_corpus(self.access)
+
+    @extend_schema(responses=s.ArticleListItemSerializer(many=True))
+    def get(self, request: Request, slug: str) -> Response:
+        return self.list()
+
+    @extend_schema(
+        request=s.ArticleInputSerializer,
+        responses={
+            201: s.ArticleSerializer,
+            **ERRORS,
+            413: OpenApiResponse(description="Text too long."),
+        },
+    )
+    def post(self, request: Request, slug: str) -> Response:
+        corpus, access = self.fetch(Action.IMPORT)
+        data = self.read(s.ArticleInputSerializer)
+        article = services.article_create(
+            actor=request.user, corpus=corpus, role=access.role, **data
+        )
+        article.corpus = corpus
+        return self.created(_article_body(article, access), "api-article", id=str(article.pk))
+
+
+class ArticleDetailView(ApiView):
+    fetcher = staticmethod(selectors.article_with_access)
+
+    def present(self, obj: Article, access: Access) -> Any:
+        return _article_body(obj, access)
+
+    @extend_schema(responses={200: s.ArticleSerializer, 404: ERRORS[404]})
+    def get(self, request: Request, id: str) -> Response:
+        return self.retrieve()
+
+    @extend_schema(
+        request=s.ArticleUpdateSerializer, responses={200: s.ArticleSerializer, **ERRORS, **STALE}
+    )
+    def patch(self, request: Request, id: str) -> Response:
+        article, access = self.fetch(Action.MANAGE)
+        data = self.read(s.ArticleUpdateSerializer, partial=True)
+        updated = self.update(services.article_update, data, article=article, role=access.role)
+        updated.corpus = article.corpus
+        return self.tagged(updated, access)
+
+    @extend_schema(responses={204: None, **ERRORS, **STALE})
+    def delete(self, request: Request, id: str) -> Response:
+        article, access = self.fetch(Action.DELETE_ARTICLE)
+        return self.destroy(
+            article,
+            lambda: services.article_delete(actor=request.user, article=article, role=access.role),
+        )
+
+
+class SubmitView(ApiView):
+    fetcher = staticmethod(selectors.article_with_access)
+
+    @extend_schema(request=None, responses={200: s.AssignmentSerializer, **ERRORS})
+    def post(self, request: Request, id: str) -> Response:
+        article, access = self.fetch(Action.ANNOTATE)
+        assignment = services.article_submit(actor=request.user, article=article, role=access.role)
+        assignment.article = article
+        return Response(s.AssignmentSerializer(assignment).data)
+
+
+class AssignmentListView(ApiView):
+    fetcher = staticmethod(selectors.corpus_with_access)
+    lookup_url_kwarg = "slug"
+    serializer_class = s.AssignmentSerializer
+    filterset_class = AssignmentFilterSet
+
+    def get_queryset(self) -> QuerySet:
+        return selectors.assignments_for_corpus(self.access)
+
+    @extend_schema(responses=s.AssignmentSerializer(many=True))
+    def get(self, request: Request, slug: str) -> Response:
+        return self.list()
+
+    @extend_schema(
+        request=s.AssignmentInputSerializer,
+        responses={201: s.AssignmentSerializer, **ERRORS, **CONFLICT},
+    )
+    def post(self, request: Request, slug: str) -> Response:
+        corpus, access = self.fetch(Action.ASSIGN)
+        data = self.read(s.AssignmentInputSerializer)
+        article = named_in_body(
+            selectors.article_with_access,
+            request.user,
+            data["article"],
+            field="article",
+            message="No such article in this corpus.",
+            within=lambda found: found.corpus_id == corpus.pk,
+        )
+        assignment = services.assignment_create(
+            actor=request.user, article=article, role=access.role, annotator=data["annotator"]
+        )
+        return self.created(s.AssignmentSerializer(assignment).data)

@@ -1,0 +1,80 @@
+"""Claims: the spans of an article that annotators tag."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet
+from drf_spectacular.utils import extend_schema
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from articles import selectors, services
+from articles.access import Access, Kind
+from articles.filters import ClaimFilterSet
+from articles.models import Claim
+from articles.permissions import Action, can_edit_claim, ensure_that
+
+from . import serializers as s
+from .base import ApiView
+from .schema import ERRORS, STALE
+
+
+class ClaimListView(ApiView):
+    fetcher = staticmethod(selectors.article_with_access)
+    serializer_class = s.ClaimSerializer
+    filterset_class = ClaimFilterSet
+    ordering = ("start", "-end", "id")
+
+    def get_queryset(self) -> QuerySet:
+        return selectors.claims_for_article(self.access, self.parent)
+
+    def get_serializer_context(self) -> dict[str, Any]:
+        # Whether the caller may see the curators' decisions on this article (one check a page).
+        visible = self.access.sees_all_on(self.parent, Kind.REVIEW)
+        return {**super().get_serializer_context(), "reviews_visible": visible}
+
+    @extend_schema(responses=s.ClaimSerializer(many=True))
+    def get(self, request: Request, id: str) -> Response:
+        return self.list()
+
+    @extend_schema(request=s.ClaimInputSerializer, responses={201: s.ClaimSerializer, **ERRORS})
+    def post(self, request: Request, id: str) -> Response:
+        article, access = self.fetch(Action.ANNOTATE)
+        data = self.read(s.ClaimInputSerializer)
+        claim = services.claim_create(actor=request.user, article=article, role=access.role, **data)
+        return self.created(s.ClaimSerializer(claim).data, "api-claim", id=str(claim.pk))
+
+
+class ClaimDetailView(ApiView):
+    fetcher = staticmethod(selectors.claim_with_access)
+
+    def present(self, obj: Claim, access: Access) -> Any:
+        visible = access.sees_all_on(obj.article, Kind.REVIEW)
+        return s.ClaimSerializer(obj, context={"reviews_visible": visible}).data
+
+    def editable(self, verb: str) -> tuple[Claim, Access]:
+        claim, access = self.fetch()
+        ensure_that(
+            can_edit_claim(user=self.request.user, role=access.role, claim=claim),
+            f"Only the claim's creator or a curator may {verb} it.",
+        )
+        return claim, access
+
+    @extend_schema(responses={200: s.ClaimSerializer, 404: ERRORS[404]})
+    def get(self, request: Request, id: str) -> Response:
+        return self.retrieve()
+
+    @extend_schema(
+        request=s.ClaimUpdateSerializer, responses={200: s.ClaimSerializer, **ERRORS, **STALE}
+    )
+    def patch(self, request: Request, id: str) -> Response:
+        claim, access = self.editable("change")
+        data = self.read(s.ClaimUpdateSerializer, partial=True)
+        self.update(services.claim_update, data, claim=claim, role=access.role)
+        return self.retrieve()
+
+    @extend_schema(responses={204: None, **ERRORS, **STALE})
+    def delete(self, request: Request, id: str) -> Response:
+        claim, access = self.editable("delete")
+        return self.destroy(claim, lambda: services.claim_delete(access=access, claim=claim))

@@ -1,0 +1,203 @@
+"""Corpora, their topics and their members."""
+
+from __future__ import annotations
+
+from django.db.models import F, QuerySet
+from drf_spectacular.utils import extend_schema
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from articles import selectors, services
+from articles.access import Access
+from articles.models import Corpus
+from articles.permissions import Action
+
+from . import serializers as s
+from .base import ApiView
+from .schema import CONFLICT, ERRORS, STALE
+
+
+def _corpus_detail(user, slug: str) -> tuple[Corpus, Access]:
+    """The corpus with its counts and topics, as its GET shows it."""
+    corpus, access = selectors.corpus_detail_with_access(user, slug)
+    corpus.topic_list = list(selectors.topics_for_corpus(corpus))
+    return corpus, access
+
+
+# --- Corpora ---------------------------------------------------------------------------------
+
+
+class CorpusListView(ApiView):
+    serializer_class = s.CorpusSerializer
+    ordering = ("name", "id")
+
+    def get_queryset(self) -> QuerySet:
+        return selectors.corpora_for_user(self.request.user)
+
+    @extend_schema(responses=s.CorpusSerializer(many=True))
+    def get(self, request: Request) -> Response:
+        return self.list()
+
+    @extend_schema(
+        request=s.CorpusCreateSerializer,
+        responses={201: s.CorpusDetailSerializer, 400: ERRORS[400], **CONFLICT},
+    )
+    def post(self, request: Request) -> Response:
+        corpus = services.corpus_create(actor=request.user, **self.read(s.CorpusCreateSerializer))
+        detail, _access = _corpus_detail(request.user, corpus.slug)
+        body = s.CorpusDetailSerializer(detail).data
+        return self.created(body, "api-corpus", slug=corpus.slug)
+
+
+class CorpusDetailView(ApiView):
+    fetcher = staticmethod(selectors.corpus_with_access)
+    lookup_url_kwarg = "slug"
+    serializer_class = s.CorpusDetailSerializer
+
+    def current(self) -> tuple[Corpus, Access]:
+        return _corpus_detail(self.request.user, self.kwargs["slug"])
+
+    @extend_schema(responses={200: s.CorpusDetailSerializer, 404: ERRORS[404]})
+    def get(self, request: Request, slug: str) -> Response:
+        return self.retrieve()
+
+    @extend_schema(
+        request=s.CorpusUpdateSerializer,
+        responses={200: s.CorpusDetailSerializer, **ERRORS, **STALE},
+    )
+    def patch(self, request: Request, slug: str) -> Response:
+        corpus, access = self.fetch(Action.MANAGE)
+        data = self.read(s.CorpusUpdateSerializer, partial=True)
+        self.update(services.corpus_update, data, corpus=corpus, role=access.role)
+        return self.retrieve()
+
+    @extend_schema(responses={204: None, **ERRORS, **STALE})
+    def delete(self, request: Request, slug: str) -> Response:
+        corpus, access = self.fetch(Action.MANAGE)
+        return self.destroy(
+            corpus,
+            lambda: services.corpus_delete(actor=request.user, corpus=corpus, role=access.role),
+        )
+
+
+# --- Topics ----------------------------------------------------------------------------------
+
+
+class TopicListView(ApiView):
+    fetcher = staticmethod(selectors.corpus_with_access)
+    lookup_url_kwarg = "slug"
+    serializer_class = s.TopicSerializer
+    ordering = ("position", "id")
+    rows_share = "corpus"
+
+    def get_queryset(self) -> QuerySet:
+        return selectors.topics_for_corpus(self.parent)
+
+    @extend_schema(responses=s.TopicSerializer(many=True))
+    def get(self, request: Request, slug: str) -> Response:
+        return self.list()
+
+    @extend_schema(
+        request=s.TopicInputSerializer, responses={201: s.TopicSerializer, **ERRORS, **CONFLICT}
+    )
+    def post(self, request: Request, slug: str) -> Response:
+        corpus, access = self.fetch(Action.MANAGE)
+        data = self.read(s.TopicInputSerializer)
+        topic = services.topic_create(actor=request.user, corpus=corpus, role=access.role, **data)
+        return self.created(s.TopicSerializer(topic).data, "api-topic", id=str(topic.pk))
+
+
+class TopicDetailView(ApiView):
+    fetcher = staticmethod(selectors.topic_with_access)
+    serializer_class = s.TopicSerializer
+
+    @extend_schema(responses={200: s.TopicSerializer, 404: ERRORS[404]})
+    def get(self, request: Request, id: str) -> Response:
+        return self.retrieve()
+
+    @extend_schema(
+        request=s.TopicUpdateSerializer,
+        responses={200: s.TopicSerializer, **ERRORS, **CONFLICT, **STALE},
+    )
+    def patch(self, request: Request, id: str) -> Response:
+        topic, access = self.fetch(Action.MANAGE)
+        data = self.read(s.TopicUpdateSerializer, partial=True)
+        updated = self.update(services.topic_update, data, topic=topic, role=access.role)
+        updated.corpus = topic.corpus
+        return self.tagged(updated, access)
+
+    @extend_schema(responses={204: None, **ERRORS, **CONFLICT, **STALE})
+    def delete(self, request: Request, id: str) -> Response:
+        topic, access = self.fetch(Action.MANAGE)
+        return self.destroy(
+            topic, lambda: services.topic_delete(actor=request.user, topic=topic, role=access.role)
+        )
+
+
+# --- Members ---------------------------------------------------------------------------------
+
+
+class MemberListView(ApiView):
+    fetcher = staticmethod(selectors.corpus_with_access)
+    lookup_url_kwarg = "slug"
+    serializer_class = s.MemberSerializer
+    ordering = ("username",)
+
+    def get_queryset(self) -> QuerySet:
+        return selectors.members_for_corpus(self.parent).annotate(username=F("user__username"))
+
+    @extend_schema(responses=s.MemberSerializer(many=True))
+    def get(self, request: Request, slug: str) -> Response:
+        return self.list()
+
+    @extend_schema(
+        request=s.MemberInputSerializer,
+        responses={201: s.MemberSerializer, **ERRORS, **CONFLICT},
+    )
+    def post(self, request: Request, slug: str) -> Response:
+        corpus, access = self.fetch(Action.MANAGE)
+        data = self.read(s.MemberInputSerializer)
+        membership = services.membership_add(
+            actor=request.user,
+            corpus=corpus,
+            role=access.role,
+            username=data["username"],
+            new_role=data["role"],
+        )
+        return self.created(
+            s.MemberSerializer(membership).data,
+            "api-member",
+            slug=corpus.slug,
+            username=membership.user.username,
+        )
+
+
+class MemberDetailView(ApiView):
+    # A member named by username in the URL; memberships carry no version (no ETag, no 412).
+    fetcher = staticmethod(selectors.corpus_with_access)
+    lookup_url_kwarg = "slug"
+    serializer_class = s.MemberSerializer
+
+    def membership(self, action: Action | None = None):
+        corpus, access = self.fetch(action)
+        return selectors.membership_get(corpus, self.kwargs["username"]), access
+
+    @extend_schema(responses={200: s.MemberSerializer, 404: ERRORS[404]})
+    def get(self, request: Request, slug: str, username: str) -> Response:
+        membership, _access = self.membership()
+        return Response(s.MemberSerializer(membership).data)
+
+    @extend_schema(request=s.MemberUpdateSerializer, responses={200: s.MemberSerializer, **ERRORS})
+    def patch(self, request: Request, slug: str, username: str) -> Response:
+        membership, access = self.membership(Action.MANAGE)
+        data = self.read(s.MemberUpdateSerializer)
+        updated = services.membership_update(
+            actor=request.user, membership=membership, role=access.role, new_role=data["role"]
+        )
+        return Response(s.MemberSerializer(updated).data)
+
+    @extend_schema(responses={204: None, **ERRORS})
+    def delete(self, request: Request, slug: str, username: str) -> Response:
+        membership, access = self.membership(Action.MANAGE)
+        services.membership_remove(actor=request.user, membership=membership, role=access.role)
+        return Response(status=204)
