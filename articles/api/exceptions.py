@@ -2,10 +2,11 @@
 
 Django's ValidationError → 400 with the per-field map, PermissionDenied → 403, Http404 → 404,
 services.Conflict → 409, services.StaleVersion → 412 (with the object as it stands now under
-`current`), services.PayloadTooLarge → 413; DRF's own exceptions keep their status codes and
-headers (401 WWW-Authenticate, 429 Retry-After), and an update naming no version is a 428
-(PreconditionRequired). Views catch none of these. Anything else is a real bug and stays a 500.
-"""
+`current`, as the view presents it), services.PayloadTooLarge → 413, imports.ImportFailed → its
+status (400, 409 or 413) with every bad line, an update naming no version → 428
+(PreconditionRequired). DRF's own exceptions keep their status codes and headers (401
+WWW-Authenticate, 429 Retry-After). Views catch none of these: this is the one place they become
+responses. Anything else is a real bug and stays a 500."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 from rest_framework.views import set_rollback
 
-from articles import services
+from articles import imports, services
 
 NON_FIELD = "non_field_errors"
 
@@ -44,6 +45,8 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         return _stale(exc, context)
     if isinstance(exc, services.Conflict):
         return _error(status.HTTP_409_CONFLICT, str(exc))
+    if isinstance(exc, imports.ImportFailed):
+        return _import_failed(exc)
     if isinstance(exc, services.PayloadTooLarge | RequestDataTooBig):
         return _error(status.HTTP_413_REQUEST_ENTITY_TOO_LARGE, str(exc) or "Too large.")
     if isinstance(exc, Http404):
@@ -59,6 +62,14 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         detail = response.data.get("detail") if isinstance(response.data, dict) else None
         response.data = _body(str(detail) if detail else _default_detail(response.status_code))
     return response
+
+
+def _import_failed(failure: imports.ImportFailed) -> Response:
+    """Nothing was imported: each bad line under `errors.file`, and as {line, reason} in `lines`."""
+    set_rollback()
+    errors = {"file": [failure.describe(line, reason) for line, reason in failure.errors]}
+    lines = [{"line": line, "reason": reason} for line, reason in failure.errors]
+    return Response({**_body(str(failure), errors=errors), "lines": lines}, status=failure.status)
 
 
 def _error(code: int, detail: str | None = None, *, errors: dict | None = None) -> Response:
@@ -79,7 +90,8 @@ def _summary(errors: dict[str, list[str]]) -> str:
     if len(errors) == 1:
         field, messages = next(iter(errors.items()))
         first = messages[0] if messages else "invalid"
-        return first if field == NON_FIELD else f"{field}: {first}"
+        # The shared validators' messages name their field already ("stance must be one of ...").
+        return first if field == NON_FIELD or first.startswith(f"{field} ") else f"{field}: {first}"
     return "Invalid input in " + ", ".join(errors) + "."
 
 
