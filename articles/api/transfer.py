@@ -22,6 +22,7 @@ from rest_framework.views import APIView
 from .. import exports, imports
 from ..permissions import Action
 from ..selectors import corpus_with_access
+from ..services import PayloadTooLarge
 
 READ_BYTES = 256 * 1024
 SPOOL_BYTES = 4 * 1024 * 1024
@@ -143,7 +144,7 @@ class CorpusImportView(APIView):
             if upload is None:
                 return _error("Send the file in a field named `file`.", {"file": ["Required."]})
             if upload.size > limit:
-                return _too_large(upload.size, limit)
+                raise _too_large(upload.size, limit)
             name = upload.name or "upload"
             kind = imports.kind_for_name(name)
             if kind is None:
@@ -169,34 +170,26 @@ class CorpusImportView(APIView):
             while chunk := request._request.read(READ_BYTES):
                 size += len(chunk)
                 if size > limit:
-                    return _too_large(size, limit)
+                    raise _too_large(size, limit)
                 body.write(chunk)
             body.seek(0)
             return self._import(request, access, kind, "", body, title)
 
     def _import(self, request, access, kind, name, file, title) -> Response:
-        try:
-            result = imports.import_upload(
-                actor=request.user,
-                corpus=access.corpus,
-                role=access.role,
-                kind=kind,
-                name=name,
-                file=file,
-                title=title,
-            )
-        except imports.ImportFailed as failure:
-            return _error(
-                str(failure),
-                {"file": [failure.describe(line, reason) for line, reason in failure.errors]},
-                code=failure.status,
-                lines=[{"line": line, "reason": reason} for line, reason in failure.errors],
-            )
+        # An ImportFailed (every bad line, nothing written) is answered by the exception handler.
+        result = imports.import_upload(
+            actor=request.user,
+            corpus=access.corpus,
+            role=access.role,
+            kind=kind,
+            name=name,
+            file=file,
+            title=title,
+        )
         return Response(result.as_dict(), status=status.HTTP_201_CREATED)
 
 
-def _too_large(size: int, limit: int) -> Response:
-    return _error(
-        f"The upload is over {size:,} bytes; the limit is {limit:,} bytes (IMPORT_MAX_BYTES).",
-        code=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+def _too_large(size: int, limit: int) -> PayloadTooLarge:
+    return PayloadTooLarge(
+        f"The upload is over {size:,} bytes; the limit is {limit:,} bytes (IMPORT_MAX_BYTES)."
     )
