@@ -36,7 +36,7 @@ from django.db.models import Choices
 
 from . import anchoring
 from .models import EvidenceKind, EvidenceRole, EvidenceType, Membership, Role, Stance
-from .permissions import ROLE_RANK
+from .permissions import ROLE_RANK, rank
 
 MAX_LABELS = 50
 MAX_LABEL_LENGTH = 100
@@ -200,11 +200,12 @@ def validate_span(
     """A span of `text` (normalised, as stored) by offsets or by quote; see anchoring.
 
     Several fields at once: the error is keyed by field (start, end, exact, prefix, suffix)."""
+    # anchoring checks the types of exact, prefix and suffix, and says what is wrong.
     return anchoring.resolve_span(
         text,
         start=start,
         end=end,
-        exact=exact,  # type: ignore[arg-type]  (anchoring checks the type and says so)
+        exact=exact,  # type: ignore[arg-type]
         prefix=prefix,  # type: ignore[arg-type]
         suffix=suffix,  # type: ignore[arg-type]
     )
@@ -304,7 +305,7 @@ def corpus_members(corpus_id: int, usernames: Iterable[object]) -> dict[str, Mem
 def _roles_from(minimum: str) -> str:
     """'curator or owner' for curator: the roles at or above `minimum`, lowest first."""
     ranked = sorted(ROLE_RANK.items(), key=lambda pair: pair[1])
-    roles = [str(role) for role, n in ranked if n >= ROLE_RANK[minimum]]
+    roles = [str(role) for role, n in ranked if n >= rank(minimum)]
     return roles[0] if len(roles) == 1 else f"{', '.join(roles[:-1])} or {roles[-1]}"
 
 
@@ -331,7 +332,7 @@ def validate_member(
             f"with the role {needed}.",
             code="not_a_member",
         )
-    if ROLE_RANK.get(member.role, 0) < ROLE_RANK[minimum]:
+    if rank(member.role) < rank(minimum):
         raise ValidationError(
             f"{field} {value!r} is {_a(member.role)} of this corpus; the {field} must be "
             f"{_a(needed)}.",

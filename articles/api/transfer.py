@@ -129,6 +129,10 @@ class CorpusImportView(APIView):
             403: OpenApiResponse(description="only owners import"),
             404: OpenApiResponse(description="unknown corpus, or not one of yours"),
             400: OpenApiResponse(description="every bad line, with its number; nothing written"),
+            409: OpenApiResponse(
+                description="the corpus changed while importing (a topic or member it names "
+                "was removed); nothing written, import again"
+            ),
             413: OpenApiResponse(description="over IMPORT_MAX_BYTES or a zip limit"),
             415: OpenApiResponse(description="unsupported content type"),
         },
