@@ -28,7 +28,13 @@ def _with_evidence(user, annotation_id: Any) -> tuple[Annotation, Access]:
 
 def _replacement(data: dict[str, Any]) -> dict[str, Any]:
     """A PUT's fields: every editable one, those left out at their defaults."""
-    defaults = {"topic": None, "labels": [], "confidence": None, "note": "", "evidence": []}
+    defaults: dict[str, Any] = {
+        "topic": None,
+        "labels": [],
+        "confidence": None,
+        "note": "",
+        "evidence": [],
+    }
     return {**defaults, **data}
 
 

@@ -56,6 +56,7 @@ from .schema import filter_parameters
 from .serializers import VersionedInput
 
 T = TypeVar("T")
+# selectors.<kind>_with_access: (user, what the URL names) -> (object, the caller's Access)
 Fetcher = Callable[[Any, Any], tuple[Any, Access]]
 
 
@@ -150,7 +151,7 @@ class ApiView(GenericAPIView):
     # docstring, and this one would become every endpoint's. The module docstring says what a
     # subclass provides.
 
-    fetcher: ClassVar[Fetcher | None] = None
+    fetcher: ClassVar[staticmethod[[Any, Any], tuple[Any, Access]] | None] = None
     lookup_url_kwarg = "id"
     pagination_class = CursorPage
     filter_backends = [FilterSetBackend]
@@ -167,9 +168,9 @@ class ApiView(GenericAPIView):
     def fetch(self, action: Action | None = None) -> tuple[Any, Access]:
         """What the URL names and the caller's access to it (404 for non-members); with an
         `action`, 403 unless the caller's role allows it."""
-        fetcher = type(self).fetcher
-        assert fetcher is not None, f"{type(self).__name__} names no fetcher"
-        obj, access = fetcher(self.request.user, self.kwargs[self.lookup_url_kwarg])
+        if self.fetcher is None:
+            raise NotImplementedError(f"{type(self).__name__} names no fetcher")
+        obj, access = self.fetcher(self.request.user, self.kwargs[self.lookup_url_kwarg])
         if action is not None:
             access.ensure(action)
         return obj, access
@@ -201,7 +202,7 @@ class ApiView(GenericAPIView):
             self._paginator = CursorPage(self.ordering)
         return self._paginator
 
-    def paginate_queryset(self, queryset: QuerySet) -> list[Any]:
+    def paginate_queryset(self, queryset: QuerySet | Sequence[Any]) -> list[Any]:
         rows = list(self.paginator.paginate_queryset(queryset, self.request, view=self))
         if self.rows_share:
             for row in rows:
@@ -210,7 +211,7 @@ class ApiView(GenericAPIView):
 
     def list(self) -> Response:
         """One page of `get_queryset()`, filtered by the query string, in `ordering`."""
-        if type(self).fetcher is not None:
+        if self.fetcher is not None:
             self.parent, self.access = self.fetch()
         rows = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
         return self.get_paginated_response(self.get_serializer(rows, many=True).data)

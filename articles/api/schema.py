@@ -3,7 +3,7 @@ the error responses the handlers document."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import django_filters
 from drf_spectacular.plumbing import build_basic_type, build_parameter_type
@@ -46,7 +46,7 @@ def filter_parameters(filterset_class: type[django_filters.FilterSet]) -> list[d
         parameters.append(
             build_parameter_type(
                 name=name,
-                schema=build_basic_type(kind),
+                schema=cast(dict[str, Any], build_basic_type(kind)),
                 location=OpenApiParameter.QUERY,
                 required=False,
                 description=description,

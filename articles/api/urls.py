@@ -6,7 +6,12 @@ would lose its body). The names are what templates, tests and the schema use.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import cast
+
+from django.http import HttpResponseBase
 from django.urls import URLPattern, re_path
+from rest_framework.views import APIView
 
 from .agreement import agreement_view
 from .annotations import AnnotationDetailView, AnnotationListView
@@ -25,14 +30,15 @@ from .reviews import CommentListView, ReviewView
 from .tokens import LogoutView, TokenView
 from .transfer import CorpusExportView, CorpusImportView
 
+ViewFunction = Callable[..., HttpResponseBase]
 SLUG = r"(?P<slug>[-a-zA-Z0-9_]+)"
 ID = r"(?P<id>[^/]+)"
 
 
-def _route(pattern: str, view, name: str) -> URLPattern:
+def _route(pattern: str, view: type[APIView] | ViewFunction, name: str) -> URLPattern:
     """`pattern` with an optional trailing slash: both forms answer, neither redirects."""
-    callback = view.as_view() if isinstance(view, type) else view
-    return re_path(rf"^{pattern}/?$", callback, name=name)
+    callback = view.as_view() if isinstance(view, type) and issubclass(view, APIView) else view
+    return re_path(rf"^{pattern}/?$", cast(ViewFunction, callback), name=name)
 
 
 urlpatterns = [
