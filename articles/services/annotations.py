@@ -10,6 +10,7 @@ from django.db import transaction
 
 from .. import anchoring
 from ..models import (
+    EVIDENCE_FIELDS,
     Annotation,
     AnnotationStatus,
     Article,
@@ -117,20 +118,6 @@ def _clean_evidence_item(article: Article, item: Any) -> dict[str, Any]:
         if not (data["url"] or data["title"] or data["quote"]):
             raise ValidationError({"url": ["A source needs a url, a title or a quote."]})
     return data
-
-
-# What an evidence item is made of: what clean_evidence takes and what the audit records.
-EVIDENCE_FIELDS = (
-    "kind",
-    "start",
-    "end",
-    "exact",
-    "url",
-    "title",
-    "quote",
-    "evidence_type",
-    "role",
-)
 
 
 def _evidence_snapshot(annotation: Annotation) -> list[dict[str, Any]]:
