@@ -23,7 +23,8 @@ from hypothesis import strategies as st
 
 from articles import exports
 from articles.exports import brat as brat_export
-from articles.exports.csv import COLUMNS, neutralise
+from articles.exports import reader as export_reader
+from articles.exports.csv import COLUMNS
 from articles.models import (
     Annotation,
     Article,
@@ -35,6 +36,7 @@ from articles.models import (
     Review,
     Topic,
 )
+from articles.spreadsheet import neutralise
 from tests.factories import (
     AnnotationFactory,
     ArticleFactory,
@@ -681,7 +683,7 @@ def test_reader_batches_articles_with_a_fixed_number_of_queries(team):
     assert len(captured) == 9 * 3 + 1
 
 
-def test_reader_closes_a_batch_once_its_texts_reach_the_byte_budget(team):
+def test_reader_closes_a_batch_once_its_texts_reach_the_byte_budget(team, monkeypatch):
     texts = ["é" * 500, "a" * 300, "b" * 300, "c" * 2000, "d" * 10]  # é is two bytes
     made = [
         ArticleFactory(corpus=team.corpus, title=f"Sized {n}", text=t) for n, t in enumerate(texts)
@@ -689,17 +691,14 @@ def test_reader_closes_a_batch_once_its_texts_reach_the_byte_budget(team):
     ids = [a.pk for a in made]
     filters = exports.ExportFilters(article_ids=tuple(ids))
     seen: list[list[int]] = []
-    original = exports._read_batch
+    original = export_reader._read_batch
 
     def spy(filters, names, run, article_ids, parts):
         seen.append(list(article_ids))
         return original(filters, names, run, article_ids, parts)
 
-    exports._read_batch = spy
-    try:
-        rows = list(exports.read_articles(team.corpus, filters, batch_bytes=1000))
-    finally:
-        exports._read_batch = original
+    monkeypatch.setattr(export_reader, "_read_batch", spy)
+    rows = list(exports.read_articles(team.corpus, filters, batch_bytes=1000))
     assert [row.text for row in rows] == texts
     # 1000 bytes: the first article alone reaches it; the next two stay under it (600 bytes)
     # until the third joins them; the last one is a batch of its own.
@@ -712,10 +711,10 @@ def _reader_threads() -> list:
     return [t for t in threading.enumerate() if t.name == "export-reader" and t.is_alive()]
 
 
-def test_an_error_in_the_reader_is_raised_to_the_consumer_and_the_reader_stops(team):
+def test_an_error_in_the_reader_is_raised_to_the_consumer_and_the_reader_stops(team, monkeypatch):
     for n in range(4):
         ArticleFactory(corpus=team.corpus, title=f"Err {n}")
-    original = exports._read_batch
+    original = export_reader._read_batch
     calls = []
 
     def failing(filters, names, run, article_ids, parts):
@@ -724,31 +723,24 @@ def test_an_error_in_the_reader_is_raised_to_the_consumer_and_the_reader_stops(t
             raise RuntimeError("the reader broke")
         return original(filters, names, run, article_ids, parts)
 
-    exports._read_batch = failing
-    try:
-        rows = exports.read_articles(team.corpus, exports.ExportFilters(), batch_size=2)
-        with pytest.raises(RuntimeError, match="the reader broke"):
-            list(rows)
-    finally:
-        exports._read_batch = original
+    monkeypatch.setattr(export_reader, "_read_batch", failing)
+    rows = exports.read_articles(team.corpus, exports.ExportFilters(), batch_size=2)
+    with pytest.raises(RuntimeError, match="the reader broke"):
+        list(rows)
     assert _reader_threads() == []
     # The connection is this thread's own again.
     assert Article.objects.filter(corpus=team.corpus).count() == 5
 
 
-def test_a_failing_query_in_the_reader_raises_a_database_error(team):
+def test_a_failing_query_in_the_reader_raises_a_database_error(team, monkeypatch):
     from django.db import DatabaseError
 
     def broken(filters, names, run, article_ids, parts):
         run(Article.objects.extra(tables=["no_such_table"]).values_list("id"))
 
-    original = exports._read_batch
-    exports._read_batch = broken
-    try:
-        with pytest.raises(DatabaseError, match="no_such_table"):
-            list(exports.read_articles(team.corpus, exports.ExportFilters()))
-    finally:
-        exports._read_batch = original
+    monkeypatch.setattr(export_reader, "_read_batch", broken)
+    with pytest.raises(DatabaseError, match="no_such_table"):
+        list(exports.read_articles(team.corpus, exports.ExportFilters()))
     assert _reader_threads() == []
 
 
