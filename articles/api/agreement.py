@@ -11,8 +11,7 @@ from rest_framework.decorators import api_view
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from ..agreement_data import corpus_agreement
-from ..views.agreement_page import agreement_corpus, scope_article
+from ..agreement_data import agreement_corpus, corpus_agreement, scope_article
 
 
 @extend_schema(
