@@ -246,22 +246,27 @@ class ExportFilters:
                 Exists(Claim.objects.filter(self.claims_q(), article=OuterRef("pk")))
             )
         if self.updated_since is not None:
-            articles = articles.filter(_changed_since(self.updated_since))
+            articles = articles.filter(self.changed_since_q(self.updated_since))
         return articles.order_by("id")
 
-
-def _changed_since(moment: datetime) -> Q:
-    live_claims = Claim.objects.filter(article=OuterRef("pk"))
-    return (
-        Q(updated_at__gte=moment)
-        | Exists(live_claims.filter(Q(updated_at__gte=moment) | Q(deleted_at__gte=moment)))
-        | Exists(Annotation.objects.filter(claim__article=OuterRef("pk"), updated_at__gte=moment))
-        | Exists(Review.objects.filter(claim__article=OuterRef("pk"), updated_at__gte=moment))
-        | Exists(Comment.objects.filter(claim__article=OuterRef("pk"), created_at__gte=moment))
-        | Exists(
-            Relation.objects.filter(source_claim__article=OuterRef("pk"), created_at__gte=moment)
+    @staticmethod
+    def changed_since_q(moment: datetime) -> Q:
+        """Articles in which anything changed at or after `moment` (as a filter on Article)."""
+        live_claims = Claim.objects.filter(article=OuterRef("pk"))
+        return (
+            Q(updated_at__gte=moment)
+            | Exists(live_claims.filter(Q(updated_at__gte=moment) | Q(deleted_at__gte=moment)))
+            | Exists(
+                Annotation.objects.filter(claim__article=OuterRef("pk"), updated_at__gte=moment)
+            )
+            | Exists(Review.objects.filter(claim__article=OuterRef("pk"), updated_at__gte=moment))
+            | Exists(Comment.objects.filter(claim__article=OuterRef("pk"), created_at__gte=moment))
+            | Exists(
+                Relation.objects.filter(
+                    source_claim__article=OuterRef("pk"), created_at__gte=moment
+                )
+            )
         )
-    )
 
 
 def _show(value: object) -> str:
@@ -384,6 +389,10 @@ class ArticleIdsField(_GivenField):
 class MomentField(SinceField):
     """`SinceField`, with the value named in the message; an empty value is a bad one."""
 
+    def __init__(self, *, parameter: str = "updated_since", **kwargs):
+        super().__init__(**kwargs)
+        self.parameter = parameter
+
     def to_python(self, value):
         if value is None:
             return None
@@ -393,7 +402,7 @@ class MomentField(SinceField):
             moment = None
         if moment is None:
             raise forms.ValidationError(
-                "updated_since must be an ISO 8601 date or date-time, e.g. "
+                f"{self.parameter} must be an ISO 8601 date or date-time, e.g. "
                 f"2025-01-31T12:00:00Z; got {_show(value)}.",
                 code="invalid",
             )
@@ -407,6 +416,11 @@ class ExportParameter(django_filters.Filter):
     def __init__(self, field_class: type[forms.Field], **kwargs):
         super().__init__(**kwargs)
         self.field_class = field_class
+
+    @property
+    def field(self) -> forms.Field:
+        self.extra.setdefault("parameter", self.field_name)  # for the field's messages
+        return super().field
 
     def filter(self, qs: QuerySet, value) -> QuerySet:
         return qs
@@ -435,37 +449,14 @@ class ExportFilterSet(django_filters.FilterSet):
     `export_filters` is what the reader and the writers take.
     """
 
-    format = ExportParameter(
-        WordChoiceField,
-        parameter="format",
-        fold=True,
-        default="jsonl",
-        label="Export format.",
-    )
-    article = ExportParameter(
-        ArticleIdsField,
-        label="Article id (repeatable, or comma-separated).",
-    )
-    annotator = ExportParameter(
-        UsernameField,
-        parameter="annotator",
-        label="Only this username's annotations.",
-    )
+    format = ExportParameter(WordChoiceField, fold=True, default="jsonl", label="Export format.")
+    article = ExportParameter(ArticleIdsField, label="Article id (repeatable, or comma-separated).")
+    annotator = ExportParameter(UsernameField, label="Only this username's annotations.")
     status = ExportParameter(
-        WordChoiceField,
-        parameter="status",
-        choices=AnnotationStatus.values,
-        label="Only draft or submitted annotations.",
+        WordChoiceField, choices=AnnotationStatus.values, label="Only draft or submitted ones."
     )
-    gold_only = ExportParameter(
-        WordBooleanField,
-        parameter="gold_only",
-        label="Only claims a curator accepted.",
-    )
-    updated_since = ExportParameter(
-        MomentField,
-        label="Articles in which anything changed at or after this moment (ISO 8601).",
-    )
+    gold_only = ExportParameter(WordBooleanField, label="Only claims a curator accepted.")
+    updated_since = ExportParameter(MomentField, label="Changed at or after this moment.")
 
     SINGLE_VALUED = ("format", "annotator", "status", "gold_only", "updated_since")
 

@@ -12,10 +12,12 @@ import unicodedata
 import zipfile
 from datetime import timedelta
 from types import SimpleNamespace
+from urllib.parse import urlencode
 
 import pytest
 from django.core.management import call_command
 from django.db import connection
+from django.http import QueryDict
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from hypothesis import given, settings
@@ -25,6 +27,7 @@ from articles import exports
 from articles.exports import brat as brat_export
 from articles.exports import reader as export_reader
 from articles.exports.csv import COLUMNS
+from articles.filters import ExportFilterSet
 from articles.models import (
     Annotation,
     Article,
@@ -575,6 +578,44 @@ def test_bad_parameters_answer_400_before_streaming(team, client, params, named)
     payload = response.json()
     assert named in payload["errors"]
     assert payload["detail"]
+
+
+def _export_filterset(corpus, query: str) -> ExportFilterSet:
+    return ExportFilterSet(
+        QueryDict(query), Article.objects.alive().filter(corpus=corpus), formats=exports.FORMATS
+    )
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {},
+        {"annotator": "arjun"},
+        {"status": "submitted"},
+        {"gold_only": "yes"},
+        {"updated_since": "2999-01-01"},
+    ],
+)
+def test_the_filterset_selects_the_articles_the_export_writes(team, client, rich, params):
+    filterset = _export_filterset(team.corpus, urlencode(params))
+    assert filterset.is_valid(), filterset.errors
+    _, body = export(client, format="jsonl", **params)
+    exported = [line["id"] for line in jsonl_lines(body)]
+    assert [str(article.pk) for article in filterset.qs] == exported
+    assert bool(exported) == ("updated_since" not in params)
+
+
+def test_the_filterset_names_unknown_repeated_and_bad_parameters(team):
+    filterset = _export_filterset(team.corpus, "page=2&status=draft&status=x&gold_only=maybe")
+    assert not filterset.is_valid()
+    assert filterset.errors == {
+        "page": [
+            "Unknown parameter; the export takes format, article, annotator, status, gold_only, "
+            "updated_since."
+        ],
+        "status": ["status may be given only once."],
+        "gold_only": ['gold_only must be true or false; got "maybe".'],
+    }
 
 
 def test_article_of_another_corpus_is_a_bad_parameter(team, client):
