@@ -28,9 +28,13 @@ from collections.abc import Hashable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from . import agreement
-from .exports.csv import neutralise
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+
+from . import agreement, selectors
+from .access import Access
 from .models import Annotation, AnnotationStatus, Article, Assignment, Claim, Corpus, Stance, Topic
+from .spreadsheet import neutralise
 
 STANCES: tuple[str, ...] = tuple(Stance.values)
 
@@ -173,6 +177,33 @@ def _topic_dict(report: agreement.AgreementReport | None) -> dict[str, Any] | No
         "krippendorff_alpha": report.krippendorff_alpha.as_dict(),
         "percent_agreement": report.percent_agreement.as_dict(),
     }
+
+
+def agreement_corpus(user, slug: str) -> tuple[Corpus, Access]:
+    """The corpus and the caller's access when they may read its agreement figures: 404 to
+    non-members, 403 to annotators of a blind corpus (see Access.may_see_agreement). Shared by
+    the page and the API."""
+    corpus, access = selectors.corpus_with_access(user, slug)
+    if not access.may_see_agreement():
+        raise PermissionDenied(
+            "In a blind corpus only curators, owners and viewers see the agreement figures."
+        )
+    return corpus, access
+
+
+def scope_article(corpus: Corpus, raw: str | None) -> Article | None:
+    """The `?article=` scope: None for the whole corpus; Http404 for an id not in this corpus."""
+    if not raw:
+        return None
+    article = (
+        Article.objects.alive()
+        .filter(pk=selectors.parse_id(raw), corpus=corpus)
+        .defer("text")
+        .first()
+    )
+    if article is None:
+        raise Http404("No such article in this corpus.")
+    return article
 
 
 def corpus_agreement(

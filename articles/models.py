@@ -256,6 +256,21 @@ class Annotation(models.Model):
         return f"{self.annotator}: {self.stance} on claim {self.claim_id}"
 
 
+# What an evidence item is made of, in this order: what services.clean_evidence takes, what the
+# audit records and the columns the export reads.
+EVIDENCE_FIELDS = (
+    "kind",
+    "start",
+    "end",
+    "exact",
+    "url",
+    "title",
+    "quote",
+    "evidence_type",
+    "role",
+)
+
+
 class Evidence(models.Model):
     annotation = models.ForeignKey(Annotation, on_delete=models.CASCADE, related_name="evidence")
     kind = models.CharField(max_length=16, choices=EvidenceKind.choices)

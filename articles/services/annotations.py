@@ -9,6 +9,7 @@ from django.db import transaction
 
 from .. import validators
 from ..models import (
+    EVIDENCE_FIELDS,
     Annotation,
     AnnotationStatus,
     Article,
@@ -40,20 +41,6 @@ def clean_confidence(value: Any) -> int | None:
 def clean_evidence(article: Article, items: Any) -> list[dict[str, Any]]:
     """Validate a list of evidence items; every bad item is reported with its number."""
     return keyed("evidence", validators.validate_evidence, article.text, items)
-
-
-# What an evidence item is made of: what clean_evidence takes and what the audit records.
-EVIDENCE_FIELDS = (
-    "kind",
-    "start",
-    "end",
-    "exact",
-    "url",
-    "title",
-    "quote",
-    "evidence_type",
-    "role",
-)
 
 
 def _evidence_snapshot(annotation: Annotation) -> list[dict[str, Any]]:
