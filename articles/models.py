@@ -6,6 +6,8 @@ services package (articles/services/). Users are never deleted in cascade with a
 user foreign keys PROTECT (a departing member is deactivated, their work stays attributed to them).
 """
 
+from typing import Self
+
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
@@ -13,6 +15,10 @@ from django.db.models.functions import Length
 from knox.models import AbstractAuthToken
 
 USER = settings.AUTH_USER_MODEL
+
+# `my_role` (declared below on the models that carry it) is not a column: it is the caller's role
+# in the corpus, which selectors attach with .annotate(my_role=...) and services set on what they
+# return. Declared so that mypy checks its uses; it goes away with the per-request access object.
 
 
 class Role(models.TextChoices):
@@ -82,6 +88,7 @@ class Corpus(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     version = models.PositiveIntegerField(default=1)
+    my_role: str | None  # the caller's role (see the note at the top)
 
     class Meta:
         verbose_name_plural = "corpora"
@@ -98,6 +105,7 @@ class Topic(models.Model):
     position = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
     version = models.PositiveIntegerField(default=1)
+    my_role: str | None  # the caller's role (see the note at the top)
 
     class Meta:
         ordering = ["position", "id"]
@@ -126,11 +134,11 @@ class Membership(models.Model):
         return f"{self.user} as {self.role} of {self.corpus}"
 
 
-class ArticleQuerySet(models.QuerySet):
-    def alive(self):
+class ArticleQuerySet(models.QuerySet["Article"]):
+    def alive(self) -> Self:
         return self.filter(deleted_at__isnull=True)
 
-    def in_trash(self):
+    def in_trash(self) -> Self:
         return self.filter(deleted_at__isnull=False)
 
 
@@ -154,6 +162,7 @@ class Article(models.Model):
     deleted_by = models.ForeignKey(
         USER, on_delete=models.PROTECT, related_name="+", null=True, blank=True
     )
+    my_role: str | None  # the caller's role (see the note at the top)
 
     objects = ArticleQuerySet.as_manager()
 
@@ -165,14 +174,14 @@ class Article(models.Model):
         return self.title
 
 
-class ClaimQuerySet(models.QuerySet):
-    def alive(self):
+class ClaimQuerySet(models.QuerySet["Claim"]):
+    def alive(self) -> Self:
         return self.filter(deleted_at__isnull=True)
 
-    def in_trash(self):
+    def in_trash(self) -> Self:
         return self.filter(deleted_at__isnull=False)
 
-    def in_text_order(self):
+    def in_text_order(self) -> Self:
         return self.order_by("start", "-end", "id")
 
 
@@ -193,6 +202,7 @@ class Claim(models.Model):
     deleted_by = models.ForeignKey(
         USER, on_delete=models.PROTECT, related_name="+", null=True, blank=True
     )
+    my_role: str | None  # the caller's role (see the note at the top)
 
     objects = ClaimQuerySet.as_manager()
 
@@ -212,8 +222,8 @@ class Claim(models.Model):
         return self.exact[:80]
 
 
-class AnnotationQuerySet(models.QuerySet):
-    def alive(self):
+class AnnotationQuerySet(models.QuerySet["Annotation"]):
+    def alive(self) -> Self:
         # Deleting an article stamps its claims too, so the claim's flag is enough.
         return self.filter(claim__deleted_at__isnull=True)
 
@@ -233,6 +243,7 @@ class Annotation(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True, db_index=True)
     version = models.PositiveIntegerField(default=1)
+    my_role: str | None  # the caller's role (see the note at the top)
 
     objects = AnnotationQuerySet.as_manager()
 
@@ -314,6 +325,7 @@ class Relation(models.Model):
     kind = models.CharField(max_length=16, choices=RelationKind.choices)
     created_by = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
+    my_role: str | None  # the caller's role (see the note at the top)
 
     class Meta:
         ordering = ["id"]

@@ -1,8 +1,9 @@
 """Every write: validated, atomic, audited.
 
 Services receive objects the caller fetched *with permission* (selectors.*_get_for_user) plus the
-caller's role, check the object-level rules (only an annotation's annotator edits it, ...), and
-raise:
+caller's role, as typed keyword-only arguments (structured inputs are the TypedDicts exported
+here; raw values from forms, the API and imports go through the clean_* functions), check the
+object-level rules (only an annotation's annotator edits it, ...), and raise:
 - django.core.exceptions.ValidationError with a dict {field: [messages]} for bad data (HTTP 400);
 - PermissionDenied for a member without the right (403);
 - Conflict for a duplicate (409);
@@ -20,6 +21,9 @@ from .annotations import (
     ANNOTATION_FIELDS,
     EVIDENCE_FIELDS,
     MAX_EVIDENCE,
+    AnnotationChanges,
+    EvidenceFields,
+    EvidenceInput,
     _clean_confidence,
     annotation_create,
     annotation_delete,
@@ -28,6 +32,8 @@ from .annotations import (
 )
 from .articles import (
     ARTICLE_FIELDS,
+    ArticleFields,
+    ArticleInput,
     article_create,
     article_delete,
     article_purge,
@@ -46,16 +52,20 @@ from .base import (
     Conflict,
     PayloadTooLarge,
     StaleVersion,
+    Version,
     _choice,
     audit,
     check_version,
+    clean_bool,
     clean_free_text,
+    clean_int,
     clean_labels,
     clean_line,
     clean_url,
 )
 from .claims import (
     CLAIM_FIELDS,
+    ClaimChanges,
     claim_create,
     claim_delete,
     claim_restore,
@@ -66,6 +76,9 @@ from .claims import (
 from .corpora import (
     CORPUS_FIELDS,
     TOPIC_FIELDS,
+    CorpusChanges,
+    TopicChanges,
+    TopicInput,
     corpus_create,
     corpus_delete,
     corpus_update,
@@ -95,9 +108,12 @@ __all__ = [
     "MAX_LABEL_LENGTH",
     "MAX_NOTE_CHARS",
     "SAFE_URL",
+    "Version",
     "audit",
     "check_version",
+    "clean_bool",
     "clean_free_text",
+    "clean_int",
     "clean_labels",
     "clean_line",
     "clean_url",
@@ -109,6 +125,9 @@ __all__ = [
     # corpora, topics, members
     "CORPUS_FIELDS",
     "TOPIC_FIELDS",
+    "CorpusChanges",
+    "TopicChanges",
+    "TopicInput",
     "corpus_create",
     "corpus_delete",
     "corpus_update",
@@ -120,6 +139,8 @@ __all__ = [
     "topic_update",
     # articles
     "ARTICLE_FIELDS",
+    "ArticleFields",
+    "ArticleInput",
     "article_create",
     "article_delete",
     "article_purge",
@@ -131,6 +152,7 @@ __all__ = [
     "text_sha256",
     # claims and relations
     "CLAIM_FIELDS",
+    "ClaimChanges",
     "claim_create",
     "claim_delete",
     "claim_restore",
@@ -141,6 +163,9 @@ __all__ = [
     "ANNOTATION_FIELDS",
     "EVIDENCE_FIELDS",
     "MAX_EVIDENCE",
+    "AnnotationChanges",
+    "EvidenceFields",
+    "EvidenceInput",
     "annotation_create",
     "annotation_delete",
     "annotation_update",

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import TypedDict, Unpack
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -21,9 +21,12 @@ from ..models import (
     EvidenceRole,
     EvidenceType,
     Stance,
+    Topic,
 )
 from ..permissions import Action, can_delete_annotation, can_edit_annotation, ensure, ensure_that
 from .base import (
+    User,
+    Version,
     _choice,
     _create_unique,
     _snapshot,
@@ -42,7 +45,57 @@ ANNOTATION_FIELDS = ("claim_id", "topic", "stance", "labels", "confidence", "not
 MAX_EVIDENCE = 100
 
 
-def _clean_confidence(value: Any) -> int | None:
+class EvidenceInput(TypedDict, total=False):
+    """An evidence item as a form or the API gives it: a span of the article (offsets or a quote,
+    as for a claim) or an outside source (url, title, quote). Kind defaults from what is given."""
+
+    kind: str
+    evidence_type: str
+    role: str
+    start: int | str | None
+    end: int | str | None
+    exact: str | None
+    prefix: str | None
+    suffix: str | None
+    url: str
+    title: str
+    quote: str
+
+
+class EvidenceFields(TypedDict, total=False):
+    """A cleaned evidence item, ready for Evidence(**fields): a span or a source's fields."""
+
+    kind: str
+    evidence_type: str
+    role: str
+    start: int
+    end: int
+    exact: str
+    url: str
+    title: str
+    quote: str
+
+
+class AnnotationChanges(TypedDict, total=False):
+    """What annotation_update may change; `evidence`, when given, replaces the whole list."""
+
+    topic: Topic | int | str | None
+    stance: str
+    labels: Sequence[str]
+    confidence: int | str | None
+    note: str
+    evidence: Sequence[EvidenceInput]
+
+
+class _AnnotationFields(TypedDict, total=False):
+    topic: Topic
+    stance: str
+    labels: list[str]
+    confidence: int | None
+    note: str
+
+
+def _clean_confidence(value: object) -> int | None:
     if value in (None, ""):
         return None
     if isinstance(value, bool) or not isinstance(value, int | str):
@@ -58,7 +111,7 @@ def _clean_confidence(value: Any) -> int | None:
     return number
 
 
-def clean_evidence(article: Article, items: Any) -> list[dict[str, Any]]:
+def clean_evidence(article: Article, items: object) -> list[EvidenceFields]:
     """Validate a list of evidence items; every bad item is reported with its number."""
     if items is None:
         return []
@@ -66,7 +119,8 @@ def clean_evidence(article: Article, items: Any) -> list[dict[str, Any]]:
         raise ValidationError({"evidence": ["evidence must be a list."]})
     if len(items) > MAX_EVIDENCE:
         raise ValidationError({"evidence": [f"At most {MAX_EVIDENCE} evidence items."]})
-    cleaned, errors = [], []
+    cleaned: list[EvidenceFields] = []
+    errors: list[str] = []
     for number, item in enumerate(items, start=1):
         try:
             cleaned.append(_clean_evidence_item(article, item))
@@ -82,7 +136,7 @@ def clean_evidence(article: Article, items: Any) -> list[dict[str, Any]]:
     return cleaned
 
 
-def _clean_evidence_item(article: Article, item: Any) -> dict[str, Any]:
+def _clean_evidence_item(article: Article, item: object) -> EvidenceFields:
     if not isinstance(item, Mapping):
         raise ValidationError("each evidence item must be an object.")
     kind = item.get("kind") or (
@@ -91,7 +145,7 @@ def _clean_evidence_item(article: Article, item: Any) -> dict[str, Any]:
         else EvidenceKind.SPAN
     )
     kind = _choice(kind, "kind", EvidenceKind)
-    data: dict[str, Any] = {
+    data: EvidenceFields = {
         "kind": kind,
         "evidence_type": _choice(
             item.get("evidence_type") or "other", "evidence_type", EvidenceType
@@ -107,14 +161,13 @@ def _clean_evidence_item(article: Article, item: Any) -> dict[str, Any]:
             prefix=item.get("prefix"),
             suffix=item.get("suffix"),
         )
-        data.update(start=span.start, end=span.end, exact=span.exact)
+        data.update({"start": span.start, "end": span.end, "exact": span.exact})
     else:
-        data.update(
-            url=clean_url(item.get("url"), "url"),
-            title=clean_line(item.get("title"), "title", max_chars=500),
-            quote=clean_free_text(item.get("quote"), "quote", max_chars=5000).strip(),
-        )
-        if not (data["url"] or data["title"] or data["quote"]):
+        url = clean_url(item.get("url"), "url")
+        title = clean_line(item.get("title"), "title", max_chars=500)
+        quote = clean_free_text(item.get("quote"), "quote", max_chars=5000).strip()
+        data.update({"url": url, "title": title, "quote": quote})
+        if not (url or title or quote):
             raise ValidationError({"url": ["A source needs a url, a title or a quote."]})
     return data
 
@@ -133,26 +186,26 @@ EVIDENCE_FIELDS = (
 )
 
 
-def _evidence_snapshot(annotation: Annotation) -> list[dict[str, Any]]:
+def _evidence_snapshot(annotation: Annotation) -> list[dict[str, object]]:
     return [_snapshot(e, EVIDENCE_FIELDS) for e in annotation.evidence.order_by("position", "id")]
 
 
 def annotation_create(
     *,
-    actor,
+    actor: User,
     claim: Claim,
     role: str | None,
-    stance: Any,
-    topic: Any = None,
-    labels: Any = None,
-    confidence: Any = None,
-    note: Any = "",
-    evidence: Any = None,
+    stance: str,
+    topic: Topic | int | str | None = None,
+    labels: Sequence[str] | None = None,
+    confidence: int | str | None = None,
+    note: str = "",
+    evidence: Sequence[EvidenceInput] | None = None,
 ) -> Annotation:
     """Creates the actor's own annotation of the claim (one per claim and annotator)."""
     ensure(role, Action.ANNOTATE)
     corpus = claim.article.corpus
-    data = {
+    data: _AnnotationFields = {
         "topic": _resolve_topic(corpus, topic),
         "stance": _choice(stance, "stance", Stance),
         "labels": clean_labels(labels, "labels", allowed=corpus.claim_labels),
@@ -188,7 +241,12 @@ def annotation_create(
 
 
 def annotation_update(
-    *, actor, annotation: Annotation, role: str | None, version: Any = None, **changes: Any
+    *,
+    actor: User,
+    annotation: Annotation,
+    role: str | None,
+    version: Version = None,
+    **changes: Unpack[AnnotationChanges],
 ) -> Annotation:
     """Changes the actor's own annotation. `evidence`, when given, replaces the whole list."""
     ensure_that(
@@ -200,7 +258,7 @@ def annotation_update(
         raise ValidationError({f: ["This field cannot be changed here."] for f in unknown})
     claim = annotation.claim
     corpus = claim.article.corpus
-    data: dict[str, Any] = {}
+    data: _AnnotationFields = {}
     if "topic" in changes:
         data["topic"] = _resolve_topic(corpus, changes["topic"])
     if "stance" in changes:
@@ -241,7 +299,7 @@ def annotation_update(
     return current
 
 
-def annotation_delete(*, actor, annotation: Annotation, role: str | None) -> None:
+def annotation_delete(*, actor: User, annotation: Annotation, role: str | None) -> None:
     ensure_that(
         can_delete_annotation(user=actor, role=role, annotation=annotation),
         "Only the annotator who wrote this annotation (or an owner) may delete it.",

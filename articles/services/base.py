@@ -5,21 +5,35 @@ the cleaning of free text, lines, URLs, labels, choices and dates.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date, datetime
-from typing import Any
+from typing import Protocol, TypeVar
 
-from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AnonymousUser, User
 from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.core.validators import URLValidator
 from django.db import IntegrityError, transaction
-from django.db.models import Model
+from django.db.models import Model, TextChoices
 
 from .. import anchoring
 from ..models import AuditEvent, Corpus
 
-User = get_user_model()
+# `User` (imported above, and by the other service modules from here): the project keeps Django's
+# own user model (AUTH_USER_MODEL is not swapped). `actor: User` in a service is a signed-in user.
+
+# A version as callers have it: a number from the API, text from a form, None when not given.
+Version = int | str | None
+
+_M = TypeVar("_M", bound=Model)
+_T = TypeVar("_T")
+
+
+class Versioned(Protocol):
+    """A model with an optimistic-concurrency counter."""
+
+    version: int
+
 
 MAX_LABELS = 50
 MAX_LABEL_LENGTH = 100
@@ -34,7 +48,7 @@ class Conflict(Exception):
 class StaleVersion(Exception):
     """The caller edited an old version (HTTP 412); `current` is the object as it stands now."""
 
-    def __init__(self, current: Model, given: int):
+    def __init__(self, current: Versioned, given: int):
         self.current = current
         self.given = given
         super().__init__(
@@ -51,27 +65,28 @@ class PayloadTooLarge(Exception):
 # --- helpers -------------------------------------------------------------------------------
 
 
-def _snapshot(obj: Model | None, fields: Iterable[str]) -> dict[str, Any] | None:
-    if obj is None:
-        return None
-    data = {}
+def _snapshot(obj: Model, fields: Iterable[str]) -> dict[str, object]:
+    """The named fields as the audit log stores them: JSON values, related objects by id."""
+    data: dict[str, object] = {}
     for name in fields:
         value = getattr(obj, name)
         if isinstance(value, Model):
             value = value.pk
         data[name] = value
-    return json.loads(json.dumps(data, cls=DjangoJSONEncoder))
+    snapshot: dict[str, object] = json.loads(json.dumps(data, cls=DjangoJSONEncoder))
+    return snapshot
 
 
 def audit(
     *,
-    actor,
+    actor: User | AnonymousUser | None,
     verb: str,
     obj: Model,
     corpus: Corpus | None,
-    before: dict | None = None,
-    after: dict | None = None,
+    before: Mapping[str, object] | None = None,
+    after: Mapping[str, object] | None = None,
 ) -> AuditEvent:
+    """Records a write; an anonymous or missing actor (a command-line action) is stored as none."""
     return AuditEvent.objects.create(
         actor=actor if actor is not None and actor.is_authenticated else None,
         verb=verb,
@@ -84,7 +99,7 @@ def audit(
     )
 
 
-def check_version(obj: Model, version: Any) -> None:
+def check_version(obj: Versioned, version: Version) -> None:
     """Optimistic concurrency: None means the caller did not say (pages always say)."""
     if version is None:
         return
@@ -96,46 +111,65 @@ def check_version(obj: Model, version: Any) -> None:
         raise StaleVersion(obj, given)
 
 
-def _lock(model: type[Model], pk: Any) -> Model:
-    return model.objects.select_for_update().get(pk=pk)
+def _lock(model: type[_M], pk: object) -> _M:
+    """The row, locked until the end of the transaction, so a concurrent write waits for ours."""
+    return model._default_manager.select_for_update().get(pk=pk)
 
 
-def clean_free_text(value: Any, field: str, *, max_chars: int = MAX_NOTE_CHARS) -> str:
+# The cleaners below take whatever a form, the API or an import line holds (hence `object`) and
+# return the clean value or raise ValidationError naming the field.
+
+
+def clean_free_text(value: object, field: str, *, max_chars: int = MAX_NOTE_CHARS) -> str:
     if value is None:
         return ""
     if not isinstance(value, str):
         raise ValidationError({field: [f"{field} must be text."]})
     anchoring.check_text(value, field)
-    value = value.replace("\r\n", "\n").replace("\r", "\n")
-    if len(value) > max_chars:
-        raise ValidationError(
-            {field: [f"{field} is {len(value)} characters; at most {max_chars}."]}
-        )
-    return value
+    text = value.replace("\r\n", "\n").replace("\r", "\n")
+    if len(text) > max_chars:
+        raise ValidationError({field: [f"{field} is {len(text)} characters; at most {max_chars}."]})
+    return text
 
 
-def clean_line(value: Any, field: str, *, max_chars: int, required: bool = False) -> str:
-    value = clean_free_text(value, field, max_chars=max_chars).strip()
-    if "\n" in value:
+def clean_line(value: object, field: str, *, max_chars: int, required: bool = False) -> str:
+    line = clean_free_text(value, field, max_chars=max_chars).strip()
+    if "\n" in line:
         raise ValidationError({field: [f"{field} must be a single line."]})
-    if required and not value:
+    if required and not line:
         raise ValidationError({field: [f"{field} is required."]})
-    return value
+    return line
 
 
-def clean_url(value: Any, field: str = "source_url") -> str:
-    value = clean_line(value, field, max_chars=2000)
-    if value:
+def clean_url(value: object, field: str = "source_url") -> str:
+    url = clean_line(value, field, max_chars=2000)
+    if url:
         try:
-            SAFE_URL(value)
+            SAFE_URL(url)
         except ValidationError:
             raise ValidationError(
                 {field: [f"{field} must be an http:// or https:// address."]}
             ) from None
+    return url
+
+
+def clean_int(value: object, field: str) -> int:
+    """A whole number, given as one or as its text (true/false are not numbers)."""
+    if isinstance(value, int | str) and not isinstance(value, bool):
+        try:
+            return int(value)
+        except ValueError:
+            pass
+    raise ValidationError({field: [f"{field} must be a whole number."]})
+
+
+def clean_bool(value: object, field: str) -> bool:
+    if not isinstance(value, bool):
+        raise ValidationError({field: [f"{field} must be true or false."]})
     return value
 
 
-def clean_labels(value: Any, field: str, *, allowed: Sequence[str] = ()) -> list[str]:
+def clean_labels(value: object, field: str, *, allowed: Sequence[str] = ()) -> list[str]:
     if value is None:
         return []
     if isinstance(value, str) or not isinstance(value, list | tuple):
@@ -158,7 +192,7 @@ def clean_labels(value: Any, field: str, *, allowed: Sequence[str] = ()) -> list
     return labels
 
 
-def _choice(value: Any, field: str, choices: type, *, required: bool = True) -> str:
+def _choice(value: object, field: str, choices: type[TextChoices], *, required: bool = True) -> str:
     if value in (None, "") and not required:
         return ""
     if not isinstance(value, str) or value not in choices.values:
@@ -168,7 +202,7 @@ def _choice(value: Any, field: str, choices: type, *, required: bool = True) -> 
     return value
 
 
-def _parse_date(value: Any, field: str) -> date | None:
+def _parse_date(value: object, field: str) -> date | None:
     if value in (None, ""):
         return None
     if isinstance(value, date) and not isinstance(value, datetime):
@@ -181,7 +215,7 @@ def _parse_date(value: Any, field: str) -> date | None:
     raise ValidationError({field: [f"{field} must be a date as YYYY-MM-DD; got {value!r}."]})
 
 
-def _create_unique(factory, message: str):
+def _create_unique(factory: Callable[[], _T], message: str) -> _T:
     """Run a create that a unique constraint may refuse, turning the refusal into Conflict."""
     try:
         with transaction.atomic():
