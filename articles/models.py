@@ -16,10 +16,6 @@ from knox.models import AbstractAuthToken
 
 USER = settings.AUTH_USER_MODEL
 
-# `my_role` (declared below on the models that carry it) is not a column: it is the caller's role
-# in the corpus, which selectors attach with .annotate(my_role=...) and services set on what they
-# return. Declared so that mypy checks its uses; it goes away with the per-request access object.
-
 
 class Role(models.TextChoices):
     OWNER = "owner", "Owner"
@@ -88,7 +84,6 @@ class Corpus(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     version = models.PositiveIntegerField(default=1)
-    my_role: str | None  # the caller's role (see the note at the top)
 
     class Meta:
         verbose_name_plural = "corpora"
@@ -105,7 +100,6 @@ class Topic(models.Model):
     position = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
     version = models.PositiveIntegerField(default=1)
-    my_role: str | None  # the caller's role (see the note at the top)
 
     class Meta:
         ordering = ["position", "id"]
@@ -162,7 +156,6 @@ class Article(models.Model):
     deleted_by = models.ForeignKey(
         USER, on_delete=models.PROTECT, related_name="+", null=True, blank=True
     )
-    my_role: str | None  # the caller's role (see the note at the top)
 
     objects = ArticleQuerySet.as_manager()
 
@@ -202,7 +195,6 @@ class Claim(models.Model):
     deleted_by = models.ForeignKey(
         USER, on_delete=models.PROTECT, related_name="+", null=True, blank=True
     )
-    my_role: str | None  # the caller's role (see the note at the top)
 
     objects = ClaimQuerySet.as_manager()
 
@@ -243,7 +235,6 @@ class Annotation(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True, db_index=True)
     version = models.PositiveIntegerField(default=1)
-    my_role: str | None  # the caller's role (see the note at the top)
 
     objects = AnnotationQuerySet.as_manager()
 
@@ -325,7 +316,6 @@ class Relation(models.Model):
     kind = models.CharField(max_length=16, choices=RelationKind.choices)
     created_by = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
-    my_role: str | None  # the caller's role (see the note at the top)
 
     class Meta:
         ordering = ["id"]

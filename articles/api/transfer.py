@@ -81,7 +81,7 @@ class CorpusExportView(APIView):
     )
     def get(self, request, slug: str):
         corpus = corpus_get_for_user(request.user, slug)
-        ensure(corpus.my_role, Action.EXPORT)
+        ensure(corpus.my_role, Action.EXPORT)  # type: ignore[attr-defined]  # set by the selector
         try:
             spec = exports.parse_export_params(corpus, dict(request.query_params.lists()))
         except ValidationError as error:
@@ -135,7 +135,7 @@ class CorpusImportView(APIView):
     )
     def post(self, request, slug: str):
         corpus = corpus_get_for_user(request.user, slug)
-        ensure(corpus.my_role, Action.IMPORT)
+        ensure(corpus.my_role, Action.IMPORT)  # type: ignore[attr-defined]  # set by the selector
         media_type = (request.content_type or "").split(";")[0].strip().lower()
         title = request.query_params.get("title")
         limit = settings.IMPORT_MAX_BYTES

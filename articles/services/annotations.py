@@ -30,6 +30,7 @@ from .base import (
     _choice,
     _create_unique,
     _snapshot,
+    _with_role,
     audit,
     check_version,
     clean_free_text,
@@ -236,8 +237,7 @@ def annotation_create(
             corpus=corpus,
             after={**_snapshot(annotation, ANNOTATION_FIELDS), "evidence": items},
         )
-    annotation.my_role = role
-    return annotation
+    return _with_role(annotation, role)
 
 
 def annotation_update(
@@ -295,8 +295,7 @@ def annotation_update(
             },
         )
     current.claim = claim
-    current.my_role = role
-    return current
+    return _with_role(current, role)
 
 
 def annotation_delete(*, actor: User, annotation: Annotation, role: str | None) -> None:

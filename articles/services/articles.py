@@ -30,6 +30,7 @@ from .base import (
     _lock,
     _parse_date,
     _snapshot,
+    _with_role,
     audit,
     check_version,
     clean_line,
@@ -115,8 +116,7 @@ def article_create(
             corpus=corpus,
             after=_snapshot(article, ARTICLE_FIELDS),
         )
-    article.my_role = role
-    return article
+    return _with_role(article, role)
 
 
 def article_update(
@@ -154,8 +154,7 @@ def article_update(
             before=before,
             after=_snapshot(current, ARTICLE_FIELDS),
         )
-    current.my_role = role
-    return current
+    return _with_role(current, role)
 
 
 def article_delete(*, actor: User, article: Article, role: str | None) -> None:

@@ -116,6 +116,13 @@ def _lock(model: type[_M], pk: object) -> _M:
     return model._default_manager.select_for_update().get(pk=pk)
 
 
+def _with_role(obj: _M, role: str | None) -> _M:
+    """Leaves the caller's role on what a service returns, as the selectors do (`my_role`), for
+    the serializers and templates that still read it; goes with the per-request access object."""
+    obj.my_role = role  # type: ignore[attr-defined]  # not a field: set on this instance only
+    return obj
+
+
 # The cleaners below take whatever a form, the API or an import line holds (hence `object`) and
 # return the clean value or raise ValidationError naming the field.
 

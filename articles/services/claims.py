@@ -19,6 +19,7 @@ from .base import (
     _create_unique,
     _lock,
     _snapshot,
+    _with_role,
     audit,
     check_version,
     clean_free_text,
@@ -77,8 +78,7 @@ def claim_create(
             corpus=article.corpus,
             after=_snapshot(claim, CLAIM_FIELDS),
         )
-    claim.my_role = role
-    return claim
+    return _with_role(claim, role)
 
 
 def claim_update(
@@ -121,8 +121,7 @@ def claim_update(
             before=before,
             after=_snapshot(current, CLAIM_FIELDS),
         )
-    current.my_role = role
-    return current
+    return _with_role(current, role)
 
 
 def claim_delete(*, actor: User, claim: Claim, role: str | None) -> None:

@@ -20,6 +20,7 @@ from .base import (
     _create_unique,
     _lock,
     _snapshot,
+    _with_role,
     audit,
     check_version,
     clean_bool,
@@ -160,8 +161,7 @@ def corpus_update(
             before=before,
             after=_snapshot(corpus, CORPUS_FIELDS),
         )
-    corpus.my_role = role
-    return corpus
+    return _with_role(corpus, role)
 
 
 def corpus_delete(*, actor: User | None, corpus: Corpus, role: str | None) -> None:
@@ -238,8 +238,7 @@ def topic_update(
             before=before,
             after=_snapshot(current, TOPIC_FIELDS),
         )
-    current.my_role = role
-    return current
+    return _with_role(current, role)
 
 
 def topic_delete(*, actor: User, topic: Topic, role: str | None) -> None:
