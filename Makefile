@@ -4,14 +4,16 @@
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+SUM    := $(shell cksum pyproject.toml | cut -d' ' -f1)
+RUN_STAMP := $(VENV)/.installed-run-$(SUM)
+DEV_STAMP := $(VENV)/.installed-dev-$(SUM)
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: run test install lint format check browser clean
+.PHONY: run test install install-run lint format check browser clean
 
-run: install .secret_key  ## migrate, load the demo corpus, serve at http://$(HOST):$(PORT)
+run: install-run .secret_key  ## migrate, load the demo corpus, serve at http://$(HOST):$(PORT)
 	@DJANGO_DEBUG=1 DJANGO_SECRET_KEY="$$(cat .secret_key)" $(BIN)/python manage.py migrate --noinput -v 0
 	@DJANGO_DEBUG=1 DJANGO_SECRET_KEY="$$(cat .secret_key)" $(BIN)/python manage.py load_demo
 	@echo ""
@@ -22,14 +24,23 @@ run: install .secret_key  ## migrate, load the demo corpus, serve at http://$(HO
 test: install browser  ## the whole suite (SQLite unless DATABASE_URL is set)
 	$(BIN)/pytest $(PYTEST_ARGS)
 
-install: $(STAMP)
+install: $(DEV_STAMP)  ## the app and the test tools (what `make test` and CI need)
 
-$(STAMP): pyproject.toml
+install-run: $(RUN_STAMP)  ## only what the app needs to run (what `make run` needs)
+
+$(RUN_STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -qq --upgrade pip
+	$(BIN)/python -m pip install -qq -e .
+	@rm -f $(VENV)/.installed-run-*
+	@touch $@
+
+$(DEV_STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -qq --upgrade pip
 	$(BIN)/python -m pip install -qq -e '.[dev]'
 	@rm -f $(VENV)/.installed-*
-	@touch $@
+	@touch $@ $(RUN_STAMP)
 
 .secret_key:  # a local signing key, generated once and kept out of git
 	@$(PYTHON) -c "import secrets; print(secrets.token_urlsafe(50))" > $@

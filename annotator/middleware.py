@@ -1,18 +1,24 @@
-"""Project-wide request guards: body size limits (413) and a clean 503 when the database is down."""
+"""Project-wide request guards: body size limits (413), a clean 503 when the database is down,
+and the error pages (403, 404, 500) in the app's layout."""
 
 from __future__ import annotations
 
 import logging
+import re
+from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import BadRequest, PermissionDenied, SuspiciousOperation
 from django.db import InterfaceError, OperationalError
-from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import resolve_url
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render, resolve_url
+from django.utils.http import url_has_allowed_host_and_scheme
 from django_htmx.http import HttpResponseClientRedirect
 
 logger = logging.getLogger("annotator")
 
 IMPORT_PATH_SUFFIXES = ("/import", "/import/")
+REFUSALS = (PermissionDenied, Http404, BadRequest, SuspiciousOperation)
 
 
 def _wants_json(request: HttpRequest) -> bool:
@@ -79,6 +85,57 @@ class DatabaseUnavailableMiddleware:
         return None
 
 
+ROLE_NEEDED = re.compile(r"it needs (owner|curator|annotator|viewer)")
+ROLE_HELD = re.compile(r"in this corpus \((owner|curator|annotator|viewer)\)")
+
+
+def _back_link(request: HttpRequest) -> str:
+    """The page the person came from, when it is one of ours (never another site)."""
+    referer = request.META.get("HTTP_REFERER", "")
+    if referer and url_has_allowed_host_and_scheme(
+        referer, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return referer
+    return ""
+
+
+def error_page(
+    request: HttpRequest, status: int, title: str, message: str, **extra: Any
+) -> HttpResponse:
+    """An error in the app's own layout for people, the API's JSON shape for API clients, and
+    a short text for htmx swaps (the page shows it as a message)."""
+    if _wants_json(request):
+        return JsonResponse({"detail": message, "errors": {}}, status=status)
+    if getattr(request, "htmx", False):
+        return HttpResponse(message, status=status, content_type="text/plain; charset=utf-8")
+    context = {
+        "status": status,
+        "title": title,
+        "message": message,
+        "back": _back_link(request),
+        **extra,
+    }
+    try:
+        return render(request, "error.html", context, status=status)
+    except Exception:  # the layout itself failed (e.g. while handling a 500): plain text
+        logger.exception("Could not render the error page for %s", request.path)
+        return _plain_or_json(request, status, message)
+
+
+def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """handler403: says which role the action needs and which the person has."""
+    message = str(exception or "") or "You may not do this here."
+    needed, held = ROLE_NEEDED.search(message), ROLE_HELD.search(message)
+    return error_page(
+        request,
+        403,
+        "Not allowed",
+        message,
+        needed=needed.group(1) if needed else "",
+        role=held.group(1) if held else "",
+    )
+
+
 def server_error(request: HttpRequest) -> HttpResponse:
     """handler500: a database outage outside a view (e.g. saving the session) is still a 503."""
     import sys
@@ -90,9 +147,23 @@ def server_error(request: HttpRequest) -> HttpResponse:
         )
         response["Retry-After"] = "5"
         return response
-    return _plain_or_json(
-        request, 500, "Something went wrong on our side. It has been logged; please retry later."
+    return error_page(
+        request,
+        500,
+        "Something went wrong",
+        "Something went wrong on our side. It has been logged; please retry later.",
     )
+
+
+class RefusalLogFilter(logging.Filter):
+    """A refused request (403, 404, 400) is one log line: drop the traceback Django attaches
+    to PermissionDenied and friends. Real errors (500) keep theirs."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and isinstance(record.exc_info[1], REFUSALS):
+            record.exc_info = None
+            record.exc_text = None
+        return True
 
 
 class HtmxLoginRedirectMiddleware:
@@ -114,9 +185,13 @@ class HtmxLoginRedirectMiddleware:
 
 
 def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
-    """handler404: API clients get the API's JSON error shape, people get the HTML page."""
+    """handler404: API clients get the API's JSON error shape, people the page in the layout.
+    The message never says whether the thing exists elsewhere (non-members get 404 too)."""
     if _wants_json(request):
         return JsonResponse({"detail": "Not found.", "errors": {}}, status=404)
-    from django.views.defaults import page_not_found
-
-    return page_not_found(request, exception)
+    return error_page(
+        request,
+        404,
+        "Not found",
+        "There is nothing here, or it is in a corpus you are not a member of.",
+    )

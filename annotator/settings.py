@@ -29,6 +29,12 @@ KNOWN_INSECURE_SECRET_KEYS = {
     "not-a-secret-used-only-by-the-test-suite",
 }
 SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="")
+# Without the variable, a key kept in a file: `make run` keeps one in .secret_key, so that
+# `manage.py createsuperuser` and friends work in development as they do under `make run`;
+# deployments may point DJANGO_SECRET_KEY_FILE at a mounted secret instead.
+_SECRET_KEY_FILE = Path(env.str("DJANGO_SECRET_KEY_FILE", default=str(BASE_DIR / ".secret_key")))
+if not SECRET_KEY and _SECRET_KEY_FILE.is_file():
+    SECRET_KEY = _SECRET_KEY_FILE.read_text(encoding="utf-8").strip()
 if TESTING and not SECRET_KEY:
     SECRET_KEY = "not-a-secret-used-only-by-the-test-suite"  # noqa: S105
 elif DEBUG and not SECRET_KEY:
@@ -274,6 +280,7 @@ if HTTPS:
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"refusals": {"()": "annotator.middleware.RefusalLogFilter"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["refusals"]}},
     "root": {"handlers": ["console"], "level": env.str("DJANGO_LOG_LEVEL", default="WARNING")},
 }

@@ -19,5 +19,6 @@ urlpatterns = [
     path("", include("articles.urls")),
 ]
 
+handler403 = "annotator.middleware.permission_denied"
 handler500 = "annotator.middleware.server_error"
 handler404 = "annotator.middleware.not_found"

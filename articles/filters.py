@@ -16,6 +16,7 @@ from django import forms
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django_filters.fields import IsoDateTimeField
 
+from .access import Access, Kind
 from .models import (
     Annotation,
     AnnotationStatus,
@@ -23,6 +24,7 @@ from .models import (
     Assignment,
     AssignmentState,
     Claim,
+    Review,
     ReviewDecision,
     Stance,
 )
@@ -77,7 +79,19 @@ class SinceFilter(django_filters.IsoDateTimeFilter):
         super().__init__(*args, **kwargs)
 
 
-class ArticleFilterSet(django_filters.FilterSet):
+class AccessFilterSet(django_filters.FilterSet):
+    """A FilterSet whose filters on people's work look only at what the caller may see: pass
+    the request's `access` (access.Access); filters then go through `self.visible(kind)`."""
+
+    def __init__(self, data=None, queryset=None, *, access: Access, **kwargs):
+        super().__init__(data, queryset, **kwargs)
+        self.access = access
+
+    def visible(self, kind: Kind) -> Q:
+        return self.access.visible(kind)
+
+
+class ArticleFilterSet(AccessFilterSet):
     updated_since = SinceFilter()
     title = django_filters.CharFilter(lookup_expr="icontains", label="Title contains.")
     language = django_filters.CharFilter(label="Language code, e.g. en.")
@@ -94,23 +108,24 @@ class ArticleFilterSet(django_filters.FilterSet):
         model = Article
         fields: list[str] = []
 
+    def _assignments(self) -> QuerySet:
+        return Assignment.objects.filter(self.visible(Kind.ASSIGNMENT), article=OuterRef("pk"))
+
     def filter_annotator(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
-        return queryset.filter(
-            Exists(Assignment.objects.filter(article=OuterRef("pk"), annotator__username=value))
-        )
+        return queryset.filter(Exists(self._assignments().filter(annotator__username=value)))
 
     def filter_state(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
-        assignments = Assignment.objects.filter(article=OuterRef("pk"), state=value)
+        assignments = self._assignments().filter(state=value)
         who = self.form.cleaned_data.get("annotator")
         if who:
             assignments = assignments.filter(annotator__username=who)
         return queryset.filter(Exists(assignments))
 
 
-class ClaimFilterSet(django_filters.FilterSet):
+class ClaimFilterSet(AccessFilterSet):
     """Claims; `annotator`, `stance` and `topic` select claims with one annotation matching all
-    three, looked up only among the annotations the user may see (pass `visible_annotations`,
-    from selectors.visible_annotations_filter, so that blind mode leaks nothing)."""
+    three; like `reviewed` and `decision`, they look only at the annotations and reviews the
+    caller may see, so that blind mode leaks nothing."""
 
     article = IdFilter(field_name="article_id", label="Article id.")
     created_by = django_filters.CharFilter(
@@ -123,7 +138,7 @@ class ClaimFilterSet(django_filters.FilterSet):
         label="Has a review: true or false.",
     )
     decision = django_filters.ChoiceFilter(
-        field_name="review__decision", choices=ReviewDecision.choices, label="Review decision."
+        choices=ReviewDecision.choices, method="filter_decision", label="Review decision."
     )
     annotator = django_filters.CharFilter(
         method="filter_by_annotation", label="Tagged by this username."
@@ -143,12 +158,15 @@ class ClaimFilterSet(django_filters.FilterSet):
         model = Claim
         fields: list[str] = []
 
-    def __init__(self, data=None, queryset=None, *, visible_annotations: Q | None = None, **kw):
-        super().__init__(data, queryset, **kw)
-        self.visible_annotations = visible_annotations if visible_annotations is not None else Q()
+    def _reviews(self) -> QuerySet:
+        return Review.objects.filter(self.visible(Kind.REVIEW), claim=OuterRef("pk"))
 
     def filter_reviewed(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
-        return queryset.filter(review__isnull=value != "true")
+        reviewed = Exists(self._reviews())
+        return queryset.filter(reviewed if value == "true" else ~reviewed)
+
+    def filter_decision(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        return queryset.filter(Exists(self._reviews().filter(decision=value)))
 
     def filter_by_annotation(self, queryset: QuerySet, name: str, value) -> QuerySet:
         return queryset  # applied together in filter_queryset, on one annotation
@@ -162,7 +180,7 @@ class ClaimFilterSet(django_filters.FilterSet):
         }
         if lookups:
             matching = Annotation.objects.filter(
-                self.visible_annotations, claim=OuterRef("pk"), **lookups
+                self.visible(Kind.ANNOTATION), claim=OuterRef("pk"), **lookups
             )
             queryset = queryset.filter(Exists(matching))
         return queryset

@@ -320,8 +320,11 @@ class Relation(models.Model):
     class Meta:
         ordering = ["id"]
         constraints = [
+            # Per creator: in blind double annotation each annotator's links are their own
+            # work, and one annotator's link must not block (and so reveal) another's.
             models.UniqueConstraint(
-                fields=["source_claim", "target_claim", "kind"], name="relation_unique"
+                fields=["source_claim", "target_claim", "kind", "created_by"],
+                name="relation_unique_per_creator",
             ),
             models.CheckConstraint(
                 condition=~Q(source_claim=F("target_claim")), name="relation_no_self_loop"

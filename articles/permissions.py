@@ -1,7 +1,8 @@
 """May this user do this to this object? The one answer, used by the HTML views and the API alike.
 
-Objects are fetched through selectors.*_get_for_user, which already answer 404 to non-members and
-attach the caller's role as `obj.my_role`. What remains here is "member without the right" (403).
+Objects are fetched through selectors.*_with_access, which already answer 404 to non-members and
+give the caller's `Access` (access.py, where the blind rule lives). What remains here is "member
+without the right" (403).
 
 Roles, lowest to highest: viewer < annotator < curator < owner; each holds the rights below it.
 """
@@ -27,7 +28,7 @@ class Action(StrEnum):
     AUDIT = "audit"  # read the audit log
 
 
-ROLE_RANK = {Role.VIEWER: 1, Role.ANNOTATOR: 2, Role.CURATOR: 3, Role.OWNER: 4}
+ROLE_RANK: dict[str, int] = {Role.VIEWER: 1, Role.ANNOTATOR: 2, Role.CURATOR: 3, Role.OWNER: 4}
 
 MINIMUM_ROLE: dict[Action, Role] = {
     Action.VIEW: Role.VIEWER,
@@ -63,17 +64,6 @@ def ensure(role: str | None, action: Action | str) -> None:
         )
 
 
-def sees_all_annotations(*, role: str | None, blind: bool, has_submitted: bool) -> bool:
-    """Blind mode: annotators see only their own annotations on an article until they submit it.
-
-    Curators and owners always see everything; viewers do not annotate, so blinding them protects
-    nobody's independence and they see everything too.
-    """
-    if not blind or has_submitted:
-        return True
-    return role in (Role.OWNER, Role.CURATOR, Role.VIEWER)
-
-
 def can_edit_claim(*, user, role: str | None, claim) -> bool:
     """The claim's creator (still an annotator or more) or any curator/owner."""
     if can(role, Action.REVIEW):
@@ -84,6 +74,34 @@ def can_edit_claim(*, user, role: str | None, claim) -> bool:
 def can_edit_annotation(*, user, role: str | None, annotation) -> bool:
     """Only its annotator edits an annotation (and only while still an annotator or more)."""
     return can(role, Action.ANNOTATE) and annotation.annotator_id == user.pk
+
+
+BLIND_CLAIM_DELETE = (
+    "In a blind corpus you cannot delete a claim before you submit the article: whether others "
+    "have tagged it is hidden from you. Remove your own tags instead, or ask a curator."
+)
+
+
+def claim_delete_refusal(
+    *, user, role: str | None, claim, sees_all: bool, others_tagged: bool
+) -> str | None:
+    """Why the user may not move the claim to the trash, or None when they may.
+
+    Curators and owners may always. The claim's creator may while nobody else has tagged it;
+    but before they may see everyone's tags on the article (blind mode, not yet submitted), never:
+    the answer must not depend on work hidden from them (DESIGN.md, noninterference).
+    """
+    if can(role, Action.REVIEW):
+        return None
+    if not can_edit_claim(user=user, role=role, claim=claim):
+        return "Only the claim's creator or a curator may delete it."
+    if not sees_all:
+        return BLIND_CLAIM_DELETE
+    if others_tagged:
+        return (
+            "Only a curator, or the claim's creator while nobody else has tagged it, may delete it."
+        )
+    return None
 
 
 def can_delete_annotation(*, user, role: str | None, annotation) -> bool:
@@ -101,12 +119,3 @@ def can_delete_relation(*, user, role: str | None, relation) -> bool:
 def ensure_that(allowed: bool, message: str = "You may not change this object.") -> None:
     if not allowed:
         raise PermissionDenied(message)
-
-
-def can_see_agreement(*, role: str | None, blind: bool) -> bool:
-    """Agreement figures: curators, owners and viewers always (they see every annotation anyway);
-    annotators only when the corpus is not blind, since per-annotator figures hint at the others'
-    stances."""
-    if role in (Role.OWNER, Role.CURATOR, Role.VIEWER):
-        return True
-    return role == Role.ANNOTATOR and not blind

@@ -1,7 +1,7 @@
 """Reads behind the team pages: work distribution, review queue, audit log, claim history, trash.
 
 Like selectors.py, every function takes objects already fetched with permission (the corpus from
-corpus_get_for_user, the claim from claim_get_for_user) and runs a fixed number of queries
+corpus_with_access, the claim from claim_with_access) and runs a fixed number of queries
 whatever the amount of data.
 """
 
@@ -47,8 +47,7 @@ from .models import (
     Role,
     Topic,
 )
-from .permissions import sees_all_annotations
-from .selectors import has_submitted, parse_id
+from .selectors import parse_id
 
 User = get_user_model()
 
@@ -225,18 +224,6 @@ def annotations_for_review(claim: Claim) -> list[Annotation]:
 
 def review_for_claim(claim: Claim) -> Review | None:
     return Review.objects.filter(claim=claim).select_related("curator", "topic").first()
-
-
-def sees_all_on_article(*, user, article: Article, role: str | None) -> bool:
-    """Blind mode: whether the user sees the other annotators' work (and comments) on it."""
-    blind = article.corpus.blind
-    return sees_all_annotations(
-        role=role,
-        blind=blind,
-        has_submitted=blind
-        and role == Role.ANNOTATOR
-        and has_submitted(user=user, article=article),
-    )
 
 
 # --- Assignments -----------------------------------------------------------------------------

@@ -1,9 +1,10 @@
 """Every read that feeds a page, a serializer or an export, scoped to the requesting user.
 
-`*_get_for_user` functions answer Http404 for anything the user is not a member of (no existence
-leaks) and attach the caller's role in the corpus as `obj.my_role`, fetched in the same query.
-List selectors own their select_related/prefetch_related so that query counts do not grow with
-the number of rows.
+`*_with_access` functions answer Http404 for anything the user is not a member of (no existence
+leaks) and return the object with the caller's `Access` (access.py), built from the role fetched in
+the same query. Everything that shows people's work is filtered by `access.visible(kind)`: the
+blind rule is written there once. List selectors own their select_related/prefetch_related so
+that query counts do not grow with the number of rows.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, Substr
 from django.http import Http404
 
+from .access import Access, Kind, visible_q
 from .models import (
     Annotation,
     ApiToken,
@@ -38,10 +40,8 @@ from .models import (
     Membership,
     Relation,
     Review,
-    Role,
     Topic,
 )
-from .permissions import sees_all_annotations
 
 
 def parse_id(value: Any) -> int:
@@ -78,20 +78,39 @@ def _require_user(user) -> None:
         raise Http404("Not found.")
 
 
+def _fetch_with_access(user, queryset: QuerySet, corpus_ref: str, pk: Any, missing: str):
+    """One row of `queryset` with the user's role in its corpus, in one query; Http404 when there
+    is no such row or the user is not a member of its corpus."""
+    _require_user(user)
+    obj = (
+        queryset.annotate(_member_role=_role_in(corpus_ref, user))
+        .filter(pk=pk, _member_role__isnull=False)
+        .first()
+    )
+    if obj is None:
+        raise Http404(missing)
+    return obj, obj.__dict__.pop("_member_role")
+
+
 # --- Corpora -------------------------------------------------------------------------------
 
 
 def corpora_for_user(user) -> QuerySet[Corpus]:
-    """The corpora the user is a member of, with their role and progress counts."""
+    """The corpora the user is a member of, with their role (`member_role`, for display) and
+    progress counts; the counts include only the work the user may see in each corpus."""
     if not user.is_authenticated:
         return Corpus.objects.none()
+    annotations = Annotation.objects.alive().filter(visible_q(Kind.ANNOTATION, user_id=user.pk))
+    reviews = Review.objects.filter(
+        visible_q(Kind.REVIEW, user_id=user.pk), claim__deleted_at__isnull=True
+    )
     return (
         Corpus.objects.filter(memberships__user=user)
         .annotate(
-            my_role=_role_in("pk", user),
+            member_role=_role_in("pk", user),
             n_articles=_count(Article.objects.alive(), "corpus"),
             n_claims=_count(Claim.objects.alive(), "article__corpus"),
-            n_annotations=_count(Annotation.objects.alive(), "claim__article__corpus"),
+            n_annotations=_count(annotations, "claim__article__corpus"),
             n_my_assigned=_count(
                 Assignment.objects.filter(annotator=user, article__deleted_at__isnull=True),
                 "article__corpus",
@@ -104,24 +123,24 @@ def corpora_for_user(user) -> QuerySet[Corpus]:
                 ),
                 "article__corpus",
             ),
-            n_reviewed=_count(
-                Review.objects.filter(claim__deleted_at__isnull=True), "claim__article__corpus"
-            ),
+            n_reviewed=_count(reviews, "claim__article__corpus"),
         )
         .order_by("name")
     )
 
 
-def corpus_get_for_user(user, slug: str) -> Corpus:
+def corpus_with_access(user, slug: str) -> tuple[Corpus, Access]:
+    """One of the user's corpora and their access to it, or Http404."""
     _require_user(user)
     corpus = (
-        Corpus.objects.annotate(my_role=_role_in("pk", user))
-        .filter(slug=str(slug), my_role__isnull=False)
+        Corpus.objects.annotate(_member_role=_role_in("pk", user))
+        .filter(slug=str(slug), _member_role__isnull=False)
         .first()
     )
     if corpus is None:
         raise Http404("No corpus with that name among yours.")
-    return corpus
+    role = corpus.__dict__.pop("_member_role")
+    return corpus, Access(user=user, corpus=corpus, role=role)
 
 
 def topics_for_corpus(corpus: Corpus) -> QuerySet[Topic]:
@@ -134,34 +153,29 @@ def members_for_corpus(corpus: Corpus) -> QuerySet[Membership]:
     )
 
 
-def topic_get_for_user(user, topic_id: Any) -> Topic:
-    _require_user(user)
-    topic = (
-        Topic.objects.select_related("corpus")
-        .annotate(my_role=_role_in("corpus", user))
-        .filter(pk=parse_id(topic_id), my_role__isnull=False)
-        .first()
+def topic_with_access(user, topic_id: Any) -> tuple[Topic, Access]:
+    topic, role = _fetch_with_access(
+        user,
+        Topic.objects.select_related("corpus"),
+        "corpus",
+        parse_id(topic_id),
+        "Topic not found.",
     )
-    if topic is None:
-        raise Http404("Topic not found.")
-    return topic
+    return topic, Access(user=user, corpus=topic.corpus, role=role)
 
 
 # --- Articles ------------------------------------------------------------------------------
 
 
-def article_get_for_user(user, article_id: Any) -> Article:
-    _require_user(user)
-    article = (
-        Article.objects.alive()
-        .select_related("corpus")
-        .annotate(my_role=_role_in("corpus", user))
-        .filter(pk=parse_id(article_id), my_role__isnull=False)
-        .first()
+def article_with_access(user, article_id: Any) -> tuple[Article, Access]:
+    article, role = _fetch_with_access(
+        user,
+        Article.objects.alive().select_related("corpus"),
+        "corpus",
+        parse_id(article_id),
+        "Article not found.",
     )
-    if article is None:
-        raise Http404("Article not found.")
-    return article
+    return article, Access(user=user, corpus=article.corpus, role=role)
 
 
 def has_submitted(*, user, article: Article) -> bool:
@@ -170,27 +184,26 @@ def has_submitted(*, user, article: Article) -> bool:
     ).exists()
 
 
-def articles_for_corpus(user, corpus: Corpus) -> QuerySet[Article]:
-    """A corpus's live articles with progress counts and the caller's assignment state.
-
-    `corpus` must come from corpus_get_for_user (membership already checked). The text is
-    deferred: lists never need it.
-    """
-    my_assignment = Assignment.objects.filter(article=OuterRef("pk"), annotator=user)
+def articles_for_corpus(access: Access) -> QuerySet[Article]:
+    """A corpus's live articles with progress counts (of the work the caller may see) and the
+    caller's assignment state. The text is deferred: lists never need it."""
+    my_assignment = Assignment.objects.filter(article=OuterRef("pk"), annotator=access.user)
+    assignments = Assignment.objects.filter(access.visible(Kind.ASSIGNMENT))
     return (
         Article.objects.alive()
-        .filter(corpus=corpus)
+        .filter(corpus=access.corpus)
         .defer("text")
         .annotate(
             n_claims=_count(Claim.objects.alive(), "article"),
-            n_annotations=_count(Annotation.objects.all(), "claim__article"),
+            n_annotations=_count(
+                Annotation.objects.filter(access.visible(Kind.ANNOTATION)), "claim__article"
+            ),
             n_reviewed=_count(
-                Review.objects.filter(claim__deleted_at__isnull=True), "claim__article"
+                Review.objects.filter(access.visible(Kind.REVIEW), claim__deleted_at__isnull=True),
+                "claim__article",
             ),
-            n_assigned=_count(Assignment.objects.all(), "article"),
-            n_submitted=_count(
-                Assignment.objects.filter(state=AssignmentState.SUBMITTED), "article"
-            ),
+            n_assigned=_count(assignments, "article"),
+            n_submitted=_count(assignments.filter(state=AssignmentState.SUBMITTED), "article"),
             my_state=Subquery(my_assignment.values("state")[:1]),
         )
         .order_by("id")
@@ -200,72 +213,52 @@ def articles_for_corpus(user, corpus: Corpus) -> QuerySet[Article]:
 # --- Claims and what hangs from them ----------------------------------------------------------
 
 
-def claim_get_for_user(user, claim_id: Any) -> Claim:
-    _require_user(user)
-    claim = (
+def claim_with_access(user, claim_id: Any) -> tuple[Claim, Access]:
+    claim, role = _fetch_with_access(
+        user,
         Claim.objects.alive()
-        .select_related("article__corpus", "created_by")
-        .annotate(my_role=_role_in("article__corpus", user))
-        .filter(pk=parse_id(claim_id), my_role__isnull=False, article__deleted_at__isnull=True)
-        .first()
+        .filter(article__deleted_at__isnull=True)
+        .select_related("article__corpus", "created_by"),
+        "article__corpus",
+        parse_id(claim_id),
+        "Claim not found.",
     )
-    if claim is None:
-        raise Http404("Claim not found.")
-    return claim
+    return claim, Access(user=user, corpus=claim.article.corpus, role=role)
 
 
-def visible_annotations_filter(*, user, article: Article, role: str | None) -> Q:
-    """Which annotations of `article` the user may see (blind mode hides others' until submit)."""
-    if sees_all_annotations(
-        role=role,
-        blind=article.corpus.blind,
-        has_submitted=article.corpus.blind
-        and role == Role.ANNOTATOR
-        and has_submitted(user=user, article=article),
-    ):
-        return Q()
-    return Q(annotator=user)
-
-
-def annotation_get_for_user(user, annotation_id: Any) -> Annotation:
-    _require_user(user)
-    annotation = (
-        Annotation.objects.alive()
-        .select_related("claim__article__corpus", "annotator", "topic")
-        .annotate(my_role=_role_in("claim__article__corpus", user))
-        .filter(pk=parse_id(annotation_id), my_role__isnull=False)
-        .first()
+def annotation_with_access(user, annotation_id: Any) -> tuple[Annotation, Access]:
+    """An annotation the user may see (blind mode: others' are not found) and their access."""
+    annotation, role = _fetch_with_access(
+        user,
+        Annotation.objects.alive().select_related("claim__article__corpus", "annotator", "topic"),
+        "claim__article__corpus",
+        parse_id(annotation_id),
+        "Annotation not found.",
     )
-    if annotation is None:
+    access = Access(user=user, corpus=annotation.claim.article.corpus, role=role)
+    visible = access.visible(Kind.ANNOTATION)
+    if visible != Q() and not Annotation.objects.filter(visible, pk=annotation.pk).exists():
         raise Http404("Annotation not found.")
-    article = annotation.claim.article
-    if (
-        annotation.annotator_id != user.pk
-        and not Annotation.objects.filter(
-            visible_annotations_filter(user=user, article=article, role=annotation.my_role),
-            pk=annotation.pk,
-        ).exists()
-    ):
-        raise Http404("Annotation not found.")
-    return annotation
+    return annotation, access
 
 
-def relation_get_for_user(user, relation_id: Any) -> Relation:
-    _require_user(user)
-    relation = (
-        Relation.objects.select_related("source_claim__article__corpus", "target_claim")
-        .annotate(my_role=_role_in("source_claim__article__corpus", user))
-        .filter(
-            pk=parse_id(relation_id),
-            my_role__isnull=False,
-            source_claim__deleted_at__isnull=True,
-            target_claim__deleted_at__isnull=True,
-        )
-        .first()
+def relation_with_access(user, relation_id: Any) -> tuple[Relation, Access]:
+    """A relation between live claims that the user may see (blind mode: others' are not
+    found) and their access."""
+    relation, role = _fetch_with_access(
+        user,
+        Relation.objects.select_related(
+            "source_claim__article__corpus", "target_claim", "created_by"
+        ).filter(source_claim__deleted_at__isnull=True, target_claim__deleted_at__isnull=True),
+        "source_claim__article__corpus",
+        parse_id(relation_id),
+        "Relation not found.",
     )
-    if relation is None:
+    access = Access(user=user, corpus=relation.source_claim.article.corpus, role=role)
+    visible = access.visible(Kind.RELATION)
+    if visible != Q() and not Relation.objects.filter(visible, pk=relation.pk).exists():
         raise Http404("Relation not found.")
-    return relation
+    return relation, access
 
 
 def annotations_prefetch(queryset: QuerySet[Annotation] | None = None) -> QuerySet[Annotation]:
@@ -276,63 +269,58 @@ def annotations_prefetch(queryset: QuerySet[Annotation] | None = None) -> QueryS
     )
 
 
-def claims_for_article(user, article: Article, role: str | None = None) -> QuerySet[Claim]:
-    """The article's live claims in text order, each with the annotations the user may see
-    (`visible_annotations`), their evidence, the review, and relations both ways.
+def visible_relations(access: Access) -> QuerySet[Relation]:
+    """Relations between live claims that the caller may see."""
+    return Relation.objects.filter(
+        access.visible(Kind.RELATION),
+        source_claim__deleted_at__isnull=True,
+        target_claim__deleted_at__isnull=True,
+    )
+
+
+def claims_for_article(access: Access, article: Article) -> QuerySet[Claim]:
+    """The article's live claims in text order, each with the annotations the caller may see
+    (`visible_annotations`) and their count, their evidence, whether it has a review they may
+    see, and the relations they may see both ways.
 
     A fixed number of queries however many claims and annotations there are.
     """
-    role = role if role is not None else getattr(article, "my_role", None)
-    visible = annotations_prefetch(
-        Annotation.objects.filter(visible_annotations_filter(user=user, article=article, role=role))
-    ).order_by("annotator__username")
+    visible = Annotation.objects.filter(access.visible(Kind.ANNOTATION))
     return (
         Claim.objects.alive()
         .filter(article=article)
         .select_related("created_by", "review__curator", "review__topic")
         .prefetch_related(
-            Prefetch("annotations", queryset=visible, to_attr="visible_annotations"),
             Prefetch(
-                "outgoing_relations",
-                queryset=Relation.objects.filter(target_claim__deleted_at__isnull=True),
-                to_attr="relations_out",
+                "annotations",
+                queryset=annotations_prefetch(visible).order_by("annotator__username"),
+                to_attr="visible_annotations",
             ),
             Prefetch(
-                "incoming_relations",
-                queryset=Relation.objects.filter(source_claim__deleted_at__isnull=True),
-                to_attr="relations_in",
+                "outgoing_relations", queryset=visible_relations(access), to_attr="relations_out"
+            ),
+            Prefetch(
+                "incoming_relations", queryset=visible_relations(access), to_attr="relations_in"
             ),
         )
         .annotate(
-            n_annotations=_count(Annotation.objects.all(), "claim"),
-            has_review=Exists(Review.objects.filter(claim=OuterRef("pk"))),
+            n_annotations=_count(visible, "claim"),
+            has_review=Exists(
+                Review.objects.filter(access.visible(Kind.REVIEW), claim=OuterRef("pk"))
+            ),
         )
         .in_text_order()
     )
 
 
-# --- Reviews as annotators see them ----------------------------------------------------------
+# --- Reviews -----------------------------------------------------------------------------------
 
 
-def reviews_visible(*, user, article: Article, role: str | None) -> bool:
-    """Whether the user may see the curators' decisions on the article's claims.
-
-    Curators, owners and viewers always; an annotator once they have submitted the article, blind
-    corpus or not: a gold stance shown earlier would steer their own tags.
-    """
-    if role in (Role.OWNER, Role.CURATOR, Role.VIEWER):
-        return True
-    return role == Role.ANNOTATOR and has_submitted(user=user, article=article)
-
-
-def reviews_visible_to(user, article: Article, role: str | None = None) -> QuerySet[Review]:
-    """The reviews of the article's live claims the user may see (none before they may), keyed
+def reviews_for_article(access: Access, article: Article) -> QuerySet[Review]:
+    """The reviews of the article's live claims the caller may see (none before they may), keyed
     for display by `claim_id`, with the curator and gold topic."""
-    role = role if role is not None else getattr(article, "my_role", None)
-    if not reviews_visible(user=user, article=article, role=role):
-        return Review.objects.none()
     return Review.objects.filter(
-        claim__article=article, claim__deleted_at__isnull=True
+        access.visible(Kind.REVIEW), claim__article=article, claim__deleted_at__isnull=True
     ).select_related("curator", "topic")
 
 
@@ -351,12 +339,13 @@ def claim_outline_for_article(article: Article) -> QuerySet:
     )
 
 
-def comments_for_claim(*, user, claim: Claim, sees_all: bool) -> QuerySet[Comment]:
-    """A claim's thread, oldest first; in blind mode (`sees_all` false) only the user's own."""
-    comments = (
-        Comment.objects.filter(claim=claim).select_related("author").order_by("created_at", "id")
+def comments_for_claim(access: Access, claim: Claim) -> QuerySet[Comment]:
+    """A claim's thread as the caller may see it, oldest first."""
+    return (
+        Comment.objects.filter(access.visible(Kind.COMMENT), claim=claim)
+        .select_related("author")
+        .order_by("created_at", "id")
     )
-    return comments if sees_all else comments.filter(author=user)
 
 
 # --- Dashboard and article-list extras --------------------------------------------------------
@@ -365,11 +354,18 @@ def comments_for_claim(*, user, claim: Claim, sees_all: bool) -> QuerySet[Commen
 def corpora_for_dashboard(user) -> QuerySet[Corpus]:
     """corpora_for_user plus what the dashboard shows: claims tagged at least once, the team's
     assignments (all and submitted), and the next article assigned to the user and not yet
-    submitted (`next_article_id`, `next_article_title`). Still one query."""
+    submitted (`next_article_id`, `next_article_title`); counts of the work the user may see.
+    Still one query."""
     tagged_claims = Claim.objects.alive().filter(
-        Exists(Annotation.objects.filter(claim=OuterRef("pk")))
+        Exists(
+            Annotation.objects.filter(
+                visible_q(Kind.ANNOTATION, user_id=user.pk), claim=OuterRef("pk")
+            )
+        )
     )
-    live_assignments = Assignment.objects.filter(article__deleted_at__isnull=True)
+    live_assignments = Assignment.objects.filter(
+        visible_q(Kind.ASSIGNMENT, user_id=user.pk), article__deleted_at__isnull=True
+    )
     my_open = Assignment.objects.filter(
         annotator=user,
         state=AssignmentState.ASSIGNED,
@@ -388,7 +384,8 @@ def corpora_for_dashboard(user) -> QuerySet[Corpus]:
 
 
 def disagreeing_claims(**filters: Any) -> QuerySet:
-    """Ids (`claim`) of live claims whose annotations differ in stance or in topic."""
+    """Ids (`claim`) of live claims whose annotations differ in stance or in topic. Only for
+    readers who see every annotation (`Access.show_disagreements`)."""
     return (
         Annotation.objects.filter(claim__deleted_at__isnull=True, **filters)
         .order_by()
@@ -407,13 +404,14 @@ def article_has_disagreement() -> Exists:
 # --- Public API reads ------------------------------------------------------------------------
 
 
-def corpus_detail_for_user(user, slug: str) -> Corpus:
+def corpus_detail_with_access(user, slug: str) -> tuple[Corpus, Access]:
     """One of the user's corpora with its role and counts (corpora_for_user's), or Http404."""
     _require_user(user)
     corpus = corpora_for_user(user).filter(slug=str(slug)).first()
     if corpus is None:
         raise Http404("No corpus with that name among yours.")
-    return corpus
+    role = corpus.member_role  # type: ignore[attr-defined]  # annotated by corpora_for_user
+    return corpus, Access(user=user, corpus=corpus, role=role)
 
 
 def membership_get(corpus: Corpus, username: str) -> Membership:
@@ -425,43 +423,36 @@ def membership_get(corpus: Corpus, username: str) -> Membership:
     return membership
 
 
-def sees_all_annotations_on(*, user, article: Article, role: str | None) -> bool:
-    """Whether blind mode lets the user see every annotation (and comment) of the article."""
-    return sees_all_annotations(
-        role=role,
-        blind=article.corpus.blind,
-        has_submitted=article.corpus.blind
-        and role == Role.ANNOTATOR
-        and has_submitted(user=user, article=article),
+def annotations_for_claim(access: Access, claim: Claim) -> QuerySet[Annotation]:
+    """The claim's annotations the caller may see, with annotator, topic, evidence."""
+    return annotations_prefetch(
+        Annotation.objects.filter(access.visible(Kind.ANNOTATION), claim=claim)
     )
 
 
-def annotations_for_claim(user, claim: Claim, role: str | None) -> QuerySet[Annotation]:
-    """The claim's annotations the user may see (blind mode), with annotator, topic, evidence."""
-    visible = visible_annotations_filter(user=user, article=claim.article, role=role)
-    return annotations_prefetch(Annotation.objects.filter(visible, claim=claim))
+def review_for_claim(access: Access, claim: Claim) -> Review | None:
+    """The claim's review if there is one and the caller may see it."""
+    return (
+        Review.objects.filter(access.visible(Kind.REVIEW), claim=claim)
+        .select_related("curator", "topic")
+        .first()
+    )
 
 
-def review_for_claim(user, claim: Claim, role: str | None) -> Review | None:
-    """The claim's review if there is one and the user may see it (see reviews_visible)."""
-    if not reviews_visible(user=user, article=claim.article, role=role):
-        return None
-    return Review.objects.filter(claim=claim).select_related("curator", "topic").first()
+def relations_for_article(access: Access, article: Article) -> QuerySet[Relation]:
+    """Relations between the article's live claims that the caller may see."""
+    return (
+        visible_relations(access).filter(source_claim__article=article).select_related("created_by")
+    )
 
 
-def relations_for_article(article: Article) -> QuerySet[Relation]:
-    """Relations between the article's live claims."""
-    return Relation.objects.filter(
-        source_claim__article=article,
-        source_claim__deleted_at__isnull=True,
-        target_claim__deleted_at__isnull=True,
-    ).select_related("created_by")
-
-
-def assignments_for_corpus(corpus: Corpus) -> QuerySet[Assignment]:
-    """Assignments of the corpus's live articles, with article, annotator and assigner."""
+def assignments_for_corpus(access: Access) -> QuerySet[Assignment]:
+    """Assignments of the corpus's live articles that the caller may see, with article,
+    annotator and assigner."""
     return Assignment.objects.filter(
-        article__corpus=corpus, article__deleted_at__isnull=True
+        access.visible(Kind.ASSIGNMENT),
+        article__corpus=access.corpus,
+        article__deleted_at__isnull=True,
     ).select_related("article", "annotator", "assigned_by")
 
 
@@ -494,13 +485,11 @@ class ClaimOverview:
 OVERVIEW_HEAD = 200
 
 
-def claim_overview_for_article(
-    user, article: Article, *, role: str | None, show_reviews: bool
-) -> list[ClaimOverview]:
-    """The article's live claims in text order with the annotations the user may see (blind mode
-    honoured) and, if `show_reviews`, the curators' decisions, as plain values in three queries
-    (four in blind mode). No model instances: a page with 1,000 claims and 3,000 annotations
-    must render fast; the full objects of one claim come from claims_for_article."""
+def claim_overview_for_article(access: Access, article: Article) -> list[ClaimOverview]:
+    """The article's live claims in text order with the annotations and the curators' decisions
+    the caller may see, as plain values in three queries. No model instances: a page with 1,000
+    claims and 3,000 annotations must render fast; the full objects of one claim come from
+    claims_for_article."""
     rows = {
         pk: ClaimOverview(pk, start, end, head, created_by)
         for pk, start, end, head, created_by in Claim.objects.alive()
@@ -509,18 +498,20 @@ def claim_overview_for_article(
         .annotate(head=Substr("exact", 1, OVERVIEW_HEAD))
         .values_list("id", "start", "end", "head", "created_by_id")
     }
-    visible = visible_annotations_filter(user=user, article=article, role=role)
     for claim_id, annotator_id, topic_id, stance in (
-        Annotation.objects.filter(visible, claim__article=article, claim__deleted_at__isnull=True)
+        Annotation.objects.filter(
+            access.visible(Kind.ANNOTATION),
+            claim__article=article,
+            claim__deleted_at__isnull=True,
+        )
         .order_by("id")
         .values_list("claim_id", "annotator_id", "topic_id", "stance")
     ):
         rows[claim_id].tags.append((annotator_id, topic_id, stance))
-    if show_reviews:
-        for claim_id, decision, stance in Review.objects.filter(
-            claim__article=article, claim__deleted_at__isnull=True
-        ).values_list("claim_id", "decision", "stance"):
-            rows[claim_id].review = (decision, stance)
+    for claim_id, decision, stance in reviews_for_article(access, article).values_list(
+        "claim_id", "decision", "stance"
+    ):
+        rows[claim_id].review = (decision, stance)
     return list(rows.values())
 
 

@@ -23,8 +23,10 @@ from articles.models import (
     Comment,
     Corpus,
     Evidence,
+    Membership,
     Relation,
     Review,
+    Role,
     Topic,
 )
 
@@ -159,7 +161,7 @@ def test_every_bad_line_is_reported_and_nothing_is_written(team, client):
     payload = response.json()
     reported = {item["line"]: item["reason"] for item in payload["lines"]}
     assert sorted(reported) == [2, 4, 5, 7, 8, 9]
-    assert "claims[0].annotations[0].annotator: No user 'zed'." in reported[2]
+    assert "claims[0].annotations[0].annotator: annotator 'zed' is not a member" in reported[2]
     assert "Not valid JSON" in reported[4]
     assert "claims[0].end" in reported[5] and "past the end" in reported[5]
     assert "claims[0].exact" in reported[7] and "does not match" in reported[7]
@@ -269,6 +271,7 @@ def test_offset_map_maps_positions_through_normalisation():
 
 def test_absent_topic_in_a_corpus_without_topics_is_an_error(team):
     empty = Corpus.objects.create(slug="empty", name="Empty", created_by=team.owner)
+    Membership.objects.create(corpus=empty, user=team.annotator, role=Role.ANNOTATOR)
     data = {
         "title": "T",
         "text": "A claim here.",
@@ -665,11 +668,11 @@ def test_import_command(team, tmp_path, capsys):
         call_command("import_corpus", "chips", str(path), "--as", "nobody")
 
 
-def test_a_username_with_nul_is_an_unknown_user_not_a_crash(team):
+def test_a_username_with_nul_is_a_non_member_not_a_crash(team):
     data = line()
     data["claims"][0]["annotations"][0]["annotator"] = "an\x00na"
     with pytest.raises(imports.ImportFailed) as failure:
         imports.import_file(
             actor=team.owner, corpus=team.corpus, role="owner", name="a.jsonl", data=jsonl(data)
         )
-    assert "No user" in failure.value.errors[0][1]
+    assert "is not a member of this corpus" in failure.value.errors[0][1]

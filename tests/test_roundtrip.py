@@ -27,8 +27,16 @@ def without_ids(value):
 
 
 def empty_corpus(team, slug: str) -> Corpus:
+    """A corpus without articles, with the team's members: the import names users who must be
+    members of it."""
     corpus = Corpus.objects.create(slug=slug, name="Copy", created_by=team.owner)
-    Membership.objects.create(corpus=corpus, user=team.owner, role=Role.OWNER)
+    for user, role in [
+        (team.owner, Role.OWNER),
+        (team.curator, Role.CURATOR),
+        (team.annotator, Role.ANNOTATOR),
+        (team.annotator2, Role.ANNOTATOR),
+    ]:
+        Membership.objects.create(corpus=corpus, user=user, role=role)
     return corpus
 
 

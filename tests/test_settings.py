@@ -26,10 +26,38 @@ def _manage(*args, **env):
 
 
 @pytest.mark.parametrize("key", ["", "change-me", "django-insecure-abc123"])
-def test_production_refuses_a_missing_or_known_secret(key):
-    result = _manage("check", DJANGO_SECRET_KEY=key)
+def test_production_refuses_a_missing_or_known_secret(key, tmp_path):
+    result = _manage(
+        "check", DJANGO_SECRET_KEY=key, DJANGO_SECRET_KEY_FILE=str(tmp_path / "no-such-file")
+    )
     assert result.returncode != 0
     assert "DJANGO_SECRET_KEY" in result.stderr
+
+
+@pytest.mark.parametrize("content", ["change-me\n", ""])
+def test_a_key_file_with_a_known_or_empty_key_is_refused(content, tmp_path):
+    key_file = tmp_path / "secret_key"
+    key_file.write_text(content)
+    result = _manage("check", DJANGO_SECRET_KEY_FILE=str(key_file))
+    assert result.returncode != 0
+    assert "DJANGO_SECRET_KEY" in result.stderr
+
+
+def test_management_commands_read_the_key_that_make_run_keeps(tmp_path):
+    """After `make run`, `manage.py createsuperuser` and friends work without exporting the
+    key by hand: the key comes from the file (here a stand-in for .secret_key)."""
+    key = "a-long-random-local-key-" + "k3Y8" * 10
+    key_file = tmp_path / "secret_key"
+    key_file.write_text(key + "\n")
+    result = _manage(
+        "shell",
+        "--no-imports",
+        "-c",
+        "from django.conf import settings; print(settings.SECRET_KEY)",
+        DJANGO_SECRET_KEY_FILE=str(key_file),
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split()[-1] == key
 
 
 def test_production_settings_pass_the_deploy_check():

@@ -42,7 +42,7 @@ from ..views.agreement_page import agreement_corpus, scope_article
 )
 @api_view(["GET"])
 def agreement_view(request: Request, slug: str) -> Response:
-    corpus = agreement_corpus(request, slug)
+    corpus, _access = agreement_corpus(request, slug)
     status = request.query_params.get("status", "all") or "all"
     if status not in ("all", "submitted"):
         raise ValidationError({"status": ["status must be all or submitted."]})

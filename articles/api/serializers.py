@@ -84,7 +84,7 @@ class CorpusSerializer(serializers.Serializer):
     created_at = serializers.DateTimeField(read_only=True)
     updated_at = serializers.DateTimeField(read_only=True)
     version = serializers.IntegerField(read_only=True)
-    my_role = serializers.ChoiceField(choices=Role.choices, read_only=True)
+    my_role = serializers.ChoiceField(choices=Role.choices, source="member_role", read_only=True)
     counts = CorpusCountsSerializer(source="*", read_only=True)
 
 
@@ -130,8 +130,14 @@ class ArticleListItemSerializer(ArticleBaseSerializer):
 
 
 class ArticleSerializer(ArticleBaseSerializer):
+    """One article with its text; the caller's role comes from the `access` in the context."""
+
     text = serializers.CharField(read_only=True)
-    my_role = serializers.ChoiceField(choices=Role.choices, read_only=True)
+    my_role = serializers.SerializerMethodField()
+
+    @extend_schema_field(serializers.ChoiceField(choices=Role.choices))
+    def get_my_role(self, article) -> str:
+        return self.context["access"].role
 
 
 class ReviewSummarySerializer(serializers.Serializer):

@@ -21,8 +21,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from .. import exports, imports
-from ..permissions import Action, ensure
-from ..selectors import corpus_get_for_user
+from ..permissions import Action
+from ..selectors import corpus_with_access
 
 READ_BYTES = 256 * 1024
 SPOOL_BYTES = 4 * 1024 * 1024
@@ -80,8 +80,8 @@ class CorpusExportView(APIView):
         },
     )
     def get(self, request, slug: str):
-        corpus = corpus_get_for_user(request.user, slug)
-        ensure(corpus.my_role, Action.EXPORT)  # type: ignore[attr-defined]  # set by the selector
+        corpus, access = corpus_with_access(request.user, slug)
+        access.ensure(Action.EXPORT)
         try:
             spec = exports.parse_export_params(corpus, dict(request.query_params.lists()))
         except ValidationError as error:
@@ -134,8 +134,8 @@ class CorpusImportView(APIView):
         },
     )
     def post(self, request, slug: str):
-        corpus = corpus_get_for_user(request.user, slug)
-        ensure(corpus.my_role, Action.IMPORT)  # type: ignore[attr-defined]  # set by the selector
+        corpus, access = corpus_with_access(request.user, slug)
+        access.ensure(Action.IMPORT)
         media_type = (request.content_type or "").split(";")[0].strip().lower()
         title = request.query_params.get("title")
         limit = settings.IMPORT_MAX_BYTES
@@ -154,7 +154,7 @@ class CorpusImportView(APIView):
                     {"file": ["Unsupported file type."]},
                     code=status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
                 )
-            return self._import(request, corpus, kind, name, upload, title)
+            return self._import(request, access, kind, name, upload, title)
         kind = IMPORT_KINDS.get(media_type)
         if kind is None:
             return _error(
@@ -173,14 +173,14 @@ class CorpusImportView(APIView):
                     return _too_large(size, limit)
                 body.write(chunk)
             body.seek(0)
-            return self._import(request, corpus, kind, "", body, title)
+            return self._import(request, access, kind, "", body, title)
 
-    def _import(self, request, corpus, kind, name, file, title) -> Response:
+    def _import(self, request, access, kind, name, file, title) -> Response:
         try:
             result = imports.import_upload(
                 actor=request.user,
-                corpus=corpus,
-                role=corpus.my_role,
+                corpus=access.corpus,
+                role=access.role,
                 kind=kind,
                 name=name,
                 file=file,

@@ -30,6 +30,7 @@ from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from articles import selectors, services
+from articles.access import Kind
 from articles.filters import (
     AnnotationFilterSet,
     ArticleFilterSet,
@@ -43,7 +44,6 @@ from articles.permissions import (
     can_delete_relation,
     can_edit_annotation,
     can_edit_claim,
-    ensure,
     ensure_that,
 )
 
@@ -154,7 +154,7 @@ def _created(data, url_name: str, **kwargs) -> Response:
 def _claim_in(article, claim_id: Any, field: str, user):
     """A claim named in a request body: it must be a live claim of `article`."""
     try:
-        claim = selectors.claim_get_for_user(user, claim_id)
+        claim, _access = selectors.claim_with_access(user, claim_id)
     except Http404:
         claim = None
     if claim is None or claim.article_id != article.pk:
@@ -163,7 +163,7 @@ def _claim_in(article, claim_id: Any, field: str, user):
 
 
 def _corpus_detail(user, slug: str):
-    corpus = selectors.corpus_detail_for_user(user, slug)
+    corpus, _access = selectors.corpus_detail_with_access(user, slug)
     corpus.topic_list = list(selectors.topics_for_corpus(corpus))
     return corpus
 
@@ -277,19 +277,19 @@ class CorpusDetailView(APIView):
         responses={200: s.CorpusDetailSerializer, **ERRORS, **STALE},
     )
     def patch(self, request, slug):
-        corpus = selectors.corpus_get_for_user(request.user, slug)
-        ensure(corpus.my_role, Action.MANAGE)
+        corpus, access = selectors.corpus_with_access(request.user, slug)
+        access.ensure(Action.MANAGE)
         data = _input(s.CorpusUpdateSerializer, request, partial=True)
-        _versioned_update(request, services.corpus_update, data, corpus=corpus, role=corpus.my_role)
+        _versioned_update(request, services.corpus_update, data, corpus=corpus, role=access.role)
         updated = _corpus_detail(request.user, slug)
         return _tagged(Response(s.CorpusDetailSerializer(updated).data), updated)
 
     @extend_schema(responses={204: None, **ERRORS, **STALE})
     def delete(self, request, slug):
-        corpus = selectors.corpus_get_for_user(request.user, slug)
-        ensure(corpus.my_role, Action.MANAGE)
+        corpus, access = selectors.corpus_with_access(request.user, slug)
+        access.ensure(Action.MANAGE)
         return _versioned_delete(
-            request, corpus, services.corpus_delete, corpus=corpus, role=corpus.my_role
+            request, corpus, services.corpus_delete, corpus=corpus, role=access.role
         )
 
 
@@ -301,7 +301,7 @@ class TopicListView(APIView):
 
     @extend_schema(responses=s.TopicSerializer(many=True))
     def get(self, request, slug):
-        corpus = selectors.corpus_get_for_user(request.user, slug)
+        corpus, access = selectors.corpus_with_access(request.user, slug)
         topics = selectors.topics_for_corpus(corpus)
         return _page(
             self, topics, s.TopicSerializer, ordering=("position", "id"), attach={"corpus": corpus}
@@ -311,22 +311,20 @@ class TopicListView(APIView):
         request=s.TopicInputSerializer, responses={201: s.TopicSerializer, **ERRORS, **CONFLICT}
     )
     def post(self, request, slug):
-        corpus = selectors.corpus_get_for_user(request.user, slug)
-        ensure(corpus.my_role, Action.MANAGE)
+        corpus, access = selectors.corpus_with_access(request.user, slug)
+        access.ensure(Action.MANAGE)
         data = _input(s.TopicInputSerializer, request)
-        topic = services.topic_create(
-            actor=request.user, corpus=corpus, role=corpus.my_role, **data
-        )
+        topic = services.topic_create(actor=request.user, corpus=corpus, role=access.role, **data)
         return _created(s.TopicSerializer(topic).data, "api-topic", id=str(topic.pk))
 
 
 class TopicDetailView(APIView):
     def present_current(self, obj):
-        return s.TopicSerializer(selectors.topic_get_for_user(self.request.user, obj.pk)).data
+        return s.TopicSerializer(selectors.topic_with_access(self.request.user, obj.pk)[0]).data
 
     @extend_schema(responses={200: s.TopicSerializer, 404: ERRORS[404]})
     def get(self, request, id):
-        topic = selectors.topic_get_for_user(request.user, id)
+        topic, access = selectors.topic_with_access(request.user, id)
         return _tagged(Response(s.TopicSerializer(topic).data), topic)
 
     @extend_schema(
@@ -334,21 +332,21 @@ class TopicDetailView(APIView):
         responses={200: s.TopicSerializer, **ERRORS, **CONFLICT, **STALE},
     )
     def patch(self, request, id):
-        topic = selectors.topic_get_for_user(request.user, id)
-        ensure(topic.my_role, Action.MANAGE)
+        topic, access = selectors.topic_with_access(request.user, id)
+        access.ensure(Action.MANAGE)
         data = _input(s.TopicUpdateSerializer, request, partial=True)
         updated = _versioned_update(
-            request, services.topic_update, data, topic=topic, role=topic.my_role
+            request, services.topic_update, data, topic=topic, role=access.role
         )
         updated.corpus = topic.corpus
         return _tagged(Response(s.TopicSerializer(updated).data), updated)
 
     @extend_schema(responses={204: None, **ERRORS, **CONFLICT, **STALE})
     def delete(self, request, id):
-        topic = selectors.topic_get_for_user(request.user, id)
-        ensure(topic.my_role, Action.MANAGE)
+        topic, access = selectors.topic_with_access(request.user, id)
+        access.ensure(Action.MANAGE)
         return _versioned_delete(
-            request, topic, services.topic_delete, topic=topic, role=topic.my_role
+            request, topic, services.topic_delete, topic=topic, role=access.role
         )
 
 
@@ -360,7 +358,7 @@ class MemberListView(APIView):
 
     @extend_schema(responses=s.MemberSerializer(many=True))
     def get(self, request, slug):
-        corpus = selectors.corpus_get_for_user(request.user, slug)
+        corpus, access = selectors.corpus_with_access(request.user, slug)
         members = selectors.members_for_corpus(corpus).annotate(username=F("user__username"))
         return _page(self, members, s.MemberSerializer, ordering=("username",))
 
@@ -369,13 +367,13 @@ class MemberListView(APIView):
         responses={201: s.MemberSerializer, **ERRORS, **CONFLICT},
     )
     def post(self, request, slug):
-        corpus = selectors.corpus_get_for_user(request.user, slug)
-        ensure(corpus.my_role, Action.MANAGE)
+        corpus, access = selectors.corpus_with_access(request.user, slug)
+        access.ensure(Action.MANAGE)
         data = _input(s.MemberInputSerializer, request)
         membership = services.membership_add(
             actor=request.user,
             corpus=corpus,
-            role=corpus.my_role,
+            role=access.role,
             username=data["username"],
             new_role=data["role"],
         )
@@ -390,27 +388,27 @@ class MemberListView(APIView):
 class MemberDetailView(APIView):
     @extend_schema(responses={200: s.MemberSerializer, 404: ERRORS[404]})
     def get(self, request, slug, username):
-        corpus = selectors.corpus_get_for_user(request.user, slug)
+        corpus, access = selectors.corpus_with_access(request.user, slug)
         membership = selectors.membership_get(corpus, username)
         return Response(s.MemberSerializer(membership).data)
 
     @extend_schema(request=s.MemberUpdateSerializer, responses={200: s.MemberSerializer, **ERRORS})
     def patch(self, request, slug, username):
-        corpus = selectors.corpus_get_for_user(request.user, slug)
-        ensure(corpus.my_role, Action.MANAGE)
+        corpus, access = selectors.corpus_with_access(request.user, slug)
+        access.ensure(Action.MANAGE)
         membership = selectors.membership_get(corpus, username)
         data = _input(s.MemberUpdateSerializer, request)
         updated = services.membership_update(
-            actor=request.user, membership=membership, role=corpus.my_role, new_role=data["role"]
+            actor=request.user, membership=membership, role=access.role, new_role=data["role"]
         )
         return Response(s.MemberSerializer(updated).data)
 
     @extend_schema(responses={204: None, **ERRORS})
     def delete(self, request, slug, username):
-        corpus = selectors.corpus_get_for_user(request.user, slug)
-        ensure(corpus.my_role, Action.MANAGE)
+        corpus, access = selectors.corpus_with_access(request.user, slug)
+        access.ensure(Action.MANAGE)
         membership = selectors.membership_get(corpus, username)
-        services.membership_remove(actor=request.user, membership=membership, role=corpus.my_role)
+        services.membership_remove(actor=request.user, membership=membership, role=access.role)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -425,9 +423,9 @@ class ArticleListView(APIView):
         parameters=filter_parameters(ArticleFilterSet),
     )
     def get(self, request, slug):
-        corpus = selectors.corpus_get_for_user(request.user, slug)
+        corpus, access = selectors.corpus_with_access(request.user, slug)
         articles = _filtered(
-            ArticleFilterSet, request, selectors.articles_for_corpus(request.user, corpus)
+            ArticleFilterSet, request, selectors.articles_for_corpus(access), access=access
         )
         return _page(
             self, articles, s.ArticleListItemSerializer, ordering=("id",), attach={"corpus": corpus}
@@ -442,56 +440,57 @@ class ArticleListView(APIView):
         },
     )
     def post(self, request, slug):
-        corpus = selectors.corpus_get_for_user(request.user, slug)
-        ensure(corpus.my_role, Action.IMPORT)
+        corpus, access = selectors.corpus_with_access(request.user, slug)
+        access.ensure(Action.IMPORT)
         data = _input(s.ArticleInputSerializer, request)
         article = services.article_create(
-            actor=request.user, corpus=corpus, role=corpus.my_role, **data
+            actor=request.user, corpus=corpus, role=access.role, **data
         )
         article.corpus = corpus
-        return _created(s.ArticleSerializer(article).data, "api-article", id=str(article.pk))
+        body = s.ArticleSerializer(article, context={"access": access}).data
+        return _created(body, "api-article", id=str(article.pk))
 
 
 class ArticleDetailView(APIView):
     def present_current(self, obj):
-        article = selectors.article_get_for_user(self.request.user, obj.pk)
-        return s.ArticleSerializer(article).data
+        article, access = selectors.article_with_access(self.request.user, obj.pk)
+        return s.ArticleSerializer(article, context={"access": access}).data
 
     @extend_schema(responses={200: s.ArticleSerializer, 404: ERRORS[404]})
     def get(self, request, id):
-        article = selectors.article_get_for_user(request.user, id)
-        return _tagged(Response(s.ArticleSerializer(article).data), article)
+        article, access = selectors.article_with_access(request.user, id)
+        body = s.ArticleSerializer(article, context={"access": access}).data
+        return _tagged(Response(body), article)
 
     @extend_schema(
         request=s.ArticleUpdateSerializer, responses={200: s.ArticleSerializer, **ERRORS, **STALE}
     )
     def patch(self, request, id):
-        article = selectors.article_get_for_user(request.user, id)
-        ensure(article.my_role, Action.MANAGE)
+        article, access = selectors.article_with_access(request.user, id)
+        access.ensure(Action.MANAGE)
         data = _input(s.ArticleUpdateSerializer, request, partial=True)
         updated = _versioned_update(
-            request, services.article_update, data, article=article, role=article.my_role
+            request, services.article_update, data, article=article, role=access.role
         )
         updated.corpus = article.corpus
-        return _tagged(Response(s.ArticleSerializer(updated).data), updated)
+        body = s.ArticleSerializer(updated, context={"access": access}).data
+        return _tagged(Response(body), updated)
 
     @extend_schema(responses={204: None, **ERRORS, **STALE})
     def delete(self, request, id):
-        article = selectors.article_get_for_user(request.user, id)
-        ensure(article.my_role, Action.DELETE_ARTICLE)
+        article, access = selectors.article_with_access(request.user, id)
+        access.ensure(Action.DELETE_ARTICLE)
         return _versioned_delete(
-            request, article, services.article_delete, article=article, role=article.my_role
+            request, article, services.article_delete, article=article, role=access.role
         )
 
 
 class SubmitView(APIView):
     @extend_schema(request=None, responses={200: s.AssignmentSerializer, **ERRORS})
     def post(self, request, id):
-        article = selectors.article_get_for_user(request.user, id)
-        ensure(article.my_role, Action.ANNOTATE)
-        assignment = services.article_submit(
-            actor=request.user, article=article, role=article.my_role
-        )
+        article, access = selectors.article_with_access(request.user, id)
+        access.ensure(Action.ANNOTATE)
+        assignment = services.article_submit(actor=request.user, article=article, role=access.role)
         assignment.article = article
         return Response(s.AssignmentSerializer(assignment).data)
 
@@ -506,72 +505,62 @@ class ClaimListView(APIView):
         responses=s.ClaimSerializer(many=True), parameters=filter_parameters(ClaimFilterSet)
     )
     def get(self, request, id):
-        user = request.user
-        article = selectors.article_get_for_user(user, id)
-        role = article.my_role
-        visible = selectors.visible_annotations_filter(user=user, article=article, role=role)
+        article, access = selectors.article_with_access(request.user, id)
         claims = _filtered(
-            ClaimFilterSet,
-            request,
-            selectors.claims_for_article(user, article),
-            visible_annotations=visible,
+            ClaimFilterSet, request, selectors.claims_for_article(access, article), access=access
         )
-        context = {
-            "reviews_visible": selectors.reviews_visible(user=user, article=article, role=role)
-        }
+        context = {"reviews_visible": access.sees_all_on(article, Kind.REVIEW)}
         return _page(
             self, claims, s.ClaimSerializer, ordering=("start", "-end", "id"), context=context
         )
 
     @extend_schema(request=s.ClaimInputSerializer, responses={201: s.ClaimSerializer, **ERRORS})
     def post(self, request, id):
-        article = selectors.article_get_for_user(request.user, id)
-        ensure(article.my_role, Action.ANNOTATE)
+        article, access = selectors.article_with_access(request.user, id)
+        access.ensure(Action.ANNOTATE)
         data = _input(s.ClaimInputSerializer, request)
-        claim = services.claim_create(
-            actor=request.user, article=article, role=article.my_role, **data
-        )
+        claim = services.claim_create(actor=request.user, article=article, role=access.role, **data)
         return _created(s.ClaimSerializer(claim).data, "api-claim", id=str(claim.pk))
 
 
 class ClaimDetailView(APIView):
-    def _present(self, claim):
-        user = self.request.user
-        visible = selectors.reviews_visible(user=user, article=claim.article, role=claim.my_role)
+    def _present(self, claim, access):
+        visible = access.sees_all_on(claim.article, Kind.REVIEW)
         return s.ClaimSerializer(claim, context={"reviews_visible": visible}).data
 
     def present_current(self, obj):
-        return self._present(selectors.claim_get_for_user(self.request.user, obj.pk))
+        return self._present(*selectors.claim_with_access(self.request.user, obj.pk))
 
     @extend_schema(responses={200: s.ClaimSerializer, 404: ERRORS[404]})
     def get(self, request, id):
-        claim = selectors.claim_get_for_user(request.user, id)
-        return _tagged(Response(self._present(claim)), claim)
+        claim, access = selectors.claim_with_access(request.user, id)
+        return _tagged(Response(self._present(claim, access)), claim)
 
     @extend_schema(
         request=s.ClaimUpdateSerializer, responses={200: s.ClaimSerializer, **ERRORS, **STALE}
     )
     def patch(self, request, id):
-        claim = selectors.claim_get_for_user(request.user, id)
+        claim, access = selectors.claim_with_access(request.user, id)
         ensure_that(
-            can_edit_claim(user=request.user, role=claim.my_role, claim=claim),
+            can_edit_claim(user=request.user, role=access.role, claim=claim),
             "Only the claim's creator or a curator may change it.",
         )
         data = _input(s.ClaimUpdateSerializer, request, partial=True)
-        _versioned_update(request, services.claim_update, data, claim=claim, role=claim.my_role)
-        updated = selectors.claim_get_for_user(request.user, id)
-        return _tagged(Response(self._present(updated)), updated)
+        _versioned_update(request, services.claim_update, data, claim=claim, role=access.role)
+        updated, access = selectors.claim_with_access(request.user, id)
+        return _tagged(Response(self._present(updated, access)), updated)
 
     @extend_schema(responses={204: None, **ERRORS, **STALE})
     def delete(self, request, id):
-        claim = selectors.claim_get_for_user(request.user, id)
+        claim, access = selectors.claim_with_access(request.user, id)
         ensure_that(
-            can_edit_claim(user=request.user, role=claim.my_role, claim=claim),
+            can_edit_claim(user=request.user, role=access.role, claim=claim),
             "Only the claim's creator or a curator may delete it.",
         )
-        return _versioned_delete(
-            request, claim, services.claim_delete, claim=claim, role=claim.my_role
-        )
+        def delete(actor, claim):
+            services.claim_delete(access=access, claim=claim)
+
+        return _versioned_delete(request, claim, delete, claim=claim)
 
 
 # --- Annotations -----------------------------------------------------------------------------
@@ -579,9 +568,8 @@ class ClaimDetailView(APIView):
 
 def _annotation_out(user, annotation_id) -> tuple[Any, dict]:
     """An annotation as the user may see it, with its evidence (a fixed number of queries)."""
-    annotation = selectors.annotation_get_for_user(user, annotation_id)
+    annotation, _access = selectors.annotation_with_access(user, annotation_id)
     full = selectors.annotations_prefetch().get(pk=annotation.pk)
-    full.my_role = annotation.my_role
     return full, s.AnnotationSerializer(full).data
 
 
@@ -593,11 +581,11 @@ class AnnotationListView(APIView):
         parameters=filter_parameters(AnnotationFilterSet),
     )
     def get(self, request, id):
-        claim = selectors.claim_get_for_user(request.user, id)
+        claim, access = selectors.claim_with_access(request.user, id)
         annotations = _filtered(
             AnnotationFilterSet,
             request,
-            selectors.annotations_for_claim(request.user, claim, claim.my_role),
+            selectors.annotations_for_claim(access, claim),
         )
         return _page(self, annotations, s.AnnotationSerializer, ordering=("id",))
 
@@ -606,11 +594,11 @@ class AnnotationListView(APIView):
         responses={201: s.AnnotationSerializer, **ERRORS, **CONFLICT},
     )
     def post(self, request, id):
-        claim = selectors.claim_get_for_user(request.user, id)
-        ensure(claim.my_role, Action.ANNOTATE)
+        claim, access = selectors.claim_with_access(request.user, id)
+        access.ensure(Action.ANNOTATE)
         data = _input(s.AnnotationInputSerializer, request)
         annotation = services.annotation_create(
-            actor=request.user, claim=claim, role=claim.my_role, **data
+            actor=request.user, claim=claim, role=access.role, **data
         )
         _, body = _annotation_out(request.user, annotation.pk)
         return _created(body, "api-annotation", id=str(annotation.pk))
@@ -626,9 +614,9 @@ class AnnotationDetailView(APIView):
         return _tagged(Response(body), annotation)
 
     def _edit(self, request, id, read_input) -> Response:
-        annotation = selectors.annotation_get_for_user(request.user, id)
+        annotation, access = selectors.annotation_with_access(request.user, id)
         ensure_that(
-            can_edit_annotation(user=request.user, role=annotation.my_role, annotation=annotation),
+            can_edit_annotation(user=request.user, role=access.role, annotation=annotation),
             "Only the annotator who wrote this annotation may change it.",
         )
         # The body is read only after the permission checks: a non-member gets 404, not 400.
@@ -638,7 +626,7 @@ class AnnotationDetailView(APIView):
             services.annotation_update,
             data,
             annotation=annotation,
-            role=annotation.my_role,
+            role=access.role,
         )
         updated, body = _annotation_out(request.user, id)
         return _tagged(Response(body), updated)
@@ -675,11 +663,9 @@ class AnnotationDetailView(APIView):
 
     @extend_schema(responses={204: None, **ERRORS, **STALE})
     def delete(self, request, id):
-        annotation = selectors.annotation_get_for_user(request.user, id)
+        annotation, access = selectors.annotation_with_access(request.user, id)
         ensure_that(
-            can_delete_annotation(
-                user=request.user, role=annotation.my_role, annotation=annotation
-            ),
+            can_delete_annotation(user=request.user, role=access.role, annotation=annotation),
             "Only the annotator who wrote this annotation (or an owner) may delete it.",
         )
         return _versioned_delete(
@@ -687,7 +673,7 @@ class AnnotationDetailView(APIView):
             annotation,
             services.annotation_delete,
             annotation=annotation,
-            role=annotation.my_role,
+            role=access.role,
         )
 
 
@@ -699,8 +685,8 @@ class RelationListView(APIView):
 
     @extend_schema(responses=s.RelationSerializer(many=True))
     def get(self, request, id):
-        article = selectors.article_get_for_user(request.user, id)
-        relations = selectors.relations_for_article(article)
+        article, access = selectors.article_with_access(request.user, id)
+        relations = selectors.relations_for_article(access, article)
         return _page(self, relations, s.RelationSerializer, ordering=("id",))
 
     @extend_schema(
@@ -708,8 +694,8 @@ class RelationListView(APIView):
         responses={201: s.RelationSerializer, **ERRORS, **CONFLICT},
     )
     def post(self, request, id):
-        article = selectors.article_get_for_user(request.user, id)
-        ensure(article.my_role, Action.ANNOTATE)
+        article, access = selectors.article_with_access(request.user, id)
+        access.ensure(Action.ANNOTATE)
         data = _input(s.RelationInputSerializer, request)
         source = _claim_in(article, data["source"], "source", request.user)
         target = _claim_in(article, data["target"], "target", request.user)
@@ -717,7 +703,7 @@ class RelationListView(APIView):
             actor=request.user,
             source=source,
             target=target,
-            role=article.my_role,
+            role=access.role,
             kind=data["kind"],
         )
         return _created(s.RelationSerializer(relation).data, "api-relation", id=str(relation.pk))
@@ -726,17 +712,17 @@ class RelationListView(APIView):
 class RelationDetailView(APIView):
     @extend_schema(responses={200: s.RelationSerializer, 404: ERRORS[404]})
     def get(self, request, id):
-        relation = selectors.relation_get_for_user(request.user, id)
+        relation, access = selectors.relation_with_access(request.user, id)
         return Response(s.RelationSerializer(relation).data)
 
     @extend_schema(responses={204: None, **ERRORS})
     def delete(self, request, id):
-        relation = selectors.relation_get_for_user(request.user, id)
+        relation, access = selectors.relation_with_access(request.user, id)
         ensure_that(
-            can_delete_relation(user=request.user, role=relation.my_role, relation=relation),
+            can_delete_relation(user=request.user, role=access.role, relation=relation),
             "Only the relation's creator or a curator may delete it.",
         )
-        services.relation_delete(actor=request.user, relation=relation, role=relation.my_role)
+        services.relation_delete(actor=request.user, relation=relation, role=access.role)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -744,20 +730,20 @@ class RelationDetailView(APIView):
 
 
 class ReviewView(APIView):
-    def _review(self, claim):
-        review = selectors.review_for_claim(self.request.user, claim, claim.my_role)
+    def _review(self, claim, access):
+        review = selectors.review_for_claim(access, claim)
         if review is None:
             raise Http404("This claim has no review (or you may not see it yet).")
         return review
 
     def present_current(self, obj):
-        claim = selectors.claim_get_for_user(self.request.user, obj.claim_id)
-        return s.ReviewSerializer(self._review(claim)).data
+        claim, access = selectors.claim_with_access(self.request.user, obj.claim_id)
+        return s.ReviewSerializer(self._review(claim, access)).data
 
     @extend_schema(responses={200: s.ReviewSerializer, 404: ERRORS[404]})
     def get(self, request, id):
-        claim = selectors.claim_get_for_user(request.user, id)
-        review = self._review(claim)
+        claim, access = selectors.claim_with_access(request.user, id)
+        review = self._review(claim, access)
         return _tagged(Response(s.ReviewSerializer(review).data), review)
 
     @extend_schema(
@@ -765,26 +751,26 @@ class ReviewView(APIView):
         responses={200: s.ReviewSerializer, 201: s.ReviewSerializer, **ERRORS, **STALE},
     )
     def put(self, request, id):
-        claim = selectors.claim_get_for_user(request.user, id)
-        ensure(claim.my_role, Action.REVIEW)
+        claim, access = selectors.claim_with_access(request.user, id)
+        access.ensure(Action.REVIEW)
         data = _input(s.ReviewInputSerializer, request)
-        existed = selectors.review_for_claim(request.user, claim, claim.my_role) is not None
+        existed = selectors.review_for_claim(access, claim) is not None
         # The first decision creates the review; changing one must name the version it changes.
         version = _required_version(request, data) if existed else _version(request, data)
         services.review_set(
-            actor=request.user, claim=claim, role=claim.my_role, version=version, **data
+            actor=request.user, claim=claim, role=access.role, version=version, **data
         )
-        review = self._review(claim)
+        review = self._review(claim, access)
         code = status.HTTP_200_OK if existed else status.HTTP_201_CREATED
         return _tagged(Response(s.ReviewSerializer(review).data, status=code), review)
 
     @extend_schema(responses={204: None, **ERRORS, **STALE})
     def delete(self, request, id):
-        claim = selectors.claim_get_for_user(request.user, id)
-        ensure(claim.my_role, Action.REVIEW)
-        review = self._review(claim)
+        claim, access = selectors.claim_with_access(request.user, id)
+        access.ensure(Action.REVIEW)
+        review = self._review(claim, access)
         return _versioned_delete(
-            request, review, services.review_delete, review=review, role=claim.my_role
+            request, review, services.review_delete, review=review, role=access.role
         )
 
 
@@ -793,21 +779,17 @@ class CommentListView(APIView):
 
     @extend_schema(responses=s.CommentSerializer(many=True))
     def get(self, request, id):
-        user = request.user
-        claim = selectors.claim_get_for_user(user, id)
-        sees_all = selectors.sees_all_annotations_on(
-            user=user, article=claim.article, role=claim.my_role
-        )
-        comments = selectors.comments_for_claim(user=user, claim=claim, sees_all=sees_all)
+        claim, access = selectors.claim_with_access(request.user, id)
+        comments = selectors.comments_for_claim(access, claim)
         return _page(self, comments, s.CommentSerializer, ordering=("id",))
 
     @extend_schema(request=s.CommentInputSerializer, responses={201: s.CommentSerializer, **ERRORS})
     def post(self, request, id):
-        claim = selectors.claim_get_for_user(request.user, id)
-        ensure(claim.my_role, Action.ANNOTATE)
+        claim, access = selectors.claim_with_access(request.user, id)
+        access.ensure(Action.ANNOTATE)
         data = _input(s.CommentInputSerializer, request)
         comment = services.comment_create(
-            actor=request.user, claim=claim, role=claim.my_role, text=data["text"]
+            actor=request.user, claim=claim, role=access.role, text=data["text"]
         )
         return Response(s.CommentSerializer(comment).data, status=status.HTTP_201_CREATED)
 
@@ -823,9 +805,9 @@ class AssignmentListView(APIView):
         parameters=filter_parameters(AssignmentFilterSet),
     )
     def get(self, request, slug):
-        corpus = selectors.corpus_get_for_user(request.user, slug)
+        corpus, access = selectors.corpus_with_access(request.user, slug)
         assignments = _filtered(
-            AssignmentFilterSet, request, selectors.assignments_for_corpus(corpus)
+            AssignmentFilterSet, request, selectors.assignments_for_corpus(access)
         )
         return _page(self, assignments, s.AssignmentSerializer, ordering=("id",))
 
@@ -834,17 +816,17 @@ class AssignmentListView(APIView):
         responses={201: s.AssignmentSerializer, **ERRORS, **CONFLICT},
     )
     def post(self, request, slug):
-        corpus = selectors.corpus_get_for_user(request.user, slug)
-        ensure(corpus.my_role, Action.ASSIGN)
+        corpus, access = selectors.corpus_with_access(request.user, slug)
+        access.ensure(Action.ASSIGN)
         data = _input(s.AssignmentInputSerializer, request)
         try:
-            article = selectors.article_get_for_user(request.user, data["article"])
+            article, _article_access = selectors.article_with_access(request.user, data["article"])
         except Http404:
             article = None
         if article is None or article.corpus_id != corpus.pk:
             raise ValidationError({"article": ["No such article in this corpus."]})
         assignment = services.assignment_create(
-            actor=request.user, article=article, role=corpus.my_role, annotator=data["annotator"]
+            actor=request.user, article=article, role=access.role, annotator=data["annotator"]
         )
         return Response(s.AssignmentSerializer(assignment).data, status=status.HTTP_201_CREATED)
 

@@ -1,17 +1,24 @@
 """Corpus imports: native JSONL, brat zips and single text/Markdown/HTML articles.
 
 Every import is all or nothing. The format modules read the file in chunks and turn each article
-into a validated plan (the same rules as the API: services.clean_article_fields,
-anchoring.resolve_span, services.clean_evidence, ...), collecting every bad line with its number
-and reason. While no error has been seen, each chunk of plans is written with bulk inserts; the
-whole import runs in one transaction, so the first error means nothing is kept, and the file is
-still read to the end so that every bad line is reported (the first MAX_ERRORS of them).
+into a validated plan (the same rules as the API: services.clean_article_fields and the field
+validators of articles.validators), collecting every bad line with its number and reason.
+While no error has been seen, each chunk of plans is written with bulk inserts; the whole import
+runs in one transaction, so the first error means nothing is kept, and the file is still read to
+the end so that every bad line is reported (the first MAX_ERRORS of them).
 One AuditEvent ("corpus.import", with the counts) records a successful import.
 
-Users are named by username and must exist (inactive ones too: their past work stays theirs).
-A topic named by label is created when the corpus lacks it; an annotation or accepted review
-without a topic takes the corpus's first topic as it was before the import, and when the corpus
-has no topic at all that is an error for the line (name the topic, or add one to the corpus).
+Users are named by username and must be members of the corpus with a role that could have done
+what the line says (inactive users too: their past work stays theirs); see jsonl. A topic named
+by label is created when the corpus lacks it; an annotation or accepted review without a topic
+takes the corpus's first topic as it was before the import, and when the corpus has no topic at
+all that is an error for the line (name the topic, or add one to the corpus).
+
+Imports running at the same time into one corpus may name the same new topic: the first to
+create a topic holds the corpus row (FOR NO KEY UPDATE, which the rows pointing at the corpus do
+not wait for) until it commits, and the others then find that topic instead of creating it
+again. A change that still makes the write fail (say, a topic deleted meanwhile) is answered
+409, nothing written, never a server error.
 """
 
 from __future__ import annotations
@@ -22,12 +29,11 @@ from dataclasses import asdict, dataclass, field
 from typing import IO, Any
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from .. import anchoring, services
+from .. import anchoring, services, validators
 from ..models import (
     Annotation,
     AnnotationStatus,
@@ -73,7 +79,8 @@ class ImportResult:
 
 
 class ImportFailed(Exception):
-    """Nothing was imported. `errors`: (line number or None, reason); `status`: 400 or 413."""
+    """Nothing was imported. `errors`: (line number or None, reason); `status`: 400, 409 (the
+    corpus changed under the import) or 413."""
 
     def __init__(self, errors: list[tuple[int | None, str]], status: int = 400, more: int = 0):
         self.errors = errors
@@ -82,6 +89,8 @@ class ImportFailed(Exception):
         count = len(errors) + more
         if status == 413:
             message = "The file is too large to import; nothing was imported."
+        elif status == 409:
+            message = "The corpus changed while the file was imported; nothing was imported."
         elif count == 1:
             message = "The file has a problem; nothing was imported."
         else:
@@ -136,7 +145,7 @@ class PlannedAnnotation:
     confidence: int | None
     note: str
     status: str
-    evidence: list[dict[str, Any]]
+    evidence: list[validators.EvidenceFields]
 
 
 @dataclass
@@ -161,62 +170,49 @@ class PlannedClaim:
 
 @dataclass
 class PlannedArticle:
-    fields: dict[str, Any]
+    fields: services.ArticleFields
     claims: list[PlannedClaim] = field(default_factory=list)
     relations: list[tuple[int, int, str, int]] = field(default_factory=list)
 
 
 class ImportContext:
-    """What validation needs to know about the corpus and its users, fetched in bulk."""
+    """What validation needs to know about the corpus and its members, fetched in bulk."""
 
     def __init__(self, *, actor, corpus: Corpus):
         self.actor = actor
         self.corpus = corpus
-        self.claim_labels = list(corpus.claim_labels or [])
+        self.labels = list(corpus.claim_labels or [])
         topics = list(Topic.objects.filter(corpus=corpus).order_by("position", "id"))
         self.topics: dict[str, Topic] = {t.label: t for t in topics}
         self.first_topic: str | None = topics[0].label if topics else None
-        self._users: dict[str, int | None] = {actor.get_username(): actor.pk}
+        self.members: dict[str, validators.Member] = {}
+        self._looked_up: set[str] = set()
 
-    def load_users(self, usernames: Iterable[str]) -> None:
-        """Look up, in one query, the usernames not seen yet."""
-        wanted = {n for n in usernames if isinstance(n, str) and n not in self._users}
-        for name in [n for n in wanted if "\x00" in n]:
-            # PostgreSQL cannot compare a string holding NUL; no username has one.
-            self._users[name] = None
-            wanted.discard(name)
-        if not wanted:
-            return
-        found = dict(
-            get_user_model().objects.filter(username__in=wanted).values_list("username", "pk")
+    def load_members(self, usernames: Iterable[Any]) -> None:
+        """Look up, in one query, the memberships of the usernames not seen yet."""
+        wanted = {n for n in usernames if isinstance(n, str) and n not in self._looked_up}
+        if wanted:
+            self.members.update(validators.corpus_members(self.corpus.pk, wanted))
+            self._looked_up |= wanted
+
+    def member_id(self, username: Any, field_name: str, minimum: str) -> int:
+        """The user id of a member with at least the `minimum` role (see validate_member)."""
+        if isinstance(username, str) and username not in self._looked_up:
+            self.load_members([username])
+        member = validators.validate_member(
+            username, field_name, members=self.members, minimum=minimum
         )
-        for name in wanted:
-            self._users[name] = found.get(name)
-
-    def user_id(self, username: Any, field_name: str) -> int:
-        if not isinstance(username, str) or not username.strip():
-            raise ValidationError({field_name: [f"{field_name} must be a username."]})
-        if username not in self._users:
-            self.load_users([username])
-        user_id = self._users.get(username)
-        if user_id is None:
-            raise ValidationError({field_name: [f"No user {username!r}."]})
-        return user_id
+        return member.user_id
 
     def topic_label(self, value: Any, field_name: str = "topic") -> str:
         """A topic label (created at write time if missing), or the first topic for None."""
         if value in (None, ""):
             if self.first_topic is None:
                 raise ValidationError(
-                    {
-                        field_name: [
-                            "This corpus has no topic yet: name the topic, or add one to the "
-                            "corpus first."
-                        ]
-                    }
+                    "This corpus has no topic yet: name the topic, or add one to the corpus first."
                 )
             return self.first_topic
-        return services.clean_line(value, field_name, max_chars=300, required=True)
+        return validators.validate_topic_label(value, field_name)
 
 
 class OffsetMap:
@@ -271,16 +267,42 @@ class Writer:
     def __init__(self, context: ImportContext):
         self.context = context
         self.result = ImportResult()
+        self.holds_corpus = False
 
     def _topic(self, label: str | None) -> Topic | None:
         if label is None:
             return None
         topic = self.context.topics.get(label)
-        if topic is None:
-            position = len(self.context.topics)
-            topic = Topic.objects.create(corpus=self.context.corpus, label=label, position=position)
-            self.context.topics[label] = topic
+        return topic if topic is not None else self._new_topic(label)
+
+    def _new_topic(self, label: str) -> Topic:
+        """The topic `label`, which the corpus lacked when the import looked: created, or found
+        if another import (or an owner) created it since."""
+        context = self.context
+        if not self.holds_corpus:
+            # Imports creating topics in this corpus take turns (see the module's docstring);
+            # SQLite has no row locks, but its writers already run one at a time.
+            list(
+                Corpus.objects.select_for_update(no_key=True)
+                .filter(pk=context.corpus.pk)
+                .values_list("pk", flat=True)
+            )
+            self.holds_corpus = True
+            for topic in Topic.objects.filter(corpus=context.corpus).order_by("position", "id"):
+                context.topics.setdefault(topic.label, topic)
+            if label in context.topics:
+                return context.topics[label]
+        try:
+            with transaction.atomic():
+                topic = Topic.objects.create(
+                    corpus=context.corpus, label=label, position=len(context.topics)
+                )
+        except IntegrityError:
+            # Created meanwhile by someone who does not take turns (an owner adding it by hand).
+            topic = Topic.objects.get(corpus=context.corpus, label=label)
+        else:
             self.result.topics += 1
+        context.topics[label] = topic
         return topic
 
     def write(self, plans: list[PlannedArticle]) -> None:
@@ -348,10 +370,10 @@ class Writer:
             ]
         Annotation.objects.bulk_create(annotations, batch_size=1000)
         planned_annotations = [a for c in planned_claims for a in c.annotations]
-        for annotation, planned in zip(annotations, planned_annotations, strict=True):
+        for annotation, planned_annotation in zip(annotations, planned_annotations, strict=True):
             evidence += [
                 Evidence(annotation=annotation, position=position, **item)
-                for position, item in enumerate(planned.evidence)
+                for position, item in enumerate(planned_annotation.evidence)
             ]
         offset = 0
         for plan in plans:
@@ -460,25 +482,41 @@ def import_upload(
 
     ensure(role, Action.IMPORT)
     planner = {"jsonl": jsonl.plan, "zip": brat.plan}.get(kind, text.plan)
-    context = ImportContext(actor=actor, corpus=corpus)
     errors = Errors()
-    with transaction.atomic():
-        writer = Writer(context)
-        plans: Iterator[list[PlannedArticle]] = planner(
-            context, file, name=name, title=title, kind=kind, errors=errors
-        )
-        for chunk in plans:
-            if not errors:
-                writer.write(chunk)
-        if errors:
-            raise errors.fail()
-        if writer.result.articles == 0:
-            raise ImportFailed([(None, "The file holds no article.")])
-        services.audit(
-            actor=actor,
-            verb="corpus.import",
-            obj=corpus,
-            corpus=corpus,
-            after={"source": name, "format": kind, **writer.result.as_dict()},
-        )
+    try:
+        with transaction.atomic():
+            context = ImportContext(actor=actor, corpus=corpus)
+            writer = Writer(context)
+            plans: Iterator[list[PlannedArticle]] = planner(
+                context, file, name=name, title=title, kind=kind, errors=errors
+            )
+            for chunk in plans:
+                if not errors:
+                    writer.write(chunk)
+            if errors:
+                raise errors.fail()
+            if writer.result.articles == 0:
+                raise ImportFailed([(None, "The file holds no article.")])
+            services.audit(
+                actor=actor,
+                verb="corpus.import",
+                obj=corpus,
+                corpus=corpus,
+                after={"source": name, "format": kind, **writer.result.as_dict()},
+            )
+            if connection.vendor == "postgresql":
+                # Check the deferred foreign keys now, inside the try, rather than at a commit
+                # that may belong to the caller's transaction (the page imports several files).
+                connection.check_constraints()
+    except IntegrityError:
+        raise ImportFailed(
+            [
+                (
+                    None,
+                    "The corpus changed while the file was being imported (a topic or a member "
+                    "it names was removed meanwhile, say). Import the file again.",
+                )
+            ],
+            status=409,
+        ) from None
     return writer.result

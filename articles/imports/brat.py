@@ -19,7 +19,10 @@ skipped. In the `.ann`:
 - Anything else (events, normalisations, other types) is an error naming the line.
 
 The archive is checked before anything is extracted (see `check_archive`), and nothing is ever
-written to disk: entries are read in memory, each bounded by its declared size.
+written to disk: entries are read in memory, each bounded by its declared size (a stream that
+inflates past it is cut there, and then fails its checksum). An entry that cannot be read as
+its headers describe it (sizes edited, a truncated or garbled deflate stream, a bad CRC) is an
+error naming the entry, like any bad line: nothing is imported.
 """
 
 from __future__ import annotations
@@ -27,7 +30,9 @@ from __future__ import annotations
 import json
 import os
 import re
+import struct
 import zipfile
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import IO
@@ -35,7 +40,7 @@ from typing import IO
 from django.conf import settings
 from django.core.exceptions import ValidationError
 
-from .. import anchoring, services
+from .. import anchoring, services, validators
 from ..models import EvidenceType
 from . import (
     Errors,
@@ -55,6 +60,21 @@ CLAIM_TYPES = ("MajorClaim", "Claim", "Premise")
 STANCES = {"for": "support", "against": "oppose", "neutral": "neutral"}
 RELATION_KINDS = ("supports", "attacks", "rephrases")
 EVIDENCE_ROLES = {"supports": "supports", "attacks": "undermines"}
+# Stored and deflated entries only: Python inflates bzip2 and LZMA members without a bound on
+# what one read returns, so a small entry could expand without limit before its size is checked.
+METHODS = {zipfile.ZIP_STORED: "stored", zipfile.ZIP_DEFLATED: "deflate"}
+# What zipfile raises, reading a damaged archive or entry (found by corrupting real zips).
+DAMAGED = (
+    zipfile.BadZipFile,
+    zlib.error,
+    EOFError,
+    OSError,
+    ValueError,  # a negative seek, a name that is not UTF-8
+    NotImplementedError,  # a version or feature the headers claim
+    RuntimeError,  # an encryption flag in a local header
+    struct.error,
+    OverflowError,
+)
 _FRAGMENT = re.compile(r"^(\d+) (\d+)$")
 _DRIVE = re.compile(r"^[A-Za-z]:")
 
@@ -65,7 +85,8 @@ def _show(value: str) -> str:
 
 def check_archive(infos: list[zipfile.ZipInfo]) -> None:
     """Refuse an archive before extracting anything: too many entries, too large in total, an
-    entry that would escape the folder (absolute path, `..`), encrypted, or a compression bomb."""
+    entry that would escape the folder (absolute path, `..`), encrypted, compressed otherwise
+    than stored or deflate, or a compression bomb."""
     limit = settings.IMPORT_MAX_BYTES
     if len(infos) > MAX_ENTRIES:
         raise ImportFailed(
@@ -83,6 +104,14 @@ def check_archive(infos: list[zipfile.ZipInfo]) -> None:
             refused.append((None, f"{name}: a path with '..' is not allowed in the zip."))
         if info.flag_bits & 0x1:
             refused.append((None, f"{name}: encrypted entries are not supported."))
+        elif info.compress_type not in METHODS and not info.is_dir():
+            refused.append(
+                (
+                    None,
+                    f"{name}: compression method {info.compress_type} is not supported; "
+                    "zip it again with deflate (the usual method) or without compression.",
+                )
+            )
         total += info.file_size
         if info.file_size > RATIO_FLOOR and (
             info.compress_size == 0 or info.file_size / info.compress_size > MAX_RATIO
@@ -281,13 +310,15 @@ def plan_pair(
             continue
         if span.kind != "Evidence":
             try:
-                labels = services.clean_labels([span.kind], "labels", allowed=context.claim_labels)
+                labels = validators.validate_labels([span.kind], allowed=context.labels)
             except ValidationError as error:
                 errors.add(span.line, f"{ann_name}: {span.tid}: {' '.join(error.messages)}")
                 continue
             notes = "\n".join(parsed.notes.get(span.tid, []))
             try:
-                summary = services.clean_free_text(notes, "summary", max_chars=2000).strip()
+                summary = validators.validate_text(
+                    notes, "summary", max_chars=validators.MAX_SUMMARY_CHARS
+                ).strip()
             except ValidationError as error:
                 errors.add(span.line, f"{ann_name}: {span.tid}: {' '.join(error.messages)}")
                 continue
@@ -339,8 +370,8 @@ def plan_pair(
                 "claims, or from evidence to a claim (supports or attacks).",
             )
         elif source.kind == "Evidence":
-            annotation = annotations.get(target_id)
-            if annotation is None:
+            backed = annotations.get(target_id)
+            if backed is None:
                 errors.add(
                     number,
                     f"{ann_name}: evidence {source_id} backs {target_id}, which has no Stance "
@@ -348,13 +379,13 @@ def plan_pair(
                     "stance.",
                 )
                 continue
-            span = resolved[source_id]
-            annotation.evidence.append(
+            placed = resolved[source_id]
+            backed.evidence.append(
                 {
                     "kind": "span",
-                    "start": span.start,
-                    "end": span.end,
-                    "exact": span.exact,
+                    "start": placed.start,
+                    "end": placed.end,
+                    "exact": placed.exact,
                     "evidence_type": source.evidence_type,
                     "role": EVIDENCE_ROLES[kind],
                 }
@@ -365,7 +396,9 @@ def plan_pair(
             errors.add(number, f"{ann_name}: {source_id} {kind} {target_id} is listed twice.")
         else:
             seen.add((source_id, target_id, kind))
-            relations.append((source.claim_index, target.claim_index, kind, context.actor.pk))
+            # No claim index: a span refused above, whose error fails the file anyway.
+            if source.claim_index is not None and target.claim_index is not None:
+                relations.append((source.claim_index, target.claim_index, kind, context.actor.pk))
     if len(errors.items) + errors.more > before:
         return None
     return PlannedArticle(fields=fields, claims=claims, relations=relations)
@@ -378,6 +411,30 @@ def _decode(data: bytes, name: str, errors: Errors) -> str | None:
     except UnicodeDecodeError as error:
         errors.add(None, f"{name}: not valid UTF-8 (byte {error.start + 1}).")
         return None
+
+
+def read_entry(archive: zipfile.ZipFile, info: zipfile.ZipInfo, errors: Errors) -> bytes | None:
+    """The entry's bytes, never more than its declared size; None (and an error naming the
+    entry) when it is damaged."""
+    try:
+        with archive.open(info) as stream:
+            # read(n) inflates at most n bytes; ZipFile.read() would inflate the whole stream
+            # (up to 2 GiB) before cutting it to the declared size.
+            data = stream.read(info.file_size)
+            # Reading on to the end of the stream makes zipfile check the CRC even when the
+            # declared size is 0 (a stream with more in it is cut, and fails the check).
+            stream.read(1)
+    except DAMAGED as error:
+        errors.add(None, f"{info.filename}: the entry is damaged and cannot be read ({error}).")
+        return None
+    if len(data) != info.file_size:
+        errors.add(
+            None,
+            f"{info.filename}: the entry is damaged: the zip says it holds {info.file_size:,} "
+            f"bytes, but it holds {len(data):,}.",
+        )
+        return None
+    return data
 
 
 def _wanted(info: zipfile.ZipInfo) -> bool:
@@ -396,8 +453,8 @@ def plan(
 ) -> Iterator[list[PlannedArticle]]:
     try:
         archive = zipfile.ZipFile(file)
-    except (zipfile.BadZipFile, OSError) as error:
-        raise ImportFailed([(None, f"Not a zip file ({error}).")]) from None
+    except DAMAGED as error:
+        raise ImportFailed([(None, f"Not a zip file, or a damaged one ({error}).")]) from None
     with archive:
         infos = archive.infolist()
         check_archive(infos)
@@ -412,9 +469,13 @@ def plan(
             if ".txt" not in entries:
                 errors.add(None, f"{entries['.ann'].filename}: no matching .txt file.")
                 continue
-            raw = _decode(archive.read(entries[".txt"]), entries[".txt"].filename, errors)
+            txt_data = read_entry(archive, entries[".txt"], errors)
             ann_info = entries.get(".ann")
-            ann = _decode(archive.read(ann_info), ann_info.filename, errors) if ann_info else ""
+            ann_data = read_entry(archive, ann_info, errors) if ann_info else b""
+            if txt_data is None or ann_data is None:
+                continue
+            raw = _decode(txt_data, entries[".txt"].filename, errors)
+            ann = _decode(ann_data, ann_info.filename, errors) if ann_info else ""
             if raw is None or ann is None:
                 continue
             if ann.startswith("\ufeff"):

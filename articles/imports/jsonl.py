@@ -4,20 +4,27 @@ Keys the line does not define (ids, timestamps, anything else) are ignored. Offs
 points of the text as given in the line; if normalising the text (NFC, no CR, no BOM) changes
 it, they are mapped onto the stored text. A bad line is reported with its number (counting
 every physical line from 1, blank ones included) and each problem found in it, named by its
-path, e.g. `claims[2].annotations[0].annotator: No user 'zed'.`
+path, e.g. `claims[2].annotations[0].stance: stance must be one of support, oppose, neutral; got
+'maybe'.` The checks are articles.validators', the same as the API's.
+
+Every user a line names must be a member of the corpus with a role that could have done it: an
+annotation's annotator, a claim's or relation's created_by and a comment's author are annotators,
+curators or owners; a review's curator is a curator or an owner. Anyone else (a viewer, a
+non-member, a name nobody has) makes the line bad, and a non-member gets the same message
+whether or not such a user exists.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from types import SimpleNamespace
-from typing import IO, Any
+from typing import IO, Any, cast
 
 from django.core.exceptions import ValidationError
 
-from .. import anchoring, services
-from ..models import AnnotationStatus, RelationKind, ReviewDecision, Stance
+from .. import services, validators
+from ..models import AnnotationStatus, RelationKind, ReviewDecision, Role
+from ..validators import MAX_COMMENT_CHARS, MAX_SUMMARY_CHARS
 from . import (
     Errors,
     ImportContext,
@@ -45,6 +52,8 @@ class _Collector:
         self.problems: list[str] = []
 
     def check(self, path: str, function, *args, **kwargs):
+        """Run a validator; a plain error is filed under `path`, a keyed one under each of
+        its fields below `path`."""
         try:
             return function(*args, **kwargs)
         except ValidationError as error:
@@ -63,7 +72,7 @@ class _Collector:
 
 
 def _usernames(data: dict) -> Iterator[Any]:
-    """Every username a line names, for one bulk lookup per chunk."""
+    """Every username a line names, for one bulk lookup of members per chunk."""
     for claim in _list(data.get("claims")):
         if not isinstance(claim, dict):
             continue
@@ -96,23 +105,27 @@ def _expect_list(collector: _Collector, data: dict, key: str, path: str = "") ->
 
 
 def _plan_annotation(
-    context: ImportContext, collector: _Collector, path: str, data: Any, article: Any, offsets
+    context: ImportContext, collector: _Collector, path: str, data: Any, text: str, offsets
 ) -> PlannedAnnotation | None:
     if not isinstance(data, dict):
         collector.add(path, "must be an object.")
         return None
     before = len(collector.problems)
-    annotator_id = collector.check(path, context.user_id, data.get("annotator"), "annotator")
-    topic = collector.check(path, context.topic_label, data.get("topic"))
-    stance = collector.check(path, services._choice, data.get("stance"), "stance", Stance)
-    labels = collector.check(
-        path, services.clean_labels, data.get("labels"), "labels", allowed=context.claim_labels
+    annotator_id = collector.check(
+        f"{path}.annotator", context.member_id, data.get("annotator"), "annotator", Role.ANNOTATOR
     )
-    confidence = collector.check(path, services._clean_confidence, data.get("confidence"))
-    note = collector.check(path, services.clean_free_text, data.get("note"), "note")
+    topic = collector.check(f"{path}.topic", context.topic_label, data.get("topic"))
+    stance = collector.check(f"{path}.stance", validators.validate_stance, data.get("stance"))
+    labels = collector.check(
+        f"{path}.labels", validators.validate_labels, data.get("labels"), allowed=context.labels
+    )
+    confidence = collector.check(
+        f"{path}.confidence", validators.validate_confidence, data.get("confidence")
+    )
+    note = collector.check(f"{path}.note", validators.validate_text, data.get("note"), "note")
     status = collector.check(
-        path,
-        services._choice,
+        f"{path}.status",
+        validators.validate_choice,
         data.get("status") or AnnotationStatus.DRAFT,
         "status",
         AnnotationStatus,
@@ -125,7 +138,7 @@ def _plan_annotation(
             else item
             for item in items
         ]
-    evidence = collector.check(path, services.clean_evidence, article, items)
+    evidence = collector.check(f"{path}.evidence", validators.validate_evidence, text, items)
     if len(collector.problems) > before:
         return None
     return PlannedAnnotation(
@@ -140,6 +153,17 @@ def _plan_annotation(
     )
 
 
+def _created_by(context: ImportContext, collector: _Collector, path: str, data: dict) -> int | None:
+    """Who made a claim or relation: the importing user when the line does not say, else a
+    member who may annotate."""
+    created_by = data.get("created_by")
+    if created_by in (None, ""):
+        return context.actor.pk
+    return collector.check(
+        f"{path}.created_by", context.member_id, created_by, "created_by", Role.ANNOTATOR
+    )
+
+
 def _plan_review(
     context: ImportContext, collector: _Collector, path: str, data: Any
 ) -> PlannedReview | None:
@@ -147,20 +171,26 @@ def _plan_review(
         collector.add(path, "must be an object or null.")
         return None
     before = len(collector.problems)
-    curator_id = collector.check(path, context.user_id, data.get("curator"), "curator")
+    curator_id = collector.check(
+        f"{path}.curator", context.member_id, data.get("curator"), "curator", Role.CURATOR
+    )
     decision = collector.check(
-        path, services._choice, data.get("decision"), "decision", ReviewDecision
+        f"{path}.decision",
+        validators.validate_choice,
+        data.get("decision"),
+        "decision",
+        ReviewDecision,
     )
     accepted = decision == ReviewDecision.ACCEPTED
     topic = None
     if accepted or data.get("topic") not in (None, ""):
-        topic = collector.check(path, context.topic_label, data.get("topic"))
+        topic = collector.check(f"{path}.topic", context.topic_label, data.get("topic"))
     if accepted and data.get("stance") in (None, ""):
         collector.add(f"{path}.stance", "An accepted claim needs a gold stance.")
     stance = collector.check(
-        path, services._choice, data.get("stance"), "stance", Stance, required=False
+        f"{path}.stance", validators.validate_stance, data.get("stance"), required=False
     )
-    note = collector.check(path, services.clean_free_text, data.get("note"), "note")
+    note = collector.check(f"{path}.note", validators.validate_text, data.get("note"), "note")
     if len(collector.problems) > before:
         return None
     return PlannedReview(
@@ -169,7 +199,7 @@ def _plan_review(
 
 
 def _plan_claim(
-    context: ImportContext, collector: _Collector, path: str, data: Any, article: Any, offsets
+    context: ImportContext, collector: _Collector, path: str, data: Any, text: str, offsets
 ) -> PlannedClaim | None:
     if not isinstance(data, dict):
         collector.add(path, "must be an object.")
@@ -177,8 +207,8 @@ def _plan_claim(
     before = len(collector.problems)
     span = collector.check(
         path,
-        anchoring.resolve_span,
-        article.text,
+        validators.validate_span,
+        text,
         start=offsets(data.get("start")),
         end=offsets(data.get("end")),
         exact=data.get("exact"),
@@ -186,22 +216,21 @@ def _plan_claim(
         suffix=data.get("suffix"),
     )
     summary = collector.check(
-        path, services.clean_free_text, data.get("summary"), "summary", max_chars=2000
+        f"{path}.summary",
+        validators.validate_text,
+        data.get("summary"),
+        "summary",
+        max_chars=MAX_SUMMARY_CHARS,
     )
     labels = collector.check(
-        path, services.clean_labels, data.get("labels"), "labels", allowed=context.claim_labels
+        f"{path}.labels", validators.validate_labels, data.get("labels"), allowed=context.labels
     )
-    created_by = data.get("created_by")
-    created_by_id = (
-        context.actor.pk
-        if created_by in (None, "")
-        else collector.check(path, context.user_id, created_by, "created_by")
-    )
+    created_by_id = _created_by(context, collector, path, data)
     annotations = []
     seen: set[int] = set()
     for i, item in enumerate(_expect_list(collector, data, "annotations", f"{path}.")):
         planned = _plan_annotation(
-            context, collector, f"{path}.annotations[{i}]", item, article, offsets
+            context, collector, f"{path}.annotations[{i}]", item, text, offsets
         )
         if planned is None:
             continue
@@ -221,16 +250,22 @@ def _plan_claim(
         if not isinstance(item, dict):
             collector.add(where, "must be an object.")
             continue
-        author_id = collector.check(where, context.user_id, item.get("author"), "author")
-        text = collector.check(
-            where, services.clean_free_text, item.get("text"), "text", max_chars=10_000
+        author_id = collector.check(
+            f"{where}.author", context.member_id, item.get("author"), "author", Role.ANNOTATOR
         )
-        if text is not None and not text.strip():
+        comment = collector.check(
+            f"{where}.text",
+            validators.validate_text,
+            item.get("text"),
+            "text",
+            max_chars=MAX_COMMENT_CHARS,
+        )
+        if comment is not None and not comment.strip():
             collector.add(f"{where}.text", "The comment is empty.")
-        elif author_id is not None and text is not None:
-            comments.append((author_id, text.strip()))
-    if len(collector.problems) > before:
-        return None
+        elif author_id is not None and comment is not None:
+            comments.append((author_id, comment.strip()))
+    if len(collector.problems) > before or created_by_id is None:
+        return None  # created_by_id is None only when its problem was collected
     return PlannedClaim(
         span=span,
         summary=summary.strip(),
@@ -265,10 +300,10 @@ def plan_article(context: ImportContext, data: Any) -> PlannedArticle:
         raise LineProblems(collector.problems)
     raw_text = data["text"]
     offsets = OffsetMap(raw_text, fields["text"], _positions(data))
-    article = SimpleNamespace(text=fields["text"])
+    text = fields["text"]
     claims: list[PlannedClaim | None] = []
     for i, item in enumerate(_expect_list(collector, data, "claims")):
-        claims.append(_plan_claim(context, collector, f"claims[{i}]", item, article, offsets))
+        claims.append(_plan_claim(context, collector, f"claims[{i}]", item, text, offsets))
     relations = []
     seen = set()
     for i, item in enumerate(_expect_list(collector, data, "relations")):
@@ -288,13 +323,10 @@ def plan_article(context: ImportContext, data: Any) -> PlannedArticle:
                 )
             else:
                 ends.append(value)
-        kind = collector.check(where, services._choice, item.get("kind"), "kind", RelationKind)
-        created_by = item.get("created_by")
-        created_by_id = (
-            context.actor.pk
-            if created_by in (None, "")
-            else collector.check(where, context.user_id, created_by, "created_by")
+        kind = collector.check(
+            f"{where}.kind", validators.validate_choice, item.get("kind"), "kind", RelationKind
         )
+        created_by_id = _created_by(context, collector, where, item)
         if len(ends) == 2 and kind is not None and created_by_id is not None:
             if ends[0] == ends[1]:
                 collector.add(where, "A claim cannot be related to itself.")
@@ -305,7 +337,10 @@ def plan_article(context: ImportContext, data: Any) -> PlannedArticle:
                 relations.append((ends[0], ends[1], kind, created_by_id))
     if collector.problems:
         raise LineProblems(collector.problems)
-    return PlannedArticle(fields=fields, claims=claims, relations=relations)
+    # A claim is None only when its problems were collected, and then the line was refused above.
+    return PlannedArticle(
+        fields=fields, claims=cast("list[PlannedClaim]", claims), relations=relations
+    )
 
 
 def _decode(raw: bytes, first: bool) -> tuple[Any, str | None]:
@@ -342,7 +377,7 @@ def plan(context: ImportContext, file: IO[bytes], *, errors: Errors, **_options)
 
 def _plan_chunk(context: ImportContext, lines: list[tuple[int, bytes]], errors: Errors) -> list:
     parsed = [(number, *_decode(raw, number == 1)) for number, raw in lines]
-    context.load_users(
+    context.load_members(
         name for _, data, _ in parsed if isinstance(data, dict) for name in _usernames(data)
     )
     planned = []

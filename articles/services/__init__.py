@@ -1,9 +1,13 @@
 """Every write: validated, atomic, audited.
 
-Services receive objects the caller fetched *with permission* (selectors.*_get_for_user) plus the
-caller's role, as typed keyword-only arguments (structured inputs are the TypedDicts exported
-here; raw values from forms, the API and imports go through the clean_* functions), check the
-object-level rules (only an annotation's annotator edits it, ...), and raise:
+The field checks themselves live in articles.validators (shared with the importer, forms and
+serializers); the services' clean_* functions run them and key their errors by field.
+
+Services receive objects the caller fetched *with permission* (selectors.*_with_access) plus the
+caller's role (or its Access), as typed keyword-only arguments (structured inputs are the
+TypedDicts exported here; raw values from forms, the API and imports go through the clean_*
+functions), check the object-level rules (only an annotation's annotator edits it, ...), and
+raise:
 - django.core.exceptions.ValidationError with a dict {field: [messages]} for bad data (HTTP 400);
 - PermissionDenied for a member without the right (403);
 - Conflict for a duplicate (409);
@@ -24,10 +28,10 @@ from .annotations import (
     AnnotationChanges,
     EvidenceFields,
     EvidenceInput,
-    _clean_confidence,
     annotation_create,
     annotation_delete,
     annotation_update,
+    clean_confidence,
     clean_evidence,
 )
 from .articles import (
@@ -53,10 +57,10 @@ from .base import (
     PayloadTooLarge,
     StaleVersion,
     Version,
-    _choice,
     audit,
     check_version,
     clean_bool,
+    clean_choice,
     clean_free_text,
     clean_int,
     clean_labels,
@@ -112,12 +116,12 @@ __all__ = [
     "audit",
     "check_version",
     "clean_bool",
+    "clean_choice",
     "clean_free_text",
     "clean_int",
     "clean_labels",
     "clean_line",
     "clean_url",
-    "_choice",  # also used by the JSONL import
     # accounts
     "api_token_create",
     "api_token_revoke",
@@ -169,8 +173,8 @@ __all__ = [
     "annotation_create",
     "annotation_delete",
     "annotation_update",
+    "clean_confidence",
     "clean_evidence",
-    "_clean_confidence",  # also used by the JSONL import
     # reviews, comments, assignments
     "REVIEW_FIELDS",
     "assignment_create",

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import TypedDict, Unpack
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from .. import anchoring
+from .. import validators
 from ..models import (
     Annotation,
     AnnotationStatus,
@@ -17,33 +17,28 @@ from ..models import (
     AssignmentState,
     Claim,
     Evidence,
-    EvidenceKind,
-    EvidenceRole,
-    EvidenceType,
-    Stance,
     Topic,
 )
 from ..permissions import Action, can_delete_annotation, can_edit_annotation, ensure, ensure_that
+from ..validators import (  # noqa: F401  (re-exported as services.MAX_EVIDENCE, ...)
+    MAX_EVIDENCE,
+    EvidenceFields,
+    keyed,
+)
 from .base import (
     User,
     Version,
-    _choice,
     _create_unique,
     _snapshot,
-    _with_role,
     audit,
     check_version,
     clean_free_text,
     clean_labels,
-    clean_line,
-    clean_url,
 )
 from .corpora import _resolve_topic
 
 # claim_id lets a claim's history find events of annotations and reviews deleted since.
 ANNOTATION_FIELDS = ("claim_id", "topic", "stance", "labels", "confidence", "note", "status")
-
-MAX_EVIDENCE = 100
 
 
 class EvidenceInput(TypedDict, total=False):
@@ -58,20 +53,6 @@ class EvidenceInput(TypedDict, total=False):
     exact: str | None
     prefix: str | None
     suffix: str | None
-    url: str
-    title: str
-    quote: str
-
-
-class EvidenceFields(TypedDict, total=False):
-    """A cleaned evidence item, ready for Evidence(**fields): a span or a source's fields."""
-
-    kind: str
-    evidence_type: str
-    role: str
-    start: int
-    end: int
-    exact: str
     url: str
     title: str
     quote: str
@@ -96,81 +77,13 @@ class _AnnotationFields(TypedDict, total=False):
     note: str
 
 
-def _clean_confidence(value: object) -> int | None:
-    if value in (None, ""):
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | str):
-        raise ValidationError({"confidence": ["confidence must be a whole number from 1 to 5."]})
-    try:
-        number = int(value)
-    except ValueError:
-        raise ValidationError(
-            {"confidence": ["confidence must be a whole number from 1 to 5."]}
-        ) from None
-    if not 1 <= number <= 5:
-        raise ValidationError({"confidence": [f"confidence must be from 1 to 5; got {number}."]})
-    return number
+def clean_confidence(value: object) -> int | None:
+    return keyed("confidence", validators.validate_confidence, value)
 
 
 def clean_evidence(article: Article, items: object) -> list[EvidenceFields]:
     """Validate a list of evidence items; every bad item is reported with its number."""
-    if items is None:
-        return []
-    if not isinstance(items, list | tuple):
-        raise ValidationError({"evidence": ["evidence must be a list."]})
-    if len(items) > MAX_EVIDENCE:
-        raise ValidationError({"evidence": [f"At most {MAX_EVIDENCE} evidence items."]})
-    cleaned: list[EvidenceFields] = []
-    errors: list[str] = []
-    for number, item in enumerate(items, start=1):
-        try:
-            cleaned.append(_clean_evidence_item(article, item))
-        except ValidationError as error:
-            details = (
-                "; ".join(f"{k}: {' '.join(v)}" for k, v in error.message_dict.items())
-                if hasattr(error, "error_dict")
-                else " ".join(error.messages)
-            )
-            errors.append(f"Evidence {number}: {details}")
-    if errors:
-        raise ValidationError({"evidence": errors})
-    return cleaned
-
-
-def _clean_evidence_item(article: Article, item: object) -> EvidenceFields:
-    if not isinstance(item, Mapping):
-        raise ValidationError("each evidence item must be an object.")
-    kind = item.get("kind") or (
-        EvidenceKind.SOURCE
-        if any(item.get(k) for k in ("url", "title", "quote"))
-        else EvidenceKind.SPAN
-    )
-    kind = _choice(kind, "kind", EvidenceKind)
-    data: EvidenceFields = {
-        "kind": kind,
-        "evidence_type": _choice(
-            item.get("evidence_type") or "other", "evidence_type", EvidenceType
-        ),
-        "role": _choice(item.get("role") or "supports", "role", EvidenceRole),
-    }
-    if kind == EvidenceKind.SPAN:
-        span = anchoring.resolve_span(
-            article.text,
-            start=item.get("start"),
-            end=item.get("end"),
-            exact=item.get("exact"),
-            prefix=item.get("prefix"),
-            suffix=item.get("suffix"),
-        )
-        data.update({"start": span.start, "end": span.end, "exact": span.exact})
-    else:
-        url = clean_url(item.get("url"), "url")
-        title = clean_line(item.get("title"), "title", max_chars=500)
-        quote = clean_free_text(item.get("quote"), "quote", max_chars=5000).strip()
-        data.update({"url": url, "title": title, "quote": quote})
-        if not (url or title or quote):
-            raise ValidationError({"url": ["A source needs a url, a title or a quote."]})
-    return data
+    return keyed("evidence", validators.validate_evidence, article.text, items)
 
 
 # What an evidence item is made of: what clean_evidence takes and what the audit records.
@@ -208,9 +121,9 @@ def annotation_create(
     corpus = claim.article.corpus
     data: _AnnotationFields = {
         "topic": _resolve_topic(corpus, topic),
-        "stance": _choice(stance, "stance", Stance),
+        "stance": keyed("stance", validators.validate_stance, stance),
         "labels": clean_labels(labels, "labels", allowed=corpus.claim_labels),
-        "confidence": _clean_confidence(confidence),
+        "confidence": clean_confidence(confidence),
         "note": clean_free_text(note, "note").strip(),
     }
     items = clean_evidence(claim.article, evidence)
@@ -237,7 +150,7 @@ def annotation_create(
             corpus=corpus,
             after={**_snapshot(annotation, ANNOTATION_FIELDS), "evidence": items},
         )
-    return _with_role(annotation, role)
+    return annotation
 
 
 def annotation_update(
@@ -262,11 +175,11 @@ def annotation_update(
     if "topic" in changes:
         data["topic"] = _resolve_topic(corpus, changes["topic"])
     if "stance" in changes:
-        data["stance"] = _choice(changes["stance"], "stance", Stance)
+        data["stance"] = keyed("stance", validators.validate_stance, changes["stance"])
     if "labels" in changes:
         data["labels"] = clean_labels(changes["labels"], "labels", allowed=corpus.claim_labels)
     if "confidence" in changes:
-        data["confidence"] = _clean_confidence(changes["confidence"])
+        data["confidence"] = clean_confidence(changes["confidence"])
     if "note" in changes:
         data["note"] = clean_free_text(changes["note"], "note").strip()
     items = clean_evidence(claim.article, changes["evidence"]) if "evidence" in changes else None
@@ -295,7 +208,7 @@ def annotation_update(
             },
         )
     current.claim = claim
-    return _with_role(current, role)
+    return current
 
 
 def annotation_delete(*, actor: User, annotation: Annotation, role: str | None) -> None:

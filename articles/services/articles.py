@@ -30,7 +30,6 @@ from .base import (
     _lock,
     _parse_date,
     _snapshot,
-    _with_role,
     audit,
     check_version,
     clean_line,
@@ -116,7 +115,7 @@ def article_create(
             corpus=corpus,
             after=_snapshot(article, ARTICLE_FIELDS),
         )
-    return _with_role(article, role)
+    return article
 
 
 def article_update(
@@ -154,7 +153,7 @@ def article_update(
             before=before,
             after=_snapshot(current, ARTICLE_FIELDS),
         )
-    return _with_role(current, role)
+    return current
 
 
 def article_delete(*, actor: User, article: Article, role: str | None) -> None:

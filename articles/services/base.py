@@ -12,12 +12,18 @@ from typing import Protocol, TypeVar
 from django.contrib.auth.models import AnonymousUser, User
 from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
-from django.core.validators import URLValidator
 from django.db import IntegrityError, transaction
-from django.db.models import Model, TextChoices
+from django.db.models import Choices, Model
 
-from .. import anchoring
+from .. import validators
 from ..models import AuditEvent, Corpus
+from ..validators import (  # noqa: F401  (the limits are re-exported as services.MAX_...)
+    MAX_LABEL_LENGTH,
+    MAX_LABELS,
+    MAX_NOTE_CHARS,
+    SAFE_URL,
+    keyed,
+)
 
 # `User` (imported above, and by the other service modules from here): the project keeps Django's
 # own user model (AUTH_USER_MODEL is not swapped). `actor: User` in a service is a signed-in user.
@@ -33,12 +39,6 @@ class Versioned(Protocol):
     """A model with an optimistic-concurrency counter."""
 
     version: int
-
-
-MAX_LABELS = 50
-MAX_LABEL_LENGTH = 100
-MAX_NOTE_CHARS = 20_000
-SAFE_URL = URLValidator(schemes=["http", "https"])
 
 
 class Conflict(Exception):
@@ -116,97 +116,42 @@ def _lock(model: type[_M], pk: object) -> _M:
     return model._default_manager.select_for_update().get(pk=pk)
 
 
-def _with_role(obj: _M, role: str | None) -> _M:
-    """Leaves the caller's role on what a service returns, as the selectors do (`my_role`), for
-    the serializers and templates that still read it; goes with the per-request access object."""
-    obj.my_role = role  # type: ignore[attr-defined]  # not a field: set on this instance only
-    return obj
-
-
 # The cleaners below take whatever a form, the API or an import line holds (hence `object`) and
-# return the clean value or raise ValidationError naming the field.
+# return the clean value. The checks themselves are articles.validators' one-field validators
+# (shared with the importer, forms and serializers); here their errors are keyed by field, as
+# every service reports them.
 
 
 def clean_free_text(value: object, field: str, *, max_chars: int = MAX_NOTE_CHARS) -> str:
-    if value is None:
-        return ""
-    if not isinstance(value, str):
-        raise ValidationError({field: [f"{field} must be text."]})
-    anchoring.check_text(value, field)
-    text = value.replace("\r\n", "\n").replace("\r", "\n")
-    if len(text) > max_chars:
-        raise ValidationError({field: [f"{field} is {len(text)} characters; at most {max_chars}."]})
-    return text
+    return keyed(field, validators.validate_text, value, field, max_chars=max_chars)
 
 
 def clean_line(value: object, field: str, *, max_chars: int, required: bool = False) -> str:
-    line = clean_free_text(value, field, max_chars=max_chars).strip()
-    if "\n" in line:
-        raise ValidationError({field: [f"{field} must be a single line."]})
-    if required and not line:
-        raise ValidationError({field: [f"{field} is required."]})
-    return line
+    return keyed(
+        field, validators.validate_line, value, field, max_chars=max_chars, required=required
+    )
 
 
 def clean_url(value: object, field: str = "source_url") -> str:
-    url = clean_line(value, field, max_chars=2000)
-    if url:
-        try:
-            SAFE_URL(url)
-        except ValidationError:
-            raise ValidationError(
-                {field: [f"{field} must be an http:// or https:// address."]}
-            ) from None
-    return url
+    return keyed(field, validators.validate_url, value, field)
 
 
 def clean_int(value: object, field: str) -> int:
-    """A whole number, given as one or as its text (true/false are not numbers)."""
-    if isinstance(value, int | str) and not isinstance(value, bool):
-        try:
-            return int(value)
-        except ValueError:
-            pass
-    raise ValidationError({field: [f"{field} must be a whole number."]})
+    return keyed(field, validators.validate_int, value, field)
 
 
 def clean_bool(value: object, field: str) -> bool:
-    if not isinstance(value, bool):
-        raise ValidationError({field: [f"{field} must be true or false."]})
-    return value
+    return keyed(field, validators.validate_bool, value, field)
 
 
 def clean_labels(value: object, field: str, *, allowed: Sequence[str] = ()) -> list[str]:
-    if value is None:
-        return []
-    if isinstance(value, str) or not isinstance(value, list | tuple):
-        raise ValidationError({field: [f"{field} must be a list of text labels."]})
-    if len(value) > MAX_LABELS:
-        raise ValidationError({field: [f"{field} has {len(value)} labels; at most {MAX_LABELS}."]})
-    labels: list[str] = []
-    for item in value:
-        if not isinstance(item, str):
-            raise ValidationError({field: [f"{field} must contain text labels only."]})
-        label = clean_line(item, field, max_chars=MAX_LABEL_LENGTH)
-        if not label:
-            raise ValidationError({field: [f"{field} contains an empty label."]})
-        if allowed and label not in allowed:
-            raise ValidationError(
-                {field: [f"{label!r} is not one of this corpus's labels ({', '.join(allowed)})."]}
-            )
-        if label not in labels:
-            labels.append(label)
-    return labels
+    return keyed(field, validators.validate_labels, value, field, allowed=allowed)
 
 
-def _choice(value: object, field: str, choices: type[TextChoices], *, required: bool = True) -> str:
-    if value in (None, "") and not required:
-        return ""
-    if not isinstance(value, str) or value not in choices.values:
-        raise ValidationError(
-            {field: [f"{field} must be one of {', '.join(choices.values)}; got {value!r}."]}
-        )
-    return value
+def clean_choice(
+    value: object, field: str, choices: type[Choices], *, required: bool = True
+) -> str:
+    return keyed(field, validators.validate_choice, value, field, choices, required=required)
 
 
 def _parse_date(value: object, field: str) -> date | None:

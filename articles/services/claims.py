@@ -10,18 +10,25 @@ from django.db import transaction
 from django.utils import timezone
 
 from .. import anchoring
+from ..access import Access
 from ..models import Annotation, Article, Claim, Relation, RelationKind
-from ..permissions import Action, can, can_delete_relation, can_edit_claim, ensure, ensure_that
+from ..permissions import (
+    Action,
+    can_delete_relation,
+    can_edit_claim,
+    claim_delete_refusal,
+    ensure,
+    ensure_that,
+)
 from .base import (
     User,
     Version,
-    _choice,
     _create_unique,
     _lock,
     _snapshot,
-    _with_role,
     audit,
     check_version,
+    clean_choice,
     clean_free_text,
     clean_labels,
 )
@@ -78,7 +85,7 @@ def claim_create(
             corpus=article.corpus,
             after=_snapshot(claim, CLAIM_FIELDS),
         )
-    return _with_role(claim, role)
+    return claim
 
 
 def claim_update(
@@ -121,20 +128,20 @@ def claim_update(
             before=before,
             after=_snapshot(current, CLAIM_FIELDS),
         )
-    return _with_role(current, role)
+    return current
 
 
-def claim_delete(*, actor: User, claim: Claim, role: str | None) -> None:
-    """Moves the claim to the trash. A claim that carries others' annotations needs a curator."""
-    others = Annotation.objects.filter(claim=claim).exclude(annotator=actor).exists()
-    allowed = can(role, Action.REVIEW) or (
-        can_edit_claim(user=actor, role=role, claim=claim) and not others
+def claim_delete(*, access: Access, claim: Claim) -> None:
+    """Moves the claim to the trash (permissions.claim_delete_refusal says who may)."""
+    actor = access.user
+    refusal = claim_delete_refusal(
+        user=actor,
+        role=access.role,
+        claim=claim,
+        sees_all=access.sees_all_on(claim.article),
+        others_tagged=Annotation.objects.filter(claim=claim).exclude(annotator=actor).exists(),
     )
-    # One message either way: in blind mode it must not reveal that others tagged the claim.
-    ensure_that(
-        allowed,
-        "Only a curator, or the claim's creator while nobody else has tagged it, may delete it.",
-    )
+    ensure_that(refusal is None, refusal or "")
     with transaction.atomic():
         Claim.objects.filter(pk=claim.pk).update(deleted_at=timezone.now(), deleted_by=actor)
         audit(
@@ -161,9 +168,10 @@ def claim_restore(*, actor: User, claim: Claim, role: str | None) -> None:
 def relation_create(
     *, actor: User, source: Claim, target: Claim, role: str | None, kind: str
 ) -> Relation:
-    """`source` and `target` must have been fetched with permission (claim_get_for_user)."""
+    """`source` and `target` must have been fetched with permission (claim_with_access). Each
+    member's links are their own: the same link made by two members is two relations."""
     ensure(role, Action.ANNOTATE)
-    kind = _choice(kind, "kind", RelationKind)
+    kind = clean_choice(kind, "kind", RelationKind)
     if source.article_id != target.article_id:
         raise ValidationError({"target": ["Both claims must be in the same article."]})
     if source.pk == target.pk:
@@ -173,7 +181,7 @@ def relation_create(
             lambda: Relation.objects.create(
                 source_claim=source, target_claim=target, kind=kind, created_by=actor
             ),
-            f"Claim {source.pk} {kind} claim {target.pk} already.",
+            f"You linked claim {source.pk} to claim {target.pk} as “{kind}” already.",
         )
         audit(
             actor=actor,

@@ -11,19 +11,19 @@ from django.utils.text import slugify
 
 from ..models import Annotation, Corpus, Membership, Review, Role, Topic
 from ..permissions import Action, ensure
+from ..validators import keyed, validate_topic_label
 from .accounts import _find_user
 from .base import (
     Conflict,
     User,
     Version,
-    _choice,
     _create_unique,
     _lock,
     _snapshot,
-    _with_role,
     audit,
     check_version,
     clean_bool,
+    clean_choice,
     clean_free_text,
     clean_labels,
     clean_line,
@@ -70,7 +70,7 @@ def _clean_topic(data: object, index: int | None = None) -> TopicFields:
     if not isinstance(data, Mapping):
         raise ValidationError({field: ["Each topic must be an object with a label."]})
     try:
-        label = clean_line(data.get("label"), "label", max_chars=300, required=True)
+        label = keyed("label", validate_topic_label, data.get("label"), "label")
         description = clean_free_text(data.get("description"), "description", max_chars=5000)
     except ValidationError as error:
         if index is None:
@@ -161,7 +161,7 @@ def corpus_update(
             before=before,
             after=_snapshot(corpus, CORPUS_FIELDS),
         )
-    return _with_role(corpus, role)
+    return corpus
 
 
 def corpus_delete(*, actor: User | None, corpus: Corpus, role: str | None) -> None:
@@ -238,7 +238,7 @@ def topic_update(
             before=before,
             after=_snapshot(current, TOPIC_FIELDS),
         )
-    return _with_role(current, role)
+    return current
 
 
 def topic_delete(*, actor: User, topic: Topic, role: str | None) -> None:
@@ -294,7 +294,7 @@ def membership_add(
     *, actor: User, corpus: Corpus, role: str | None, username: str, new_role: str
 ) -> Membership:
     ensure(role, Action.MANAGE)
-    new_role = _choice(new_role, "role", Role)
+    new_role = clean_choice(new_role, "role", Role)
     user = _find_user(username)
     with transaction.atomic():
         membership = _create_unique(
@@ -323,7 +323,7 @@ def membership_update(
     *, actor: User, membership: Membership, role: str | None, new_role: str
 ) -> Membership:
     ensure(role, Action.MANAGE)
-    new_role = _choice(new_role, "role", Role)
+    new_role = clean_choice(new_role, "role", Role)
     with transaction.atomic():
         current = (
             Membership.objects.select_for_update().select_related("user").get(pk=membership.pk)

@@ -26,11 +26,11 @@ from .accounts import _find_user
 from .base import (
     User,
     Version,
-    _choice,
     _create_unique,
     _snapshot,
     audit,
     check_version,
+    clean_choice,
     clean_free_text,
     clean_int,
 )
@@ -55,16 +55,16 @@ def review_set(
     """The curator's decision on a claim: accepted with a gold topic and stance, or rejected."""
     ensure(role, Action.REVIEW)
     corpus = claim.article.corpus
-    decision = _choice(decision, "decision", ReviewDecision)
+    decision = clean_choice(decision, "decision", ReviewDecision)
     gold_topic: Topic | None
     if decision == ReviewDecision.ACCEPTED:
         gold_topic = _resolve_topic(corpus, topic)
         if stance in (None, ""):
             raise ValidationError({"stance": ["An accepted claim needs a gold stance."]})
-        gold_stance = _choice(stance, "stance", Stance)
+        gold_stance = clean_choice(stance, "stance", Stance)
     else:
         gold_topic = _resolve_topic(corpus, topic) if topic not in (None, "") else None
-        gold_stance = _choice(stance, "stance", Stance, required=False)
+        gold_stance = clean_choice(stance, "stance", Stance, required=False)
     note = clean_free_text(note, "note").strip()
     with transaction.atomic():
         current = Review.objects.select_for_update().filter(claim=claim).first()

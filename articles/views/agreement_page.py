@@ -13,23 +13,23 @@ from django.urls import path, reverse
 from django.views.decorators.http import require_GET
 
 from .. import selectors
+from ..access import Access
 from ..agreement import Figure
 from ..agreement_data import STANCES, CorpusAgreement, corpus_agreement
 from ..models import Article, Corpus
-from ..permissions import can_see_agreement
 from . import agreement_charts as charts
 from .review_common import team_context
 
 
-def agreement_corpus(request: HttpRequest, slug: str) -> Corpus:
-    """The corpus when the caller may read its agreement figures: 404 to non-members, 403 to
-    annotators of a blind corpus (see permissions.can_see_agreement)."""
-    corpus = selectors.corpus_get_for_user(request.user, slug)
-    if not can_see_agreement(role=corpus.my_role, blind=corpus.blind):
+def agreement_corpus(request: HttpRequest, slug: str) -> tuple[Corpus, Access]:
+    """The corpus and the caller's access when they may read its agreement figures: 404 to
+    non-members, 403 to annotators of a blind corpus (see Access.may_see_agreement)."""
+    corpus, access = selectors.corpus_with_access(request.user, slug)
+    if not access.may_see_agreement():
         raise PermissionDenied(
             "In a blind corpus only curators, owners and viewers see the agreement figures."
         )
-    return corpus
+    return corpus, access
 
 
 def scope_article(corpus: Corpus, raw: str | None) -> Article | None:
@@ -63,7 +63,7 @@ def _figure(figure: Figure, *, percent: bool = False) -> dict[str, Any]:
 @login_required
 @require_GET
 def corpus_agreement_page(request: HttpRequest, slug: str) -> HttpResponse:
-    corpus = agreement_corpus(request, slug)
+    corpus, access = agreement_corpus(request, slug)
     try:
         article = scope_article(corpus, request.GET.get("article"))
     except Http404:
@@ -73,7 +73,7 @@ def corpus_agreement_page(request: HttpRequest, slug: str) -> HttpResponse:
     data = corpus_agreement(corpus, article=article, submitted_only=submitted_only)
     if request.GET.get("format") == "csv":
         return _csv(data)
-    return render(request, "articles/agreement.html", _context(corpus, data))
+    return render(request, "articles/agreement.html", _context(access, data))
 
 
 def _csv(data: CorpusAgreement) -> HttpResponse:
@@ -83,7 +83,8 @@ def _csv(data: CorpusAgreement) -> HttpResponse:
     return response
 
 
-def _context(corpus: Corpus, data: CorpusAgreement) -> dict[str, Any]:
+def _context(access: Access, data: CorpusAgreement) -> dict[str, Any]:
+    corpus = access.corpus
     report = data.stance
     per_article = [
         {
@@ -128,7 +129,7 @@ def _context(corpus: Corpus, data: CorpusAgreement) -> dict[str, Any]:
         for (a, b), f in data.spans.pairs.items()
     ]
     return {
-        **team_context(corpus, "corpus-agreement"),
+        **team_context(access, "corpus-agreement"),
         "data": data,
         "scope_article": data.article,
         "articles": list(data.article_titles.items())

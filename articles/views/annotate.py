@@ -20,7 +20,7 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
@@ -29,6 +29,7 @@ from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import reswap, retarget, trigger_client_event
 
 from .. import selectors, services
+from ..access import Access, Kind
 from ..models import (
     Annotation,
     Article,
@@ -42,11 +43,10 @@ from ..models import (
 )
 from ..permissions import (
     Action,
-    can,
     can_delete_annotation,
     can_delete_relation,
     can_edit_claim,
-    sees_all_annotations,
+    claim_delete_refusal,
 )
 
 TEMPLATE = "articles/article.html"
@@ -396,28 +396,35 @@ def claim_picked(
 
 @dataclass
 class Viewer:
-    """Who is looking at the article, and what they may see and do there."""
+    """The caller on this article: their access to the corpus plus the article's facts."""
 
-    user: Any
-    role: str | None
-    can_annotate: bool
-    submitted: bool
-    sees_all: bool
-    show_reviews: bool
+    access: Access
+    submitted: bool  # they have submitted their work on this article
+    sees_all: bool  # every annotator's tags (and comments, relations) on it
+    show_reviews: bool  # the curators' decisions on it
+
+    @property
+    def user(self) -> Any:
+        return self.access.user
+
+    @property
+    def role(self) -> str:
+        return self.access.role
+
+    @property
+    def can_annotate(self) -> bool:
+        return self.access.can(Action.ANNOTATE)
 
 
-def _viewer(request: HttpRequest, article: Article) -> Viewer:
-    role = article.my_role
-    submitted = role != Role.VIEWER and selectors.has_submitted(user=request.user, article=article)
+def _viewer(access: Access, article: Article) -> Viewer:
+    submitted = access.role != Role.VIEWER and selectors.has_submitted(
+        user=access.user, article=article
+    )
     return Viewer(
-        user=request.user,
-        role=role,
-        can_annotate=can(role, Action.ANNOTATE),
+        access=access,
         submitted=submitted,
-        sees_all=sees_all_annotations(
-            role=role, blind=article.corpus.blind, has_submitted=submitted
-        ),
-        show_reviews=role != Role.ANNOTATOR or submitted,
+        sees_all=access.sees_all_on(article, Kind.ANNOTATION, submitted=submitted),
+        show_reviews=access.sees_all_on(article, Kind.REVIEW, submitted=submitted),
     )
 
 
@@ -469,11 +476,9 @@ def _text_context(
     return {"article_html": render_segments(article.text, paragraphs, colour, selected)}
 
 
-def _rows(request: HttpRequest, article: Article, viewer: Viewer) -> list[ClaimRow]:
-    overview = selectors.claim_overview_for_article(
-        request.user, article, role=viewer.role, show_reviews=viewer.show_reviews
-    )
-    return claim_rows(overview, user_id=request.user.pk)
+def _rows(article: Article, viewer: Viewer) -> list[ClaimRow]:
+    overview = selectors.claim_overview_for_article(viewer.access, article)
+    return claim_rows(overview, user_id=viewer.access.user_id)
 
 
 def _base_context(article: Article, viewer: Viewer) -> dict[str, Any]:
@@ -501,7 +506,7 @@ def _panel_context(
     context: dict[str, Any] = {"panel_claim": None, **extra}
     if claim_id is None:
         return context
-    claim = selectors.claims_for_article(request.user, article, viewer.role).filter(pk=claim_id)
+    claim = selectors.claims_for_article(viewer.access, article).filter(pk=claim_id)
     claim = claim.first()
     if claim is None:
         context["panel_missing"] = True
@@ -547,19 +552,18 @@ def _panel_context(
         claim_labels=corpus.claim_labels,
         relations=relations,
         has_other_claims=len(outline) > 1,
-        comments=list(
-            selectors.comments_for_claim(user=request.user, claim=claim, sees_all=viewer.sees_all)
-        ),
+        comments=list(selectors.comments_for_claim(viewer.access, claim)),
         can_edit_claim=can_edit_claim(user=request.user, role=viewer.role, claim=claim),
-        # The service's rule: curators, or the creator when nobody else has tagged the claim.
+        # The service's rule (permissions.claim_delete_refusal), on what the caller may see.
         can_delete_claim=viewer.can_annotate
-        and (
-            can(viewer.role, Action.REVIEW)
-            or (
-                can_edit_claim(user=request.user, role=viewer.role, claim=claim)
-                and claim.n_annotations == (1 if mine else 0)
-            )
-        ),
+        and claim_delete_refusal(
+            user=request.user,
+            role=viewer.role,
+            claim=claim,
+            sees_all=viewer.sees_all,
+            others_tagged=claim.n_annotations > (1 if mine else 0),
+        )
+        is None,
         can_delete_mine=mine is not None
         and can_delete_annotation(user=request.user, role=viewer.role, annotation=mine),
         prev_id=outline[position - 1][0] if position else None,
@@ -630,7 +634,7 @@ def _render_page(
     status: int = 200,
     **extra: Any,
 ) -> HttpResponse:
-    rows = _rows(request, article, viewer)
+    rows = _rows(article, viewer)
     filter_name = _filter_name(request)
     context = (
         _base_context(article, viewer)
@@ -651,6 +655,7 @@ def _render_page(
 
 def _after_write(
     request: HttpRequest,
+    access: Access,
     article: Article,
     claim_id: int | None,
     message: str,
@@ -662,8 +667,7 @@ def _after_write(
     if not request.htmx:
         messages.success(request, message)
         return redirect(_page_url(article.pk, claim_id=claim_id, filter_name=_back_filter(request)))
-    viewer = _viewer(request, article)
-    response = _render_panel(request, article, viewer, claim_id)
+    response = _render_panel(request, article, _viewer(access, article), claim_id)
     trigger_client_event(response, "saved", {"message": message})
     if changed:
         trigger_client_event(response, "claims-changed", {"claim": claim_id})
@@ -688,6 +692,7 @@ def _errors(error: ValidationError) -> list[str]:
 
 def _conflict(
     request: HttpRequest,
+    viewer: Viewer,
     article: Article,
     claim_id: int,
     *,
@@ -695,7 +700,6 @@ def _conflict(
     mine: list[tuple[str, str]],
     theirs: list[tuple[str, str]],
     version: Any,
-    viewer: Viewer | None = None,
 ) -> HttpResponse:
     """412: the panel's conflict view, both versions side by side, and my submission to resend
     against the current `version`."""
@@ -713,7 +717,6 @@ def _conflict(
         "resend": resend,
         "version": version,
     }
-    viewer = viewer or _viewer(request, article)
     return _render_panel(request, article, viewer, claim_id, status=412, conflict=conflict)
 
 
@@ -757,8 +760,8 @@ def _annotation_summary(annotation: Annotation | None, topics: dict[int, str]) -
 @login_required
 @require_GET
 def article_page(request: HttpRequest, pk: int) -> HttpResponse:
-    article = selectors.article_get_for_user(request.user, pk)
-    viewer = _viewer(request, article)
+    article, access = selectors.article_with_access(request.user, pk)
+    viewer = _viewer(access, article)
     claim_id = request.GET.get("claim")
     return _render_page(
         request, article, viewer, selectors.parse_id(claim_id) if claim_id else None
@@ -768,25 +771,23 @@ def article_page(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_GET
 def article_text(request: HttpRequest, pk: int) -> HttpResponse:
-    article = selectors.article_get_for_user(request.user, pk)
+    article, access = selectors.article_with_access(request.user, pk)
     if not request.htmx:
         return redirect("article", pk=article.pk)
-    viewer = _viewer(request, article)
-    context = _base_context(article, viewer) | _text_context(
-        article, _rows(request, article, viewer)
-    )
+    viewer = _viewer(access, article)
+    context = _base_context(article, viewer) | _text_context(article, _rows(article, viewer))
     return render(request, f"{TEMPLATE}#article-text", context)
 
 
 @login_required
 @require_GET
 def article_claim_list(request: HttpRequest, pk: int) -> HttpResponse:
-    article = selectors.article_get_for_user(request.user, pk)
+    article, access = selectors.article_with_access(request.user, pk)
     filter_name = _filter_name(request)
     if not request.htmx:
         return redirect(_page_url(article.pk, filter_name=filter_name))
-    viewer = _viewer(request, article)
-    rows = _rows(request, article, viewer)
+    viewer = _viewer(access, article)
+    rows = _rows(article, viewer)
     context = _base_context(article, viewer) | _list_context(article, viewer, rows, filter_name)
     return render(request, f"{TEMPLATE}#claim-list", context)
 
@@ -794,12 +795,10 @@ def article_claim_list(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_GET
 def claim_panel(request: HttpRequest, pk: int) -> HttpResponse:
-    claim = selectors.claim_get_for_user(request.user, pk)
+    claim, access = selectors.claim_with_access(request.user, pk)
     if not request.htmx:
         return redirect(_page_url(claim.article_id, claim_id=claim.pk))
-    article = claim.article
-    article.my_role = claim.my_role
-    return _render_panel(request, article, _viewer(request, article), claim.pk)
+    return _render_panel(request, claim.article, _viewer(access, claim.article), claim.pk)
 
 
 @login_required
@@ -807,7 +806,7 @@ def claim_panel(request: HttpRequest, pk: int) -> HttpResponse:
 def relation_targets(request: HttpRequest, pk: int) -> HttpResponse:
     """The relation form's choices for htmx: the claims whose text holds the typed words
     (`q`), at most RELATION_MATCHES of them, or the claim picked in the text (`pick`)."""
-    claim = selectors.claim_get_for_user(request.user, pk)
+    claim, _access = selectors.claim_with_access(request.user, pk)
     if not request.htmx:
         return redirect(_page_url(claim.article_id, claim_id=claim.pk))
     query = request.GET.get("q", "")[:200]
@@ -818,28 +817,25 @@ def relation_targets(request: HttpRequest, pk: int) -> HttpResponse:
 # --- Views: writing ---------------------------------------------------------------------------
 
 
-def _claim_for_write(request: HttpRequest, pk: int) -> tuple[Claim, Article]:
-    """The claim (404 for non-members) and its article, refusing members without the right."""
-    claim = selectors.claim_get_for_user(request.user, pk)
-    if not can(claim.my_role, Action.ANNOTATE):
-        raise PermissionDenied("Your role in this corpus does not allow changes.")
-    article = claim.article
-    article.my_role = claim.my_role
-    return claim, article
+def _claim_for_write(request: HttpRequest, pk: int) -> tuple[Claim, Article, Access]:
+    """The claim (404 for non-members), its article and the caller's access, refusing members
+    without the right."""
+    claim, access = selectors.claim_with_access(request.user, pk)
+    access.ensure(Action.ANNOTATE)
+    return claim, claim.article, access
 
 
 @login_required
 @require_POST
 def claim_create(request: HttpRequest, pk: int) -> HttpResponse:
-    article = selectors.article_get_for_user(request.user, pk)
-    if not can(article.my_role, Action.ANNOTATE):
-        raise PermissionDenied("Your role in this corpus does not allow changes.")
+    article, access = selectors.article_with_access(request.user, pk)
+    access.ensure(Action.ANNOTATE)
     post = request.POST
     try:
         claim = services.claim_create(
             actor=request.user,
             article=article,
-            role=article.my_role,
+            role=access.role,
             start=_offset(post.get("start")),
             end=_offset(post.get("end")),
             exact=_optional(post.get("exact")),
@@ -848,7 +844,7 @@ def claim_create(request: HttpRequest, pk: int) -> HttpResponse:
             summary=post.get("summary", ""),
         )
     except ValidationError as error:
-        viewer = _viewer(request, article)
+        viewer = _viewer(access, article)
         problems = {
             "claim_errors": _errors(error),
             "claim_form": {"exact": post.get("exact", "")},
@@ -858,19 +854,19 @@ def claim_create(request: HttpRequest, pk: int) -> HttpResponse:
             response = render(request, f"{TEMPLATE}#claim-errors", context, status=400)
             return reswap(retarget(response, "#claim-errors"), "outerHTML")
         return _render_page(request, article, viewer, None, status=400, **problems)
-    return _after_write(request, article, claim.pk, "Claim marked.")
+    return _after_write(request, access, article, claim.pk, "Claim marked.")
 
 
 @login_required
 @require_POST
 def claim_edit(request: HttpRequest, pk: int) -> HttpResponse:
-    claim, article = _claim_for_write(request, pk)
+    claim, article, access = _claim_for_write(request, pk)
     summary = request.POST.get("summary", "")
     try:
         services.claim_update(
             actor=request.user,
             claim=claim,
-            role=claim.my_role,
+            role=access.role,
             version=request.POST.get("version") or None,
             summary=summary,
         )
@@ -878,7 +874,7 @@ def claim_edit(request: HttpRequest, pk: int) -> HttpResponse:
         return _render_panel(
             request,
             article,
-            _viewer(request, article),
+            _viewer(access, article),
             claim.pk,
             status=400,
             panel_errors=_errors(error),
@@ -886,6 +882,7 @@ def claim_edit(request: HttpRequest, pk: int) -> HttpResponse:
     except services.StaleVersion as stale:
         return _conflict(
             request,
+            _viewer(access, article),
             article,
             claim.pk,
             what="the claim's summary",
@@ -893,7 +890,7 @@ def claim_edit(request: HttpRequest, pk: int) -> HttpResponse:
             theirs=[("Summary", stale.current.summary or "—")],
             version=stale.current.version,
         )
-    return _after_write(request, article, claim.pk, "Summary saved.", changed=False)
+    return _after_write(request, access, article, claim.pk, "Summary saved.", changed=False)
 
 
 @login_required
@@ -901,13 +898,13 @@ def claim_edit(request: HttpRequest, pk: int) -> HttpResponse:
 def claim_labels(request: HttpRequest, pk: int) -> HttpResponse:
     """The claim's own labels (shared by everyone, unlike each annotator's): its creator or a
     curator sets them; the checkboxes send the whole set."""
-    claim, article = _claim_for_write(request, pk)
+    claim, article, access = _claim_for_write(request, pk)
     labels = request.POST.getlist("labels")
     try:
         services.claim_update(
             actor=request.user,
             claim=claim,
-            role=claim.my_role,
+            role=access.role,
             # A form without a version (sent twice quickly) must not overwrite: compare with 0.
             version=request.POST.get("version") or 0,
             labels=labels,
@@ -916,7 +913,7 @@ def claim_labels(request: HttpRequest, pk: int) -> HttpResponse:
         return _render_panel(
             request,
             article,
-            _viewer(request, article),
+            _viewer(access, article),
             claim.pk,
             status=400,
             claim_label_errors=_errors(error),
@@ -924,6 +921,7 @@ def claim_labels(request: HttpRequest, pk: int) -> HttpResponse:
     except services.StaleVersion as stale:
         return _conflict(
             request,
+            _viewer(access, article),
             article,
             claim.pk,
             what="the claim's labels",
@@ -931,22 +929,22 @@ def claim_labels(request: HttpRequest, pk: int) -> HttpResponse:
             theirs=[("Labels", ", ".join(stale.current.labels) or "—")],
             version=stale.current.version,
         )
-    return _after_write(request, article, claim.pk, "Claim labels saved.", changed=False)
+    return _after_write(request, access, article, claim.pk, "Claim labels saved.", changed=False)
 
 
 @login_required
 @require_POST
 def claim_delete(request: HttpRequest, pk: int) -> HttpResponse:
-    claim, article = _claim_for_write(request, pk)
-    services.claim_delete(actor=request.user, claim=claim, role=claim.my_role)
-    return _after_write(request, article, None, "Claim deleted.")
+    claim, article, access = _claim_for_write(request, pk)
+    services.claim_delete(access=access, claim=claim)
+    return _after_write(request, access, article, None, "Claim deleted.")
 
 
 @login_required
 @require_POST
 def annotation_save(request: HttpRequest, pk: int) -> HttpResponse:
     """Create or update my annotation of the claim (stance buttons submit this form too)."""
-    claim, article = _claim_for_write(request, pk)
+    claim, article, access = _claim_for_write(request, pk)
     post = request.POST
     mine = selectors.annotation_of(user=request.user, claim=claim)
     stance = post.get("stance") or (mine.stance if mine else "")
@@ -958,14 +956,12 @@ def annotation_save(request: HttpRequest, pk: int) -> HttpResponse:
         "note": post.get("note", ""),
     }
     version = post.get("version") or None
-    viewer = _viewer(request, article)
+    viewer = _viewer(access, article)
     try:
         if not stance:
             raise ValidationError({"stance": ["Choose a stance: support, oppose or neutral."]})
         if version is None and mine is None:
-            services.annotation_create(
-                actor=request.user, claim=claim, role=claim.my_role, **fields
-            )
+            services.annotation_create(actor=request.user, claim=claim, role=access.role, **fields)
         elif mine is None:
             raise services.Conflict("Your tag on this claim was deleted meanwhile.")
         else:
@@ -973,7 +969,7 @@ def annotation_save(request: HttpRequest, pk: int) -> HttpResponse:
             services.annotation_update(
                 actor=request.user,
                 annotation=mine,
-                role=claim.my_role,
+                role=access.role,
                 version=version if version is not None else 0,
                 **fields,
             )
@@ -1003,33 +999,32 @@ def annotation_save(request: HttpRequest, pk: int) -> HttpResponse:
         )
         return _conflict(
             request,
+            _viewer(access, article),
             article,
             claim.pk,
             what="your tag on this claim",
             mine=_annotation_summary(typed, topics),
             theirs=_annotation_summary(current, topics),
             version=current.version if current else "",
-            viewer=viewer,
         )
-    return _after_write(request, article, claim.pk, f"Tagged {_stance_label(stance).lower()}.")
+    return _after_write(
+        request, access, article, claim.pk, f"Tagged {_stance_label(stance).lower()}."
+    )
 
 
-def _mine_for_write(request: HttpRequest, pk: int) -> tuple[Annotation, Article]:
-    annotation = selectors.annotation_get_for_user(request.user, pk)
-    article = annotation.claim.article
-    article.my_role = annotation.my_role
-    if not can(annotation.my_role, Action.ANNOTATE):
-        raise PermissionDenied("Your role in this corpus does not allow changes.")
-    return annotation, article
+def _mine_for_write(request: HttpRequest, pk: int) -> tuple[Annotation, Article, Access]:
+    annotation, access = selectors.annotation_with_access(request.user, pk)
+    access.ensure(Action.ANNOTATE)
+    return annotation, annotation.claim.article, access
 
 
 @login_required
 @require_POST
 def annotation_delete(request: HttpRequest, pk: int) -> HttpResponse:
-    annotation, article = _mine_for_write(request, pk)
+    annotation, article, access = _mine_for_write(request, pk)
     claim_id = annotation.claim_id
-    services.annotation_delete(actor=request.user, annotation=annotation, role=annotation.my_role)
-    return _after_write(request, article, claim_id, "Your tag was removed.")
+    services.annotation_delete(actor=request.user, annotation=annotation, role=access.role)
+    return _after_write(request, access, article, claim_id, "Your tag was removed.")
 
 
 def _evidence_items(items) -> list[dict[str, Any]]:
@@ -1045,6 +1040,7 @@ def _describe_evidence(item: dict[str, Any]) -> str:
 
 def _evidence_write(
     request: HttpRequest,
+    access: Access,
     annotation: Annotation,
     article: Article,
     items: list[dict[str, Any]],
@@ -1056,7 +1052,7 @@ def _evidence_write(
         services.annotation_update(
             actor=request.user,
             annotation=annotation,
-            role=annotation.my_role,
+            role=access.role,
             version=request.POST.get("version") or 0,
             evidence=items,
         )
@@ -1064,7 +1060,7 @@ def _evidence_write(
         return _render_panel(
             request,
             article,
-            _viewer(request, article),
+            _viewer(access, article),
             claim_id,
             status=400,
             evidence_errors=_errors(error),
@@ -1077,6 +1073,7 @@ def _evidence_write(
         ] or [("Evidence", "—")]
         return _conflict(
             request,
+            _viewer(access, article),
             article,
             claim_id,
             what="the evidence of your tag",
@@ -1084,13 +1081,13 @@ def _evidence_write(
             theirs=theirs,
             version=stale.current.version,
         )
-    return _after_write(request, article, claim_id, message, changed=False)
+    return _after_write(request, access, article, claim_id, message, changed=False)
 
 
 @login_required
 @require_POST
 def evidence_add(request: HttpRequest, pk: int) -> HttpResponse:
-    claim, article = _claim_for_write(request, pk)
+    claim, article, access = _claim_for_write(request, pk)
     mine = selectors.annotation_of(user=request.user, claim=claim)
     post = request.POST
     if post.get("kind") == EvidenceKind.SOURCE:
@@ -1113,15 +1110,15 @@ def evidence_add(request: HttpRequest, pk: int) -> HttpResponse:
         return _render_panel(
             request,
             article,
-            _viewer(request, article),
+            _viewer(access, article),
             claim.pk,
             status=400,
             evidence_errors=["Tag the claim's stance first; evidence belongs to your tag."],
             form=post,
         )
-    mine.my_role = claim.my_role
     return _evidence_write(
         request,
+        access,
         mine,
         article,
         [*_evidence_items(mine.evidence.order_by("position", "id")), item],
@@ -1133,7 +1130,7 @@ def evidence_add(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def evidence_delete(request: HttpRequest, pk: int, evidence_id: int) -> HttpResponse:
-    annotation, article = _mine_for_write(request, pk)
+    annotation, article, access = _mine_for_write(request, pk)
     items = list(annotation.evidence.order_by("position", "id"))
     if not any(item.pk == evidence_id for item in items):
         raise Http404("Evidence not found.")
@@ -1141,6 +1138,7 @@ def evidence_delete(request: HttpRequest, pk: int, evidence_id: int) -> HttpResp
     kept = _evidence_items([i for i in items if i.pk != evidence_id])
     return _evidence_write(
         request,
+        access,
         annotation,
         article,
         kept,
@@ -1152,7 +1150,7 @@ def evidence_delete(request: HttpRequest, pk: int, evidence_id: int) -> HttpResp
 @login_required
 @require_POST
 def relation_create(request: HttpRequest, pk: int) -> HttpResponse:
-    claim, article = _claim_for_write(request, pk)
+    claim, article, access = _claim_for_write(request, pk)
     post = request.POST
     target_id = post.get("target", "")
     query = post.get("q", "")[:200].strip()
@@ -1178,7 +1176,7 @@ def relation_create(request: HttpRequest, pk: int) -> HttpResponse:
                 return _render_panel(
                     request,
                     article,
-                    _viewer(request, article),
+                    _viewer(access, article),
                     claim.pk,
                     status=400,
                     relation_errors=[problem],
@@ -1187,20 +1185,20 @@ def relation_create(request: HttpRequest, pk: int) -> HttpResponse:
                 )
         if not target_id:
             raise ValidationError({"target": ["Choose the other claim."]})
-        target = selectors.claim_get_for_user(request.user, target_id)
+        target, _target_access = selectors.claim_with_access(request.user, target_id)
         source, target = (target, claim) if post.get("direction") == "in" else (claim, target)
         services.relation_create(
             actor=request.user,
             source=source,
             target=target,
-            role=claim.my_role,
+            role=access.role,
             kind=post.get("kind", ""),
         )
     except ValidationError as error:
         return _render_panel(
             request,
             article,
-            _viewer(request, article),
+            _viewer(access, article),
             claim.pk,
             status=400,
             relation_errors=_errors(error),
@@ -1210,56 +1208,54 @@ def relation_create(request: HttpRequest, pk: int) -> HttpResponse:
         return _render_panel(
             request,
             article,
-            _viewer(request, article),
+            _viewer(access, article),
             claim.pk,
             status=409,
             relation_errors=[str(error)],
             relation_form=relation_form,
         )
-    return _after_write(request, article, claim.pk, "Link added.")
+    return _after_write(request, access, article, claim.pk, "Link added.")
 
 
 @login_required
 @require_POST
 def relation_delete(request: HttpRequest, pk: int) -> HttpResponse:
-    relation = selectors.relation_get_for_user(request.user, pk)
+    relation, access = selectors.relation_with_access(request.user, pk)
     article = relation.source_claim.article
-    article.my_role = relation.my_role
-    if not can(relation.my_role, Action.ANNOTATE):
-        raise PermissionDenied("Your role in this corpus does not allow changes.")
+    access.ensure(Action.ANNOTATE)
     back = selectors.parse_id(request.POST.get("claim") or relation.source_claim_id)
     if back not in (relation.source_claim_id, relation.target_claim_id):
         back = relation.source_claim_id
-    services.relation_delete(actor=request.user, relation=relation, role=relation.my_role)
-    return _after_write(request, article, back, "Link removed.")
+    services.relation_delete(actor=request.user, relation=relation, role=access.role)
+    return _after_write(request, access, article, back, "Link removed.")
 
 
 @login_required
 @require_POST
 def comment_create(request: HttpRequest, pk: int) -> HttpResponse:
-    claim, article = _claim_for_write(request, pk)
+    claim, article, access = _claim_for_write(request, pk)
     try:
         services.comment_create(
-            actor=request.user, claim=claim, role=claim.my_role, text=request.POST.get("text", "")
+            actor=request.user, claim=claim, role=access.role, text=request.POST.get("text", "")
         )
     except ValidationError as error:
         return _render_panel(
             request,
             article,
-            _viewer(request, article),
+            _viewer(access, article),
             claim.pk,
             status=400,
             comment_errors=_errors(error),
             form=request.POST,
         )
-    return _after_write(request, article, claim.pk, "Comment posted.", changed=False)
+    return _after_write(request, access, article, claim.pk, "Comment posted.", changed=False)
 
 
 @login_required
 @require_POST
 def article_submit(request: HttpRequest, pk: int) -> HttpResponse:
-    article = selectors.article_get_for_user(request.user, pk)
-    services.article_submit(actor=request.user, article=article, role=article.my_role)
+    article, access = selectors.article_with_access(request.user, pk)
+    services.article_submit(actor=request.user, article=article, role=access.role)
     messages.success(
         request,
         "Submitted: your work on this article is marked done. "

@@ -19,8 +19,8 @@ from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 
 from .. import imports, selectors, services
-from ..models import Corpus
-from ..permissions import Action, can, can_see_agreement, ensure, sees_all_annotations
+from ..access import Access
+from ..permissions import Action
 
 ARTICLES_PER_PAGE = 50
 # The importer's own list when it is there (it also names the formats in its refusals).
@@ -60,16 +60,13 @@ def _reverse_or_none(name: str, *args: Any) -> str | None:
         return None
 
 
-def corpus_links(corpus: Corpus, current: str = "corpus") -> list[dict[str, Any]]:
+def corpus_links(access: Access, current: str = "corpus") -> list[dict[str, Any]]:
     """The corpus's sub-navigation for the member's role (other pages may include it too)."""
-    links = [{"name": "corpus", "label": "Articles", "url": reverse("corpus", args=[corpus.slug])}]
+    slug = access.corpus.slug
+    links = [{"name": "corpus", "label": "Articles", "url": reverse("corpus", args=[slug])}]
     for name, label, action in CORPUS_LINKS:
-        url = _reverse_or_none(name, corpus.slug)
-        allowed = (
-            can_see_agreement(role=corpus.my_role, blind=corpus.blind)
-            if name == "corpus-agreement"
-            else can(corpus.my_role, action)
-        )
+        url = _reverse_or_none(name, slug)
+        allowed = access.may_see_agreement() if name == "corpus-agreement" else access.can(action)
         if url and allowed:
             links.append({"name": name, "label": label, "url": url})
     for link in links:
@@ -153,8 +150,8 @@ def _filters(request: HttpRequest, *, show_disagreements: bool) -> dict[str, Any
     }
 
 
-def _filtered_articles(request: HttpRequest, corpus: Corpus, filters: dict[str, Any]):
-    articles = selectors.articles_for_corpus(request.user, corpus)
+def _filtered_articles(access: Access, filters: dict[str, Any]):
+    articles = selectors.articles_for_corpus(access)
     if filters["show_disagreements"]:
         articles = articles.annotate(has_disagreement=selectors.article_has_disagreement())
     if filters["q"]:
@@ -177,13 +174,13 @@ def _filtered_articles(request: HttpRequest, corpus: Corpus, filters: dict[str, 
     return articles
 
 
-def _corpus_context(request: HttpRequest, corpus: Corpus, **extra: Any) -> dict[str, Any]:
-    role = corpus.my_role
+def _corpus_context(request: HttpRequest, access: Access, **extra: Any) -> dict[str, Any]:
+    corpus, role = access.corpus, access.role
     # In blind mode an annotator must not learn that others tagged differently.
-    show_disagreements = sees_all_annotations(role=role, blind=corpus.blind, has_submitted=False)
+    show_disagreements = access.show_disagreements()
     filters = _filters(request, show_disagreements=show_disagreements)
     filters["show_disagreements"] = show_disagreements
-    articles = _filtered_articles(request, corpus, filters)
+    articles = _filtered_articles(access, filters)
     page = Paginator(articles, ARTICLES_PER_PAGE).get_page(filters["page"])
     query = request.GET.copy()
     query.pop("page", None)
@@ -197,10 +194,10 @@ def _corpus_context(request: HttpRequest, corpus: Corpus, **extra: Any) -> dict[
             filters["q"] or filters["status"] or filters["mine"] or filters["disagreements"]
         ),
         "query": query.urlencode(),
-        "links": corpus_links(corpus),
+        "links": corpus_links(access),
         "topics": list(selectors.topics_for_corpus(corpus)),
-        "can_import": can(role, Action.IMPORT),
-        "export_url": can(role, Action.EXPORT)
+        "can_import": access.can(Action.IMPORT),
+        "export_url": access.can(Action.EXPORT)
         and _reverse_or_none("api-corpus-export", corpus.slug),
         "export_formats": EXPORT_FORMATS,
         "import_extensions": ",".join(IMPORT_EXTENSIONS),
@@ -214,8 +211,8 @@ def _corpus_context(request: HttpRequest, corpus: Corpus, **extra: Any) -> dict[
 @require_GET
 @vary_on_headers("HX-Request")
 def corpus(request: HttpRequest, slug: str) -> HttpResponse:
-    corpus = selectors.corpus_get_for_user(request.user, slug)
-    context = _corpus_context(request, corpus)
+    _corpus, access = selectors.corpus_with_access(request.user, slug)
+    context = _corpus_context(request, access)
     template = "articles/corpus.html"
     if _is_partial(request):
         template += "#article-list"
@@ -226,9 +223,9 @@ def corpus(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 def _import_report_response(
-    request: HttpRequest, corpus: Corpus, report: dict[str, Any], status: int, paste: dict
+    request: HttpRequest, access: Access, report: dict[str, Any], status: int, paste: dict
 ) -> HttpResponse:
-    context = _corpus_context(request, corpus, import_report=report, paste=paste, import_open=True)
+    context = _corpus_context(request, access, import_report=report, paste=paste, import_open=True)
     return render(request, "articles/corpus.html", context, status=status)
 
 
@@ -256,14 +253,14 @@ def _every_field_error(data: dict[str, str]) -> list[tuple[None, str]]:
     return reasons
 
 
-def _import_pasted(request: HttpRequest, corpus: Corpus) -> tuple[str | None, list, int, dict]:
+def _import_pasted(request: HttpRequest, access: Access) -> tuple[str | None, list, int, dict]:
     paste = {
         key: request.POST.get(key, "")
         for key in ("title", "text", "author", "source_url", "published_on")
     }
     try:
         article = services.article_create(
-            actor=request.user, corpus=corpus, role=corpus.my_role, **paste
+            actor=request.user, corpus=access.corpus, role=access.role, **paste
         )
     except ValidationError:
         return None, _every_field_error(paste), 400, paste
@@ -273,7 +270,7 @@ def _import_pasted(request: HttpRequest, corpus: Corpus) -> tuple[str | None, li
 
 
 def _import_files(
-    request: HttpRequest, corpus: Corpus, files: list
+    request: HttpRequest, access: Access, files: list
 ) -> tuple[str | None, list, int, int]:
     """All or nothing: every file is tried (so that the report lists every reason), and if any
     fails, the whole import is rolled back. Returns (success message or None, failures as
@@ -290,8 +287,8 @@ def _import_files(
                 with transaction.atomic():
                     result = imports.import_file(
                         actor=request.user,
-                        corpus=corpus,
-                        role=corpus.my_role,
+                        corpus=access.corpus,
+                        role=access.role,
                         name=upload.name,
                         data=upload.read(),
                     )
@@ -313,8 +310,8 @@ def _import_files(
 @login_required
 @require_POST
 def corpus_import(request: HttpRequest, slug: str) -> HttpResponse:
-    corpus = selectors.corpus_get_for_user(request.user, slug)
-    ensure(corpus.my_role, Action.IMPORT)
+    corpus, access = selectors.corpus_with_access(request.user, slug)
+    access.ensure(Action.IMPORT)
     try:
         files = request.FILES.getlist("files")
         post = request.POST
@@ -322,20 +319,20 @@ def corpus_import(request: HttpRequest, slug: str) -> HttpResponse:
         limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
         reason = f"The pasted text is over the {limit:,}-byte form limit."
         report = {"failed": [(None, None, reason)], "count": 1}
-        return _import_report_response(request, corpus, report, 413, {})
+        return _import_report_response(request, access, report, 413, {})
     unlisted = 0
     if files:
-        success, failed, status, unlisted = _import_files(request, corpus, files)
+        success, failed, status, unlisted = _import_files(request, access, files)
         paste: dict = {}
     elif post.get("text", "").strip() or post.get("title", "").strip():
-        success, reasons, status, paste = _import_pasted(request, corpus)
+        success, reasons, status, paste = _import_pasted(request, access)
         failed = [(None, line, reason) for line, reason in reasons]
     else:
         success, status, paste = None, 400, {}
         failed = [(None, None, "Paste an article's title and text, or choose files to upload.")]
     if success is None:
         report = {"failed": failed, "count": len(failed) + unlisted}
-        return _import_report_response(request, corpus, report, status, paste)
+        return _import_report_response(request, access, report, status, paste)
     messages.success(request, success)
     return redirect("corpus", corpus.slug)
 

@@ -22,8 +22,9 @@ from django_htmx.http import trigger_client_event
 
 from .. import review_selectors as rs
 from .. import selectors, services
+from ..access import Access, Kind
 from ..models import Annotation, Claim, ReviewDecision, Stance
-from ..permissions import Action, can, ensure
+from ..permissions import Action
 from . import agreement_page, team
 from .review_common import corpus_for, error_map, paginate, team_context
 
@@ -56,7 +57,7 @@ def _why(claim: Claim) -> str:
 @login_required
 @require_GET
 def corpus_review(request: HttpRequest, slug: str) -> HttpResponse:
-    corpus = corpus_for(request, slug, Action.REVIEW)
+    corpus, access = corpus_for(request, slug, Action.REVIEW)
     filters = rs.QueueFilters.from_query(request.GET)
     for problem in filters.errors:
         messages.warning(request, problem)
@@ -68,7 +69,7 @@ def corpus_review(request: HttpRequest, slug: str) -> HttpResponse:
         dict(rs.review_queue(corpus).order_by().values_list("rank").annotate(n=Count("id")))
     )
     context = {
-        **team_context(corpus, "corpus-review"),
+        **team_context(access, "corpus-review"),
         "page": page,
         "filters": filters,
         "query": filters.querystring(),
@@ -124,10 +125,9 @@ def _queue_filters_from(data: QueryDict) -> rs.QueueFilters:
 @login_required
 @require_http_methods(["GET", "POST"])
 def review_claim(request: HttpRequest, pk: str) -> HttpResponse:
-    claim = selectors.claim_get_for_user(request.user, pk)
-    corpus = claim.article.corpus
-    corpus.my_role = claim.my_role
-    ensure(claim.my_role, Action.REVIEW)
+    claim, access = selectors.claim_with_access(request.user, pk)
+    corpus = access.corpus
+    access.ensure(Action.REVIEW)
     filters = (
         _queue_filters_from(request.POST)
         if request.method == "POST"
@@ -165,7 +165,7 @@ def review_claim(request: HttpRequest, pk: str) -> HttpResponse:
                 review = services.review_set(
                     actor=request.user,
                     claim=claim,
-                    role=claim.my_role,
+                    role=access.role,
                     decision=values["decision"],
                     topic=values["topic"] or None,
                     stance=values["stance"] or None,
@@ -210,7 +210,7 @@ def review_claim(request: HttpRequest, pk: str) -> HttpResponse:
         values = _form_values(review, agreed, annotations)
     before, after_text, more_before, more_after = _context_around(claim)
     context = {
-        **team_context(corpus, "corpus-review"),
+        **team_context(access, "corpus-review"),
         "claim": claim,
         "article": claim.article,
         "context_before": before,
@@ -227,7 +227,7 @@ def review_claim(request: HttpRequest, pk: str) -> HttpResponse:
         "stances": Stance.choices,
         "next_claim": rs.queue_next(corpus, filters, after=claim),
         "query": filters.querystring(),
-        **_thread_context(request, claim, claim.my_role),
+        **_thread_context(access, claim),
     }
     return render(request, "articles/review_claim.html", context, status=status)
 
@@ -260,15 +260,12 @@ def _with_query(url: str, query: str) -> str:
 # --- Comment thread ------------------------------------------------------------------------
 
 
-def _thread_context(request: HttpRequest, claim: Claim, role: str | None) -> dict[str, Any]:
-    sees_all = rs.sees_all_on_article(user=request.user, article=claim.article, role=role)
+def _thread_context(access: Access, claim: Claim) -> dict[str, Any]:
     return {
         "claim": claim,
-        "comments": list(
-            selectors.comments_for_claim(user=request.user, claim=claim, sees_all=sees_all)
-        ),
-        "comments_hidden": not sees_all,
-        "can_comment": can(role, Action.ANNOTATE),
+        "comments": list(selectors.comments_for_claim(access, claim)),
+        "comments_hidden": not access.sees_all_on(claim.article, Kind.COMMENT),
+        "can_comment": access.can(Action.ANNOTATE),
     }
 
 
@@ -279,14 +276,13 @@ def claim_thread(request: HttpRequest, pk: str) -> HttpResponse:
 
     Without JavaScript the form posts here too and is sent back to `next`.
     """
-    claim = selectors.claim_get_for_user(request.user, pk)
-    role = claim.my_role
+    claim, access = selectors.claim_with_access(request.user, pk)
     error = ""
     if request.method == "POST":
-        ensure(role, Action.ANNOTATE)
+        access.ensure(Action.ANNOTATE)
         try:
             services.comment_create(
-                actor=request.user, claim=claim, role=role, text=request.POST.get("text", "")
+                actor=request.user, claim=claim, role=access.role, text=request.POST.get("text", "")
             )
         except ValidationError as problem:
             error = " ".join(m for ms in error_map(problem).values() for m in ms)
@@ -299,11 +295,11 @@ def claim_thread(request: HttpRequest, pk: str) -> HttpResponse:
             ):
                 target = (
                     reverse("review-claim", args=[claim.pk])
-                    if can(role, Action.REVIEW)
+                    if access.can(Action.REVIEW)
                     else reverse("article", args=[claim.article_id])
                 )
             return redirect(target)
-    context = {**_thread_context(request, claim, role), "comment_error": error}
+    context = {**_thread_context(access, claim), "comment_error": error}
     # Errors come back as 200 so htmx swaps the thread and shows them where the user looks.
     response = render(request, "articles/review_claim.html#thread", context)
     if request.method == "POST" and not error:
@@ -319,15 +315,13 @@ HISTORY_LIMIT = 500
 @login_required
 @require_GET
 def claim_history(request: HttpRequest, pk: str) -> HttpResponse:
-    claim = selectors.claim_get_for_user(request.user, pk)
-    corpus = claim.article.corpus
-    corpus.my_role = claim.my_role
-    ensure(claim.my_role, Action.AUDIT)
+    claim, access = selectors.claim_with_access(request.user, pk)
+    access.ensure(Action.AUDIT)
     events = list(rs.claim_history(claim)[: HISTORY_LIMIT + 1])
     for event in events:
         event.diff = rs.audit_diff(event.before, event.after)
     context = {
-        **team_context(corpus, "corpus-audit"),
+        **team_context(access, "corpus-audit"),
         "claim": claim,
         "events": events[:HISTORY_LIMIT],
         "truncated": len(events) > HISTORY_LIMIT,

@@ -7,16 +7,18 @@ from django.core.paginator import Page, Paginator
 from django.http import HttpRequest
 
 from .. import selectors
+from ..access import Access
 from ..models import Corpus
-from ..permissions import Action, can, can_see_agreement, ensure
+from ..permissions import Action
 from .pages import corpus_links
 
 
-def corpus_for(request: HttpRequest, slug: str, action: Action) -> Corpus:
-    """The corpus (404 to non-members) when the caller's role allows `action` (else 403)."""
-    corpus = selectors.corpus_get_for_user(request.user, slug)
-    ensure(corpus.my_role, action)
-    return corpus
+def corpus_for(request: HttpRequest, slug: str, action: Action) -> tuple[Corpus, Access]:
+    """The corpus (404 to non-members) and the caller's access, when their role allows
+    `action` (else 403)."""
+    corpus, access = selectors.corpus_with_access(request.user, slug)
+    access.ensure(action)
+    return corpus, access
 
 
 def error_text(error: ValidationError) -> str:
@@ -37,23 +39,22 @@ def paginate(request: HttpRequest, objects, per_page: int, param: str = "page") 
     return Paginator(objects, per_page).get_page(request.GET.get(param))
 
 
-def team_nav(corpus: Corpus) -> dict[str, bool]:
+def team_nav(access: Access) -> dict[str, bool]:
     """Which of the corpus's team pages the caller may open (links inside the pages)."""
-    role = corpus.my_role
     return {
-        "review": can(role, Action.REVIEW),
-        "assign": can(role, Action.ASSIGN),
-        "audit": can(role, Action.AUDIT),
-        "manage": can(role, Action.MANAGE),
-        "agreement": can_see_agreement(role=role, blind=corpus.blind),
+        "review": access.can(Action.REVIEW),
+        "assign": access.can(Action.ASSIGN),
+        "audit": access.can(Action.AUDIT),
+        "manage": access.can(Action.MANAGE),
+        "agreement": access.may_see_agreement(),
     }
 
 
-def team_context(corpus: Corpus, active: str) -> dict:
+def team_context(access: Access, active: str) -> dict:
     """What every team page passes to team_base.html: the corpus, its sub-navigation, rights."""
     return {
-        "corpus": corpus,
-        "links": corpus_links(corpus, active),
-        "nav": team_nav(corpus),
+        "corpus": access.corpus,
+        "links": corpus_links(access, active),
+        "nav": team_nav(access),
         "active": active,
     }

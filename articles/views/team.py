@@ -19,6 +19,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from .. import review_selectors as rs
 from .. import selectors, services
+from ..access import Access
 from ..models import Corpus, Role
 from ..permissions import Action
 from .review_common import corpus_for, error_map, error_text, paginate, team_context
@@ -62,8 +63,8 @@ def _labels_from(text: str) -> list[str]:
 @login_required
 @require_http_methods(["GET", "POST"])
 def corpus_settings(request: HttpRequest, slug: str) -> HttpResponse:
-    corpus = corpus_for(request, slug, Action.MANAGE)
-    role = corpus.my_role
+    corpus, access = corpus_for(request, slug, Action.MANAGE)
+    role = access.role
     values: dict | None = None
     errors: dict[str, list[str]] = {}
     status = 200
@@ -102,13 +103,13 @@ def corpus_settings(request: HttpRequest, slug: str) -> HttpResponse:
                 )
                 return _back("corpus-settings", corpus)
             values = {**changes, "claim_labels": "\n".join(changes.get("claim_labels", []))}
-            corpus = selectors.corpus_get_for_user(request.user, slug)
+            corpus, access = selectors.corpus_with_access(request.user, slug)
         elif action.startswith("topic_"):
-            _topic_action(request, corpus, action)
+            _topic_action(request, access, action)
             return _back("corpus-settings", corpus, "topics")
         elif action.startswith("member_"):
             username = post.get("username", "").strip()
-            ok = _member_action(request, corpus, action, username)
+            ok = _member_action(request, access, action, username)
             if ok and username == request.user.username and action != "member_add":
                 # The caller changed their own role: this page may no longer be theirs.
                 return (
@@ -121,7 +122,7 @@ def corpus_settings(request: HttpRequest, slug: str) -> HttpResponse:
             messages.error(request, "Unknown action.")
             return _back("corpus-settings", corpus)
     context = {
-        **team_context(corpus, "corpus-settings"),
+        **team_context(access, "corpus-settings"),
         "values": values
         or {
             "name": corpus.name,
@@ -138,8 +139,8 @@ def corpus_settings(request: HttpRequest, slug: str) -> HttpResponse:
     return render(request, "articles/corpus_settings.html", context, status=status)
 
 
-def _topic_action(request: HttpRequest, corpus: Corpus, action: str) -> None:
-    post, role, actor = request.POST, corpus.my_role, request.user
+def _topic_action(request: HttpRequest, access: Access, action: str) -> None:
+    post, corpus, role, actor = request.POST, access.corpus, access.role, request.user
     if action == "topic_add":
         _run(
             request,
@@ -183,8 +184,8 @@ def _topic_action(request: HttpRequest, corpus: Corpus, action: str) -> None:
         messages.error(request, "Unknown action.")
 
 
-def _member_action(request: HttpRequest, corpus: Corpus, action: str, username: str) -> bool:
-    post, role, actor = request.POST, corpus.my_role, request.user
+def _member_action(request: HttpRequest, access: Access, action: str, username: str) -> bool:
+    post, corpus, role, actor = request.POST, access.corpus, access.role, request.user
     if action == "member_add":
         return _run(
             request,
@@ -232,9 +233,9 @@ def _member_action(request: HttpRequest, corpus: Corpus, action: str, username: 
 @login_required
 @require_http_methods(["GET", "POST"])
 def corpus_assignments(request: HttpRequest, slug: str) -> HttpResponse:
-    corpus = corpus_for(request, slug, Action.ASSIGN)
+    corpus, access = corpus_for(request, slug, Action.ASSIGN)
     if request.method == "POST":
-        _assignment_action(request, corpus)
+        _assignment_action(request, access)
         query = f"page={request.POST['page']}" if request.POST.get("page", "").isdigit() else ""
         return _back("corpus-assignments", corpus, request.POST.get("anchor", ""), query)
     members = rs.assignable_members(corpus)
@@ -245,7 +246,7 @@ def corpus_assignments(request: HttpRequest, slug: str) -> HttpResponse:
         article.free = [m.user for m in members if m.user_id not in taken]
     progress = rs.annotator_progress(corpus, members)
     context = {
-        **team_context(corpus, "corpus-assignments"),
+        **team_context(access, "corpus-assignments"),
         "page": page,
         "progress": progress,
         "members": members,
@@ -254,11 +255,11 @@ def corpus_assignments(request: HttpRequest, slug: str) -> HttpResponse:
     return render(request, "articles/assignments.html", context)
 
 
-def _assignment_action(request: HttpRequest, corpus: Corpus) -> None:
-    post, role, actor = request.POST, corpus.my_role, request.user
+def _assignment_action(request: HttpRequest, access: Access) -> None:
+    post, corpus, role, actor = request.POST, access.corpus, access.role, request.user
     action = post.get("action", "")
     if action == "assign":
-        article = selectors.article_get_for_user(actor, post.get("article"))
+        article, _article_access = selectors.article_with_access(actor, post.get("article"))
         if article.corpus_id != corpus.pk:
             messages.error(request, "That article is not in this corpus.")
             return
@@ -311,7 +312,7 @@ def _assignment_action(request: HttpRequest, corpus: Corpus) -> None:
 @login_required
 @require_GET
 def corpus_audit(request: HttpRequest, slug: str) -> HttpResponse:
-    corpus = corpus_for(request, slug, Action.AUDIT)
+    corpus, access = corpus_for(request, slug, Action.AUDIT)
     filters = rs.AuditFilters.from_query(request.GET)
     for problem in filters.errors:
         messages.warning(request, problem)
@@ -319,7 +320,7 @@ def corpus_audit(request: HttpRequest, slug: str) -> HttpResponse:
     for event in page.object_list:
         event.diff = rs.audit_diff(event.before, event.after)
     context = {
-        **team_context(corpus, "corpus-audit"),
+        **team_context(access, "corpus-audit"),
         "page": page,
         "filters": filters,
         "query": filters.querystring(),
@@ -334,20 +335,20 @@ def corpus_audit(request: HttpRequest, slug: str) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def corpus_trash(request: HttpRequest, slug: str) -> HttpResponse:
-    corpus = corpus_for(request, slug, Action.MANAGE)
+    corpus, access = corpus_for(request, slug, Action.MANAGE)
     if request.method == "POST":
-        _trash_action(request, corpus)
+        _trash_action(request, access)
         return _back("corpus-trash", corpus)
     context = {
-        **team_context(corpus, "corpus-trash"),
+        **team_context(access, "corpus-trash"),
         "articles": paginate(request, rs.trashed_articles(corpus), 50, "apage"),
         "claims": paginate(request, rs.trashed_claims(corpus), 50, "cpage"),
     }
     return render(request, "articles/trash.html", context)
 
 
-def _trash_action(request: HttpRequest, corpus: Corpus) -> None:
-    post, role, actor = request.POST, corpus.my_role, request.user
+def _trash_action(request: HttpRequest, access: Access) -> None:
+    post, corpus, role, actor = request.POST, access.corpus, access.role, request.user
     action = post.get("action", "")
     if action in ("restore_article", "purge_article"):
         article = rs.trashed_article_get(corpus, post.get("article"))

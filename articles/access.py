@@ -1,0 +1,179 @@
+"""Who is asking, decided once: one small frozen object per request and corpus.
+
+Every read that shows people's work goes through `Access.visible(kind)` (or, for reads across
+several corpora, `visible_q` with the facts left to the database). The blind rule lives in
+`RULES` and `visible_q` and nowhere else:
+
+    DESIGN.md, "Blind mode means noninterference": before an annotator has submitted an article
+    of a blind corpus, nothing that anyone else wrote on that article reaches them.
+
+Curators and owners see everything (they review it); viewers write nothing, so blinding them
+protects nobody's independence and they see everything too. Reviews are stricter than the other
+kinds: an annotator sees the curators' decisions on an article only once they have submitted it,
+blind corpus or not, since a gold stance shown earlier would steer their own tags.
+
+Selectors take an `Access`, views get one from the selector that fetched the object
+(`selectors.*_with_access`), and `Access.ensure` answers "may this member do this" (403), while
+the selectors have already answered 404 to non-members.
+"""
+
+from __future__ import annotations
+
+import enum
+import functools
+import operator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from django.db.models import Exists, OuterRef, Q, QuerySet
+
+from .models import Assignment, AssignmentState, Membership, Role
+from .permissions import Action, can, ensure
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
+    from .models import Article, Corpus
+
+
+class Kind(enum.StrEnum):
+    """The kinds of people's work that blind mode hides."""
+
+    ANNOTATION = "annotation"
+    EVIDENCE = "evidence"
+    RELATION = "relation"
+    REVIEW = "review"
+    COMMENT = "comment"
+    ASSIGNMENT = "assignment"
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """Where, on a row of this kind, to find who wrote it and which article it is about."""
+
+    author: str | None  # field holding the user who wrote it (None: never the reader's own)
+    article: str  # path from the row to its article
+    blind_only: bool  # hidden only in blind corpora (False: hidden until submit in every corpus)
+
+
+RULES: dict[Kind, Rule] = {
+    Kind.ANNOTATION: Rule(author="annotator", article="claim__article", blind_only=True),
+    Kind.EVIDENCE: Rule(
+        author="annotation__annotator", article="annotation__claim__article", blind_only=True
+    ),
+    Kind.RELATION: Rule(author="created_by", article="source_claim__article", blind_only=True),
+    Kind.COMMENT: Rule(author="author", article="claim__article", blind_only=True),
+    Kind.ASSIGNMENT: Rule(author="annotator", article="article", blind_only=True),
+    Kind.REVIEW: Rule(author=None, article="claim__article", blind_only=False),
+}
+
+# Roles that see everyone's work on every article.
+SEES_ALL_ROLES = (Role.OWNER, Role.CURATOR, Role.VIEWER)
+
+_UNKNOWN = object()  # a fact the database decides row by row (reads across several corpora)
+
+
+def submitted_articles(user_id: int) -> QuerySet:
+    """Ids of the articles the user has submitted (a subquery)."""
+    return Assignment.objects.filter(annotator_id=user_id, state=AssignmentState.SUBMITTED).values(
+        "article_id"
+    )
+
+
+def visible_q(
+    kind: Kind,
+    *,
+    user_id: int,
+    prefix: str = "",
+    role: object = _UNKNOWN,
+    blind: object = _UNKNOWN,
+) -> Q:
+    """The rows of `kind` (reached through `prefix` from the queried model) the user may see.
+
+    `role` and `blind` are the facts known in advance for one corpus; left unknown, the database
+    checks them per row (the corpus list, the dashboard). Q() means "everything".
+    """
+    rule = RULES[kind]
+    corpus = f"{prefix}{rule.article}__corpus"
+    clauses: list[Q] = []
+    if role is _UNKNOWN:
+        clauses.append(
+            Q(
+                Exists(
+                    Membership.objects.filter(
+                        corpus=OuterRef(corpus), user_id=user_id, role__in=SEES_ALL_ROLES
+                    )
+                )
+            )
+        )
+    elif role in SEES_ALL_ROLES:
+        return Q()
+    if rule.blind_only:
+        if blind is _UNKNOWN:
+            clauses.append(Q(**{f"{corpus}__blind": False}))
+        elif not blind:
+            return Q()
+    if rule.author:
+        clauses.append(Q(**{f"{prefix}{rule.author}": user_id}))
+    clauses.append(Q(**{f"{prefix}{rule.article}__in": submitted_articles(user_id)}))
+    return functools.reduce(operator.or_, clauses)
+
+
+@dataclass(frozen=True, slots=True)
+class Access:
+    """The caller as a member of one corpus: who, which role, and what they may see."""
+
+    user: User  # a signed-in member (the project keeps Django's own user model)
+    corpus: Corpus
+    role: str  # a Role value; non-members never get an Access (the selectors answer 404)
+
+    @property
+    def user_id(self) -> int:
+        return int(self.user.pk)
+
+    # --- may they do it ---------------------------------------------------------------------
+
+    def can(self, action: Action | str) -> bool:
+        return can(self.role, action)
+
+    def ensure(self, action: Action | str) -> None:
+        """PermissionDenied (403) naming the role needed, unless the role allows `action`."""
+        ensure(self.role, action)
+
+    @property
+    def is_annotator(self) -> bool:
+        """Whether they tag claims themselves (the page shows "my stance", "submit my work")."""
+        return self.role == Role.ANNOTATOR
+
+    # --- what may they see ------------------------------------------------------------------
+
+    def visible(self, kind: Kind, prefix: str = "") -> Q:
+        """The rows of `kind` this member may see, as a filter (Q() for everything)."""
+        return visible_q(
+            kind, user_id=self.user_id, prefix=prefix, role=self.role, blind=self.corpus.blind
+        )
+
+    def sees_everything(self, kind: Kind) -> bool:
+        """True when nothing of `kind` is hidden from them anywhere in the corpus."""
+        return self.visible(kind) == Q()
+
+    def sees_all_on(
+        self, article: Article, kind: Kind = Kind.ANNOTATION, *, submitted: bool | None = None
+    ) -> bool:
+        """Whether every row of `kind` on `article` is visible to them: one query at most, none
+        when the caller already knows whether they `submitted` the article."""
+        if self.sees_everything(kind):
+            return True
+        if submitted is None:
+            submitted = submitted_articles(self.user_id).filter(article_id=article.pk).exists()
+        return submitted
+
+    def show_disagreements(self) -> bool:
+        """Disagreement filters and counts compare everyone's stances: only for those who see
+        every annotation of the corpus."""
+        return self.sees_everything(Kind.ANNOTATION)
+
+    def may_see_agreement(self) -> bool:
+        """Agreement figures: for those who see every annotation, and for annotators of a corpus
+        that is not blind (per-annotator figures hint at the others' stances)."""
+        return self.sees_everything(Kind.ANNOTATION) and self.can(Action.VIEW)
