@@ -410,7 +410,8 @@ def corpus_detail_with_access(user, slug: str) -> tuple[Corpus, Access]:
     corpus = corpora_for_user(user).filter(slug=str(slug)).first()
     if corpus is None:
         raise Http404("No corpus with that name among yours.")
-    return corpus, Access(user=user, corpus=corpus, role=corpus.member_role)
+    role = corpus.member_role  # type: ignore[attr-defined]  # annotated by corpora_for_user
+    return corpus, Access(user=user, corpus=corpus, role=role)
 
 
 def membership_get(corpus: Corpus, username: str) -> Membership:
