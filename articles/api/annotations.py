@@ -58,7 +58,7 @@ class AnnotationListView(ApiView):
         claim, access = self.fetch(Action.ANNOTATE)
         data = self.read(s.AnnotationInputSerializer)
         annotation = services.annotation_create(
-            actor=request.user, claim=claim, role=access.role, **data
+            actor=self.actor, claim=claim, role=access.role, **data
         )
         created, _access = _with_evidence(request.user, annotation.pk)
         body = s.AnnotationSerializer(created).data
@@ -112,6 +112,6 @@ class AnnotationDetailView(ApiView):
         return self.destroy(
             annotation,
             lambda: services.annotation_delete(
-                actor=request.user, annotation=annotation, role=access.role
+                actor=self.actor, annotation=annotation, role=access.role
             ),
         )

@@ -49,9 +49,7 @@ class ArticleListView(ApiView):
     def post(self, request: Request, slug: str) -> Response:
         corpus, access = self.fetch(Action.IMPORT)
         data = self.read(s.ArticleInputSerializer)
-        article = services.article_create(
-            actor=request.user, corpus=corpus, role=access.role, **data
-        )
+        article = services.article_create(actor=self.actor, corpus=corpus, role=access.role, **data)
         article.corpus = corpus
         return self.created(_article_body(article, access), "api-article", id=str(article.pk))
 
@@ -81,7 +79,7 @@ class ArticleDetailView(ApiView):
         article, access = self.fetch(Action.DELETE_ARTICLE)
         return self.destroy(
             article,
-            lambda: services.article_delete(actor=request.user, article=article, role=access.role),
+            lambda: services.article_delete(actor=self.actor, article=article, role=access.role),
         )
 
 
@@ -91,7 +89,7 @@ class SubmitView(ApiView):
     @extend_schema(request=None, responses={200: s.AssignmentSerializer, **ERRORS})
     def post(self, request: Request, id: str) -> Response:
         article, access = self.fetch(Action.ANNOTATE)
-        assignment = services.article_submit(actor=request.user, article=article, role=access.role)
+        assignment = services.article_submit(actor=self.actor, article=article, role=access.role)
         assignment.article = article
         return Response(s.AssignmentSerializer(assignment).data)
 
@@ -125,6 +123,6 @@ class AssignmentListView(ApiView):
             within=lambda found: found.corpus_id == corpus.pk,
         )
         assignment = services.assignment_create(
-            actor=request.user, article=article, role=access.role, annotator=data["annotator"]
+            actor=self.actor, article=article, role=access.role, annotator=data["annotator"]
         )
         return self.created(s.AssignmentSerializer(assignment).data)

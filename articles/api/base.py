@@ -35,11 +35,12 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar, TypeVar
 
-from django.db.models import Model, QuerySet
+from django.contrib.auth.models import User
+from django.db.models import QuerySet
 from django.http import Http404
 from django.urls import reverse
 from rest_framework import serializers
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import NotAuthenticated, ValidationError
 from rest_framework.filters import BaseFilterBackend
 from rest_framework.generics import GenericAPIView
 from rest_framework.request import Request
@@ -49,6 +50,7 @@ from articles import services
 from articles.access import Access
 from articles.filters import AccessFilterSet
 from articles.permissions import Action
+from articles.services.base import Versioned
 
 from .exceptions import PreconditionRequired
 from .pagination import CursorPage
@@ -61,6 +63,15 @@ Fetcher = Callable[[Any, Any], tuple[Any, Access]]
 
 
 # --- Input and versions ----------------------------------------------------------------------
+
+
+def signed_in(request: Request) -> User:
+    """The caller as the services' `actor`. The API's default permission (IsAuthenticated) lets
+    no anonymous request reach a handler that writes; one that did would get a 401 here."""
+    user = request.user
+    if not isinstance(user, User):
+        raise NotAuthenticated()
+    return user
 
 
 def read_input(
@@ -183,7 +194,11 @@ class ApiView(GenericAPIView):
         """The object as the client sees it."""
         return self.get_serializer(obj).data
 
-    def present_current(self, stale: Model) -> Any:
+    @property
+    def actor(self) -> User:
+        return signed_in(self.request)
+
+    def present_current(self, stale: Versioned) -> Any:
         """The object as it stands now, for the `current` of a 412 (the exception handler)."""
         return self.present(*self.current())
 
@@ -224,9 +239,9 @@ class ApiView(GenericAPIView):
     def update(self, service: Callable[..., T], data: dict[str, Any], **target: Any) -> T:
         """`service(...)` changing the version the client names, which it must name (428)."""
         version = required_version(self.request, data)
-        return service(actor=self.request.user, version=version, **target, **data)
+        return service(actor=self.actor, version=version, **target, **data)
 
-    def destroy(self, obj: Model, delete: Callable[[], object]) -> Response:
+    def destroy(self, obj: Versioned, delete: Callable[[], object]) -> Response:
         """`delete()` (a service call) once the version the client names, if any, is `obj`'s."""
         services.check_version(obj, client_version(self.request, self.read(VersionedInput)))
         delete()

@@ -42,7 +42,7 @@ class ClaimListView(ApiView):
     def post(self, request: Request, id: str) -> Response:
         article, access = self.fetch(Action.ANNOTATE)
         data = self.read(s.ClaimInputSerializer)
-        claim = services.claim_create(actor=request.user, article=article, role=access.role, **data)
+        claim = services.claim_create(actor=self.actor, article=article, role=access.role, **data)
         return self.created(s.ClaimSerializer(claim).data, "api-claim", id=str(claim.pk))
 
 

@@ -20,7 +20,8 @@ from .schema import CONFLICT, ERRORS, STALE
 def _corpus_detail(user, slug: str) -> tuple[Corpus, Access]:
     """The corpus with its counts and topics, as its GET shows it."""
     corpus, access = selectors.corpus_detail_with_access(user, slug)
-    corpus.topic_list = list(selectors.topics_for_corpus(corpus))
+    # Read by CorpusDetailSerializer's `topics`; not a field of the model.
+    corpus.topic_list = list(selectors.topics_for_corpus(corpus))  # type: ignore[attr-defined]
     return corpus, access
 
 
@@ -43,7 +44,7 @@ class CorpusListView(ApiView):
         responses={201: s.CorpusDetailSerializer, 400: ERRORS[400], **CONFLICT},
     )
     def post(self, request: Request) -> Response:
-        corpus = services.corpus_create(actor=request.user, **self.read(s.CorpusCreateSerializer))
+        corpus = services.corpus_create(actor=self.actor, **self.read(s.CorpusCreateSerializer))
         detail, _access = _corpus_detail(request.user, corpus.slug)
         body = s.CorpusDetailSerializer(detail).data
         return self.created(body, "api-corpus", slug=corpus.slug)
@@ -76,7 +77,7 @@ class CorpusDetailView(ApiView):
         corpus, access = self.fetch(Action.MANAGE)
         return self.destroy(
             corpus,
-            lambda: services.corpus_delete(actor=request.user, corpus=corpus, role=access.role),
+            lambda: services.corpus_delete(actor=self.actor, corpus=corpus, role=access.role),
         )
 
 
@@ -103,7 +104,7 @@ class TopicListView(ApiView):
     def post(self, request: Request, slug: str) -> Response:
         corpus, access = self.fetch(Action.MANAGE)
         data = self.read(s.TopicInputSerializer)
-        topic = services.topic_create(actor=request.user, corpus=corpus, role=access.role, **data)
+        topic = services.topic_create(actor=self.actor, corpus=corpus, role=access.role, **data)
         return self.created(s.TopicSerializer(topic).data, "api-topic", id=str(topic.pk))
 
 
@@ -130,7 +131,7 @@ class TopicDetailView(ApiView):
     def delete(self, request: Request, id: str) -> Response:
         topic, access = self.fetch(Action.MANAGE)
         return self.destroy(
-            topic, lambda: services.topic_delete(actor=request.user, topic=topic, role=access.role)
+            topic, lambda: services.topic_delete(actor=self.actor, topic=topic, role=access.role)
         )
 
 
@@ -158,7 +159,7 @@ class MemberListView(ApiView):
         corpus, access = self.fetch(Action.MANAGE)
         data = self.read(s.MemberInputSerializer)
         membership = services.membership_add(
-            actor=request.user,
+            actor=self.actor,
             corpus=corpus,
             role=access.role,
             username=data["username"],
@@ -192,12 +193,12 @@ class MemberDetailView(ApiView):
         membership, access = self.membership(Action.MANAGE)
         data = self.read(s.MemberUpdateSerializer)
         updated = services.membership_update(
-            actor=request.user, membership=membership, role=access.role, new_role=data["role"]
+            actor=self.actor, membership=membership, role=access.role, new_role=data["role"]
         )
         return Response(s.MemberSerializer(updated).data)
 
     @extend_schema(responses={204: None, **ERRORS})
     def delete(self, request: Request, slug: str, username: str) -> Response:
         membership, access = self.membership(Action.MANAGE)
-        services.membership_remove(actor=request.user, membership=membership, role=access.role)
+        services.membership_remove(actor=self.actor, membership=membership, role=access.role)
         return Response(status=204)

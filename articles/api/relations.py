@@ -46,7 +46,7 @@ class RelationListView(ApiView):
             )
 
         relation = services.relation_create(
-            actor=request.user,
+            actor=self.actor,
             source=claim_in_article("source"),
             target=claim_in_article("target"),
             role=access.role,
@@ -73,5 +73,5 @@ class RelationDetailView(ApiView):
             can_delete_relation(user=request.user, role=access.role, relation=relation),
             "Only the relation's creator or a curator may delete it.",
         )
-        services.relation_delete(actor=request.user, relation=relation, role=access.role)
+        services.relation_delete(actor=self.actor, relation=relation, role=access.role)
         return Response(status=204)

@@ -51,7 +51,7 @@ class ReviewView(ApiView):
         # The first decision creates the review; changing one must name the version it changes.
         version = required_version(request, data) if existed else client_version(request, data)
         services.review_set(
-            actor=request.user, claim=claim, role=access.role, version=version, **data
+            actor=self.actor, claim=claim, role=access.role, version=version, **data
         )
         return self.tagged(_review_of(claim, access), access, status=200 if existed else 201)
 
@@ -61,7 +61,7 @@ class ReviewView(ApiView):
         review = _review_of(claim, access)
         return self.destroy(
             review,
-            lambda: services.review_delete(actor=request.user, review=review, role=access.role),
+            lambda: services.review_delete(actor=self.actor, review=review, role=access.role),
         )
 
 
@@ -81,6 +81,6 @@ class CommentListView(ApiView):
         claim, access = self.fetch(Action.ANNOTATE)
         data: dict[str, Any] = self.read(s.CommentInputSerializer)
         comment = services.comment_create(
-            actor=request.user, claim=claim, role=access.role, text=data["text"]
+            actor=self.actor, claim=claim, role=access.role, text=data["text"]
         )
         return self.created(s.CommentSerializer(comment).data)

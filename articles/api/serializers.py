@@ -1,8 +1,8 @@
 """API input and output shapes. Explicit fields, no behaviour: views call the services.
 
 Output: ids are strings (opaque to clients), people are usernames, every editable object carries
-its `version`. Input: a field that articles.validators has a validator for is checked by it (the
-`Checked*` fields), so that a mistake reads the same in the API, on the page and in an import;
+its `version`. Input: a field that articles.validators has a validator for is checked by it
+(api/fields.py), so that a mistake reads the same in the API, on the page and in an import;
 what needs the corpus or the article (a span's offsets, a corpus's label set, a topic, a member)
 the services check, and their errors come back per field too.
 Free text keeps its whitespace (`trim_whitespace=False`): offsets count every character.
@@ -10,15 +10,8 @@ Free text keeps its whitespace (`trim_whitespace=False`): offsets count every ch
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import partial
-from typing import Any
-
-from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db.models import Choices
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
-from rest_framework.fields import empty
 
 from articles import validators
 from articles.models import (
@@ -33,6 +26,8 @@ from articles.models import (
     Stance,
 )
 
+from . import fields as f
+
 
 class IdField(serializers.CharField):
     """An id, always serialised as a string."""
@@ -40,9 +35,6 @@ class IdField(serializers.CharField):
     def __init__(self, **kwargs):
         kwargs.setdefault("read_only", True)
         super().__init__(**kwargs)
-
-
-Check = Callable[[Any, str], Any]  # a validator taking (value, field name)
 
 
 def _username(source: str, **kwargs) -> serializers.CharField:
@@ -62,16 +54,19 @@ def _labels(**kwargs) -> serializers.ListField:
 
 # --- Output ----------------------------------------------------------------------------------
 
+# A field named `label` or `source` is one of the serializer's fields (DRF's metaclass takes it
+# out of the class); the stubs read it as Field.label / Field.source, hence the ignores below.
+
 
 class TopicRefSerializer(serializers.Serializer):
     id = IdField()
-    label = serializers.CharField(read_only=True)
+    label = serializers.CharField(read_only=True)  # type: ignore[assignment]
 
 
 class TopicSerializer(serializers.Serializer):
     id = IdField()
     corpus = serializers.CharField(source="corpus.slug", read_only=True)
-    label = serializers.CharField(read_only=True)
+    label = serializers.CharField(read_only=True)  # type: ignore[assignment]
     description = serializers.CharField(read_only=True)
     position = serializers.IntegerField(read_only=True)
     created_at = serializers.DateTimeField(read_only=True)
@@ -217,7 +212,7 @@ class AnnotationSerializer(serializers.Serializer):
 
 class RelationSerializer(serializers.Serializer):
     id = IdField()
-    source = IdField(source="source_claim_id")
+    source = IdField(source="source_claim_id")  # type: ignore[assignment]
     target = IdField(source="target_claim_id")
     kind = serializers.ChoiceField(choices=RelationKind.choices, read_only=True)
     created_by = _username("created_by")
@@ -265,93 +260,6 @@ class TokenSerializer(serializers.Serializer):
 # --- Input ---------------------------------------------------------------------------------
 
 
-class _Checked:
-    """A field whose value one of articles.validators checks and cleans, so that the API words a
-    mistake as the pages and the importer do. The DRF field class stays for the schema (type,
-    maxLength, enum); `required`, `allow_null` and partial updates behave as DRF's."""
-
-    def __init__(self, *args: Any, check: Check, **kwargs: Any):
-        self.check = check
-        super().__init__(*args, **kwargs)
-
-    def run_validation(self, data: Any = empty) -> Any:
-        is_empty, data = self.validate_empty_values(data)
-        if is_empty:
-            return data
-        try:
-            return self.check(data, self.field_name)
-        except DjangoValidationError as error:
-            raise serializers.ValidationError(list(error.messages)) from None
-
-
-class CheckedChar(_Checked, serializers.CharField):
-    pass
-
-
-class CheckedChoice(_Checked, serializers.ChoiceField):
-    pass
-
-
-class CheckedInteger(_Checked, serializers.IntegerField):
-    pass
-
-
-class CheckedList(_Checked, serializers.ListField):
-    pass
-
-
-def _free_text(max_chars: int = validators.MAX_NOTE_CHARS) -> CheckedChar:
-    """Optional free text (a note, a summary, a description), whitespace kept."""
-    check = partial(validators.validate_text, max_chars=max_chars)
-    return CheckedChar(check=check, required=False, allow_blank=True, trim_whitespace=False)
-
-
-def _line(max_chars: int, *, blank: bool = True, **kwargs: Any) -> CheckedChar:
-    """One line of text, optional; `blank=False`: never empty, and sent unless `required=False`
-    (an update may leave it out)."""
-    check = partial(validators.validate_line, max_chars=max_chars, required=not blank)
-    if blank:
-        kwargs.update(required=False, allow_blank=True, trim_whitespace=False)
-    return CheckedChar(check=check, max_length=max_chars, **kwargs)
-
-
-def _url() -> CheckedChar:
-    return CheckedChar(
-        check=validators.validate_url,
-        max_length=2000,
-        required=False,
-        allow_blank=True,
-        trim_whitespace=False,
-    )
-
-
-def _choice(choices: type[Choices], **kwargs: Any) -> CheckedChoice:
-    return CheckedChoice(
-        check=partial(validators.validate_choice, choices=choices),
-        choices=choices.choices,
-        **kwargs,
-    )
-
-
-def _stance(**kwargs: Any) -> CheckedChoice:
-    """A stance; with `allow_blank`, an empty one (or null) means none."""
-    return CheckedChoice(
-        check=partial(validators.validate_stance, required=not kwargs.get("allow_blank", False)),
-        choices=Stance.choices,
-        **kwargs,
-    )
-
-
-def _checked_labels() -> CheckedList:
-    return CheckedList(
-        check=validators.validate_labels, child=serializers.CharField(), required=False
-    )
-
-
-def _confidence() -> CheckedInteger:
-    return CheckedInteger(check=validators.validate_confidence, required=False, allow_null=True)
-
-
 class VersionedInput(serializers.Serializer):
     version = serializers.IntegerField(
         required=False,
@@ -371,58 +279,60 @@ TOPIC_DESCRIPTION_CHARS = 5000  # as services.topic_create/topic_update clean it
 
 
 class TopicInputSerializer(serializers.Serializer):
-    label = CheckedChar(check=TOPIC_LABEL, max_length=validators.MAX_TOPIC_LABEL_CHARS)
-    description = _free_text(TOPIC_DESCRIPTION_CHARS)
+    label = f.CheckedChar(  # type: ignore[assignment]
+        check=TOPIC_LABEL, max_length=validators.MAX_TOPIC_LABEL_CHARS
+    )
+    description = f.free_text(TOPIC_DESCRIPTION_CHARS)
 
 
 class TopicUpdateSerializer(VersionedInput):
-    label = CheckedChar(
+    label = f.CheckedChar(  # type: ignore[assignment]
         check=TOPIC_LABEL, max_length=validators.MAX_TOPIC_LABEL_CHARS, required=False
     )
-    description = _free_text(TOPIC_DESCRIPTION_CHARS)
+    description = f.free_text(TOPIC_DESCRIPTION_CHARS)
 
 
 class CorpusCreateSerializer(serializers.Serializer):
-    name = _line(200, blank=False)
+    name = f.line(200, blank=False)
     slug = serializers.CharField(max_length=64, required=False, allow_blank=True)
-    description = _free_text()
+    description = f.free_text()
     blind = serializers.BooleanField(required=False)
-    claim_labels = _checked_labels()
+    claim_labels = f.labels()
     topics = TopicInputSerializer(many=True, required=False)
 
 
 class CorpusUpdateSerializer(VersionedInput):
-    name = _line(200, blank=False, required=False)
-    description = _free_text()
+    name = f.line(200, blank=False, required=False)
+    description = f.free_text()
     blind = serializers.BooleanField(required=False)
-    claim_labels = _checked_labels()
+    claim_labels = f.labels()
 
 
 class MemberInputSerializer(serializers.Serializer):
     username = serializers.CharField(max_length=254, help_text="A username or a unique email.")
-    role = _choice(Role)
+    role = f.choice(Role)
 
 
 class MemberUpdateSerializer(serializers.Serializer):
-    role = _choice(Role)
+    role = f.choice(Role)
 
 
 class ArticleInputSerializer(serializers.Serializer):
-    title = _line(500, blank=False)
+    title = f.line(500, blank=False)
     text = serializers.CharField(trim_whitespace=False)
-    author = _line(300)
-    source_url = _url()
+    author = f.line(300)
+    source_url = f.url()
     published_on = serializers.DateField(required=False, allow_null=True)
-    language = _line(35)
+    language = f.line(35)
 
 
 class ArticleUpdateSerializer(VersionedInput):
-    title = _line(500, blank=False, required=False)
+    title = f.line(500, blank=False, required=False)
     text = serializers.CharField(trim_whitespace=False, required=False)
-    author = _line(300)
-    source_url = _url()
+    author = f.line(300)
+    source_url = f.url()
     published_on = serializers.DateField(required=False, allow_null=True)
-    language = _line(35)
+    language = f.line(35)
 
 
 class ClaimInputSerializer(serializers.Serializer):
@@ -434,40 +344,40 @@ class ClaimInputSerializer(serializers.Serializer):
     exact = _text(allow_blank=False, allow_null=True)
     prefix = _text(allow_null=True)
     suffix = _text(allow_null=True)
-    summary = _free_text(validators.MAX_SUMMARY_CHARS)
-    labels = _checked_labels()
+    summary = f.free_text(validators.MAX_SUMMARY_CHARS)
+    labels = f.labels()
 
 
 class ClaimUpdateSerializer(VersionedInput):
-    summary = _free_text(validators.MAX_SUMMARY_CHARS)
-    labels = _checked_labels()
+    summary = f.free_text(validators.MAX_SUMMARY_CHARS)
+    labels = f.labels()
 
 
 class EvidenceInputSerializer(serializers.Serializer):
     """A span of the same article (`start`/`end` or `exact` + context) or an outside source
     (`url`, `title`, `quote`)."""
 
-    kind = _choice(EvidenceKind, required=False)
+    kind = f.choice(EvidenceKind, required=False)
     start = serializers.IntegerField(required=False, allow_null=True)
     end = serializers.IntegerField(required=False, allow_null=True)
     exact = _text(allow_null=True)
     prefix = _text(allow_null=True)
     suffix = _text(allow_null=True)
-    url = _url()
-    title = _line(500)
-    quote = _free_text(5000)
-    evidence_type = _choice(EvidenceType, required=False)
-    role = _choice(EvidenceRole, required=False)
+    url = f.url()
+    title = f.line(500)
+    quote = f.free_text(5000)
+    evidence_type = f.choice(EvidenceType, required=False)
+    role = f.choice(EvidenceRole, required=False)
 
 
 class AnnotationInputSerializer(serializers.Serializer):
     topic = serializers.CharField(
         required=False, allow_null=True, help_text="Topic id or label; default the first topic."
     )
-    stance = _stance()
-    labels = _checked_labels()
-    confidence = _confidence()
-    note = _free_text()
+    stance = f.stance()
+    labels = f.labels()
+    confidence = f.confidence()
+    note = f.free_text()
     evidence = EvidenceInputSerializer(many=True, required=False)
 
 
@@ -477,33 +387,30 @@ class AnnotationReplaceSerializer(AnnotationInputSerializer, VersionedInput):
 
 class AnnotationUpdateSerializer(VersionedInput):
     topic = serializers.CharField(required=False, allow_null=True)
-    stance = _stance(required=False)
-    labels = _checked_labels()
-    confidence = _confidence()
-    note = _free_text()
+    stance = f.stance(required=False)
+    labels = f.labels()
+    confidence = f.confidence()
+    note = f.free_text()
     evidence = EvidenceInputSerializer(many=True, required=False)
 
 
 class RelationInputSerializer(serializers.Serializer):
-    source = serializers.CharField(help_text="Claim id, in this article.")
+    source = serializers.CharField(help_text="Claim id, in this article.")  # type: ignore[assignment]
     target = serializers.CharField(help_text="Claim id, in this article.")
-    kind = _choice(RelationKind)
+    kind = f.choice(RelationKind)
 
 
 class ReviewInputSerializer(VersionedInput):
-    decision = _choice(ReviewDecision)
+    decision = f.choice(ReviewDecision)
     topic = serializers.CharField(
         required=False, allow_null=True, help_text="Gold topic id or label (accepted claims)."
     )
-    stance = _stance(required=False, allow_null=True, allow_blank=True)
-    note = _free_text()
+    stance = f.stance(required=False, allow_null=True, allow_blank=True)
+    note = f.free_text()
 
 
 class CommentInputSerializer(serializers.Serializer):
-    text = CheckedChar(
-        check=partial(validators.validate_text, max_chars=validators.MAX_COMMENT_CHARS),
-        trim_whitespace=False,
-    )
+    text = f.free_text(validators.MAX_COMMENT_CHARS, required=True, allow_blank=False)
 
 
 class AssignmentInputSerializer(serializers.Serializer):

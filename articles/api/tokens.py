@@ -21,7 +21,7 @@ from articles.models import ApiToken
 
 from . import serializers as s
 from .auth import TokenAuthentication
-from .base import read_input
+from .base import read_input, signed_in
 from .schema import ERRORS
 
 
@@ -32,7 +32,7 @@ def _presented_token(request: Request) -> ApiToken:
 
 
 def _revoke(request: Request) -> Response:
-    services.api_token_revoke(actor=request.user, token=_presented_token(request))
+    services.api_token_revoke(actor=signed_in(request), token=_presented_token(request))
     return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -75,7 +75,7 @@ class TokenView(APIView):
         )
         if getattr(django_request, "axes_locked_out", False):
             # Answer in JSON ourselves; axes' middleware would otherwise send an HTML page.
-            django_request.axes_locked_out = False
+            django_request.axes_locked_out = False  # type: ignore[attr-defined]  # axes sets it
             raise Throttled(detail="Too many failed attempts; try again later.")
         if user is None:
             raise AuthenticationFailed("Wrong username or password.")
