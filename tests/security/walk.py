@@ -1,5 +1,5 @@
 """Everything a member can GET, as a list of probes built from the URL resolver, the API schema,
-the FilterSets and the query parameters the HTML views read; and the recording of the answers.
+the FilterSets and the query parameters the HTML views read.
 
 Nothing here names a URL one by one: the URL patterns come from the resolver (matrix.py's walk),
 their parameters are filled by the kind of object the path segment before them names (a kind the
@@ -11,21 +11,15 @@ what the views read.
 
 from __future__ import annotations
 
-import copy
 import dataclasses
-import difflib
-import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import product
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode
 
 import django_filters
-from django.core.cache import cache
-from django.middleware.csrf import _unmask_cipher_token
-from django.test import Client
 from django.urls import resolve, reverse
 from drf_spectacular.generators import SchemaGenerator
 
@@ -44,13 +38,15 @@ MISSING = {MISSING_ID, MISSING_SLUG, NO_MEMBER}
 @dataclass(frozen=True)
 class Probe:
     """One GET: `name` is the URL pattern's name; `follow` follows the API's `next` links and
-    records every page; `htmx` sends the header htmx sends."""
+    records every page; `htmx` sends the header htmx sends; `fill` says how the path was made,
+    as (kind, URL parameter, value)."""
 
     name: str
     path: str
     query: tuple[tuple[str, str], ...] = ()
     htmx: bool = False
     follow: bool = False
+    fill: tuple[tuple[str, str, str], ...] = field(default=(), compare=False)
 
     @property
     def url(self) -> str:
@@ -194,6 +190,17 @@ def api_query_parameters() -> dict[str, list[dict[str, Any]]]:
     return found
 
 
+def api_parameters_undocumented(documented: dict[str, list[dict[str, Any]]]) -> set[str]:
+    """Query parameters the API code reads by name (request.query_params.get) that no GET
+    documents: the walk takes the API's parameters from the schema, so they would escape it."""
+    names: set[str] = set()
+    for source in sorted(Path(filter_module.__file__).parent.joinpath("api").glob("*.py")):
+        names.update(re.findall(r"query_params\.get\(\s*[\"'](\w+)[\"']", source.read_text()))
+    known = {p["name"] for parameters in documented.values() for p in parameters}
+    # The import's `title` (a POST: the name of a pasted file) is no reading.
+    return names - known - {"title"}
+
+
 def _filterset_for(names: set[str]) -> type[django_filters.FilterSet] | None:
     """The FilterSet behind a list: the largest whose filters the list documents."""
     matching = [fs for fs in filtersets() if set(fs.base_filters) <= names]
@@ -242,12 +249,14 @@ PAGINATION = {"cursor", "page_size"}  # walked by following `next` with page_siz
 BAD_VALUES = {"bogus", "maybe", "yesterday", "not-an-id"}
 
 
-def api_variants(world) -> tuple[dict[str, dict[str, list[str]]], set[str], list[str]]:
+def api_variants(
+    world, documented: dict[str, list[dict[str, Any]]]
+) -> tuple[dict[str, dict[str, list[str]]], set[str], list[str]]:
     """({API url name: {parameter: values}}, the paginated lists, problems)."""
     variants: dict[str, dict[str, list[str]]] = {}
     paginated: set[str] = set()
     problems: list[str] = []
-    for name, parameters in api_query_parameters().items():
+    for name, parameters in documented.items():
         names = {p["name"] for p in parameters}
         filterset = _filterset_for(names)
         filters = filterset.base_filters if filterset else {}
@@ -294,8 +303,13 @@ def walk(world) -> tuple[list[Probe], list[str]]:
     page by page. Query variants are asked only for objects that exist (or will)."""
     probes: list[Probe] = []
     problems: list[str] = []
-    api, paginated, api_problems = api_variants(world)
+    documented = api_query_parameters()
+    api, paginated, api_problems = api_variants(world, documented)
     problems += api_problems
+    problems += [
+        f"the API reads the undocumented query parameter {name!r}"
+        for name in sorted(api_parameters_undocumented(documented))
+    ]
     problems += filters_not_walked(api)
     page = page_params(world)
     for name, route in sorted(discovered_patterns().items()):
@@ -307,163 +321,24 @@ def walk(world) -> tuple[list[Probe], list[str]]:
         problems += url_problems
         if url_problems:
             continue
-        choices = [[(k, v) for v in (world.ids(kind) or [])] for k, kind in kinds.items()]
+        choices = [[(kind, k, v) for v in (world.ids(kind) or [])] for k, kind in kinds.items()]
         first = True
         for fill in product(*choices):
-            path = reverse(name, kwargs=dict(fill))
-            exists = all(v not in MISSING for _, v in fill)
+            path = reverse(name, kwargs={k: v for _, k, v in fill})
+            exists = all(v not in MISSING for _, _, v in fill)
             params = (api if is_api else page).get(name, {}) if exists else {}
-            probes.append(Probe(name, path))
+            probes.append(Probe(name, path, fill=fill))
             if not is_api:
-                probes.append(Probe(name, path, htmx=True))
+                probes.append(Probe(name, path, htmx=True, fill=fill))
             for param, values in params.items():
                 probes += [
-                    Probe(name, path, ((param, v),))
+                    Probe(name, path, ((param, v),), fill=fill)
                     for v in values
                     if first or v not in BAD_VALUES
                 ]
             first = first and not exists
             if is_api and exists and name in paginated:
-                probes.append(Probe(name, path, (("page_size", "1"),), follow=True))
+                probes.append(Probe(name, path, (("page_size", "1"),), follow=True, fill=fill))
     unread = parameters_the_views_read() - {p for params in page.values() for p in params}
     problems += [f"the views read the query parameter {p!r}: add it to PAGE_PARAMS" for p in unread]
     return probes, problems
-
-
-# --- Recording -----------------------------------------------------------------------------
-
-CSRF_SECRET = "nonintERFERENCEcsrfSECRET0123456"  # the client's csrftoken cookie (32 chars)
-_TOKEN = re.compile(rb"(?<![A-Za-z0-9])[A-Za-z0-9]{64}(?![A-Za-z0-9])")
-_NONCE = re.compile(rb"nonce=\"[^\"]*\"|'nonce-[^']*'")
-
-
-@dataclass(frozen=True)
-class Answer:
-    status: int
-    headers: tuple[tuple[str, str], ...]
-    body: bytes
-
-
-def normalise(body: bytes) -> bytes:
-    """CSRF tokens (masked forms of the client's secret, new on every response) and CSP nonces
-    become placeholders; nothing else is touched."""
-
-    def token(match: re.Match) -> bytes:
-        ours = _unmask_cipher_token(match.group().decode()) == CSRF_SECRET
-        return b"<csrf>" if ours else match.group()
-
-    return _NONCE.sub(b"nonce=<nonce>", _TOKEN.sub(token, body))
-
-
-def answer_of(response) -> Answer:
-    body = b"".join(response.streaming_content) if response.streaming else response.content
-    headers = [(k.lower(), normalise(v.encode()).decode()) for k, v in response.headers.items()]
-    for name, morsel in response.cookies.items():
-        # The CSRF cookie carries the secret; a session key is random by design.
-        value = {"csrftoken": "<csrf>", "sessionid": "<session>"}.get(name, morsel.value)
-        headers.append((f"set-cookie {name}", value))
-    return Answer(response.status_code, tuple(sorted(headers)), normalise(body))
-
-
-def client_for(user) -> Client:
-    client = Client(raise_request_exception=False)
-    client.force_login(user)
-    client.cookies["csrftoken"] = CSRF_SECRET
-    return client
-
-
-def request(client: Client, method: str, url: str, **kwargs: Any):
-    """One request with the client's cookies restored afterwards (every probe starts from the
-    same state) and fresh throttle counters."""
-    cookies = copy.deepcopy(client.cookies)
-    cache.clear()
-    try:
-        return client.generic(method, url, **kwargs)
-    finally:
-        client.cookies = cookies
-
-
-MAX_PAGES = 30
-
-
-def record(client: Client, probes: list[Probe]) -> dict[Probe, tuple[Answer, ...]]:
-    answers: dict[Probe, tuple[Answer, ...]] = {}
-    for probe in probes:
-        extra = {"HTTP_HX_REQUEST": "true"} if probe.htmx else {}
-        url, chain = probe.url, []
-        while url and len(chain) < MAX_PAGES:
-            response = request(client, "GET", url, **extra)
-            chain.append(answer_of(response))
-            url = None
-            if probe.follow and response.status_code == 200:
-                following = response.json().get("next")
-                url = following and urlsplit(following)._replace(scheme="", netloc="").geturl()
-        answers[probe] = tuple(chain)
-    return answers
-
-
-# --- Differences, readably -----------------------------------------------------------------
-
-
-def _lines(answer: Answer) -> list[str]:
-    content_type = dict(answer.headers).get("content-type", "")
-    text = answer.body.decode("utf-8", errors="replace")
-    if "json" in content_type:
-        try:
-            parts = [json.loads(line) for line in text.splitlines() if line.strip()]
-            return json.dumps(parts, indent=1, sort_keys=True, ensure_ascii=False).splitlines()
-        except ValueError:
-            pass
-    if "html" in content_type:
-        text = re.sub(r">\s*<", ">\n<", text)
-    return [line.strip()[:160] for line in text.splitlines() if line.strip()]
-
-
-def difference(without: tuple[Answer, ...], with_: tuple[Answer, ...], limit: int = 8) -> list[str]:
-    """What changed, in a few readable lines: status, headers, then the body's changed lines."""
-    out = []
-    if len(without) != len(with_):
-        out.append(f"{len(without)} pages without the others' work, {len(with_)} with it")
-    for number, (a, b) in enumerate(zip(without, with_, strict=False), start=1):
-        page = f"page {number}: " if len(without) > 1 else ""
-        if a.status != b.status:
-            out.append(f"{page}status {a.status} without the others' work, {b.status} with it")
-        ha, hb = dict(a.headers), dict(b.headers)
-        for key in sorted(ha.keys() | hb.keys()):
-            if key != "content-length" and ha.get(key) != hb.get(key):
-                out.append(f"{page}header {key}: {ha.get(key)!r} -> {hb.get(key)!r}")
-        if a.body != b.body:
-            changed = [
-                line
-                for line in difflib.unified_diff(_lines(a), _lines(b), lineterm="", n=0)
-                if line[:1] in "+-" and not line.startswith(("+++", "---"))
-            ]
-            out += [f"{page}{line}" for line in changed[:limit]]
-            if len(changed) > limit:
-                out.append(f"{page}... {len(changed) - limit} more changed lines")
-            if not changed:
-                out.append(f"{page}the bodies differ (binary or whitespace)")
-    return out
-
-
-def report(
-    without: dict[Probe, tuple[Answer, ...]],
-    with_: dict[Probe, tuple[Answer, ...]],
-    who: str = "the blind annotator",
-) -> tuple[dict[Probe, list[str]], str]:
-    """({probe: difference}, a readable report grouped by URL name)."""
-    differing = {p: difference(without[p], with_[p]) for p in without if without[p] != with_[p]}
-    by_name: dict[str, list[Probe]] = {}
-    for probe in differing:
-        by_name.setdefault(probe.name, []).append(probe)
-    paths = {p.path for p in differing}
-    lines = [
-        f"{len(differing)} of {len(without)} probes ({len(paths)} URLs, {len(by_name)} URL "
-        f"patterns) answer {who} differently once the others have worked:"
-    ]
-    for name in sorted(by_name):
-        lines.append(f"\n[{name}] {len(by_name[name])} probes")
-        for probe in by_name[name]:
-            lines.append(f"  {probe}")
-            lines += [f"      {line}" for line in differing[probe]]
-    return differing, "\n".join(lines)

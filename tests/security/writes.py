@@ -18,7 +18,7 @@ from django.test import Client
 from django.urls import reverse
 
 from .noninterference import ARJUN_EVIDENCE, S4, World, at, pin_next_ids
-from .walk import Answer, answer_of, difference
+from .recording import Answer, answer_of, difference
 
 Steps = list[tuple[str, tuple[Answer, ...]]]
 
