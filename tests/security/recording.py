@@ -113,15 +113,23 @@ def _lines(answer: Answer) -> list[str]:
     return [line.strip()[:160] for line in text.splitlines() if line.strip()]
 
 
-def difference(without: tuple[Answer, ...], with_: tuple[Answer, ...], limit: int = 8) -> list[str]:
+WITH_AND_WITHOUT = ("without the others' work", "with it")
+
+
+def difference(
+    without: tuple[Answer, ...],
+    with_: tuple[Answer, ...],
+    limit: int = 8,
+    names: tuple[str, str] = WITH_AND_WITHOUT,
+) -> list[str]:
     """What changed, in a few readable lines: status, headers, then the body's changed lines."""
     out = []
     if len(without) != len(with_):
-        out.append(f"{len(without)} pages without the others' work, {len(with_)} with it")
+        out.append(f"{len(without)} pages {names[0]}, {len(with_)} {names[1]}")
     for number, (a, b) in enumerate(zip(without, with_, strict=False), start=1):
         page = f"page {number}: " if len(without) > 1 else ""
         if a.status != b.status:
-            out.append(f"{page}status {a.status} without the others' work, {b.status} with it")
+            out.append(f"{page}status {a.status} {names[0]}, {b.status} {names[1]}")
         ha, hb = dict(a.headers), dict(b.headers)
         for key in sorted(ha.keys() | hb.keys()):
             if key != "content-length" and ha.get(key) != hb.get(key):
@@ -187,6 +195,6 @@ def existence_leaks(
             for a in answers[reference]
         )
         if got != expected:
-            lines = difference(expected, got, limit=4)
-            leaks.append(f"  {probe} (as for id {MISSING_ID}: {'; '.join(lines)})")
+            lines = difference(expected, got, 4, (f"for id {MISSING_ID}", f"for {their_id}"))
+            leaks.append(f"  {probe}: {'; '.join(lines)}")
     return leaks

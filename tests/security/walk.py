@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import sys
 from dataclasses import dataclass, field
 from itertools import product
 from pathlib import Path
@@ -98,7 +99,7 @@ TEXT_PARAMS = {"title": WORDS, "language": ["en", "ja"], "q": WORDS}
 
 def page_params(world) -> dict[str, dict[str, list[str]]]:
     """{page url name: {parameter: values}}: every query parameter the HTML views read, with
-    every value they accept (test_the_walk_knows_every_query_parameter_the_views_read)."""
+    every value they accept (walk() reports a parameter the views read that is missing here)."""
     ids, users, dates = world.ids, world.members(), world.moments.dates()
     queue = {
         "article": ids("article"),
@@ -147,10 +148,21 @@ _READS = [
 ]
 
 
+def _class_named(name: str) -> type | None:
+    """A class of the app's modules by name (the filter dataclasses and FilterSets)."""
+    for module_name, module in sorted(sys.modules.items()):
+        if module_name.split(".")[0] == "articles" and isinstance(
+            getattr(module, name, None), type
+        ):
+            return getattr(module, name)
+    return None
+
+
 def parameters_the_views_read() -> set[str]:
     """The query parameter names the HTML views read, found in their source: request.GET
-    look-ups, paginate()'s page parameter, and the fields of the filter dataclasses built
-    with from_query(request.GET)."""
+    look-ups, paginate()'s page parameter, the fields of the filter dataclasses built with
+    from_query(request.GET) and the filters of FilterSets given request.GET. A class it cannot
+    find is returned as "<ClassName>", which no page parameter matches."""
     names: set[str] = set()
     for source in sorted(Path(annotate.__file__).parent.glob("*.py")):
         text = source.read_text()
@@ -158,9 +170,15 @@ def parameters_the_views_read() -> set[str]:
             names.update(pattern.findall(text))
         if re.search(r"paginate\(", text):
             names.add("page")
-        for class_name in re.findall(r"(\w+)\.from_query\(\s*request\.GET", text):
-            cls = getattr(review_selectors, class_name)
-            names.update(f.name for f in dataclasses.fields(cls) if f.name != "errors")
+        built = r"(\w+)\.from_query\(\s*request\.GET\b|(\w+FilterSet)\(\s*request\.GET\b"
+        for class_name in {a or b for a, b in re.findall(built, text)}:
+            cls = _class_named(class_name)
+            if cls is not None and dataclasses.is_dataclass(cls):
+                names.update(f.name for f in dataclasses.fields(cls) if f.name != "errors")
+            elif cls is not None and issubclass(cls, django_filters.FilterSet):
+                names.update(cls.base_filters)
+            else:
+                names.add(f"<{class_name}>")
     return names
 
 
@@ -318,10 +336,12 @@ def walk(world) -> tuple[list[Probe], list[str]]:
             continue
         is_api = route.startswith("api/")
         kinds, url_problems = url_kinds(route)
+        url_problems += [f"{route}: the world has no {kind}" for kind in kinds.values()
+                         if world.ids(kind) is None]  # fmt: skip
         problems += url_problems
         if url_problems:
             continue
-        choices = [[(kind, k, v) for v in (world.ids(kind) or [])] for k, kind in kinds.items()]
+        choices = [[(kind, k, v) for v in world.ids(kind)] for k, kind in kinds.items()]
         first = True
         for fill in product(*choices):
             path = reverse(name, kwargs={k: v for _, k, v in fill})
