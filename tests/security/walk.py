@@ -284,11 +284,9 @@ def api_variants(
             if pname in PAGINATION:
                 paginated.add(name)
                 continue
-            found = (
-                _filter_values(pname, filters[pname], world)
-                if pname in filters
-                else _schema_values(parameter, world)
-            )
+            found = _filter_values(pname, filters[pname], world) if pname in filters else None
+            # A filter whose type says nothing of its values (the export's): the schema does.
+            found = found if found is not None else _schema_values(parameter, world)
             if found is None:
                 problems.append(f"{name}: no values for query parameter {pname!r}")
             else:

@@ -58,8 +58,10 @@ def _api_writes() -> list[Write]:
     mine = lambda w: reverse("api-annotation", kwargs={"id": w.own["annotations"][0].pk})  # noqa: E731
     article = lambda suffix: lambda w: reverse(suffix, kwargs={"id": w.article.pk})  # noqa: E731
     return [
+        # In a blind corpus, before she submits, an annotator never deletes a claim (README,
+        # "Blind mode, exactly"): whether others tagged it is what she must not learn.
         Write("API: delete her claim S1 (If-Match)", "DELETE", claim("S1"),
-              if_match=_v("S1"), expect=(204,)),
+              if_match=_v("S1"), expect=(403,)),
         Write("API: edit her claim S1's summary (If-Match)", "PATCH", claim("S1"),
               lambda w: {"summary": "Hers, edited"}, if_match=_v("S1")),
         Write("API: link S3 attacks S1, as arjun did", "POST", article("api-relations"),
@@ -96,7 +98,7 @@ def _page_writes() -> list[Write]:
 
     mine = lambda w: w.own["annotations"][0]  # noqa: E731
     writes = [
-        ("delete her claim S1", claim_url("claim-delete", "S1"), lambda w: {}),
+        ("delete her claim S1", claim_url("claim-delete", "S1"), lambda w: {}, (403,)),
         ("edit her claim S1's summary", claim_url("claim-edit", "S1"),
          lambda w: {"summary": "Hers, edited", "version": _v("S1")(w)}),
         ("set her claim S1's labels", claim_url("claim-labels", "S1"),
@@ -121,9 +123,12 @@ def _page_writes() -> list[Write]:
          lambda w: {}),
     ]  # fmt: skip
     out = []
-    for label, url, body in writes:
-        out.append(Write(f"page: {label}", "POST", url, body, api=False, expect=(302,)))
-        out.append(Write(f"page (htmx): {label}", "POST", url, body, api=False, htmx=True))
+    for label, url, body, *refused in writes:
+        plain, htmx = (refused[0], refused[0]) if refused else ((302,), (200,))
+        out.append(Write(f"page: {label}", "POST", url, body, api=False, expect=plain))
+        out.append(
+            Write(f"page (htmx): {label}", "POST", url, body, api=False, htmx=True, expect=htmx)
+        )
     # After submitting she may see everything: only the answer itself is compared.
     out.append(
         Write(
