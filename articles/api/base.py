@@ -174,7 +174,12 @@ class ApiView(GenericAPIView):
     parent: Any = None
     access: Access
 
-    # --- reading what the URL names ---------------------------------------------------------
+    # --- who asks, and what the URL names ---------------------------------------------------
+
+    @property
+    def actor(self) -> User:
+        """The caller, as the services' `actor`."""
+        return signed_in(self.request)
 
     def fetch(self, action: Action | None = None) -> tuple[Any, Access]:
         """What the URL names and the caller's access to it (404 for non-members); with an
@@ -194,12 +199,9 @@ class ApiView(GenericAPIView):
         """The object as the client sees it."""
         return self.get_serializer(obj).data
 
-    @property
-    def actor(self) -> User:
-        return signed_in(self.request)
-
     def present_current(self, stale: Versioned) -> Any:
-        """The object as it stands now, for the `current` of a 412 (the exception handler)."""
+        """The object as it stands now, for the `current` of a 412 (the exception handler); the
+        URL names the object that went stale, so it is fetched as a GET would."""
         return self.present(*self.current())
 
     def tagged(self, obj: Any, access: Access, status: int = 200) -> Response:
@@ -233,7 +235,9 @@ class ApiView(GenericAPIView):
 
     # --- writes -----------------------------------------------------------------------------
 
-    def read(self, serializer_class: type[serializers.Serializer], *, partial: bool = False):
+    def read(
+        self, serializer_class: type[serializers.Serializer], *, partial: bool = False
+    ) -> dict[str, Any]:
         return read_input(serializer_class, self.request, partial=partial)
 
     def update(self, service: Callable[..., T], data: dict[str, Any], **target: Any) -> T:
