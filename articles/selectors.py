@@ -196,7 +196,8 @@ def articles_for_corpus(access: Access) -> QuerySet[Article]:
         .annotate(
             n_claims=_count(Claim.objects.alive(), "article"),
             n_annotations=_count(
-                Annotation.objects.filter(access.visible(Kind.ANNOTATION)), "claim__article"
+                Annotation.objects.alive().filter(access.visible(Kind.ANNOTATION)),
+                "claim__article",
             ),
             n_reviewed=_count(
                 Review.objects.filter(access.visible(Kind.REVIEW), claim__deleted_at__isnull=True),
@@ -289,6 +290,8 @@ def claims_for_article(access: Access, article: Article) -> QuerySet[Claim]:
     return (
         Claim.objects.alive()
         .filter(article=article)
+        # `review` is joined for those who may see it (callers check sees_all_on(article,
+        # Kind.REVIEW) before showing it; `has_review` below is already filtered).
         .select_related("created_by", "review__curator", "review__topic")
         .prefetch_related(
             Prefetch(

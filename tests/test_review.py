@@ -408,13 +408,13 @@ def test_blind_mode_annotator_sees_others_only_after_submitting_curator_always(t
     ReviewFactory(claim=claim, curator=team.curator, stance="oppose")
 
     def seen(user):
-        article = selectors.article_get_for_user(user, team.article.pk)
-        claims = list(selectors.claims_for_article(user, article))
+        article, access = selectors.article_with_access(user, team.article.pk)
+        claims = list(selectors.claims_for_article(access, article))
         return sorted(a.annotator.username for a in claims[0].visible_annotations)
 
     def reviews(user):
-        article = selectors.article_get_for_user(user, team.article.pk)
-        return list(selectors.reviews_visible_to(user, article))
+        article, access = selectors.article_with_access(user, team.article.pk)
+        return list(selectors.reviews_for_article(access, article))
 
     assert seen(team.annotator) == ["anna"]
     assert reviews(team.annotator) == []
@@ -429,17 +429,20 @@ def test_blind_mode_annotator_sees_others_only_after_submitting_curator_always(t
 def test_reviews_reach_annotators_after_submitting_even_without_blind_mode(team):
     claim = _claim(team)
     ReviewFactory(claim=claim, curator=team.curator, stance="support")
-    article = selectors.article_get_for_user(team.annotator, team.article.pk)
-    assert not selectors.reviews_visible_to(team.annotator, article).exists()
+    article, access = selectors.article_with_access(team.annotator, team.article.pk)
+    assert not selectors.reviews_for_article(access, article).exists()
+    assert not selectors.claims_for_article(access, article).get().has_review
     services.article_submit(actor=team.annotator, article=team.article, role="annotator")
-    assert selectors.reviews_visible_to(team.annotator, article).get().stance == "support"
+    # The same access: what the annotator submitted is read from the database, not remembered.
+    assert selectors.reviews_for_article(access, article).get().stance == "support"
+    assert selectors.claims_for_article(access, article).get().has_review
 
 
 # --- History -------------------------------------------------------------------------------
 
 
 def test_claim_history_lists_events_of_the_claim_its_annotations_review_and_comments(client, team):
-    article = selectors.article_get_for_user(team.annotator, team.article.pk)
+    article, _ = selectors.article_with_access(team.annotator, team.article.pk)
     claim = services.claim_create(
         actor=team.annotator, article=article, role="annotator", start=0, end=40
     )

@@ -23,7 +23,7 @@ pytestmark = pytest.mark.django_db
 
 def _article(team, user=None):
     user = user or team.annotator
-    return selectors.article_get_for_user(user, team.article.pk)
+    return selectors.article_with_access(user, team.article.pk)[0]
 
 
 def _claim(team, **span):
@@ -112,7 +112,7 @@ def test_article_text_over_the_limit_is_too_large(team, settings):
 
 
 def test_article_text_cannot_change_once_claimed(team):
-    owner_article = selectors.article_get_for_user(team.owner, team.article.pk)
+    owner_article, _ = selectors.article_with_access(team.owner, team.article.pk)
     services.article_update(actor=team.owner, article=owner_article, role="owner", text="New text.")
     _claim(team, start=0, end=3)
     with pytest.raises(ValidationError) as error:
@@ -288,7 +288,7 @@ def test_relations_stay_inside_one_article(team):
     elsewhere = ArticleFactory(corpus=team.corpus)
     other = services.claim_create(
         actor=team.annotator,
-        article=selectors.article_get_for_user(team.annotator, elsewhere.pk),
+        article=selectors.article_with_access(team.annotator, elsewhere.pk)[0],
         role="annotator",
         start=0,
         end=5,
@@ -358,34 +358,35 @@ def test_blind_mode_hides_others_until_i_submit(team):
     )
 
     def seen_by(user):
-        article = selectors.article_get_for_user(user, team.article.pk)
+        article, access = selectors.article_with_access(user, team.article.pk)
         return sorted(
             a.annotator.username
-            for a in selectors.claims_for_article(user, article)[0].visible_annotations
+            for a in selectors.claims_for_article(access, article)[0].visible_annotations
         )
 
     assert seen_by(team.annotator) == ["anna"]
     assert seen_by(team.curator) == ["anna", "arjun"]
     other = Annotation.objects.get(annotator=team.annotator2)
     with pytest.raises(selectors.Http404):
-        selectors.annotation_get_for_user(team.annotator, other.pk)
+        selectors.annotation_with_access(team.annotator, other.pk)
     services.article_submit(actor=team.annotator, article=_article(team), role="annotator")
     assert seen_by(team.annotator) == ["anna", "arjun"]
-    assert selectors.annotation_get_for_user(team.annotator, other.pk) == other
+    assert selectors.annotation_with_access(team.annotator, other.pk)[0] == other
 
 
 def test_trash_and_restore(team):
     claim = _claim(team)
     early = _claim(team, exact="Officials say the rules will be tightened next year")
-    services.claim_delete(actor=team.annotator, claim=early, role="annotator")
-    owner_article = selectors.article_get_for_user(team.owner, team.article.pk)
+    annas_access = selectors.corpus_with_access(team.annotator, team.corpus.slug)[1]
+    services.claim_delete(access=annas_access, claim=early)
+    owner_article, _ = selectors.article_with_access(team.owner, team.article.pk)
     services.article_delete(actor=team.owner, article=owner_article, role="owner")
     with pytest.raises(selectors.Http404):
-        selectors.article_get_for_user(team.owner, team.article.pk)
+        selectors.article_with_access(team.owner, team.article.pk)
     with pytest.raises(selectors.Http404):
-        selectors.claim_get_for_user(team.owner, claim.pk)
+        selectors.claim_with_access(team.owner, claim.pk)
     services.article_restore(actor=team.owner, article=owner_article, role="owner")
-    assert selectors.claim_get_for_user(team.owner, claim.pk) == claim
+    assert selectors.claim_with_access(team.owner, claim.pk)[0] == claim
     # The claim deleted before the article stays in the trash.
     assert Claim.objects.in_trash().get() == early
 
@@ -471,7 +472,7 @@ def test_deleting_a_corpus_removes_its_data_but_keeps_the_audit_trail(team):
     services.review_set(
         actor=team.curator, claim=claim, role="curator", decision="accepted", stance="oppose"
     )
-    corpus = selectors.corpus_get_for_user(team.owner, "chips")
+    corpus, _ = selectors.corpus_with_access(team.owner, "chips")
     services.corpus_delete(actor=team.owner, corpus=corpus, role="owner")
     assert not Annotation.objects.exists()
     assert AuditEvent.objects.filter(corpus_slug="chips", verb="corpus.delete").exists()

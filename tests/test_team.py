@@ -9,6 +9,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from articles import services
+from articles.access import Access
 from articles.models import (
     Article,
     Assignment,
@@ -391,7 +392,9 @@ def test_trash_lists_restores_and_purges(client, team):
     claim = ClaimFactory(article=team.article, start=0, end=40)
     lone = ArticleFactory(corpus=team.corpus, title="Lonely")
     kept = ClaimFactory(article=lone, start=42, end=85)
-    services.claim_delete(actor=team.owner, claim=kept, role="owner")
+    services.claim_delete(
+        access=Access(user=team.owner, corpus=team.corpus, role="owner"), claim=kept
+    )
     services.article_delete(actor=team.owner, article=team.article, role="owner")
     client.force_login(team.owner)
     page = client.get(_trash(team))

@@ -9,6 +9,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from articles import imports, services
+from articles.access import Access
 from articles.models import (
     Article,
     AssignmentState,
@@ -210,8 +211,9 @@ def test_corpus_page_is_404_for_outsiders_and_unknown_slugs(team):
 
 def test_corpus_links_follow_the_role(team):
     def names(role, blind=True):
-        corpus = SimpleNamespace(slug="chips", my_role=role, blind=blind)
-        return [link["name"] for link in pages.corpus_links(corpus)]
+        corpus = SimpleNamespace(slug="chips", blind=blind)
+        access = Access(user=SimpleNamespace(pk=1), corpus=corpus, role=role)
+        return [link["name"] for link in pages.corpus_links(access)]
 
     assert names(Role.VIEWER) == ["corpus", "corpus-agreement"]
     assert names(Role.ANNOTATOR) == ["corpus"]
@@ -298,7 +300,9 @@ def test_disagreement_filter_finds_stance_and_topic_differences(team):
     _disagreement(team, by_topic, stance2=Stance.OPPOSE, topic2=second_topic)
     _disagreement(team, agreed, stance2=Stance.OPPOSE)
     claim = _disagreement(team, deleted_claim)
-    services.claim_delete(actor=team.owner, claim=claim, role=Role.OWNER)
+    services.claim_delete(
+        access=Access(user=team.owner, corpus=team.corpus, role=Role.OWNER), claim=claim
+    )
 
     html = _text(_client(team.curator).get(_corpus_url(disagreements=1), HTTP_HX_REQUEST="true"))
     assert "By stance" in html and "By topic" in html

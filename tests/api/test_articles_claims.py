@@ -280,7 +280,19 @@ def test_review_summary_hidden_from_annotators_until_they_submit(team, client_fo
     assert anna.get(url).json()["results"][0]["review"] is None
     assert anna.get(f"/api/v1/claims/{claim.pk}").json()["review"] is None
     assert anna.get(f"/api/v1/claims/{claim.pk}/review").status_code == 404
+    # Nor do the filters and counts give the decision away before she submits.
+    assert anna.get(url + "?reviewed=true").json()["results"] == []
+    assert anna.get(url + "?decision=accepted").json()["results"] == []
+    assert [c["id"] for c in anna.get(url + "?reviewed=false").json()["results"]] == [str(claim.pk)]
+    [listed] = anna.get("/api/v1/corpora/chips/articles").json()["results"]
+    assert listed["counts"]["reviewed"] == 0
+    [corpus] = anna.get("/api/v1/corpora").json()["results"]
+    assert corpus["counts"]["reviewed"] == 0
+    assert anna.get("/api/v1/corpora/chips").json()["counts"]["reviewed"] == 0
     assert anna.post(f"/api/v1/articles/{team.article.pk}/submit").status_code == 200
+    [listed] = anna.get("/api/v1/corpora/chips/articles").json()["results"]
+    assert listed["counts"]["reviewed"] == 1
+    assert anna.get("/api/v1/corpora/chips").json()["counts"]["reviewed"] == 1
     assert anna.get(url).json()["results"][0]["review"]["stance"] == "oppose"
     reviewed = anna.get(url + "?reviewed=true&decision=accepted").json()["results"]
     assert [c["id"] for c in reviewed] == [str(claim.pk)]

@@ -93,11 +93,10 @@ def _topics(team, n):
 
 def _assignments(team, n):
     for _ in range(n):
-        AssignmentFactory(
-            article=ArticleFactory(corpus=team.corpus),
-            annotator=UserFactory(),
-            assigned_by=UserFactory(),
-        )
+        article = ArticleFactory(corpus=team.corpus)
+        AssignmentFactory(article=article, annotator=UserFactory(), assigned_by=UserFactory())
+        if team.corpus.blind:  # others' assignments reach anna once she has submitted the article
+            AssignmentFactory(article=article, annotator=team.annotator, state="submitted")
     return "/api/v1/corpora/chips/assignments"
 
 

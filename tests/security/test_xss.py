@@ -23,6 +23,7 @@ from playwright.sync_api import expect
 from rest_framework.test import APIClient
 
 from articles import services
+from articles.access import Access
 from articles.models import Article, Claim, Role
 from tests.browser import login
 from tests.factories import SAMPLE_TEXT, UserFactory
@@ -292,7 +293,9 @@ def _seed(team):
         text=hostile("trashed-text"),
     )  # fmt: skip
     services.article_delete(actor=owner, article=binned, role=Role.OWNER)
-    services.claim_delete(actor=curator, claim=claims[1], role=Role.CURATOR)
+    services.claim_delete(
+        access=Access(user=curator, corpus=corpus, role=Role.CURATOR), claim=claims[1]
+    )
     services.corpus_update(
         actor=owner, corpus=corpus, role=Role.OWNER, description=hostile("corpus-description-2")
     )
