@@ -8,11 +8,17 @@ would overflow on). Ordering is never taken from the client: each list fixes its
 
 from __future__ import annotations
 
+import functools
+import json
+import operator
 import re
-from datetime import UTC
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import django_filters
 from django import forms
+from django.contrib.auth import get_user_model
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django_filters.fields import IsoDateTimeField
 
@@ -24,6 +30,8 @@ from .models import (
     Assignment,
     AssignmentState,
     Claim,
+    Comment,
+    Relation,
     Review,
     ReviewDecision,
     Stance,
@@ -208,3 +216,308 @@ class AssignmentFilterSet(django_filters.FilterSet):
     class Meta:
         model = Assignment
         fields: list[str] = []
+
+
+# --- Corpus exports ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ExportFilters:
+    """What an export selects, as `ExportFilterSet` parsed it: plain values, so that the export's
+    reader thread and the writers (brat picks stances by them) can hold them. The queries each
+    filter stands for are here too, so that the article selection and the reader's per-batch
+    claim and annotation queries cannot drift apart."""
+
+    article_ids: tuple[int, ...] = ()
+    annotator_id: int | None = None
+    status: str | None = None
+    gold_only: bool = False
+    updated_since: datetime | None = None
+
+    @property
+    def selects_annotations(self) -> bool:
+        return self.annotator_id is not None or self.status is not None
+
+    def annotations_q(self, prefix: str = "") -> Q:
+        """Which annotations are exported (as a filter on Annotation, or through `prefix`)."""
+        q = Q()
+        if self.annotator_id is not None:
+            q &= Q(**{f"{prefix}annotator_id": self.annotator_id})
+        if self.status is not None:
+            q &= Q(**{f"{prefix}status": self.status})
+        return q
+
+    def claims_q(self) -> Q:
+        """Which live claims are exported (as a filter on Claim)."""
+        q = Q(deleted_at__isnull=True)
+        if self.gold_only:
+            q &= Q(review__decision=ReviewDecision.ACCEPTED)
+        if self.selects_annotations:
+            q &= Q(Exists(Annotation.objects.filter(self.annotations_q(), claim=OuterRef("pk"))))
+        return q
+
+    def select_articles(self, articles: QuerySet[Article]) -> QuerySet[Article]:
+        """The selected ones of `articles` (a corpus's live articles), in id order."""
+        if self.article_ids:
+            articles = articles.filter(pk__in=self.article_ids)
+        if self.gold_only or self.selects_annotations:
+            articles = articles.filter(
+                Exists(Claim.objects.filter(self.claims_q(), article=OuterRef("pk")))
+            )
+        if self.updated_since is not None:
+            articles = articles.filter(self.changed_since_q(self.updated_since))
+        return articles.order_by("id")
+
+    @staticmethod
+    def changed_since_q(moment: datetime) -> Q:
+        """Articles in which anything changed at or after `moment` (as a filter on Article)."""
+        live_claims = Claim.objects.filter(article=OuterRef("pk"))
+        changed = [
+            live_claims.filter(Q(updated_at__gte=moment) | Q(deleted_at__gte=moment)),
+            Annotation.objects.filter(claim__article=OuterRef("pk"), updated_at__gte=moment),
+            Review.objects.filter(claim__article=OuterRef("pk"), updated_at__gte=moment),
+            Comment.objects.filter(claim__article=OuterRef("pk"), created_at__gte=moment),
+            Relation.objects.filter(source_claim__article=OuterRef("pk"), created_at__gte=moment),
+        ]
+        return functools.reduce(
+            operator.or_, (Q(Exists(rows)) for rows in changed), Q(updated_at__gte=moment)
+        )
+
+
+def _show(value: object) -> str:
+    """A given value, quoted and cut short, for an error message."""
+    text = str(value)
+    return json.dumps(text[:40] + ("…" if len(text) > 40 else ""), ensure_ascii=False)
+
+
+class _GivenField(forms.Field):
+    """An export parameter: None when absent; an empty value counts as given, and is checked
+    like any other (`?status=` is a mistake worth naming, not a request for everything)."""
+
+    def __init__(self, *, parameter: str = "", **kwargs):
+        super().__init__(**kwargs)
+        self.parameter = parameter
+
+    def invalid(self, message: str) -> forms.ValidationError:
+        return forms.ValidationError(message, code="invalid")
+
+
+class WordChoiceField(_GivenField):
+    """One of `choices`; with `fold`, surrounding spaces and case are ignored and an empty value
+    means `default`."""
+
+    def __init__(self, *, choices: Sequence[str] = (), fold: bool = False, default=None, **kwargs):
+        super().__init__(**kwargs)
+        self.choices, self.fold, self.default = tuple(choices), fold, default
+
+    def to_python(self, value):
+        if value is None or (self.fold and value == ""):
+            return self.default
+        word = value.strip().lower() if self.fold else value
+        if word not in self.choices:
+            raise self.invalid(
+                f"{self.parameter} must be one of {', '.join(self.choices)}; got {_show(value)}."
+            )
+        return word
+
+
+class WordBooleanField(_GivenField):
+    """true/false in the words people and scripts write (1, yes, on; 0, no, off, empty)."""
+
+    TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
+    FALSE_WORDS = frozenset({"0", "false", "no", "off", ""})
+
+    def to_python(self, value):
+        if value is None:
+            return False
+        word = value.strip().lower()
+        if word in self.TRUE_WORDS:
+            return True
+        if word not in self.FALSE_WORDS:
+            raise self.invalid(f"{self.parameter} must be true or false; got {_show(value)}.")
+        return False
+
+
+class UsernameField(_GivenField):
+    """A username, given back as the user's id."""
+
+    def to_python(self, value):
+        if value is None:
+            return None
+        # PostgreSQL cannot even compare a string holding NUL: no user has one anyway.
+        user = (
+            None
+            if "\x00" in value
+            else get_user_model().objects.filter(username=value.strip()).only("pk").first()
+        )
+        if user is None:
+            raise self.invalid(f"No user {_show(value)}.")
+        return user.pk
+
+
+class ArticleIdsField(_GivenField):
+    """Article ids, the parameter repeated or comma-separated, each a live article of the
+    corpus (`articles`, given by the FilterSet); sorted, each once."""
+
+    widget = forms.MultipleHiddenInput  # reads every value of a repeated parameter
+    MAX_MESSAGES = 20
+
+    def __init__(self, *, articles: QuerySet[Article] | None = None, **kwargs):
+        super().__init__(**kwargs)
+        self.articles = articles
+
+    def to_python(self, value) -> list[int]:
+        ids: list[int] = []
+        bad: list[str] = []
+        for given in value or ():
+            for part in str(given).split(","):
+                part = part.strip()
+                if part.isascii() and part.isdigit() and 0 < len(part) < 19 and int(part) > 0:
+                    ids.append(int(part))
+                else:
+                    bad.append(part)
+        if bad:
+            raise forms.ValidationError(
+                [
+                    self.invalid(f"{_show(b)} is not an article id.")
+                    for b in bad[: self.MAX_MESSAGES]
+                ]
+            )
+        return ids
+
+    def validate(self, value: list[int]) -> None:
+        if value and self.articles is not None:
+            found = set(self.articles.filter(pk__in=value).values_list("pk", flat=True))
+            missing = [i for i in dict.fromkeys(value) if i not in found]
+            if missing:
+                raise forms.ValidationError(
+                    [
+                        self.invalid(f"No article {i} in this corpus.")
+                        for i in missing[: self.MAX_MESSAGES]
+                    ]
+                )
+
+    def clean(self, value) -> tuple[int, ...]:
+        return tuple(sorted(set(super().clean(value))))
+
+
+class MomentField(SinceField):
+    """`SinceField`, with the value named in the message; an empty value is a bad one."""
+
+    def __init__(self, *, parameter: str = "updated_since", **kwargs):
+        super().__init__(**kwargs)
+        self.parameter = parameter
+
+    def to_python(self, value):
+        if value is None:
+            return None
+        try:
+            moment = super().to_python(value) if value.strip() else None
+        except forms.ValidationError:
+            moment = None
+        if moment is None:
+            raise forms.ValidationError(
+                f"{self.parameter} must be an ISO 8601 date or date-time, e.g. "
+                f"2025-01-31T12:00:00Z; got {_show(value)}.",
+                code="invalid",
+            )
+        return moment
+
+
+class ExportParameter(django_filters.Filter):
+    """An export parameter, parsed by `field_class`; the parameters combine, so
+    `ExportFilterSet.filter_queryset` applies them together."""
+
+    def __init__(self, field_class: type[forms.Field], **kwargs):
+        super().__init__(**kwargs)
+        self.field_class = field_class
+
+    @property
+    def field(self) -> forms.Field:
+        self.extra.setdefault("parameter", self.field_name)  # for the field's messages
+        return super().field
+
+    def filter(self, qs: QuerySet, value) -> QuerySet:
+        return qs
+
+
+class ExportFilterSet(django_filters.FilterSet):
+    """The corpus export's parameters; the same filters in every format.
+
+    - `format`: which writer (the registry's names, given by the caller; default jsonl);
+    - `article` (repeatable, or comma-separated): only these articles;
+    - `annotator` (a username) and `status` (draft|submitted) select annotations; when either is
+      given, a claim is exported only if it keeps at least one selected annotation, and an
+      article only if it keeps a claim. Without them every live claim is exported, annotated or
+      not;
+    - `gold_only`: only claims a curator accepted (their review carries the gold topic and
+      stance);
+    - `updated_since`: articles in which anything changed since that moment (the article, a
+      claim created, changed or moved to the trash, an annotation, a review, a comment or a
+      relation); annotations, relations and comments deleted for good leave no trace, so a
+      consumer that must see deletions re-exports in full now and then.
+
+    Unlike the lists' FilterSets, an export refuses what it does not understand: an unknown
+    parameter, a single-valued one given twice, or an empty value are errors, named in `errors`
+    ({parameter: [messages]}), because a silently ignored filter exports more than was asked.
+    `qs` is the selected live articles (give the corpus's live articles as `queryset`);
+    `export_filters` is what the reader and the writers take.
+    """
+
+    format = ExportParameter(WordChoiceField, fold=True, default="jsonl", label="Export format.")
+    article = ExportParameter(ArticleIdsField, label="Article id (repeatable, or comma-separated).")
+    annotator = ExportParameter(UsernameField, label="Only this username's annotations.")
+    status = ExportParameter(
+        WordChoiceField, choices=AnnotationStatus.values, label="Only draft or submitted ones."
+    )
+    gold_only = ExportParameter(WordBooleanField, label="Only claims a curator accepted.")
+    updated_since = ExportParameter(MomentField, label="Changed at or after this moment.")
+
+    SINGLE_VALUED = ("format", "annotator", "status", "gold_only", "updated_since")
+
+    class Meta:
+        model = Article
+        fields: list[str] = []
+
+    def __init__(self, data=None, queryset=None, *, formats: Sequence[str], **kwargs):
+        super().__init__(data, queryset, **kwargs)
+        self.filters["format"].extra["choices"] = tuple(formats)
+        self.filters["article"].extra["articles"] = self.queryset
+
+    @property
+    def errors(self) -> dict[str, list[str]]:
+        if not hasattr(self, "_problems"):
+            problems: dict[str, list[str]] = {}
+            for name in self.data:
+                if name not in self.filters:
+                    problems[name] = [
+                        f"Unknown parameter; the export takes {', '.join(self.filters)}."
+                    ]
+            for name in self.SINGLE_VALUED:
+                if len(self.data.getlist(name)) > 1:
+                    problems[name] = [f"{name} may be given only once."]
+            for name, messages in self.form.errors.items():
+                problems.setdefault(name, list(messages))
+            self._problems = problems
+        return self._problems
+
+    def is_valid(self) -> bool:
+        return self.is_bound and not self.errors
+
+    def filter_queryset(self, queryset: QuerySet) -> QuerySet:
+        return self.export_filters.select_articles(queryset)
+
+    @property
+    def format_name(self) -> str:
+        return self.form.cleaned_data["format"]
+
+    @property
+    def export_filters(self) -> ExportFilters:
+        data = self.form.cleaned_data
+        return ExportFilters(
+            article_ids=data.get("article") or (),
+            annotator_id=data.get("annotator"),
+            status=data.get("status"),
+            gold_only=bool(data.get("gold_only")),
+            updated_since=data.get("updated_since"),
+        )

@@ -12,10 +12,12 @@ import unicodedata
 import zipfile
 from datetime import timedelta
 from types import SimpleNamespace
+from urllib.parse import urlencode
 
 import pytest
 from django.core.management import call_command
 from django.db import connection
+from django.http import QueryDict
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from hypothesis import given, settings
@@ -23,7 +25,9 @@ from hypothesis import strategies as st
 
 from articles import exports
 from articles.exports import brat as brat_export
-from articles.exports.csv import COLUMNS, neutralise
+from articles.exports import reader as export_reader
+from articles.exports.csv import COLUMNS
+from articles.filters import ExportFilterSet
 from articles.models import (
     Annotation,
     Article,
@@ -35,6 +39,7 @@ from articles.models import (
     Review,
     Topic,
 )
+from articles.spreadsheet import neutralise
 from tests.factories import (
     AnnotationFactory,
     ArticleFactory,
@@ -575,6 +580,44 @@ def test_bad_parameters_answer_400_before_streaming(team, client, params, named)
     assert payload["detail"]
 
 
+def _export_filterset(corpus, query: str) -> ExportFilterSet:
+    return ExportFilterSet(
+        QueryDict(query), Article.objects.alive().filter(corpus=corpus), formats=exports.FORMATS
+    )
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {},
+        {"annotator": "arjun"},
+        {"status": "submitted"},
+        {"gold_only": "yes"},
+        {"updated_since": "2999-01-01"},
+    ],
+)
+def test_the_filterset_selects_the_articles_the_export_writes(team, client, rich, params):
+    filterset = _export_filterset(team.corpus, urlencode(params))
+    assert filterset.is_valid(), filterset.errors
+    _, body = export(client, format="jsonl", **params)
+    exported = [line["id"] for line in jsonl_lines(body)]
+    assert [str(article.pk) for article in filterset.qs] == exported
+    assert bool(exported) == ("updated_since" not in params)
+
+
+def test_the_filterset_names_unknown_repeated_and_bad_parameters(team):
+    filterset = _export_filterset(team.corpus, "page=2&status=draft&status=x&gold_only=maybe")
+    assert not filterset.is_valid()
+    assert filterset.errors == {
+        "page": [
+            "Unknown parameter; the export takes format, article, annotator, status, gold_only, "
+            "updated_since."
+        ],
+        "status": ["status may be given only once."],
+        "gold_only": ['gold_only must be true or false; got "maybe".'],
+    }
+
+
 def test_article_of_another_corpus_is_a_bad_parameter(team, client):
     client.force_login(team.owner)
     response = client.get(URL.format(slug="chips"), {"article": team.other_article.pk})
@@ -681,7 +724,7 @@ def test_reader_batches_articles_with_a_fixed_number_of_queries(team):
     assert len(captured) == 9 * 3 + 1
 
 
-def test_reader_closes_a_batch_once_its_texts_reach_the_byte_budget(team):
+def test_reader_closes_a_batch_once_its_texts_reach_the_byte_budget(team, monkeypatch):
     texts = ["é" * 500, "a" * 300, "b" * 300, "c" * 2000, "d" * 10]  # é is two bytes
     made = [
         ArticleFactory(corpus=team.corpus, title=f"Sized {n}", text=t) for n, t in enumerate(texts)
@@ -689,17 +732,14 @@ def test_reader_closes_a_batch_once_its_texts_reach_the_byte_budget(team):
     ids = [a.pk for a in made]
     filters = exports.ExportFilters(article_ids=tuple(ids))
     seen: list[list[int]] = []
-    original = exports._read_batch
+    original = export_reader._read_batch
 
     def spy(filters, names, run, article_ids, parts):
         seen.append(list(article_ids))
         return original(filters, names, run, article_ids, parts)
 
-    exports._read_batch = spy
-    try:
-        rows = list(exports.read_articles(team.corpus, filters, batch_bytes=1000))
-    finally:
-        exports._read_batch = original
+    monkeypatch.setattr(export_reader, "_read_batch", spy)
+    rows = list(exports.read_articles(team.corpus, filters, batch_bytes=1000))
     assert [row.text for row in rows] == texts
     # 1000 bytes: the first article alone reaches it; the next two stay under it (600 bytes)
     # until the third joins them; the last one is a batch of its own.
@@ -712,10 +752,10 @@ def _reader_threads() -> list:
     return [t for t in threading.enumerate() if t.name == "export-reader" and t.is_alive()]
 
 
-def test_an_error_in_the_reader_is_raised_to_the_consumer_and_the_reader_stops(team):
+def test_an_error_in_the_reader_is_raised_to_the_consumer_and_the_reader_stops(team, monkeypatch):
     for n in range(4):
         ArticleFactory(corpus=team.corpus, title=f"Err {n}")
-    original = exports._read_batch
+    original = export_reader._read_batch
     calls = []
 
     def failing(filters, names, run, article_ids, parts):
@@ -724,31 +764,24 @@ def test_an_error_in_the_reader_is_raised_to_the_consumer_and_the_reader_stops(t
             raise RuntimeError("the reader broke")
         return original(filters, names, run, article_ids, parts)
 
-    exports._read_batch = failing
-    try:
-        rows = exports.read_articles(team.corpus, exports.ExportFilters(), batch_size=2)
-        with pytest.raises(RuntimeError, match="the reader broke"):
-            list(rows)
-    finally:
-        exports._read_batch = original
+    monkeypatch.setattr(export_reader, "_read_batch", failing)
+    rows = exports.read_articles(team.corpus, exports.ExportFilters(), batch_size=2)
+    with pytest.raises(RuntimeError, match="the reader broke"):
+        list(rows)
     assert _reader_threads() == []
     # The connection is this thread's own again.
     assert Article.objects.filter(corpus=team.corpus).count() == 5
 
 
-def test_a_failing_query_in_the_reader_raises_a_database_error(team):
+def test_a_failing_query_in_the_reader_raises_a_database_error(team, monkeypatch):
     from django.db import DatabaseError
 
     def broken(filters, names, run, article_ids, parts):
         run(Article.objects.extra(tables=["no_such_table"]).values_list("id"))
 
-    original = exports._read_batch
-    exports._read_batch = broken
-    try:
-        with pytest.raises(DatabaseError, match="no_such_table"):
-            list(exports.read_articles(team.corpus, exports.ExportFilters()))
-    finally:
-        exports._read_batch = original
+    monkeypatch.setattr(export_reader, "_read_batch", broken)
+    with pytest.raises(DatabaseError, match="no_such_table"):
+        list(exports.read_articles(team.corpus, exports.ExportFilters()))
     assert _reader_threads() == []
 
 

@@ -11,8 +11,7 @@ from rest_framework.decorators import api_view
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from ..agreement_data import corpus_agreement
-from ..views.agreement_page import agreement_corpus, scope_article
+from ..agreement_data import agreement_corpus, corpus_agreement, scope_article
 
 
 @extend_schema(
@@ -42,7 +41,7 @@ from ..views.agreement_page import agreement_corpus, scope_article
 )
 @api_view(["GET"])
 def agreement_view(request: Request, slug: str) -> Response:
-    corpus, _access = agreement_corpus(request, slug)
+    corpus, _access = agreement_corpus(request.user, slug)
     status = request.query_params.get("status", "all") or "all"
     if status not in ("all", "submitted"):
         raise ValidationError({"status": ["status must be all or submitted."]})

@@ -83,7 +83,7 @@ class CorpusExportView(APIView):
         corpus, access = corpus_with_access(request.user, slug)
         access.ensure(Action.EXPORT)
         try:
-            spec = exports.parse_export_params(corpus, dict(request.query_params.lists()))
+            spec = exports.parse_export_params(corpus, request.query_params)
         except ValidationError as error:
             return _error("Invalid export parameters.", error.message_dict)
         spec = exports.ExportSpec(

@@ -557,6 +557,7 @@ class ClaimDetailView(APIView):
             can_edit_claim(user=request.user, role=access.role, claim=claim),
             "Only the claim's creator or a curator may delete it.",
         )
+
         def delete(actor, claim):
             services.claim_delete(access=access, claim=claim)
 

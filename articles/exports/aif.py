@@ -16,7 +16,9 @@ from __future__ import annotations
 import tempfile
 from collections.abc import Iterator
 
-from . import CHUNK_BYTES, ExportFormat, ExportSpec, compact_json, read_articles
+from .reader import read_articles
+from .spec import ExportFormat, ExportSpec
+from .streaming import CHUNK_BYTES, compact_json
 
 SCHEMES = {
     "supports": ("RA", "Default Inference"),

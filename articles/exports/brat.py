@@ -30,7 +30,10 @@ from collections.abc import Iterator
 
 from django.utils.text import slugify
 
-from . import ArticleRow, ClaimRow, ExportFilters, ExportFormat, ExportSpec, read_articles
+from ..filters import ExportFilters
+from .reader import read_articles
+from .rows import ArticleRow, ClaimRow
+from .spec import ExportFormat, ExportSpec
 
 CLAIM_TYPES = ("MajorClaim", "Claim", "Premise")
 STANCE_VALUES = {"support": "For", "oppose": "Against", "neutral": "Neutral"}

@@ -18,8 +18,11 @@ import io
 from collections.abc import Iterator
 from itertools import islice
 
-from . import ExportFormat, ExportSpec, compact_json, read_articles
+from ..spreadsheet import neutralise
 from .jsonl import evidence_dict
+from .reader import read_articles
+from .spec import ExportFormat, ExportSpec
+from .streaming import compact_json
 
 COLUMNS = (
     "article_id",
@@ -49,19 +52,7 @@ COLUMNS = (
     "curator",
     "review_note",
 )
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 ROWS_PER_CHUNK = 500
-
-
-_FORMULA_CHARS = frozenset(FORMULA_STARTS)
-
-
-def neutralise(value: object) -> object:
-    """Prefix a cell a spreadsheet would run as a formula with a single quote. Only text is
-    touched: numbers (``-0.25``) stay numbers. Every CSV the project writes goes through this."""
-    if isinstance(value, str) and value and value[0] in _FORMULA_CHARS:
-        return "'" + value
-    return value
 
 
 def _rows(spec: ExportSpec) -> Iterator[list]:

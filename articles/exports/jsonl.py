@@ -15,16 +15,10 @@ from collections.abc import Iterator
 
 import orjson
 
-from . import (
-    AnnotationRow,
-    ArticleRow,
-    ClaimRow,
-    EvidenceRow,
-    ExportFormat,
-    ExportSpec,
-    chunked,
-    read_articles,
-)
+from .reader import read_articles
+from .rows import AnnotationRow, ArticleRow, ClaimRow, EvidenceRow
+from .spec import ExportFormat, ExportSpec
+from .streaming import chunked
 
 
 def evidence_dict(evidence: EvidenceRow) -> dict:

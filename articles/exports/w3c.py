@@ -32,16 +32,10 @@ from collections.abc import Iterator
 import orjson
 
 from ..anchoring import context_around
-from . import (
-    AnnotationRow,
-    ArticleRow,
-    ClaimRow,
-    EvidenceRow,
-    ExportFormat,
-    ExportSpec,
-    chunked,
-    read_articles,
-)
+from .reader import read_articles
+from .rows import AnnotationRow, ArticleRow, ClaimRow, EvidenceRow
+from .spec import ExportFormat, ExportSpec
+from .streaming import chunked
 
 ANNO_CONTEXT = "http://www.w3.org/ns/anno.jsonld"
 

@@ -6,45 +6,23 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import path, reverse
 from django.views.decorators.http import require_GET
 
-from .. import selectors
 from ..access import Access
 from ..agreement import Figure
-from ..agreement_data import STANCES, CorpusAgreement, corpus_agreement
-from ..models import Article, Corpus
+from ..agreement_data import (
+    STANCES,
+    CorpusAgreement,
+    agreement_corpus,
+    corpus_agreement,
+    scope_article,
+)
+from ..models import Article
 from . import agreement_charts as charts
 from .review_common import team_context
-
-
-def agreement_corpus(request: HttpRequest, slug: str) -> tuple[Corpus, Access]:
-    """The corpus and the caller's access when they may read its agreement figures: 404 to
-    non-members, 403 to annotators of a blind corpus (see Access.may_see_agreement)."""
-    corpus, access = selectors.corpus_with_access(request.user, slug)
-    if not access.may_see_agreement():
-        raise PermissionDenied(
-            "In a blind corpus only curators, owners and viewers see the agreement figures."
-        )
-    return corpus, access
-
-
-def scope_article(corpus: Corpus, raw: str | None) -> Article | None:
-    """The `?article=` scope: None for the whole corpus; Http404 for an id not in this corpus."""
-    if not raw:
-        return None
-    article = (
-        Article.objects.alive()
-        .filter(pk=selectors.parse_id(raw), corpus=corpus)
-        .defer("text")
-        .first()
-    )
-    if article is None:
-        raise Http404("No such article in this corpus.")
-    return article
 
 
 def _figure(figure: Figure, *, percent: bool = False) -> dict[str, Any]:
@@ -63,7 +41,7 @@ def _figure(figure: Figure, *, percent: bool = False) -> dict[str, Any]:
 @login_required
 @require_GET
 def corpus_agreement_page(request: HttpRequest, slug: str) -> HttpResponse:
-    corpus, access = agreement_corpus(request, slug)
+    corpus, access = agreement_corpus(request.user, slug)
     try:
         article = scope_article(corpus, request.GET.get("article"))
     except Http404:

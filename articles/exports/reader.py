@@ -1,0 +1,451 @@
+"""The reader: the selected live articles, in batches, with everything hanging from them.
+
+A fixed number of queries per batch (never per row), each query's rows as plain tuples in one
+round trip (`sql.runner`), in a reader thread one batch ahead of the writer, so memory stays
+bounded by a few batches however large the corpus is. The writers get `ArticleRow`s (`rows`).
+"""
+
+from __future__ import annotations
+
+import json
+import queue
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from operator import attrgetter
+
+from django.contrib.auth import get_user_model
+from django.db import DEFAULT_DB_ALIAS, connections
+from django.db.models import Value
+
+from ..filters import ExportFilters
+from ..models import (
+    EVIDENCE_FIELDS,
+    Annotation,
+    Article,
+    Claim,
+    Comment,
+    Corpus,
+    Evidence,
+    Relation,
+    Review,
+    Topic,
+)
+from .rows import (
+    AnnotationRow,
+    ArticleRow,
+    ClaimRow,
+    CommentRow,
+    RelationRow,
+    ReviewRow,
+    SourceEvidenceRow,
+    SpanEvidenceRow,
+)
+from .spec import PARTS
+from .sql import InIds, OctetLength, as_iso, as_text, runner
+
+ARTICLES_PER_BATCH = 250
+FIRST_BATCH = 50
+# A batch also closes once its texts reach this many bytes, so that a corpus of long articles
+# (up to ARTICLE_MAX_CHARS each) does not hold a whole batch of them at once.
+BYTES_PER_BATCH = 8_000_000
+
+
+class _Labels:
+    """JSON label lists read as text, parsed once per distinct value (they repeat a lot)."""
+
+    def __init__(self) -> None:
+        # Readers may look `seen` up directly and call only on a miss.
+        self.seen: dict[str, list] = {}
+
+    def __call__(self, text: str | None) -> list:
+        if not text or text == "[]":
+            return []
+        value = self.seen.get(text)
+        if value is None:
+            if len(self.seen) > 10_000:
+                self.seen.clear()
+            value = self.seen[text] = json.loads(text)
+        return value
+
+
+def read_articles(
+    corpus: Corpus,
+    filters: ExportFilters,
+    *,
+    parts: frozenset[str] = PARTS,
+    batch_size: int = ARTICLES_PER_BATCH,
+    batch_bytes: int = BYTES_PER_BATCH,
+) -> Iterator[ArticleRow]:
+    """The selected articles in id order, each complete (claims in text order with their
+    annotations and evidence, review, comments; the relations between exported claims), or
+    with only the `parts` asked for (the others left empty).
+
+    Nine queries per batch of articles with every part, one fewer for each part left out,
+    whatever the number of claims and annotations (see `_read_batches`). The first batch is
+    small, so the first bytes leave quickly.
+
+    The queries run in a reader thread on this thread's own database connection (so in its
+    transaction and snapshot), one batch ahead: while this thread assembles and writes a batch,
+    the database works on the next one, on the other core. Nothing else uses the connection
+    until the reader has stopped, which it does when the export ends or is abandoned.
+    """
+    labels = _Labels()
+    names = _Names()
+    batches = _read_ahead(
+        lambda run: _read_batches(corpus, filters, names, run, parts, batch_size, batch_bytes)
+    )
+    for raw in batches:
+        yield from _assemble(raw, labels, names)
+
+
+def _read_ahead(produce: Callable) -> Iterator[_RawBatch]:
+    """Run `produce(run)` in a thread and hand over what it yields, one item ahead.
+
+    `run(queryset)` executes a query on the calling thread's connection (`sql.runner`). Errors in
+    the reader are raised here; closing this generator stops the reader and waits for it, so
+    the connection is never used by two threads at once after that.
+    """
+    wrapper = connections[DEFAULT_DB_ALIAS]
+    wrapper.ensure_connection()
+    run = runner(wrapper)
+    handover: queue.Queue = queue.Queue(maxsize=1)
+    stop = threading.Event()
+    finished = object()
+
+    def put(item) -> bool:
+        while not stop.is_set():
+            try:
+                handover.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def reader() -> None:
+        try:
+            for item in produce(run):
+                if not put(item):
+                    return
+            put(finished)
+        except BaseException as error:  # handed to the consumer, raised there
+            put(error)
+
+    # Django refuses a connection to another thread until sharing is declared.
+    wrapper.inc_thread_sharing()
+    thread = threading.Thread(target=reader, name="export-reader", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item = handover.get()
+            if item is finished:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        thread.join()
+        wrapper.dec_thread_sharing()
+
+
+class _Names:
+    """Usernames and topic labels by id, looked up once per export and kept.
+
+    The batch queries read plain ids; joining every row to the user and topic tables cost
+    PostgreSQL more than the rest of the annotation query, and a batch names only a handful of
+    people and topics. `resolve` runs one query per batch for the ids not yet known."""
+
+    def __init__(self) -> None:
+        self.users: dict[int, str] = {}
+        self.topics: dict[int | None, str | None] = {None: None}
+
+    def resolve(self, run, user_ids: set, topic_ids: set) -> None:
+        users = user_ids - self.users.keys()
+        topics = topic_ids - self.topics.keys()
+        rows = run(
+            get_user_model()
+            .objects.filter(InIds("id", users))
+            .order_by()
+            .values_list(Value(0), "id", "username")
+            .union(
+                Topic.objects.filter(InIds("id", topics))
+                .order_by()
+                .values_list(Value(1), "id", "label"),
+                all=True,
+            )
+        )
+        for table, key, name in rows:
+            (self.topics if table else self.users)[key] = name
+
+
+@dataclass(slots=True)
+class _RawBatch:
+    """One batch's rows as the database returned them (see `_read_batches`)."""
+
+    articles: list[tuple]
+    claims: list[tuple]
+    annotations: list[tuple]
+    evidence: list[tuple]
+    reviews: list[tuple]
+    comments: list[tuple]
+    relations: list[tuple]
+
+
+def _read_batches(
+    corpus: Corpus,
+    filters: ExportFilters,
+    names: _Names,
+    run: Callable[[object], list[tuple]],
+    parts: frozenset[str],
+    batch_size: int,
+    batch_bytes: int,
+) -> Iterator[_RawBatch]:
+    """The selected articles' rows, batch by batch, through `run(queryset)`: nine queries per
+    batch. The next batch's article ids and sizes (keyset pagination on the id: no server-side
+    cursor), the articles, their claims, annotations, evidence, reviews, comments, relations,
+    and the names these refer to. A batch closes at `batch_size` articles or once its texts
+    reach `batch_bytes` bytes."""
+    selected = filters.select_articles(Article.objects.alive().filter(corpus=corpus))
+    last, limit = 0, min(batch_size, FIRST_BATCH)
+    while True:
+        sizes = run(selected.filter(pk__gt=last).values_list("id", OctetLength("text"))[:limit])
+        if not sizes:
+            return
+        article_ids, total = [], 0
+        for article_id, size in sizes:
+            article_ids.append(article_id)
+            total += size or 0
+            if total >= batch_bytes:
+                break
+        last = article_ids[-1]
+        yield _read_batch(filters, names, run, article_ids, parts)
+        if len(sizes) < limit and len(article_ids) == len(sizes):
+            return  # that was the end: no need to ask again
+        limit = batch_size
+
+
+def _read_batch(
+    filters: ExportFilters, names: _Names, run, article_ids: list[int], parts: frozenset[str]
+) -> _RawBatch:
+    article_rows = run(
+        Article.objects.filter(InIds("id", article_ids))
+        .order_by("id")
+        .values_list(
+            "id",
+            "title",
+            "text",
+            "author",
+            "source_url",
+            as_text("published_on"),
+            "language",
+            as_iso("created_at"),
+            as_iso("updated_at"),
+        )
+    )
+    claim_rows = run(
+        Claim.objects.filter(filters.claims_q(), InIds("article_id", article_ids))
+        .order_by("article_id", "start", "-end", "id")
+        .values_list(
+            "article_id",
+            "id",
+            "start",
+            "end",
+            "exact",
+            "prefix",
+            "suffix",
+            "summary",
+            "created_by_id",
+            # Expressions last, in this order: then Django hands the rows over as they come.
+            as_text("labels"),
+            as_iso("created_at"),
+            as_iso("updated_at"),
+        )
+    )
+    claim_ids = [row[1] for row in claim_rows]
+    # Sorted by annotator id here; by username (the export's order) below.
+    annotation_rows = (
+        run(
+            Annotation.objects.filter(InIds("claim_id", claim_ids), filters.annotations_q())
+            .order_by("claim_id", "annotator_id")
+            .values_list(
+                "claim_id",
+                "id",
+                "annotator_id",
+                "topic_id",
+                "stance",
+                "confidence",
+                "note",
+                "status",
+                as_text("labels"),
+                as_iso("created_at"),
+                as_iso("updated_at"),
+            )
+        )
+        if "annotations" in parts
+        else []
+    )
+    evidence_rows = (
+        run(
+            Evidence.objects.filter(InIds("annotation_id", [row[1] for row in annotation_rows]))
+            .order_by("annotation_id", "position", "id")
+            .values_list("annotation_id", *EVIDENCE_FIELDS)
+        )
+        if "evidence" in parts
+        else []
+    )
+    review_rows = (
+        run(
+            Review.objects.filter(InIds("claim_id", claim_ids)).values_list(
+                "claim_id",
+                "curator_id",
+                "decision",
+                "topic_id",
+                "stance",
+                "note",
+                as_iso("created_at"),
+                as_iso("updated_at"),
+            )
+        )
+        if "reviews" in parts
+        else []
+    )
+    comment_rows = (
+        run(
+            Comment.objects.filter(InIds("claim_id", claim_ids))
+            .order_by("claim_id", "created_at", "id")
+            .values_list("claim_id", "id", "author_id", "text", as_iso("created_at"))
+        )
+        if "comments" in parts
+        else []
+    )
+    relation_rows = (
+        run(
+            Relation.objects.filter(InIds("source_claim_id", claim_ids))
+            .order_by("id")
+            .values_list(
+                "id",
+                "source_claim_id",
+                "target_claim_id",
+                "kind",
+                "created_by_id",
+                as_iso("created_at"),
+            )
+        )
+        if "relations" in parts
+        else []
+    )
+    names.resolve(
+        run,
+        {row[8] for row in claim_rows}
+        | {row[2] for row in annotation_rows}
+        | {row[1] for row in review_rows}
+        | {row[2] for row in comment_rows}
+        | {row[4] for row in relation_rows},
+        {row[3] for row in annotation_rows} | {row[3] for row in review_rows},
+    )
+    return _RawBatch(
+        article_rows,
+        claim_rows,
+        annotation_rows,
+        evidence_rows,
+        review_rows,
+        comment_rows,
+        relation_rows,
+    )
+
+
+def _assemble(raw: _RawBatch, labels: _Labels, names: _Names) -> list[ArticleRow]:
+    """Build the batch's articles from its rows."""
+    batch = [ArticleRow(str(row[0]), *row[1:]) for row in raw.articles]
+    by_article = {row[0]: article for row, article in zip(raw.articles, batch, strict=True)}
+    claim_rows, annotation_rows, evidence_rows = raw.claims, raw.annotations, raw.evidence
+    review_rows, comment_rows, relation_rows = raw.reviews, raw.comments, raw.relations
+    users, topics = names.users, names.topics
+
+    # Per-row work is most of the Python time: unpack rows, look the labels up in the cache
+    # inline, and keep the current parent's list while its children come in (they come grouped).
+    known_labels = labels.seen
+    claims: dict[int, ClaimRow] = {}
+    claim_article: dict[int, int] = {}
+    claim_index: dict[int, int] = {}
+    current_article, article_claims = None, []
+    for (
+        article_id, claim_id, start, end, exact, prefix, suffix, summary, created_by,
+        label_text, created_at, updated_at,
+    ) in claim_rows:  # fmt: skip
+        claim_labels = known_labels.get(label_text)
+        if claim_labels is None:
+            claim_labels = labels(label_text)
+        claim = ClaimRow(
+            str(claim_id), start, end, exact, prefix, suffix, summary, claim_labels,
+            users[created_by], created_at, updated_at,
+        )  # fmt: skip
+        if article_id != current_article:
+            current_article, article_claims = article_id, by_article[article_id].claims
+        claim_index[claim_id] = len(article_claims)
+        article_claims.append(claim)
+        claims[claim_id] = claim
+        claim_article[claim_id] = article_id
+
+    annotations: dict[int, AnnotationRow] = {}
+    unsorted: list[list[AnnotationRow]] = []
+    current_claim, claim_annotations, previous = None, [], ""
+    for (
+        claim_id, annotation_id, annotator_id, topic_id, stance, confidence, note, status,
+        label_text, created_at, updated_at,
+    ) in annotation_rows:  # fmt: skip
+        annotation_labels = known_labels.get(label_text)
+        if annotation_labels is None:
+            annotation_labels = labels(label_text)
+        annotator = users[annotator_id]
+        annotation = AnnotationRow(
+            str(annotation_id), annotator, topics[topic_id], stance, annotation_labels,
+            confidence, note, status, created_at, updated_at,
+        )  # fmt: skip
+        if claim_id != current_claim:
+            current_claim, claim_annotations = claim_id, claims[claim_id].annotations
+        elif annotator < previous:
+            unsorted.append(claim_annotations)
+        previous = annotator
+        claim_annotations.append(annotation)
+        annotations[annotation_id] = annotation
+    # One annotation per claim and annotator, so the username alone orders a claim's list.
+    for claim_annotations in unsorted:
+        claim_annotations.sort(key=_by_annotator)
+
+    # The columns are EVIDENCE_FIELDS, in its order.
+    for annotation_id, kind, start, end, exact, url, title, quote, kind_of, role in evidence_rows:
+        annotations[annotation_id].evidence.append(
+            SpanEvidenceRow(kind, start, end, exact, kind_of, role)
+            if kind == "span"
+            else SourceEvidenceRow(kind, url, title, quote, kind_of, role)
+        )
+
+    for claim_id, curator, decision, topic_id, stance, note, created_at, updated_at in review_rows:
+        claims[claim_id].review = ReviewRow(
+            users[curator], decision, topics[topic_id], stance, note, created_at, updated_at
+        )
+
+    for claim_id, comment_id, author, text, created_at in comment_rows:
+        claims[claim_id].comments.append(
+            CommentRow(str(comment_id), users[author], text, created_at)
+        )
+
+    for relation_id, source_id, target_id, kind, created_by, created_at in relation_rows:
+        # Both ends must be exported claims (the trash and the filters may leave one out).
+        if target_id in claim_index:
+            by_article[claim_article[source_id]].relations.append(
+                RelationRow(
+                    str(relation_id),
+                    claim_index[source_id],
+                    claim_index[target_id],
+                    kind,
+                    users[created_by],
+                    created_at,
+                )
+            )
+    return batch
+
+
+_by_annotator = attrgetter("annotator")

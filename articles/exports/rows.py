@@ -1,0 +1,114 @@
+"""What a writer receives: one article at a time, with everything that hangs from it.
+
+The rows have the native JSONL line's shape: its keys as fields, in its order, ids as strings,
+so that the JSONL writer hands them to orjson as they are (it writes a dataclass's fields in
+order, the fields named with a leading underscore left out). Other formats read the attributes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class SpanEvidenceRow:
+    kind: str  # "span"
+    start: int
+    end: int
+    exact: str
+    evidence_type: str
+    role: str
+    # What the other kind has, empty here (class attributes: not written to JSONL).
+    url = title = quote = ""
+
+
+@dataclass
+class SourceEvidenceRow:
+    kind: str  # "source"
+    url: str
+    title: str
+    quote: str
+    evidence_type: str
+    role: str
+    start = end = None
+    exact = ""
+
+
+EvidenceRow = SpanEvidenceRow | SourceEvidenceRow
+
+
+@dataclass
+class AnnotationRow:
+    id: str
+    annotator: str
+    topic: str
+    stance: str
+    labels: list
+    confidence: int | None
+    note: str
+    status: str
+    created_at: str
+    updated_at: str
+    evidence: list[EvidenceRow] = field(default_factory=list)
+
+
+@dataclass
+class ReviewRow:
+    curator: str
+    decision: str
+    topic: str | None
+    stance: str
+    note: str
+    created_at: str
+    updated_at: str
+
+
+@dataclass
+class CommentRow:
+    id: str
+    author: str
+    text: str
+    created_at: str
+
+
+@dataclass
+class ClaimRow:
+    id: str
+    start: int
+    end: int
+    exact: str
+    prefix: str
+    suffix: str
+    summary: str
+    labels: list
+    created_by: str
+    created_at: str
+    updated_at: str
+    annotations: list[AnnotationRow] = field(default_factory=list)
+    review: ReviewRow | None = None
+    comments: list[CommentRow] = field(default_factory=list)
+
+
+@dataclass
+class RelationRow:
+    id: str
+    source: int  # index of the source claim in its article's `claims`
+    target: int
+    kind: str
+    created_by: str
+    created_at: str
+
+
+@dataclass
+class ArticleRow:
+    id: str
+    title: str
+    text: str
+    author: str
+    source_url: str
+    published_on: str | None
+    language: str
+    created_at: str
+    updated_at: str
+    claims: list[ClaimRow] = field(default_factory=list)
+    relations: list[RelationRow] = field(default_factory=list)

@@ -1,0 +1,166 @@
+"""How the reader's queries are written and run: SQL expressions that keep the per-row work in
+the database (ids as one parameter, timestamps as text, text sizes), and the runner that sends a
+query on the reader thread's connection and hands its rows back as plain tuples."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from time import monotonic
+
+import psycopg
+from django.db import NotSupportedError
+from django.db.models import BooleanField, F, Func, IntegerField, TextField
+from django.db.models.functions import Cast
+from psycopg import errors as psycopg_errors
+from psycopg import pq
+from psycopg.adapt import Transformer
+
+
+class InIds(Func):
+    """The rows whose `column` is one of `ids`, with the ids as ONE parameter: any number of
+    ids, one short query. The ids are ints, written by us, so the literal is safe.
+
+    On PostgreSQL the plan matters. A batch's ids are mostly neighbours (rows are created in
+    bulk), so when they are dense the index is scanned over their range (`BETWEEN min AND max`,
+    which the planner estimates well) and `= ANY(...)` only filters the rows found (hashed;
+    `+ 0` keeps the planner from using it as an index condition). As an index condition, an
+    array of thousands of ids is costed as thousands of separate index probes, and PostgreSQL 15
+    chose a sequential scan of the whole table instead: three to four times slower. Sparse ids
+    keep `= ANY(...)` as the index condition. SQLite reads `json_each` of the ids."""
+
+    conditional = True
+    output_field = BooleanField()
+    # A range this many times wider than the number of ids counts as sparse.
+    DENSE = 4
+
+    def __init__(self, column: str, ids):
+        super().__init__(F(column))
+        self.ids = [int(i) for i in ids]
+
+    def as_sql(self, compiler, connection, **extra):
+        column, params = compiler.compile(self.source_expressions[0])
+        array = "{" + ",".join(map(str, self.ids)) + "}"
+        if not self.ids:
+            return f"{column} = ANY(%s::bigint[])", [*params, array]
+        low, high = min(self.ids), max(self.ids)
+        if high - low + 1 > self.DENSE * len(self.ids):
+            return f"{column} = ANY(%s::bigint[])", [*params, array]
+        return (
+            f"({column} BETWEEN %s AND %s AND ({column} + 0) = ANY(%s::bigint[]))",
+            [*params, low, high, *params, array],
+        )
+
+    def as_sqlite(self, compiler, connection, **extra):
+        column, params = compiler.compile(self.source_expressions[0])
+        # The column is a compiled, quoted identifier; the ids are a bound parameter.
+        sql = f"{column} IN (SELECT value FROM json_each(%s))"  # noqa: S608
+        return sql, [*params, json.dumps(self.ids)]
+
+
+class IsoText(Func):
+    """A timestamp as RFC 3339 text in UTC (`2025-01-31T12:00:00.000000Z`), formatted by the
+    database: parsing timestamps into Python objects only to print them again was a large part
+    of the export's time."""
+
+    output_field = TextField()
+
+    def as_postgresql(self, compiler, connection, **extra):
+        column, params = compiler.compile(self.source_expressions[0])
+        return (
+            f"to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')",
+            params,
+        )
+
+    def as_sqlite(self, compiler, connection, **extra):
+        # Django stores UTC as "YYYY-MM-DD HH:MM:SS[.ffffff]".
+        column, params = compiler.compile(self.source_expressions[0])
+        return f"replace({column}, ' ', 'T') || 'Z'", params
+
+    def as_sql(self, compiler, connection, **extra):
+        raise NotSupportedError("Exports run on PostgreSQL and SQLite, the project's databases.")
+
+
+def as_text(column: str) -> Cast:
+    # Dates and JSON are read as the database's text, for the same reason.
+    return Cast(column, output_field=TextField())
+
+
+def as_iso(column: str) -> IsoText:
+    return IsoText(F(column))
+
+
+class OctetLength(Func):
+    """A text's size in bytes: what a batch's memory budget counts, known to the database
+    without reading (or decompressing) the text."""
+
+    output_field = IntegerField()
+
+    def as_postgresql(self, compiler, connection, **extra):
+        column, params = compiler.compile(self.source_expressions[0])
+        return f"octet_length({column})", params
+
+    def as_sqlite(self, compiler, connection, **extra):
+        column, params = compiler.compile(self.source_expressions[0])
+        return f"length(CAST({column} AS BLOB))", params
+
+
+def runner(wrapper) -> Callable[[object], list[tuple]]:
+    """How the reader thread runs a query on `wrapper`'s connection.
+
+    On PostgreSQL the query is sent with libpq's blocking `PQexec`, which psycopg runs without
+    holding Python's GIL until the whole result has arrived, and the rows are then loaded in one
+    call. Through a cursor, psycopg takes the GIL back for every piece of the result read from
+    the socket; with the writer thread busy, each of those waits its turn, and a batch's queries
+    took four times as long. The query text is composed as psycopg's client-side cursor composes
+    it (what Django sends too), errors become Django's database errors, and the query is logged
+    where Django logs queries (`connection.queries`, query-count tests). Elsewhere (SQLite) the
+    reader uses a Django cursor.
+    """
+    if wrapper.vendor != "postgresql":
+        return lambda queryset: _fetch(queryset, wrapper)
+    raw = wrapper.connection
+    composer = psycopg.ClientCursor(raw)
+    encoding = raw.info.encoding
+
+    def run(queryset) -> list[tuple]:
+        sql, params = queryset.query.get_compiler(using=queryset.db).as_sql()
+        query = composer.mogrify(sql, params)
+        started = monotonic()
+        with wrapper.wrap_database_errors:
+            result = raw.pgconn.exec_(query.encode(encoding))
+            if result.status != pq.ExecStatus.TUPLES_OK:
+                raise _error_of(result)
+        if wrapper.queries_logged:
+            wrapper.queries_log.append({"sql": query, "time": f"{monotonic() - started:.3f}"})
+        loader = Transformer(raw)
+        loader.set_pgresult(result)
+        return loader.load_rows(0, result.ntuples, tuple)
+
+    return run
+
+
+def _error_of(result) -> psycopg.Error:
+    """The psycopg exception for a failed result, by its SQLSTATE (as a cursor would raise)."""
+    message = (result.error_message or b"").decode("utf-8", "replace").strip()
+    state = (result.error_field(pq.DiagnosticField.SQLSTATE) or b"").decode()
+    try:
+        error_class = psycopg_errors.lookup(state)
+    except KeyError:
+        error_class = psycopg.DatabaseError
+    return error_class(message or "The export's query failed.")
+
+
+def _fetch(queryset, wrapper) -> list[tuple]:
+    """All the rows of one query, as plain tuples in one round trip, through a Django cursor.
+
+    A batch is held in memory anyway, so its rows are read at once through an ordinary cursor:
+    no server-side cursor (DECLARE, a FETCH per 2,000 rows, CLOSE, and a plan tuned for the
+    first rows), and no per-row work from Django. The select lists hold only fields and
+    expressions that need no conversion (ints, text, timestamps and JSON cast to text by the
+    database), in the order the rows are unpacked.
+    """
+    sql, params = queryset.query.get_compiler(using=queryset.db).as_sql()
+    with wrapper.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()

@@ -1,0 +1,43 @@
+"""What every writer shares on the way out: compact JSON, joining pieces into chunks, and
+`stream(spec)`, the bytes of an export read inside one transaction (one consistent snapshot)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+
+from django.db import connection, transaction
+
+from .spec import ExportSpec
+
+CHUNK_BYTES = 64 * 1024
+
+
+def compact_json() -> Callable[[object], str]:
+    return json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
+def chunked(pieces: Iterator[bytes], size: int = CHUNK_BYTES) -> Iterator[bytes]:
+    """Join small pieces into chunks of about `size` bytes (fewer, larger writes)."""
+    buffer: list[bytes] = []
+    length = 0
+    for piece in pieces:
+        buffer.append(piece)
+        length += len(piece)
+        if length >= size:
+            yield b"".join(buffer)
+            buffer, length = [], 0
+    if buffer:
+        yield b"".join(buffer)
+
+
+def stream(spec: ExportSpec) -> Iterator[bytes]:
+    """The export's bytes. Reads run in one transaction so the whole export is one snapshot
+    (REPEATABLE READ on PostgreSQL when this is the outermost transaction)."""
+    outermost = not connection.in_atomic_block
+    with transaction.atomic():
+        if outermost and connection.vendor == "postgresql":
+            # Must be the transaction's first statement; a nested block keeps its caller's level.
+            with connection.cursor() as cursor:
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        yield from spec.format.writer(spec)
