@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.views.decorators.http import require_POST
 
 from ... import selectors, services
 from ...models import Claim
 from ...permissions import Action
+from .context import PageRequest
 from .forms import ClaimForm, ClaimLabelsForm, ClaimSummaryForm
 from .writes import PanelWrite, TextWrite, Versions, after_write, claim_for_write
 
 
 @login_required
 @require_POST
-def claim_create(request: HttpRequest, pk: int) -> HttpResponse:
+def claim_create(request: PageRequest, pk: int) -> HttpResponse:
     """A claim from a selection in the text (offsets and quote) or from a quote alone."""
     article, access = selectors.article_with_access(request.user, pk)
     access.ensure(Action.ANNOTATE)
@@ -39,7 +40,7 @@ def claim_create(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def claim_edit(request: HttpRequest, pk: int) -> HttpResponse:
+def claim_edit(request: PageRequest, pk: int) -> HttpResponse:
     claim, article, access = claim_for_write(request, pk)
     form = ClaimSummaryForm(request.POST)
 
@@ -63,7 +64,7 @@ def claim_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def claim_labels(request: HttpRequest, pk: int) -> HttpResponse:
+def claim_labels(request: PageRequest, pk: int) -> HttpResponse:
     """The claim's own labels (shared by everyone, unlike each annotator's): its creator or a
     curator sets them; the checkboxes send the whole set."""
     claim, article, access = claim_for_write(request, pk)
@@ -90,7 +91,7 @@ def claim_labels(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def claim_delete(request: HttpRequest, pk: int) -> HttpResponse:
+def claim_delete(request: PageRequest, pk: int) -> HttpResponse:
     claim, article, access = claim_for_write(request, pk)
     services.claim_delete(access=access, claim=claim)
     return after_write(request, access, article, None, "Claim deleted.")

@@ -8,11 +8,14 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
+from django.contrib.auth.models import User
+from django.http import HttpRequest
 from django.urls import reverse
+from django_htmx.middleware import HtmxDetails
 
 from ... import selectors
 from ...access import Access, Kind
-from ...models import Article, EvidenceRole, EvidenceType, RelationKind, Role, Stance
+from ...models import Article, Claim, EvidenceRole, EvidenceType, RelationKind, Role, Stance
 from ...permissions import (
     Action,
     can_delete_annotation,
@@ -31,7 +34,7 @@ from .claim_list import (
 )
 from .segments import render_segments, segment_text
 
-STANCE_KEYS = {Stance.SUPPORT: "1", Stance.OPPOSE: "2", Stance.NEUTRAL: "3"}
+STANCE_KEYS: dict[str, str] = {Stance.SUPPORT: "1", Stance.OPPOSE: "2", Stance.NEUTRAL: "3"}
 LEGEND = [
     ("support", "Support", "solid underline"),
     ("oppose", "Oppose", "wavy underline"),
@@ -39,6 +42,14 @@ LEGEND = [
     ("mixed", "Disputed", "double underline"),
     ("none", "No stance yet", "dashed underline"),
 ]
+
+
+class PageRequest(HttpRequest):
+    """A request to the page's views: signed in (they are all login_required) and read by
+    django-htmx's middleware (`htmx` is falsy for plain browsers)."""
+
+    user: User
+    htmx: HtmxDetails
 
 
 @dataclass
@@ -51,7 +62,7 @@ class Viewer:
     show_reviews: bool  # the curators' decisions on it
 
     @property
-    def user(self) -> Any:
+    def user(self) -> User:
         return self.access.user
 
     @property
@@ -137,10 +148,14 @@ def text_context(
 # --- The claim panel --------------------------------------------------------------------------
 
 
-def _relations(claim: Any, viewer: Viewer, labels: dict[int, tuple[int, str]]) -> list[dict]:
+def _relations(
+    claim: Claim, viewer: Viewer, labels: dict[int, tuple[int, str]]
+) -> list[dict[str, Any]]:
     """The claim's links both ways, each with the other claim's number and excerpt."""
-    links = [(rel, "out", rel.target_claim_id) for rel in claim.relations_out] + [
-        (rel, "in", rel.source_claim_id) for rel in claim.relations_in
+    # relations_out/_in, visible_annotations, n_annotations: set by selectors.claims_for_article.
+    facts: Any = claim
+    links = [(rel, "out", rel.target_claim_id) for rel in facts.relations_out] + [
+        (rel, "in", rel.source_claim_id) for rel in facts.relations_in
     ]
     return [
         {
@@ -167,7 +182,8 @@ def panel_context(
         context["panel_missing"] = True
         return context
     user_id = viewer.access.user_id
-    visible = claim.visible_annotations
+    facts: Any = claim  # with the attributes selectors.claims_for_article sets
+    visible = facts.visible_annotations
     mine = next((a for a in visible if a.annotator_id == user_id), None)
     review = getattr(claim, "review", None) if viewer.show_reviews else None
     outline = list(selectors.claim_outline_for_article(article))
@@ -198,7 +214,7 @@ def panel_context(
             role=viewer.role,
             claim=claim,
             sees_all=viewer.sees_all,
-            others_tagged=claim.n_annotations > (1 if mine else 0),
+            others_tagged=facts.n_annotations > (1 if mine else 0),
         )
         is None,
         can_delete_mine=mine is not None
@@ -220,14 +236,12 @@ def panel_context(
 def _evidence_picked(form: Any) -> dict[str, dict[str, str]]:
     """The type and role each "add evidence" form shows selected: what was sent, when the form
     comes back with a mistake, else "other" and "supports" (no type is suggested)."""
-    picked = {
-        kind: {"type": EvidenceType.OTHER, "role": EvidenceRole.SUPPORTS}
-        for kind in ("span", "source")
-    }
+    other, supports = str(EvidenceType.OTHER), str(EvidenceRole.SUPPORTS)
+    picked = {kind: {"type": other, "role": supports} for kind in ("span", "source")}
     kind = form.get("kind") if form else None
     if kind in picked:
         picked[kind] = {
-            "type": form.get("evidence_type") or EvidenceType.OTHER,
-            "role": form.get("role") or EvidenceRole.SUPPORTS,
+            "type": form.get("evidence_type") or other,
+            "role": form.get("role") or supports,
         }
     return picked

@@ -104,13 +104,14 @@ class ClaimForm(PageForm):
     start = _field()
     end = _field()
     exact = _field()
-    prefix = _field()
-    suffix = _field()
     summary = _field()
 
     def __init__(self, data: Any, *, text: str) -> None:
         super().__init__(data)
         self.text = text
+        # Declared here: a class attribute named "prefix" would hide the form's own `prefix`.
+        self.fields["prefix"] = _field()
+        self.fields["suffix"] = _field()
 
     def clean_start(self) -> Any:
         return _offset(self.cleaned_data["start"])
@@ -134,7 +135,8 @@ class ClaimForm(PageForm):
         ).strip()
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         span = validators.validate_span(
             self.text,
             start=data.get("start"),
@@ -229,10 +231,11 @@ class EvidenceForm(VersionedForm):
     def __init__(self, data: Any, *, text: str) -> None:
         super().__init__(data)
         self.text = text
-        self.item: dict[str, Any] = {}
+        self.item: validators.EvidenceFields = {}
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         self.item = validators.validate_evidence_item(
             self.text,
             {

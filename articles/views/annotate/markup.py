@@ -32,7 +32,7 @@ def element(tag: str, *children: str, **attributes: str | int | None) -> Html:
     attribute values are escaped (ints written as they are); None leaves an attribute out.
     Attributes keep the order given (tests and the page's script read some of them)."""
     attrs = "".join(
-        f' {_name(name)}="{value if type(value) is int else escape(value)}"'
+        f' {_name(name)}="{value if isinstance(value, int) else escape(value)}"'
         for name, value in attributes.items()
         if value is not None
     )

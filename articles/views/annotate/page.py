@@ -5,12 +5,20 @@ browsers with a redirect to the page."""
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET
 
 from ... import selectors
-from .context import base_context, list_context, page_url, rows_for, text_context, viewer_for
+from .context import (
+    PageRequest,
+    base_context,
+    list_context,
+    page_url,
+    rows_for,
+    text_context,
+    viewer_for,
+)
 from .forms import FilterForm, RelationSearchForm
 from .responses import partial, render_page, render_panel
 from .search import relation_search
@@ -18,7 +26,7 @@ from .search import relation_search
 
 @login_required
 @require_GET
-def article_page(request: HttpRequest, pk: int) -> HttpResponse:
+def article_page(request: PageRequest, pk: int) -> HttpResponse:
     article, access = selectors.article_with_access(request.user, pk)
     claim = request.GET.get("claim")
     claim_id = selectors.parse_id(claim) if claim else None
@@ -27,7 +35,7 @@ def article_page(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_GET
-def article_text(request: HttpRequest, pk: int) -> HttpResponse:
+def article_text(request: PageRequest, pk: int) -> HttpResponse:
     article, access = selectors.article_with_access(request.user, pk)
     if not request.htmx:
         return redirect("article", pk=article.pk)
@@ -38,7 +46,7 @@ def article_text(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_GET
-def article_claim_list(request: HttpRequest, pk: int) -> HttpResponse:
+def article_claim_list(request: PageRequest, pk: int) -> HttpResponse:
     article, access = selectors.article_with_access(request.user, pk)
     filter_name = FilterForm(request.GET).name
     if not request.htmx:
@@ -51,7 +59,7 @@ def article_claim_list(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_GET
-def claim_panel(request: HttpRequest, pk: int) -> HttpResponse:
+def claim_panel(request: PageRequest, pk: int) -> HttpResponse:
     claim, access = selectors.claim_with_access(request.user, pk)
     if not request.htmx:
         return redirect(page_url(claim.article_id, claim_id=claim.pk))
@@ -60,7 +68,7 @@ def claim_panel(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_GET
-def relation_targets(request: HttpRequest, pk: int) -> HttpResponse:
+def relation_targets(request: PageRequest, pk: int) -> HttpResponse:
     """The relation form's choices for htmx: the claims whose text holds the typed words
     (`q`), at most search.RELATION_MATCHES of them, or the claim picked in the text (`pick`)."""
     claim, _access = selectors.claim_with_access(request.user, pk)

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.views.decorators.http import require_POST
 
 from ... import selectors, services
 from ...models import Relation
 from ...permissions import Action
+from .context import PageRequest
 from .forms import BackToClaimForm, RelationForm
 from .search import only_match, relation_search
 from .writes import PanelWrite, after_write, claim_for_write
@@ -17,7 +18,7 @@ from .writes import PanelWrite, after_write, claim_for_write
 
 @login_required
 @require_POST
-def relation_create(request: HttpRequest, pk: int) -> HttpResponse:
+def relation_create(request: PageRequest, pk: int) -> HttpResponse:
     """A link from the open claim to the claim chosen among the matches; without a choice, the
     words typed pick it when one claim matches them, else the matches are offered."""
     claim, article, access = claim_for_write(request, pk)
@@ -45,7 +46,7 @@ def relation_create(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def relation_delete(request: HttpRequest, pk: int) -> HttpResponse:
+def relation_delete(request: PageRequest, pk: int) -> HttpResponse:
     """Remove a link; the panel shown afterwards is the claim it was removed from (either end)."""
     relation, access = selectors.relation_with_access(request.user, pk)
     article = relation.source_claim.article

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import render
 
 from ...models import Article
 from .context import (
     LEGEND,
+    PageRequest,
     Viewer,
     base_context,
     list_context,
@@ -29,7 +30,7 @@ def partial(name: str) -> str:
 
 
 def render_page(
-    request: HttpRequest,
+    request: PageRequest,
     article: Article,
     viewer: Viewer,
     claim_id: int | None,
@@ -52,7 +53,7 @@ def render_page(
 
 
 def render_panel(
-    request: HttpRequest,
+    request: PageRequest,
     article: Article,
     viewer: Viewer,
     claim_id: int | None,

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
 
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.views.decorators.http import require_POST
 
 from ... import selectors, services
 from ...access import Access
 from ...models import Annotation, Article, Evidence, EvidenceKind
 from .claim_list import STANCE_LABELS, excerpt
+from .context import PageRequest
 from .forms import AnnotationForm, EvidenceForm, VersionedForm
 from .writes import Changed, PanelWrite, Versions, after_write, claim_for_write, mine_for_write
 
@@ -21,22 +21,22 @@ def _stance_label(value: str) -> str:
     return STANCE_LABELS.get(value, value or "—")
 
 
-def _tag_summary(annotation: Annotation | None, topics: dict[int, str]) -> list[tuple[str, str]]:
+def _tag_lines(
+    stance: str, topic: str, labels: list[str], confidence: int | None, note: str
+) -> list[tuple[str, str]]:
     """A tag as the conflict view lists it."""
-    if annotation is None:
-        return [("Stance", "—")]
     return [
-        ("Stance", _stance_label(annotation.stance)),
-        ("Topic", topics.get(annotation.topic_id, "")),
-        ("Labels", ", ".join(annotation.labels) or "—"),
-        ("Confidence", str(annotation.confidence or "—")),
-        ("Note", annotation.note or "—"),
+        ("Stance", _stance_label(stance)),
+        ("Topic", topic),
+        ("Labels", ", ".join(labels) or "—"),
+        ("Confidence", str(confidence or "—")),
+        ("Note", note or "—"),
     ]
 
 
 @login_required
 @require_POST
-def annotation_save(request: HttpRequest, pk: int) -> HttpResponse:
+def annotation_save(request: PageRequest, pk: int) -> HttpResponse:
     """Create or update my annotation of the claim (stance buttons submit this form too)."""
     claim, article, access = claim_for_write(request, pk)
     mine = selectors.annotation_of(user=request.user, claim=claim)
@@ -64,22 +64,31 @@ def annotation_save(request: HttpRequest, pk: int) -> HttpResponse:
             )
 
     def versions(current: Annotation | None) -> Versions:
-        data = form.cleaned_data
-        topic = str(data["topic"] or "")
-        sent = Annotation(
-            stance=data["stance"],
-            topic_id=int(topic) if topic.isdigit() else None,
-            labels=data["labels"],
-            confidence=data["confidence"],
-            note=data["note"],
+        sent = form.cleaned_data
+        topics = {
+            str(pk): label
+            for pk, label in selectors.topics_for_corpus(article.corpus).values_list("id", "label")
+        }
+        mine = _tag_lines(
+            sent["stance"],
+            topics.get(str(sent["topic"]), ""),
+            sent["labels"],
+            sent["confidence"],
+            sent["note"],
         )
-        topics = dict(selectors.topics_for_corpus(article.corpus).values_list("id", "label"))
-        return Versions(
-            what="your tag on this claim",
-            mine=_tag_summary(sent, topics),
-            theirs=_tag_summary(current, topics),
-            version=current.version if current else "",
+        theirs = (
+            _tag_lines(
+                current.stance,
+                topics.get(str(current.topic_id), ""),
+                current.labels,
+                current.confidence,
+                current.note,
+            )
+            if current
+            else [("Stance", "—")]
         )
+        version = current.version if current else ""
+        return Versions(what="your tag on this claim", mine=mine, theirs=theirs, version=version)
 
     write = PanelWrite(request, access, article, claim.pk, keep={"form": form.data})
     return write.run(
@@ -91,7 +100,7 @@ def annotation_save(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def annotation_delete(request: HttpRequest, pk: int) -> HttpResponse:
+def annotation_delete(request: PageRequest, pk: int) -> HttpResponse:
     annotation, article, access = mine_for_write(request, pk)
     services.annotation_delete(actor=request.user, annotation=annotation, role=access.role)
     return after_write(request, access, article, annotation.claim_id, "Your tag was removed.")
@@ -100,16 +109,29 @@ def annotation_delete(request: HttpRequest, pk: int) -> HttpResponse:
 # --- Evidence: annotation_update replaces the whole list -----------------------------------------
 
 
-def _items(evidence: Iterable[Evidence]) -> list[dict[str, Any]]:
+def _items(evidence: Iterable[Evidence]) -> list[services.EvidenceInput]:
     """Evidence rows as the items annotation_update takes."""
-    return [{name: getattr(item, name) for name in services.EVIDENCE_FIELDS} for item in evidence]
+    return [
+        services.EvidenceInput(
+            kind=item.kind,
+            start=item.start,
+            end=item.end,
+            exact=item.exact,
+            url=item.url,
+            title=item.title,
+            quote=item.quote,
+            evidence_type=item.evidence_type,
+            role=item.role,
+        )
+        for item in evidence
+    ]
 
 
 def _evidence_of(annotation: Annotation) -> list[Evidence]:
     return list(annotation.evidence.order_by("position", "id"))
 
 
-def _describe(item: dict[str, Any]) -> str:
+def _describe(item: services.EvidenceInput) -> str:
     if item.get("kind") == EvidenceKind.SPAN:
         return f"“{excerpt(item.get('exact') or '', 80)}”"
     return " · ".join(v for v in (item.get("title"), item.get("url"), item.get("quote")) if v)
@@ -127,7 +149,7 @@ def _versions(current: Annotation, attempted: str) -> Versions:
 
 
 def _panel(
-    request: HttpRequest, access: Access, article: Article, claim_id: int, form: VersionedForm
+    request: PageRequest, access: Access, article: Article, claim_id: int, form: VersionedForm
 ) -> PanelWrite:
     """An evidence write answers in the panel's evidence section, keeping what was typed."""
     keep = {"form": form.data}
@@ -136,7 +158,7 @@ def _panel(
 
 @login_required
 @require_POST
-def evidence_add(request: HttpRequest, pk: int) -> HttpResponse:
+def evidence_add(request: PageRequest, pk: int) -> HttpResponse:
     claim, article, access = claim_for_write(request, pk)
     mine = selectors.annotation_of(user=request.user, claim=claim)
     form = EvidenceForm(request.POST, text=article.text)
@@ -152,20 +174,22 @@ def evidence_add(request: HttpRequest, pk: int) -> HttpResponse:
             annotation=mine,
             role=access.role,
             version=version,
-            evidence=[*_items(_evidence_of(mine)), form.item],
+            evidence=[*_items(_evidence_of(mine)), services.EvidenceInput(**form.item)],
         )
 
     return write.run(
         save,
         done="Evidence added.",
         changed=False,
-        versions=lambda current: _versions(current, f"Add {_describe(form.item)}"),
+        versions=lambda current: _versions(
+            current, f"Add {_describe(services.EvidenceInput(**form.item))}"
+        ),
     )
 
 
 @login_required
 @require_POST
-def evidence_delete(request: HttpRequest, pk: int, evidence_id: int) -> HttpResponse:
+def evidence_delete(request: PageRequest, pk: int, evidence_id: int) -> HttpResponse:
     annotation, article, access = mine_for_write(request, pk)
     evidence = _evidence_of(annotation)
     removed = next((item for item in evidence if item.pk == evidence_id), None)

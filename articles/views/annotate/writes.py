@@ -22,7 +22,7 @@ from typing import Any
 from django.contrib import messages
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db.models import Model
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django_htmx.http import reswap, retarget, trigger_client_event
 
@@ -30,7 +30,7 @@ from ... import selectors, services
 from ...access import Access
 from ...models import Annotation, Article, Claim
 from ...permissions import Action
-from .context import base_context, page_url, viewer_for
+from .context import PageRequest, base_context, page_url, viewer_for
 from .forms import FilterForm
 from .responses import partial, render_page, render_panel
 
@@ -68,7 +68,7 @@ class Changed(Exception):  # noqa: N818 - named for what happened, like services
         self.current = current
 
 
-def claim_for_write(request: HttpRequest, pk: int) -> tuple[Claim, Article, Access]:
+def claim_for_write(request: PageRequest, pk: int) -> tuple[Claim, Article, Access]:
     """The claim (404 for non-members), its article and the caller's access, refusing members
     who may not annotate (403)."""
     claim, access = selectors.claim_with_access(request.user, pk)
@@ -76,7 +76,7 @@ def claim_for_write(request: HttpRequest, pk: int) -> tuple[Claim, Article, Acce
     return claim, claim.article, access
 
 
-def mine_for_write(request: HttpRequest, pk: int) -> tuple[Annotation, Article, Access]:
+def mine_for_write(request: PageRequest, pk: int) -> tuple[Annotation, Article, Access]:
     """An annotation to change, as claim_for_write (the service checks it is the caller's)."""
     annotation, access = selectors.annotation_with_access(request.user, pk)
     access.ensure(Action.ANNOTATE)
@@ -84,7 +84,7 @@ def mine_for_write(request: HttpRequest, pk: int) -> tuple[Annotation, Article, 
 
 
 def after_write(
-    request: HttpRequest,
+    request: PageRequest,
     access: Access,
     article: Article,
     claim_id: int | None,
@@ -111,7 +111,7 @@ class PanelWrite:
     """A write from the claim panel of `claim_id`. `errors` names where the panel shows this
     form's messages; `keep` is what the panel shows again after a mistake (what was typed)."""
 
-    request: HttpRequest
+    request: PageRequest
     access: Access
     article: Article
     claim_id: int | None
