@@ -1,47 +1,33 @@
 """HTML built in Python, for the parts of the page a template loop renders too slowly (a long
 article's thousands of text segments, a thousand claim list items).
 
-One helper, `element`, writes every tag: it escapes every attribute value and every piece of text
-it is given, so that no caller writes markup or escaping by hand. Only what `element` itself
-returned (`Html`) is inserted unescaped.
+One helper, `fill`, puts values into markup written as constants beside the code that uses them:
+it escapes every value, so no caller escapes (or forgets to) by hand. Only markup that `fill` (or
+`join`) returned is inserted as it is.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from html import escape
-
-# Python names of attributes -> HTML names: class_ -> class, data_s -> data-s.
-_NAMES: dict[str, str] = {}
 
 
 class Html(str):
-    """Markup that `element` built: nested into another element as it is."""
+    """Markup built by `fill` or `join`: inserted into other markup as it is."""
 
     __slots__ = ()
 
 
-def _name(python_name: str) -> str:
-    name = _NAMES.get(python_name)
-    if name is None:
-        name = _NAMES[python_name] = python_name.rstrip("_").replace("_", "-")
-    return name
+def fill(template: str, **values: str | int) -> Html:
+    """`template` (markup; a literal % is written %%) with each `%(name)s` replaced by its value:
+    text escaped (quotes too, so the same value is safe in an attribute and in text), ints
+    written as they are, Html kept. %-formatting: about twice as fast as str.format here."""
+    for name, value in values.items():  # `values` is this call's own dict: filled in place
+        if not isinstance(value, (Html, int)):
+            values[name] = escape(value)
+    return Html(template % values)
 
 
-def element(tag: str, *children: str, **attributes: str | int | None) -> Html:
-    """`<tag attributes>children</tag>`: plain-text children are escaped, `Html` children kept;
-    attribute values are escaped (ints written as they are); None leaves an attribute out.
-    Attributes keep the order given (tests and the page's script read some of them)."""
-    attrs = "".join(
-        f' {_name(name)}="{value if isinstance(value, int) else escape(value)}"'
-        for name, value in attributes.items()
-        if value is not None
-    )
-    inner = "".join(
-        child if type(child) is Html else escape(child, quote=False) for child in children
-    )
-    return Html(f"<{tag}{attrs}>{inner}</{tag}>")
-
-
-def join(parts: list[Html]) -> Html:
-    """Elements side by side, as one piece of markup."""
+def join(parts: Iterable[Html]) -> Html:
+    """Pieces of markup side by side, as one."""
     return Html("".join(parts))
