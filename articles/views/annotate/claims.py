@@ -10,7 +10,7 @@ from ... import selectors, services
 from ...models import Claim
 from ...permissions import Action
 from .context import PageRequest
-from .forms import ClaimForm, ClaimLabelsForm, ClaimSummaryForm
+from .forms import ClaimFieldForm, ClaimForm, ClaimLabelsForm, ClaimSummaryForm
 from .writes import PanelWrite, TextWrite, Versions, after_write, claim_for_write
 
 
@@ -38,27 +38,42 @@ def claim_create(request: PageRequest, pk: int) -> HttpResponse:
     )
 
 
-@login_required
-@require_POST
-def claim_edit(request: PageRequest, pk: int) -> HttpResponse:
+def _shown(value: str | list[str]) -> str:
+    return (value if isinstance(value, str) else ", ".join(value)) or "—"
+
+
+def _claim_update(
+    request: PageRequest, pk: int, form_class: type[ClaimFieldForm], *, errors: str, done: str
+) -> HttpResponse:
+    """Save one of the claim's own fields (its summary, its labels) from a form of its own; a
+    stale version shows that field as sent and as saved now."""
     claim, article, access = claim_for_write(request, pk)
-    form = ClaimSummaryForm(request.POST)
+    form = form_class(request.POST, corpus=article.corpus)
+    field = form.field
 
     def versions(current: Claim) -> Versions:
         return Versions(
-            what="the claim's summary",
-            mine=[("Summary", form.cleaned_data["summary"] or "—")],
-            theirs=[("Summary", current.summary or "—")],
+            what=f"the claim's {field}",
+            mine=[(field.title(), _shown(form.cleaned_data[field]))],
+            theirs=[(field.title(), _shown(getattr(current, field)))],
             version=current.version,
         )
 
-    return PanelWrite(request, access, article, claim.pk).run(
+    return PanelWrite(request, access, article, claim.pk, errors=errors).run(
         lambda: services.claim_update(
             actor=request.user, claim=claim, role=access.role, **form.parse()
         ),
-        done="Summary saved.",
+        done=done,
         changed=False,
         versions=versions,
+    )
+
+
+@login_required
+@require_POST
+def claim_edit(request: PageRequest, pk: int) -> HttpResponse:
+    return _claim_update(
+        request, pk, ClaimSummaryForm, errors="panel_errors", done="Summary saved."
     )
 
 
@@ -67,25 +82,8 @@ def claim_edit(request: PageRequest, pk: int) -> HttpResponse:
 def claim_labels(request: PageRequest, pk: int) -> HttpResponse:
     """The claim's own labels (shared by everyone, unlike each annotator's): its creator or a
     curator sets them; the checkboxes send the whole set."""
-    claim, article, access = claim_for_write(request, pk)
-    form = ClaimLabelsForm(request.POST, allowed=article.corpus.claim_labels)
-
-    def versions(current: Claim) -> Versions:
-        return Versions(
-            what="the claim's labels",
-            mine=[("Labels", ", ".join(form.cleaned_data["labels"]) or "—")],
-            theirs=[("Labels", ", ".join(current.labels) or "—")],
-            version=current.version,
-        )
-
-    write = PanelWrite(request, access, article, claim.pk, errors="claim_label_errors")
-    return write.run(
-        lambda: services.claim_update(
-            actor=request.user, claim=claim, role=access.role, **form.parse()
-        ),
-        done="Claim labels saved.",
-        changed=False,
-        versions=versions,
+    return _claim_update(
+        request, pk, ClaimLabelsForm, errors="claim_label_errors", done="Claim labels saved."
     )
 
 

@@ -18,7 +18,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import TextChoices
 
 from ... import validators
-from ...models import RelationKind
+from ...models import Corpus, RelationKind
 from .claim_list import FILTERS
 from .search import QUERY_CHARS
 
@@ -54,6 +54,11 @@ def _claim_id(value: str | None) -> int | None:
     if value.isascii() and value.isdigit() and 0 < len(value) < 19 and int(value) > 0:
         return int(value)
     return None
+
+
+def _summary(value: str | None) -> str:
+    summary = validators.validate_text(value, "summary", max_chars=validators.MAX_SUMMARY_CHARS)
+    return summary.strip()
 
 
 class PageForm(forms.Form):
@@ -97,21 +102,18 @@ class FilterForm(PageForm):
 # --- Claims ----------------------------------------------------------------------------------
 
 
-class ClaimForm(PageForm):
-    """A new claim: a span of the article, by offsets (a selection in the text) or by quote
-    (with optional context), and an optional summary."""
+class SpanForm(PageForm):
+    """A form naming a span of the article: by offsets (a selection in the text) or by quote.
+    The offsets arrive as text: whole numbers become ints, anything else is left for the span's
+    validator to say what is wrong with it."""
 
     start = _field()
     end = _field()
     exact = _field()
-    summary = _field()
 
     def __init__(self, data: Any, *, text: str) -> None:
         super().__init__(data)
         self.text = text
-        # Declared here: a class attribute named "prefix" would hide the form's own `prefix`.
-        self.fields["prefix"] = _field()
-        self.fields["suffix"] = _field()
 
     def clean_start(self) -> Any:
         return _offset(self.cleaned_data["start"])
@@ -122,6 +124,18 @@ class ClaimForm(PageForm):
     def clean_exact(self) -> str | None:
         return _optional(self.cleaned_data["exact"])
 
+
+class ClaimForm(SpanForm):
+    """A new claim: its span (with optional context around a quote) and an optional summary."""
+
+    summary = _field()
+
+    def __init__(self, data: Any, *, text: str) -> None:
+        super().__init__(data, text=text)
+        # Declared here: a class attribute named "prefix" would hide the form's own `prefix`.
+        self.fields["prefix"] = _field()
+        self.fields["suffix"] = _field()
+
     def clean_prefix(self) -> str | None:
         return _optional(self.cleaned_data["prefix"])
 
@@ -129,10 +143,7 @@ class ClaimForm(PageForm):
         return _optional(self.cleaned_data["suffix"])
 
     def clean_summary(self) -> str:
-        summary = self.cleaned_data["summary"]
-        return validators.validate_text(
-            summary, "summary", max_chars=validators.MAX_SUMMARY_CHARS
-        ).strip()
+        return _summary(self.cleaned_data["summary"])
 
     def clean(self) -> dict[str, Any]:
         super().clean()
@@ -149,27 +160,35 @@ class ClaimForm(PageForm):
         return data
 
 
-class ClaimSummaryForm(VersionedForm):
+class ClaimFieldForm(VersionedForm):
+    """A form changing one of the claim's own fields, named by `field`."""
+
+    field: str = ""
+
+    def __init__(self, data: Any, *, corpus: Corpus) -> None:
+        super().__init__(data)
+        self.corpus = corpus
+
+
+class ClaimSummaryForm(ClaimFieldForm):
+    field = "summary"
     summary = _field()
 
     def clean_summary(self) -> str:
-        summary = self.cleaned_data["summary"]
-        return validators.validate_text(
-            summary, "summary", max_chars=validators.MAX_SUMMARY_CHARS
-        ).strip()
+        return _summary(self.cleaned_data["summary"])
 
 
-class ClaimLabelsForm(VersionedForm):
-    """The claim's own labels: the ticked boxes are the whole set (none ticked clears them)."""
+class ClaimLabelsForm(ClaimFieldForm):
+    """The claim's own labels, among the corpus's: the ticked boxes are the whole set (none
+    ticked clears them)."""
 
+    field = "labels"
     labels = _list_field()
 
-    def __init__(self, data: Any, *, allowed: list[str]) -> None:
-        super().__init__(data)
-        self.allowed = allowed
-
     def clean_labels(self) -> list[str]:
-        return validators.validate_labels(self.cleaned_data["labels"], allowed=self.allowed)
+        return validators.validate_labels(
+            self.cleaned_data["labels"], allowed=self.corpus.claim_labels
+        )
 
 
 # --- My tag and its evidence -----------------------------------------------------------------
@@ -214,14 +233,11 @@ class AnnotationForm(PageForm):
         return validators.validate_version(self.cleaned_data["version"])
 
 
-class EvidenceForm(VersionedForm):
+class EvidenceForm(SpanForm, VersionedForm):
     """One evidence item added to my tag: a passage of the article (kind=span, by offsets or by
     quote) or an outside source (kind=source: url, title, quote). `item` is the cleaned item."""
 
     kind = _field()
-    start = _field()
-    end = _field()
-    exact = _field()
     url = _field()
     title = _field()
     quote = _field()
@@ -229,8 +245,7 @@ class EvidenceForm(VersionedForm):
     role = _field()
 
     def __init__(self, data: Any, *, text: str) -> None:
-        super().__init__(data)
-        self.text = text
+        super().__init__(data, text=text)
         self.item: validators.EvidenceFields = {}
 
     def clean(self) -> dict[str, Any]:
@@ -240,9 +255,9 @@ class EvidenceForm(VersionedForm):
             self.text,
             {
                 "kind": data.get("kind") or None,
-                "start": _offset(data.get("start")),
-                "end": _offset(data.get("end")),
-                "exact": _optional(data.get("exact")),
+                "start": data.get("start"),
+                "end": data.get("end"),
+                "exact": data.get("exact"),
                 "url": data.get("url"),
                 "title": data.get("title"),
                 "quote": data.get("quote"),
