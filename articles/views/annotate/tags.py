@@ -64,31 +64,26 @@ def annotation_save(request: PageRequest, pk: int) -> HttpResponse:
             )
 
     def versions(current: Annotation | None) -> Versions:
+        labels = selectors.topics_for_corpus(article.corpus).values_list("id", "label")
+        topics = {str(topic_id): label for topic_id, label in labels}
         sent = form.cleaned_data
-        topics = {
-            str(pk): label
-            for pk, label in selectors.topics_for_corpus(article.corpus).values_list("id", "label")
-        }
-        mine = _tag_lines(
+        as_sent = _tag_lines(
             sent["stance"],
             topics.get(str(sent["topic"]), ""),
             sent["labels"],
             sent["confidence"],
             sent["note"],
         )
-        theirs = (
-            _tag_lines(
-                current.stance,
-                topics.get(str(current.topic_id), ""),
-                current.labels,
-                current.confidence,
-                current.note,
-            )
-            if current
-            else [("Stance", "—")]
+        if current is None:
+            return Versions("your tag on this claim", as_sent, [("Stance", "—")], version="")
+        as_saved = _tag_lines(
+            current.stance,
+            topics.get(str(current.topic_id), ""),
+            current.labels,
+            current.confidence,
+            current.note,
         )
-        version = current.version if current else ""
-        return Versions(what="your tag on this claim", mine=mine, theirs=theirs, version=version)
+        return Versions("your tag on this claim", as_sent, as_saved, version=current.version)
 
     write = PanelWrite(request, access, article, claim.pk, keep={"form": form.data})
     return write.run(
