@@ -203,6 +203,20 @@ def validate_confidence(value: object, field: str = "confidence") -> int | None:
     return number
 
 
+def validate_version(value: object, field: str = "version") -> int | None:
+    """The version a client edited (a digit string too, as forms send it); None or "" when the
+    client did not say. Whether it is the current one is the services' check (412)."""
+    if value in (None, ""):
+        return None
+    whole = f"{field} must be a whole number."
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise ValidationError(whole, code="invalid")
+    text = str(value).strip()
+    if not (text.isascii() and text.isdigit()) or len(text) > 18:
+        raise ValidationError(whole, code="invalid")
+    return int(text)
+
+
 # --- Spans and evidence ----------------------------------------------------------------------
 
 
@@ -268,6 +282,12 @@ def validate_evidence(text: str, items: object, field: str = "evidence") -> list
     if errors:
         raise ValidationError(errors, code="invalid")
     return cleaned
+
+
+def validate_evidence_item(text: str, item: object) -> EvidenceFields:
+    """One evidence item (a form adding one): several fields at once, so the error is keyed by
+    field (kind, evidence_type, role, start, end, exact, url, title, quote)."""
+    return _evidence_item(text, item)
 
 
 def _evidence_item(text: str, item: object) -> EvidenceFields:

@@ -1,4 +1,4 @@
-"""The annotation page (articles/views/annotate.py): the page, its partials and every write,
+"""The annotation page (articles/views/annotate/): the page, its partials and every write,
 per role, with htmx and without, with the error and conflict views, blind mode and query counts."""
 
 import json
@@ -17,7 +17,8 @@ from articles.models import (
     Relation,
     Stance,
 )
-from articles.views.annotate import claim_matches, render_segments, segment_text
+from articles.views.annotate.search import claim_matches
+from articles.views.annotate.segments import render_segments, segment_text
 from tests.factories import (
     AnnotationFactory,
     ClaimFactory,

@@ -21,12 +21,14 @@ from typing import Any
 from urllib.parse import urlencode
 
 import django_filters
+from django import forms
 from django.urls import resolve, reverse
 from drf_spectacular.generators import SchemaGenerator
 
 from articles import filters as filter_module
 from articles import review_selectors
-from articles.views import annotate, pages
+from articles.views import pages
+from articles.views.annotate.claim_list import FILTERS as CLAIM_LIST_FILTERS
 
 from .matrix import discovered_patterns
 from .noninterference import MISSING_ID, MISSING_SLUG, NO_MEMBER
@@ -116,8 +118,8 @@ def page_params(world) -> dict[str, dict[str, list[str]]]:
             "disagreements": ["1"],
             "page": ["1", "2"],
         },
-        "article": {"claim": ids("claim"), "filter": list(annotate.FILTERS)},
-        "article-claim-list": {"filter": list(annotate.FILTERS)},
+        "article": {"claim": ids("claim"), "filter": list(CLAIM_LIST_FILTERS)},
+        "article-claim-list": {"filter": list(CLAIM_LIST_FILTERS)},
         "relation-targets": {"q": WORDS, "pick": ids("claim")},
         "corpus-review": {**queue, "page": ["2"]},
         "review-claim": queue,
@@ -159,24 +161,27 @@ def _class_named(name: str) -> type | None:
 
 
 def parameters_the_views_read() -> set[str]:
-    """The query parameter names the HTML views read, found in their source: request.GET
-    look-ups, paginate()'s page parameter, the fields of the filter dataclasses built with
-    from_query(request.GET) and the filters of FilterSets given request.GET. A class it cannot
-    find is returned as "<ClassName>", which no page parameter matches."""
+    """The query parameter names the HTML views read, found in their source (every module under
+    articles/views): request.GET look-ups, paginate()'s page parameter, the fields of the filter
+    dataclasses built with from_query(request.GET), the filters of FilterSets and the fields of
+    forms given request.GET. A class it cannot find is returned as "<ClassName>", which no page
+    parameter matches."""
     names: set[str] = set()
-    for source in sorted(Path(annotate.__file__).parent.glob("*.py")):
+    for source in sorted(Path(pages.__file__).parent.rglob("*.py")):
         text = source.read_text()
         for pattern in _READS:
             names.update(pattern.findall(text))
         if re.search(r"paginate\(", text):
             names.add("page")
-        built = r"(\w+)\.from_query\(\s*request\.GET\b|(\w+FilterSet)\(\s*request\.GET\b"
+        built = r"(\w+)\.from_query\(\s*request\.GET\b|(\w+(?:FilterSet|Form))\(\s*request\.GET\b"
         for class_name in {a or b for a, b in re.findall(built, text)}:
             cls = _class_named(class_name)
             if cls is not None and dataclasses.is_dataclass(cls):
                 names.update(f.name for f in dataclasses.fields(cls) if f.name != "errors")
             elif cls is not None and issubclass(cls, django_filters.FilterSet):
                 names.update(cls.base_filters)
+            elif cls is not None and issubclass(cls, forms.BaseForm):
+                names.update(cls.base_fields)
             else:
                 names.add(f"<{class_name}>")
     return names
