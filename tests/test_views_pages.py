@@ -160,18 +160,18 @@ def test_create_corpus_makes_me_owner_with_topics_and_labels(db):
 
 
 @pytest.mark.parametrize(
-    ("data", "message"),
+    ("data", "message", "status"),
     [
-        ({"name": "No topics", "topics": ""}, "Add at least one topic"),
-        ({"name": "", "topics": "A topic"}, "name is required"),
-        ({"name": "Bad slug", "slug": "Not A Slug!", "topics": "A topic"}, "slug may hold only"),
-        ({"name": "Taken", "slug": "chips", "topics": "A topic"}, "exists already"),
+        ({"name": "No topics", "topics": ""}, "Add at least one topic", 400),
+        ({"name": "", "topics": "A topic"}, "name is required", 400),
+        ({"name": "Bad slug", "slug": "Not A Slug!", "topics": "A topic"}, "slug may hold only", 400),
+        ({"name": "Taken", "slug": "chips", "topics": "A topic"}, "exists already", 409),
     ],
 )
-def test_create_corpus_errors_are_shown_and_nothing_is_created(team, data, message):
+def test_create_corpus_errors_are_shown_and_nothing_is_created(team, data, message, status):
     before = Corpus.objects.count()
     response = _client(team.annotator).post(reverse("corpus-create"), data)
-    assert response.status_code == 400
+    assert response.status_code == status
     assert message in _text(response)
     assert 'aria-invalid="true"' in _text(response)
     assert Corpus.objects.count() == before
@@ -195,7 +195,7 @@ def test_corpus_page_for_each_role(team, role):
     assert response.status_code == 200
     assert "Chips and policy" in html and f"badge-{role}" in html
     assert ('id="import"' in html) is (role == "owner")
-    exports = pages._reverse_or_none("api-corpus-export", "chips")
+    exports = pages.reverse_or_none("api-corpus-export", "chips")
     assert ('class="menu-list" aria-label="Export formats"' in html) is bool(
         role == "owner" and exports
     )
@@ -216,7 +216,7 @@ def test_corpus_links_follow_the_role(team):
     assert names(Role.VIEWER) == ["corpus", "corpus-agreement"]
     assert names(Role.ANNOTATOR) == ["corpus"]
     assert names(Role.ANNOTATOR, blind=False) == ["corpus", "corpus-agreement"]
-    existing = [name for name, _, _ in pages.CORPUS_LINKS if pages._reverse_or_none(name, "chips")]
+    existing = [name for name, _, _ in pages.CORPUS_LINKS if pages.reverse_or_none(name, "chips")]
     assert names(Role.OWNER) == ["corpus", *existing]
     assert "corpus-settings" not in names(Role.CURATOR)
     assert "corpus-trash" not in names(Role.CURATOR)
