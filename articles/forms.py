@@ -48,12 +48,19 @@ def text(max_chars: int = validators.MAX_NOTE_CHARS, **kwargs: Any) -> Checked:
     return Checked(partial(validators.validate_text, max_chars=max_chars), **kwargs)
 
 
-def passed_on(**kwargs: Any) -> forms.CharField:
-    """A value the service checks (an id, a version, a username to look up)."""
-    return forms.CharField(required=False, strip=False, **kwargs)
+class Passed(forms.Field):
+    """A value the service checks (an id, a version, a username to look up), passed on as typed
+    ("" when absent): the service words its mistakes, Django's checks would word them too."""
+
+    def to_python(self, value: Any) -> Any:
+        return "" if value is None else value
 
 
-def hidden() -> forms.CharField:
+def passed_on(**kwargs: Any) -> Passed:
+    return Passed(required=False, **kwargs)
+
+
+def hidden() -> Passed:
     return passed_on(widget=forms.HiddenInput)
 
 
@@ -186,7 +193,7 @@ class ArticleImportForm(PageForm):
             raise ValidationError("Paste an article's title and text, or choose files to upload.")
         for name in ARTICLE_FIELDS:
             try:
-                cleaned = services.clean_article_fields({name: data[name]}, partial=True)
+                cleaned = services.clean_article_fields({name: data.get(name)}, partial=True)
             except ValidationError as error:
                 self.add_error(name, error.messages)
             except services.PayloadTooLarge as error:
