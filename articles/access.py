@@ -31,7 +31,7 @@ from .models import Assignment, AssignmentState, Membership, Role
 from .permissions import Action, can, ensure
 
 if TYPE_CHECKING:
-    from django.contrib.auth.models import AbstractBaseUser
+    from django.contrib.auth.models import User
 
     from .models import Article, Corpus
 
@@ -123,7 +123,7 @@ def visible_q(
 class Access:
     """The caller as a member of one corpus: who, which role, and what they may see."""
 
-    user: AbstractBaseUser
+    user: User  # a signed-in member (the project keeps Django's own user model)
     corpus: Corpus
     role: str  # a Role value; non-members never get an Access (the selectors answer 404)
 

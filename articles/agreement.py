@@ -32,7 +32,7 @@ from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
 from fractions import Fraction
 from itertools import accumulate, combinations
-from typing import Any
+from typing import Any, TypeVar
 
 Ratings = Iterable[tuple[Hashable, Hashable, Hashable]]
 """``(item, coder, label)`` triples; one label per ``(item, coder)``."""
@@ -41,6 +41,9 @@ NO_PAIRABLE_ITEMS = "not enough data: no item was coded by two or more coders"
 ONE_CATEGORY = "not enough data: only one category was used"
 NO_SPANS = "not enough data: no spans were marked"
 FEWER_THAN_TWO_CODERS = "not enough data: fewer than two coders"
+
+# A coder, item or label: anything hashable, kept as the caller's own type where it is returned.
+_Key = TypeVar("_Key", bound=Hashable)
 
 # A table maps each item to {coder: label}; insertion order is the input order.
 _Table = dict[Hashable, dict[Hashable, Hashable]]
@@ -221,7 +224,7 @@ def per_coder(ratings: Ratings) -> dict[Hashable, Figure]:
 
 
 def span_agreement(
-    spans_by_coder: Mapping[Hashable, Iterable[tuple[int, int] | tuple[Hashable, int, int]]],
+    spans_by_coder: Mapping[_Key, Iterable[tuple[int, int] | tuple[Hashable, int, int]]],
 ) -> dict[str, Any]:
     """Agreement on where spans are, for every pair of coders, exact and by overlap.
 
@@ -517,10 +520,11 @@ def _figure(value: Fraction, n_items: int) -> Figure:
     return Figure(float(value), n_items)
 
 
-def _ordered(values: Iterable[Hashable]) -> list[Hashable]:
+def _ordered(values: Iterable[_Key]) -> list[_Key]:
     """Sorted naturally when the values compare, else by type name and repr (stable, total)."""
     values = list(values)
     try:
+        # Hashable promises no ordering: values that do not compare raise, handled below.
         return sorted(values)  # type: ignore[type-var]
     except TypeError:
         return sorted(values, key=lambda value: (type(value).__name__, repr(value)))

@@ -76,7 +76,7 @@ class CorpusAgreement:
             "per_article": [
                 {
                     "article": str(article_id),
-                    "title": self.article_titles.get(article_id, ""),
+                    "title": self._title(article_id),
                     "n_items": group.n_items,
                     "krippendorff_alpha": group.krippendorff_alpha.as_dict(),
                     "fleiss_kappa": group.fleiss_kappa.as_dict(),
@@ -108,6 +108,10 @@ class CorpusAgreement:
             },
         }
 
+    def _title(self, article_id: Hashable) -> str:
+        """The title of an article named by a group key of the stance report (an article id)."""
+        return self.article_titles.get(article_id, "") if isinstance(article_id, int) else ""
+
     def csv_rows(self) -> list[list[Any]]:
         """Every figure as one row: scope, figure, subject(s), value, items, reason."""
         rows: list[list[Any]] = [
@@ -115,7 +119,9 @@ class CorpusAgreement:
         ]
         scope = f"article {self.article.pk}" if self.article else "corpus"
 
-        def add(where: str, name: str, subject: str, other: str, fig: agreement.Figure) -> None:
+        def add(
+            where: str, name: str, subject: Hashable, other: Hashable, fig: agreement.Figure
+        ) -> None:
             # A float, not text, so that the formula guard leaves negative values alone.
             value = "" if fig.value is None else round(fig.value, 4) + 0.0
             rows.append([where, name, subject, other, value, fig.n_items, fig.reason])
@@ -136,7 +142,7 @@ class CorpusAgreement:
             )
         for article_id, group in report.groups.items():
             where = f"article {article_id}"
-            title = self.article_titles.get(article_id, "")
+            title = self._title(article_id)
             add(where, "krippendorff_alpha", title, "", group.krippendorff_alpha)
             add(where, "fleiss_kappa", title, "", group.fleiss_kappa)
             add(where, "percent_agreement", title, "", group.percent_agreement)
@@ -270,16 +276,18 @@ def corpus_agreement(
     for username, user_spans in spans.items():
         worked.update((article_id, username) for article_id, _, _ in user_spans)
 
-    stance = agreement.report(stance_ratings, group_by=lambda item: article_of[item])
+    stance_report = agreement.report(stance_ratings, group_by=lambda item: article_of[item])
     # Every live article in scope gets a group, even with no annotations, so pages can say so.
-    groups = {aid: stance.groups.get(aid) or agreement.report([]) for aid in titles}
-    stance = _with_groups(stance, groups)
+    groups: dict[Hashable, agreement.AgreementReport] = {
+        aid: stance_report.groups.get(aid) or agreement.report([]) for aid in titles
+    }
+    stance_report = _with_groups(stance_report, groups)
     topic = agreement.report(topic_ratings) if len(topic_labels) >= 2 else None
     return CorpusAgreement(
         corpus=corpus,
         article=article,
         submitted_only=submitted_only,
-        stance=stance,
+        stance=stance_report,
         confusion=agreement.confusion(stance_ratings, labels=STANCES),
         topic=topic,
         spans=_span_figures(spans, worked, annotators, list(titles)),

@@ -6,6 +6,8 @@ services package (articles/services/). Users are never deleted in cascade with a
 user foreign keys PROTECT (a departing member is deactivated, their work stays attributed to them).
 """
 
+from typing import Self
+
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
@@ -126,11 +128,11 @@ class Membership(models.Model):
         return f"{self.user} as {self.role} of {self.corpus}"
 
 
-class ArticleQuerySet(models.QuerySet):
-    def alive(self):
+class ArticleQuerySet(models.QuerySet["Article"]):
+    def alive(self) -> Self:
         return self.filter(deleted_at__isnull=True)
 
-    def in_trash(self):
+    def in_trash(self) -> Self:
         return self.filter(deleted_at__isnull=False)
 
 
@@ -165,14 +167,14 @@ class Article(models.Model):
         return self.title
 
 
-class ClaimQuerySet(models.QuerySet):
-    def alive(self):
+class ClaimQuerySet(models.QuerySet["Claim"]):
+    def alive(self) -> Self:
         return self.filter(deleted_at__isnull=True)
 
-    def in_trash(self):
+    def in_trash(self) -> Self:
         return self.filter(deleted_at__isnull=False)
 
-    def in_text_order(self):
+    def in_text_order(self) -> Self:
         return self.order_by("start", "-end", "id")
 
 
@@ -212,8 +214,8 @@ class Claim(models.Model):
         return self.exact[:80]
 
 
-class AnnotationQuerySet(models.QuerySet):
-    def alive(self):
+class AnnotationQuerySet(models.QuerySet["Annotation"]):
+    def alive(self) -> Self:
         # Deleting an article stamps its claims too, so the claim's flag is enough.
         return self.filter(claim__deleted_at__isnull=True)
 

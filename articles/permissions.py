@@ -28,7 +28,7 @@ class Action(StrEnum):
     AUDIT = "audit"  # read the audit log
 
 
-ROLE_RANK = {Role.VIEWER: 1, Role.ANNOTATOR: 2, Role.CURATOR: 3, Role.OWNER: 4}
+ROLE_RANK: dict[str, int] = {Role.VIEWER: 1, Role.ANNOTATOR: 2, Role.CURATOR: 3, Role.OWNER: 4}
 
 MINIMUM_ROLE: dict[Action, Role] = {
     Action.VIEW: Role.VIEWER,

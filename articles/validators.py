@@ -5,10 +5,11 @@ the cleaned value, or raises django.core.exceptions.ValidationError whose messag
 
 Two shapes, by how many fields a check looks at:
 
-- one field (text, line, url, choice, stance, labels, confidence, evidence, member): a *plain*
-  error, a list of messages. That is what Django's `Form.clean_<field>` and DRF's
-  `Serializer.validate_<field>` need to file the error under the field (a dict-shaped error
-  raised there makes Django raise TypeError and DRF nest the field twice)::
+- one field (text, line, url, choice, stance, labels, whole number, true/false, confidence,
+  evidence, member): a *plain* error, a list of messages. That is what Django's
+  `Form.clean_<field>` and DRF's `Serializer.validate_<field>` need to file the error under the
+  field (a dict-shaped error raised there makes Django raise TypeError and DRF nest the field
+  twice)::
 
       def clean_stance(self):                      # a Django form
           return validators.validate_stance(self.cleaned_data["stance"])
@@ -28,7 +29,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, TypedDict, TypeVar
 
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
@@ -168,6 +169,23 @@ def validate_labels(
     return labels
 
 
+def validate_int(value: object, field: str) -> int:
+    """A whole number, given as one or as its text (true/false and 2.5 are not whole numbers)."""
+    if isinstance(value, int | str) and not isinstance(value, bool):
+        try:
+            return int(value)
+        except ValueError:
+            pass
+    raise ValidationError(f"{field} must be a whole number.", code="invalid")
+
+
+def validate_bool(value: object, field: str) -> bool:
+    """True or false as JSON has them (no "yes", no 1: a form field maps its own widget)."""
+    if not isinstance(value, bool):
+        raise ValidationError(f"{field} must be true or false.", code="invalid")
+    return value
+
+
 def validate_confidence(value: object, field: str = "confidence") -> int | None:
     """A whole number from 1 to 5 (a digit string too, as forms send it); None or "" is none."""
     low, high = CONFIDENCE_RANGE
@@ -205,13 +223,27 @@ def validate_span(
         text,
         start=start,
         end=end,
-        exact=exact,  # type: ignore[arg-type]
+        exact=exact,  # type: ignore[arg-type]  # anchoring checks the type and says so
         prefix=prefix,  # type: ignore[arg-type]
         suffix=suffix,  # type: ignore[arg-type]
     )
 
 
-def validate_evidence(text: str, items: object, field: str = "evidence") -> list[dict[str, Any]]:
+class EvidenceFields(TypedDict, total=False):
+    """A cleaned evidence item, ready for Evidence(**fields): a span's or a source's fields."""
+
+    kind: str
+    evidence_type: str
+    role: str
+    start: int
+    end: int
+    exact: str
+    url: str
+    title: str
+    quote: str
+
+
+def validate_evidence(text: str, items: object, field: str = "evidence") -> list[EvidenceFields]:
     """A list of evidence items for an annotation on an article with this `text`; every bad
     item is reported as "Evidence <n>: <field>: <message>". Returns the items as Evidence fields.
     """
@@ -221,7 +253,8 @@ def validate_evidence(text: str, items: object, field: str = "evidence") -> list
         raise ValidationError(f"{field} must be a list.", code="invalid")
     if len(items) > MAX_EVIDENCE:
         raise ValidationError(f"At most {MAX_EVIDENCE} evidence items.", code="max_length")
-    cleaned, errors = [], []
+    cleaned: list[EvidenceFields] = []
+    errors: list[str] = []
     for number, item in enumerate(items, start=1):
         try:
             cleaned.append(_evidence_item(text, item))
@@ -237,7 +270,7 @@ def validate_evidence(text: str, items: object, field: str = "evidence") -> list
     return cleaned
 
 
-def _evidence_item(text: str, item: object) -> dict[str, Any]:
+def _evidence_item(text: str, item: object) -> EvidenceFields:
     if not isinstance(item, Mapping):
         raise ValidationError("each evidence item must be an object.")
     kind = item.get("kind") or (
@@ -246,7 +279,7 @@ def _evidence_item(text: str, item: object) -> dict[str, Any]:
         else EvidenceKind.SPAN
     )
     kind = keyed("kind", validate_choice, kind, "kind", EvidenceKind)
-    data: dict[str, Any] = {
+    data: EvidenceFields = {
         "kind": kind,
         "evidence_type": keyed(
             "evidence_type",
@@ -268,14 +301,13 @@ def _evidence_item(text: str, item: object) -> dict[str, Any]:
             prefix=item.get("prefix"),
             suffix=item.get("suffix"),
         )
-        data.update(start=span.start, end=span.end, exact=span.exact)
+        data.update({"start": span.start, "end": span.end, "exact": span.exact})
     else:
-        data.update(
-            url=keyed("url", validate_url, item.get("url"), "url"),
-            title=keyed("title", validate_line, item.get("title"), "title", max_chars=500),
-            quote=keyed("quote", validate_text, item.get("quote"), "quote", max_chars=5000).strip(),
-        )
-        if not (data["url"] or data["title"] or data["quote"]):
+        url = keyed("url", validate_url, item.get("url"), "url")
+        title = keyed("title", validate_line, item.get("title"), "title", max_chars=500)
+        quote = keyed("quote", validate_text, item.get("quote"), "quote", max_chars=5000).strip()
+        data.update({"url": url, "title": title, "quote": quote})
+        if not (url or title or quote):
             raise ValidationError({"url": ["A source needs a url, a title or a quote."]})
     return data
 

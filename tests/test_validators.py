@@ -102,6 +102,26 @@ def test_confidence_refused(value, message):
     assert messages(validators.validate_confidence, value) == [message]
 
 
+def test_whole_numbers_and_booleans():
+    assert validators.validate_int(3, "per_article") == 3
+    assert validators.validate_int("12", "per_article") == 12
+    for refused in (True, 2.5, "two", None):
+        assert messages(validators.validate_int, refused, "per_article") == [
+            "per_article must be a whole number."
+        ]
+    assert validators.validate_bool(False, "blind") is False
+    for refused in ("true", 1, None):
+        assert messages(validators.validate_bool, refused, "blind") == [
+            "blind must be true or false."
+        ]
+    with pytest.raises(ValidationError) as error:
+        services.clean_int("two", "per_article")
+    assert error.value.message_dict == {"per_article": ["per_article must be a whole number."]}
+    with pytest.raises(ValidationError) as error:
+        services.clean_bool("yes", "blind")
+    assert error.value.message_dict == {"blind": ["blind must be true or false."]}
+
+
 def test_spans_are_keyed_by_field():
     span = validators.validate_span(TEXT, exact="Rules fail.")
     assert TEXT[span.start : span.end] == "Rules fail."

@@ -679,9 +679,9 @@ def _seed(team, n_claims: int) -> Claim:
     return claims[0]
 
 
-# Session, user, article with its role, "submitted?", claims, visible annotations; curators and
-# those who submitted also see the reviews (one more query).
-PAGE_QUERIES = {"annotator": 6, "curator": 7}
+# Session, user, article with its role, "submitted?", claims with the decisions the reader may
+# see, visible annotations: the same for everyone (the access rule is part of the SQL).
+PAGE_QUERIES = {"annotator": 6, "curator": 6}
 # The open claim adds: the claim, its annotations, evidence, relations both ways, the claim
 # outline (numbers of the claim and of the relations' other ends), topics, comments.
 PANEL_QUERIES = 8

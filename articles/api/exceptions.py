@@ -38,7 +38,9 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
     if isinstance(exc, PermissionDenied) and not isinstance(exc, exceptions.APIException):
         return _error(status.HTTP_403_FORBIDDEN, str(exc) or "You may not do this.")
     if isinstance(exc, exceptions.ValidationError):
+        # Handled like every APIException, so only the body needs replacing.
         response = drf_exception_handler(exc, context)
+        assert response is not None
         response.data = _body(errors=flatten_errors(exc.detail))
         return response
     response = drf_exception_handler(exc, context)

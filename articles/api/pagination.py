@@ -27,7 +27,7 @@ class CursorPage(CursorPagination):
     max_page_size = MAX_PAGE_SIZE
     page_size_query_param = "page_size"
     page_size_query_description = f"Results per page, 1 to {MAX_PAGE_SIZE} (default 100)."
-    ordering: Sequence[str] = ("id",)
+    ordering: tuple[str, ...] = ("id",)
 
     def __init__(self, ordering: Sequence[str] | None = None):
         if ordering is not None:
@@ -65,7 +65,8 @@ class CursorPage(CursorPagination):
         except NotFound:
             raise ValidationError({"cursor": [INVALID_CURSOR]}) from None
         if cursor is not None and cursor.position is not None:
-            self._check_position(cursor.position)
+            # Text from the query string (DRF's stubs call it an int; str() changes nothing).
+            self._check_position(str(cursor.position))
         return cursor
 
     def _check_position(self, position: str) -> None:

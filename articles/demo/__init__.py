@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import check_password
+from django.contrib.auth.models import User
 from django.db import transaction
 
 from articles import services
@@ -62,15 +62,15 @@ def read_article(path: Path) -> dict[str, str]:
     return fields
 
 
-def ensure_users() -> tuple[dict[str, object], list[Login]]:
+def ensure_users() -> tuple[dict[str, User], list[Login]]:
     """Create the missing demo users; existing accounts are kept exactly as they are."""
-    User = get_user_model()
-    users, logins = {}, []
+    users: dict[str, User] = {}
+    logins: list[Login] = []
     for username, (role, first_name) in plan.USERS.items():
         password = plan.demo_password(username)
         user = User.objects.filter(username=username).first()
         created = user is None
-        if created:
+        if user is None:
             user = User.objects.create_user(
                 username=username,
                 password=password,
@@ -101,11 +101,11 @@ def load(*, reset: bool = False) -> LoadResult:
     return LoadResult(loaded=True, slug=plan.CORPUS["slug"], logins=logins, counts=counts)
 
 
-def _build(users: dict) -> dict[str, int]:
+def _build(users: dict[str, User]) -> dict[str, int]:
     owner, curator = users["olivia"], users["carmen"]
     corpus = services.corpus_create(actor=owner, topics=plan.TOPICS, **plan.CORPUS)
     topics = list(Topic.objects.filter(corpus=corpus).order_by("position", "id"))
-    roles = {"olivia": Role.OWNER}
+    roles: dict[str, str] = {"olivia": Role.OWNER}
     for username, (role, _) in plan.USERS.items():
         if username != "olivia":
             services.membership_add(

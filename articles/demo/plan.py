@@ -9,9 +9,21 @@ and the agreement page something to show.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TypedDict
 
-CORPUS = {
+from articles.services import EvidenceInput, TopicInput
+
+
+class DemoCorpus(TypedDict):
+    """corpus_create's fields for the demo corpus (its topics are TOPICS)."""
+
+    slug: str
+    name: str
+    description: str
+    claim_labels: list[str]
+
+
+CORPUS: DemoCorpus = {
     "slug": "chip-export-oped",
     "name": "Chip export op-eds",
     "description": (
@@ -21,7 +33,7 @@ CORPUS = {
     "claim_labels": ["MajorClaim", "Claim", "Premise"],
 }
 
-TOPICS = [
+TOPICS: list[TopicInput] = [
     {
         "label": "US export controls on AI chips are effective",
         "description": (
@@ -49,7 +61,7 @@ class Tag:
     confidence: int | None = None
     topic: int = EXPORT_CONTROLS
     note: str = ""
-    evidence: tuple[dict[str, Any], ...] = ()
+    evidence: tuple[EvidenceInput, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -74,11 +86,11 @@ class DemoArticle:
     comments: list[tuple[int, str, str]] = field(default_factory=list)
 
 
-def span(exact: str, evidence_type: str, role: str = "supports") -> dict[str, Any]:
+def span(exact: str, evidence_type: str, role: str = "supports") -> EvidenceInput:
     return {"kind": "span", "exact": exact, "evidence_type": evidence_type, "role": role}
 
 
-def source(url: str, title: str, quote: str, evidence_type: str) -> dict[str, Any]:
+def source(url: str, title: str, quote: str, evidence_type: str) -> EvidenceInput:
     return {
         "kind": "source",
         "url": url,
@@ -88,7 +100,9 @@ def source(url: str, title: str, quote: str, evidence_type: str) -> dict[str, An
     }
 
 
-def both(stance: str, confidence: int | None = None, topic: int = EXPORT_CONTROLS):
+def both(
+    stance: str, confidence: int | None = None, topic: int = EXPORT_CONTROLS
+) -> dict[str, Tag]:
     """The same plain tag from both annotators."""
     return {
         "anna": Tag(stance, confidence, topic),

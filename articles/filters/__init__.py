@@ -12,7 +12,9 @@ a warning, the page still shows).
 
 from __future__ import annotations
 
+import functools
 import json
+import operator
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -274,19 +276,15 @@ class ExportFilters:
     def changed_since_q(moment: datetime) -> Q:
         """Articles in which anything changed at or after `moment` (as a filter on Article)."""
         live_claims = Claim.objects.filter(article=OuterRef("pk"))
-        return (
-            Q(updated_at__gte=moment)
-            | Exists(live_claims.filter(Q(updated_at__gte=moment) | Q(deleted_at__gte=moment)))
-            | Exists(
-                Annotation.objects.filter(claim__article=OuterRef("pk"), updated_at__gte=moment)
-            )
-            | Exists(Review.objects.filter(claim__article=OuterRef("pk"), updated_at__gte=moment))
-            | Exists(Comment.objects.filter(claim__article=OuterRef("pk"), created_at__gte=moment))
-            | Exists(
-                Relation.objects.filter(
-                    source_claim__article=OuterRef("pk"), created_at__gte=moment
-                )
-            )
+        changed = [
+            live_claims.filter(Q(updated_at__gte=moment) | Q(deleted_at__gte=moment)),
+            Annotation.objects.filter(claim__article=OuterRef("pk"), updated_at__gte=moment),
+            Review.objects.filter(claim__article=OuterRef("pk"), updated_at__gte=moment),
+            Comment.objects.filter(claim__article=OuterRef("pk"), created_at__gte=moment),
+            Relation.objects.filter(source_claim__article=OuterRef("pk"), created_at__gte=moment),
+        ]
+        return functools.reduce(
+            operator.or_, (Q(Exists(rows)) for rows in changed), Q(updated_at__gte=moment)
         )
 
 

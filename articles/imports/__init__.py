@@ -145,7 +145,7 @@ class PlannedAnnotation:
     confidence: int | None
     note: str
     status: str
-    evidence: list[dict[str, Any]]
+    evidence: list[validators.EvidenceFields]
 
 
 @dataclass
@@ -170,7 +170,7 @@ class PlannedClaim:
 
 @dataclass
 class PlannedArticle:
-    fields: dict[str, Any]
+    fields: services.ArticleFields
     claims: list[PlannedClaim] = field(default_factory=list)
     relations: list[tuple[int, int, str, int]] = field(default_factory=list)
 
@@ -370,10 +370,10 @@ class Writer:
             ]
         Annotation.objects.bulk_create(annotations, batch_size=1000)
         planned_annotations = [a for c in planned_claims for a in c.annotations]
-        for annotation, planned in zip(annotations, planned_annotations, strict=True):
+        for annotation, planned_annotation in zip(annotations, planned_annotations, strict=True):
             evidence += [
                 Evidence(annotation=annotation, position=position, **item)
-                for position, item in enumerate(planned.evidence)
+                for position, item in enumerate(planned_annotation.evidence)
             ]
         offset = 0
         for plan in plans:

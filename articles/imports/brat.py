@@ -370,8 +370,8 @@ def plan_pair(
                 "claims, or from evidence to a claim (supports or attacks).",
             )
         elif source.kind == "Evidence":
-            annotation = annotations.get(target_id)
-            if annotation is None:
+            backed = annotations.get(target_id)
+            if backed is None:
                 errors.add(
                     number,
                     f"{ann_name}: evidence {source_id} backs {target_id}, which has no Stance "
@@ -379,13 +379,13 @@ def plan_pair(
                     "stance.",
                 )
                 continue
-            span = resolved[source_id]
-            annotation.evidence.append(
+            placed = resolved[source_id]
+            backed.evidence.append(
                 {
                     "kind": "span",
-                    "start": span.start,
-                    "end": span.end,
-                    "exact": span.exact,
+                    "start": placed.start,
+                    "end": placed.end,
+                    "exact": placed.exact,
                     "evidence_type": source.evidence_type,
                     "role": EVIDENCE_ROLES[kind],
                 }
@@ -396,7 +396,9 @@ def plan_pair(
             errors.add(number, f"{ann_name}: {source_id} {kind} {target_id} is listed twice.")
         else:
             seen.add((source_id, target_id, kind))
-            relations.append((source.claim_index, target.claim_index, kind, context.actor.pk))
+            # No claim index: a span refused above, whose error fails the file anyway.
+            if source.claim_index is not None and target.claim_index is not None:
+                relations.append((source.claim_index, target.claim_index, kind, context.actor.pk))
     if len(errors.items) + errors.more > before:
         return None
     return PlannedArticle(fields=fields, claims=claims, relations=relations)

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from typing import IO, Any
+from typing import IO, Any, cast
 
 from django.core.exceptions import ValidationError
 
@@ -264,8 +264,8 @@ def _plan_claim(
             collector.add(f"{where}.text", "The comment is empty.")
         elif author_id is not None and comment is not None:
             comments.append((author_id, comment.strip()))
-    if len(collector.problems) > before:
-        return None
+    if len(collector.problems) > before or created_by_id is None:
+        return None  # created_by_id is None only when its problem was collected
     return PlannedClaim(
         span=span,
         summary=summary.strip(),
@@ -337,7 +337,10 @@ def plan_article(context: ImportContext, data: Any) -> PlannedArticle:
                 relations.append((ends[0], ends[1], kind, created_by_id))
     if collector.problems:
         raise LineProblems(collector.problems)
-    return PlannedArticle(fields=fields, claims=claims, relations=relations)
+    # A claim is None only when its problems were collected, and then the line was refused above.
+    return PlannedArticle(
+        fields=fields, claims=cast("list[PlannedClaim]", claims), relations=relations
+    )
 
 
 def _decode(raw: bytes, first: bool) -> tuple[Any, str | None]:

@@ -4,7 +4,9 @@ The field checks themselves live in articles.validators (shared with the importe
 serializers); the services' clean_* functions run them and key their errors by field.
 
 Services receive objects the caller fetched *with permission* (selectors.*_with_access) plus the
-caller's role, check the object-level rules (only an annotation's annotator edits it, ...), and
+caller's role (or its Access), as typed keyword-only arguments (structured inputs are the
+TypedDicts exported here; raw values from forms, the API and imports go through the clean_*
+functions), check the object-level rules (only an annotation's annotator edits it, ...), and
 raise:
 - django.core.exceptions.ValidationError with a dict {field: [messages]} for bad data (HTTP 400);
 - PermissionDenied for a member without the right (403);
@@ -23,6 +25,9 @@ from .annotations import (
     ANNOTATION_FIELDS,
     EVIDENCE_FIELDS,
     MAX_EVIDENCE,
+    AnnotationChanges,
+    EvidenceFields,
+    EvidenceInput,
     annotation_create,
     annotation_delete,
     annotation_update,
@@ -31,6 +36,8 @@ from .annotations import (
 )
 from .articles import (
     ARTICLE_FIELDS,
+    ArticleFields,
+    ArticleInput,
     article_create,
     article_delete,
     article_purge,
@@ -49,16 +56,20 @@ from .base import (
     Conflict,
     PayloadTooLarge,
     StaleVersion,
+    Version,
     audit,
     check_version,
+    clean_bool,
     clean_choice,
     clean_free_text,
+    clean_int,
     clean_labels,
     clean_line,
     clean_url,
 )
 from .claims import (
     CLAIM_FIELDS,
+    ClaimChanges,
     claim_create,
     claim_delete,
     claim_restore,
@@ -69,6 +80,9 @@ from .claims import (
 from .corpora import (
     CORPUS_FIELDS,
     TOPIC_FIELDS,
+    CorpusChanges,
+    TopicChanges,
+    TopicInput,
     corpus_create,
     corpus_delete,
     corpus_update,
@@ -98,10 +112,13 @@ __all__ = [
     "MAX_LABEL_LENGTH",
     "MAX_NOTE_CHARS",
     "SAFE_URL",
+    "Version",
     "audit",
     "check_version",
+    "clean_bool",
     "clean_choice",
     "clean_free_text",
+    "clean_int",
     "clean_labels",
     "clean_line",
     "clean_url",
@@ -112,6 +129,9 @@ __all__ = [
     # corpora, topics, members
     "CORPUS_FIELDS",
     "TOPIC_FIELDS",
+    "CorpusChanges",
+    "TopicChanges",
+    "TopicInput",
     "corpus_create",
     "corpus_delete",
     "corpus_update",
@@ -123,6 +143,8 @@ __all__ = [
     "topic_update",
     # articles
     "ARTICLE_FIELDS",
+    "ArticleFields",
+    "ArticleInput",
     "article_create",
     "article_delete",
     "article_purge",
@@ -134,6 +156,7 @@ __all__ = [
     "text_sha256",
     # claims and relations
     "CLAIM_FIELDS",
+    "ClaimChanges",
     "claim_create",
     "claim_delete",
     "claim_restore",
@@ -144,6 +167,9 @@ __all__ = [
     "ANNOTATION_FIELDS",
     "EVIDENCE_FIELDS",
     "MAX_EVIDENCE",
+    "AnnotationChanges",
+    "EvidenceFields",
+    "EvidenceInput",
     "annotation_create",
     "annotation_delete",
     "annotation_update",

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
 
+from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 
@@ -14,7 +14,8 @@ from .base import User, audit, clean_line
 # --- Users ---------------------------------------------------------------------------------
 
 
-def _find_user(username_or_email: Any, field: str = "username"):
+def _find_user(username_or_email: object, field: str = "username") -> User:
+    """The active user with this username, or with this email when exactly one user has it."""
     if not isinstance(username_or_email, str) or not username_or_email.strip():
         raise ValidationError({field: [f"{field} is required."]})
     key = username_or_email.strip()
@@ -27,7 +28,7 @@ def _find_user(username_or_email: Any, field: str = "username"):
     return user
 
 
-def user_deactivate(*, actor, user) -> None:
+def user_deactivate(*, actor: User, user: User) -> None:
     """Users are never deleted with their work: they are deactivated and keep their attribution."""
     if not (actor.is_superuser or actor.pk == user.pk):
         raise PermissionDenied("Only an administrator may deactivate another user.")
@@ -46,16 +47,14 @@ def user_deactivate(*, actor, user) -> None:
 
 
 def api_token_create(
-    *, actor, name: Any = "", expires_in: timedelta | None = None
+    *, actor: User | AnonymousUser, name: str = "", expires_in: timedelta | None = None
 ) -> tuple[ApiToken, str]:
     """A new API token for the actor. Returns the token row and the key, which exists only here:
     the database keeps its hash, so the key is shown once and never again."""
-    if actor is None or not actor.is_authenticated or not actor.is_active:
+    if not isinstance(actor, User) or not actor.is_active:
         raise PermissionDenied("Only an active, signed-in user can create a token.")
     name = clean_line(name, "name", max_chars=100)
-    if expires_in is not None and (
-        not isinstance(expires_in, timedelta) or expires_in <= timedelta(0)
-    ):
+    if expires_in is not None and expires_in <= timedelta(0):
         raise ValidationError({"expiry": ["The expiry must lie in the future."]})
     with transaction.atomic():
         token, key = ApiToken.objects.create(user=actor, expiry=expires_in, name=name)
@@ -69,7 +68,7 @@ def api_token_create(
     return token, key
 
 
-def api_token_revoke(*, actor, token: ApiToken) -> None:
+def api_token_revoke(*, actor: User, token: ApiToken) -> None:
     """Deletes the token: the next request that presents it is refused."""
     if token.user_id != actor.pk:
         raise PermissionDenied("Only the token's owner may revoke it.")

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from typing import TypedDict, Unpack
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -17,10 +18,17 @@ from ..models import (
     AssignmentState,
     Claim,
     Evidence,
+    Topic,
 )
 from ..permissions import Action, can_delete_annotation, can_edit_annotation, ensure, ensure_that
-from ..validators import MAX_EVIDENCE, keyed  # noqa: F401  (services.MAX_EVIDENCE)
+from ..validators import (  # noqa: F401  (re-exported as services.MAX_EVIDENCE, ...)
+    MAX_EVIDENCE,
+    EvidenceFields,
+    keyed,
+)
 from .base import (
+    User,
+    Version,
     _create_unique,
     _snapshot,
     audit,
@@ -34,35 +42,71 @@ from .corpora import _resolve_topic
 ANNOTATION_FIELDS = ("claim_id", "topic", "stance", "labels", "confidence", "note", "status")
 
 
-def clean_confidence(value: Any) -> int | None:
+class EvidenceInput(TypedDict, total=False):
+    """An evidence item as a form or the API gives it: a span of the article (offsets or a quote,
+    as for a claim) or an outside source (url, title, quote). Kind defaults from what is given."""
+
+    kind: str
+    evidence_type: str
+    role: str
+    start: int | str | None
+    end: int | str | None
+    exact: str | None
+    prefix: str | None
+    suffix: str | None
+    url: str
+    title: str
+    quote: str
+
+
+class AnnotationChanges(TypedDict, total=False):
+    """What annotation_update may change; `evidence`, when given, replaces the whole list."""
+
+    topic: Topic | int | str | None
+    stance: str
+    labels: Sequence[str]
+    confidence: int | str | None
+    note: str
+    evidence: Sequence[EvidenceInput]
+
+
+class _AnnotationFields(TypedDict, total=False):
+    topic: Topic
+    stance: str
+    labels: list[str]
+    confidence: int | None
+    note: str
+
+
+def clean_confidence(value: object) -> int | None:
     return keyed("confidence", validators.validate_confidence, value)
 
 
-def clean_evidence(article: Article, items: Any) -> list[dict[str, Any]]:
+def clean_evidence(article: Article, items: object) -> list[EvidenceFields]:
     """Validate a list of evidence items; every bad item is reported with its number."""
     return keyed("evidence", validators.validate_evidence, article.text, items)
 
 
-def _evidence_snapshot(annotation: Annotation) -> list[dict[str, Any]]:
+def _evidence_snapshot(annotation: Annotation) -> list[dict[str, object]]:
     return [_snapshot(e, EVIDENCE_FIELDS) for e in annotation.evidence.order_by("position", "id")]
 
 
 def annotation_create(
     *,
-    actor,
+    actor: User,
     claim: Claim,
     role: str | None,
-    stance: Any,
-    topic: Any = None,
-    labels: Any = None,
-    confidence: Any = None,
-    note: Any = "",
-    evidence: Any = None,
+    stance: str,
+    topic: Topic | int | str | None = None,
+    labels: Sequence[str] | None = None,
+    confidence: int | str | None = None,
+    note: str = "",
+    evidence: Sequence[EvidenceInput] | None = None,
 ) -> Annotation:
     """Creates the actor's own annotation of the claim (one per claim and annotator)."""
     ensure(role, Action.ANNOTATE)
     corpus = claim.article.corpus
-    data = {
+    data: _AnnotationFields = {
         "topic": _resolve_topic(corpus, topic),
         "stance": keyed("stance", validators.validate_stance, stance),
         "labels": clean_labels(labels, "labels", allowed=corpus.claim_labels),
@@ -97,7 +141,12 @@ def annotation_create(
 
 
 def annotation_update(
-    *, actor, annotation: Annotation, role: str | None, version: Any = None, **changes: Any
+    *,
+    actor: User,
+    annotation: Annotation,
+    role: str | None,
+    version: Version = None,
+    **changes: Unpack[AnnotationChanges],
 ) -> Annotation:
     """Changes the actor's own annotation. `evidence`, when given, replaces the whole list."""
     ensure_that(
@@ -109,7 +158,7 @@ def annotation_update(
         raise ValidationError({f: ["This field cannot be changed here."] for f in unknown})
     claim = annotation.claim
     corpus = claim.article.corpus
-    data: dict[str, Any] = {}
+    data: _AnnotationFields = {}
     if "topic" in changes:
         data["topic"] = _resolve_topic(corpus, changes["topic"])
     if "stance" in changes:
@@ -149,7 +198,7 @@ def annotation_update(
     return current
 
 
-def annotation_delete(*, actor, annotation: Annotation, role: str | None) -> None:
+def annotation_delete(*, actor: User, annotation: Annotation, role: str | None) -> None:
     ensure_that(
         can_delete_annotation(user=actor, role=role, annotation=annotation),
         "Only the annotator who wrote this annotation (or an owner) may delete it.",

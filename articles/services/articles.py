@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
-from typing import Any
+from datetime import date
+from typing import TypedDict, Unpack
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -24,6 +25,8 @@ from ..models import (
 from ..permissions import Action, ensure
 from .base import (
     PayloadTooLarge,
+    User,
+    Version,
     _lock,
     _parse_date,
     _snapshot,
@@ -36,7 +39,30 @@ from .base import (
 ARTICLE_FIELDS = ("title", "author", "source_url", "published_on", "language", "text_sha256")
 
 
-def clean_article_text(text: Any) -> str:
+class ArticleInput(TypedDict, total=False):
+    """An article's fields as a form or the API gives them (the date may still be text)."""
+
+    title: str
+    text: str
+    author: str
+    source_url: str
+    published_on: date | str | None
+    language: str
+
+
+class ArticleFields(TypedDict, total=False):
+    """Cleaned article fields, ready for Article(**fields); all of them unless partial."""
+
+    title: str
+    text: str
+    author: str
+    source_url: str
+    published_on: date | None
+    language: str
+    text_sha256: str
+
+
+def clean_article_text(text: object) -> str:
     if not isinstance(text, str):
         raise ValidationError({"text": ["text must be a string."]})
     anchoring.check_text(text, "text")
@@ -52,9 +78,9 @@ def clean_article_text(text: Any) -> str:
     return text
 
 
-def clean_article_fields(data: Mapping[str, Any], *, partial: bool = False) -> dict[str, Any]:
+def clean_article_fields(data: Mapping[str, object], *, partial: bool = False) -> ArticleFields:
     """Validate article fields from a form, the API or an import line."""
-    cleaned: dict[str, Any] = {}
+    cleaned: ArticleFields = {}
     if not partial or "title" in data:
         cleaned["title"] = clean_line(data.get("title"), "title", max_chars=500, required=True)
     if not partial or "text" in data:
@@ -74,13 +100,14 @@ def text_sha256(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def article_create(*, actor, corpus: Corpus, role: str | None, **data: Any) -> Article:
+def article_create(
+    *, actor: User, corpus: Corpus, role: str | None, **data: Unpack[ArticleInput]
+) -> Article:
     ensure(role, Action.IMPORT)
     fields = clean_article_fields(data)
+    fields["text_sha256"] = text_sha256(fields["text"])
     with transaction.atomic():
-        article = Article.objects.create(
-            corpus=corpus, created_by=actor, text_sha256=text_sha256(fields["text"]), **fields
-        )
+        article = Article.objects.create(corpus=corpus, created_by=actor, **fields)
         audit(
             actor=actor,
             verb="article.create",
@@ -92,7 +119,12 @@ def article_create(*, actor, corpus: Corpus, role: str | None, **data: Any) -> A
 
 
 def article_update(
-    *, actor, article: Article, role: str | None, version: Any = None, **data: Any
+    *,
+    actor: User,
+    article: Article,
+    role: str | None,
+    version: Version = None,
+    **data: Unpack[ArticleInput],
 ) -> Article:
     ensure(role, Action.MANAGE)
     unknown = set(data) - {"title", "text", "author", "source_url", "published_on", "language"}
@@ -124,7 +156,7 @@ def article_update(
     return current
 
 
-def article_delete(*, actor, article: Article, role: str | None) -> None:
+def article_delete(*, actor: User, article: Article, role: str | None) -> None:
     """Moves the article and its claims to the corpus's trash (an owner can restore them)."""
     ensure(role, Action.DELETE_ARTICLE)
     now = timezone.now()
@@ -142,7 +174,7 @@ def article_delete(*, actor, article: Article, role: str | None) -> None:
         )
 
 
-def article_restore(*, actor, article: Article, role: str | None) -> None:
+def article_restore(*, actor: User, article: Article, role: str | None) -> None:
     ensure(role, Action.MANAGE)
     with transaction.atomic():
         current = _lock(Article, article.pk)
@@ -158,7 +190,7 @@ def article_restore(*, actor, article: Article, role: str | None) -> None:
         audit(actor=actor, verb="article.restore", obj=current, corpus=current.corpus)
 
 
-def article_purge(*, actor, article: Article, role: str | None) -> None:
+def article_purge(*, actor: User, article: Article, role: str | None) -> None:
     """Deletes a trashed article for good."""
     ensure(role, Action.MANAGE)
     if article.deleted_at is None:
@@ -174,7 +206,7 @@ def article_purge(*, actor, article: Article, role: str | None) -> None:
         article.delete()
 
 
-def article_submit(*, actor, article: Article, role: str | None) -> Assignment:
+def article_submit(*, actor: User, article: Article, role: str | None) -> Assignment:
     """Marks the actor's work on the article done: their annotations become submitted."""
     ensure(role, Action.ANNOTATE)
     now = timezone.now()

@@ -5,15 +5,15 @@ the cleaning of free text, lines, URLs, labels, choices and dates.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date, datetime
-from typing import Any
+from typing import Protocol, TypeVar
 
-from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AnonymousUser, User
 from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, transaction
-from django.db.models import Model
+from django.db.models import Choices, Model
 
 from .. import validators
 from ..models import AuditEvent, Corpus
@@ -25,7 +25,20 @@ from ..validators import (  # noqa: F401  (the limits are re-exported as service
     keyed,
 )
 
-User = get_user_model()
+# `User` (imported above, and by the other service modules from here): the project keeps Django's
+# own user model (AUTH_USER_MODEL is not swapped). `actor: User` in a service is a signed-in user.
+
+# A version as callers have it: a number from the API, text from a form, None when not given.
+Version = int | str | None
+
+_M = TypeVar("_M", bound=Model)
+_T = TypeVar("_T")
+
+
+class Versioned(Protocol):
+    """A model with an optimistic-concurrency counter."""
+
+    version: int
 
 
 class Conflict(Exception):
@@ -35,7 +48,7 @@ class Conflict(Exception):
 class StaleVersion(Exception):
     """The caller edited an old version (HTTP 412); `current` is the object as it stands now."""
 
-    def __init__(self, current: Model, given: int):
+    def __init__(self, current: Versioned, given: int):
         self.current = current
         self.given = given
         super().__init__(
@@ -52,27 +65,28 @@ class PayloadTooLarge(Exception):
 # --- helpers -------------------------------------------------------------------------------
 
 
-def _snapshot(obj: Model | None, fields: Iterable[str]) -> dict[str, Any] | None:
-    if obj is None:
-        return None
-    data = {}
+def _snapshot(obj: Model, fields: Iterable[str]) -> dict[str, object]:
+    """The named fields as the audit log stores them: JSON values, related objects by id."""
+    data: dict[str, object] = {}
     for name in fields:
         value = getattr(obj, name)
         if isinstance(value, Model):
             value = value.pk
         data[name] = value
-    return json.loads(json.dumps(data, cls=DjangoJSONEncoder))
+    snapshot: dict[str, object] = json.loads(json.dumps(data, cls=DjangoJSONEncoder))
+    return snapshot
 
 
 def audit(
     *,
-    actor,
+    actor: User | AnonymousUser | None,
     verb: str,
     obj: Model,
     corpus: Corpus | None,
-    before: dict | None = None,
-    after: dict | None = None,
+    before: Mapping[str, object] | None = None,
+    after: Mapping[str, object] | None = None,
 ) -> AuditEvent:
+    """Records a write; an anonymous or missing actor (a command-line action) is stored as none."""
     return AuditEvent.objects.create(
         actor=actor if actor is not None and actor.is_authenticated else None,
         verb=verb,
@@ -85,7 +99,7 @@ def audit(
     )
 
 
-def check_version(obj: Model, version: Any) -> None:
+def check_version(obj: Versioned, version: Version) -> None:
     """Optimistic concurrency: None means the caller did not say (pages always say)."""
     if version is None:
         return
@@ -97,41 +111,50 @@ def check_version(obj: Model, version: Any) -> None:
         raise StaleVersion(obj, given)
 
 
-def _lock(model: type[Model], pk: Any) -> Model:
-    return model.objects.select_for_update().get(pk=pk)
+def _lock(model: type[_M], pk: object) -> _M:
+    """The row, locked until the end of the transaction, so a concurrent write waits for ours."""
+    return model._default_manager.select_for_update().get(pk=pk)
 
 
-# The cleaning below is articles.validators' one-field validators, reporting errors keyed by
-# field as every service does.
+# The cleaners below take whatever a form, the API or an import line holds (hence `object`) and
+# return the clean value. The checks themselves are articles.validators' one-field validators
+# (shared with the importer, forms and serializers); here their errors are keyed by field, as
+# every service reports them.
 
 
-def clean_free_text(value: Any, field: str, *, max_chars: int = MAX_NOTE_CHARS) -> str:
+def clean_free_text(value: object, field: str, *, max_chars: int = MAX_NOTE_CHARS) -> str:
     return keyed(field, validators.validate_text, value, field, max_chars=max_chars)
 
 
-def clean_line(value: Any, field: str, *, max_chars: int, required: bool = False) -> str:
+def clean_line(value: object, field: str, *, max_chars: int, required: bool = False) -> str:
     return keyed(
         field, validators.validate_line, value, field, max_chars=max_chars, required=required
     )
 
 
-def clean_url(value: Any, field: str = "source_url") -> str:
+def clean_url(value: object, field: str = "source_url") -> str:
     return keyed(field, validators.validate_url, value, field)
 
 
-def clean_labels(value: Any, field: str, *, allowed: Sequence[str] = ()) -> list[str]:
+def clean_int(value: object, field: str) -> int:
+    return keyed(field, validators.validate_int, value, field)
+
+
+def clean_bool(value: object, field: str) -> bool:
+    return keyed(field, validators.validate_bool, value, field)
+
+
+def clean_labels(value: object, field: str, *, allowed: Sequence[str] = ()) -> list[str]:
     return keyed(field, validators.validate_labels, value, field, allowed=allowed)
 
 
-def clean_choice(value: Any, field: str, choices: type, *, required: bool = True) -> str:
+def clean_choice(
+    value: object, field: str, choices: type[Choices], *, required: bool = True
+) -> str:
     return keyed(field, validators.validate_choice, value, field, choices, required=required)
 
 
-# The former private name, still imported by the claims module.
-_choice = clean_choice
-
-
-def _parse_date(value: Any, field: str) -> date | None:
+def _parse_date(value: object, field: str) -> date | None:
     if value in (None, ""):
         return None
     if isinstance(value, date) and not isinstance(value, datetime):
@@ -144,7 +167,7 @@ def _parse_date(value: Any, field: str) -> date | None:
     raise ValidationError({field: [f"{field} must be a date as YYYY-MM-DD; got {value!r}."]})
 
 
-def _create_unique(factory, message: str):
+def _create_unique(factory: Callable[[], _T], message: str) -> _T:
     """Run a create that a unique constraint may refuse, turning the refusal into Conflict."""
     try:
         with transaction.atomic():

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from typing import TypedDict, Unpack
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -20,12 +21,14 @@ from ..permissions import (
     ensure_that,
 )
 from .base import (
-    _choice,
+    User,
+    Version,
     _create_unique,
     _lock,
     _snapshot,
     audit,
     check_version,
+    clean_choice,
     clean_free_text,
     clean_labels,
 )
@@ -35,25 +38,34 @@ from .base import (
 CLAIM_FIELDS = ("start", "end", "exact", "summary", "labels")
 
 
+class ClaimChanges(TypedDict, total=False):
+    """What claim_update may change (the span never changes); any subset."""
+
+    summary: str
+    labels: Sequence[str]
+
+
 def claim_create(
     *,
-    actor,
+    actor: User,
     article: Article,
     role: str | None,
-    start: Any = None,
-    end: Any = None,
-    exact: Any = None,
-    prefix: Any = None,
-    suffix: Any = None,
-    summary: Any = "",
-    labels: Any = None,
+    start: int | str | None = None,
+    end: int | str | None = None,
+    exact: str | None = None,
+    prefix: str | None = None,
+    suffix: str | None = None,
+    summary: str = "",
+    labels: Sequence[str] | None = None,
 ) -> Claim:
+    """Marks a span, given by offsets or by its quote (see anchoring.resolve_span); an offset
+    that arrives as text which is not a whole number is refused there with its own message."""
     ensure(role, Action.ANNOTATE)
     span = anchoring.resolve_span(
         article.text, start=start, end=end, exact=exact, prefix=prefix, suffix=suffix
     )
     summary = clean_free_text(summary, "summary", max_chars=2000).strip()
-    labels = clean_labels(labels, "labels", allowed=article.corpus.claim_labels)
+    clean = clean_labels(labels, "labels", allowed=article.corpus.claim_labels)
     with transaction.atomic():
         claim = Claim.objects.create(
             article=article,
@@ -63,7 +75,7 @@ def claim_create(
             prefix=span.prefix,
             suffix=span.suffix,
             summary=summary,
-            labels=labels,
+            labels=clean,
             created_by=actor,
         )
         audit(
@@ -77,7 +89,12 @@ def claim_create(
 
 
 def claim_update(
-    *, actor, claim: Claim, role: str | None, version: Any = None, **changes: Any
+    *,
+    actor: User,
+    claim: Claim,
+    role: str | None,
+    version: Version = None,
+    **changes: Unpack[ClaimChanges],
 ) -> Claim:
     ensure_that(
         can_edit_claim(user=actor, role=role, claim=claim),
@@ -136,7 +153,7 @@ def claim_delete(*, access: Access, claim: Claim) -> None:
         )
 
 
-def claim_restore(*, actor, claim: Claim, role: str | None) -> None:
+def claim_restore(*, actor: User, claim: Claim, role: str | None) -> None:
     ensure(role, Action.MANAGE)
     with transaction.atomic():
         if claim.article.deleted_at is not None:
@@ -149,12 +166,12 @@ def claim_restore(*, actor, claim: Claim, role: str | None) -> None:
 
 
 def relation_create(
-    *, actor, source: Claim, target: Claim, role: str | None, kind: Any
+    *, actor: User, source: Claim, target: Claim, role: str | None, kind: str
 ) -> Relation:
     """`source` and `target` must have been fetched with permission (claim_with_access). Each
     member's links are their own: the same link made by two members is two relations."""
     ensure(role, Action.ANNOTATE)
-    kind = _choice(kind, "kind", RelationKind)
+    kind = clean_choice(kind, "kind", RelationKind)
     if source.article_id != target.article_id:
         raise ValidationError({"target": ["Both claims must be in the same article."]})
     if source.pk == target.pk:
@@ -176,7 +193,7 @@ def relation_create(
     return relation
 
 
-def relation_delete(*, actor, relation: Relation, role: str | None) -> None:
+def relation_delete(*, actor: User, relation: Relation, role: str | None) -> None:
     ensure_that(
         can_delete_relation(user=actor, role=role, relation=relation),
         "Only the relation's creator or a curator may delete it.",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Required, TypedDict, Unpack
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -15,11 +15,14 @@ from ..validators import keyed, validate_topic_label
 from .accounts import _find_user
 from .base import (
     Conflict,
+    User,
+    Version,
     _create_unique,
     _lock,
     _snapshot,
     audit,
     check_version,
+    clean_bool,
     clean_choice,
     clean_free_text,
     clean_labels,
@@ -32,7 +35,37 @@ CORPUS_FIELDS = ("slug", "name", "description", "blind", "claim_labels")
 TOPIC_FIELDS = ("label", "description", "position")
 
 
-def _clean_topic(data: Mapping[str, Any], index: int | None = None) -> dict[str, str]:
+class TopicInput(TypedDict, total=False):
+    """A topic as a form or the API gives it."""
+
+    label: Required[str]
+    description: str
+
+
+class TopicFields(TypedDict):
+    """A cleaned topic, ready for Topic(**fields)."""
+
+    label: str
+    description: str
+
+
+class CorpusChanges(TypedDict, total=False):
+    """What corpus_update may change; any subset."""
+
+    name: str
+    description: str
+    blind: bool
+    claim_labels: Sequence[str]
+
+
+class TopicChanges(TypedDict, total=False):
+    """What topic_update may change; any subset."""
+
+    label: str
+    description: str
+
+
+def _clean_topic(data: object, index: int | None = None) -> TopicFields:
     field = "topics" if index is not None else "label"
     if not isinstance(data, Mapping):
         raise ValidationError({field: ["Each topic must be an object with a label."]})
@@ -50,23 +83,22 @@ def _clean_topic(data: Mapping[str, Any], index: int | None = None) -> dict[str,
 
 def corpus_create(
     *,
-    actor,
+    actor: User,
     name: str,
     slug: str | None = None,
     description: str = "",
     blind: bool = False,
     claim_labels: Sequence[str] | None = None,
-    topics: Sequence[Mapping[str, Any]] | None = None,
+    topics: Sequence[TopicInput] | None = None,
 ) -> Corpus:
     name = clean_line(name, "name", max_chars=200, required=True)
     if slug in (None, ""):
         slug = slugify(name)[:64] or "corpus"
-    if not isinstance(slug, str) or slugify(slug) != slug or len(slug) > 64:
+    if slugify(slug) != slug or len(slug) > 64:
         raise ValidationError(
             {"slug": ["slug may hold only lowercase letters, digits, hyphens and underscores."]}
         )
-    if not isinstance(blind, bool):
-        raise ValidationError({"blind": ["blind must be true or false."]})
+    blind = clean_bool(blind, "blind")
     cleaned_topics = [_clean_topic(t, i) for i, t in enumerate(topics or [])]
     if len({t["label"] for t in cleaned_topics}) != len(cleaned_topics):
         raise ValidationError({"topics": ["Two topics have the same label."]})
@@ -96,7 +128,12 @@ def corpus_create(
 
 
 def corpus_update(
-    *, actor, corpus: Corpus, role: str | None, version: Any = None, **changes: Any
+    *,
+    actor: User,
+    corpus: Corpus,
+    role: str | None,
+    version: Version = None,
+    **changes: Unpack[CorpusChanges],
 ) -> Corpus:
     ensure(role, Action.MANAGE)
     unknown = set(changes) - {"name", "description", "blind", "claim_labels"}
@@ -111,9 +148,7 @@ def corpus_update(
         if "description" in changes:
             corpus.description = clean_free_text(changes["description"], "description")
         if "blind" in changes:
-            if not isinstance(changes["blind"], bool):
-                raise ValidationError({"blind": ["blind must be true or false."]})
-            corpus.blind = changes["blind"]
+            corpus.blind = clean_bool(changes["blind"], "blind")
         if "claim_labels" in changes:
             corpus.claim_labels = clean_labels(changes["claim_labels"], "claim_labels")
         corpus.version += 1
@@ -129,7 +164,8 @@ def corpus_update(
     return corpus
 
 
-def corpus_delete(*, actor, corpus: Corpus, role: str | None) -> None:
+def corpus_delete(*, actor: User | None, corpus: Corpus, role: str | None) -> None:
+    """Deletes the corpus and everything in it; no actor means a command-line reset."""
     ensure(role, Action.MANAGE)
     with transaction.atomic():
         audit(
@@ -143,7 +179,7 @@ def corpus_delete(*, actor, corpus: Corpus, role: str | None) -> None:
 
 
 def topic_create(
-    *, actor, corpus: Corpus, role: str | None, label: str, description: str = ""
+    *, actor: User, corpus: Corpus, role: str | None, label: str, description: str = ""
 ) -> Topic:
     ensure(role, Action.MANAGE)
     data = _clean_topic({"label": label, "description": description})
@@ -163,7 +199,14 @@ def topic_create(
     return topic
 
 
-def topic_update(*, actor, topic: Topic, role: str | None, version: Any = None, **changes) -> Topic:
+def topic_update(
+    *,
+    actor: User,
+    topic: Topic,
+    role: str | None,
+    version: Version = None,
+    **changes: Unpack[TopicChanges],
+) -> Topic:
     ensure(role, Action.MANAGE)
     unknown = set(changes) - {"label", "description"}
     if unknown:
@@ -198,7 +241,7 @@ def topic_update(*, actor, topic: Topic, role: str | None, version: Any = None, 
     return current
 
 
-def topic_delete(*, actor, topic: Topic, role: str | None) -> None:
+def topic_delete(*, actor: User, topic: Topic, role: str | None) -> None:
     ensure(role, Action.MANAGE)
     if (
         Annotation.objects.filter(topic=topic).exists()
@@ -218,7 +261,7 @@ def topic_delete(*, actor, topic: Topic, role: str | None) -> None:
         topic.delete()
 
 
-def _resolve_topic(corpus: Corpus, topic: Any) -> Topic:
+def _resolve_topic(corpus: Corpus, topic: Topic | int | str | None) -> Topic:
     """A Topic object, a topic id, a label, or None (the corpus's first topic)."""
     if isinstance(topic, Topic):
         if topic.corpus_id != corpus.pk:
@@ -247,7 +290,9 @@ def _resolve_topic(corpus: Corpus, topic: Any) -> Topic:
 # --- Members -------------------------------------------------------------------------------
 
 
-def membership_add(*, actor, corpus: Corpus, role: str | None, username: str, new_role: str):
+def membership_add(
+    *, actor: User, corpus: Corpus, role: str | None, username: str, new_role: str
+) -> Membership:
     ensure(role, Action.MANAGE)
     new_role = clean_choice(new_role, "role", Role)
     user = _find_user(username)
@@ -274,7 +319,9 @@ def _ensure_an_owner_remains(membership: Membership) -> None:
         raise ValidationError({"role": ["A corpus needs at least one owner; add another first."]})
 
 
-def membership_update(*, actor, membership: Membership, role: str | None, new_role: str):
+def membership_update(
+    *, actor: User, membership: Membership, role: str | None, new_role: str
+) -> Membership:
     ensure(role, Action.MANAGE)
     new_role = clean_choice(new_role, "role", Role)
     with transaction.atomic():
@@ -303,7 +350,7 @@ def membership_update(*, actor, membership: Membership, role: str | None, new_ro
     return current
 
 
-def membership_remove(*, actor, membership: Membership, role: str | None) -> None:
+def membership_remove(*, actor: User, membership: Membership, role: str | None) -> None:
     ensure(role, Action.MANAGE)
     with transaction.atomic():
         current = (

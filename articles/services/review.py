@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -20,17 +19,20 @@ from ..models import (
     ReviewDecision,
     Role,
     Stance,
+    Topic,
 )
 from ..permissions import Action, ensure
 from .accounts import _find_user
 from .base import (
     User,
+    Version,
     _create_unique,
     _snapshot,
     audit,
     check_version,
     clean_choice,
     clean_free_text,
+    clean_int,
 )
 from .corpora import _resolve_topic
 
@@ -41,19 +43,20 @@ REVIEW_FIELDS = ("claim_id", "decision", "topic", "stance", "note")
 
 def review_set(
     *,
-    actor,
+    actor: User,
     claim: Claim,
     role: str | None,
-    decision: Any,
-    topic: Any = None,
-    stance: Any = None,
-    note: Any = "",
-    version: Any = None,
+    decision: str,
+    topic: Topic | int | str | None = None,
+    stance: str | None = None,
+    note: str = "",
+    version: Version = None,
 ) -> Review:
     """The curator's decision on a claim: accepted with a gold topic and stance, or rejected."""
     ensure(role, Action.REVIEW)
     corpus = claim.article.corpus
     decision = clean_choice(decision, "decision", ReviewDecision)
+    gold_topic: Topic | None
     if decision == ReviewDecision.ACCEPTED:
         gold_topic = _resolve_topic(corpus, topic)
         if stance in (None, ""):
@@ -109,7 +112,7 @@ def review_set(
         return current
 
 
-def review_delete(*, actor, review: Review, role: str | None) -> None:
+def review_delete(*, actor: User, review: Review, role: str | None) -> None:
     ensure(role, Action.REVIEW)
     with transaction.atomic():
         audit(
@@ -122,7 +125,7 @@ def review_delete(*, actor, review: Review, role: str | None) -> None:
         review.delete()
 
 
-def comment_create(*, actor, claim: Claim, role: str | None, text: Any) -> Comment:
+def comment_create(*, actor: User, claim: Claim, role: str | None, text: str) -> Comment:
     ensure(role, Action.ANNOTATE)
     text = clean_free_text(text, "text", max_chars=10_000).strip()
     if not text:
@@ -142,7 +145,7 @@ def comment_create(*, actor, claim: Claim, role: str | None, text: Any) -> Comme
 # --- Assignments ---------------------------------------------------------------------------
 
 
-def _annotator_member(corpus: Corpus, user) -> None:
+def _annotator_member(corpus: Corpus, user: User) -> None:
     membership = Membership.objects.filter(corpus=corpus, user=user).first()
     if membership is None or membership.role == Role.VIEWER:
         raise ValidationError(
@@ -154,7 +157,10 @@ def _annotator_member(corpus: Corpus, user) -> None:
         )
 
 
-def assignment_create(*, actor, article: Article, role: str | None, annotator) -> Assignment:
+def assignment_create(
+    *, actor: User, article: Article, role: str | None, annotator: User | str
+) -> Assignment:
+    """Gives the article to an annotator (a user, or a username or email to look up)."""
     ensure(role, Action.ASSIGN)
     if not isinstance(annotator, User):
         annotator = _find_user(annotator, "annotator")
@@ -176,7 +182,7 @@ def assignment_create(*, actor, article: Article, role: str | None, annotator) -
     return assignment
 
 
-def assignment_delete(*, actor, assignment: Assignment, role: str | None) -> None:
+def assignment_delete(*, actor: User, assignment: Assignment, role: str | None) -> None:
     ensure(role, Action.ASSIGN)
     if assignment.state == AssignmentState.SUBMITTED:
         raise ValidationError({"assignment": ["Submitted work cannot be unassigned."]})
@@ -192,17 +198,19 @@ def assignment_delete(*, actor, assignment: Assignment, role: str | None) -> Non
 
 
 def assignments_balance(
-    *, actor, corpus: Corpus, role: str | None, per_article: Any, annotators: Sequence | None = None
+    *,
+    actor: User,
+    corpus: Corpus,
+    role: str | None,
+    per_article: int | str | None,
+    annotators: Sequence[User | str] | None = None,
 ) -> list[Assignment]:
     """Gives every live article to `per_article` annotators, spreading the load evenly.
 
     Existing assignments count toward both the article's quota and each annotator's load.
     """
     ensure(role, Action.ASSIGN)
-    try:
-        per_article = int(per_article)
-    except (TypeError, ValueError):
-        raise ValidationError({"per_article": ["per_article must be a whole number."]}) from None
+    per_article = clean_int(per_article, "per_article")
     if per_article < 1:
         raise ValidationError({"per_article": ["per_article must be at least 1."]})
     eligible = Membership.objects.filter(
@@ -210,7 +218,7 @@ def assignments_balance(
     ).select_related("user")
     people = [m.user for m in eligible if m.user.is_active]
     if annotators:
-        wanted = {getattr(a, "username", a) for a in annotators}
+        wanted = {a.username if isinstance(a, User) else a for a in annotators}
         people = [u for u in people if u.username in wanted]
         missing = wanted - {u.username for u in people}
         if missing:

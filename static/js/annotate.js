@@ -6,12 +6,15 @@
 //
 // Offsets: every text segment carries data-s, its start in Unicode code points of the stored
 // text. The DOM counts UTF-16 code units, so a DOM position (text node, offset) becomes
-// data-s + the number of code points in node.data.slice(0, offset).
+// data-s + the number of code points before `offset` in node.data. The arithmetic itself (code
+// points <-> UTF-16, finding a segment, snapping to words) is in offsets.js (window.Offsets),
+// loaded just before this file and tested on its own.
 "use strict";
 
 (function () {
   var root = document.getElementById("annotate");
-  if (!root || !window.htmx) {
+  var Offsets = window.Offsets;
+  if (!root || !window.htmx || !Offsets) {
     return;
   }
   var textEl = document.getElementById("article-text");
@@ -32,6 +35,7 @@
   ];
 
   var segments = []; // every [data-s] element of the text, in order
+  var starts = []; // the code-point start of each segment (segments[i].cpStart), ascending
   var chars = []; // the article text, one code point per entry ("\n" between paragraphs)
   var byClaim = new Map(); // claim id -> its segments
   var current = null; // the open claim's id (a string), or null
@@ -40,10 +44,6 @@
 
   // --- The text index --------------------------------------------------------------------
 
-  function codePoints(text) {
-    return Array.from(text).length;
-  }
-
   function indexText() {
     segments = Array.prototype.slice.call(textEl.querySelectorAll("[data-s]"));
     var length = parseInt(textEl.dataset.length, 10) || 0;
@@ -51,7 +51,7 @@
     byClaim = new Map();
     segments.forEach(function (seg) {
       var start = parseInt(seg.dataset.s, 10);
-      var points = Array.from(seg.textContent);
+      var points = Offsets.split(seg.textContent);
       for (var k = 0; k < points.length; k++) {
         chars[start + k] = points[k];
       }
@@ -65,6 +65,9 @@
           byClaim.get(id).push(seg);
         });
       }
+    });
+    starts = segments.map(function (seg) {
+      return seg.cpStart;
     });
   }
 
@@ -91,7 +94,7 @@
     if (node.nodeType === Node.TEXT_NODE) {
       var seg = node.parentElement && node.parentElement.closest("[data-s]");
       if (seg && textEl.contains(seg)) {
-        return seg.cpStart + codePoints(node.data.slice(0, offset));
+        return seg.cpStart + Offsets.fromUtf16(node.data, offset);
       }
     }
     var i = firstSegmentAfter(node, offset);
@@ -104,30 +107,10 @@
   // The DOM point of a code-point offset: inside the segment that holds it (for an end, the
   // segment it ends, so that a span ending at a boundary stays in its own segment).
   function toDomPoint(offset, isEnd) {
-    var lo = 0;
-    var hi = segments.length - 1;
-    var found = 0;
-    while (lo <= hi) {
-      var mid = (lo + hi) >> 1;
-      var begins = segments[mid].cpStart;
-      if (begins < offset || (!isEnd && begins === offset)) {
-        found = mid;
-        lo = mid + 1;
-      } else {
-        hi = mid - 1;
-      }
-    }
-    var seg = segments[found];
+    var seg = segments[Offsets.segmentAt(starts, offset, isEnd)];
     var node = seg.firstChild;
-    var left = Math.max(0, Math.min(offset, seg.cpEnd) - seg.cpStart);
-    var units = 0;
-    for (var ch of node.data) {
-      if (left-- <= 0) {
-        break;
-      }
-      units += ch.length;
-    }
-    return [node, units];
+    var inside = Math.max(0, Math.min(offset, seg.cpEnd) - seg.cpStart);
+    return [node, Offsets.toUtf16(node.data, inside)];
   }
 
   function restoreSelection(info) {
@@ -145,35 +128,6 @@
     updateSelection();
   }
 
-  var NO_SPACES = /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Thai}\p{Script=Lao}\p{Script=Khmer}\p{Script=Myanmar}]/u;
-  var WORD = /[\p{L}\p{N}\p{M}\p{Pc}'’-]/u;
-  var SPACE = /\s/u;
-
-  function isWord(ch) {
-    return ch !== undefined && WORD.test(ch) && !NO_SPACES.test(ch);
-  }
-
-  // Grow a selection that cuts a word to the whole word, then trim surrounding white space.
-  function snap(start, end) {
-    if (isWord(chars[start]) && isWord(chars[start - 1])) {
-      while (start > 0 && isWord(chars[start - 1])) {
-        start--;
-      }
-    }
-    if (isWord(chars[end - 1]) && isWord(chars[end])) {
-      while (end < chars.length && isWord(chars[end])) {
-        end++;
-      }
-    }
-    while (start < end && SPACE.test(chars[start])) {
-      start++;
-    }
-    while (end > start && SPACE.test(chars[end - 1])) {
-      end--;
-    }
-    return [start, end];
-  }
-
   function readSelection() {
     var selection = window.getSelection();
     if (!selection || selection.rangeCount === 0 || selection.isCollapsed) {
@@ -185,7 +139,7 @@
     }
     var start = toCodePoint(range.startContainer, range.startOffset, false);
     var end = toCodePoint(range.endContainer, range.endOffset, true);
-    var snapped = snap(start, end);
+    var snapped = Offsets.snap(chars, start, end);
     if (snapped[1] <= snapped[0]) {
       return null;
     }

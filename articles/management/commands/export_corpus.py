@@ -56,12 +56,12 @@ class Command(BaseCommand):
             base_url=options["base_url"],
         )
         if options["output"]:
-            with open(options["output"], "wb") as output:
+            with open(options["output"], "wb") as file:
                 for chunk in exports.stream(spec):
-                    output.write(chunk)
+                    file.write(chunk)
             self.stderr.write(f"Wrote {options['output']}.")
         else:
-            output = sys.stdout.buffer
+            stdout = sys.stdout.buffer
             for chunk in exports.stream(spec):
-                output.write(chunk)
-            output.flush()
+                stdout.write(chunk)
+            stdout.flush()
