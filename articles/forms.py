@@ -19,7 +19,7 @@ from django import forms
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 
 from . import services, validators
-from .models import ReviewDecision, Role
+from .models import Review, ReviewDecision, Role
 
 Check = Callable[[Any, str], Any]  # a validator taking (value, field name)
 
@@ -96,12 +96,12 @@ class PageForm(forms.Form):
     @property
     def error_map(self) -> dict[str, list[str]]:
         return {
-            "form" if name == NON_FIELD_ERRORS else name: list(problems)
+            "form" if name == NON_FIELD_ERRORS else name: [str(p) for p in problems]
             for name, problems in self.errors.items()
         }
 
     def error_text(self) -> str:
-        return " ".join(problem for problems in self.errors.values() for problem in problems)
+        return " ".join(str(problem) for problems in self.errors.values() for problem in problems)
 
     @property
     def status(self) -> int:
@@ -183,10 +183,13 @@ class ArticleImportForm(PageForm):
     author = passed_on()
     source_url = passed_on()
     published_on = passed_on()
-    files = MultipleFileField(required=False)
+    # The field's name is the page's (`<input name="files">`); on a form instance, `files` is
+    # still the uploads Django parsed, as always (declared fields live in `fields`).
+    files = MultipleFileField(required=False)  # type: ignore[assignment]
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         if data.get("files"):
             return data
         if not (data["title"].strip() or data["text"].strip()):
@@ -199,7 +202,7 @@ class ArticleImportForm(PageForm):
             except services.PayloadTooLarge as error:
                 self.add_error(name, ValidationError(str(error), code="too_large"))
             else:
-                data[name] = cleaned[name]
+                data.update(cleaned)
         return data
 
     @property
@@ -333,7 +336,8 @@ class ReviewForm(VersionedForm):
         self.conflict = ""
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         if data.get("quick") == "agreed" and self.agreed:
             data["decision"] = ReviewDecision.ACCEPTED
             data["stance"] = self.agreed["stance"]
@@ -362,7 +366,7 @@ class ReviewForm(VersionedForm):
         }
 
     def refuse(self, error: Exception) -> int:
-        if isinstance(error, services.StaleVersion):
+        if isinstance(error, services.StaleVersion) and isinstance(error.current, Review):
             current = error.current
             self.conflict = (
                 f"{current.curator.username} changed this review meanwhile (it is now "

@@ -87,7 +87,7 @@ class SearchField(forms.CharField):
     """Words to look for: trimmed, and cut to SEARCH_MAX_CHARS rather than refused."""
 
     def to_python(self, value: Any) -> str:
-        return super().to_python(value)[:SEARCH_MAX_CHARS]
+        return (super().to_python(value) or "")[:SEARCH_MAX_CHARS]
 
 
 class SearchFilter(django_filters.CharFilter):

@@ -63,15 +63,11 @@ TALLIES = {  # the tiles above the queue: the state each counts, by the rank it 
 }
 
 
-def _queue_filters(access: Access, query: QueryDict) -> QueueFilterSet:
-    return QueueFilterSet(query, rs.review_queue(access.corpus), access=access)
-
-
 @login_required
 @require_GET
 def corpus_review(request: HttpRequest, slug: str) -> HttpResponse:
     corpus, access = corpus_for(request, slug, Action.REVIEW)
-    filters = _queue_filters(access, request.GET)
+    filters = QueueFilterSet(request.GET, rs.review_queue(corpus), access=access)
     for problem in filters.warnings:
         messages.warning(request, problem)
     page = paginate(request, rs.queue_with_details(filters.qs), 25)
@@ -137,9 +133,8 @@ def review_claim(request: HttpRequest, pk: str) -> HttpResponse:
     form = ReviewForm(request.POST if posted else None, agreed=agreed)
     # The queue the claim was opened from: its filters come in the query string, or, posted, in
     # the form's `q`, so that "next" stays in the same queue.
-    filters = _queue_filters(
-        access, QueryDict(request.POST.get("q", "")) if posted else request.GET
-    )
+    queue = QueryDict(request.POST.get("q", "")) if posted else request.GET
+    filters = QueueFilterSet(queue, rs.review_queue(access.corpus), access=access)
     status = 200
     if posted:
         status = attempt(request, form, lambda data: _decide(request, access, claim, data))
