@@ -71,8 +71,8 @@ def split_lines(value: str, *, commas: bool = False) -> list[str]:
     return [part.strip() for part in value.splitlines() if part.strip()]
 
 
-def _labels(value: Any, field: str) -> list[str]:
-    return validators.validate_labels(split_lines(value or "", commas=True), field)
+def _labels(value: Any, field: str, *, commas: bool = False) -> list[str]:
+    return validators.validate_labels(split_lines(value or "", commas=commas), field)
 
 
 class PageForm(forms.Form):
@@ -225,7 +225,7 @@ class CorpusSettingsForm(VersionedForm):
     name = line(200, required=True)
     description = text()
     blind = forms.BooleanField(required=False)
-    claim_labels = Checked(_labels)
+    claim_labels = Checked(partial(_labels, commas=True))  # one per line, or comma-separated
 
 
 class TopicAddForm(PageForm):
