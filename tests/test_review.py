@@ -309,6 +309,23 @@ def test_accept_requires_a_gold_stance(client, team):
     assert not Review.objects.exists()
 
 
+def test_review_form_mistakes_are_worded_by_the_shared_validators(client, team):
+    claim = _claim(team)
+    client.force_login(team.curator)
+    url = reverse("review-claim", args=[claim.pk])
+    response = client.post(url, {"decision": "maybe", "version": "0"})
+    assert response.status_code == 400
+    assert "decision must be one of accepted, rejected; got &#x27;maybe&#x27;." in (
+        response.content.decode()
+    )
+    response = client.post(url, {"decision": "accepted", "stance": "sideways", "version": "0"})
+    assert response.status_code == 400
+    html_text = response.content.decode()
+    assert "stance must be one of support, oppose, neutral; got &#x27;sideways&#x27;." in html_text
+    assert 'value="accepted" data-key="accept" checked' in html_text  # the choice is kept
+    assert not Review.objects.exists()
+
+
 def test_reject_requires_a_reason(client, team):
     claim = _claim(team)
     client.force_login(team.curator)

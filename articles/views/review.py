@@ -133,7 +133,7 @@ def review_claim(request: HttpRequest, pk: str) -> HttpResponse:
     form = ReviewForm(request.POST if posted else None, agreed=agreed)
     # The queue the claim was opened from: its filters come in the query string, or, posted, in
     # the form's `q`, so that "next" stays in the same queue.
-    queue = QueryDict(request.POST.get("q", "")) if posted else request.GET
+    queue = QueryDict(form["q"].value()) if posted else request.GET
     filters = QueueFilterSet(queue, rs.review_queue(access.corpus), access=access)
     status = 200
     if posted:
