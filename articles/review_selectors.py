@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -28,8 +27,7 @@ from django.db.models import (
     When,
 )
 from django.db.models.functions import Coalesce
-from django.http import Http404, QueryDict
-from django.utils import timezone
+from django.http import Http404
 
 from .models import (
     Annotation,
@@ -56,50 +54,22 @@ User = get_user_model()
 # Queue order: open disagreements, then claims with a single annotator (or none), then agreed
 # but unreviewed claims, then everything already reviewed.
 RANK_DISAGREE, RANK_SINGLE, RANK_AGREED, RANK_REVIEWED = 0, 1, 2, 3
-QUEUE_STATES = {
-    "disagreement": "Disagreement or single annotator (unreviewed)",
-    "unreviewed": "Unreviewed",
-    "accepted": "Accepted",
-    "rejected": "Rejected",
+
+# The queue's states, as its filter offers them: (label, which claims of `review_queue`). The
+# first four are the queue's ranks, one each (the tiles above the queue count them).
+QUEUE_STATES: dict[str, tuple[str, Q]] = {
+    "disagree": ("Annotators disagree", Q(rank=RANK_DISAGREE)),
+    "single": ("One annotator or none", Q(rank=RANK_SINGLE)),
+    "agreed": ("Agreed, not reviewed", Q(rank=RANK_AGREED)),
+    "reviewed": ("Reviewed", Q(has_review=True)),
+    "disagreement": (
+        "Disagreement or single annotator (unreviewed)",
+        Q(rank__in=[RANK_DISAGREE, RANK_SINGLE]),
+    ),
+    "unreviewed": ("Unreviewed", Q(has_review=False)),
+    ReviewDecision.ACCEPTED.value: ("Accepted", Q(review__decision=ReviewDecision.ACCEPTED)),
+    ReviewDecision.REJECTED.value: ("Rejected", Q(review__decision=ReviewDecision.REJECTED)),
 }
-
-
-@dataclass
-class QueueFilters:
-    """The queue's filters, parsed from a query string; unknown values are dropped, not errors."""
-
-    article: int | None = None
-    annotator: str = ""
-    topic: int | None = None
-    state: str = ""
-    errors: list[str] = field(default_factory=list)
-
-    @classmethod
-    def from_query(cls, query: QueryDict) -> QueueFilters:
-        filters = cls()
-        for name in ("article", "topic"):
-            raw = query.get(name, "").strip()
-            if raw:
-                try:
-                    setattr(filters, name, parse_id(raw))
-                except Http404:
-                    filters.errors.append(f"Ignored the {name} filter: {raw!r} is not an id.")
-        filters.annotator = query.get("annotator", "").strip()[:150]
-        state = query.get("state", "").strip()
-        if state and state not in QUEUE_STATES:
-            filters.errors.append(f"Ignored the state filter: {state!r} is not a known state.")
-        else:
-            filters.state = state
-        return filters
-
-    def querystring(self) -> str:
-        """The filters as a query string (without "?"), to carry them from page to page."""
-        query = QueryDict(mutable=True)
-        for name in ("article", "annotator", "topic", "state"):
-            value = getattr(self, name)
-            if value not in (None, ""):
-                query[name] = str(value)
-        return query.urlencode()
 
 
 def _distinct_count(field_name: str) -> Coalesce:
@@ -113,10 +83,10 @@ def _distinct_count(field_name: str) -> Coalesce:
     return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
 
 
-def review_queue(corpus: Corpus, filters: QueueFilters | None = None) -> QuerySet[Claim]:
+def review_queue(corpus: Corpus) -> QuerySet[Claim]:
     """The corpus's live claims in review order, each with `n_annotations`, `n_stances`,
-    `n_topics`, `rank` and `review_state`, filtered by `filters`."""
-    filters = filters or QueueFilters()
+    `n_topics`, `has_review`, `rank` and `review_state` (filter it with the page's
+    QueueFilterSet, articles.filters.pages)."""
     claims = (
         Claim.objects.alive()
         .filter(article__corpus=corpus, article__deleted_at__isnull=True)
@@ -139,27 +109,6 @@ def review_queue(corpus: Corpus, filters: QueueFilters | None = None) -> QuerySe
             ),
         )
     )
-    if filters.article is not None:
-        claims = claims.filter(article_id=filters.article)
-    if filters.annotator:
-        claims = claims.filter(
-            Exists(
-                Annotation.objects.filter(
-                    claim=OuterRef("pk"), annotator__username=filters.annotator
-                )
-            )
-        )
-    if filters.topic is not None:
-        claims = claims.filter(
-            Exists(Annotation.objects.filter(claim=OuterRef("pk"), topic_id=filters.topic))
-            | Q(review__topic_id=filters.topic)
-        )
-    if filters.state == "disagreement":
-        claims = claims.filter(rank__in=[RANK_DISAGREE, RANK_SINGLE])
-    elif filters.state == "unreviewed":
-        claims = claims.filter(has_review=False)
-    elif filters.state in (ReviewDecision.ACCEPTED, ReviewDecision.REJECTED):
-        claims = claims.filter(review__decision=filters.state)
     return claims.order_by("rank", "article_id", "start", "-end", "id")
 
 
@@ -180,11 +129,9 @@ def queue_with_details(claims: QuerySet[Claim]) -> QuerySet[Claim]:
     )
 
 
-def queue_next(
-    corpus: Corpus, filters: QueueFilters, *, after: Claim | None = None
-) -> Claim | None:
-    """The first unreviewed claim of the queue (with the same filters), other than `after`."""
-    claims = review_queue(corpus, filters).filter(has_review=False)
+def queue_next(claims: QuerySet[Claim], *, after: Claim | None = None) -> Claim | None:
+    """The first unreviewed claim of a (filtered) `review_queue`, other than `after`."""
+    claims = claims.filter(has_review=False)
     if after is not None:
         claims = claims.exclude(pk=after.pk)
     return claims.select_related("article").defer("article__text").first()
@@ -203,7 +150,7 @@ def queue_filter_options(corpus: Corpus) -> dict[str, Any]:
             .values_list("user__username", flat=True)
         ),
         "topics": list(Topic.objects.filter(corpus=corpus).order_by("position", "id")),
-        "states": QUEUE_STATES,
+        "states": [(state, label) for state, (label, _claims) in QUEUE_STATES.items()],
     }
 
 
@@ -358,57 +305,9 @@ def topics_with_use(corpus: Corpus) -> QuerySet[Topic]:
 # --- Audit log -------------------------------------------------------------------------------
 
 
-@dataclass
-class AuditFilters:
-    actor: str = ""
-    verb: str = ""
-    object_type: str = ""
-    since: date | None = None
-    until: date | None = None
-    errors: list[str] = field(default_factory=list)
-
-    @classmethod
-    def from_query(cls, query: QueryDict) -> AuditFilters:
-        filters = cls(
-            actor=query.get("actor", "").strip()[:150],
-            verb=query.get("verb", "").strip()[:64],
-            object_type=query.get("object_type", "").strip()[:64],
-        )
-        for name in ("since", "until"):
-            raw = query.get(name, "").strip()
-            if raw:
-                try:
-                    setattr(filters, name, date.fromisoformat(raw))
-                except ValueError:
-                    filters.errors.append(f"Ignored {name}: {raw!r} is not a date (YYYY-MM-DD).")
-        return filters
-
-    def querystring(self) -> str:
-        query = QueryDict(mutable=True)
-        for name in ("actor", "verb", "object_type", "since", "until"):
-            value = getattr(self, name)
-            if value:
-                query[name] = str(value)
-        return query.urlencode()
-
-
-def _day_start(day: date) -> datetime:
-    return timezone.make_aware(datetime.combine(day, time.min), timezone.get_current_timezone())
-
-
-def audit_events(corpus: Corpus, filters: AuditFilters) -> QuerySet[AuditEvent]:
-    events = AuditEvent.objects.filter(corpus=corpus).select_related("actor")
-    if filters.actor:
-        events = events.filter(actor__username=filters.actor)
-    if filters.verb:
-        events = events.filter(verb=filters.verb)
-    if filters.object_type:
-        events = events.filter(object_type=filters.object_type)
-    if filters.since:
-        events = events.filter(at__gte=_day_start(filters.since))
-    if filters.until:  # inclusive: up to the end of that day
-        events = events.filter(at__lt=_day_start(filters.until + timedelta(days=1)))
-    return events.order_by("-at", "-id")
+def audit_events(corpus: Corpus) -> QuerySet[AuditEvent]:
+    """The corpus's log, newest first (filter it with the page's AuditFilterSet)."""
+    return AuditEvent.objects.filter(corpus=corpus).select_related("actor").order_by("-at", "-id")
 
 
 def audit_filter_options(corpus: Corpus) -> dict[str, list[str]]:

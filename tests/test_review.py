@@ -1,6 +1,9 @@
 """The review queue, one claim's review (gold labels, conflicts, next in queue), the comment
 thread, the claim history, and what blind mode lets each role see."""
 
+import html
+import re
+
 import pytest
 from django.urls import reverse
 
@@ -116,6 +119,80 @@ def test_queue_filters_by_article_annotator_topic_and_state(client, team):
     assert len(response.context["page"].object_list) == 3
 
 
+def _queue_of_every_rank(team):
+    """Two claims of each rank of the queue (a claim nobody tagged counts as single)."""
+    claims = {}
+    for article in (team.article, ArticleFactory(corpus=team.corpus)):
+        disagree, single, untagged, agreed = (_claim(team, i, article=article) for i in range(4))
+        _tag(disagree, team.annotator, "support")
+        _tag(disagree, team.annotator2, "oppose")
+        _tag(single, team.annotator, "neutral")
+        _tag(agreed, team.annotator, "oppose")
+        _tag(agreed, team.annotator2, "oppose")
+        reviewed = ClaimFactory(article=article, start=200, end=230)
+        _tag(reviewed, team.annotator, "support")
+        ReviewFactory(claim=reviewed, curator=team.curator)
+        for state, claim in [
+            ("disagree", disagree),
+            ("single", single),
+            ("single", untagged),
+            ("agreed", agreed),
+            ("reviewed", reviewed),
+        ]:
+            claims.setdefault(state, set()).add(claim.pk)
+    return claims
+
+
+def test_each_tile_opens_exactly_the_claims_it_counts(client, team):
+    claims = _queue_of_every_rank(team)
+    client.force_login(team.curator)
+    response = _queue(client, team)
+    tally = response.context["tally"]
+    assert {state: tally[state] for state in claims} == {s: len(c) for s, c in claims.items()}
+    tiles = re.findall(r'<a class="tally tally-(\w+)" href="([^"]+)"', response.content.decode())
+    assert [state for state, _href in tiles] == ["disagree", "single", "agreed", "reviewed"]
+    url = reverse("corpus-review", args=[team.corpus.slug])
+    for state, href in tiles:
+        opened = client.get(url + html.unescape(href))
+        shown = {c.pk for c in opened.context["page"].object_list}
+        assert shown == claims[state], state
+        assert f'aria-current="true"><span class="stat-value">{tally[state]}<' in (
+            opened.content.decode()
+        )
+    # The tiles still count the whole queue (they ignore the filters in force).
+    assert _queue(client, team, state="single").context["tally"] == tally
+
+
+def test_queue_states_by_rank_and_by_review(client, team):
+    claims = _queue_of_every_rank(team)
+    client.force_login(team.curator)
+
+    def ids(state):
+        return {c.pk for c in _queue(client, team, state=state).context["page"].object_list}
+
+    assert ids("disagreement") == claims["disagree"] | claims["single"]
+    assert ids("unreviewed") == claims["disagree"] | claims["single"] | claims["agreed"]
+    assert ids("accepted") == claims["reviewed"]  # the factory's decision
+    assert ids("rejected") == set()
+
+
+def test_bad_queue_filters_are_dropped_with_a_warning_and_not_carried(client, team):
+    for i in range(30):
+        _tag(ClaimFactory(article=team.article, start=i, end=i + 5), team.annotator, "support")
+    client.force_login(team.curator)
+    response = _queue(client, team, article="12x", topic="\x00", state="bogus", annotator="anna")
+    assert response.status_code == 200
+    warnings = [str(m) for m in response.context["messages"]]
+    assert 'Ignored the article filter: "12x" is not an id.' in warnings
+    assert 'Ignored the state filter: "bogus" is not a known state.' in warnings
+    assert any(w.startswith("Ignored the topic filter") for w in warnings)
+    assert response.context["query"] == "annotator=anna"
+    html_text = response.content.decode()
+    assert "?annotator=anna&amp;page=2" in html_text  # the pagination carries what is in force
+    # Nothing ignored is carried (links, the claims' query strings): only the warning names it.
+    assert html_text.count("bogus") == 1 and html_text.count("12x") == 1
+
+
 def test_queue_is_paginated(client, team):
     for i in range(30):
         claim = ClaimFactory(article=team.article, start=i, end=i + 5)
@@ -229,6 +306,23 @@ def test_accept_requires_a_gold_stance(client, team):
     )
     assert response.status_code == 400
     assert "An accepted claim needs a gold stance." in response.content.decode()
+    assert not Review.objects.exists()
+
+
+def test_review_form_mistakes_are_worded_by_the_shared_validators(client, team):
+    claim = _claim(team)
+    client.force_login(team.curator)
+    url = reverse("review-claim", args=[claim.pk])
+    response = client.post(url, {"decision": "maybe", "version": "0"})
+    assert response.status_code == 400
+    assert "decision must be one of accepted, rejected; got &#x27;maybe&#x27;." in (
+        response.content.decode()
+    )
+    response = client.post(url, {"decision": "accepted", "stance": "sideways", "version": "0"})
+    assert response.status_code == 400
+    html_text = response.content.decode()
+    assert "stance must be one of support, oppose, neutral; got &#x27;sideways&#x27;." in html_text
+    assert 'value="accepted" data-key="accept" checked' in html_text  # the choice is kept
     assert not Review.objects.exists()
 
 

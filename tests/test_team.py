@@ -3,12 +3,13 @@
 from collections import Counter
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from articles import services
+from articles import services, validators
 from articles.access import Access
 from articles.models import (
     Article,
@@ -200,6 +201,54 @@ def test_an_owner_who_leaves_is_sent_home(client, team):
     assert client.get(_settings(team)).status_code == 404
 
 
+def test_a_refused_action_shows_the_page_again_with_the_reason_and_its_status(client, team):
+    client.force_login(team.owner)
+    cases = [
+        ({"action": "topic_add", "label": team.topic.label}, 409, "has a topic labelled"),
+        ({"action": "topic_add", "label": "  "}, 400, "label is required."),
+        ({"action": "member_add", "username": "ghost", "role": "viewer"}, 400, "No active user"),
+        ({"action": "member_add", "username": "nadia", "role": "boss"}, 400, "role must be one"),
+        (
+            {"action": "topic_update", "topic": team.topic.pk, "version": 7, "label": "New"},
+            409,
+            "changed by someone else meanwhile",
+        ),
+        ({"action": "open_review", "version": "x"}, 400, "version must be a whole number."),
+        ({"action": "shred"}, 400, "Unknown action."),
+    ]
+    for data, status, reason in cases:
+        response = client.post(_settings(team), data)
+        assert response.status_code == status, data
+        assert any(reason in m for m in _messages(response)) or reason in (
+            response.content.decode()
+        ), data
+        assert "Corpus settings" in response.content.decode()  # the page, not an error page
+    assert Topic.objects.filter(corpus=team.corpus).count() == 1
+    assert Topic.objects.get(pk=team.topic.pk).label == team.topic.label
+
+
+def test_the_corpus_form_words_mistakes_as_the_shared_validators_do(client, team):
+    client.force_login(team.owner)
+    response = client.post(
+        _settings(team),
+        {
+            "action": "corpus",
+            "version": team.corpus.version,
+            "name": "x" * 201,
+            "claim_labels": "fine\n" + "y" * 101,
+        },
+    )
+    html = response.content.decode()
+    assert response.status_code == 400
+    assert "name is 201 characters; at most 200." in html
+    assert "claim_labels is 101 characters; at most 100." in html
+    assert f'value="{"x" * 201}"' in html  # what was typed is shown again
+    # The shared validators' wording (the API's serializers and the import use them too).
+    with pytest.raises(ValidationError) as error:
+        validators.validate_line("x" * 201, "name", max_chars=200)
+    assert error.value.messages == ["name is 201 characters; at most 200."]
+
+
 # --- Assignments ---------------------------------------------------------------------------
 
 
@@ -356,6 +405,18 @@ def test_audit_page_shows_who_did_what_with_a_readable_diff_and_filters(client, 
     assert bad.status_code == 200 and any("is not a date" in m for m in _messages(bad))
     options = response.context["options"]
     assert options["actors"] == ["olivia"] and "topic" in options["object_types"]
+
+
+def test_audit_filters_odd_values_are_warned_about_never_an_error(client, team):
+    services.topic_update(actor=team.owner, topic=team.topic, role="owner", label="X", version=1)
+    client.force_login(team.curator)
+    response = _audit(client, team, actor="ol\x00ivia", until="9999-12-31", since="0001-01-01")
+    assert response.status_code == 200
+    assert [e.verb for e in response.context["page"]] == ["topic.update"]
+    assert response.context["query"] == "since=0001-01-01&until=9999-12-31"
+    assert any(m.startswith("Ignored the actor filter") for m in _messages(response))
+    page = response.content.decode()
+    assert 'value="9999-12-31"' in page and 'value="0001-01-01"' in page
 
 
 def test_audit_page_is_paginated_with_constant_queries(client, team, django_assert_num_queries):

@@ -161,18 +161,18 @@ def test_create_corpus_makes_me_owner_with_topics_and_labels(db):
 
 
 @pytest.mark.parametrize(
-    ("data", "message"),
+    ("data", "message", "status"),
     [
-        ({"name": "No topics", "topics": ""}, "Add at least one topic"),
-        ({"name": "", "topics": "A topic"}, "name is required"),
-        ({"name": "Bad slug", "slug": "Not A Slug!", "topics": "A topic"}, "slug may hold only"),
-        ({"name": "Taken", "slug": "chips", "topics": "A topic"}, "exists already"),
+        ({"name": "No topics", "topics": ""}, "Add at least one topic", 400),
+        ({"name": "", "topics": "A topic"}, "name is required", 400),
+        ({"name": "Bad", "slug": "Not A Slug!", "topics": "A topic"}, "slug may hold only", 400),
+        ({"name": "Taken", "slug": "chips", "topics": "A topic"}, "exists already", 409),
     ],
 )
-def test_create_corpus_errors_are_shown_and_nothing_is_created(team, data, message):
+def test_create_corpus_errors_are_shown_and_nothing_is_created(team, data, message, status):
     before = Corpus.objects.count()
     response = _client(team.annotator).post(reverse("corpus-create"), data)
-    assert response.status_code == 400
+    assert response.status_code == status
     assert message in _text(response)
     assert 'aria-invalid="true"' in _text(response)
     assert Corpus.objects.count() == before
@@ -196,7 +196,7 @@ def test_corpus_page_for_each_role(team, role):
     assert response.status_code == 200
     assert "Chips and policy" in html and f"badge-{role}" in html
     assert ('id="import"' in html) is (role == "owner")
-    exports = pages._reverse_or_none("api-corpus-export", "chips")
+    exports = pages.reverse_or_none("api-corpus-export", "chips")
     assert ('class="menu-list" aria-label="Export formats"' in html) is bool(
         role == "owner" and exports
     )
@@ -218,7 +218,7 @@ def test_corpus_links_follow_the_role(team):
     assert names(Role.VIEWER) == ["corpus", "corpus-agreement"]
     assert names(Role.ANNOTATOR) == ["corpus"]
     assert names(Role.ANNOTATOR, blind=False) == ["corpus", "corpus-agreement"]
-    existing = [name for name, _, _ in pages.CORPUS_LINKS if pages._reverse_or_none(name, "chips")]
+    existing = [name for name, _, _ in pages.CORPUS_LINKS if pages.reverse_or_none(name, "chips")]
     assert names(Role.OWNER) == ["corpus", *existing]
     assert "corpus-settings" not in names(Role.CURATOR)
     assert "corpus-trash" not in names(Role.CURATOR)
@@ -339,6 +339,36 @@ def test_article_list_is_paginated_by_50(team):
     assert "Bulk 059" in _text(client.get(_corpus_url(q="Bulk", page=99)))
 
 
+def test_odd_filter_values_are_ignored_with_a_warning_on_the_whole_page_only(team):
+    Article.objects.bulk_create(
+        [
+            Article(corpus=team.corpus, title=f"Bulk {i:03}", text="x", text_sha256="0")
+            for i in range(60)
+        ]
+    )
+    client = _client(team.annotator)
+    url = _corpus_url(q="Bulk", status="bogus", mine="yes", utm_source="mail")
+    page = client.get(url)
+    html = _text(page)
+    assert page.status_code == 200 and "Articles 1–50 of 60" in html
+    warnings = [str(m) for m in page.context["messages"]]
+    assert 'Ignored the status filter: "bogus" is not one of the statuses listed.' in warnings
+    assert 'Ignored the mine filter: "yes" is not 1 (ticked).' in warnings
+    # The pages carry the filters in force, nothing else.
+    assert page.context["query"] == "q=Bulk" and "?q=Bulk&amp;page=2" in html
+    fragment = client.get(url, HTTP_HX_REQUEST="true")
+    assert "Ignored" not in _text(fragment)
+    # ... and no warning waits for the next whole page either.
+    assert not [str(m) for m in client.get(_corpus_url()).context["messages"]]
+
+
+def test_blind_annotators_disagreement_filter_is_not_carried(team):
+    Corpus.objects.filter(pk=team.corpus.pk).update(blind=True)
+    response = _client(team.annotator).get(_corpus_url(q="Chips", disagreements=1))
+    assert response.context["query"] == "q=Chips"
+    assert not list(response.context["messages"])  # not even a warning hints at it
+
+
 def test_corpus_page_escapes_user_text(team):
     ArticleFactory(corpus=team.corpus, title="<img src=x onerror=alert(1)>", author="<i>me</i>")
     html = _text(_client(team.viewer).get(_corpus_url()))
@@ -415,6 +445,19 @@ def test_import_pasted_article_reports_every_problem_and_keeps_the_input(team):
     assert "text is empty" in html and "source_url must be an http:// or https://" in html
     assert 'value="Half done"' in html  # the form keeps what was typed
     assert Article.objects.count() == before
+
+
+def test_import_pasted_article_words_each_mistake_as_the_article_service(team):
+    response = _client(team.owner).post(
+        _import_url(),
+        {"title": "x" * 501, "text": "Fine.", "published_on": "31/01/2024", "author": "A\x00"},
+    )
+    html = _text(response)
+    assert response.status_code == 400
+    assert "3 problems to fix" in html
+    assert "title is 501 characters; at most 500." in html
+    assert "published_on must be a date as YYYY-MM-DD; got &#x27;31/01/2024&#x27;." in html
+    assert "author" in html and not Article.objects.filter(text="Fine.").exists()
 
 
 def test_import_pasted_text_over_the_limit_is_413(team, settings):

@@ -8,34 +8,27 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import RequestDataTooBig, ValidationError
-from django.core.paginator import Paginator
+from django.core.exceptions import RequestDataTooBig
 from django.db import transaction
-from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import NoReverseMatch, path, reverse
+from django.urls import path
 from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 
 from .. import imports, selectors, services
-from ..access import Access
+from ..access import Access, Kind
+from ..filters.pages import STATUS_FILTERS, CorpusArticleFilterSet
+from ..forms import ARTICLE_FIELDS, ArticleImportForm, CorpusCreateForm
 from ..permissions import Action
+from .review_common import CORPUS_LINKS, attempt, corpus_links, paginate, reverse_or_none
+
+__all__ = ["CORPUS_LINKS", "corpus_links", "reverse_or_none", "urlpatterns"]
 
 ARTICLES_PER_PAGE = 50
 # The importer's own list when it is there (it also names the formats in its refusals).
 IMPORT_EXTENSIONS = tuple(getattr(imports, "EXTENSIONS", (".txt", ".md", ".html", ".jsonl")))
 
-# The corpus's other pages: (url name, label, action needed). Shown only when the url exists
-# (each is built in its own module) and the member's role has the right.
-CORPUS_LINKS = [
-    ("corpus-review", "Review", Action.REVIEW),
-    ("corpus-agreement", "Agreement", Action.REVIEW),
-    ("corpus-assignments", "Assignments", Action.ASSIGN),
-    ("corpus-audit", "Audit log", Action.AUDIT),
-    ("corpus-trash", "Trash", Action.MANAGE),
-    ("corpus-settings", "Settings", Action.MANAGE),
-]
 EXPORT_FORMATS = [
     ("jsonl", "JSON Lines (native, lossless)"),
     ("w3c", "W3C Web Annotation"),
@@ -43,35 +36,6 @@ EXPORT_FORMATS = [
     ("csv", "CSV"),
     ("aif", "Argument Interchange Format"),
 ]
-
-STATUS_FILTERS = [
-    ("", "Any status"),
-    ("todo", "Not submitted by me"),
-    ("mine-submitted", "Submitted by me"),
-    ("submitted", "Submitted by someone"),
-    ("unsubmitted", "Submitted by no one"),
-]
-
-
-def _reverse_or_none(name: str, *args: Any) -> str | None:
-    try:
-        return reverse(name, args=args)
-    except NoReverseMatch:
-        return None
-
-
-def corpus_links(access: Access, current: str = "corpus") -> list[dict[str, Any]]:
-    """The corpus's sub-navigation for the member's role (other pages may include it too)."""
-    slug = access.corpus.slug
-    links = [{"name": "corpus", "label": "Articles", "url": reverse("corpus", args=[slug])}]
-    for name, label, action in CORPUS_LINKS:
-        url = _reverse_or_none(name, slug)
-        allowed = access.may_see_agreement() if name == "corpus-agreement" else access.can(action)
-        if url and allowed:
-            links.append({"name": name, "label": label, "url": url})
-    for link in links:
-        link["current"] = link["name"] == current
-    return links
 
 
 def _is_partial(request: HttpRequest) -> bool:
@@ -82,17 +46,24 @@ def _is_partial(request: HttpRequest) -> bool:
 # --- Dashboard -----------------------------------------------------------------------------
 
 
-def _lines(value: str) -> list[str]:
-    return [line.strip() for line in value.splitlines() if line.strip()]
-
-
-def _home_context(request: HttpRequest, **extra: Any) -> dict[str, Any]:
+def _home_context(request: HttpRequest, form: CorpusCreateForm | None = None) -> dict[str, Any]:
     corpora = list(selectors.corpora_for_dashboard(request.user))
     for c in corpora:
-        c.next_url = c.next_article_id and _reverse_or_none("article", c.next_article_id)
+        access = Access(user=request.user, corpus=c, role=c.member_role)
+        c.next_url = c.next_article_id and reverse_or_none("article", c.next_article_id)
         c.n_my_todo = c.n_my_assigned - c.n_my_submitted
+        # What the card shows besides the member's own work, by what their role may see.
+        c.shows_team = access.sees_everything(Kind.ASSIGNMENT)
+        c.shows_reviewed = access.can(Action.REVIEW)
+        c.can_import = access.can(Action.IMPORT)
     next_up = next((c for c in corpora if c.next_article_id), None)
-    return {"corpora": corpora, "next_up": next_up, "form": {}, "errors": {}, **extra}
+    return {
+        "corpora": corpora,
+        "next_up": next_up,
+        "form": form.values if form else {},
+        "errors": form.error_map if form else {},
+        "show_create": form is not None,
+    }
 
 
 @login_required
@@ -104,101 +75,58 @@ def home(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def corpus_create(request: HttpRequest) -> HttpResponse:
-    form = {
-        key: request.POST.get(key, "")
-        for key in ("name", "slug", "description", "topics", "claim_labels")
-    }
-    form["blind"] = request.POST.get("blind") == "on"
-    errors: dict[str, list[str]] = {}
-    topics = [{"label": label} for label in _lines(form["topics"])]
-    if not topics:
-        errors["topics"] = ["Add at least one topic: the proposition stances are taken toward."]
-    else:
-        try:
-            corpus = services.corpus_create(
-                actor=request.user,
-                name=form["name"],
-                slug=form["slug"].strip() or None,
-                description=form["description"],
-                blind=form["blind"],
-                claim_labels=_lines(form["claim_labels"]),
-                topics=topics,
-            )
-        except ValidationError as error:
-            errors = error.message_dict
-        except services.Conflict as error:
-            errors = {"slug": [str(error)]}
-        else:
-            messages.success(request, f"Corpus “{corpus.name}” created. You are its owner.")
-            return redirect("corpus", corpus.slug)
-    context = _home_context(request, form=form, errors=errors, show_create=True)
-    return render(request, "articles/home.html", context, status=400)
+    form = CorpusCreateForm(request.POST)
+    corpus = None
+
+    def create(data: dict[str, Any]) -> str:
+        nonlocal corpus
+        corpus = services.corpus_create(
+            actor=request.user,
+            name=data["name"],
+            slug=data["slug"].strip() or None,
+            description=data["description"],
+            blind=data["blind"],
+            claim_labels=data["claim_labels"],
+            topics=data["topics"],
+        )
+        return f"Corpus “{corpus.name}” created. You are its owner."
+
+    status = attempt(request, form, create)
+    if corpus is not None:
+        return redirect("corpus", corpus.slug)
+    return render(request, "articles/home.html", _home_context(request, form), status=status)
 
 
 # --- Corpus: the article list ----------------------------------------------------------------
 
 
-def _filters(request: HttpRequest, *, show_disagreements: bool) -> dict[str, Any]:
-    status = request.GET.get("status", "")
-    page = request.GET.get("page", "1")
-    return {
-        "q": request.GET.get("q", "").strip()[:200],
-        "status": status if status in dict(STATUS_FILTERS) else "",
-        "mine": request.GET.get("mine") == "1",
-        "disagreements": show_disagreements and request.GET.get("disagreements") == "1",
-        "page": page,
-    }
-
-
-def _filtered_articles(access: Access, filters: dict[str, Any]):
+def _corpus_context(
+    request: HttpRequest, access: Access, *, warn: bool = False, **extra: Any
+) -> dict[str, Any]:
+    corpus = access.corpus
     articles = selectors.articles_for_corpus(access)
-    if filters["show_disagreements"]:
-        articles = articles.annotate(has_disagreement=selectors.article_has_disagreement())
-    if filters["q"]:
-        articles = articles.filter(
-            Q(title__icontains=filters["q"]) | Q(text__icontains=filters["q"])
-        )
-    if filters["mine"]:
-        articles = articles.filter(my_state__isnull=False)
-    status = filters["status"]
-    if status == "todo":
-        articles = articles.exclude(my_state="submitted")
-    elif status == "mine-submitted":
-        articles = articles.filter(my_state="submitted")
-    elif status == "submitted":
-        articles = articles.filter(n_submitted__gt=0)
-    elif status == "unsubmitted":
-        articles = articles.filter(n_submitted=0)
-    if filters["disagreements"]:
-        articles = articles.filter(has_disagreement=True)
-    return articles
-
-
-def _corpus_context(request: HttpRequest, access: Access, **extra: Any) -> dict[str, Any]:
-    corpus, role = access.corpus, access.role
     # In blind mode an annotator must not learn that others tagged differently.
     show_disagreements = access.show_disagreements()
-    filters = _filters(request, show_disagreements=show_disagreements)
-    filters["show_disagreements"] = show_disagreements
-    articles = _filtered_articles(access, filters)
-    page = Paginator(articles, ARTICLES_PER_PAGE).get_page(filters["page"])
-    query = request.GET.copy()
-    query.pop("page", None)
+    if show_disagreements:
+        articles = articles.annotate(has_disagreement=selectors.article_has_disagreement())
+    filters = CorpusArticleFilterSet(request.GET, articles, access=access)
+    if warn:
+        for problem in filters.warnings:
+            messages.warning(request, problem)
+    query = filters.querystring()
     return {
         "corpus": corpus,
-        "role": role,
-        "page": page,
-        "filters": filters,
+        "role": access.role,
+        "page": paginate(request, filters.qs, ARTICLES_PER_PAGE),
+        "filters": {**filters.values, "show_disagreements": show_disagreements},
         "status_filters": STATUS_FILTERS,
-        "filtered": bool(
-            filters["q"] or filters["status"] or filters["mine"] or filters["disagreements"]
-        ),
-        "query": query.urlencode(),
+        "filtered": bool(query),
+        "query": query,
         "links": corpus_links(access),
         "topics": list(selectors.topics_for_corpus(corpus)),
         "can_import": access.can(Action.IMPORT),
         "export_url": access.can(Action.EXPORT)
-        and _reverse_or_none("api-corpus-export", corpus.slug),
+        and reverse_or_none("api-corpus-export", corpus.slug),
         "export_formats": EXPORT_FORMATS,
         "import_extensions": ",".join(IMPORT_EXTENSIONS),
         "import_max_bytes": settings.IMPORT_MAX_BYTES,
@@ -212,10 +140,10 @@ def _corpus_context(request: HttpRequest, access: Access, **extra: Any) -> dict[
 @vary_on_headers("HX-Request")
 def corpus(request: HttpRequest, slug: str) -> HttpResponse:
     _corpus, access = selectors.corpus_with_access(request.user, slug)
-    context = _corpus_context(request, access)
-    template = "articles/corpus.html"
-    if _is_partial(request):
-        template += "#article-list"
+    partial = _is_partial(request)
+    # A fragment shows no messages: a warning would wait for the next whole page.
+    context = _corpus_context(request, access, warn=not partial)
+    template = "articles/corpus.html" + ("#article-list" if partial else "")
     return render(request, template, context)
 
 
@@ -223,9 +151,19 @@ def corpus(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 def _import_report_response(
-    request: HttpRequest, access: Access, report: dict[str, Any], status: int, paste: dict
+    request: HttpRequest,
+    access: Access,
+    failed: list[tuple[str | None, int | None, str]],
+    status: int,
+    *,
+    unlisted: int = 0,
+    paste: dict | None = None,
 ) -> HttpResponse:
-    context = _corpus_context(request, access, import_report=report, paste=paste, import_open=True)
+    """The corpus page with the import's report: every problem, as (file, line, reason)."""
+    report = {"failed": failed, "count": len(failed) + unlisted}
+    context = _corpus_context(
+        request, access, import_report=report, paste=paste or {}, import_open=True
+    )
     return render(request, "articles/corpus.html", context, status=status)
 
 
@@ -238,35 +176,6 @@ def _counts_sentence(result: Any) -> str:
         if isinstance(value, int) and not isinstance(value, bool) and value
     ]
     return ", ".join(parts) or "nothing new"
-
-
-def _every_field_error(data: dict[str, str]) -> list[tuple[None, str]]:
-    """The service stops at the first bad field; the report lists them all."""
-    reasons: list[tuple[None, str]] = []
-    for field, value in data.items():
-        try:
-            services.clean_article_fields({field: value}, partial=True)
-        except ValidationError as error:
-            reasons += [(None, message) for message in error.messages]
-        except services.PayloadTooLarge as error:
-            reasons.append((None, str(error)))
-    return reasons
-
-
-def _import_pasted(request: HttpRequest, access: Access) -> tuple[str | None, list, int, dict]:
-    paste = {
-        key: request.POST.get(key, "")
-        for key in ("title", "text", "author", "source_url", "published_on")
-    }
-    try:
-        article = services.article_create(
-            actor=request.user, corpus=access.corpus, role=access.role, **paste
-        )
-    except ValidationError:
-        return None, _every_field_error(paste), 400, paste
-    except services.PayloadTooLarge as error:
-        return None, [(None, str(error))], 413, paste
-    return f"Imported the article “{article.title}”.", [], 200, {}
 
 
 def _import_files(
@@ -313,28 +222,31 @@ def corpus_import(request: HttpRequest, slug: str) -> HttpResponse:
     corpus, access = selectors.corpus_with_access(request.user, slug)
     access.ensure(Action.IMPORT)
     try:
-        files = request.FILES.getlist("files")
-        post = request.POST
+        form = ArticleImportForm(request.POST, request.FILES)
     except RequestDataTooBig:
         limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
         reason = f"The pasted text is over the {limit:,}-byte form limit."
-        report = {"failed": [(None, None, reason)], "count": 1}
-        return _import_report_response(request, access, report, 413, {})
-    unlisted = 0
+        return _import_report_response(request, access, [(None, None, reason)], 413)
+    files = form.cleaned_data["files"] if form.is_valid() else []
     if files:
         success, failed, status, unlisted = _import_files(request, access, files)
-        paste: dict = {}
-    elif post.get("text", "").strip() or post.get("title", "").strip():
-        success, reasons, status, paste = _import_pasted(request, access)
-        failed = [(None, line, reason) for line, reason in reasons]
-    else:
-        success, status, paste = None, 400, {}
-        failed = [(None, None, "Paste an article's title and text, or choose files to upload.")]
-    if success is None:
-        report = {"failed": failed, "count": len(failed) + unlisted}
-        return _import_report_response(request, access, report, status, paste)
-    messages.success(request, success)
-    return redirect("corpus", corpus.slug)
+        if success is None:
+            return _import_report_response(request, access, failed, status, unlisted=unlisted)
+        messages.success(request, success)
+        return redirect("corpus", corpus.slug)
+
+    def paste(data: dict[str, Any]) -> str:
+        fields = {name: data[name] for name in ARTICLE_FIELDS}
+        article = services.article_create(
+            actor=request.user, corpus=corpus, role=access.role, **fields
+        )
+        return f"Imported the article “{article.title}”."
+
+    status = attempt(request, form, paste)
+    if status is None:
+        return redirect("corpus", corpus.slug)
+    failed = [(None, None, problem) for problems in form.errors.values() for problem in problems]
+    return _import_report_response(request, access, failed, status, paste=form.pasted)
 
 
 urlpatterns = [

@@ -11,7 +11,6 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
 from django.db.models import Count
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
@@ -23,10 +22,12 @@ from django_htmx.http import trigger_client_event
 from .. import review_selectors as rs
 from .. import selectors, services
 from ..access import Access, Kind
+from ..filters.pages import QueueFilterSet
+from ..forms import CommentForm, ReviewForm
 from ..models import Annotation, Claim, ReviewDecision, Stance
 from ..permissions import Action
 from . import agreement_page, team
-from .review_common import corpus_for, error_map, paginate, team_context
+from .review_common import attempt, corpus_for, paginate, team_context
 
 CONTEXT_CHARS = 320  # characters of article text shown on each side of a claim under review
 
@@ -54,34 +55,37 @@ def _why(claim: Claim) -> str:
     return REASONS[claim.rank]
 
 
+TALLIES = {  # the tiles above the queue: the state each counts, by the rank it counts
+    "disagree": rs.RANK_DISAGREE,
+    "single": rs.RANK_SINGLE,
+    "agreed": rs.RANK_AGREED,
+    "reviewed": rs.RANK_REVIEWED,
+}
+
+
 @login_required
 @require_GET
 def corpus_review(request: HttpRequest, slug: str) -> HttpResponse:
     corpus, access = corpus_for(request, slug, Action.REVIEW)
-    filters = rs.QueueFilters.from_query(request.GET)
-    for problem in filters.errors:
+    filters = QueueFilterSet(request.GET, rs.review_queue(corpus), access=access)
+    for problem in filters.warnings:
         messages.warning(request, problem)
-    page = paginate(request, rs.queue_with_details(rs.review_queue(corpus, filters)), 25)
+    page = paginate(request, rs.queue_with_details(filters.qs), 25)
     for claim in page.object_list:
         claim.why = _why(claim)
         claim.topics_differ = claim.n_topics > 1
-    tally = Counter(
+    ranks = Counter(
         dict(rs.review_queue(corpus).order_by().values_list("rank").annotate(n=Count("id")))
     )
+    tally = {state: ranks[rank] for state, rank in TALLIES.items()}
     context = {
         **team_context(access, "corpus-review"),
         "page": page,
-        "filters": filters,
+        "filters": filters.values,
         "query": filters.querystring(),
-        "first_open": rs.queue_next(corpus, filters),
+        "first_open": rs.queue_next(filters.qs),
         "options": rs.queue_filter_options(corpus),
-        "tally": {
-            "disagree": tally[rs.RANK_DISAGREE],
-            "single": tally[rs.RANK_SINGLE],
-            "agreed": tally[rs.RANK_AGREED],
-            "reviewed": tally[rs.RANK_REVIEWED],
-            "total": sum(tally.values()),
-        },
+        "tally": {**tally, "total": sum(ranks.values())},
     }
     return render(request, "articles/review_queue.html", context)
 
@@ -118,96 +122,27 @@ def _agreed(annotations: list[Annotation]) -> dict[str, Any] | None:
     }
 
 
-def _queue_filters_from(data: QueryDict) -> rs.QueueFilters:
-    return rs.QueueFilters.from_query(QueryDict(data.get("q", "")))
-
-
 @login_required
 @require_http_methods(["GET", "POST"])
 def review_claim(request: HttpRequest, pk: str) -> HttpResponse:
     claim, access = selectors.claim_with_access(request.user, pk)
-    corpus = access.corpus
     access.ensure(Action.REVIEW)
-    filters = (
-        _queue_filters_from(request.POST)
-        if request.method == "POST"
-        else rs.QueueFilters.from_query(request.GET)
-    )
     annotations = rs.annotations_for_review(claim)
     agreed = _agreed(annotations)
-    errors: dict[str, list[str]] = {}
-    conflict = ""
+    posted = request.method == "POST"
+    form = ReviewForm(request.POST if posted else None, agreed=agreed)
+    # The queue the claim was opened from: its filters come in the query string, or, posted, in
+    # the form's `q`, so that "next" stays in the same queue.
+    queue = QueryDict(form["q"].value()) if posted else request.GET
+    filters = QueueFilterSet(queue, rs.review_queue(access.corpus), access=access)
     status = 200
-    values: dict[str, str] | None = None
-    if request.method == "POST":
-        post = request.POST
-        if post.get("quick") == "agreed" and agreed:
-            values = {
-                "decision": ReviewDecision.ACCEPTED,
-                "stance": agreed["stance"],
-                "topic": str(agreed["topic"].pk),
-                "note": post.get("note", ""),
-            }
-        else:
-            values = {
-                "decision": post.get("decision", ""),
-                "stance": post.get("stance", ""),
-                "topic": post.get("topic", ""),
-                "note": post.get("note", ""),
-            }
-        if values["decision"] == ReviewDecision.REJECTED:
-            # A rejected claim has no gold label, whatever the form's other fields still hold.
-            values["topic"] = values["stance"] = ""
-        if values["decision"] == ReviewDecision.REJECTED and not values["note"].strip():
-            errors, status = {"note": ["Say why you reject this claim (a short note)."]}, 400
-        else:
-            try:
-                review = services.review_set(
-                    actor=request.user,
-                    claim=claim,
-                    role=access.role,
-                    decision=values["decision"],
-                    topic=values["topic"] or None,
-                    stance=values["stance"] or None,
-                    note=values["note"],
-                    version=post.get("version") or None,
-                )
-            except services.StaleVersion as error:
-                current = error.current
-                conflict = (
-                    f"{current.curator.username} changed this review meanwhile (it is now "
-                    f"{current.get_decision_display().lower()}"
-                    + (f", gold stance {current.stance}" if current.stance else "")
-                    + "). Your decision was not saved: look at the current review below and "
-                    "decide again."
-                )
-                status = 409
-            except ValidationError as error:
-                if "version" in getattr(error, "message_dict", {}):
-                    conflict = (
-                        "The review of this claim was removed meanwhile. Your decision was not "
-                        "saved: decide again."
-                    )
-                    status = 409
-                else:
-                    errors, status = error_map(error), 400
-            else:
-                verdict = (
-                    f"accepted with gold stance {review.stance}"
-                    if review.decision == ReviewDecision.ACCEPTED
-                    else "rejected"
-                )
-                messages.success(request, f"Claim “{_short(claim.exact)}” {verdict}.")
-                after = rs.queue_next(corpus, filters, after=claim)
-                query = filters.querystring()
-                if after is not None and post.get("then") != "stay":
-                    return redirect(_with_query(reverse("review-claim", args=[after.pk]), query))
-                if after is None:
-                    messages.info(request, "No unreviewed claim left in this queue.")
-                return redirect(_with_query(reverse("review-claim", args=[claim.pk]), query))
+    if posted:
+        status = attempt(request, form, lambda data: _decide(request, access, claim, data))
+        if status is None:
+            return _next_after(request, claim, filters, stay=form.cleaned_data["then"] == "stay")
     review = rs.review_for_claim(claim)
-    if values is None or conflict:
-        values = _form_values(review, agreed, annotations)
+    refused = status != 200 and not form.conflict
+    values = form.decided if refused else _form_values(review, agreed, annotations)
     before, after_text, more_before, more_after = _context_around(claim)
     context = {
         **team_context(access, "corpus-review"),
@@ -221,15 +156,47 @@ def review_claim(request: HttpRequest, pk: str) -> HttpResponse:
         "agreed": agreed,
         "review": review,
         "values": values,
-        "errors": errors,
-        "conflict": conflict,
-        "topics": list(selectors.topics_for_corpus(corpus)),
+        "errors": form.error_map if refused else {},
+        "conflict": form.conflict,
+        "topics": list(selectors.topics_for_corpus(access.corpus)),
         "stances": Stance.choices,
-        "next_claim": rs.queue_next(corpus, filters, after=claim),
+        "next_claim": rs.queue_next(filters.qs, after=claim),
         "query": filters.querystring(),
         **_thread_context(access, claim),
     }
     return render(request, "articles/review_claim.html", context, status=status)
+
+
+def _decide(request: HttpRequest, access: Access, claim: Claim, data: dict[str, Any]) -> str:
+    review = services.review_set(
+        actor=request.user,
+        claim=claim,
+        role=access.role,
+        decision=data["decision"],
+        topic=data["topic"] or None,
+        stance=data["stance"] or None,
+        note=data["note"],
+        version=data["version"] or None,
+    )
+    verdict = (
+        f"accepted with gold stance {review.stance}"
+        if review.decision == ReviewDecision.ACCEPTED
+        else "rejected"
+    )
+    return f"Claim “{_short(claim.exact)}” {verdict}."
+
+
+def _next_after(
+    request: HttpRequest, claim: Claim, filters: QueueFilterSet, *, stay: bool
+) -> HttpResponse:
+    """After a decision: the next open claim of the same queue, unless asked to stay."""
+    after = rs.queue_next(filters.qs, after=claim)
+    query = filters.querystring()
+    if after is not None and not stay:
+        return redirect(_with_query(reverse("review-claim", args=[after.pk]), query))
+    if after is None:
+        messages.info(request, "No unreviewed claim left in this queue.")
+    return redirect(_with_query(reverse("review-claim", args=[claim.pk]), query))
 
 
 def _form_values(review, agreed, annotations) -> dict[str, str]:
@@ -277,34 +244,37 @@ def claim_thread(request: HttpRequest, pk: str) -> HttpResponse:
     Without JavaScript the form posts here too and is sent back to `next`.
     """
     claim, access = selectors.claim_with_access(request.user, pk)
-    error = ""
-    if request.method == "POST":
-        access.ensure(Action.ANNOTATE)
-        try:
-            services.comment_create(
-                actor=request.user, claim=claim, role=access.role, text=request.POST.get("text", "")
+    if request.method == "GET":
+        return render(request, "articles/review_claim.html#thread", _thread_context(access, claim))
+    access.ensure(Action.ANNOTATE)
+    form = CommentForm(request.POST)
+    refused = attempt(
+        request,
+        form,
+        lambda data: _comment(request, access, claim, data),
+        as_message=not request.htmx,
+    )
+    if not request.htmx:
+        target = form.data.get("next", "")
+        if not url_has_allowed_host_and_scheme(
+            target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+        ):
+            target = (
+                reverse("review-claim", args=[claim.pk])
+                if access.can(Action.REVIEW)
+                else reverse("article", args=[claim.article_id])
             )
-        except ValidationError as problem:
-            error = " ".join(m for ms in error_map(problem).values() for m in ms)
-        if not request.htmx:
-            if error:
-                messages.error(request, error)
-            target = request.POST.get("next", "")
-            if not url_has_allowed_host_and_scheme(
-                target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-            ):
-                target = (
-                    reverse("review-claim", args=[claim.pk])
-                    if access.can(Action.REVIEW)
-                    else reverse("article", args=[claim.article_id])
-                )
-            return redirect(target)
-    context = {**_thread_context(access, claim), "comment_error": error}
+        return redirect(target)
+    context = {**_thread_context(access, claim), "comment_error": form.error_text()}
     # Errors come back as 200 so htmx swaps the thread and shows them where the user looks.
     response = render(request, "articles/review_claim.html#thread", context)
-    if request.method == "POST" and not error:
+    if refused is None:
         trigger_client_event(response, "comment-posted", {"claim": str(claim.pk)})
     return response
+
+
+def _comment(request: HttpRequest, access: Access, claim: Claim, data: dict[str, Any]) -> None:
+    services.comment_create(actor=request.user, claim=claim, role=access.role, text=data["text"])
 
 
 # --- Claim history -------------------------------------------------------------------------

@@ -1,16 +1,91 @@
-"""Small helpers shared by the team pages (review, team, agreement)."""
+"""What the pages around the annotation page share: the corpus's sub-navigation, the team pages'
+frame, paging, and `attempt`, the one way these pages run a form through a service."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
+from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Page, Paginator
 from django.http import HttpRequest
+from django.urls import NoReverseMatch, reverse
 
-from .. import selectors
+from .. import selectors, services
 from ..access import Access
+from ..forms import PageForm
 from ..models import Corpus
 from ..permissions import Action
-from .pages import corpus_links
+
+# The corpus's other pages: (url name, label, action needed). Shown only when the url exists
+# (each is built in its own module) and the member's role has the right.
+CORPUS_LINKS = [
+    ("corpus-review", "Review", Action.REVIEW),
+    ("corpus-agreement", "Agreement", Action.REVIEW),
+    ("corpus-assignments", "Assignments", Action.ASSIGN),
+    ("corpus-audit", "Audit log", Action.AUDIT),
+    ("corpus-trash", "Trash", Action.MANAGE),
+    ("corpus-settings", "Settings", Action.MANAGE),
+]
+
+# What a service refuses with, besides PermissionDenied and Http404 (the 403 and 404 pages).
+REFUSALS = (
+    ValidationError,
+    services.Conflict,
+    services.StaleVersion,
+    services.PayloadTooLarge,
+)
+
+
+def reverse_or_none(name: str, *args: Any) -> str | None:
+    try:
+        return reverse(name, args=args)
+    except NoReverseMatch:
+        return None
+
+
+def corpus_links(access: Access, current: str = "corpus") -> list[dict[str, Any]]:
+    """The corpus's sub-navigation for the member's role (other pages may include it too)."""
+    slug = access.corpus.slug
+    links = [{"name": "corpus", "label": "Articles", "url": reverse("corpus", args=[slug])}]
+    for name, label, action in CORPUS_LINKS:
+        url = reverse_or_none(name, slug)
+        allowed = access.may_see_agreement() if name == "corpus-agreement" else access.can(action)
+        if url and allowed:
+            links.append({"name": name, "label": label, "url": url})
+    for link in links:
+        link["current"] = link["name"] == current
+    return links
+
+
+def attempt(
+    request: HttpRequest,
+    form: PageForm,
+    action: Callable[[dict[str, Any]], str | None],
+    *,
+    as_message: bool = False,
+) -> int | None:
+    """Run `action` (a service call) with the form's cleaned data, when the form is valid.
+
+    Success: `action`'s sentence becomes a success message, and None is returned (the view
+    redirects). Otherwise the status the page answers with, the mistakes on the form
+    (`PageForm.refuse` maps the service's refusal: 400, 409, 413); with `as_message` they are
+    also an error message, for forms that the page cannot show again (a row's buttons)."""
+    if form.is_valid():
+        try:
+            message = action(form.cleaned_data)
+        except REFUSALS as error:
+            status = form.refuse(error)
+        else:
+            if message:
+                messages.success(request, message)
+            return None
+    else:
+        status = form.status
+    if as_message:
+        messages.error(request, form.error_text())
+    return status
 
 
 def corpus_for(request: HttpRequest, slug: str, action: Action) -> tuple[Corpus, Access]:
@@ -21,22 +96,12 @@ def corpus_for(request: HttpRequest, slug: str, action: Action) -> tuple[Corpus,
     return corpus, access
 
 
-def error_text(error: ValidationError) -> str:
-    """A ValidationError as one readable sentence (field names are already in the messages)."""
-    if hasattr(error, "error_dict"):
-        return " ".join(m for messages in error.message_dict.values() for m in messages)
-    return " ".join(error.messages)
-
-
-def error_map(error: ValidationError) -> dict[str, list[str]]:
-    if hasattr(error, "error_dict"):
-        return error.message_dict
-    return {"form": error.messages}
-
-
-def paginate(request: HttpRequest, objects, per_page: int, param: str = "page") -> Page:
-    """A page of `objects`; a bad or too large page number gives the nearest page, not an error."""
-    return Paginator(objects, per_page).get_page(request.GET.get(param))
+def paginate(
+    request: HttpRequest, objects, per_page: int, param: str = "page", number: Any = None
+) -> Page:
+    """A page of `objects` (the one the query string names, unless `number` is given); a bad or
+    too large page number gives the nearest page, not an error."""
+    return Paginator(objects, per_page).get_page(number or request.GET.get(param))
 
 
 def team_nav(access: Access) -> dict[str, bool]:

@@ -1,13 +1,15 @@
 """Team pages of a corpus: settings (topics, members), work distribution, audit log, trash.
 
-Thin views: read through selectors, write through services, report every refusal as a message
-the user can act on. Every form is a plain POST (CSRF-protected) that redirects back, so the
-pages work without JavaScript.
+Thin views: a form parses each POST, a service decides, `attempt` turns the outcome into the
+page's answer. Every form is a plain POST (CSRF-protected): on success it redirects back with a
+message (the pages work without JavaScript); a refusal shows the page again with the reason and
+the status it deserves (400, 409).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -20,9 +22,27 @@ from django.views.decorators.http import require_GET, require_http_methods
 from .. import review_selectors as rs
 from .. import selectors, services
 from ..access import Access
+from ..filters.pages import AuditFilterSet
+from ..forms import (
+    AssignForm,
+    AssignmentsForm,
+    BalanceForm,
+    CorpusSettingsForm,
+    MemberForm,
+    MemberRoleForm,
+    PageForm,
+    PurgeForm,
+    TopicAddForm,
+    TopicEditForm,
+    TopicForm,
+    TrashedArticleForm,
+    TrashedClaimForm,
+    UnassignForm,
+    VersionedForm,
+)
 from ..models import Corpus, Role
 from ..permissions import Action
-from .review_common import corpus_for, error_map, error_text, paginate, team_context
+from .review_common import attempt, corpus_for, paginate, team_context
 
 ROLE_CHOICES = [(r.value, r.label) for r in (Role.VIEWER, Role.ANNOTATOR, Role.CURATOR, Role.OWNER)]
 ROLE_HELP = {
@@ -32,105 +52,168 @@ ROLE_HELP = {
     Role.OWNER: "also manages settings, topics, members, import, export and the trash",
 }
 
+# A page's POST action: the form that parses it, and the service call it makes, as
+# (request, access, cleaned data) -> the success message.
+Run = Callable[[HttpRequest, Access, dict[str, Any]], str]
+Actions = dict[str, tuple[type[PageForm], Run]]
+
 
 def _back(url_name: str, corpus: Corpus, anchor: str = "", query: str = "") -> HttpResponse:
     url = reverse(url_name, args=[corpus.slug])
     return redirect(f"{url}{'?' + query if query else ''}{'#' + anchor if anchor else ''}")
 
 
-def _run(request: HttpRequest, action: Callable[[], str | None]) -> bool:
-    """Run a service call; a success message on success, the refusal as an error message."""
-    try:
-        message = action()
-    except ValidationError as error:
-        messages.error(request, error_text(error))
-        return False
-    except (services.Conflict, services.StaleVersion) as error:
-        messages.error(request, str(error))
-        return False
-    if message:
-        messages.success(request, message)
-    return True
+def _post(
+    request: HttpRequest, access: Access, actions: Actions, *, as_message: bool = True
+) -> tuple[str, PageForm | None, int | None]:
+    """Run the POST's action: (action, its form, None on success or the refusal's status). An
+    unknown action is a 400 with no form."""
+    action = request.POST.get("action", "")
+    if action not in actions:
+        messages.error(request, "Unknown action.")
+        return action, None, 400
+    form_class, run = actions[action]
+    form = form_class(request.POST)
+    status = attempt(request, form, lambda data: run(request, access, data), as_message=as_message)
+    return action, form, status
 
 
 # --- Settings ------------------------------------------------------------------------------
 
 
-def _labels_from(text: str) -> list[str]:
-    return [line.strip() for line in text.replace(",", "\n").splitlines() if line.strip()]
+def _save_corpus(request: HttpRequest, access: Access, data: dict[str, Any]) -> str:
+    services.corpus_update(
+        actor=request.user,
+        corpus=access.corpus,
+        role=access.role,
+        version=data["version"],
+        name=data["name"],
+        description=data["description"],
+        blind=data["blind"],
+        claim_labels=data["claim_labels"],
+    )
+    return "Saved the corpus settings."
+
+
+def _open_review(request: HttpRequest, access: Access, data: dict[str, Any]) -> str:
+    services.corpus_update(
+        actor=request.user,
+        corpus=access.corpus,
+        role=access.role,
+        version=data["version"],
+        blind=False,
+    )
+    return "Review is open: annotators now see each other's tags."
+
+
+def _add_topic(request: HttpRequest, access: Access, data: dict[str, Any]) -> str:
+    topic = services.topic_create(
+        actor=request.user,
+        corpus=access.corpus,
+        role=access.role,
+        label=data["label"],
+        description=data["description"],
+    )
+    return f"Added the topic “{topic.label}”."
+
+
+def _edit_topic(request: HttpRequest, access: Access, data: dict[str, Any]) -> str:
+    services.topic_update(
+        actor=request.user,
+        topic=rs.topic_in_corpus(access.corpus, data["topic"]),
+        role=access.role,
+        version=data["version"],
+        label=data["label"],
+        description=data["description"],
+    )
+    return "Saved the topic."
+
+
+def _delete_topic(request: HttpRequest, access: Access, data: dict[str, Any]) -> str:
+    topic = rs.topic_in_corpus(access.corpus, data["topic"])
+    services.topic_delete(actor=request.user, topic=topic, role=access.role)
+    return f"Deleted the topic “{topic.label}”."
+
+
+def _add_member(request: HttpRequest, access: Access, data: dict[str, Any]) -> str:
+    membership = services.membership_add(
+        actor=request.user,
+        corpus=access.corpus,
+        role=access.role,
+        username=data["username"],
+        new_role=data["role"],
+    )
+    return f"{membership.user.username} joined as {membership.get_role_display().lower()}."
+
+
+def _change_role(request: HttpRequest, access: Access, data: dict[str, Any]) -> str:
+    membership = services.membership_update(
+        actor=request.user,
+        membership=rs.membership_in_corpus(access.corpus, data["username"]),
+        role=access.role,
+        new_role=data["role"],
+    )
+    return f"{membership.user.username} is now {membership.get_role_display().lower()}."
+
+
+def _remove_member(request: HttpRequest, access: Access, data: dict[str, Any]) -> str:
+    membership = rs.membership_in_corpus(access.corpus, data["username"])
+    services.membership_remove(actor=request.user, membership=membership, role=access.role)
+    return f"Removed {membership.user.username} from the corpus."
+
+
+SETTINGS_ACTIONS: Actions = {
+    "corpus": (CorpusSettingsForm, _save_corpus),
+    "open_review": (VersionedForm, _open_review),
+    "topic_add": (TopicAddForm, _add_topic),
+    "topic_update": (TopicEditForm, _edit_topic),
+    "topic_delete": (TopicForm, _delete_topic),
+    "member_add": (MemberRoleForm, _add_member),
+    "member_role": (MemberRoleForm, _change_role),
+    "member_remove": (MemberForm, _remove_member),
+}
+SETTINGS_ANCHORS = {"topic": "topics", "member": "members"}
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
 def corpus_settings(request: HttpRequest, slug: str) -> HttpResponse:
     corpus, access = corpus_for(request, slug, Action.MANAGE)
-    role = access.role
-    values: dict | None = None
-    errors: dict[str, list[str]] = {}
-    status = 200
-    if request.method == "POST":
-        post = request.POST
-        action = post.get("action", "")
-        if action in ("corpus", "open_review"):
-            changes = (
-                {"blind": False}
-                if action == "open_review"
-                else {
-                    "name": post.get("name", ""),
-                    "description": post.get("description", ""),
-                    "blind": post.get("blind") == "on",
-                    "claim_labels": _labels_from(post.get("claim_labels", "")),
-                }
-            )
-            try:
-                services.corpus_update(
-                    actor=request.user,
-                    corpus=corpus,
-                    role=role,
-                    version=post.get("version"),
-                    **changes,
-                )
-            except ValidationError as error:
-                errors, status = error_map(error), 400
-            except services.StaleVersion as error:
-                errors, status = {"form": [str(error)]}, 409
-            else:
-                messages.success(
-                    request,
-                    "Review is open: annotators now see each other's tags."
-                    if action == "open_review"
-                    else "Saved the corpus settings.",
-                )
-                return _back("corpus-settings", corpus)
-            values = {**changes, "claim_labels": "\n".join(changes.get("claim_labels", []))}
-            corpus, access = selectors.corpus_with_access(request.user, slug)
-        elif action.startswith("topic_"):
-            _topic_action(request, access, action)
-            return _back("corpus-settings", corpus, "topics")
-        elif action.startswith("member_"):
-            username = post.get("username", "").strip()
-            ok = _member_action(request, access, action, username)
-            if ok and username == request.user.username and action != "member_add":
-                # The caller changed their own role: this page may no longer be theirs.
-                return (
-                    redirect("home")
-                    if action == "member_remove"
-                    else redirect("corpus", corpus.slug)
-                )
-            return _back("corpus-settings", corpus, "members")
-        else:
-            messages.error(request, "Unknown action.")
-            return _back("corpus-settings", corpus)
-    context = {
-        **team_context(access, "corpus-settings"),
-        "values": values
-        or {
+    if request.method == "GET":
+        return _settings_page(request, access)
+    # The corpus form shows its mistakes beside its fields; the others' rows, as a message.
+    as_message = request.POST.get("action") not in ("corpus", "open_review")
+    action, form, status = _post(request, access, SETTINGS_ACTIONS, as_message=as_message)
+    if status is not None:
+        # Shown again as it stands now (a stale version is the current one in the new form).
+        _corpus, access = corpus_for(request, slug, Action.MANAGE)
+        return _settings_page(request, access, None if as_message else form, status)
+    username = form.cleaned_data.get("username") if form else None
+    if action in ("member_role", "member_remove") and username == request.user.username:
+        # The caller changed their own role: this page may no longer be theirs.
+        return redirect("home") if action == "member_remove" else redirect("corpus", corpus.slug)
+    return _back("corpus-settings", corpus, SETTINGS_ANCHORS.get(action.split("_")[0], ""))
+
+
+def _settings_page(
+    request: HttpRequest, access: Access, form: PageForm | None = None, status: int = 200
+) -> HttpResponse:
+    """The settings; with `form`, the corpus form (or the open-review button) refused."""
+    corpus = access.corpus
+    values = (
+        form.values
+        if isinstance(form, CorpusSettingsForm)
+        else {
             "name": corpus.name,
             "description": corpus.description,
             "blind": corpus.blind,
             "claim_labels": "\n".join(corpus.claim_labels),
-        },
-        "errors": errors,
+        }
+    )
+    context = {
+        **team_context(access, "corpus-settings"),
+        "values": values,
+        "errors": form.error_map if form else {},
         "topics": list(rs.topics_with_use(corpus)),
         "members": list(selectors.members_for_corpus(corpus)),
         "roles": ROLE_CHOICES,
@@ -139,107 +222,62 @@ def corpus_settings(request: HttpRequest, slug: str) -> HttpResponse:
     return render(request, "articles/corpus_settings.html", context, status=status)
 
 
-def _topic_action(request: HttpRequest, access: Access, action: str) -> None:
-    post, corpus, role, actor = request.POST, access.corpus, access.role, request.user
-    if action == "topic_add":
-        _run(
-            request,
-            lambda: (
-                services.topic_create(
-                    actor=actor,
-                    corpus=corpus,
-                    role=role,
-                    label=post.get("label", ""),
-                    description=post.get("description", ""),
-                )
-                and f"Added the topic “{post.get('label', '').strip()}”."
-            ),
-        )
-        return
-    topic = rs.topic_in_corpus(corpus, post.get("topic"))
-    if action == "topic_update":
-        _run(
-            request,
-            lambda: (
-                services.topic_update(
-                    actor=actor,
-                    topic=topic,
-                    role=role,
-                    version=post.get("version"),
-                    label=post.get("label", ""),
-                    description=post.get("description", ""),
-                )
-                and "Saved the topic."
-            ),
-        )
-    elif action == "topic_delete":
-        _run(
-            request,
-            lambda: (
-                services.topic_delete(actor=actor, topic=topic, role=role)
-                or f"Deleted the topic “{topic.label}”."
-            ),
-        )
-    else:
-        messages.error(request, "Unknown action.")
-
-
-def _member_action(request: HttpRequest, access: Access, action: str, username: str) -> bool:
-    post, corpus, role, actor = request.POST, access.corpus, access.role, request.user
-    if action == "member_add":
-        return _run(
-            request,
-            lambda: (
-                (
-                    m := services.membership_add(
-                        actor=actor,
-                        corpus=corpus,
-                        role=role,
-                        username=username,
-                        new_role=post.get("role", ""),
-                    )
-                )
-                and f"{m.user.username} joined as {m.get_role_display().lower()}."
-            ),
-        )
-    membership = rs.membership_in_corpus(corpus, username)
-    if action == "member_role":
-        return _run(
-            request,
-            lambda: (
-                (
-                    m := services.membership_update(
-                        actor=actor, membership=membership, role=role, new_role=post.get("role", "")
-                    )
-                )
-                and f"{m.user.username} is now {m.get_role_display().lower()}."
-            ),
-        )
-    if action == "member_remove":
-        return _run(
-            request,
-            lambda: (
-                services.membership_remove(actor=actor, membership=membership, role=role)
-                or f"Removed {membership.user.username} from the corpus."
-            ),
-        )
-    messages.error(request, "Unknown action.")
-    return False
-
-
 # --- Assignments ---------------------------------------------------------------------------
+
+
+def _assign(request: HttpRequest, access: Access, data: dict[str, Any]) -> str:
+    article, _article_access = selectors.article_with_access(request.user, data["article"])
+    if article.corpus_id != access.corpus.pk:
+        raise ValidationError({"article": ["That article is not in this corpus."]})
+    assignment = services.assignment_create(
+        actor=request.user, article=article, role=access.role, annotator=data["annotator"]
+    )
+    return f"Gave “{article.title}” to {assignment.annotator.username}."
+
+
+def _unassign(request: HttpRequest, access: Access, data: dict[str, Any]) -> str:
+    assignment = rs.assignment_in_corpus(access.corpus, data["assignment"])
+    services.assignment_delete(actor=request.user, assignment=assignment, role=access.role)
+    return f"Took “{assignment.article.title}” back from {assignment.annotator.username}."
+
+
+def _balance(request: HttpRequest, access: Access, data: dict[str, Any]) -> str:
+    created = services.assignments_balance(
+        actor=request.user,
+        corpus=access.corpus,
+        role=access.role,
+        per_article=data["per_article"],
+        annotators=data["annotators"] or None,
+    )
+    if not created:
+        return "Nothing to do: every article has its annotators already."
+    return (
+        f"Created {len(created)} assignments: every article now has "
+        f"{data['per_article']} annotators."
+    )
+
+
+ASSIGNMENT_ACTIONS: Actions = {
+    "assign": (AssignForm, _assign),
+    "unassign": (UnassignForm, _unassign),
+    "balance": (BalanceForm, _balance),
+}
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
 def corpus_assignments(request: HttpRequest, slug: str) -> HttpResponse:
     corpus, access = corpus_for(request, slug, Action.ASSIGN)
+    page_number = None
+    status = 200
     if request.method == "POST":
-        _assignment_action(request, access)
-        query = f"page={request.POST['page']}" if request.POST.get("page", "").isdigit() else ""
-        return _back("corpus-assignments", corpus, request.POST.get("anchor", ""), query)
+        _action, form, refused = _post(request, access, ASSIGNMENT_ACTIONS)
+        query, anchor = form.back() if isinstance(form, AssignmentsForm) else ("", "")
+        if refused is None:
+            return _back("corpus-assignments", corpus, anchor, query)
+        page_number, status = query.removeprefix("page=") or None, refused
     members = rs.assignable_members(corpus)
-    page = paginate(request, rs.articles_with_assignments(corpus), 50)
+    page = paginate(request, rs.articles_with_assignments(corpus), 50, number=page_number)
     for article in page.object_list:
         taken = {a.annotator_id for a in article.work}
         article.n_done = sum(a.state == "submitted" for a in article.work)
@@ -252,58 +290,7 @@ def corpus_assignments(request: HttpRequest, slug: str) -> HttpResponse:
         "members": members,
         "suggested_n": min(2, len(members)) or 1,
     }
-    return render(request, "articles/assignments.html", context)
-
-
-def _assignment_action(request: HttpRequest, access: Access) -> None:
-    post, corpus, role, actor = request.POST, access.corpus, access.role, request.user
-    action = post.get("action", "")
-    if action == "assign":
-        article, _article_access = selectors.article_with_access(actor, post.get("article"))
-        if article.corpus_id != corpus.pk:
-            messages.error(request, "That article is not in this corpus.")
-            return
-        _run(
-            request,
-            lambda: (
-                (
-                    a := services.assignment_create(
-                        actor=actor, article=article, role=role, annotator=post.get("annotator", "")
-                    )
-                )
-                and f"Gave “{article.title}” to {a.annotator.username}."
-            ),
-        )
-    elif action == "unassign":
-        assignment = rs.assignment_in_corpus(corpus, post.get("assignment"))
-        _run(
-            request,
-            lambda: (
-                services.assignment_delete(actor=actor, assignment=assignment, role=role)
-                or f"Took “{assignment.article.title}” back from {assignment.annotator.username}."
-            ),
-        )
-    elif action == "balance":
-        chosen = post.getlist("annotators")
-
-        def balance() -> str:
-            created = services.assignments_balance(
-                actor=actor,
-                corpus=corpus,
-                role=role,
-                per_article=post.get("per_article"),
-                annotators=chosen or None,
-            )
-            if not created:
-                return "Nothing to do: every article has its annotators already."
-            return (
-                f"Created {len(created)} assignments: every article now has "
-                f"{post.get('per_article')} annotators."
-            )
-
-        _run(request, balance)
-    else:
-        messages.error(request, "Unknown action.")
+    return render(request, "articles/assignments.html", context, status=status)
 
 
 # --- Audit log -----------------------------------------------------------------------------
@@ -313,16 +300,16 @@ def _assignment_action(request: HttpRequest, access: Access) -> None:
 @require_GET
 def corpus_audit(request: HttpRequest, slug: str) -> HttpResponse:
     corpus, access = corpus_for(request, slug, Action.AUDIT)
-    filters = rs.AuditFilters.from_query(request.GET)
-    for problem in filters.errors:
+    filters = AuditFilterSet(request.GET, rs.audit_events(corpus))
+    for problem in filters.warnings:
         messages.warning(request, problem)
-    page = paginate(request, rs.audit_events(corpus, filters), 50)
+    page = paginate(request, filters.qs, 50)
     for event in page.object_list:
         event.diff = rs.audit_diff(event.before, event.after)
     context = {
         **team_context(access, "corpus-audit"),
         "page": page,
-        "filters": filters,
+        "filters": filters.values,
         "query": filters.querystring(),
         "options": rs.audit_filter_options(corpus),
     }
@@ -332,55 +319,47 @@ def corpus_audit(request: HttpRequest, slug: str) -> HttpResponse:
 # --- Trash ---------------------------------------------------------------------------------
 
 
+def _restore_article(request: HttpRequest, access: Access, data: dict[str, Any]) -> str:
+    article = rs.trashed_article_get(access.corpus, data["article"])
+    services.article_restore(actor=request.user, article=article, role=access.role)
+    return f"Restored “{article.title}” with the claims deleted together with it."
+
+
+def _purge_article(request: HttpRequest, access: Access, data: dict[str, Any]) -> str:
+    article = rs.trashed_article_get(access.corpus, data["article"])
+    services.article_purge(actor=request.user, article=article, role=access.role)
+    return f"Purged “{article.title}” for good."
+
+
+def _restore_claim(request: HttpRequest, access: Access, data: dict[str, Any]) -> str:
+    claim = rs.trashed_claim_get(access.corpus, data["claim"])
+    services.claim_restore(actor=request.user, claim=claim, role=access.role)
+    return f"Restored the claim “{claim.exact[:60]}”."
+
+
+TRASH_ACTIONS: Actions = {
+    "restore_article": (TrashedArticleForm, _restore_article),
+    "purge_article": (PurgeForm, _purge_article),
+    "restore_claim": (TrashedClaimForm, _restore_claim),
+}
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def corpus_trash(request: HttpRequest, slug: str) -> HttpResponse:
     corpus, access = corpus_for(request, slug, Action.MANAGE)
+    status = 200
     if request.method == "POST":
-        _trash_action(request, access)
-        return _back("corpus-trash", corpus)
+        _action, _form, refused = _post(request, access, TRASH_ACTIONS)
+        if refused is None:
+            return _back("corpus-trash", corpus)
+        status = refused
     context = {
         **team_context(access, "corpus-trash"),
         "articles": paginate(request, rs.trashed_articles(corpus), 50, "apage"),
         "claims": paginate(request, rs.trashed_claims(corpus), 50, "cpage"),
     }
-    return render(request, "articles/trash.html", context)
-
-
-def _trash_action(request: HttpRequest, access: Access) -> None:
-    post, corpus, role, actor = request.POST, access.corpus, access.role, request.user
-    action = post.get("action", "")
-    if action in ("restore_article", "purge_article"):
-        article = rs.trashed_article_get(corpus, post.get("article"))
-        if action == "restore_article":
-            _run(
-                request,
-                lambda: (
-                    services.article_restore(actor=actor, article=article, role=role)
-                    or f"Restored “{article.title}” with the claims deleted together with it."
-                ),
-            )
-        elif post.get("confirm") != "yes":
-            messages.error(request, "Tick the box to confirm: purging cannot be undone.")
-        else:
-            _run(
-                request,
-                lambda: (
-                    services.article_purge(actor=actor, article=article, role=role)
-                    or f"Purged “{article.title}” for good."
-                ),
-            )
-    elif action == "restore_claim":
-        claim = rs.trashed_claim_get(corpus, post.get("claim"))
-        _run(
-            request,
-            lambda: (
-                services.claim_restore(actor=actor, claim=claim, role=role)
-                or f"Restored the claim “{claim.exact[:60]}”."
-            ),
-        )
-    else:
-        messages.error(request, "Unknown action.")
+    return render(request, "articles/trash.html", context, status=status)
 
 
 urlpatterns = [

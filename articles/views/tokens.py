@@ -2,63 +2,44 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
-from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
-from articles import selectors, services
-
-EXPIRY_CHOICES = [
-    ("", "Never (until you revoke it)"),
-    ("30", "In 30 days"),
-    ("90", "In 90 days"),
-    ("365", "In a year"),
-]
-
-
-class TokenForm(forms.Form):
-    name = forms.CharField(
-        max_length=100,
-        label="Name",
-        help_text="What the token is for, e.g. “export script on the lab server”.",
-    )
-    expires_in = forms.ChoiceField(choices=EXPIRY_CHOICES, required=False, label="Expires")
+from .. import selectors, services
+from ..forms import TokenForm
+from .review_common import attempt
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
 def tokens(request: HttpRequest) -> HttpResponse:
     form = TokenForm(request.POST if request.method == "POST" else None)
-    created = key = None
-    if form.is_valid():
-        days = form.cleaned_data["expires_in"]
-        try:
-            created, key = services.api_token_create(
-                actor=request.user,
-                name=form.cleaned_data["name"],
-                expires_in=timedelta(days=int(days)) if days else None,
+    token = key = None
+    status = 200
+    if request.method == "POST":
+
+        def create(data: dict) -> None:
+            nonlocal token, key
+            token, key = services.api_token_create(
+                actor=request.user, name=data["name"], expires_in=data["expires_in"]
             )
-        except ValidationError as error:
-            for field, problems in error.message_dict.items():
-                form.add_error(field if field in form.fields else None, problems)
-        else:
-            form = TokenForm()
+
+        status = attempt(request, form, create)
+        if status is None:
+            status, form = 200, TokenForm()  # a fresh form for the next one
     context = {
         "form": form,
         "tokens": selectors.api_tokens_for_user(request.user),
-        "created": created,
+        "created": token,
         "key": key,
         "now": timezone.now(),
     }
-    response = render(request, "articles/tokens.html", context)
+    response = render(request, "articles/tokens.html", context, status=status)
     if key:
         response["Cache-Control"] = "no-store"  # the key must not linger in any cache
     return response

@@ -4,6 +4,10 @@ Every filter is optional and unknown parameters are ignored; a bad value makes t
 invalid with the parameter named in `errors` (the API answers 400). Ids are opaque strings to
 clients, so id filters accept only what an id of ours can look like (never a number the database
 would overflow on). Ordering is never taken from the client: each list fixes its own.
+
+The HTML pages' own lists (the corpus's articles, the review queue, the audit log) have their
+FilterSets in `articles.filters.pages`: lenient where these are strict (a bad value is dropped with
+a warning, the page still shows).
 """
 
 from __future__ import annotations
@@ -22,8 +26,8 @@ from django.contrib.auth import get_user_model
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django_filters.fields import IsoDateTimeField
 
-from .access import Access, Kind
-from .models import (
+from ..access import Access, Kind
+from ..models import (
     Annotation,
     AnnotationStatus,
     Article,
