@@ -257,6 +257,10 @@ def _cache_from_url(url: str) -> dict:
     scheme = url.split(":", 1)[0]
     backend = REDIS_CACHE_BACKEND if scheme in {"redis", "rediss", "rediscache"} else None
     config = environ.Env.cache_url_config(url, backend=backend)
+    for name in ("TIMEOUT", "KEY_PREFIX", "VERSION", "KEY_FUNCTION"):
+        # django-environ lower-cases these for the Redis backend, where Django reads upper case.
+        if name.lower() in config:
+            config[name] = config.pop(name.lower())
     if config["BACKEND"] == "django.core.cache.backends.db.DatabaseCache":
         # Past 300 live entries Django deletes a third of them in key order: a burst of new
         # addresses could push the counts of others out and so reset their throttles.
@@ -264,9 +268,9 @@ def _cache_from_url(url: str) -> dict:
     return config
 
 
-CACHES = {
-    "default": _cache_from_url(env.str("CACHE_URL", default=f"dbcache://{DATABASE_CACHE_TABLE}"))
-}
+# An empty CACHE_URL (e.g. `CACHE_URL: ${CACHE_URL:-}` in compose) means the default too.
+_cache_url = env.str("CACHE_URL", default="") or f"dbcache://{DATABASE_CACHE_TABLE}"
+CACHES = {"default": _cache_from_url(_cache_url)}
 if TESTING:
     # Each test process counts in its own memory and the security tests clear it between tests,
     # so one test's requests never throttle another's (and query counts hold no cache queries).
