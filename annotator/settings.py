@@ -156,6 +156,9 @@ LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
 # Login throttling: lock a (username, address) pair after repeated failures.
+# Failures are rows in the database (AccessAttempt, one per pair, incremented under a row lock), so
+# every process serving the app counts the same failures, whatever cache CACHE_URL names.
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
 AXES_ENABLED = env.bool("AXES_ENABLED", default=True)
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=15)
@@ -240,7 +243,42 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
-CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# Shared state. Every process serving the app (gunicorn workers, several machines) must see the
+# same API throttle counts (DRF keeps them in the "default" cache), so the cache lives outside the
+# process: by default a table in the database (no extra service; created by a migration), or
+# Redis with CACHE_URL=redis://host:6379/0.
+DATABASE_CACHE_TABLE = "annotator_cache"  # articles/migrations/0005_cache_table.py creates it
+REDIS_CACHE_BACKEND = "django.core.cache.backends.redis.RedisCache"
+
+
+def _cache_from_url(url: str) -> dict:
+    """One CACHES entry from a django-environ cache URL; redis:// always means Django's own Redis
+    backend (django-environ would pick django-redis whenever that happens to be installed)."""
+    scheme = url.split(":", 1)[0]
+    backend = REDIS_CACHE_BACKEND if scheme in {"redis", "rediss", "rediscache"} else None
+    config = environ.Env.cache_url_config(url, backend=backend)
+    for name in ("TIMEOUT", "KEY_PREFIX", "VERSION", "KEY_FUNCTION"):
+        # django-environ lower-cases these for the Redis backend, where Django reads upper case.
+        if name.lower() in config:
+            config[name] = config.pop(name.lower())
+    if config["BACKEND"] == "django.core.cache.backends.db.DatabaseCache":
+        # Past 300 live entries Django deletes a third of them in key order: a burst of new
+        # addresses could push the counts of others out and so reset their throttles.
+        config.setdefault("OPTIONS", {}).setdefault("MAX_ENTRIES", 20_000)
+    return config
+
+
+# An empty CACHE_URL (e.g. `CACHE_URL: ${CACHE_URL:-}` in compose) means the default too.
+_cache_url = env.str("CACHE_URL", default="") or f"dbcache://{DATABASE_CACHE_TABLE}"
+CACHES = {"default": _cache_from_url(_cache_url)}
+if TESTING:
+    # Each test process counts in its own memory and the security tests clear it between tests,
+    # so one test's requests never throttle another's (and query counts hold no cache queries).
+    # tests/test_shared_state.py starts real servers, outside pytest, on the shared default.
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# Sessions are rows in the database, which every process already shares; not in the cache, so
+# that flushing or restarting Redis logs nobody out.
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
 
 # Content-Security-Policy: no inline script or style anywhere; pages load only their own assets.
 CONTENT_SECURITY_POLICY = {
