@@ -259,9 +259,9 @@ def _append(paragraphs: list[str], paragraph: str, spellings: Counter[str]) -> N
     """Add a paragraph, joining it to the previous one when a page or column break cut it."""
     if paragraphs:
         previous = paragraphs[-1]
-        continues = paragraph[:1].islower() and (
-            _HYPHENATED.search(previous) or not _SENTENCE_END.search(previous)
-        )
+        first = paragraph[:1]
+        continues = (first.islower() or first.isdigit()) and _HYPHENATED.search(previous)
+        continues = continues or (first.islower() and not _SENTENCE_END.search(previous))
         if continues:
             paragraphs[-1] = _join(previous, paragraph, spellings)
             return

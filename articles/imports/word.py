@@ -215,13 +215,10 @@ def _metadata(document: Any) -> dict[str, Any]:
         if title and not _PLACEHOLDER_TITLES.match(title):
             found["title"] = title
         author = " ".join((properties.author or "").split())
-        created = properties.created
-        template = author == _TEMPLATE_AUTHOR and (
-            created is None or created.replace(tzinfo=None) == _TEMPLATE_CREATED
-        )
-        if author and not template:
+        if author and author != _TEMPLATE_AUTHOR:
             found["author"] = author[:300]
-        if isinstance(created, datetime) and not template:
+        created = properties.created
+        if isinstance(created, datetime) and created.replace(tzinfo=None) != _TEMPLATE_CREATED:
             found["published_on"] = created.date()
         if language := " ".join((properties.language or "").split()):
             found["language"] = language[:35]

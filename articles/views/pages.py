@@ -270,7 +270,7 @@ def _import_pasted(request: HttpRequest, access: Access) -> tuple[str | None, li
 
 
 def _import_files(
-    request: HttpRequest, access: Access, files: list
+    request: HttpRequest, access: Access, files: list, title: str = ""
 ) -> tuple[str | None, list, int, int]:
     """All or nothing: every file is tried (so that the report lists every reason), and if any
     fails, the whole import is rolled back. Returns (success message or None, failures as
@@ -281,6 +281,10 @@ def _import_files(
     unlisted = 0
     status = 400
     done: list[str] = []
+    if title and len(files) > 1:
+        reason = "An article name is for one file: upload one file with it, or leave it empty."
+        return None, [(None, None, reason)], 400, 0
+    named = {"title": title} if title else {}
     with transaction.atomic():
         for upload in files:
             try:
@@ -291,6 +295,7 @@ def _import_files(
                         role=access.role,
                         name=upload.name,
                         data=upload.read(),
+                        **named,
                     )
             except imports.ImportFailed as error:
                 failed += [(upload.name, line, reason) for line, reason in error.errors]
@@ -322,7 +327,8 @@ def corpus_import(request: HttpRequest, slug: str) -> HttpResponse:
         return _import_report_response(request, access, report, 413, {})
     unlisted = 0
     if files:
-        success, failed, status, unlisted = _import_files(request, access, files)
+        title = post.get("title", "").strip()
+        success, failed, status, unlisted = _import_files(request, access, files, title)
         paste: dict = {}
     elif post.get("text", "").strip() or post.get("title", "").strip():
         success, reasons, status, paste = _import_pasted(request, access)
