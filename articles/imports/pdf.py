@@ -260,8 +260,10 @@ def _append(paragraphs: list[str], paragraph: str, spellings: Counter[str]) -> N
     if paragraphs:
         previous = paragraphs[-1]
         first = paragraph[:1]
-        continues = (first.islower() or first.isdigit()) and _HYPHENATED.search(previous)
-        continues = continues or (first.islower() and not _SENTENCE_END.search(previous))
+        hyphenated = _HYPHENATED.search(previous) is not None
+        ends_sentence = _SENTENCE_END.search(previous) is not None
+        continues = (first.islower() or first.isdigit()) and hyphenated
+        continues = continues or (first.islower() and not ends_sentence)
         if continues:
             paragraphs[-1] = _join(previous, paragraph, spellings)
             return
