@@ -216,6 +216,9 @@ def test_pdf_title_from_its_first_line_else_the_file_name(team):
     assert newest().title == "march-brief"
     import_file(team, "b.pdf", make_pdf([["Ignored."]], title="Given"), title="Chosen here")
     assert newest().title == "Chosen here"
+    placeholder = make_pdf([["Body."]], heading="The Real Title", title="Microsoft Word - x.docx")
+    import_file(team, "c.pdf", placeholder)
+    assert newest().title == "The Real Title"
 
 
 def test_pdf_two_columns_read_in_reading_order(team):
@@ -500,6 +503,9 @@ def test_api_multipart_reads_the_content_not_the_name(team):
     response = client.post(URL, {"file": upload})
     assert response.status_code == 201
     assert newest().title == "A PDF in disguise"
+    word = SimpleUploadedFile("essay.bin", make_docx(rich_docx), content_type="text/plain")
+    assert client.post(URL, {"file": word}).status_code == 201
+    assert newest().text.startswith("Chips Are Scarce\n\nExport controls")
     picture = SimpleUploadedFile("essay.docx", png_bytes())
     response = client.post(URL, {"file": picture})
     assert response.status_code == 415

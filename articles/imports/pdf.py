@@ -45,7 +45,11 @@ _WORD_START = re.compile(r"^(\w+)")
 _WORDS = re.compile(r"\w+(?:[-\u2010]\w+)*")
 _PAGE_NUMBER = re.compile(r"^(?:page\s+)?\d{1,4}(?:\s*(?:/|of)\s*\d{1,4})?$", re.IGNORECASE)
 _SENTENCE_END = re.compile(r"[.!?:;\"'”’)\]]$")
-_PLACEHOLDER_TITLES = re.compile(r"^(?:untitled.*|document\d*|microsoft word.*|.*\.\w{2,5})$", re.I)
+_PLACEHOLDER_TITLES = re.compile(
+    r"^(?:untitled.*|document\d*|microsoft word\b.*"
+    r"|.*\.(?:pdf|docx?|odt|rtf|txt|tex|html?|indd|qxd|pages|pptx?|xlsx?))$",
+    re.IGNORECASE,
+)
 _PDF_DATE = re.compile(r"^(?:D:)?(\d{4})(\d{2})?(\d{2})?")
 
 
