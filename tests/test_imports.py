@@ -357,18 +357,27 @@ def test_text_file_title_from_its_name_and_utf8_required(team):
         actor=team.owner, corpus=team.corpus, role="owner", name="dir/my-op-ed.txt", data=b"Body."
     )
     assert Article.objects.filter(title="my-op-ed").exists()
-    with pytest.raises(imports.ImportFailed, match="problem"):
+    with pytest.raises(imports.ImportFailed, match="problem") as failure:
         imports.import_file(
-            actor=team.owner, corpus=team.corpus, role="owner", name="b.txt", data=b"\xff\xfe"
+            actor=team.owner, corpus=team.corpus, role="owner", name="b.txt", data=b"caf\xe9"
         )
+    assert failure.value.status == 400 and "not valid UTF-8" in failure.value.errors[0][1]
 
 
-def test_unknown_extension_is_refused(team):
+def test_content_not_the_name_decides(team):
+    """A text file with an odd name is read as text; binary data is refused (415) whatever its
+    name, with what it looks like and what the import reads."""
+    imports.import_file(
+        actor=team.owner, corpus=team.corpus, role="owner", name="notes.data", data=b"Plain."
+    )
+    assert Article.objects.get(title="notes").text == "Plain."
     with pytest.raises(imports.ImportFailed) as failure:
         imports.import_file(
-            actor=team.owner, corpus=team.corpus, role="owner", name="a.pdf", data=b"%PDF"
+            actor=team.owner, corpus=team.corpus, role="owner", name="a.txt", data=b"\x00\x01\x02"
         )
-    assert failure.value.status == 400 and ".jsonl" in failure.value.errors[0][1]
+    assert failure.value.status == 415
+    assert "a.txt looks like binary data" in failure.value.errors[0][1]
+    assert ".docx" in failure.value.errors[0][1]
 
 
 # --- Limits and content types ---------------------------------------------------------------
@@ -392,10 +401,12 @@ def test_single_article_over_the_text_limit_is_413(team, client, settings):
     client.force_login(team.owner)
     response = post(client, b"x" * 11, "text/plain", title="Long")
     assert response.status_code == 413
-    assert "ARTICLE_MAX_CHARS" in response.json()["errors"]["file"][0]
+    assert response.json()["errors"]["file"] == [
+        "The text has 11 characters; an article holds at most 10 characters."
+    ]
 
 
-@pytest.mark.parametrize("content_type", ["application/json", "application/pdf", "image/png"])
+@pytest.mark.parametrize("content_type", ["application/json", "application/msword", "image/png"])
 def test_wrong_content_type_is_415(team, client, content_type):
     client.force_login(team.owner)
     response = post(client, b"{}", content_type)
@@ -411,8 +422,10 @@ def test_multipart_upload(team, client):
     response = client.post(URL.format(slug="chips"), {"file": upload})
     assert response.status_code == 201 and response.json()["articles"] == 1
     assert Article.objects.filter(title="Uploaded").exists()
-    odd = SimpleUploadedFile("batch.exe", b"MZ")
-    assert client.post(URL.format(slug="chips"), {"file": odd}).status_code == 415
+    odd = SimpleUploadedFile("batch.exe", b"MZ\x90\x00\x03\x00\x00\x00")
+    response = client.post(URL.format(slug="chips"), {"file": odd})
+    assert response.status_code == 415
+    assert "batch.exe looks like a Windows program" in response.json()["errors"]["file"][0]
     assert client.post(URL.format(slug="chips"), {"other": "x"}).status_code == 400
 
 

@@ -27,8 +27,10 @@ from ..services import PayloadTooLarge
 READ_BYTES = 256 * 1024
 SPOOL_BYTES = 4 * 1024 * 1024
 
-# Content types the import body may have, and what they hold.
-IMPORT_KINDS = {
+# Content types the import body may have, and what they suggest it holds: a hint only, the
+# content decides (a PDF sent as text/plain is read as a PDF; see imports.sniff).
+DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+IMPORT_KINDS: dict[str, str | None] = {
     "application/x-ndjson": "jsonl",
     "application/jsonl": "jsonl",
     "application/json-lines": "jsonl",
@@ -37,6 +39,9 @@ IMPORT_KINDS = {
     "text/plain": "text",
     "text/markdown": "markdown",
     "text/html": "html",
+    "application/pdf": "pdf",
+    DOCX_TYPE: "docx",
+    "application/octet-stream": None,  # no hint: the content alone says what it is
 }
 
 
@@ -107,12 +112,24 @@ class CorpusImportView(APIView):
 
     @extend_schema(
         operation_id="corpus_import",
-        summary="Import native JSONL, a brat zip or one plain-text article, all or nothing",
-        parameters=[OpenApiParameter("title", str, description="title of a text/plain article")],
+        summary="Import native JSONL, a brat zip or one text, HTML, PDF or Word article, all or "
+        "nothing; the file's content decides its format",
+        parameters=[
+            OpenApiParameter(
+                "title",
+                str,
+                description="title of a single article (text, Markdown, HTML, PDF, Word)",
+            )
+        ],
         request={
             "application/x-ndjson": OpenApiTypes.BINARY,
             "application/zip": OpenApiTypes.BINARY,
             "text/plain": OpenApiTypes.STR,
+            "text/markdown": OpenApiTypes.STR,
+            "text/html": OpenApiTypes.STR,
+            "application/pdf": OpenApiTypes.BINARY,
+            DOCX_TYPE: OpenApiTypes.BINARY,
+            "application/octet-stream": OpenApiTypes.BINARY,
             "multipart/form-data": {
                 "type": "object",
                 "properties": {"file": {"type": "string", "format": "binary"}},
@@ -134,7 +151,10 @@ class CorpusImportView(APIView):
                 "was removed); nothing written, import again"
             ),
             413: OpenApiResponse(description="over IMPORT_MAX_BYTES or a zip limit"),
-            415: OpenApiResponse(description="unsupported content type"),
+            415: OpenApiResponse(
+                description="an unsupported content type, or a file that is none of the "
+                "formats read (the answer says what it looks like)"
+            ),
         },
     )
     def post(self, request, slug: str):
@@ -150,23 +170,21 @@ class CorpusImportView(APIView):
             if upload.size > limit:
                 raise _too_large(upload.size, limit)
             name = upload.name or "upload"
-            kind = imports.kind_for_name(name)
-            if kind is None:
-                return _error(
-                    f"Cannot import {name!r}: the name must end in "
-                    f"{', '.join(imports.EXTENSIONS)}.",
-                    {"file": ["Unsupported file type."]},
-                    code=status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
-                )
+            # The name is a hint; the content decides (415 if it is none of the formats).
+            kind = imports.kind_for_name(name) or IMPORT_KINDS.get(
+                (upload.content_type or "").split(";")[0].strip().lower()
+            )
             return self._import(request, access, kind, name, upload, title)
-        kind = IMPORT_KINDS.get(media_type)
-        if kind is None:
+        if media_type not in IMPORT_KINDS:
             return _error(
                 f"Unsupported content type {media_type or '(none)'!r}; send "
-                "application/x-ndjson (JSONL), application/zip (brat), text/plain (one "
-                "article, ?title=) or multipart/form-data with a `file` field.",
+                "application/x-ndjson (JSONL), application/zip (brat), text/plain, text/markdown "
+                "or text/html (one article, ?title=), application/pdf, "
+                f"{DOCX_TYPE} (Word), application/octet-stream (the content decides) or "
+                "multipart/form-data with a `file` field.",
                 code=status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
             )
+        kind = IMPORT_KINDS[media_type]
         with tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES) as body:
             # Read the raw stream: request.body would refuse anything over the upload limit
             # for ordinary requests, and would hold the whole body in memory.
@@ -195,5 +213,5 @@ class CorpusImportView(APIView):
 
 def _too_large(size: int, limit: int) -> PayloadTooLarge:
     return PayloadTooLarge(
-        f"The upload is over {size:,} bytes; the limit is {limit:,} bytes (IMPORT_MAX_BYTES)."
+        f"The upload is over {size:,} bytes; at most {limit:,} bytes can be imported at once."
     )

@@ -1,4 +1,9 @@
-"""Corpus imports: native JSONL, brat zips and single text/Markdown/HTML articles.
+"""Corpus imports: native JSONL, brat zips and single text/Markdown/HTML/PDF/Word articles.
+
+What a file is comes from its content (sniff.detect), not its name: a PDF renamed .txt is read
+as a PDF, and a file the import cannot read (an image, a legacy .doc, an archive of something
+else) is refused with 415 and a sentence saying what it looks like. The name's extension, or
+the content type the API was sent, is only a hint where the bytes cannot decide (.md or .txt).
 
 Every import is all or nothing. The format modules read the file in chunks and turn each article
 into a validated plan (the same rules as the API: services.clean_article_fields and the field
@@ -60,6 +65,8 @@ EXTENSIONS = {
     ".markdown": "markdown",
     ".html": "html",
     ".htm": "html",
+    ".pdf": "pdf",
+    ".docx": "docx",
 }
 
 
@@ -80,7 +87,7 @@ class ImportResult:
 
 class ImportFailed(Exception):
     """Nothing was imported. `errors`: (line number or None, reason); `status`: 400, 409 (the
-    corpus changed under the import) or 413."""
+    corpus changed under the import), 413 or 415 (not a kind of file the import reads)."""
 
     def __init__(self, errors: list[tuple[int | None, str]], status: int = 400, more: int = 0):
         self.errors = errors
@@ -89,6 +96,8 @@ class ImportFailed(Exception):
         count = len(errors) + more
         if status == 413:
             message = "The file is too large to import; nothing was imported."
+        elif status == 415:
+            message = "The file is not of a kind the import reads; nothing was imported."
         elif status == 409:
             message = "The corpus changed while the file was imported; nothing was imported."
         elif count == 1:
@@ -429,29 +438,35 @@ class Writer:
 
 
 def kind_for_name(name: str) -> str | None:
+    """The kind a file name suggests: a hint for sniff.detect, which reads the content."""
     return EXTENSIONS.get(os.path.splitext(name or "")[1].lower())
+
+
+def unsupported(name: str, looks_like: str) -> ImportFailed:
+    """415 naming what the file looks like and what the import reads."""
+    from .sniff import SUPPORTED
+
+    what = os.path.basename(name) if name else "The file"
+    return ImportFailed(
+        [(None, f"{what} looks like {looks_like}; the import reads {SUPPORTED}.")], status=415
+    )
 
 
 def import_file(
     *, actor, corpus: Corpus, role: str | None, name: str, data: bytes, title: str | None = None
 ) -> ImportResult:
-    """Import an uploaded file, its format chosen by the name's extension (.jsonl/.ndjson,
-    .zip, .txt, .md, .html/.htm). Raises ImportFailed (nothing written) or PermissionDenied."""
+    """Import an uploaded file, its format read from its content (the name's extension only
+    breaks ties: .md or .txt). Raises ImportFailed (nothing written) or PermissionDenied."""
     import io
 
     ensure(role, Action.IMPORT)
-    kind = kind_for_name(name)
-    if kind is None:
-        raise ImportFailed(
-            [(None, f"Cannot import {name!r}: the name must end in {', '.join(EXTENSIONS)}.")]
-        )
     if len(data) > settings.IMPORT_MAX_BYTES:
         raise ImportFailed(
             [
                 (
                     None,
-                    f"{name} is {len(data):,} bytes; the limit is "
-                    f"{settings.IMPORT_MAX_BYTES:,} bytes (IMPORT_MAX_BYTES).",
+                    f"{name} is {len(data):,} bytes; at most "
+                    f"{settings.IMPORT_MAX_BYTES:,} bytes can be imported at once.",
                 )
             ],
             status=413,
@@ -460,7 +475,7 @@ def import_file(
         actor=actor,
         corpus=corpus,
         role=role,
-        kind=kind,
+        kind=kind_for_name(name),
         name=name,
         file=io.BytesIO(data),
         title=title,
@@ -472,16 +487,24 @@ def import_upload(
     actor,
     corpus: Corpus,
     role: str | None,
-    kind: str,
+    kind: str | None,
     name: str,
     file: IO[bytes],
     title: str | None = None,
 ) -> ImportResult:
-    """Import a binary file object of the given kind (jsonl, zip, text, markdown, html)."""
-    from . import brat, jsonl, text
+    """Import a seekable binary file object. `kind` (jsonl, zip, text, markdown, html, pdf,
+    docx, or None) is what the name or content type suggests; the content decides (see sniff).
+    `title` names a single article (text, Markdown, HTML, PDF, Word); the others ignore it."""
+    from . import brat, jsonl, pdf, sniff, text, word
 
     ensure(role, Action.IMPORT)
-    planner = {"jsonl": jsonl.plan, "zip": brat.plan}.get(kind, text.plan)
+    try:
+        kind = sniff.detect(file, hint=kind)
+    except sniff.Unsupported as refusal:
+        raise unsupported(name, str(refusal)) from None
+    planner = {"jsonl": jsonl.plan, "zip": brat.plan, "pdf": pdf.plan, "docx": word.plan}.get(
+        kind, text.plan
+    )
     errors = Errors()
     try:
         with transaction.atomic():

@@ -5,22 +5,26 @@
 - HTML is turned into clean text by inscriptis (block layout kept as line breaks, scripts and
   styles dropped) and is never rendered; its encoding is UTF-8, else the charset its <meta>
   declares, else Windows-1252.
-- The title is, in order: the `title` given (the API's `?title=`), the first `# ` heading of a
-  Markdown file, the HTML <title>, the file name without its extension, the first line.
+- The title is, in order: the `title` given (the API's `?title=`, the page's title field), the
+  first `# ` heading of a Markdown file, the HTML <title>, the file name without its extension
+  (so a .txt file's title is its name), the first line (a body sent to the API has no name).
+- A text over ARTICLE_MAX_CHARS is refused (413) with the limit in characters.
 """
 
 from __future__ import annotations
 
 import codecs
+import contextlib
 import html
 import os
 import re
 from collections.abc import Iterator
 from typing import IO
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 
-from .. import services
+from .. import anchoring, services
 from . import Errors, ImportContext, ImportFailed, PlannedArticle
 
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?([\w.:-]+)""", re.IGNORECASE)
@@ -83,15 +87,52 @@ def plan(
         if kind == "markdown":
             match = _MARKDOWN_HEADING.search(text)
             found_title = match.group(1) if match else None
-    stem = os.path.splitext(os.path.basename(name or ""))[0]
+    yield [single_article(name=name, title=title, found_title=found_title, text=text)]
+
+
+def file_stem(name: str) -> str:
+    """The file name without its folder and extension: the title of last resort."""
+    return os.path.splitext(os.path.basename((name or "").replace("\\", "/")))[0]
+
+
+def single_article(
+    *,
+    name: str,
+    title: str | None,
+    found_title: str | None,
+    text: str,
+    metadata: dict[str, object] | None = None,
+) -> PlannedArticle:
+    """One validated article from a file: the title is the one given, else the one the file
+    holds, else the file name without its extension, else the first line. `metadata` (author,
+    published_on, language, read from a document) is kept only where it is valid."""
     first_line = next((line.strip() for line in text.split("\n") if line.strip()), "")
-    chosen = next((t for t in (title, found_title, stem, first_line[:200]) if t and t.strip()), "")
+    chosen = next(
+        (t for t in (title, found_title, file_stem(name), first_line[:200]) if t and t.strip()),
+        "",
+    )
+    extra: services.ArticleFields = {}
+    for key, value in (metadata or {}).items():
+        # A document's own metadata is a bonus, never a reason to refuse the document.
+        with contextlib.suppress(ValidationError):
+            extra.update(services.clean_article_fields({key: value}, partial=True))
     try:
         fields = services.clean_article_fields({"title": chosen, "text": text})
-    except services.PayloadTooLarge as error:
-        raise ImportFailed([(None, str(error))], status=413) from None
+    except services.PayloadTooLarge:
+        length = len(anchoring.normalize_text(text))
+        raise ImportFailed(
+            [(None, too_long(name, length, settings.ARTICLE_MAX_CHARS))], status=413
+        ) from None
     except ValidationError as error:
         raise ImportFailed(
             [(None, f"{field}: {' '.join(texts)}") for field, texts in error.message_dict.items()]
         ) from None
-    yield [PlannedArticle(fields=fields)]
+    fields.update(extra)
+    return PlannedArticle(fields=fields)
+
+
+def too_long(name: str, length: int, limit: int, *, more: bool = False) -> str:
+    """The article limit in characters, in words (not the setting's name)."""
+    what = f"The text of {os.path.basename(name)}" if name else "The text"
+    has = f"more than {length:,}" if more else f"{length:,}"
+    return f"{what} has {has} characters; an article holds at most {limit:,} characters."

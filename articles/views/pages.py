@@ -179,7 +179,7 @@ def _counts_sentence(result: Any) -> str:
 
 
 def _import_files(
-    request: HttpRequest, access: Access, files: list
+    request: HttpRequest, access: Access, files: list, title: str = ""
 ) -> tuple[str | None, list, int, int]:
     """All or nothing: every file is tried (so that the report lists every reason), and if any
     fails, the whole import is rolled back. Returns (success message or None, failures as
@@ -190,6 +190,10 @@ def _import_files(
     unlisted = 0
     status = 400
     done: list[str] = []
+    if title and len(files) > 1:
+        reason = "An article name is for one file: upload one file with it, or leave it empty."
+        return None, [(None, None, reason)], 400, 0
+    named = {"title": title} if title else {}
     with transaction.atomic():
         for upload in files:
             try:
@@ -200,6 +204,7 @@ def _import_files(
                         role=access.role,
                         name=upload.name,
                         data=upload.read(),
+                        **named,
                     )
             except imports.ImportFailed as error:
                 failed += [(upload.name, line, reason) for line, reason in error.errors]
@@ -229,7 +234,9 @@ def corpus_import(request: HttpRequest, slug: str) -> HttpResponse:
         return _import_report_response(request, access, [(None, None, reason)], 413)
     files = form.cleaned_data["files"] if form.is_valid() else []
     if files:
-        success, failed, status, unlisted = _import_files(request, access, files)
+        # A title given beside one uploaded text file names its article.
+        title = request.POST.get("title", "").strip()
+        success, failed, status, unlisted = _import_files(request, access, files, title)
         if success is None:
             return _import_report_response(request, access, failed, status, unlisted=unlisted)
         messages.success(request, success)

@@ -11,7 +11,8 @@ from articles.models import Corpus, Role
 
 class Command(BaseCommand):
     help = (
-        "Imports FILE (.jsonl/.ndjson, a brat .zip, .txt, .md or .html) into the corpus. "
+        "Imports FILE (JSON Lines, a brat zip, text, Markdown, HTML, PDF or Word .docx, "
+        "recognised by its content) into the corpus. "
         "Nothing is written unless the whole file is valid; every bad line is listed. "
         "An administrator's tool: runs with an owner's rights, as --as (default: the corpus's "
         "creator), who is recorded as the importer and, for brat stances, as the annotator."
@@ -33,11 +34,7 @@ class Command(BaseCommand):
                 raise CommandError(f"No user {username!r}.")
         else:
             actor = corpus.created_by
-        kind = imports.kind_for_name(file)
-        if kind is None:
-            raise CommandError(
-                f"Cannot import {file!r}: the name must end in {', '.join(imports.EXTENSIONS)}."
-            )
+        kind = imports.kind_for_name(file)  # a hint: the content decides
         try:
             with open(file, "rb") as stream:
                 result = imports.import_upload(
