@@ -1,0 +1,149 @@
+"""The difference between two versions of a text, and old offsets mapped through it.
+
+Both texts are first *folded*: a one-for-one character translation that makes typographic
+quotes, apostrophes, dashes and every kind of whitespace compare equal to their plain forms.
+Folding never changes a text's length, so an offset into the folded text is an offset into the
+real one; it only keeps a house-style change ("…" to “…”, a reflowed paragraph) from turning the
+whole article into one long edit. Whether a span's text is *really* unchanged is always decided
+on the real text.
+
+The difference is computed once for all spans, by rapidfuzz (bit-parallel, in C): a banded
+Levenshtein alignment of the folded texts finds the long unchanged runs (with a distance hint
+its cost grows with the size of the edits, not with the square of the article), and the
+stretches between them are aligned again by insertions and deletions only.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left, bisect_right
+from collections.abc import Callable, Sequence
+
+from rapidfuzz.distance import Indel, Levenshtein
+
+# (tag, old_start, old_end, new_start, new_end), as difflib's get_opcodes() gives them.
+Opcode = tuple[str, int, int, int, int]
+# Any function that turns (old, new) into opcodes covering both texts in order.
+Differ = Callable[[str, str], Sequence[Opcode]]
+
+_DOUBLE_QUOTES = "\u201c\u201d\u201e\u201f\u00ab\u00bb\u2033\u301d\u301e\uff02"
+_SINGLE_QUOTES = "\u2018\u2019\u201a\u201b\u2039\u203a\u2032\uff07"
+_DASHES = "\u2010\u2011\u2012\u2013\u2014\u2015\u2212"
+_SPACES = (
+    "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f\x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005"
+    "\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
+)
+_FOLD = str.maketrans(
+    {
+        **dict.fromkeys(_DOUBLE_QUOTES, '"'),
+        **dict.fromkeys(_SINGLE_QUOTES, "'"),
+        **dict.fromkeys(_DASHES, "-"),
+        **dict.fromkeys(_SPACES, " "),
+    }
+)
+# Band width rapidfuzz starts from; it widens the band by itself when the texts differ more.
+_MIN_DISTANCE_HINT = 256
+# An equal run this long in the Levenshtein alignment is trusted as an anchor of the diff.
+ANCHOR_RUN = 24
+
+
+def fold(text: str) -> str:
+    """Return ``text`` with quotes, dashes and spaces in one plain form each, same length."""
+    return text.translate(_FOLD)
+
+
+def rapidfuzz_opcodes(old: str, new: str) -> list[Opcode]:
+    """Opcodes turning ``old`` into ``new``: rapidfuzz, Levenshtein first, then Indel between.
+
+    The banded Levenshtein alignment is fast but pairs unrelated characters by substitution
+    where a passage was rewritten, leaving short accidental "equal" runs in the middle of an
+    edit. Only its long equal runs (``ANCHOR_RUN`` code points or more, which do not happen by
+    accident in prose) are kept as anchors; the stretches between them are aligned again with
+    the Indel distance (insertions and deletions only: a longest common subsequence, what a
+    reader calls a diff), which is slower per character but sees only the edited stretches.
+    """
+    hint = max(_MIN_DISTANCE_HINT, abs(len(old) - len(new)))
+    coarse = Levenshtein.opcodes(old, new, score_hint=hint)
+    anchors = [
+        (op.src_start, op.src_end, op.dest_start, op.dest_end)
+        for op in coarse
+        if op.tag == "equal" and op.src_end - op.src_start >= ANCHOR_RUN
+    ]
+    result: list[Opcode] = []
+    old_at = new_at = 0
+    for old_start, old_end, new_start, new_end in [
+        *anchors,
+        (len(old), len(old), len(new), len(new)),
+    ]:
+        if old_start > old_at or new_start > new_at:
+            gap = Indel.opcodes(old[old_at:old_start], new[new_at:new_start])
+            result.extend(
+                (
+                    op.tag,
+                    old_at + op.src_start,
+                    old_at + op.src_end,
+                    new_at + op.dest_start,
+                    new_at + op.dest_end,
+                )
+                for op in gap
+            )
+        if old_end > old_start:
+            result.append(("equal", old_start, old_end, new_start, new_end))
+        old_at, new_at = old_end, new_end
+    return result
+
+
+class OffsetMap:
+    """Old offsets to new ones, through the opcodes of a difference.
+
+    A span's start is mapped through the block that holds its first character and its end
+    through the block that holds its last, so an insertion right before or right after a span
+    stays outside it. Inside an equal block the mapping is exact; inside a replaced block it is
+    proportional (a guess the quote search then corrects); a deleted block maps to the place
+    where its text was.
+    """
+
+    def __init__(self, opcodes: Sequence[Opcode], old_length: int, new_length: int) -> None:
+        # Insertions hold no old character, so they never contain an old position.
+        self._blocks = [op for op in opcodes if op[2] > op[1]]
+        self._starts = [op[1] for op in self._blocks]
+        self._check(old_length, new_length)
+
+    def _check(self, old_length: int, new_length: int) -> None:
+        """Refuse opcodes that do not cover the old text in order (a broken differ)."""
+        position = 0
+        for _tag, old_start, old_end, new_start, new_end in self._blocks:
+            if old_start != position or not 0 <= new_start <= new_end <= new_length:
+                raise ValueError("the opcodes do not cover the old text in order")
+            position = old_end
+        if position != old_length:
+            raise ValueError("the opcodes do not cover the whole old text")
+
+    def span(self, start: int, end: int) -> tuple[int, int, bool]:
+        """Where the old span ``start:end`` went, and whether both its edges were kept.
+
+        The edges are kept when the span's first and last characters lie in equal blocks: the
+        difference then vouches that the new region between them is where the span's text is.
+        """
+        new_start, start_kept = self._start(start)
+        new_end, end_kept = self._end(end)
+        return new_start, max(new_start, new_end), start_kept and end_kept
+
+    def _start(self, position: int) -> tuple[int, bool]:
+        """Where the character at old ``position`` went."""
+        tag, old_start, old_end, new_start, new_end = self._blocks[
+            bisect_right(self._starts, position) - 1
+        ]
+        if tag == "equal":
+            return new_start + position - old_start, True
+        share = (position - old_start) * (new_end - new_start) // (old_end - old_start)
+        return new_start + share, False
+
+    def _end(self, position: int) -> tuple[int, bool]:
+        """Where the boundary right after the character at old ``position - 1`` went."""
+        tag, old_start, old_end, new_start, new_end = self._blocks[
+            bisect_left(self._starts, position) - 1
+        ]
+        if tag == "equal":
+            return new_start + position - old_start, True
+        covered = (position - old_start) * (new_end - new_start)
+        return new_start - (-covered // (old_end - old_start)), False
