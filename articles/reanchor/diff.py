@@ -42,7 +42,7 @@ _FOLD = str.maketrans(
 )
 # Band width rapidfuzz starts from; it widens the band by itself when the texts differ more.
 _MIN_DISTANCE_HINT = 256
-# An equal run this long in the Levenshtein alignment is trusted as an anchor of the diff.
+# An equal run this long is no accident of the alignment: it anchors the diff and the spans.
 ANCHOR_RUN = 24
 
 
@@ -104,8 +104,18 @@ class OffsetMap:
 
     def __init__(self, opcodes: Sequence[Opcode], old_length: int, new_length: int) -> None:
         # Insertions hold no old character, so they never contain an old position.
-        self._blocks = [op for op in opcodes if op[2] > op[1]]
-        self._starts = [op[1] for op in self._blocks]
+        blocks: list[Opcode] = []
+        for op in opcodes:
+            if op[2] <= op[1]:
+                continue
+            last = blocks[-1] if blocks else None
+            if last and op[0] == last[0] == "equal" and (op[1], op[3]) == (last[2], last[4]):
+                blocks[-1] = ("equal", last[1], op[2], last[3], op[4])
+            else:
+                blocks.append(op)
+        self._blocks = blocks
+        self._starts = [op[1] for op in blocks]
+        self._old_length, self._new_length = old_length, new_length
         self._check(old_length, new_length)
 
     def _check(self, old_length: int, new_length: int) -> None:
@@ -121,8 +131,12 @@ class OffsetMap:
     def span(self, start: int, end: int) -> tuple[int, int, bool]:
         """Where the old span ``start:end`` went, and whether both its edges were kept.
 
-        The edges are kept when the span's first and last characters lie in equal blocks: the
-        difference then vouches that the new region between them is where the span's text is.
+        An edge is kept when its character lies in an equal block that is not an accident of
+        the alignment: at least ``ANCHOR_RUN`` code points long, or running to the start or the
+        end of both texts. (Where a passage was rewritten or moved, the alignment pairs short
+        runs of letters at random: "go" in a sentence that left may be paired with the "go" of
+        "good" in the one that came.) With both edges kept, the difference vouches that the new
+        region between them is where the span's text is.
         """
         new_start, start_kept = self._start(start)
         new_end, end_kept = self._end(end)
@@ -134,7 +148,9 @@ class OffsetMap:
             bisect_right(self._starts, position) - 1
         ]
         if tag == "equal":
-            return new_start + position - old_start, True
+            return new_start + position - old_start, self._trusted(
+                old_start, old_end, new_start, new_end
+            )
         share = (position - old_start) * (new_end - new_start) // (old_end - old_start)
         return new_start + share, False
 
@@ -144,6 +160,16 @@ class OffsetMap:
             bisect_left(self._starts, position) - 1
         ]
         if tag == "equal":
-            return new_start + position - old_start, True
+            return new_start + position - old_start, self._trusted(
+                old_start, old_end, new_start, new_end
+            )
         covered = (position - old_start) * (new_end - new_start)
         return new_start - (-covered // (old_end - old_start)), False
+
+    def _trusted(self, old_start: int, old_end: int, new_start: int, new_end: int) -> bool:
+        """Whether an equal block is long enough, or placed well enough, not to be chance."""
+        return (
+            old_end - old_start >= ANCHOR_RUN
+            or old_start == new_start == 0
+            or (old_end == self._old_length and new_end == self._new_length)
+        )

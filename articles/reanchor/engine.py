@@ -50,8 +50,8 @@ class Anchor:
 
     A placed span (exact, moved, fuzzy) has ``exact == new_text[start:end]`` and the prefix and
     suffix around it in the new text. An orphan has ``start``/``end`` None and keeps its old
-    ``exact``, ``prefix`` and ``suffix``; its score is that of the best place refused (0 if
-    none came near).
+    ``exact``, ``prefix`` and ``suffix``; its score is that of the best place refused, capped
+    by that place's quote similarity (so always below the threshold; 0 if none came near).
     """
 
     status: Status
@@ -126,17 +126,23 @@ class Reanchorer:
         if not 0 <= start < end <= len(self.old_text) or self.old_text[start:end] != exact:
             raise ValueError(f"span {start}-{end} does not select its exact in the old text")
         new_start, new_end, kept = self._map.span(start, end)
-        if new_end - new_start == len(exact) and self.new_text.startswith(exact, new_start):
+        verbatim = new_end - new_start == len(exact) and self.new_text.startswith(exact, new_start)
+        if verbatim and kept:
             return self._placed(start, end, new_start, new_end, 1.0)
 
         quote = self._quote(span)
         margin = NEAR_MARGIN + len(exact) // 4
-        near = self._search(quote, new_start - margin, new_end + margin, new_start)
+        lo, hi = new_start - margin, new_end + margin
+        unique = self._unique(exact)
+        near = self._search(quote, lo, hi, new_start)
         near.append((new_start, new_end, kept))
+        if unique is not None and lo <= unique and unique + len(exact) <= hi:
+            near.append((unique, unique + len(exact), True))
         best = self._best(quote, near, new_start)
         if best is None or not self._accepted(best):
             anywhere = self._search(quote, 0, len(self.new_text), new_start)
-            anywhere.extend(self._unique(exact))
+            if unique is not None and len(exact) >= self.unique_quote_length:
+                anywhere.append((unique, unique + len(exact), True))
             found = self._best(quote, anywhere, new_start)
             if found is not None and (best is None or found.score > best.score):
                 best = found
@@ -144,7 +150,7 @@ class Reanchorer:
             return self._placed(start, end, best.start, best.end, best.score)
         return Anchor(
             status="orphaned",
-            score=_shown(best.score) if best is not None else 0.0,
+            score=_shown(min(best.score, best.quote_similarity)) if best is not None else 0.0,
             start=None,
             end=None,
             exact=exact,
@@ -177,17 +183,15 @@ class Reanchorer:
         found.sort(key=lambda match: abs(match[0] - expected))
         return [(start, end, False) for start, end, _distance in found[:MAX_CANDIDATES]]
 
-    def _unique(self, exact: str) -> list[_Place]:
-        """The quote's one place in the new text, if it is long and occurs once in each text."""
-        if len(exact) < self.unique_quote_length:
-            return []
+    def _unique(self, exact: str) -> int | None:
+        """The quote's place in the new text if it occurs exactly once there and in the old."""
         places = []
         for text in (self.old_text, self.new_text):
             first = text.find(exact)
             if first < 0 or text.find(exact, first + 1) >= 0:
-                return []
+                return None
             places.append(first)
-        return [(places[1], places[1] + len(exact), True)]
+        return places[1]
 
     def _best(self, quote: _Quote, places: list[_Place], expected: int) -> _Candidate | None:
         """The place whose passage is most like the old one; the nearest one on a tie."""
@@ -211,8 +215,9 @@ class Reanchorer:
         its context. A context cut short by the start or end of the text ends with a mark no
         text holds, so "at the very start" is itself a (one-character) part of the context.
         A place ``vouched`` for without its context (the difference kept the span's edges
-        there, or the long quote occurs once in each text) scores at least its quote's own
-        similarity: a sentence whose neighbours were rewritten is still itself.
+        there, or the quote occurs once in each text and is long or still near its mapped
+        place) scores at least its quote's own similarity: a sentence whose neighbours were
+        rewritten is still itself.
         """
         text = self.new_text
         reach_before, reach_after = len(quote.before), len(quote.after)
