@@ -7,6 +7,8 @@ when in doubt it is orphaned.
 
 from __future__ import annotations
 
+import random
+
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
@@ -131,6 +133,44 @@ def test_rapidfuzz_opcodes_cover_both_texts_and_reproduce_the_new_one():
     for tag, i1, i2, j1, j2 in ops:
         if tag == "equal":
             assert old[i1:i2] == new[j1:j2]
+
+
+def words_text(seed: int, size: int) -> str:
+    """Sentences of words drawn at random: texts of different seeds share almost no trigram."""
+    rng = random.Random(seed)
+    vocabulary = ARTICLE.replace(".", "").replace(",", "").split()
+    out = ""
+    while len(out) < size:
+        out += " ".join(rng.choice(vocabulary) for _ in range(rng.randint(6, 20))) + ". "
+    return out
+
+
+def test_a_text_rewritten_wholesale_is_not_diffed_and_its_spans_are_orphaned():
+    old, new = words_text(1, 30_000), words_text(2, 30_000)
+    assert rapidfuzz_opcodes(old, new) == [("replace", 0, len(old), 0, len(new))]
+    spans = [span_of(old, old[i : i + 60]) for i in range(0, 25_000, 5_000)]
+    assert {a.status for a in run(old, new, spans)} == {"orphaned"}
+
+
+def test_a_reflowed_long_text_is_still_diffed():
+    old = words_text(3, 30_000)
+    new = fold(old.replace(". ", ".\n"))  # folded as the engine does: newlines are spaces
+    ops = rapidfuzz_opcodes(fold(old), new)
+    assert ops == [("equal", 0, len(old), 0, len(new))]
+
+
+def test_a_long_passage_replaced_is_one_block_and_the_rest_stays_mapped():
+    kept, gone, came = words_text(4, 30_000), words_text(5, 25_000), words_text(6, 25_000)
+    old, new = kept + gone, kept + came
+    # 25,000 x 25,000 code points is past what is realigned character by character.
+    assert rapidfuzz_opcodes(old, new) == [
+        ("equal", 0, len(kept), 0, len(kept)),
+        ("replace", len(kept), len(old), len(kept), len(new)),
+    ]
+    early, late = span_of(old, old[1_000:1_080]), span_of(old, old[40_000:40_080])
+    early_anchor, late_anchor = run(old, new, [early, late])
+    assert early_anchor.status == "exact"
+    assert late_anchor.status == "orphaned"
 
 
 def test_a_span_that_does_not_select_its_exact_is_refused():

@@ -44,6 +44,12 @@ _FOLD = str.maketrans(
 _MIN_DISTANCE_HINT = 256
 # An equal run this long is no accident of the alignment: it anchors the diff and the spans.
 ANCHOR_RUN = 24
+# Stretches between anchors are realigned up to this product of lengths (20,000 x 20,000 code
+# points: about 0.05 s); a larger one is a rewrite, left as one replaced block.
+_MAX_REALIGNED = 20_000 * 20_000
+# A new text keeping less than this share of the old one's word trigrams is not diffed at all.
+REWRITE_SHARE = 0.25
+_MIN_REWRITE_CHECK = 10_000  # code points: below this the diff is cheap whatever the texts
 
 
 def fold(text: str) -> str:
@@ -60,7 +66,13 @@ def rapidfuzz_opcodes(old: str, new: str) -> list[Opcode]:
     accident in prose) are kept as anchors; the stretches between them are aligned again with
     the Indel distance (insertions and deletions only: a longest common subsequence, what a
     reader calls a diff), which is slower per character but sees only the edited stretches.
+
+    The banded alignment costs about the article's length times the distance: for a text
+    rewritten wholesale that is the square of its length (5 s for 200 kB), for nothing to map.
+    Such a text is one replaced block, and every span is then looked for by its quote.
     """
+    if _rewritten(old, new):
+        return [("replace", 0, len(old), 0, len(new))] if old or new else []
     hint = max(_MIN_DISTANCE_HINT, abs(len(old) - len(new)))
     coarse = Levenshtein.opcodes(old, new, score_hint=hint)
     anchors = [
@@ -70,26 +82,49 @@ def rapidfuzz_opcodes(old: str, new: str) -> list[Opcode]:
     ]
     result: list[Opcode] = []
     old_at = new_at = 0
-    for old_start, old_end, new_start, new_end in [
-        *anchors,
-        (len(old), len(old), len(new), len(new)),
-    ]:
+    ends = (len(old), len(old), len(new), len(new))
+    for old_start, old_end, new_start, new_end in [*anchors, ends]:
         if old_start > old_at or new_start > new_at:
-            gap = Indel.opcodes(old[old_at:old_start], new[new_at:new_start])
-            result.extend(
-                (
-                    op.tag,
-                    old_at + op.src_start,
-                    old_at + op.src_end,
-                    new_at + op.dest_start,
-                    new_at + op.dest_end,
-                )
-                for op in gap
-            )
+            result.extend(_realigned(old, new, old_at, old_start, new_at, new_start))
         if old_end > old_start:
             result.append(("equal", old_start, old_end, new_start, new_end))
         old_at, new_at = old_end, new_end
     return result
+
+
+def _rewritten(old: str, new: str) -> bool:
+    """Whether fewer than ``REWRITE_SHARE`` of the old text's word trigrams are left in the new.
+
+    Edits, moves, reflowed lines and changed quotation marks (the texts are folded) keep most
+    trigrams; only a different text loses most of them.
+    """
+    if len(old) < _MIN_REWRITE_CHECK:
+        return False
+    old_words, new_words = old.split(), new.split()
+    old_trigrams = set(zip(old_words, old_words[1:], old_words[2:], strict=False))
+    new_trigrams = set(zip(new_words, new_words[1:], new_words[2:], strict=False))
+    if not old_trigrams:
+        return False
+    return len(old_trigrams & new_trigrams) < REWRITE_SHARE * len(old_trigrams)
+
+
+def _realigned(
+    old: str, new: str, old_start: int, old_end: int, new_start: int, new_end: int
+) -> list[Opcode]:
+    """Indel opcodes of ``old[old_start:old_end]`` against ``new[new_start:new_end]``."""
+    if (old_end - old_start) * (new_end - new_start) > _MAX_REALIGNED:
+        # A text replaced wholesale: no alignment of it is worth the time.
+        return [("replace", old_start, old_end, new_start, new_end)]
+    return [
+        (
+            op.tag,
+            old_start + op.src_start,
+            old_start + op.src_end,
+            new_start + op.dest_start,
+            new_start + op.dest_end,
+        )
+        for op in Indel.opcodes(old[old_start:old_end], new[new_start:new_end])
+    ]
 
 
 class OffsetMap:
