@@ -53,6 +53,7 @@ from articles.anchoring import normalize_text  # noqa: E402
 from articles.reanchor import (  # noqa: E402
     ACCEPT_SCORE,
     MIN_QUOTE_SIMILARITY,
+    UNIQUE_QUOTE_LENGTH,
     EdlibFinder,
     RapidfuzzFinder,
     Reanchorer,
@@ -300,27 +301,31 @@ def main() -> None:
 
 
 def tune(cases: int) -> None:
-    """Wrong placements and placed spans for each threshold triple, on the development seeds."""
+    """Wrong placements and placed spans for threshold settings, on the development seeds."""
     print(f"Development set: {cases} articles x 40 spans (seeds disjoint from the measured ones)\n")
     header = ["score >=", "quote >=", "unique quote >=", "WRONG", "exact+moved", "fuzzy"]
     header += ["orphan, edited", "orphan, intact"]
     print(row(header))
     print(row(["---:"] * len(header)))
-    for score in (0.5, 0.55, 0.6, 0.65, 0.7, 0.75):
-        for quote in (0.5, 0.6, 0.7):
-            for unique in (16, 24, 32):
-                outcomes = accuracy(
-                    DEV_SEEDS,
-                    cases,
-                    rapidfuzz_opcodes,
-                    EdlibFinder,
-                    accept_score=score,
-                    min_quote_similarity=quote,
-                    unique_quote_length=unique,
-                )
-                cells = [outcomes["exact"] + outcomes["moved"], outcomes["fuzzy"]]
-                cells += [outcomes["orphan, edited"], outcomes["orphan, intact"]]
-                print(row([score, quote, unique, outcomes["WRONG"], *cells]), flush=True)
+    grid = [
+        (score, 0.6, unique)
+        for score in (0.55, 0.6, 0.65, 0.7, 0.75, 0.8)
+        for unique in (16, 24, 32)
+    ]
+    grid += [(ACCEPT_SCORE, quote, UNIQUE_QUOTE_LENGTH) for quote in (0.5, 0.7)]
+    for score, quote, unique in grid:
+        outcomes = accuracy(
+            DEV_SEEDS,
+            cases,
+            rapidfuzz_opcodes,
+            EdlibFinder,
+            accept_score=score,
+            min_quote_similarity=quote,
+            unique_quote_length=unique,
+        )
+        cells = [outcomes["exact"] + outcomes["moved"], outcomes["fuzzy"]]
+        cells += [outcomes["orphan, edited"], outcomes["orphan, intact"]]
+        print(row([score, quote, unique, outcomes["WRONG"], *cells]), flush=True)
 
 
 if __name__ == "__main__":

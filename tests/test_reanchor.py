@@ -75,7 +75,7 @@ def check_anchor(old: str, new: str, span: Span, anchor: Anchor) -> None:
             span.prefix,
             span.suffix,
         )
-        assert anchor.score < ACCEPT_SCORE
+        assert anchor.score == 0.0
         return
     assert anchor.start is not None and anchor.end is not None
     assert 0 <= anchor.start < anchor.end <= len(new)
@@ -87,7 +87,7 @@ def check_anchor(old: str, new: str, span: Span, anchor: Anchor) -> None:
         assert anchor.exact == span.exact and anchor.start != span.start
     else:
         assert anchor.exact != span.exact
-        assert anchor.score >= ACCEPT_SCORE
+    assert anchor.score >= ACCEPT_SCORE
 
 
 def run(old: str, new: str, spans: list[Span]) -> list[Anchor]:

@@ -152,6 +152,12 @@ class OffsetMap:
         self._starts = [op[1] for op in blocks]
         self._old_length, self._new_length = old_length, new_length
         self._check(old_length, new_length)
+        first, last = (blocks[0], blocks[-1]) if blocks else (None, None)
+        # The texts' common prefix and suffix, as far as the difference kept them.
+        self._same_prefix = first[2] if first and first[0] == "equal" and first[3] == 0 else 0
+        self._same_suffix = (
+            last[2] - last[1] if last and last[0] == "equal" and last[4] == new_length else 0
+        )
 
     def _check(self, old_length: int, new_length: int) -> None:
         """Refuse opcodes that do not cover the old text in order (a broken differ)."""
@@ -162,6 +168,14 @@ class OffsetMap:
             position = old_end
         if position != old_length:
             raise ValueError("the opcodes do not cover the whole old text")
+
+    def unchanged_around(self, start: int, end: int) -> bool:
+        """Whether everything before the span, or everything after it, is unchanged.
+
+        Then the span is where the mapping puts it beyond doubt, whatever its context: the
+        whole text on one side of it is the same.
+        """
+        return end <= self._same_prefix or start >= self._old_length - self._same_suffix
 
     def span(self, start: int, end: int) -> tuple[int, int, bool]:
         """Where the old span ``start:end`` went, and whether both its edges were kept.

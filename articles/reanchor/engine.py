@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Literal, Protocol
 
 from rapidfuzz.distance import Levenshtein
@@ -15,13 +16,14 @@ from rapidfuzz.distance import Levenshtein
 from articles.anchoring import CONTEXT_LENGTH, context_around
 
 from .diff import Differ, OffsetMap, fold, rapidfuzz_opcodes
-from .search import EdlibFinder, FinderFactory
+from .search import EdlibFinder, Finder, FinderFactory
 
 # Chosen on the generated development set (bench/bench_reanchor.py --tune): the lowest values
 # that placed no span on the wrong words there, rounded up for a margin.
 ACCEPT_SCORE = 0.75  # passage similarity (quote and its context) a placement needs
 MIN_QUOTE_SIMILARITY = 0.6  # the quote alone: 1 - edits / length, whatever its context
 NEAR_MARGIN = CONTEXT_LENGTH  # code points searched on each side of the mapped place first
+MIN_EVIDENCE = CONTEXT_LENGTH  # code points of quote and context needed to judge by similarity
 UNIQUE_QUOTE_LENGTH = 24  # a verbatim quote this long, once in each text, is its own context
 MAX_CANDIDATES = 1000  # best matches scored per search, the nearest to the mapped place kept
 
@@ -50,8 +52,9 @@ class Anchor:
 
     A placed span (exact, moved, fuzzy) has ``exact == new_text[start:end]`` and the prefix and
     suffix around it in the new text. An orphan has ``start``/``end`` None and keeps its old
-    ``exact``, ``prefix`` and ``suffix``; its score is that of the best place refused, capped
-    by that place's quote similarity (so always below the threshold; 0 if none came near).
+    ``exact``, ``prefix`` and ``suffix``, and scores 0. The score of a placed span says how
+    sure the placement is: 1 when the quote and its context are unchanged where the difference
+    put it, otherwise the similarity that accepted it (at least ``ACCEPT_SCORE``).
     """
 
     status: Status
@@ -84,8 +87,13 @@ _Place = tuple[int, int, bool]  # start, end, vouched for without the context
 class _Candidate:
     start: int
     end: int
-    score: float
+    passage_similarity: float  # the quote and its context, weighed by their lengths
     quote_similarity: float
+    vouched: bool  # the place is known to be the span's without its context
+
+    @property
+    def score(self) -> float:
+        return max(self.passage_similarity, self.quote_similarity if self.vouched else 0.0)
 
 
 class Reanchorer:
@@ -112,10 +120,15 @@ class Reanchorer:
         self.unique_quote_length = unique_quote_length
         self.old_text = old_text
         self.new_text = new_text
-        folded_new = fold(new_text)
-        opcodes = differ(fold(old_text), folded_new)
+        self._folded_new = fold(new_text)
+        opcodes = differ(fold(old_text), self._folded_new)
         self._map = OffsetMap(opcodes, len(old_text), len(new_text))
-        self._find = finder(folded_new)
+        self._finder = finder
+
+    @cached_property
+    def _find(self) -> Finder:
+        """Built on first use: when every span is kept through the edit, no search is needed."""
+        return self._finder(self._folded_new)
 
     def anchor_all(self, spans: Iterable[SpanLike]) -> list[Anchor]:
         return [self.anchor(span) for span in spans]
@@ -125,32 +138,36 @@ class Reanchorer:
         start, end, exact = span.start, span.end, span.exact
         if not 0 <= start < end <= len(self.old_text) or self.old_text[start:end] != exact:
             raise ValueError(f"span {start}-{end} does not select its exact in the old text")
+        quote = self._quote(span)
         new_start, new_end, kept = self._map.span(start, end)
-        verbatim = new_end - new_start == len(exact) and self.new_text.startswith(exact, new_start)
-        if verbatim and kept:
+        if self._intact(quote, new_start, new_end) or (
+            self._map.unchanged_around(start, end)
+            and self.new_text.startswith(exact, new_start)
+            and new_end - new_start == len(exact)
+        ):
             return self._placed(start, end, new_start, new_end, 1.0)
 
-        quote = self._quote(span)
         margin = NEAR_MARGIN + len(exact) // 4
         lo, hi = new_start - margin, new_end + margin
         unique = self._unique(exact)
-        near = self._search(quote, lo, hi, new_start)
-        near.append((new_start, new_end, kept))
+        places = self._search(quote, lo, hi, new_start)
+        places.append((new_start, new_end, kept))
         if unique is not None and lo <= unique and unique + len(exact) <= hi:
-            near.append((unique, unique + len(exact), True))
-        best = self._best(quote, near, new_start)
-        if best is None or not self._accepted(best):
-            anywhere = self._search(quote, 0, len(self.new_text), new_start)
+            places.append((unique, unique + len(exact), True))
+        candidates = [self._score(quote, *place) for place in places]
+        best = self._choose(candidates, quote, new_start, by_context=True)
+        if best is None:
+            places = self._search(quote, 0, len(self.new_text), new_start)
             if unique is not None and len(exact) >= self.unique_quote_length:
-                anywhere.append((unique, unique + len(exact), True))
-            found = self._best(quote, anywhere, new_start)
-            if found is not None and (best is None or found.score > best.score):
-                best = found
-        if best is not None and self._accepted(best):
+                places.append((unique, unique + len(exact), True))
+            candidates += [self._score(quote, *place) for place in places]
+            best = self._choose(candidates, quote, new_start, by_context=True)
+            best = best or self._choose(candidates, quote, new_start, by_context=False)
+        if best is not None:
             return self._placed(start, end, best.start, best.end, best.score)
         return Anchor(
             status="orphaned",
-            score=_shown(min(best.score, best.quote_similarity)) if best is not None else 0.0,
+            score=0.0,
             start=None,
             end=None,
             exact=exact,
@@ -170,11 +187,52 @@ class Reanchorer:
             after=suffix if len(suffix) == CONTEXT_LENGTH else suffix + _OUTSIDE,
         )
 
-    def _accepted(self, candidate: _Candidate) -> bool:
+    def _intact(self, quote: _Quote, start: int, end: int) -> bool:
+        """Whether the quote and its whole stored context are unchanged at ``start:end``."""
+        text = self.new_text
+        before = quote.before.lstrip(_OUTSIDE)
+        after = quote.after.rstrip(_OUTSIDE)
         return (
-            candidate.score >= self.accept_score
-            and candidate.quote_similarity >= self.min_quote_similarity
+            end - start == len(quote.exact)
+            and text.startswith(quote.exact, start)
+            and text.startswith(before, start - len(before))
+            and text.startswith(after, end)
+            and (len(before) == len(quote.before) or start == len(before))
+            and (len(after) == len(quote.after) or end + len(after) == len(text))
         )
+
+    def _choose(
+        self, candidates: list[_Candidate], quote: _Quote, expected: int, *, by_context: bool
+    ) -> _Candidate | None:
+        """The best acceptable candidate, the nearest to ``expected`` on a tie.
+
+        ``by_context``: accepted on the passage's similarity (quote and context). Otherwise:
+        accepted on the quote's own similarity where the place is vouched for, which is tried
+        only when no place anywhere is like the old passage, so that a phrase the difference
+        paired with a repeated one ("a spokesperson said") never beats the place whose context
+        still matches. A passage shorter than ``MIN_EVIDENCE`` (a short quote near the start
+        or end of a short text) says too little to be accepted on its similarity alone.
+        """
+        quote_weight = len(quote.exact) + len(quote.before) + len(quote.after)
+        best: _Candidate | None = None
+        best_key: tuple[float, int] | None = None
+        for candidate in candidates:
+            if candidate.quote_similarity < self.min_quote_similarity:
+                continue
+            if by_context:
+                if quote_weight < MIN_EVIDENCE:
+                    continue
+                score = candidate.passage_similarity
+            elif candidate.vouched:
+                score = candidate.quote_similarity
+            else:
+                continue
+            if score < self.accept_score:
+                continue
+            key = (score, -abs(candidate.start - expected))
+            if best_key is None or key > best_key:
+                best, best_key = candidate, key
+        return best
 
     def _search(self, quote: _Quote, lo: int, hi: int, expected: int) -> list[_Place]:
         """The best approximate matches of the quote in ``new_text[lo:hi]``, nearest first."""
@@ -193,31 +251,19 @@ class Reanchorer:
             places.append(first)
         return places[1]
 
-    def _best(self, quote: _Quote, places: list[_Place], expected: int) -> _Candidate | None:
-        """The place whose passage is most like the old one; the nearest one on a tie."""
-        best: _Candidate | None = None
-        best_key: tuple[float, int] | None = None
-        for start, end, vouched in places:
-            if end <= start:
-                continue
-            candidate = self._score(quote, start, end, vouched)
-            key = (candidate.score, -abs(start - expected))
-            if best_key is None or key > best_key:
-                best, best_key = candidate, key
-        return best
-
     def _score(self, quote: _Quote, start: int, end: int, vouched: bool) -> _Candidate:
         """Similarity of the passage at ``start:end`` (quote and context) to the old passage.
 
         Each of the quote, the prefix and the suffix is scored by its normalised Levenshtein
-        similarity on the real text (so a changed quotation mark costs a little), and the three
-        are weighed by their lengths: a long quote speaks for itself, a short one is known by
-        its context. A context cut short by the start or end of the text ends with a mark no
-        text holds, so "at the very start" is itself a (one-character) part of the context.
+        similarity on the real text (so a changed quotation mark costs a little); the quote
+        weighs its length and each side of the context ``CONTEXT_LENGTH``: a long quote speaks
+        for itself, a short one is known by its context. A side cut short by the start or end
+        of the text is compared with a mark of that start or end in front or behind, and still
+        weighs a full side: being at the very start of the text is telling.
         A place ``vouched`` for without its context (the difference kept the span's edges
         there, or the quote occurs once in each text and is long or still near its mapped
-        place) scores at least its quote's own similarity: a sentence whose neighbours were
-        rewritten is still itself.
+        place) may also be accepted on its quote's own similarity: a sentence whose neighbours
+        were rewritten is still itself.
         """
         text = self.new_text
         reach_before, reach_after = len(quote.before), len(quote.after)
@@ -231,13 +277,11 @@ class Reanchorer:
         quote_similarity = Levenshtein.normalized_similarity(quote.exact, text[start:end])
         weighed = (
             length * quote_similarity
-            + reach_before * Levenshtein.normalized_similarity(quote.before, before)
-            + reach_after * Levenshtein.normalized_similarity(quote.after, after)
+            + CONTEXT_LENGTH * Levenshtein.normalized_similarity(quote.before, before)
+            + CONTEXT_LENGTH * Levenshtein.normalized_similarity(quote.after, after)
         )
-        score = weighed / (length + reach_before + reach_after)
-        if vouched:
-            score = max(score, quote_similarity)
-        return _Candidate(start, end, score, quote_similarity)
+        passage = weighed / (length + 2 * CONTEXT_LENGTH)
+        return _Candidate(start, end, passage, quote_similarity, vouched)
 
     def _placed(self, old_start: int, old_end: int, start: int, end: int, score: float) -> Anchor:
         exact = self.new_text[start:end]
