@@ -18,8 +18,8 @@ from articles.anchoring import CONTEXT_LENGTH, context_around
 from .diff import Differ, OffsetMap, fold, rapidfuzz_opcodes
 from .search import EdlibFinder, Finder, FinderFactory
 
-# Chosen on the generated development set (bench/bench_reanchor.py --tune): the lowest values
-# that placed no span on the wrong words there, rounded up for a margin.
+# Chosen on the generated development set (bench/bench_reanchor.py --tune); how, in the package
+# docstring.
 ACCEPT_SCORE = 0.75  # passage similarity (quote and its context) a placement needs
 MIN_QUOTE_SIMILARITY = 0.6  # the quote alone: 1 - edits / length, whatever its context
 NEAR_MARGIN = CONTEXT_LENGTH  # code points searched on each side of the mapped place first
@@ -155,14 +155,13 @@ class Reanchorer:
         if unique is not None and lo <= unique and unique + len(exact) <= hi:
             places.append((unique, unique + len(exact), True))
         candidates = [self._score(quote, *place) for place in places]
-        best = self._choose(candidates, quote, new_start, by_context=True)
+        best = self._choose(candidates, quote, new_start, vouching=False)
         if best is None:
             places = self._search(quote, 0, len(self.new_text), new_start)
             if unique is not None and len(exact) >= self.unique_quote_length:
                 places.append((unique, unique + len(exact), True))
             candidates += [self._score(quote, *place) for place in places]
-            best = self._choose(candidates, quote, new_start, by_context=True)
-            best = best or self._choose(candidates, quote, new_start, by_context=False)
+            best = self._choose(candidates, quote, new_start, vouching=True)
         if best is not None:
             return self._placed(start, end, best.start, best.end, best.score)
         return Anchor(
@@ -202,37 +201,48 @@ class Reanchorer:
         )
 
     def _choose(
-        self, candidates: list[_Candidate], quote: _Quote, expected: int, *, by_context: bool
+        self, candidates: list[_Candidate], quote: _Quote, expected: int, *, vouching: bool
     ) -> _Candidate | None:
-        """The best acceptable candidate, the nearest to ``expected`` on a tie.
+        """The candidate to place the span on, or None.
 
-        ``by_context``: accepted on the passage's similarity (quote and context). Otherwise:
-        accepted on the quote's own similarity where the place is vouched for, which is tried
-        only when no place anywhere is like the old passage, so that a phrase the difference
-        paired with a repeated one ("a spokesperson said") never beats the place whose context
-        still matches. A passage shorter than ``MIN_EVIDENCE`` (a short quote near the start
-        or end of a short text) says too little to be accepted on its similarity alone.
+        First the passage most like the old one (quote and context; the nearest to
+        ``expected`` on a tie) is found; it, or a candidate overlapping it (the same passage,
+        other boundaries), is accepted when its passage similarity reaches ``accept_score`` and
+        its quote ``min_quote_similarity``. When that passage is refused (its quote too
+        changed), no lesser passage elsewhere is taken instead: in text that repeats itself the
+        next best is another copy of the words, not the span. A passage shorter than
+        ``MIN_EVIDENCE`` (a short quote near the start or end of a short text) says too little
+        to be accepted on its similarity.
+
+        With ``vouching`` (tried only after the whole text was searched, so that a phrase the
+        difference paired with a repeated one, "a spokesperson said", never beats the place
+        whose context still matches), a place vouched for is accepted on its quote's own
+        similarity.
         """
-        quote_weight = len(quote.exact) + len(quote.before) + len(quote.after)
-        best: _Candidate | None = None
-        best_key: tuple[float, int] | None = None
-        for candidate in candidates:
-            if candidate.quote_similarity < self.min_quote_similarity:
-                continue
-            if by_context:
-                if quote_weight < MIN_EVIDENCE:
-                    continue
-                score = candidate.passage_similarity
-            elif candidate.vouched:
-                score = candidate.quote_similarity
-            else:
-                continue
-            if score < self.accept_score:
-                continue
-            key = (score, -abs(candidate.start - expected))
-            if best_key is None or key > best_key:
-                best, best_key = candidate, key
-        return best
+        if not candidates:
+            return None
+
+        def nearest_best(candidate: _Candidate) -> tuple[float, int]:
+            return candidate.passage_similarity, -abs(candidate.start - expected)
+
+        passage = max(candidates, key=nearest_best)
+        if len(quote.exact) + len(quote.before) + len(quote.after) >= MIN_EVIDENCE:
+            accepted = [
+                candidate
+                for candidate in candidates
+                if candidate.start < passage.end
+                and passage.start < candidate.end
+                and candidate.passage_similarity >= self.accept_score
+                and candidate.quote_similarity >= self.min_quote_similarity
+            ]
+            if accepted:
+                return max(accepted, key=nearest_best)
+        if vouching:
+            threshold = max(self.accept_score, self.min_quote_similarity)
+            vouched = [c for c in candidates if c.vouched and c.quote_similarity >= threshold]
+            if vouched:
+                return max(vouched, key=lambda c: (c.quote_similarity, -abs(c.start - expected)))
+        return None
 
     def _search(self, quote: _Quote, lo: int, hi: int, expected: int) -> list[_Place]:
         """The best approximate matches of the quote in ``new_text[lo:hi]``, nearest first."""
