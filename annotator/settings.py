@@ -212,6 +212,9 @@ REST_FRAMEWORK = {
         "token": env.str("API_THROTTLE_TOKEN", default="10/minute"),
     },
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
+    # How many proxies in front append to X-Forwarded-For: the throttles count the address the
+    # last trusted proxy saw, never one a client wrote itself (set below, with HTTPS).
+    "NUM_PROXIES": 0,
 }
 # Named API tokens with a last-use time (articles.ApiToken extends knox's hashed token model).
 KNOX_TOKEN_MODEL = "articles.ApiToken"  # noqa: S105 (a model name, not a secret)
@@ -306,6 +309,8 @@ CSRF_COOKIE_HTTPONLY = (
 # Production is served over HTTPS (behind a TLS proxy that sets X-Forwarded-Proto); set
 # DJANGO_HTTPS=0 only for a plain-HTTP trial such as `docker compose up` on localhost.
 HTTPS = env.bool("DJANGO_HTTPS", default=not DEBUG and not TESTING)
+# Behind the TLS proxy that HTTPS assumes, one proxy; without it, none (the socket's address).
+REST_FRAMEWORK["NUM_PROXIES"] = env.int("DJANGO_TRUSTED_PROXIES", default=1 if HTTPS else 0)
 if HTTPS:
     SECURE_SSL_REDIRECT = True
     SESSION_COOKIE_SECURE = True

@@ -153,6 +153,24 @@ def test_token_endpoint_counts_failures_with_the_login_page(team, settings):
     assert _login(Client(), "anna", PASSWORD, address).status_code == 429
 
 
+def test_a_forged_forwarded_for_header_does_not_escape_the_rate_limit(team):
+    """Without a trusted proxy in front, X-Forwarded-For is the client's own word: a new address
+    written there for every try must not reset the count."""
+    api = APIClient()
+    url = reverse("api-token")
+    statuses = [
+        api.post(
+            url,
+            {"username": f"nobody{i}", "password": "x"},
+            REMOTE_ADDR="203.0.113.7",
+            HTTP_X_FORWARDED_FOR=f"198.51.100.{i}",
+        ).status_code
+        for i in range(12)
+    ]
+    assert statuses[:10] == [401] * 10
+    assert statuses[10:] == [429, 429]
+
+
 def test_token_endpoint_has_its_own_rate_limit(team):
     """Even with different usernames (no lockout per user), an address gets a few tries a minute."""
     api = APIClient()
