@@ -212,6 +212,6 @@ def test_tokens_page_validates_the_form(team):
     browser.force_login(team.annotator)
     for data in ({"name": ""}, {"name": "x", "expires_in": "7"}, {"name": "a\x00b"}):
         response = browser.post("/account/tokens/", data)
-        assert response.status_code == 200
+        assert response.status_code == 400  # the form again, with its errors
         assert 'class="errorlist"' in response.content.decode()
     assert not ApiToken.objects.exists()
