@@ -135,7 +135,7 @@ def review_claim(request: PageRequest, pk: str) -> HttpResponse:
     # the form's `q`, so that "next" stays in the same queue.
     queue = QueryDict(form["q"].value()) if posted else request.GET
     filters = QueueFilterSet(queue, rs.review_queue(access.corpus), access=access)
-    status = 200
+    status: int | None = 200  # None: `attempt` succeeded
     if posted:
         status = attempt(request, form, lambda data: _decide(request, access, claim, data))
         if status is None:
