@@ -131,7 +131,9 @@ def queue_with_details(claims: QuerySet[Claim]) -> QuerySet[Claim]:
 
 def queue_next(claims: QuerySet[Claim], *, after: Claim | None = None) -> Claim | None:
     """The first unreviewed claim of a (filtered) `review_queue`, other than `after`."""
-    claims = claims.filter(has_review=False)
+    # In a Q, as in QUEUE_STATES: `has_review` is review_queue's annotation, which the stubs'
+    # plugin cannot see on a plain QuerySet[Claim].
+    claims = claims.filter(Q(has_review=False))
     if after is not None:
         claims = claims.exclude(pk=after.pk)
     return claims.select_related("article").defer("article__text").first()

@@ -32,7 +32,7 @@ from django.utils.text import slugify
 
 from ..filters import ExportFilters
 from .reader import read_articles
-from .rows import ArticleRow, ClaimRow
+from .rows import ArticleRow, ClaimRow, SpanEvidenceRow
 from .spec import ExportFormat, ExportSpec
 
 CLAIM_TYPES = ("MajorClaim", "Claim", "Premise")
@@ -66,12 +66,15 @@ class _Sink:
     def __init__(self) -> None:
         self._parts: list[bytes] = []
 
-    def write(self, data) -> int:
+    def write(self, data: bytes, /) -> int:
         self._parts.append(bytes(data))
         return len(data)
 
     def flush(self) -> None:
         pass
+
+    def close(self) -> None:
+        """Part of the file protocol ZipFile types; it never closes a file it was handed."""
 
     def drain(self) -> bytes:
         data = b"".join(self._parts)
@@ -107,9 +110,9 @@ def _one_line(value: str) -> str:
 
 def _stances(claim: ClaimRow, filters: ExportFilters) -> list[str]:
     review = claim.review
-    gold = review is not None and review.decision == "accepted" and review.stance
+    gold = review.stance if review is not None and review.decision == "accepted" else ""
     if filters.gold_only or (gold and filters.annotator_id is None):
-        return [review.stance] if gold else []
+        return [gold] if gold else []
     return list(dict.fromkeys(a.stance for a in claim.annotations))
 
 
@@ -155,7 +158,7 @@ def ann_text(article: ArticleRow, filters: ExportFilters) -> str:
             if annotation.note:
                 notes.append((tid, f"{annotation.annotator}: {annotation.note}"))
             for evidence in annotation.evidence:
-                if evidence.kind != "span":
+                if not isinstance(evidence, SpanEvidenceRow):  # kind "source"
                     source = " ".join(
                         v for v in (evidence.title, evidence.url, evidence.quote) if v
                     )
@@ -175,9 +178,10 @@ def ann_text(article: ArticleRow, filters: ExportFilters) -> str:
                     evidence_links.add(link)
                     new_r(link[2], link[0], link[1])
     for relation in article.relations:
-        source, target = claim_tid.get(relation.source), claim_tid.get(relation.target)
-        if source and target:
-            new_r(relation.kind, source, target)
+        source_tid = claim_tid.get(relation.source)
+        target_tid = claim_tid.get(relation.target)
+        if source_tid and target_tid:
+            new_r(relation.kind, source_tid, target_tid)
     note_lines = [
         f"#{n}\tAnnotatorNotes {tid}\t{_one_line(value)}"
         for n, (tid, value) in enumerate(notes, start=1)
@@ -195,7 +199,8 @@ def _entry(name: str, moment: str | None) -> zipfile.ZipInfo:
     stamp = (1980, 1, 1, 0, 0, 0)
     if moment and moment[:4] >= "1980":
         fields = ((0, 4), (5, 7), (8, 10), (11, 13), (14, 16), (17, 19))
-        stamp = tuple(int(moment[a:b]) for a, b in fields)
+        year, month, day, hour, minute, second = (int(moment[a:b]) for a, b in fields)
+        stamp = (year, month, day, hour, minute, second)
     info = zipfile.ZipInfo(name, date_time=stamp)
     info.compress_type = zipfile.ZIP_DEFLATED
     info.external_attr = 0o644 << 16
@@ -206,7 +211,7 @@ def write(spec: ExportSpec) -> Iterator[bytes]:
     sink = _Sink()
     with zipfile.ZipFile(sink, mode="w", compression=zipfile.ZIP_DEFLATED) as archive:
 
-        def add(name: str, moment, data: str) -> None:
+        def add(name: str, moment: str | None, data: str) -> None:
             archive.writestr(_entry(name, moment), data.encode(), compresslevel=COMPRESS_LEVEL)
 
         add("annotation.conf", None, ANNOTATION_CONF)

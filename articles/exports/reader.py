@@ -399,8 +399,11 @@ def _assemble(raw: _RawBatch, labels: _Labels, names: _Names) -> list[ArticleRow
         if annotation_labels is None:
             annotation_labels = labels(label_text)
         annotator = users[annotator_id]
+        topic = topics[topic_id]
+        # An annotation's topic is a required foreign key (only a review's may be empty).
+        assert topic is not None
         annotation = AnnotationRow(
-            str(annotation_id), annotator, topics[topic_id], stance, annotation_labels,
+            str(annotation_id), annotator, topic, stance, annotation_labels,
             confidence, note, status, created_at, updated_at,
         )  # fmt: skip
         if claim_id != current_claim:

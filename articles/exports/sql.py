@@ -5,8 +5,9 @@ query on the reader thread's connection and hands its rows back as plain tuples.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from time import monotonic
+from typing import TYPE_CHECKING, Any
 
 import psycopg
 from django.db import NotSupportedError
@@ -15,6 +16,11 @@ from django.db.models.functions import Cast
 from psycopg import errors as psycopg_errors
 from psycopg import pq
 from psycopg.adapt import Transformer
+
+if TYPE_CHECKING:
+    from django.db.backends.base.base import BaseDatabaseWrapper
+    from django.db.models.sql.compiler import SQLCompiler
+    from django.db.models.sql.compiler import _AsSqlType as AsSql
 
 
 class InIds(Func):
@@ -34,28 +40,38 @@ class InIds(Func):
     # A range this many times wider than the number of ids counts as sparse.
     DENSE = 4
 
-    def __init__(self, column: str, ids):
+    def __init__(self, column: str, ids: Iterable[int | str]) -> None:
         super().__init__(F(column))
         self.ids = [int(i) for i in ids]
 
-    def as_sql(self, compiler, connection, **extra):
+    def as_sql(
+        self,
+        compiler: SQLCompiler,
+        connection: BaseDatabaseWrapper,
+        function: str | None = None,
+        template: str | None = None,
+        arg_joiner: str | None = None,
+        **extra_context: Any,
+    ) -> AsSql:
         column, params = compiler.compile(self.source_expressions[0])
         array = "{" + ",".join(map(str, self.ids)) + "}"
         if not self.ids:
-            return f"{column} = ANY(%s::bigint[])", [*params, array]
+            return f"{column} = ANY(%s::bigint[])", (*params, array)
         low, high = min(self.ids), max(self.ids)
         if high - low + 1 > self.DENSE * len(self.ids):
-            return f"{column} = ANY(%s::bigint[])", [*params, array]
+            return f"{column} = ANY(%s::bigint[])", (*params, array)
         return (
             f"({column} BETWEEN %s AND %s AND ({column} + 0) = ANY(%s::bigint[]))",
-            [*params, low, high, *params, array],
+            (*params, low, high, *params, array),
         )
 
-    def as_sqlite(self, compiler, connection, **extra):
+    def as_sqlite(
+        self, compiler: SQLCompiler, connection: BaseDatabaseWrapper, **extra_context: Any
+    ) -> AsSql:
         column, params = compiler.compile(self.source_expressions[0])
         # The column is a compiled, quoted identifier; the ids are a bound parameter.
         sql = f"{column} IN (SELECT value FROM json_each(%s))"  # noqa: S608
-        return sql, [*params, json.dumps(self.ids)]
+        return sql, (*params, json.dumps(self.ids))
 
 
 class IsoText(Func):
@@ -65,19 +81,31 @@ class IsoText(Func):
 
     output_field = TextField()
 
-    def as_postgresql(self, compiler, connection, **extra):
+    def as_postgresql(
+        self, compiler: SQLCompiler, connection: BaseDatabaseWrapper, **extra_context: Any
+    ) -> AsSql:
         column, params = compiler.compile(self.source_expressions[0])
         return (
             f"to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')",
             params,
         )
 
-    def as_sqlite(self, compiler, connection, **extra):
+    def as_sqlite(
+        self, compiler: SQLCompiler, connection: BaseDatabaseWrapper, **extra_context: Any
+    ) -> AsSql:
         # Django stores UTC as "YYYY-MM-DD HH:MM:SS[.ffffff]".
         column, params = compiler.compile(self.source_expressions[0])
         return f"replace({column}, ' ', 'T') || 'Z'", params
 
-    def as_sql(self, compiler, connection, **extra):
+    def as_sql(
+        self,
+        compiler: SQLCompiler,
+        connection: BaseDatabaseWrapper,
+        function: str | None = None,
+        template: str | None = None,
+        arg_joiner: str | None = None,
+        **extra_context: Any,
+    ) -> AsSql:
         raise NotSupportedError("Exports run on PostgreSQL and SQLite, the project's databases.")
 
 
@@ -96,11 +124,15 @@ class OctetLength(Func):
 
     output_field = IntegerField()
 
-    def as_postgresql(self, compiler, connection, **extra):
+    def as_postgresql(
+        self, compiler: SQLCompiler, connection: BaseDatabaseWrapper, **extra_context: Any
+    ) -> AsSql:
         column, params = compiler.compile(self.source_expressions[0])
         return f"octet_length({column})", params
 
-    def as_sqlite(self, compiler, connection, **extra):
+    def as_sqlite(
+        self, compiler: SQLCompiler, connection: BaseDatabaseWrapper, **extra_context: Any
+    ) -> AsSql:
         column, params = compiler.compile(self.source_expressions[0])
         return f"length(CAST({column} AS BLOB))", params
 

@@ -33,7 +33,7 @@ import orjson
 
 from ..anchoring import context_around
 from .reader import read_articles
-from .rows import AnnotationRow, ArticleRow, ClaimRow, EvidenceRow
+from .rows import AnnotationRow, ArticleRow, ClaimRow, EvidenceRow, SpanEvidenceRow
 from .spec import ExportFormat, ExportSpec
 from .streaming import chunked
 
@@ -52,10 +52,10 @@ class _Iris:
     def __init__(self, base_url: str):
         self.api = base_url.rstrip("/") + "/api/v1"
 
-    def article(self, article_id: int) -> str:
+    def article(self, article_id: str) -> str:
         return f"{self.api}/articles/{article_id}"
 
-    def claim(self, claim_id: int) -> str:
+    def claim(self, claim_id: str) -> str:
         return f"{self.api}/claims/{claim_id}"
 
 
@@ -76,7 +76,7 @@ def _claim_target(source: str, claim: ClaimRow) -> dict:
 
 def _evidence_body(evidence: EvidenceRow, article_iri: str, text: str) -> dict:
     extra = {"evidenceType": evidence.evidence_type, "evidenceRole": evidence.role}
-    if evidence.kind == "span":
+    if isinstance(evidence, SpanEvidenceRow):  # kind == 'span'
         prefix, suffix = context_around(text, evidence.start, evidence.end)
         return {
             "type": "SpecificResource",
@@ -86,7 +86,11 @@ def _evidence_body(evidence: EvidenceRow, article_iri: str, text: str) -> dict:
             **extra,
         }
     if evidence.url:
-        body = {"type": "SpecificResource", "purpose": "linking", "source": evidence.url}
+        body: dict[str, object] = {
+            "type": "SpecificResource",
+            "purpose": "linking",
+            "source": evidence.url,
+        }
         if evidence.title:
             body["label"] = evidence.title
         if evidence.quote:
@@ -105,7 +109,7 @@ def _annotation(
     if annotation.note:
         body.append(_text(annotation.note, "commenting"))
     body += [_evidence_body(e, article_iri, article.text) for e in annotation.evidence]
-    result = {
+    result: dict[str, object] = {
         "id": f"{iris.api}/annotations/{annotation.id}",
         "type": "Annotation",
         "motivation": "assessing",

@@ -8,6 +8,7 @@ Every number shown is formatted here, and a figure without a value says "n/a" (n
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Hashable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -83,7 +84,9 @@ class Heatmap:
     legend_ticks: list[dict[str, Any]]
 
 
-def heatmap(annotators: list[str], pairwise: dict[tuple[str, str], Figure]) -> Heatmap | None:
+def heatmap(
+    annotators: list[str], pairwise: dict[tuple[Hashable, Hashable], Figure]
+) -> Heatmap | None:
     """A symmetric matrix of pairwise Cohen's kappa, annotator names on both axes."""
     if len(annotators) < 2:
         return None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 from django.contrib import messages
@@ -76,6 +77,8 @@ def _context(access: Access, data: CorpusAgreement) -> dict[str, Any]:
             "spans": data.spans.per_article.get(article_id, {}),
         }
         for article_id, group in report.groups.items()
+        # Always true: the stance report's groups are keyed by article id (agreement_data).
+        if isinstance(article_id, int)
     ]
     annotators = [
         {
@@ -83,8 +86,8 @@ def _context(access: Access, data: CorpusAgreement) -> dict[str, Any]:
             "with_others": _figure(report.per_coder[name], percent=True)
             if name in report.per_coder
             else None,
-            "stances": [data.stance_counts.get(name, {}).get(s, 0) for s in STANCES],
-            "total": sum(data.stance_counts.get(name, {}).values()),
+            "stances": [data.stance_counts.get(name, Counter())[s] for s in STANCES],
+            "total": sum(data.stance_counts.get(name, Counter()).values()),
         }
         for name in data.annotators
     ]

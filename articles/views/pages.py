@@ -10,7 +10,7 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import RequestDataTooBig
 from django.db import transaction
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path
 from django.views.decorators.http import require_GET, require_POST
@@ -21,7 +21,14 @@ from ..access import Access, Kind
 from ..filters.pages import STATUS_FILTERS, CorpusArticleFilterSet
 from ..forms import ARTICLE_FIELDS, ArticleImportForm, CorpusCreateForm
 from ..permissions import Action
-from .review_common import CORPUS_LINKS, attempt, corpus_links, paginate, reverse_or_none
+from .review_common import (
+    CORPUS_LINKS,
+    PageRequest,
+    attempt,
+    corpus_links,
+    paginate,
+    reverse_or_none,
+)
 
 __all__ = ["CORPUS_LINKS", "corpus_links", "reverse_or_none", "urlpatterns"]
 
@@ -38,7 +45,7 @@ EXPORT_FORMATS = [
 ]
 
 
-def _is_partial(request: HttpRequest) -> bool:
+def _is_partial(request: PageRequest) -> bool:
     """An htmx swap (not a history restore, which needs the whole page)."""
     return bool(request.htmx) and not request.htmx.history_restore_request
 
@@ -46,7 +53,7 @@ def _is_partial(request: HttpRequest) -> bool:
 # --- Dashboard -----------------------------------------------------------------------------
 
 
-def _home_context(request: HttpRequest, form: CorpusCreateForm | None = None) -> dict[str, Any]:
+def _home_context(request: PageRequest, form: CorpusCreateForm | None = None) -> dict[str, Any]:
     corpora = list(selectors.corpora_for_dashboard(request.user))
     for c in corpora:
         access = Access(user=request.user, corpus=c, role=c.member_role)
@@ -68,13 +75,13 @@ def _home_context(request: HttpRequest, form: CorpusCreateForm | None = None) ->
 
 @login_required
 @require_GET
-def home(request: HttpRequest) -> HttpResponse:
+def home(request: PageRequest) -> HttpResponse:
     return render(request, "articles/home.html", _home_context(request))
 
 
 @login_required
 @require_POST
-def corpus_create(request: HttpRequest) -> HttpResponse:
+def corpus_create(request: PageRequest) -> HttpResponse:
     form = CorpusCreateForm(request.POST)
     corpus = None
 
@@ -101,7 +108,7 @@ def corpus_create(request: HttpRequest) -> HttpResponse:
 
 
 def _corpus_context(
-    request: HttpRequest, access: Access, *, warn: bool = False, **extra: Any
+    request: PageRequest, access: Access, *, warn: bool = False, **extra: Any
 ) -> dict[str, Any]:
     corpus = access.corpus
     articles = selectors.articles_for_corpus(access)
@@ -138,7 +145,7 @@ def _corpus_context(
 @login_required
 @require_GET
 @vary_on_headers("HX-Request")
-def corpus(request: HttpRequest, slug: str) -> HttpResponse:
+def corpus(request: PageRequest, slug: str) -> HttpResponse:
     _corpus, access = selectors.corpus_with_access(request.user, slug)
     partial = _is_partial(request)
     # A fragment shows no messages: a warning would wait for the next whole page.
@@ -151,7 +158,7 @@ def corpus(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 def _import_report_response(
-    request: HttpRequest,
+    request: PageRequest,
     access: Access,
     failed: list[tuple[str | None, int | None, str]],
     status: int,
@@ -179,7 +186,7 @@ def _counts_sentence(result: Any) -> str:
 
 
 def _import_files(
-    request: HttpRequest, access: Access, files: list, title: str = ""
+    request: PageRequest, access: Access, files: list, title: str = ""
 ) -> tuple[str | None, list, int, int]:
     """All or nothing: every file is tried (so that the report lists every reason), and if any
     fails, the whole import is rolled back. Returns (success message or None, failures as
@@ -223,7 +230,7 @@ def _import_files(
 
 @login_required
 @require_POST
-def corpus_import(request: HttpRequest, slug: str) -> HttpResponse:
+def corpus_import(request: PageRequest, slug: str) -> HttpResponse:
     corpus, access = selectors.corpus_with_access(request.user, slug)
     access.ensure(Action.IMPORT)
     try:

@@ -12,7 +12,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import Count
-from django.http import HttpRequest, HttpResponse, QueryDict
+from django.http import HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -27,7 +27,7 @@ from ..forms import CommentForm, ReviewForm
 from ..models import Annotation, Claim, ReviewDecision, Stance
 from ..permissions import Action
 from . import agreement_page, team
-from .review_common import attempt, corpus_for, paginate, team_context
+from .review_common import PageRequest, attempt, corpus_for, paginate, team_context
 
 CONTEXT_CHARS = 320  # characters of article text shown on each side of a claim under review
 
@@ -65,7 +65,7 @@ TALLIES = {  # the tiles above the queue: the state each counts, by the rank it 
 
 @login_required
 @require_GET
-def corpus_review(request: HttpRequest, slug: str) -> HttpResponse:
+def corpus_review(request: PageRequest, slug: str) -> HttpResponse:
     corpus, access = corpus_for(request, slug, Action.REVIEW)
     filters = QueueFilterSet(request.GET, rs.review_queue(corpus), access=access)
     for problem in filters.warnings:
@@ -124,7 +124,7 @@ def _agreed(annotations: list[Annotation]) -> dict[str, Any] | None:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def review_claim(request: HttpRequest, pk: str) -> HttpResponse:
+def review_claim(request: PageRequest, pk: str) -> HttpResponse:
     claim, access = selectors.claim_with_access(request.user, pk)
     access.ensure(Action.REVIEW)
     annotations = rs.annotations_for_review(claim)
@@ -135,7 +135,7 @@ def review_claim(request: HttpRequest, pk: str) -> HttpResponse:
     # the form's `q`, so that "next" stays in the same queue.
     queue = QueryDict(form["q"].value()) if posted else request.GET
     filters = QueueFilterSet(queue, rs.review_queue(access.corpus), access=access)
-    status = 200
+    status: int | None = 200  # None: `attempt` succeeded
     if posted:
         status = attempt(request, form, lambda data: _decide(request, access, claim, data))
         if status is None:
@@ -167,7 +167,7 @@ def review_claim(request: HttpRequest, pk: str) -> HttpResponse:
     return render(request, "articles/review_claim.html", context, status=status)
 
 
-def _decide(request: HttpRequest, access: Access, claim: Claim, data: dict[str, Any]) -> str:
+def _decide(request: PageRequest, access: Access, claim: Claim, data: dict[str, Any]) -> str:
     review = services.review_set(
         actor=request.user,
         claim=claim,
@@ -187,7 +187,7 @@ def _decide(request: HttpRequest, access: Access, claim: Claim, data: dict[str, 
 
 
 def _next_after(
-    request: HttpRequest, claim: Claim, filters: QueueFilterSet, *, stay: bool
+    request: PageRequest, claim: Claim, filters: QueueFilterSet, *, stay: bool
 ) -> HttpResponse:
     """After a decision: the next open claim of the same queue, unless asked to stay."""
     after = rs.queue_next(filters.qs, after=claim)
@@ -238,7 +238,7 @@ def _thread_context(access: Access, claim: Claim) -> dict[str, Any]:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def claim_thread(request: HttpRequest, pk: str) -> HttpResponse:
+def claim_thread(request: PageRequest, pk: str) -> HttpResponse:
     """The claim's thread as a fragment (htmx polls it); POST adds a comment.
 
     Without JavaScript the form posts here too and is sent back to `next`.
@@ -273,7 +273,7 @@ def claim_thread(request: HttpRequest, pk: str) -> HttpResponse:
     return response
 
 
-def _comment(request: HttpRequest, access: Access, claim: Claim, data: dict[str, Any]) -> None:
+def _comment(request: PageRequest, access: Access, claim: Claim, data: dict[str, Any]) -> None:
     services.comment_create(actor=request.user, claim=claim, role=access.role, text=data["text"])
 
 
@@ -284,7 +284,7 @@ HISTORY_LIMIT = 500
 
 @login_required
 @require_GET
-def claim_history(request: HttpRequest, pk: str) -> HttpResponse:
+def claim_history(request: PageRequest, pk: str) -> HttpResponse:
     claim, access = selectors.claim_with_access(request.user, pk)
     access.ensure(Action.AUDIT)
     events = list(rs.claim_history(claim)[: HISTORY_LIMIT + 1])

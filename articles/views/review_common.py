@@ -4,13 +4,15 @@ frame, paging, and `attempt`, the one way these pages run a form through a servi
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypedDict
 
 from django.contrib import messages
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.core.paginator import Page, Paginator
 from django.http import HttpRequest
 from django.urls import NoReverseMatch, reverse
+from django_htmx.middleware import HtmxDetails
 
 from .. import selectors, services
 from ..access import Access
@@ -38,6 +40,23 @@ REFUSALS = (
 )
 
 
+class PageRequest(HttpRequest):
+    """A request to a login_required page: its `user` is signed in, and django-htmx's
+    middleware has set `htmx` (falsy for plain browsers)."""
+
+    user: User
+    htmx: HtmxDetails
+
+
+class CorpusLink(TypedDict):
+    """One entry of the corpus's sub-navigation."""
+
+    name: str
+    label: str
+    url: str
+    current: bool
+
+
 def reverse_or_none(name: str, *args: Any) -> str | None:
     try:
         return reverse(name, args=args)
@@ -45,18 +64,19 @@ def reverse_or_none(name: str, *args: Any) -> str | None:
         return None
 
 
-def corpus_links(access: Access, current: str = "corpus") -> list[dict[str, Any]]:
+def corpus_links(access: Access, current: str = "corpus") -> list[CorpusLink]:
     """The corpus's sub-navigation for the member's role (other pages may include it too)."""
     slug = access.corpus.slug
-    links = [{"name": "corpus", "label": "Articles", "url": reverse("corpus", args=[slug])}]
+    links = [("corpus", "Articles", reverse("corpus", args=[slug]))]
     for name, label, action in CORPUS_LINKS:
         url = reverse_or_none(name, slug)
         allowed = access.may_see_agreement() if name == "corpus-agreement" else access.can(action)
         if url and allowed:
-            links.append({"name": name, "label": label, "url": url})
-    for link in links:
-        link["current"] = link["name"] == current
-    return links
+            links.append((name, label, url))
+    return [
+        CorpusLink(name=name, label=label, url=url, current=name == current)
+        for name, label, url in links
+    ]
 
 
 def attempt(

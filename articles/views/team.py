@@ -14,7 +14,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from django.views.decorators.http import require_GET, require_http_methods
@@ -42,7 +42,7 @@ from ..forms import (
 )
 from ..models import Corpus, Role
 from ..permissions import Action
-from .review_common import attempt, corpus_for, paginate, team_context
+from .review_common import PageRequest, attempt, corpus_for, paginate, team_context
 
 ROLE_CHOICES = [(r.value, r.label) for r in (Role.VIEWER, Role.ANNOTATOR, Role.CURATOR, Role.OWNER)]
 ROLE_HELP = {
@@ -54,7 +54,7 @@ ROLE_HELP = {
 
 # A page's POST action: the form that parses it, and the service call it makes, as
 # (request, access, cleaned data) -> the success message.
-Run = Callable[[HttpRequest, Access, dict[str, Any]], str]
+Run = Callable[[PageRequest, Access, dict[str, Any]], str]
 Actions = dict[str, tuple[type[PageForm], Run]]
 
 
@@ -64,7 +64,7 @@ def _back(url_name: str, corpus: Corpus, anchor: str = "", query: str = "") -> H
 
 
 def _post(
-    request: HttpRequest, access: Access, actions: Actions, *, as_message: bool = True
+    request: PageRequest, access: Access, actions: Actions, *, as_message: bool = True
 ) -> tuple[str, PageForm | None, int | None]:
     """Run the POST's action: (action, its form, None on success or the refusal's status). An
     unknown action is a 400 with no form."""
@@ -81,7 +81,7 @@ def _post(
 # --- Settings ------------------------------------------------------------------------------
 
 
-def _save_corpus(request: HttpRequest, access: Access, data: dict[str, Any]) -> str:
+def _save_corpus(request: PageRequest, access: Access, data: dict[str, Any]) -> str:
     services.corpus_update(
         actor=request.user,
         corpus=access.corpus,
@@ -95,7 +95,7 @@ def _save_corpus(request: HttpRequest, access: Access, data: dict[str, Any]) -> 
     return "Saved the corpus settings."
 
 
-def _open_review(request: HttpRequest, access: Access, data: dict[str, Any]) -> str:
+def _open_review(request: PageRequest, access: Access, data: dict[str, Any]) -> str:
     services.corpus_update(
         actor=request.user,
         corpus=access.corpus,
@@ -106,7 +106,7 @@ def _open_review(request: HttpRequest, access: Access, data: dict[str, Any]) -> 
     return "Review is open: annotators now see each other's tags."
 
 
-def _add_topic(request: HttpRequest, access: Access, data: dict[str, Any]) -> str:
+def _add_topic(request: PageRequest, access: Access, data: dict[str, Any]) -> str:
     topic = services.topic_create(
         actor=request.user,
         corpus=access.corpus,
@@ -117,7 +117,7 @@ def _add_topic(request: HttpRequest, access: Access, data: dict[str, Any]) -> st
     return f"Added the topic “{topic.label}”."
 
 
-def _edit_topic(request: HttpRequest, access: Access, data: dict[str, Any]) -> str:
+def _edit_topic(request: PageRequest, access: Access, data: dict[str, Any]) -> str:
     services.topic_update(
         actor=request.user,
         topic=rs.topic_in_corpus(access.corpus, data["topic"]),
@@ -129,13 +129,13 @@ def _edit_topic(request: HttpRequest, access: Access, data: dict[str, Any]) -> s
     return "Saved the topic."
 
 
-def _delete_topic(request: HttpRequest, access: Access, data: dict[str, Any]) -> str:
+def _delete_topic(request: PageRequest, access: Access, data: dict[str, Any]) -> str:
     topic = rs.topic_in_corpus(access.corpus, data["topic"])
     services.topic_delete(actor=request.user, topic=topic, role=access.role)
     return f"Deleted the topic “{topic.label}”."
 
 
-def _add_member(request: HttpRequest, access: Access, data: dict[str, Any]) -> str:
+def _add_member(request: PageRequest, access: Access, data: dict[str, Any]) -> str:
     membership = services.membership_add(
         actor=request.user,
         corpus=access.corpus,
@@ -146,7 +146,7 @@ def _add_member(request: HttpRequest, access: Access, data: dict[str, Any]) -> s
     return f"{membership.user.username} joined as {membership.get_role_display().lower()}."
 
 
-def _change_role(request: HttpRequest, access: Access, data: dict[str, Any]) -> str:
+def _change_role(request: PageRequest, access: Access, data: dict[str, Any]) -> str:
     membership = services.membership_update(
         actor=request.user,
         membership=rs.membership_in_corpus(access.corpus, data["username"]),
@@ -156,7 +156,7 @@ def _change_role(request: HttpRequest, access: Access, data: dict[str, Any]) -> 
     return f"{membership.user.username} is now {membership.get_role_display().lower()}."
 
 
-def _remove_member(request: HttpRequest, access: Access, data: dict[str, Any]) -> str:
+def _remove_member(request: PageRequest, access: Access, data: dict[str, Any]) -> str:
     membership = rs.membership_in_corpus(access.corpus, data["username"])
     services.membership_remove(actor=request.user, membership=membership, role=access.role)
     return f"Removed {membership.user.username} from the corpus."
@@ -177,7 +177,7 @@ SETTINGS_ANCHORS = {"topic": "topics", "member": "members"}
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def corpus_settings(request: HttpRequest, slug: str) -> HttpResponse:
+def corpus_settings(request: PageRequest, slug: str) -> HttpResponse:
     corpus, access = corpus_for(request, slug, Action.MANAGE)
     if request.method == "GET":
         return _settings_page(request, access)
@@ -196,7 +196,7 @@ def corpus_settings(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 def _settings_page(
-    request: HttpRequest, access: Access, form: PageForm | None = None, status: int = 200
+    request: PageRequest, access: Access, form: PageForm | None = None, status: int = 200
 ) -> HttpResponse:
     """The settings; with `form`, the corpus form (or the open-review button) refused."""
     corpus = access.corpus
@@ -225,7 +225,7 @@ def _settings_page(
 # --- Assignments ---------------------------------------------------------------------------
 
 
-def _assign(request: HttpRequest, access: Access, data: dict[str, Any]) -> str:
+def _assign(request: PageRequest, access: Access, data: dict[str, Any]) -> str:
     article, _article_access = selectors.article_with_access(request.user, data["article"])
     if article.corpus_id != access.corpus.pk:
         raise ValidationError({"article": ["That article is not in this corpus."]})
@@ -235,13 +235,13 @@ def _assign(request: HttpRequest, access: Access, data: dict[str, Any]) -> str:
     return f"Gave “{article.title}” to {assignment.annotator.username}."
 
 
-def _unassign(request: HttpRequest, access: Access, data: dict[str, Any]) -> str:
+def _unassign(request: PageRequest, access: Access, data: dict[str, Any]) -> str:
     assignment = rs.assignment_in_corpus(access.corpus, data["assignment"])
     services.assignment_delete(actor=request.user, assignment=assignment, role=access.role)
     return f"Took “{assignment.article.title}” back from {assignment.annotator.username}."
 
 
-def _balance(request: HttpRequest, access: Access, data: dict[str, Any]) -> str:
+def _balance(request: PageRequest, access: Access, data: dict[str, Any]) -> str:
     created = services.assignments_balance(
         actor=request.user,
         corpus=access.corpus,
@@ -266,7 +266,7 @@ ASSIGNMENT_ACTIONS: Actions = {
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def corpus_assignments(request: HttpRequest, slug: str) -> HttpResponse:
+def corpus_assignments(request: PageRequest, slug: str) -> HttpResponse:
     corpus, access = corpus_for(request, slug, Action.ASSIGN)
     page_number = None
     status = 200
@@ -298,7 +298,7 @@ def corpus_assignments(request: HttpRequest, slug: str) -> HttpResponse:
 
 @login_required
 @require_GET
-def corpus_audit(request: HttpRequest, slug: str) -> HttpResponse:
+def corpus_audit(request: PageRequest, slug: str) -> HttpResponse:
     corpus, access = corpus_for(request, slug, Action.AUDIT)
     filters = AuditFilterSet(request.GET, rs.audit_events(corpus))
     for problem in filters.warnings:
@@ -319,19 +319,19 @@ def corpus_audit(request: HttpRequest, slug: str) -> HttpResponse:
 # --- Trash ---------------------------------------------------------------------------------
 
 
-def _restore_article(request: HttpRequest, access: Access, data: dict[str, Any]) -> str:
+def _restore_article(request: PageRequest, access: Access, data: dict[str, Any]) -> str:
     article = rs.trashed_article_get(access.corpus, data["article"])
     services.article_restore(actor=request.user, article=article, role=access.role)
     return f"Restored “{article.title}” with the claims deleted together with it."
 
 
-def _purge_article(request: HttpRequest, access: Access, data: dict[str, Any]) -> str:
+def _purge_article(request: PageRequest, access: Access, data: dict[str, Any]) -> str:
     article = rs.trashed_article_get(access.corpus, data["article"])
     services.article_purge(actor=request.user, article=article, role=access.role)
     return f"Purged “{article.title}” for good."
 
 
-def _restore_claim(request: HttpRequest, access: Access, data: dict[str, Any]) -> str:
+def _restore_claim(request: PageRequest, access: Access, data: dict[str, Any]) -> str:
     claim = rs.trashed_claim_get(access.corpus, data["claim"])
     services.claim_restore(actor=request.user, claim=claim, role=access.role)
     return f"Restored the claim “{claim.exact[:60]}”."
@@ -346,7 +346,7 @@ TRASH_ACTIONS: Actions = {
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def corpus_trash(request: HttpRequest, slug: str) -> HttpResponse:
+def corpus_trash(request: PageRequest, slug: str) -> HttpResponse:
     corpus, access = corpus_for(request, slug, Action.MANAGE)
     status = 200
     if request.method == "POST":

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path
 from django.utils import timezone
@@ -12,18 +14,18 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from .. import selectors, services
 from ..forms import TokenForm
-from .review_common import attempt
+from .review_common import PageRequest, attempt
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def tokens(request: HttpRequest) -> HttpResponse:
+def tokens(request: PageRequest) -> HttpResponse:
     form = TokenForm(request.POST if request.method == "POST" else None)
     token = key = None
-    status = 200
+    status: int | None = 200  # None: `attempt` succeeded
     if request.method == "POST":
 
-        def create(data: dict) -> None:
+        def create(data: dict[str, Any]) -> None:
             nonlocal token, key
             token, key = services.api_token_create(
                 actor=request.user, name=data["name"], expires_in=data["expires_in"]
@@ -47,7 +49,7 @@ def tokens(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def token_revoke(request: HttpRequest, pk: int) -> HttpResponse:
+def token_revoke(request: PageRequest, pk: int) -> HttpResponse:
     token = selectors.api_token_get_for_user(request.user, pk)
     services.api_token_revoke(actor=request.user, token=token)
     messages.success(
