@@ -230,8 +230,7 @@ class Reanchorer:
             accepted = [
                 candidate
                 for candidate in candidates
-                if candidate.start < passage.end
-                and passage.start < candidate.end
+                if (candidate is passage or self._other_bounds(candidate, passage, quote))
                 and candidate.passage_similarity >= self.accept_score
                 and candidate.quote_similarity >= self.min_quote_similarity
             ]
@@ -243,6 +242,17 @@ class Reanchorer:
             if vouched:
                 return max(vouched, key=lambda c: (c.quote_similarity, -abs(c.start - expected)))
         return None
+
+    def _other_bounds(self, candidate: _Candidate, passage: _Candidate, quote: _Quote) -> bool:
+        """Whether ``candidate`` is ``passage`` with other boundaries.
+
+        It must overlap it and not be the old quote word for word: beside a passage whose
+        quote was edited, a verbatim copy is the next copy in text that repeats itself
+        (a run of newlines split by an insertion), not the span.
+        """
+        overlaps = candidate.start < passage.end and passage.start < candidate.end
+        verbatim = self.new_text[candidate.start : candidate.end] == quote.exact
+        return overlaps and not verbatim
 
     def _search(self, quote: _Quote, lo: int, hi: int, expected: int) -> list[_Place]:
         """The best approximate matches of the quote in ``new_text[lo:hi]``, nearest first."""
