@@ -238,6 +238,8 @@ def test_keyboard_list_filters_overlaps_and_shortcuts(
     page.keyboard.press("Escape")
     expect(page.locator("#panel-body")).to_have_attribute("data-claim-id", "")
     assert "claim=" not in page.url
+    # The stance saved by "1" refreshes the list; let that land before choosing a filter.
+    page.wait_for_load_state("networkidle")
 
     # Filters swap only the list.
     page.locator(".claim-filters a", has_text="Disagreements").click()
