@@ -18,6 +18,7 @@ from .models import (
     Evidence,
     TextChangeNotice,
 )
+from .reanchor import Reanchorer
 from .selectors import parse_id
 
 
@@ -127,3 +128,35 @@ def notice_of_user(user: Any, notice_id: Any) -> TextChangeNotice:
     if notice is None:
         raise Http404("No such notice.")
     return notice
+
+
+# --- What a text change would do (the edit page's preview) ------------------------------------
+
+
+@dataclass(frozen=True)
+class Preview:
+    """The re-anchoring a new text would cause, computed without writing anything."""
+
+    counts: dict[str, int]  # live claims by status
+    fuzzy: list[tuple[int, str, str]]  # (claim id, old quote, new quote)
+    orphaned: list[tuple[int, str]]  # (claim id, old quote)
+
+
+def preview_text_change(article: Article, new_text: str) -> Preview:
+    """Where the article's live claims would stand on `new_text` (one query; the engine runs
+    the same as on saving, so the preview is what saving does)."""
+    claims = list(
+        Claim.objects.alive().placed().filter(article=article).order_by("start", "-end", "id")
+    )
+    engine = Reanchorer(article.text, new_text)
+    counts = dict.fromkeys(AnchorStatus.values, 0)
+    fuzzy: list[tuple[int, str, str]] = []
+    orphaned: list[tuple[int, str]] = []
+    for claim in claims:
+        anchor = engine.anchor(claim)  # type: ignore[arg-type]  # placed: start and end set
+        counts[anchor.status] += 1
+        if anchor.status == "fuzzy":
+            fuzzy.append((claim.pk, claim.exact, anchor.exact))
+        elif anchor.status == "orphaned":
+            orphaned.append((claim.pk, claim.exact))
+    return Preview(counts, fuzzy, orphaned)

@@ -111,15 +111,27 @@ class ArticleTextView(ApiView):
         return Response(body, headers=etag(change.article))
 
 
+class VersionPageSerializer(serializers.Serializer):
+    next = serializers.CharField(allow_null=True, help_text="Always null: one page holds all.")
+    previous = serializers.CharField(allow_null=True)
+    results = VersionSerializer(many=True)
+
+
 class VersionListView(ApiView):
     fetcher = staticmethod(selectors.article_with_access)
+    pagination_class = None  # one page: an article has as many versions as it had edits
 
-    @extend_schema(responses={200: VersionSerializer(many=True), 404: ERRORS[404]})
+    @extend_schema(
+        operation_id="articles_versions_list",
+        responses={200: VersionPageSerializer, 404: ERRORS[404]},
+    )
     def get(self, request: Request, id: str) -> Response:
-        """Every version of the article's text, oldest first (without the texts)."""
+        """Every version of the article's text, oldest first (without the texts), in the shape
+        of every list, on one page."""
         article, _access = self.fetch()
         versions = version_selectors.versions_for_article(article)
-        return Response(VersionSerializer(versions, many=True).data)
+        results = VersionSerializer(versions, many=True).data
+        return Response({"next": None, "previous": None, "results": results})
 
 
 class VersionDetailView(ApiView):
