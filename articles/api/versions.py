@@ -119,7 +119,7 @@ class VersionPageSerializer(serializers.Serializer):
 
 class VersionListView(ApiView):
     fetcher = staticmethod(selectors.article_with_access)
-    pagination_class = None  # one page: an article has as many versions as it had edits
+    pagination_class = None  # type: ignore[assignment]  # one page: as many versions as edits
 
     @extend_schema(
         operation_id="articles_versions_list",
