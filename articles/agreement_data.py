@@ -247,7 +247,7 @@ def corpus_agreement(
         )
     )
     created = list(
-        claims.order_by().values_list("article_id", "start", "end", "created_by__username")
+        claims.placed().order_by().values_list("article_id", "start", "end", "created_by__username")
     )
     worked = set(assignments.order_by().values_list("article_id", "annotator__username"))
     titles = dict(articles.order_by("id").values_list("id", "title"))
@@ -266,12 +266,14 @@ def corpus_agreement(
         stance_ratings.append((item, username, stance))
         topic_ratings.append((claim_id, username, topic_id))
         stance_counts[username][stance] += 1
-        spans[username].add((article_id, start, end))
+        user_spans = spans[username]
+        if start is not None and end is not None:  # an orphan's tags count, but it has no span
+            user_spans.add((article_id, start, end))
     annotators = sorted(spans)
     coders = set(annotators)
     # Claims an annotator created count as their spans too (only for people who annotate here).
     for article_id, start, end, username in created:
-        if username in coders:
+        if username in coders and start is not None and end is not None:
             spans[username].add((article_id, start, end))
     for username, user_spans in spans.items():
         worked.update((article_id, username) for article_id, _, _ in user_spans)

@@ -151,6 +151,8 @@ class Article(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True, db_index=True)
     version = models.PositiveIntegerField(default=1)
+    # The number of the text's current version (ArticleVersion); offsets refer to it.
+    text_version = models.PositiveIntegerField(default=1)
     # Trash: a deleted article disappears everywhere but can be restored by an owner.
     deleted_at = models.DateTimeField(null=True, blank=True, db_index=True)
     deleted_by = models.ForeignKey(
@@ -177,11 +179,28 @@ class ClaimQuerySet(models.QuerySet["Claim"]):
     def in_text_order(self) -> Self:
         return self.order_by("start", "-end", "id")
 
+    def placed(self) -> Self:
+        """Claims with a position in the current text (orphans have none)."""
+        return self.filter(start__isnull=False)
+
+    def orphaned(self) -> Self:
+        return self.filter(start__isnull=True)
+
+
+class AnchorStatus(models.TextChoices):
+    """How a span stands on the article's current text after the last re-anchoring."""
+
+    EXACT = "exact", "Exact"
+    MOVED = "moved", "Moved"
+    FUZZY = "fuzzy", "Fuzzy"
+    ORPHANED = "orphaned", "Orphaned"
+
 
 class Claim(models.Model):
     article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="claims")
-    start = models.PositiveIntegerField()
-    end = models.PositiveIntegerField()
+    # Both None for an orphan (its words left the text; exact, prefix and suffix are the old ones).
+    start = models.PositiveIntegerField(null=True, blank=True)
+    end = models.PositiveIntegerField(null=True, blank=True)
     exact = models.TextField()
     prefix = models.CharField(max_length=64, blank=True)
     suffix = models.CharField(max_length=64, blank=True)
@@ -195,6 +214,12 @@ class Claim(models.Model):
     deleted_by = models.ForeignKey(
         USER, on_delete=models.PROTECT, related_name="+", null=True, blank=True
     )
+    # Re-anchoring after a text change: status, score (0-1) and the text version it refers to.
+    anchor_status = models.CharField(
+        max_length=16, choices=AnchorStatus.choices, default=AnchorStatus.EXACT
+    )
+    anchor_score = models.FloatField(default=1.0)
+    anchor_version = models.PositiveIntegerField(default=1)
 
     objects = ClaimQuerySet.as_manager()
 
@@ -207,6 +232,20 @@ class Claim(models.Model):
             # exact is text[start:end], so its length in code points is end - start.
             models.CheckConstraint(
                 condition=Q(end=F("start") + Length("exact")), name="claim_exact_length"
+            ),
+            # The rules above hold for placed claims; an orphan has no position at all.
+            models.CheckConstraint(
+                condition=(
+                    Q(anchor_status=AnchorStatus.ORPHANED, start__isnull=True, end__isnull=True)
+                    | (
+                        Q(start__isnull=False, end__isnull=False)
+                        & ~Q(anchor_status=AnchorStatus.ORPHANED)
+                    )
+                ),
+                name="claim_placed_or_orphaned",
+            ),
+            models.CheckConstraint(
+                condition=Q(anchor_status__in=AnchorStatus.values), name="claim_anchor_valid"
             ),
         ]
 
@@ -232,6 +271,9 @@ class Annotation(models.Model):
     status = models.CharField(
         max_length=16, choices=AnnotationStatus.choices, default=AnnotationStatus.DRAFT
     )
+    # Set when the claim's words changed (fuzzy re-anchoring): the stance may no longer hold.
+    # Cleared when the annotator saves or confirms the annotation.
+    second_look = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True, db_index=True)
     version = models.PositiveIntegerField(default=1)
@@ -291,6 +333,12 @@ class Evidence(models.Model):
         max_length=16, choices=EvidenceRole.choices, default=EvidenceRole.SUPPORTS
     )
     position = models.PositiveIntegerField(default=0)
+    # A span's re-anchoring, as on Claim (an outside source is always "exact").
+    anchor_status = models.CharField(
+        max_length=16, choices=AnchorStatus.choices, default=AnchorStatus.EXACT
+    )
+    anchor_score = models.FloatField(default=1.0)
+    anchor_version = models.PositiveIntegerField(default=1)
 
     class Meta:
         verbose_name_plural = "evidence"
@@ -304,6 +352,14 @@ class Evidence(models.Model):
                         end__isnull=False,
                         end__gt=F("start"),
                         end=F("start") + Length("exact"),
+                    )
+                    & ~Q(anchor_status=AnchorStatus.ORPHANED)
+                    # An orphaned span keeps its old quote and has no position.
+                    | Q(
+                        kind=EvidenceKind.SPAN,
+                        anchor_status=AnchorStatus.ORPHANED,
+                        start__isnull=True,
+                        end__isnull=True,
                     )
                     | Q(kind=EvidenceKind.SOURCE, start__isnull=True, end__isnull=True)
                 ),
@@ -468,3 +524,54 @@ class ApiToken(AbstractAuthToken):
 
     def __str__(self) -> str:
         return f"{self.name or 'token'} of {self.user}"
+
+
+# --- Articles that change: text versions and re-anchoring ------------------------------------
+
+
+class ArticleVersion(models.Model):
+    """One version of an article's text, kept for reading and comparing; the last one is the
+    article's current text (Article.text_version names it)."""
+
+    article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="versions")
+    number = models.PositiveIntegerField()
+    text = models.TextField()
+    text_sha256 = models.CharField(max_length=64)
+    note = models.CharField(max_length=500, blank=True)
+    created_by = models.ForeignKey(
+        USER, on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    # What re-anchoring did when this version replaced the previous one (counts by status).
+    outcome = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["article", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["article", "number"], name="article_version_unique"),
+            models.CheckConstraint(condition=Q(number__gte=1), name="article_version_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.article_id} v{self.number}"
+
+
+class TextChangeNotice(models.Model):
+    """What a text change did to one member's work on the article: the claims they created or
+    tagged that moved, changed words (fuzzy) or were orphaned. Shown until dismissed."""
+
+    version = models.ForeignKey(ArticleVersion, on_delete=models.CASCADE, related_name="notices")
+    user = models.ForeignKey(USER, on_delete=models.CASCADE, related_name="+")
+    moved = models.JSONField(default=list, blank=True)  # claim ids
+    fuzzy = models.JSONField(default=list, blank=True)
+    orphaned = models.JSONField(default=list, blank=True)
+    dismissed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-version__number", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["version", "user"], name="text_notice_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"notice for {self.user_id} on {self.version}"

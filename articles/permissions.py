@@ -26,6 +26,7 @@ class Action(StrEnum):
     EXPORT = "export"
     DELETE_ARTICLE = "delete_article"
     AUDIT = "audit"  # read the audit log
+    EDIT_TEXT = "edit_text"  # replace an article's text (a new version; spans re-anchored)
 
 
 ROLE_RANK: dict[str, int] = {Role.VIEWER: 1, Role.ANNOTATOR: 2, Role.CURATOR: 3, Role.OWNER: 4}
@@ -36,6 +37,7 @@ MINIMUM_ROLE: dict[Action, Role] = {
     Action.REVIEW: Role.CURATOR,
     Action.ASSIGN: Role.CURATOR,
     Action.AUDIT: Role.CURATOR,
+    Action.EDIT_TEXT: Role.CURATOR,
     Action.MANAGE: Role.OWNER,
     Action.IMPORT: Role.OWNER,
     Action.EXPORT: Role.OWNER,

@@ -10,7 +10,7 @@ that query counts do not grow with the number of rows.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from django.db.models import (
     Count,
@@ -289,6 +289,7 @@ def claims_for_article(access: Access, article: Article) -> QuerySet[Claim]:
     visible = Annotation.objects.filter(access.visible(Kind.ANNOTATION))
     return (
         Claim.objects.alive()
+        .placed()  # orphans have no place in the text: the Orphans list shows them
         .filter(article=article)
         # `review` is joined for those who may see it (callers check sees_all_on(article,
         # Kind.REVIEW) before showing it; `has_review` below is already filtered).
@@ -335,6 +336,7 @@ def claim_outline_for_article(article: Article) -> QuerySet:
     the choices of a relation's other end and the labels of relation endpoints, in one query."""
     return (
         Claim.objects.alive()
+        .placed()  # orphans have no place in the text: the Orphans list shows them
         .filter(article=article)
         .in_text_order()
         .annotate(head=Substr("exact", 1, 80))
@@ -496,9 +498,16 @@ def claim_overview_for_article(access: Access, article: Article) -> list[ClaimOv
     review = Review.objects.filter(access.visible(Kind.REVIEW), claim=OuterRef("pk"))
     rows = {
         pk: ClaimOverview(
-            pk, start, end, head, created_by, review=(decision, gold) if decision else None
-        )
+            # placed() below: a start and an end, never None
+            pk,
+            cast(int, start),
+            cast(int, end),
+            head,
+            created_by,
+            review=(decision, gold) if decision else None,
+        )  # fmt: skip
         for pk, start, end, head, created_by, decision, gold in Claim.objects.alive()
+        .placed()  # orphans have no place in the text: the Orphans list shows them
         .filter(article=article)
         .in_text_order()
         .annotate(
@@ -513,6 +522,7 @@ def claim_overview_for_article(access: Access, article: Article) -> list[ClaimOv
             access.visible(Kind.ANNOTATION),
             claim__article=article,
             claim__deleted_at__isnull=True,
+            claim__start__isnull=False,
         )
         .order_by("id")
         .values_list("claim_id", "annotator_id", "topic_id", "stance")

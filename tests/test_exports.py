@@ -867,12 +867,13 @@ def test_jsonl_line_equals_json_dumps_for_any_text(text, labels, numbers):
     )  # fmt: skip
     claim = exports.ClaimRow(
         str(small), small, small + 1, text, text, text, text, labels, text, stamp, stamp,
+        exports.AnchorRow("fuzzy", 0.8, 2),
         annotations=[annotation],
         review=exports.ReviewRow(text, "accepted", None, "oppose", text, stamp, stamp),
         comments=[exports.CommentRow(str(big), text, text, stamp)],
     )  # fmt: skip
     article = exports.ArticleRow(
-        str(big), text, text, text, text, None, "en", stamp, stamp,
+        str(big), text, text, text, text, None, "en", 2, stamp, stamp,
         claims=[claim],
         relations=[exports.RelationRow(str(small), 0, 0, "supports", text, stamp)],
     )  # fmt: skip
@@ -923,6 +924,11 @@ def _reference_line(article) -> dict:
                 "summary": claim.summary,
                 "labels": claim.labels,
                 "created_by": claim.created_by.username,
+                "anchor": {
+                    "status": claim.anchor_status,
+                    "score": claim.anchor_score,
+                    "version": claim.anchor_version,
+                },
                 "annotations": [
                     {
                         "id": str(a.pk),
@@ -960,6 +966,7 @@ def _reference_line(article) -> dict:
         "author": article.author,
         "source_url": article.source_url,
         "published_on": article.published_on.isoformat() if article.published_on else None,
+        "text_version": article.text_version,
         "language": article.language,
         "claims": lines,
         "relations": [

@@ -18,7 +18,12 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 
-READS = ("articles.selectors", "articles.review_selectors", "articles.agreement_data")
+READS = (
+    "articles.selectors",
+    "articles.review_selectors",
+    "articles.agreement_data",
+    "articles.version_selectors",
+)
 
 FORBIDDEN: list[tuple[str, str, str]] = [
     ("articles.api", "articles.views", "the API imports nothing from the page views"),

@@ -125,7 +125,8 @@ def test_membership_is_unique_per_corpus_and_user(team):
 def test_no_cascade_from_users_to_annotation_data():
     """Deleting a user never silently deletes the team's work: those foreign keys PROTECT."""
     user_model = apps.get_model(settings.AUTH_USER_MODEL)
-    allowed_to_cascade = {"Membership", "ApiToken"}  # access (memberships, tokens), not work
+    # access (memberships, tokens) and their own notices of text changes, not work
+    allowed_to_cascade = {"Membership", "ApiToken", "TextChangeNotice"}
     offenders = []
     for model in apps.get_app_config("articles").get_models():
         for field in model._meta.get_fields():

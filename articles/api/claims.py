@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db import transaction
 from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
@@ -18,6 +19,8 @@ from articles.permissions import Action, can_edit_claim, ensure_that
 from . import serializers as s
 from .base import ApiView
 from .schema import ERRORS, STALE
+
+SPAN_FIELDS = ("start", "end", "exact", "prefix", "suffix")
 
 
 class ClaimListView(ApiView):
@@ -71,7 +74,19 @@ class ClaimDetailView(ApiView):
     def patch(self, request: Request, id: str) -> Response:
         claim, access = self.editable("change")
         data = self.read(s.ClaimUpdateSerializer, partial=True)
-        self.update(services.claim_update, data, claim=claim, role=access.role)
+        place = {k: data.pop(k) for k in SPAN_FIELDS if k in data}
+        if not place:
+            self.update(services.claim_update, data, claim=claim, role=access.role)
+            return self.retrieve()
+        # An orphan placed again (and its summary or labels changed with it): all or nothing.
+        if "version" in data:
+            place["version"] = data.pop("version")
+        with transaction.atomic():
+            placed = self.update(services.claim_place, place, claim=claim, role=access.role)
+            if data:  # summary, labels
+                services.claim_update(
+                    actor=self.actor, claim=placed, role=access.role, version=None, **data
+                )
         return self.retrieve()
 
     @extend_schema(responses={204: None, **ERRORS, **STALE})

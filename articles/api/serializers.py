@@ -15,6 +15,7 @@ from rest_framework import serializers
 
 from articles import validators
 from articles.models import (
+    AnchorStatus,
     AnnotationStatus,
     AssignmentState,
     EvidenceKind,
@@ -123,6 +124,9 @@ class ArticleBaseSerializer(serializers.Serializer):
     published_on = serializers.DateField(read_only=True, allow_null=True)
     language = serializers.CharField(read_only=True)
     text_sha256 = serializers.CharField(read_only=True)
+    text_version = serializers.IntegerField(
+        read_only=True, help_text="The number of the text's current version; offsets refer to it."
+    )
     created_at = serializers.DateTimeField(read_only=True)
     updated_at = serializers.DateTimeField(read_only=True)
     version = serializers.IntegerField(read_only=True)
@@ -156,11 +160,24 @@ class ReviewSummarySerializer(serializers.Serializer):
     updated_at = serializers.DateTimeField(read_only=True)
 
 
+class AnchorSerializer(serializers.Serializer):
+    """Where a span stands on the article's current text (see services.versions)."""
+
+    status = serializers.ChoiceField(
+        source="anchor_status", choices=AnchorStatus.choices, read_only=True
+    )
+    score = serializers.FloatField(source="anchor_score", read_only=True)
+    version = serializers.IntegerField(
+        source="anchor_version", read_only=True, help_text="The text version it was placed on."
+    )
+
+
 class ClaimSerializer(serializers.Serializer):
     id = IdField()
     article = IdField(source="article_id")
-    start = serializers.IntegerField(read_only=True)
-    end = serializers.IntegerField(read_only=True)
+    # null for an orphan: its words left the text (see `anchor`).
+    start = serializers.IntegerField(read_only=True, allow_null=True)
+    end = serializers.IntegerField(read_only=True, allow_null=True)
     exact = serializers.CharField(read_only=True)
     prefix = serializers.CharField(read_only=True)
     suffix = serializers.CharField(read_only=True)
@@ -170,6 +187,7 @@ class ClaimSerializer(serializers.Serializer):
     created_at = serializers.DateTimeField(read_only=True)
     updated_at = serializers.DateTimeField(read_only=True)
     version = serializers.IntegerField(read_only=True)
+    anchor = AnchorSerializer(source="*", read_only=True)
     review = serializers.SerializerMethodField()
 
     @extend_schema_field(ReviewSummarySerializer(allow_null=True))
@@ -192,6 +210,7 @@ class EvidenceSerializer(serializers.Serializer):
     quote = serializers.CharField(read_only=True)
     evidence_type = serializers.ChoiceField(choices=EvidenceType.choices, read_only=True)
     role = serializers.ChoiceField(choices=EvidenceRole.choices, read_only=True)
+    anchor = AnchorSerializer(source="*", read_only=True)
 
 
 class AnnotationSerializer(serializers.Serializer):
@@ -204,6 +223,9 @@ class AnnotationSerializer(serializers.Serializer):
     confidence = serializers.IntegerField(read_only=True, allow_null=True)
     note = serializers.CharField(read_only=True)
     status = serializers.ChoiceField(choices=AnnotationStatus.choices, read_only=True)
+    second_look = serializers.BooleanField(
+        read_only=True, help_text="The claim's words changed with the text: worth a second look."
+    )
     evidence = EvidenceSerializer(many=True, read_only=True)
     created_at = serializers.DateTimeField(read_only=True)
     updated_at = serializers.DateTimeField(read_only=True)
@@ -349,8 +371,16 @@ class ClaimInputSerializer(serializers.Serializer):
 
 
 class ClaimUpdateSerializer(VersionedInput):
+    """`summary`, `labels`; and for an orphan, its new place: `start`/`end` or `exact` (with
+    `prefix`/`suffix`), as when a claim is created."""
+
     summary = f.free_text(validators.MAX_SUMMARY_CHARS)
     labels = f.labels()
+    start = serializers.IntegerField(required=False, allow_null=True)
+    end = serializers.IntegerField(required=False, allow_null=True)
+    exact = _text(allow_blank=False, allow_null=True)
+    prefix = _text(allow_null=True)
+    suffix = _text(allow_null=True)
 
 
 class EvidenceInputSerializer(serializers.Serializer):

@@ -29,6 +29,7 @@ from .relations import RelationDetailView, RelationListView
 from .reviews import CommentListView, ReviewView
 from .tokens import LogoutView, TokenView
 from .transfer import CorpusExportView, CorpusImportView
+from .versions import ArticleTextView, OrphansView, VersionDetailView, VersionListView
 
 ViewFunction = Callable[..., HttpResponseBase]
 SLUG = r"(?P<slug>[-a-zA-Z0-9_]+)"
@@ -59,6 +60,10 @@ urlpatterns = [
     _route(f"articles/{ID}/claims", ClaimListView, "api-claims"),
     _route(f"articles/{ID}/relations", RelationListView, "api-relations"),
     _route(f"articles/{ID}/submit", SubmitView, "api-submit"),
+    _route(f"articles/{ID}/text", ArticleTextView, "api-article-text"),
+    _route(f"articles/{ID}/versions", VersionListView, "api-article-versions"),
+    _route(rf"articles/{ID}/versions/(?P<number>[0-9]+)", VersionDetailView, "api-article-version"),
+    _route(f"articles/{ID}/orphans", OrphansView, "api-article-orphans"),
     _route(f"claims/{ID}", ClaimDetailView, "api-claim"),
     _route(f"claims/{ID}/annotations", AnnotationListView, "api-annotations"),
     _route(f"claims/{ID}/review", ReviewView, "api-review"),

@@ -22,6 +22,7 @@ from .params import parse_export_params
 from .reader import read_articles
 from .registry import FORMATS
 from .rows import (
+    AnchorRow,
     AnnotationRow,
     ArticleRow,
     ClaimRow,
@@ -40,6 +41,7 @@ __all__ = [
     "FORMATS",
     "PARTS",
     "AnnotationRow",
+    "AnchorRow",
     "ArticleRow",
     "ClaimRow",
     "CommentRow",

@@ -95,7 +95,9 @@ def fragments(text: str, start: int, end: int) -> list[tuple[int, int]]:
     return pieces
 
 
-def _t_line(tid: str, kind: str, text: str, start: int, end: int) -> str | None:
+def _t_line(tid: str, kind: str, text: str, start: int | None, end: int | None) -> str | None:
+    if start is None or end is None:  # an orphan: no place in this text, no T line
+        return None
     pieces = fragments(text, start, end)
     if not pieces:
         return None
@@ -124,10 +126,10 @@ def ann_text(article: ArticleRow, filters: ExportFilters) -> str:
     r_lines: list[str] = []
     notes: list[tuple[str, str]] = []
     claim_tid: dict[int, str] = {}
-    evidence_tid: dict[tuple[int, int], str] = {}
+    evidence_tid: dict[tuple[int | None, int | None], str] = {}
     evidence_links: set[tuple[str, str, str]] = set()
 
-    def new_t(kind: str, start: int, end: int) -> str | None:
+    def new_t(kind: str, start: int | None, end: int | None) -> str | None:
         tid = f"T{len(t_lines) + 1}"
         line = _t_line(tid, kind, text, start, end)
         if line is None:

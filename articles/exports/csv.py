@@ -51,6 +51,11 @@ COLUMNS = (
     "gold_stance",
     "curator",
     "review_note",
+    # Articles that change: the text version the offsets refer to, and how the claim stands on
+    # it (an orphan's start and end are empty).
+    "text_version",
+    "claim_anchor_status",
+    "claim_anchor_score",
 )
 ROWS_PER_CHUNK = 500
 
@@ -87,6 +92,7 @@ def _rows(spec: ExportSpec) -> Iterator[list]:
                 if review is not None
                 else ["", "", "", "", ""]
             )
+            review_part += [article.text_version, claim.anchor.status, claim.anchor.score]
             if not claim.annotations:
                 yield claim_part + [""] * 12 + review_part
             for a in claim.annotations:

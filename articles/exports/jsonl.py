@@ -71,6 +71,11 @@ def claim_dict(claim: ClaimRow) -> dict:
         "created_by": claim.created_by,
         "created_at": claim.created_at,
         "updated_at": claim.updated_at,
+        "anchor": {
+            "status": claim.anchor.status,
+            "score": claim.anchor.score,
+            "version": claim.anchor.version,
+        },
         "annotations": [annotation_dict(a) for a in claim.annotations],
         "review": None
         if review is None
@@ -104,6 +109,7 @@ def article_dict(article: ArticleRow) -> dict:
         "source_url": article.source_url,
         "published_on": article.published_on,
         "language": article.language,
+        "text_version": article.text_version,
         "created_at": article.created_at,
         "updated_at": article.updated_at,
         "claims": [claim_dict(c) for c in article.claims],

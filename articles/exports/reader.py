@@ -16,7 +16,7 @@ from operator import attrgetter
 
 from django.contrib.auth import get_user_model
 from django.db import DEFAULT_DB_ALIAS, connections
-from django.db.models import Value
+from django.db.models import F, Value
 
 from ..filters import ExportFilters
 from ..models import (
@@ -32,6 +32,7 @@ from ..models import (
     Topic,
 )
 from .rows import (
+    AnchorRow,
     AnnotationRow,
     ArticleRow,
     ClaimRow,
@@ -239,13 +240,14 @@ def _read_batch(
             "source_url",
             as_text("published_on"),
             "language",
+            "text_version",
             as_iso("created_at"),
             as_iso("updated_at"),
         )
     )
     claim_rows = run(
         Claim.objects.filter(filters.claims_q(), InIds("article_id", article_ids))
-        .order_by("article_id", "start", "-end", "id")
+        .order_by("article_id", F("start").asc(nulls_last=True), "-end", "id")
         .values_list(
             "article_id",
             "id",
@@ -256,6 +258,9 @@ def _read_batch(
             "suffix",
             "summary",
             "created_by_id",
+            "anchor_status",
+            "anchor_score",
+            "anchor_version",
             # Expressions last, in this order: then Django hands the rows over as they come.
             as_text("labels"),
             as_iso("created_at"),
@@ -372,7 +377,7 @@ def _assemble(raw: _RawBatch, labels: _Labels, names: _Names) -> list[ArticleRow
     current_article, article_claims = None, []
     for (
         article_id, claim_id, start, end, exact, prefix, suffix, summary, created_by,
-        label_text, created_at, updated_at,
+        anchor_status, anchor_score, anchor_version, label_text, created_at, updated_at,
     ) in claim_rows:  # fmt: skip
         claim_labels = known_labels.get(label_text)
         if claim_labels is None:
@@ -380,6 +385,7 @@ def _assemble(raw: _RawBatch, labels: _Labels, names: _Names) -> list[ArticleRow
         claim = ClaimRow(
             str(claim_id), start, end, exact, prefix, suffix, summary, claim_labels,
             users[created_by], created_at, updated_at,
+            AnchorRow(anchor_status, anchor_score, anchor_version),
         )  # fmt: skip
         if article_id != current_article:
             current_article, article_claims = article_id, by_article[article_id].claims

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 @dataclass
 class SpanEvidenceRow:
     kind: str  # "span"
-    start: int
-    end: int
+    start: int | None  # None when orphaned by a text change (the old exact is kept)
+    end: int | None
     exact: str
     evidence_type: str
     role: str
@@ -72,10 +72,19 @@ class CommentRow:
 
 
 @dataclass
+class AnchorRow:
+    """How the claim stands on the exported text version (see services.versions)."""
+
+    status: str  # exact, moved, fuzzy, orphaned
+    score: float
+    version: int  # the text version it was placed on
+
+
+@dataclass
 class ClaimRow:
     id: str
-    start: int
-    end: int
+    start: int | None  # None for an orphan (anchor.status "orphaned"): no place in this text
+    end: int | None
     exact: str
     prefix: str
     suffix: str
@@ -84,6 +93,7 @@ class ClaimRow:
     created_by: str
     created_at: str
     updated_at: str
+    anchor: AnchorRow
     annotations: list[AnnotationRow] = field(default_factory=list)
     review: ReviewRow | None = None
     comments: list[CommentRow] = field(default_factory=list)
@@ -108,6 +118,7 @@ class ArticleRow:
     source_url: str
     published_on: str | None
     language: str
+    text_version: int  # the version of `text` that every offset of the line refers to
     created_at: str
     updated_at: str
     claims: list[ClaimRow] = field(default_factory=list)

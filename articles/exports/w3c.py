@@ -59,25 +59,35 @@ class _Iris:
         return f"{self.api}/claims/{claim_id}"
 
 
-def _selectors(start: int, end: int, exact: str, prefix: str, suffix: str) -> list[dict]:
-    return [
-        {"type": "TextPositionSelector", "start": start, "end": end},
-        {"type": "TextQuoteSelector", "exact": exact, "prefix": prefix, "suffix": suffix},
-    ]
+def _selectors(
+    start: int | None, end: int | None, exact: str, prefix: str, suffix: str
+) -> list[dict]:
+    """Position and quote; an orphan (no position in the current text) has its quote only."""
+    quote = {"type": "TextQuoteSelector", "exact": exact, "prefix": prefix, "suffix": suffix}
+    if start is None:
+        return [quote]
+    return [{"type": "TextPositionSelector", "start": start, "end": end}, quote]
 
 
 def _claim_target(source: str, claim: ClaimRow) -> dict:
+    # textVersion (an extension): the article's text version the selectors refer to.
     return {
         "type": "SpecificResource",
         "source": source,
         "selector": _selectors(claim.start, claim.end, claim.exact, claim.prefix, claim.suffix),
+        "textVersion": claim.anchor.version,
+        "anchorStatus": claim.anchor.status,
     }
 
 
 def _evidence_body(evidence: EvidenceRow, article_iri: str, text: str) -> dict:
     extra = {"evidenceType": evidence.evidence_type, "evidenceRole": evidence.role}
     if isinstance(evidence, SpanEvidenceRow):  # kind == 'span'
-        prefix, suffix = context_around(text, evidence.start, evidence.end)
+        prefix, suffix = (
+            ("", "")
+            if evidence.start is None or evidence.end is None  # orphaned
+            else context_around(text, evidence.start, evidence.end)
+        )
         return {
             "type": "SpecificResource",
             "purpose": "linking",

@@ -102,6 +102,13 @@ from .review import (
     review_delete,
     review_set,
 )
+from .versions import (
+    TextChange,
+    annotation_confirm,
+    article_text_replace,
+    claim_place,
+    notice_dismiss,
+)
 
 __all__ = [
     # base: errors, audit, versions, cleaning
@@ -183,4 +190,10 @@ __all__ = [
     "comment_create",
     "review_delete",
     "review_set",
+    # text versions and re-anchoring
+    "TextChange",
+    "annotation_confirm",
+    "article_text_replace",
+    "claim_place",
+    "notice_dismiss",
 ]

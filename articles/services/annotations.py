@@ -181,6 +181,7 @@ def annotation_update(
             Evidence.objects.bulk_create(
                 Evidence(annotation=current, position=i, **item) for i, item in enumerate(items)
             )
+        current.second_look = False  # saving is looking again (see services.versions)
         current.version += 1
         current.save()
         audit(

@@ -96,6 +96,8 @@ def corpus_review(request: PageRequest, slug: str) -> HttpResponse:
 def _context_around(claim: Claim) -> tuple[str, str, bool, bool]:
     """Text before and after the claim, cut at a word boundary; whether more text lies beyond."""
     text = claim.article.text
+    if claim.start is None or claim.end is None:  # an orphan: its words left the text
+        return "", "", False, False
     begin = max(0, claim.start - CONTEXT_CHARS)
     end = min(len(text), claim.end + CONTEXT_CHARS)
     before, after = text[begin : claim.start], text[claim.end : end]

@@ -26,7 +26,14 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from articles.models import ApiToken, AuditEvent, Membership, Role
+from articles.models import (
+    ApiToken,
+    ArticleVersion,
+    AuditEvent,
+    Membership,
+    Role,
+    TextChangeNotice,
+)
 from tests.factories import (
     AnnotationFactory,
     ArticleFactory,
@@ -267,6 +274,32 @@ MATRIX: dict[str, Route] = {
         PATCH=Call(OWN, lambda w: {"role": "curator"}),
         DELETE=Call(OWN),
     ),
+    # Articles that change: pages (edit with preview, versions) and the "text changed" box
+    "article-edit-text": _page(
+        article,
+        GET=Call(CURATE),
+        POST=Call(
+            CURATE,
+            lambda w: {"text": "New words.", "version": w.article.version, "action": "preview"},
+        ),
+    ),
+    "article-versions": _page(article, GET=Call(READ)),
+    "article-version": _page(lambda w: {"pk": w.article.pk, "number": 1}, GET=Call(READ)),
+    # `claim` is placed: the form's refusal comes back as a message on a redirect.
+    "claim-place": _page(claim, POST=Call(ANNOTATE, lambda w: {"exact": "x"})),
+    "annotation-confirm": _page(lambda w: {"pk": w.annotation.pk}, POST=Call(only("annotator"))),
+    # A notice is its member's own: anyone else is told there is none.
+    "notice-dismiss": _page(
+        lambda w: {"pk": w.notice.pk},
+        POST=Call(only("annotator", hidden=("viewer", "curator", "owner"))),
+    ),
+    "api-article-text": _api(
+        api_id("article"),
+        PUT=Call(CURATE, lambda w: {"text": "Brand new words.", "version": w.article.version}),
+    ),
+    "api-article-versions": _api(api_id("article"), GET=Call(READ)),
+    "api-article-version": _api(lambda w: {"id": str(w.article.pk), "number": "1"}, GET=Call(READ)),
+    "api-article-orphans": _api(api_id("article"), GET=Call(READ)),
     "api-articles": _api(
         slug, GET=Call(READ), POST=Call(OWN, lambda w: {"title": "New", "text": "Some new text."})
     ),
@@ -432,7 +465,20 @@ def _world(*, corpus, topic, article, users: dict[str, Any], newcomer) -> Simple
         member=users["annotator2"],
         newcomer=newcomer,
         owner_token=ApiToken.objects.create(user=users["owner"], name="owner's")[0],
+        notice=_notice(article, users["annotator"]),
     )
+
+
+def _notice(article, user) -> TextChangeNotice:
+    """A notice of a text change for the annotator (the version is stored as the service would
+    store it; the text itself stays, so the other objects keep their offsets)."""
+    for number in (1, 2):
+        version = ArticleVersion.objects.create(
+            article=article, number=number, text=article.text, text_sha256=article.text_sha256
+        )
+    type(article).objects.filter(pk=article.pk).update(text_version=2)
+    article.text_version = 2
+    return TextChangeNotice.objects.create(version=version, user=user, moved=[], fuzzy=[])
 
 
 def secrets_of(world) -> list[str]:

@@ -123,6 +123,8 @@ class World:
             return [self.corpus.slug, MISSING_SLUG]
         if kind == "member":
             return [u.username for u in self.users.values()] + [NO_MEMBER]
+        if kind == "version":  # a version number of the article (the first always exists)
+            return ["1", MISSING_ID]
         known: dict[str, list[Any]] = {
             "article": [self.article, self.quiet_article],
             "claim": list(self.claims.values()),
@@ -133,6 +135,7 @@ class World:
             "comment": [self.own["comment"]],
             "review": [],
             "token": self.tokens,
+            "notice": [],  # a write's target only (dismissing), never read
         }
         if kind not in known:
             return None

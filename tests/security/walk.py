@@ -73,8 +73,10 @@ SEGMENT_KINDS = {
     "tokens": "token",
     "comments": "comment",
     "reviews": "review",
+    "notices": "notice",
+    "versions": "version",
 }
-KNOWN_KWARGS = {"slug", "pk", "id", "username", "evidence_id"}
+KNOWN_KWARGS = {"slug", "pk", "id", "username", "evidence_id", "number"}
 _KWARG = re.compile(r"<(?:\w+:)?(\w+)>|\(\?P<(\w+)>")
 
 
@@ -120,6 +122,7 @@ def page_params(world) -> dict[str, dict[str, list[str]]]:
         },
         "article": {"claim": ids("claim"), "filter": list(CLAIM_LIST_FILTERS)},
         "article-claim-list": {"filter": list(CLAIM_LIST_FILTERS)},
+        "article-versions": {"a": ["1", "2", "9"], "b": ["1", "2"]},
         "relation-targets": {"q": WORDS, "pick": ids("claim")},
         "corpus-review": {**queue, "page": ["2"]},
         "review-claim": queue,

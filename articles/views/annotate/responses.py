@@ -9,6 +9,7 @@ from django.http import HttpResponse
 from django.shortcuts import render
 
 from ...models import Article
+from ..versions import text_change_context
 from .context import (
     LEGEND,
     PageRequest,
@@ -49,6 +50,7 @@ def render_page(
     )
     context["selected_id"] = claim_id
     context["legend"] = LEGEND
+    context |= text_change_context(viewer.access, article)
     return render(request, TEMPLATE, context, status=status)
 
 
