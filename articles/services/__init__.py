@@ -93,6 +93,7 @@ from .corpora import (
     topic_delete,
     topic_update,
 )
+from .manage import articles_assign, articles_delete
 from .review import (
     REVIEW_FIELDS,
     assignment_create,
@@ -151,6 +152,8 @@ __all__ = [
     "article_restore",
     "article_submit",
     "article_update",
+    "articles_assign",
+    "articles_delete",
     "clean_article_fields",
     "clean_article_text",
     "text_sha256",

@@ -155,6 +155,16 @@ MATRIX: dict[str, Route] = {
     "corpus-import": _page(
         slug, POST=Call(OWN, lambda w: {"title": "Pasted", "text": "A pasted article."})
     ),
+    # Managing articles: details, the trash, bulk actions on the corpus page
+    "article-edit": _page(
+        article,
+        GET=Call(OWN),
+        POST=Call(OWN, lambda w: {"title": "Retitled", "version": w.article.version}),
+    ),
+    "article-delete": _page(article, POST=Call(OWN)),
+    "corpus-bulk": _page(
+        slug, POST=Call(OWN, lambda w: {"bulk_action": "delete", "articles": [w.article.pk]})
+    ),
     # Annotation page and its partials and writes
     "article": _page(article, GET=Call(READ)),
     "article-text": _page(article, GET=Call(READ, htmx=True)),
