@@ -453,3 +453,22 @@ class BulkArticlesForm(PageForm):
                 f"bulk_action must be one of {', '.join(BULK_ACTIONS)}; got {action!r}."
             )
         return action
+
+
+# --- Invitations -------------------------------------------------------------------------
+
+
+class InvitationForm(PageForm):
+    """An owner invites a person by e-mail with a role (the service checks both)."""
+
+    email = passed_on()
+    role = passed_on()
+
+
+# --- Annotation guidelines ---------------------------------------------------------------
+
+
+class GuidelinesForm(VersionedForm):
+    """The guidelines' Markdown (the service checks its length)."""
+
+    text = passed_on()

@@ -38,6 +38,8 @@ from .models import (
     Comment,
     Corpus,
     Evidence,
+    Guidelines,
+    Invitation,
     Membership,
     Relation,
     Review,
@@ -554,3 +556,25 @@ def articles_chosen(access: Access, ids: list[Any]) -> list[Article]:
             {"articles": [f"No such article in this corpus: {', '.join(missing)}."]}
         )
     return [found[pk] for pk in dict.fromkeys(wanted)]
+
+
+def invitation_in_corpus(corpus: Corpus, invitation_id: Any) -> Invitation:
+    """An invitation of the corpus (404 otherwise); the caller's role was checked."""
+    found = Invitation.objects.filter(corpus=corpus, pk=parse_id(invitation_id)).first()
+    if found is None:
+        raise Http404("Invitation not found.")
+    return found
+
+
+def invitations_open(corpus: Corpus) -> QuerySet[Invitation]:
+    """The corpus's invitations nobody has used yet (expired ones too, marked by the page)."""
+    return Invitation.objects.filter(corpus=corpus, accepted_at__isnull=True).select_related(
+        "invited_by"
+    )
+
+
+def guidelines_for(corpus: Corpus) -> Guidelines:
+    """The corpus's guidelines (an unsaved empty one, version 1, when none were written)."""
+    return Guidelines.objects.filter(corpus=corpus).select_related("updated_by").first() or (
+        Guidelines(corpus=corpus)
+    )

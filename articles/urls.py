@@ -1,6 +1,6 @@
 """URLs of the HTML pages; each area's module lists its own patterns."""
 
-from .views import annotate, manage, pages, review, tokens
+from .views import accounts, annotate, guidelines, manage, merge, pages, review, tokens
 
 urlpatterns = [
     *pages.urlpatterns,
@@ -8,4 +8,7 @@ urlpatterns = [
     *review.urlpatterns,
     *tokens.urlpatterns,
     *manage.urlpatterns,
+    *accounts.urlpatterns,
+    *guidelines.urlpatterns,
+    *merge.urlpatterns,
 ]

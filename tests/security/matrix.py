@@ -13,6 +13,7 @@ import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from types import SimpleNamespace
 from typing import Any
 
@@ -26,7 +27,8 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from articles.models import ApiToken, AuditEvent, Membership, Role
+from articles.models import ApiToken, AuditEvent, Invitation, Membership, Role
+from articles.services import invitation_key_hash
 from tests.factories import (
     AnnotationFactory,
     ArticleFactory,
@@ -230,6 +232,11 @@ MATRIX: dict[str, Route] = {
         claim, GET=Call(READ), POST=Call(ANNOTATE, lambda w: {"text": "Agreed."})
     ),
     "claim-history": _page(claim, GET=Call(CURATE)),
+    "claim-merge": _page(
+        claim,
+        GET=Call(CURATE),
+        POST=Call(CURATE, lambda w: {"into": w.reviewed_claim.pk}, ok=(302,)),
+    ),
     "corpus-settings": _page(
         slug,
         GET=Call(OWN),
@@ -249,6 +256,42 @@ MATRIX: dict[str, Route] = {
         POST=Call(OWN, lambda w: {"action": "restore_article", "article": w.trashed_article.pk}),
     ),
     "corpus-agreement": _page(slug, GET=Call(only("viewer", "curator", "owner"))),
+    "corpus-guidelines": _page(
+        slug, GET=Call(READ), POST=Call(OWN, lambda w: {"text": "# Rules", "version": 1})
+    ),
+    # Accounts: invitations (owners invite; whoever holds the key joins), passwords
+    "corpus-invite": _page(
+        slug, POST=Call(OWN, lambda w: {"email": "new@example.org", "role": "viewer"})
+    ),
+    "invitation-revoke": _page(
+        lambda w: {"slug": w.corpus.slug, "pk": w.invitation.pk}, POST=Call(OWN)
+    ),
+    "invitation": _page(
+        lambda w: {"key": w.invitation_key},
+        probe="anonymous",
+        GET=Call(PUBLIC),
+        POST=Call(PUBLIC, lambda w: {}, ok=(302, 400)),
+    ),
+    "password-change": _page(
+        GET=Call(ANY_USER),
+        POST=Call(ANY_USER, lambda w: {}, ok=(200,)),
+        PUT=Call(ANY_USER, ok=(200,)),
+    ),
+    "password-reset": _page(
+        probe="anonymous",
+        GET=Call(PUBLIC),
+        POST=Call(PUBLIC, lambda w: {"email": "someone@example.org"}),
+        PUT=Call(PUBLIC),
+    ),
+    "password-reset-sent": _page(probe="anonymous", GET=Call(PUBLIC)),
+    "password-reset-confirm": _page(
+        lambda w: {"uidb64": "MQ", "token": "not-a-reset-token"},
+        probe="anonymous",
+        GET=Call(PUBLIC),
+        POST=Call(PUBLIC, lambda w: {}),
+        PUT=Call(PUBLIC),
+    ),
+    "password-reset-done": _page(probe="anonymous", GET=Call(PUBLIC)),
     # API tokens page: each user's own tokens only
     "tokens": _page(GET=Call(ANY_USER), POST=Call(ANY_USER, lambda w: {"name": "script"})),
     "token-revoke": _page(
@@ -279,6 +322,9 @@ MATRIX: dict[str, Route] = {
     ),
     "api-articles": _api(
         slug, GET=Call(READ), POST=Call(OWN, lambda w: {"title": "New", "text": "Some new text."})
+    ),
+    "api-guidelines": _api(
+        slug, GET=Call(READ), PUT=Call(OWN, lambda w: {"text": "# Rules", "version": 1})
     ),
     "api-assignments": _api(
         slug,
@@ -348,6 +394,10 @@ MATRIX: dict[str, Route] = {
             only("annotator"), lambda w: {"stance": "oppose", "version": w.annotation.version}
         ),
         DELETE=Call(only("annotator", "owner")),
+    ),
+    "api-claim-merge": _api(
+        api_id("claim"),
+        POST=Call(CURATE, lambda w: {"into": str(w.reviewed_claim.pk)}, ok=(200,)),
     ),
     "api-relation": _api(api_id("relation"), GET=Call(READ), DELETE=Call(ANNOTATE)),
     "api-corpus-export": _api(slug, GET=Call(OWN)),
@@ -442,6 +492,15 @@ def _world(*, corpus, topic, article, users: dict[str, Any], newcomer) -> Simple
         member=users["annotator2"],
         newcomer=newcomer,
         owner_token=ApiToken.objects.create(user=users["owner"], name="owner's")[0],
+        invitation=Invitation.objects.create(
+            corpus=corpus,
+            email=f"invited@{slug}.example.org",
+            role=Role.VIEWER,
+            key_hash=invitation_key_hash(f"invitation-key-of-{slug}"),
+            invited_by=users["owner"],
+            expires_at=now + timedelta(days=1),
+        ),
+        invitation_key=f"invitation-key-of-{slug}",
     )
 
 

@@ -133,6 +133,10 @@ class World:
             "comment": [self.own["comment"]],
             "review": [],
             "token": self.tokens,
+            # Keys and links the blind annotator never holds: only ones that do not exist.
+            "invitation": [],
+            "reset-user": [],
+            "reset-token": [],
         }
         if kind not in known:
             return None

@@ -73,8 +73,11 @@ SEGMENT_KINDS = {
     "tokens": "token",
     "comments": "comment",
     "reviews": "review",
+    "invitations": "invitation",  # an invitation's id (revoke) or its key (the link)
+    "reset": "reset-user",  # a password reset link: the user's id in base64, then its token
+    "<uidb64>": "reset-token",
 }
-KNOWN_KWARGS = {"slug", "pk", "id", "username", "evidence_id"}
+KNOWN_KWARGS = {"slug", "pk", "id", "username", "evidence_id", "key", "uidb64", "token"}
 _KWARG = re.compile(r"<(?:\w+:)?(\w+)>|\(\?P<(\w+)>")
 
 
@@ -137,6 +140,7 @@ def page_params(world) -> dict[str, dict[str, list[str]]]:
             "page": ["2"],
         },
         "corpus-assignments": {"page": ["2"]},
+        "claim-merge": {"into": ids("claim")},
         "corpus-trash": {"apage": ["2"], "cpage": ["2"]},
     }
 
