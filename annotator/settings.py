@@ -327,3 +327,14 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["refusals"]}},
     "root": {"handlers": ["console"], "level": env.str("DJANGO_LOG_LEVEL", default="WARNING")},
 }
+
+# E-mail (invitations, password resets): EMAIL_URL names the server, e.g.
+# smtp+tls://user:password@smtp.example.org:587 (django-environ's form). Without it, mail is
+# written to the console (the log), and an invitation is only shown to copy, not sent.
+EMAIL_CONFIGURED = bool(env.str("EMAIL_URL", default=""))
+globals().update(env.email_url("EMAIL_URL", default="consolemail://"))
+DEFAULT_FROM_EMAIL = env.str("DJANGO_DEFAULT_FROM_EMAIL", default="annotator@localhost")
+if TESTING:
+    EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+INVITATION_DAYS = env.int("INVITATION_DAYS", default=7)
+PASSWORD_RESET_TIMEOUT = 60 * 60 * 24 * 3  # a reset link works for three days

@@ -414,3 +414,61 @@ class TokenForm(PageForm):
         required=False,
         label="Expires",
     )
+
+
+# --- Managing articles: an article's details, and bulk actions on the corpus page ---------
+
+
+class ArticleEditForm(VersionedForm):
+    """An article's details (the text is the re-anchoring feature's): the article service
+    cleans them, so a mistake reads as it does in the API."""
+
+    title = passed_on()
+    author = passed_on()
+    source_url = passed_on()
+    published_on = passed_on()
+    language = passed_on()
+
+    FIELDS = ("title", "author", "source_url", "published_on", "language")
+
+
+BULK_ACTIONS = {"delete": "Move to the trash", "assign": "Assign to", "export": "Export as"}
+
+
+class BulkArticlesForm(PageForm):
+    """The corpus page's bulk actions: the ticked articles, what to do, and to whom or how."""
+
+    articles = Checked(
+        lambda value, field: [v for v in value or [] if str(v).strip()],
+        widget=forms.MultipleHiddenInput,
+    )
+    bulk_action = line(20, required=True)
+    annotator = passed_on()
+    format = passed_on()
+
+    def clean_bulk_action(self) -> str:
+        action = self.cleaned_data["bulk_action"]
+        if action not in BULK_ACTIONS:
+            raise ValidationError(
+                f"bulk_action must be one of {', '.join(BULK_ACTIONS)}; got {action!r}."
+            )
+        return action
+
+
+# --- Invitations -------------------------------------------------------------------------
+
+
+class InvitationForm(PageForm):
+    """An owner invites a person by e-mail with a role (the service checks both)."""
+
+    email = passed_on()
+    role = passed_on()
+
+
+# --- Annotation guidelines ---------------------------------------------------------------
+
+
+class GuidelinesForm(VersionedForm):
+    """The guidelines' Markdown (the service checks its length)."""
+
+    text = passed_on()

@@ -575,3 +575,50 @@ class TextChangeNotice(models.Model):
 
     def __str__(self) -> str:
         return f"notice for {self.user_id} on {self.version}"
+# --- A team's first week: invitations by e-mail, annotation guidelines ------------------------
+
+
+class Invitation(models.Model):
+    """A one-time link that lets a person (a new account, or an existing user once signed in)
+    join a corpus with a role. Only the key's hash is stored: the link is shown once."""
+
+    corpus = models.ForeignKey(Corpus, on_delete=models.CASCADE, related_name="invitations")
+    email = models.EmailField(max_length=254)
+    role = models.CharField(max_length=16, choices=Role.choices)
+    key_hash = models.CharField(max_length=64, unique=True)
+    invited_by = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(
+        USER, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(role__in=Role.values), name="invitation_role_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.email} to {self.corpus_id} as {self.role}"
+
+
+class Guidelines(models.Model):
+    """A corpus's annotation guidelines, in Markdown, written by its owners."""
+
+    corpus = models.OneToOneField(
+        Corpus, on_delete=models.CASCADE, primary_key=True, related_name="guidelines"
+    )
+    text = models.TextField(blank=True)
+    version = models.PositiveIntegerField(default=1)
+    updated_at = models.DateTimeField(auto_now=True)
+    updated_by = models.ForeignKey(
+        USER, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        verbose_name_plural = "guidelines"
+
+    def __str__(self) -> str:
+        return f"guidelines of {self.corpus_id}"

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, cast
 
+from django.core.exceptions import ValidationError
 from django.db.models import (
     Count,
     Exists,
@@ -37,6 +38,8 @@ from .models import (
     Comment,
     Corpus,
     Evidence,
+    Guidelines,
+    Invitation,
     Membership,
     Relation,
     Review,
@@ -534,3 +537,54 @@ def claim_overview_for_article(access: Access, article: Article) -> list[ClaimOv
 def annotation_of(*, user, claim: Claim) -> Annotation | None:
     """The user's own annotation of the claim, if any (one per claim and annotator)."""
     return Annotation.objects.filter(claim=claim, annotator=user).first()
+
+
+# --- Managing articles (bulk actions of the corpus page) -------------------------------------
+
+
+def articles_chosen(access: Access, ids: list[Any]) -> list[Article]:
+    """The live articles of the caller's corpus with these ids, in the order given; an id that
+    is not one of them is refused (400) by name, so that a bulk action never half-applies."""
+    if not ids:
+        raise ValidationError({"articles": ["Tick at least one article."]})
+    wanted, missing = [], []
+    for value in ids:
+        try:
+            wanted.append(parse_id(value))
+        except Http404:
+            missing.append(str(value)[:30])
+    found = {
+        a.pk: a
+        for a in Article.objects.alive()
+        .filter(corpus=access.corpus, pk__in=wanted)
+        .defer("text")
+        .select_related("corpus")
+    }
+    missing += [str(pk) for pk in wanted if pk not in found]
+    if missing:
+        raise ValidationError(
+            {"articles": [f"No such article in this corpus: {', '.join(missing)}."]}
+        )
+    return [found[pk] for pk in dict.fromkeys(wanted)]
+
+
+def invitation_in_corpus(corpus: Corpus, invitation_id: Any) -> Invitation:
+    """An invitation of the corpus (404 otherwise); the caller's role was checked."""
+    found = Invitation.objects.filter(corpus=corpus, pk=parse_id(invitation_id)).first()
+    if found is None:
+        raise Http404("Invitation not found.")
+    return found
+
+
+def invitations_open(corpus: Corpus) -> QuerySet[Invitation]:
+    """The corpus's invitations nobody has used yet (expired ones too, marked by the page)."""
+    return Invitation.objects.filter(corpus=corpus, accepted_at__isnull=True).select_related(
+        "invited_by"
+    )
+
+
+def guidelines_for(corpus: Corpus) -> Guidelines:
+    """The corpus's guidelines (an unsaved empty one, version 1, when none were written)."""
+    return Guidelines.objects.filter(corpus=corpus).select_related("updated_by").first() or (
+        Guidelines(corpus=corpus)
+    )

@@ -1,6 +1,6 @@
 """URLs of the HTML pages; each area's module lists its own patterns."""
 
-from .views import annotate, pages, review, tokens, versions
+from .views import accounts, annotate, guidelines, manage, merge, pages, review, tokens, versions
 
 urlpatterns = [
     *pages.urlpatterns,
@@ -8,4 +8,8 @@ urlpatterns = [
     *review.urlpatterns,
     *tokens.urlpatterns,
     *versions.urlpatterns,
+    *manage.urlpatterns,
+    *accounts.urlpatterns,
+    *guidelines.urlpatterns,
+    *merge.urlpatterns,
 ]

@@ -126,8 +126,10 @@ def test_claim_by_quote_and_by_offsets_agree(team):
     by_quote = _claim(team, exact="low-end chips", prefix="model on ")
     assert team.article.text[by_quote.start : by_quote.end] == "low-end chips"
     assert by_quote.prefix.endswith("model on ") and by_quote.suffix.startswith(".")
-    by_offsets = _claim(team, start=by_quote.start, end=by_quote.end, exact="low-end chips")
-    assert (by_offsets.start, by_offsets.end) == (by_quote.start, by_quote.end)
+    # The same span by offsets is the same claim (one span, one claim): refused, naming it.
+    with pytest.raises(services.DuplicateClaim) as refused:
+        _claim(team, start=by_quote.start, end=by_quote.end, exact="low-end chips")
+    assert refused.value.existing == by_quote
 
 
 @pytest.mark.parametrize(

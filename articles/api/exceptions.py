@@ -43,6 +43,17 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         return _error(status.HTTP_400_BAD_REQUEST, errors=_django_errors(exc))
     if isinstance(exc, services.StaleVersion):
         return _stale(exc, context)
+    if isinstance(exc, services.DuplicateClaim):
+        # One span, one claim (DESIGN.md): the client learns which claim to tag instead.
+        set_rollback()
+        body = {**_body(str(exc)), "existing": str(exc.existing.pk)}
+        return Response(body, status=status.HTTP_409_CONFLICT)
+    if isinstance(exc, services.MergeNeedsChoice):
+        set_rollback()
+        conflicts = [_merge_conflict(c) for c in exc.conflicts]
+        return Response(
+            {**_body(str(exc)), "conflicts": conflicts}, status=status.HTTP_409_CONFLICT
+        )
     if isinstance(exc, services.Conflict):
         return _error(status.HTTP_409_CONFLICT, str(exc))
     if isinstance(exc, imports.ImportFailed):
@@ -64,6 +75,25 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         detail = response.data.get("detail") if isinstance(response.data, dict) else None
         response.data = _body(str(detail) if detail else _default_detail(response.status_code))
     return response
+
+
+def _merge_conflict(conflict: services.MergeConflict) -> dict[str, Any]:
+    """One annotator's two annotations, as the curator chooses between them."""
+
+    def side(annotation: Any) -> dict[str, Any]:
+        return {
+            "annotation": str(annotation.pk),
+            "topic": annotation.topic.label,
+            "stance": annotation.stance,
+            "labels": annotation.labels,
+            "note": annotation.note,
+        }
+
+    return {
+        "annotator": conflict.username,
+        "claim": side(conflict.claim),
+        "into": side(conflict.into),
+    }
 
 
 def _import_failed(failure: imports.ImportFailed) -> Response:

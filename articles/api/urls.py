@@ -25,6 +25,8 @@ from .corpora import (
     TopicDetailView,
     TopicListView,
 )
+from .guidelines import GuidelinesView
+from .merge import ClaimMergeView
 from .relations import RelationDetailView, RelationListView
 from .reviews import CommentListView, ReviewView
 from .tokens import LogoutView, TokenView
@@ -51,6 +53,7 @@ urlpatterns = [
     _route(f"corpora/{SLUG}/members", MemberListView, "api-members"),
     _route(f"corpora/{SLUG}/members/(?P<username>[^/]+)", MemberDetailView, "api-member"),
     _route(f"corpora/{SLUG}/articles", ArticleListView, "api-articles"),
+    _route(f"corpora/{SLUG}/guidelines", GuidelinesView, "api-guidelines"),
     _route(f"corpora/{SLUG}/assignments", AssignmentListView, "api-assignments"),
     _route(r"corpora/(?P<slug>[-\w]+)/agreement", agreement_view, "api-corpus-agreement"),
     _route(r"corpora/(?P<slug>[-\w]+)/export", CorpusExportView, "api-corpus-export"),
@@ -68,6 +71,7 @@ urlpatterns = [
     _route(f"claims/{ID}/annotations", AnnotationListView, "api-annotations"),
     _route(f"claims/{ID}/review", ReviewView, "api-review"),
     _route(f"claims/{ID}/comments", CommentListView, "api-comments"),
+    _route(f"claims/{ID}/merge", ClaimMergeView, "api-claim-merge"),
     _route(f"annotations/{ID}", AnnotationDetailView, "api-annotation"),
     _route(f"relations/{ID}", RelationDetailView, "api-relation"),
 ]

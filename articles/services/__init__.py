@@ -70,6 +70,7 @@ from .base import (
 from .claims import (
     CLAIM_FIELDS,
     ClaimChanges,
+    DuplicateClaim,
     claim_create,
     claim_delete,
     claim_restore,
@@ -93,6 +94,17 @@ from .corpora import (
     topic_delete,
     topic_update,
 )
+from .guidelines import guidelines_update
+from .invitations import (
+    invitation_accept,
+    invitation_create,
+    invitation_key_hash,
+    invitation_revoke,
+    invitation_sign_up,
+    invitation_usable,
+)
+from .manage import articles_assign, articles_delete
+from .merge import MergeConflict, MergeNeedsChoice, claim_merge, merge_conflicts
 from .review import (
     REVIEW_FIELDS,
     assignment_create,
@@ -133,6 +145,13 @@ __all__ = [
     "api_token_create",
     "api_token_revoke",
     "user_deactivate",
+    "guidelines_update",
+    "invitation_accept",
+    "invitation_create",
+    "invitation_key_hash",
+    "invitation_revoke",
+    "invitation_sign_up",
+    "invitation_usable",
     # corpora, topics, members
     "CORPUS_FIELDS",
     "TOPIC_FIELDS",
@@ -158,16 +177,23 @@ __all__ = [
     "article_restore",
     "article_submit",
     "article_update",
+    "articles_assign",
+    "articles_delete",
     "clean_article_fields",
     "clean_article_text",
     "text_sha256",
     # claims and relations
     "CLAIM_FIELDS",
     "ClaimChanges",
+    "DuplicateClaim",
     "claim_create",
     "claim_delete",
     "claim_restore",
     "claim_update",
+    "claim_merge",
+    "merge_conflicts",
+    "MergeConflict",
+    "MergeNeedsChoice",
     "relation_create",
     "relation_delete",
     # annotations and evidence

@@ -21,6 +21,7 @@ from ..permissions import (
     ensure_that,
 )
 from .base import (
+    Conflict,
     User,
     Version,
     _create_unique,
@@ -45,6 +46,17 @@ class ClaimChanges(TypedDict, total=False):
     labels: Sequence[str]
 
 
+class DuplicateClaim(Conflict):
+    """The span is a live claim's already (HTTP 409 naming it): tag that claim instead."""
+
+    def __init__(self, existing: Claim) -> None:
+        self.existing = existing
+        super().__init__(
+            f"This passage is a claim already (claim {existing.pk}): tag that claim instead "
+            "of marking it again."
+        )
+
+
 def claim_create(
     *,
     actor: User,
@@ -67,6 +79,17 @@ def claim_create(
     summary = clean_free_text(summary, "summary", max_chars=2000).strip()
     clean = clean_labels(labels, "labels", allowed=article.corpus.claim_labels)
     with transaction.atomic():
+        # One span, one claim: the article's row is locked so that two people marking the same
+        # passage at once get one claim, and the second is told which.
+        _lock(Article, article.pk)
+        existing = (
+            Claim.objects.alive()
+            .filter(article=article, start=span.start, end=span.end)
+            .order_by("id")
+            .first()
+        )
+        if existing is not None:
+            raise DuplicateClaim(existing)
         claim = Claim.objects.create(
             article=article,
             start=span.start,

@@ -20,6 +20,7 @@ from .. import imports, selectors, services
 from ..access import Access, Kind
 from ..filters.pages import STATUS_FILTERS, CorpusArticleFilterSet
 from ..forms import ARTICLE_FIELDS, ArticleImportForm, CorpusCreateForm
+from ..models import Role
 from ..permissions import Action
 from .review_common import (
     CORPUS_LINKS,
@@ -138,8 +139,31 @@ def _corpus_context(
         "import_extensions": ",".join(IMPORT_EXTENSIONS),
         "import_max_bytes": settings.IMPORT_MAX_BYTES,
         "paste": {},
+        **bulk_context(access),
         **extra,
     }
+
+
+def bulk_context(access: Access) -> dict[str, Any]:
+    """The article list's bulk actions the member's role allows (none: no checkboxes)."""
+    allowed = {
+        "delete": access.can(Action.DELETE_ARTICLE),
+        "assign": access.can(Action.ASSIGN),
+        "export": access.can(Action.EXPORT),
+    }
+    return {
+        "bulk": allowed if any(allowed.values()) else None,
+        "bulk_annotators": [
+            m.user.username
+            for m in selectors.members_for_corpus(access.corpus)
+            if m.role != Role.VIEWER
+        ]
+        if allowed["assign"]
+        else [],
+    }
+
+
+corpus_page_context = _corpus_context  # the bulk actions show the page again after a refusal
 
 
 @login_required

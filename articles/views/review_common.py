@@ -29,6 +29,7 @@ CORPUS_LINKS = [
     ("corpus-audit", "Audit log", Action.AUDIT),
     ("corpus-trash", "Trash", Action.MANAGE),
     ("corpus-settings", "Settings", Action.MANAGE),
+    ("corpus-guidelines", "Guidelines", Action.VIEW),
 ]
 
 # What a service refuses with, besides PermissionDenied and Http404 (the 403 and 404 pages).

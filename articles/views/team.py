@@ -17,6 +17,7 @@ from django.core.exceptions import ValidationError
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
 from .. import review_selectors as rs
@@ -216,6 +217,8 @@ def _settings_page(
         "errors": form.error_map if form else {},
         "topics": list(rs.topics_with_use(corpus)),
         "members": list(selectors.members_for_corpus(corpus)),
+        "invitations": list(selectors.invitations_open(corpus)),
+        "now": timezone.now(),
         "roles": ROLE_CHOICES,
         "role_help": [(Role(r).label, ROLE_HELP[Role(r)]) for r, _ in ROLE_CHOICES],
     }

@@ -13,6 +13,7 @@ import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from types import SimpleNamespace
 from typing import Any
 
@@ -30,10 +31,12 @@ from articles.models import (
     ApiToken,
     ArticleVersion,
     AuditEvent,
+    Invitation,
     Membership,
     Role,
     TextChangeNotice,
 )
+from articles.services import invitation_key_hash
 from tests.factories import (
     AnnotationFactory,
     ArticleFactory,
@@ -162,6 +165,16 @@ MATRIX: dict[str, Route] = {
     "corpus-import": _page(
         slug, POST=Call(OWN, lambda w: {"title": "Pasted", "text": "A pasted article."})
     ),
+    # Managing articles: details, the trash, bulk actions on the corpus page
+    "article-edit": _page(
+        article,
+        GET=Call(OWN),
+        POST=Call(OWN, lambda w: {"title": "Retitled", "version": w.article.version}),
+    ),
+    "article-delete": _page(article, POST=Call(OWN)),
+    "corpus-bulk": _page(
+        slug, POST=Call(OWN, lambda w: {"bulk_action": "delete", "articles": [w.article.pk]})
+    ),
     # Annotation page and its partials and writes
     "article": _page(article, GET=Call(READ)),
     "article-text": _page(article, GET=Call(READ, htmx=True)),
@@ -227,6 +240,11 @@ MATRIX: dict[str, Route] = {
         claim, GET=Call(READ), POST=Call(ANNOTATE, lambda w: {"text": "Agreed."})
     ),
     "claim-history": _page(claim, GET=Call(CURATE)),
+    "claim-merge": _page(
+        claim,
+        GET=Call(CURATE),
+        POST=Call(CURATE, lambda w: {"into": w.reviewed_claim.pk}, ok=(302,)),
+    ),
     "corpus-settings": _page(
         slug,
         GET=Call(OWN),
@@ -246,6 +264,42 @@ MATRIX: dict[str, Route] = {
         POST=Call(OWN, lambda w: {"action": "restore_article", "article": w.trashed_article.pk}),
     ),
     "corpus-agreement": _page(slug, GET=Call(only("viewer", "curator", "owner"))),
+    "corpus-guidelines": _page(
+        slug, GET=Call(READ), POST=Call(OWN, lambda w: {"text": "# Rules", "version": 1})
+    ),
+    # Accounts: invitations (owners invite; whoever holds the key joins), passwords
+    "corpus-invite": _page(
+        slug, POST=Call(OWN, lambda w: {"email": "new@example.org", "role": "viewer"})
+    ),
+    "invitation-revoke": _page(
+        lambda w: {"slug": w.corpus.slug, "pk": w.invitation.pk}, POST=Call(OWN)
+    ),
+    "invitation": _page(
+        lambda w: {"key": w.invitation_key},
+        probe="anonymous",
+        GET=Call(PUBLIC),
+        POST=Call(PUBLIC, lambda w: {}, ok=(302, 400)),
+    ),
+    "password-change": _page(
+        GET=Call(ANY_USER),
+        POST=Call(ANY_USER, lambda w: {}, ok=(200,)),
+        PUT=Call(ANY_USER, ok=(200,)),
+    ),
+    "password-reset": _page(
+        probe="anonymous",
+        GET=Call(PUBLIC),
+        POST=Call(PUBLIC, lambda w: {"email": "someone@example.org"}),
+        PUT=Call(PUBLIC),
+    ),
+    "password-reset-sent": _page(probe="anonymous", GET=Call(PUBLIC)),
+    "password-reset-confirm": _page(
+        lambda w: {"uidb64": "MQ", "token": "not-a-reset-token"},
+        probe="anonymous",
+        GET=Call(PUBLIC),
+        POST=Call(PUBLIC, lambda w: {}),
+        PUT=Call(PUBLIC),
+    ),
+    "password-reset-done": _page(probe="anonymous", GET=Call(PUBLIC)),
     # API tokens page: each user's own tokens only
     "tokens": _page(GET=Call(ANY_USER), POST=Call(ANY_USER, lambda w: {"name": "script"})),
     "token-revoke": _page(
@@ -302,6 +356,9 @@ MATRIX: dict[str, Route] = {
     "api-article-orphans": _api(api_id("article"), GET=Call(READ)),
     "api-articles": _api(
         slug, GET=Call(READ), POST=Call(OWN, lambda w: {"title": "New", "text": "Some new text."})
+    ),
+    "api-guidelines": _api(
+        slug, GET=Call(READ), PUT=Call(OWN, lambda w: {"text": "# Rules", "version": 1})
     ),
     "api-assignments": _api(
         slug,
@@ -371,6 +428,10 @@ MATRIX: dict[str, Route] = {
             only("annotator"), lambda w: {"stance": "oppose", "version": w.annotation.version}
         ),
         DELETE=Call(only("annotator", "owner")),
+    ),
+    "api-claim-merge": _api(
+        api_id("claim"),
+        POST=Call(CURATE, lambda w: {"into": str(w.reviewed_claim.pk)}, ok=(200,)),
     ),
     "api-relation": _api(api_id("relation"), GET=Call(READ), DELETE=Call(ANNOTATE)),
     "api-corpus-export": _api(slug, GET=Call(OWN)),
@@ -466,6 +527,15 @@ def _world(*, corpus, topic, article, users: dict[str, Any], newcomer) -> Simple
         newcomer=newcomer,
         owner_token=ApiToken.objects.create(user=users["owner"], name="owner's")[0],
         notice=_notice(article, users["annotator"]),
+        invitation=Invitation.objects.create(
+            corpus=corpus,
+            email=f"invited@{slug}.example.org",
+            role=Role.VIEWER,
+            key_hash=invitation_key_hash(f"invitation-key-of-{slug}"),
+            invited_by=users["owner"],
+            expires_at=now + timedelta(days=1),
+        ),
+        invitation_key=f"invitation-key-of-{slug}",
     )
 
 

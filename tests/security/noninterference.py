@@ -136,6 +136,10 @@ class World:
             "review": [],
             "token": self.tokens,
             "notice": [],  # a write's target only (dismissing), never read
+            # Keys and links the blind annotator never holds: only ones that do not exist.
+            "invitation": [],
+            "reset-user": [],
+            "reset-token": [],
         }
         if kind not in known:
             return None

@@ -75,8 +75,11 @@ SEGMENT_KINDS = {
     "reviews": "review",
     "notices": "notice",
     "versions": "version",
+    "invitations": "invitation",  # an invitation's id (revoke) or its key (the link)
+    "reset": "reset-user",  # a password reset link: the user's id in base64, then its token
+    "<uidb64>": "reset-token",
 }
-KNOWN_KWARGS = {"slug", "pk", "id", "username", "evidence_id", "number"}
+KNOWN_KWARGS = {"slug", "pk", "id", "username", "evidence_id", "number", "key", "uidb64", "token"}
 _KWARG = re.compile(r"<(?:\w+:)?(\w+)>|\(\?P<(\w+)>")
 
 
@@ -140,6 +143,7 @@ def page_params(world) -> dict[str, dict[str, list[str]]]:
             "page": ["2"],
         },
         "corpus-assignments": {"page": ["2"]},
+        "claim-merge": {"into": ids("claim")},
         "corpus-trash": {"apage": ["2"], "cpage": ["2"]},
     }
 

@@ -69,9 +69,9 @@ def _api_writes() -> list[Write]:
               expect=(201,)),
         Write("API: mark a claim where arjun's evidence lies", "POST", article("api-claims"),
               lambda w: dict(ARJUN_EVIDENCE), expect=(201,)),
-        # 409 once "one span, one claim" (DESIGN.md, second version) is built; 201 before.
+        # One span, one claim (DESIGN.md): 409 naming S4, which she sees anyway (spans are shared).
         Write("API: mark a claim at S4's span (a claim already)", "POST", article("api-claims"),
-              lambda w: dict(S4), expect=(201, 409)),
+              lambda w: dict(S4), expect=(409,)),
         Write("API: tag S4, which arjun tagged, with his evidence span", "POST",
               lambda w: reverse("api-annotations", kwargs={"id": w.claims["S4"].pk}),
               lambda w: {"stance": "support",

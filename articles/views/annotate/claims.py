@@ -29,11 +29,25 @@ def claim_create(request: PageRequest, pk: int) -> HttpResponse:
         errors="claim_errors",
         keep={"claim_form": form.data},
     )
+    found = False
+
+    def create() -> Claim:
+        nonlocal found
+        try:
+            return services.claim_create(
+                actor=request.user, article=article, role=access.role, **form.parse()
+            )
+        except services.DuplicateClaim as duplicate:
+            # One span, one claim: open the claim there is for tagging (spans are shared, so
+            # this reveals nothing blind mode hides; the panel shows only what the caller sees).
+            found = True
+            return duplicate.existing
+
     return write.run(
-        lambda: services.claim_create(
-            actor=request.user, article=article, role=access.role, **form.parse()
+        create,
+        done=lambda: (
+            "This passage is a claim already: opened it for tagging." if found else "Claim marked."
         ),
-        done="Claim marked.",
         opens=lambda claim: claim.pk,
     )
 

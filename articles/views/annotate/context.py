@@ -73,6 +73,11 @@ class Viewer:
     def can_annotate(self) -> bool:
         return self.access.can(Action.ANNOTATE)
 
+    @property
+    def can_manage(self) -> bool:
+        """Owners edit the article's details and move it to the trash."""
+        return self.access.can(Action.MANAGE)
+
 
 def viewer_for(access: Access, article: Article) -> Viewer:
     """The caller on `article`: one query ("have they submitted it?"), none for viewers."""
