@@ -15,8 +15,9 @@ from articles.filters import ArticleFilterSet, AssignmentFilterSet
 from articles.models import Article
 from articles.permissions import Action
 
+from . import documents
 from . import serializers as s
-from .base import ApiView, named_in_body
+from .base import ApiView, etag, named_in_body
 from .schema import CONFLICT, ERRORS, STALE
 
 
@@ -60,8 +61,14 @@ class ArticleDetailView(ApiView):
     def present(self, obj: Article, access: Access) -> Any:
         return _article_body(obj, access)
 
-    @extend_schema(responses={200: s.ArticleSerializer, 404: ERRORS[404]})
+    @extend_schema(
+        parameters=[documents.INCLUDE_PARAMETER],
+        responses={200: documents.ARTICLE_RESPONSE, 400: ERRORS[400], 404: ERRORS[404]},
+    )
     def get(self, request: Request, id: str) -> Response:
+        if documents.include_claims(request):
+            article, access = self.fetch()
+            return Response(documents.article_with_claims(article, access), headers=etag(article))
         return self.retrieve()
 
     @extend_schema(

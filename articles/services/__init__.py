@@ -77,6 +77,7 @@ from .claims import (
     relation_create,
     relation_delete,
 )
+from .claims_bulk import MAX_BULK_CLAIMS, BulkClaims, ClaimItem, claims_create_many
 from .corpora import (
     CORPUS_FIELDS,
     TOPIC_FIELDS,
@@ -184,3 +185,5 @@ __all__ = [
     "review_delete",
     "review_set",
 ]
+# many claims of an article at once, with the caller's annotations
+__all__ += ["MAX_BULK_CLAIMS", "BulkClaims", "ClaimItem", "claims_create_many"]
