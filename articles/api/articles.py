@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from django.db.models import QuerySet
@@ -9,7 +10,7 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from articles import selectors, services
+from articles import claim_selectors, selectors, services
 from articles.access import Access
 from articles.filters import ArticleFilterSet, AssignmentFilterSet
 from articles.models import Article
@@ -33,7 +34,12 @@ class ArticleListView(ApiView):
     rows_share = "corpus"
 
     def get_queryset(self) -> QuerySet:
-        return selectors.articles_for_corpus(self.access)
+        return claim_selectors.articles_listed(self.access)
+
+    def paginate_queryset(self, queryset: QuerySet | Sequence[Any]) -> list[Any]:
+        rows = super().paginate_queryset(queryset)
+        claim_selectors.attach_article_counts(self.access, rows)  # for this page's rows only
+        return rows
 
     @extend_schema(responses=s.ArticleListItemSerializer(many=True))
     def get(self, request: Request, slug: str) -> Response:
