@@ -102,7 +102,8 @@ def test_jsonl_import_creates_everything_and_audits(team, client):
         client, jsonl(line(), {"title": "Bare", "text": "Just text."}), "application/x-ndjson"
     )
     assert response.status_code == 201, response.json()
-    assert response.json() == {
+    body = response.json()
+    assert {k: v for k, v in body.items() if not k.endswith("_ids")} == {
         "articles": 2,
         "claims": 2,
         "annotations": 2,

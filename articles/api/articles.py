@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from django.db.models import QuerySet
@@ -9,14 +10,15 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from articles import selectors, services
+from articles import claim_selectors, selectors, services
 from articles.access import Access
 from articles.filters import ArticleFilterSet, AssignmentFilterSet
 from articles.models import Article
 from articles.permissions import Action
 
+from . import documents
 from . import serializers as s
-from .base import ApiView, named_in_body
+from .base import ApiView, etag, named_in_body
 from .schema import CONFLICT, ERRORS, STALE
 
 
@@ -32,7 +34,12 @@ class ArticleListView(ApiView):
     rows_share = "corpus"
 
     def get_queryset(self) -> QuerySet:
-        return selectors.articles_for_corpus(self.access)
+        return claim_selectors.articles_listed(self.access)
+
+    def paginate_queryset(self, queryset: QuerySet | Sequence[Any]) -> list[Any]:
+        rows = super().paginate_queryset(queryset)
+        claim_selectors.attach_article_counts(self.access, rows)  # for this page's rows only
+        return rows
 
     @extend_schema(responses=s.ArticleListItemSerializer(many=True))
     def get(self, request: Request, slug: str) -> Response:
@@ -60,8 +67,14 @@ class ArticleDetailView(ApiView):
     def present(self, obj: Article, access: Access) -> Any:
         return _article_body(obj, access)
 
-    @extend_schema(responses={200: s.ArticleSerializer, 404: ERRORS[404]})
+    @extend_schema(
+        parameters=[documents.INCLUDE_PARAMETER],
+        responses={200: documents.ARTICLE_RESPONSE, 400: ERRORS[400], 404: ERRORS[404]},
+    )
     def get(self, request: Request, id: str) -> Response:
+        if documents.include_claims(request):
+            article, access = self.fetch()
+            return Response(documents.article_with_claims(article, access), headers=etag(article))
         return self.retrieve()
 
     @extend_schema(

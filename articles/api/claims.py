@@ -10,12 +10,13 @@ from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from articles import selectors, services
+from articles import claim_selectors, selectors, services
 from articles.access import Access, Kind
 from articles.filters import ClaimFilterSet
 from articles.models import Claim
 from articles.permissions import Action, can_edit_claim, ensure_that
 
+from . import documents
 from . import serializers as s
 from .base import ApiView
 from .schema import ERRORS, STALE
@@ -30,7 +31,7 @@ class ClaimListView(ApiView):
     ordering = ("start", "-end", "id")
 
     def get_queryset(self) -> QuerySet:
-        return selectors.claims_for_article(self.access, self.parent)
+        return claim_selectors.claims_listed(self.parent)
 
     def get_serializer_context(self) -> dict[str, Any]:
         # Whether the caller may see the curators' decisions on this article (one check a page).
@@ -41,9 +42,17 @@ class ClaimListView(ApiView):
     def get(self, request: Request, id: str) -> Response:
         return self.list()
 
-    @extend_schema(request=s.ClaimInputSerializer, responses={201: s.ClaimSerializer, **ERRORS})
+    @extend_schema(
+        request=documents.CLAIMS_REQUEST,
+        responses={201: documents.CLAIMS_RESPONSE, **ERRORS},
+        description="One claim (an object), or many claims of the article at once (a list, each "
+        "item optionally with the caller's `annotation`): all or nothing, errors keyed "
+        '`"<index>.<field>"`; a span equal to a live claim\'s reuses that claim.',
+    )
     def post(self, request: Request, id: str) -> Response:
         article, access = self.fetch(Action.ANNOTATE)
+        if isinstance(request.data, list):
+            return self.created(documents.create_many(request, article, access))
         data = self.read(s.ClaimInputSerializer)
         claim = services.claim_create(actor=self.actor, article=article, role=access.role, **data)
         return self.created(s.ClaimSerializer(claim).data, "api-claim", id=str(claim.pk))

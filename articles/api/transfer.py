@@ -139,9 +139,17 @@ class CorpusImportView(APIView):
             201: OpenApiResponse(
                 inline_serializer(
                     "ImportResult",
-                    {name: serializers.IntegerField() for name in imports.ImportResult().as_dict()},
+                    {
+                        **{
+                            name: serializers.IntegerField()
+                            for name in imports.ImportResult().as_dict()
+                        },
+                        "article_ids": serializers.ListField(child=serializers.CharField()),
+                        "claim_ids": serializers.ListField(child=serializers.CharField()),
+                    },
                 ),
-                description="counts of what was created",
+                description="counts of what was created, and the ids of the new articles and "
+                "claims in file order",
             ),
             403: OpenApiResponse(description="only owners import"),
             404: OpenApiResponse(description="unknown corpus, or not one of yours"),
@@ -208,7 +216,9 @@ class CorpusImportView(APIView):
             file=file,
             title=title,
         )
-        return Response(result.as_dict(), status=status.HTTP_201_CREATED)
+        return Response(
+            {**result.as_dict(), **result.created_ids()}, status=status.HTTP_201_CREATED
+        )
 
 
 def _too_large(size: int, limit: int) -> PayloadTooLarge:

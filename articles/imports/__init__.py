@@ -38,7 +38,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from .. import anchoring, services, validators
+from .. import anchoring, db_statistics, services, validators
 from ..models import (
     Annotation,
     AnnotationStatus,
@@ -80,9 +80,20 @@ class ImportResult:
     reviews: int = 0
     comments: int = 0
     topics: int = 0
+    # The ids of what the import created, in file order (answered by the API, not audited).
+    article_ids: list[int] = field(default_factory=list, repr=False)
+    claim_ids: list[int] = field(default_factory=list, repr=False)
 
     def as_dict(self) -> dict[str, int]:
-        return asdict(self)
+        """The counts."""
+        return {k: v for k, v in asdict(self).items() if not k.endswith("_ids")}
+
+    def created_ids(self) -> dict[str, list[str]]:
+        """The ids of the new articles and claims, as the API gives ids (strings)."""
+        return {
+            "article_ids": [str(pk) for pk in self.article_ids],
+            "claim_ids": [str(pk) for pk in self.claim_ids],
+        }
 
 
 class ImportFailed(Exception):
@@ -277,6 +288,7 @@ class Writer:
         self.context = context
         self.result = ImportResult()
         self.holds_corpus = False
+        self.assignments = 0  # rows written, for the statistics refresh (not in the result)
 
     def _topic(self, label: str | None) -> Topic | None:
         if label is None:
@@ -313,6 +325,20 @@ class Writer:
             self.result.topics += 1
         context.topics[label] = topic
         return topic
+
+    def rows_written(self) -> dict[str, int]:
+        """{model name: rows written}, for db_statistics.refresh."""
+        r = self.result
+        return {
+            "Article": r.articles,
+            "Claim": r.claims,
+            "Annotation": r.annotations,
+            "Evidence": r.evidence,
+            "Relation": r.relations,
+            "Review": r.reviews,
+            "Comment": r.comments,
+            "Assignment": self.assignments,
+        }
 
     def write(self, plans: list[PlannedArticle]) -> None:
         if not plans:
@@ -412,6 +438,7 @@ class Writer:
             for item in planned.annotations
             if item.status == AnnotationStatus.SUBMITTED
         }
+        self.assignments += len(submitted)
         Assignment.objects.bulk_create(
             (
                 Assignment(
@@ -425,6 +452,8 @@ class Writer:
             batch_size=1000,
         )
         result = self.result
+        result.article_ids += [article.pk for article in articles]
+        result.claim_ids += [claim.pk for claim in claims]
         result.articles += len(articles)
         result.claims += len(claims)
         result.annotations += len(annotations)
@@ -527,6 +556,9 @@ def import_upload(
                 corpus=corpus,
                 after={"source": name, "format": kind, **writer.result.as_dict()},
             )
+            # Once committed, the planner's statistics of the tables the import grew are
+            # refreshed (see db_statistics: the database may never do it by itself).
+            transaction.on_commit(lambda: db_statistics.refresh(writer.rows_written()))
             if connection.vendor == "postgresql":
                 # Check the deferred foreign keys now, inside the try, rather than at a commit
                 # that may belong to the caller's transaction (the page imports several files).

@@ -78,6 +78,7 @@ from .claims import (
     relation_create,
     relation_delete,
 )
+from .claims_bulk import MAX_BULK_CLAIMS, BulkClaims, ClaimItem, claims_create_many
 from .corpora import (
     CORPUS_FIELDS,
     TOPIC_FIELDS,
@@ -223,3 +224,5 @@ __all__ = [
     "claim_place",
     "notice_dismiss",
 ]
+# many claims of an article at once, with the caller's annotations
+__all__ += ["MAX_BULK_CLAIMS", "BulkClaims", "ClaimItem", "claims_create_many"]

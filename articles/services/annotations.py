@@ -91,6 +91,30 @@ def _evidence_snapshot(annotation: Annotation) -> list[dict[str, object]]:
     return [_snapshot(e, EVIDENCE_FIELDS) for e in annotation.evidence.order_by("position", "id")]
 
 
+def clean_annotation(
+    article: Article,
+    *,
+    stance: object,
+    topic: Topic | int | str | None = None,
+    labels: object = None,
+    confidence: object = None,
+    note: object = "",
+    evidence: object = None,
+    topics: Sequence[Topic] | None = None,
+) -> tuple[_AnnotationFields, list[EvidenceFields]]:
+    """A new annotation's fields and evidence on `article`, checked (one ValidationError keyed
+    by field); `topics`, the corpus's topics in order when the caller has them (no query)."""
+    corpus = article.corpus
+    data: _AnnotationFields = {
+        "topic": _resolve_topic(corpus, topic, topics=topics),
+        "stance": keyed("stance", validators.validate_stance, stance),
+        "labels": clean_labels(labels, "labels", allowed=corpus.claim_labels),
+        "confidence": clean_confidence(confidence),
+        "note": clean_free_text(note, "note").strip(),
+    }
+    return data, clean_evidence(article, evidence)
+
+
 def annotation_create(
     *,
     actor: User,
@@ -106,14 +130,15 @@ def annotation_create(
     """Creates the actor's own annotation of the claim (one per claim and annotator)."""
     ensure(role, Action.ANNOTATE)
     corpus = claim.article.corpus
-    data: _AnnotationFields = {
-        "topic": _resolve_topic(corpus, topic),
-        "stance": keyed("stance", validators.validate_stance, stance),
-        "labels": clean_labels(labels, "labels", allowed=corpus.claim_labels),
-        "confidence": clean_confidence(confidence),
-        "note": clean_free_text(note, "note").strip(),
-    }
-    items = clean_evidence(claim.article, evidence)
+    data, items = clean_annotation(
+        claim.article,
+        stance=stance,
+        topic=topic,
+        labels=labels,
+        confidence=confidence,
+        note=note,
+        evidence=evidence,
+    )
     submitted = Assignment.objects.filter(
         article_id=claim.article_id, annotator=actor, state=AssignmentState.SUBMITTED
     ).exists()

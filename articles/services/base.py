@@ -87,7 +87,22 @@ def audit(
     after: Mapping[str, object] | None = None,
 ) -> AuditEvent:
     """Records a write; an anonymous or missing actor (a command-line action) is stored as none."""
-    return AuditEvent.objects.create(
+    event = audit_event(actor=actor, verb=verb, obj=obj, corpus=corpus, before=before, after=after)
+    event.save(force_insert=True)
+    return event
+
+
+def audit_event(
+    *,
+    actor: User | AnonymousUser | None,
+    verb: str,
+    obj: Model,
+    corpus: Corpus | None,
+    before: Mapping[str, object] | None = None,
+    after: Mapping[str, object] | None = None,
+) -> AuditEvent:
+    """The record `audit` saves, unsaved: for writes of many rows, saved with bulk_create."""
+    return AuditEvent(
         actor=actor if actor is not None and actor.is_authenticated else None,
         verb=verb,
         object_type=type(obj).__name__.lower(),

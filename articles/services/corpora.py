@@ -261,15 +261,20 @@ def topic_delete(*, actor: User, topic: Topic, role: str | None) -> None:
         topic.delete()
 
 
-def _resolve_topic(corpus: Corpus, topic: Topic | int | str | None) -> Topic:
-    """A Topic object, a topic id, a label, or None (the corpus's first topic)."""
+def _resolve_topic(
+    corpus: Corpus, topic: Topic | int | str | None, *, topics: Sequence[Topic] | None = None
+) -> Topic:
+    """A Topic object, a topic id, a label, or None (the corpus's first topic). `topics`: the
+    corpus's topics in order, when the caller fetched them already (then no query)."""
     if isinstance(topic, Topic):
         if topic.corpus_id != corpus.pk:
             raise ValidationError({"topic": ["That topic belongs to another corpus."]})
         return topic
-    topics = Topic.objects.filter(corpus=corpus)
+    if topics is not None:
+        return _topic_among(topics, topic)
+    in_corpus = Topic.objects.filter(corpus=corpus)
     if topic in (None, ""):
-        first = topics.order_by("position", "id").first()
+        first = in_corpus.order_by("position", "id").first()
         if first is None:
             raise ValidationError({"topic": ["This corpus has no topics yet; an owner adds them."]})
         return first
@@ -279,9 +284,29 @@ def _resolve_topic(corpus: Corpus, topic: Topic | int | str | None) -> Topic:
         and not isinstance(topic, bool)
         or (isinstance(topic, str) and topic.isdigit() and len(topic) < 19)
     ):
-        found = topics.filter(pk=int(topic)).first()
+        found = in_corpus.filter(pk=int(topic)).first()
     if found is None and isinstance(topic, str):
-        found = topics.filter(label=topic).first()
+        found = in_corpus.filter(label=topic).first()
+    if found is None:
+        raise ValidationError({"topic": [f"No topic {topic!r} in this corpus."]})
+    return found
+
+
+def _topic_among(topics: Sequence[Topic], topic: int | str | None) -> Topic:
+    """_resolve_topic over topics already fetched: the same answers, the same messages."""
+    if topic in (None, ""):
+        if not topics:
+            raise ValidationError({"topic": ["This corpus has no topics yet; an owner adds them."]})
+        return topics[0]
+    found = None
+    if (
+        isinstance(topic, int)
+        and not isinstance(topic, bool)
+        or (isinstance(topic, str) and topic.isdigit() and len(topic) < 19)
+    ):
+        found = next((t for t in topics if t.pk == int(topic)), None)
+    if found is None and isinstance(topic, str):
+        found = next((t for t in topics if t.label == topic), None)
     if found is None:
         raise ValidationError({"topic": [f"No topic {topic!r} in this corpus."]})
     return found

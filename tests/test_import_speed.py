@@ -1,0 +1,67 @@
+"""What a bulk import leaves for the next reads: the ids it created, and planner statistics that
+count its rows (the import refreshes them itself: db_statistics)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from django.db import connection
+
+from articles import db_statistics
+from articles.models import Article, Claim
+
+pytestmark = pytest.mark.django_db
+
+URL = "/api/v1/corpora/chips/import"
+
+
+def _lines(n: int, claims: int = 2) -> bytes:
+    text = "Chips matter. Prices doubled in labs. Rules fail. “Quotes” — and 🚀 too."
+    lines = []
+    for i in range(n):
+        spans = [{"exact": part} for part in ("Chips matter.", "Rules fail.")[:claims]]
+        lines.append(json.dumps({"title": f"A {i}", "text": text, "claims": spans}))
+    return "\n".join(lines).encode()
+
+
+def test_the_import_answers_the_ids_it_created_in_file_order(team, client):
+    client.force_login(team.owner)
+    response = client.post(URL, data=_lines(3), content_type="application/x-ndjson")
+    assert response.status_code == 201, response.content
+    body = response.json()
+    articles = list(Article.objects.filter(corpus=team.corpus).order_by("id"))
+    assert body["article_ids"] == [str(a.pk) for a in articles if a.title.startswith("A ")]
+    claims = Claim.objects.filter(article__in=articles).order_by("article_id", "start")
+    assert body["claim_ids"] == [str(c.pk) for c in claims]
+    assert body["articles"] == 3 and body["claims"] == 6
+
+
+def _counted(table: str) -> float:
+    return db_statistics._counted_rows([table])[table]
+
+
+def test_an_import_refreshes_the_statistics_of_the_tables_it_grew(
+    team, client, django_capture_on_commit_callbacks
+):
+    client.force_login(team.owner)
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        response = client.post(URL, data=_lines(40, claims=2), content_type="application/x-ndjson")
+    assert response.status_code == 201, response.content
+    assert len(callbacks) == 1
+    # 80 claims written: more than 50 + 10 % of the none counted before.
+    assert _counted("articles_claim") >= 80
+    # 40 articles (+1 of the fixture) are under the threshold of 50: not analysed for them alone.
+    assert _counted("articles_article") < 40
+
+
+def test_a_small_write_after_a_large_one_does_not_analyse_again():
+    from django.apps import apps
+
+    table = apps.get_model("articles", "Claim")._meta.db_table
+    assert db_statistics.refresh({"Claim": 0}) == []
+    with connection.cursor() as cursor:
+        cursor.execute(f"ANALYZE {table}")  # the same statement on both databases
+    counted = _counted(table)
+    assert db_statistics.refresh({"Claim": int(50 + 0.1 * counted)}) == []
+    assert db_statistics.refresh({"Claim": int(51 + 0.1 * counted) + 1}) == [table]
