@@ -93,6 +93,15 @@ from .corpora import (
     topic_delete,
     topic_update,
 )
+from .groups import (
+    group_add_claims,
+    group_create,
+    group_delete,
+    group_merge,
+    group_remove_claims,
+    group_split,
+    group_update,
+)
 from .review import (
     REVIEW_FIELDS,
     assignment_create,
@@ -175,6 +184,14 @@ __all__ = [
     "annotation_update",
     "clean_confidence",
     "clean_evidence",
+    # claim groups
+    "group_add_claims",
+    "group_create",
+    "group_delete",
+    "group_merge",
+    "group_remove_claims",
+    "group_split",
+    "group_update",
     # reviews, comments, assignments
     "REVIEW_FIELDS",
     "assignment_create",
