@@ -151,21 +151,27 @@ def stances_of_claims(access: Access, claim_ids: Sequence[int]) -> dict[int, Cla
 
 
 def sentence_around(text: str, start: int, end: int) -> tuple[str, str, str]:
-    """(before, the claim, after): the claim in its sentence, at most CONTEXT_CHARS either side."""
+    """(before, the claim, after): the claim's sentence with the sentence before and the one
+    after it, at most CONTEXT_CHARS either side (cut at a word, with "…", beyond that)."""
     window_start = max(0, start - CONTEXT_CHARS)
     before = text[window_start:start]
-    cut = 0
-    for match in SENTENCE_END.finditer(before):
-        cut = match.end()
-    # No sentence start within reach: cut at a word and say so.
-    before = before[cut:] if cut or window_start == 0 else "…" + before.split(" ", 1)[-1]
+    starts = [0] if window_start == 0 else []
+    starts += [m.end() for m in SENTENCE_END.finditer(before)]
+    if len(starts) >= 2:
+        before = before[starts[-2] :]  # the previous sentence and the start of the claim's
+    elif starts and starts[0] == 0 and window_start == 0:
+        pass  # the text's first sentences: all of it
+    else:
+        before = "…" + before.split(" ", 1)[-1] if " " in before else "…" + before
     after = text[end : end + CONTEXT_CHARS]
-    match = SENTENCE_END.search(after)
-    if match:
-        after = after[: match.start() + 1].rstrip("\n")
+    claim_ends_sentence = bool(re.search(r"[.!?…][\"'”’)\]]*$", text[start:end]))
+    ends = [m.start() + 1 for m in SENTENCE_END.finditer(after)]
+    wanted = 1 if claim_ends_sentence else 2
+    if len(ends) >= wanted:
+        after = after[: ends[wanted - 1]].rstrip("\n")
     elif end + CONTEXT_CHARS < len(text):
         after = after.rsplit(" ", 1)[0] + "…"
-    return before.lstrip(), text[start:end], after
+    return before.lstrip(), text[start:end], after.rstrip()
 
 
 @dataclass

@@ -104,6 +104,32 @@ class Similar:
     score: float
 
 
+def _vectors(queryset) -> tuple[list[int], list[bytes]]:
+    """(ids, stored vectors) of the queryset's claims in one query, embedding the missing."""
+    model = embedding.model_name()
+    rows = list(queryset.order_by("pk").values_list("pk", "embedding__vector", "embedding__model"))
+    missing = [pk for pk, vector, used in rows if vector is None or used != model]
+    fresh = _fresh_vectors(missing) if missing else {}
+    ids = [pk for pk, _vector, _used in rows]
+    blobs = [embedding.to_bytes(fresh[pk]) if pk in fresh else vector for pk, vector, _u in rows]
+    return ids, blobs
+
+
+def _ranked(ids: list[int], scores: np.ndarray, limit: int) -> list[Similar]:
+    if not ids:
+        return []
+    limit = max(1, min(limit, len(ids)))
+    top = np.argpartition(-scores, limit - 1)[:limit] if limit < len(ids) else np.arange(len(ids))
+    ranked = sorted(top, key=lambda i: (-float(scores[i]), ids[i]))
+    return [Similar(ids[i], round(float(scores[i]), 4)) for i in ranked]
+
+
+def _corpus_claims(access: Access):
+    return Claim.objects.alive().filter(
+        article__corpus=access.corpus, article__deleted_at__isnull=True
+    )
+
+
 def similar_claim_ids(access: Access, claim: Claim, *, limit: int = DEFAULT_LIMIT) -> list[Similar]:
     """Live claims of the corpus's other articles, most similar in meaning first.
 
@@ -111,33 +137,38 @@ def similar_claim_ids(access: Access, claim: Claim, *, limit: int = DEFAULT_LIMI
     shared with every member, so every candidate is one the caller may see); one matrix-vector
     product scores them. Claims without a vector yet are embedded first (only then more queries).
     """
-    model = embedding.model_name()
-    rows = list(
-        Claim.objects.alive()
-        .filter(article__corpus=access.corpus, article__deleted_at__isnull=True)
-        .filter(~Q(article_id=claim.article_id) | Q(pk=claim.pk))
-        .order_by("pk")
-        .values_list("pk", "embedding__vector", "embedding__model")
+    ids, blobs = _vectors(
+        _corpus_claims(access).filter(~Q(article_id=claim.article_id) | Q(pk=claim.pk))
     )
-    missing = [pk for pk, vector, used in rows if vector is None or used != model]
-    fresh = _fresh_vectors(missing) if missing else {}
-    ids: list[int] = []
-    blobs: list[bytes] = []
-    own: np.ndarray | None = None
-    for pk, vector, _used in rows:
-        data = embedding.to_bytes(fresh[pk]) if pk in fresh else vector
-        if pk == claim.pk:
-            own = embedding.from_bytes(data)
-            continue
-        ids.append(pk)
-        blobs.append(data)
-    if own is None or not ids:
+    if claim.pk not in ids:
         return []
-    scores = embedding.matrix(blobs) @ own
-    limit = max(1, min(limit, len(ids)))
-    top = np.argpartition(-scores, limit - 1)[:limit] if limit < len(ids) else np.arange(len(ids))
-    ranked = sorted(top, key=lambda i: (-float(scores[i]), ids[i]))
-    return [Similar(ids[i], round(float(scores[i]), 4)) for i in ranked]
+    own = embedding.from_bytes(blobs[ids.index(claim.pk)])
+    keep = [k for k, pk in enumerate(ids) if pk != claim.pk]
+    candidates = [ids[k] for k in keep]
+    if not candidates:
+        return []
+    scores = embedding.matrix([blobs[k] for k in keep]) @ own
+    return _ranked(candidates, scores, limit)
+
+
+def similar_to_claims(
+    access: Access, claim_ids: Sequence[int], *, limit: int = DEFAULT_LIMIT
+) -> list[Similar]:
+    """Claims of the corpus most similar to the mean of `claim_ids`' vectors (a group's
+    claims), those claims left out: one query and one product, as for one claim."""
+    ids, blobs = _vectors(_corpus_claims(access))
+    members = set(claim_ids)
+    inside = [k for k, pk in enumerate(ids) if pk in members]
+    outside = [k for k, pk in enumerate(ids) if pk not in members]
+    if not inside or not outside:
+        return []
+    everything = embedding.matrix(blobs)
+    centre = everything[inside].mean(axis=0)
+    norm = float(np.linalg.norm(centre))
+    if norm == 0.0:
+        return []
+    scores = everything[outside] @ (centre / norm)
+    return _ranked([ids[k] for k in outside], scores, limit)
 
 
 def _fresh_vectors(claim_ids: list[int]) -> dict[int, np.ndarray]:

@@ -231,8 +231,22 @@ def test_blind_annotator_sees_the_group_but_only_their_own_stances(team, claims)
     assert everything[claims["b"].pk].gold == ("support", team.topic.label)
 
 
-def test_sentence_around_a_claim():
-    text = "First sentence here. The claim sits in this one, clearly. And then more."
-    start = text.index("claim sits")
-    before, exact, after = group_selectors.sentence_around(text, start, start + 10)
-    assert (before, exact, after) == ("The ", "claim sits", " in this one, clearly.")
+def test_a_claim_in_context_is_its_sentence_with_the_one_before_and_after():
+    text = "One. Some say the rules are tight. Chip limits fail. Others disagree. Last one."
+    start = text.index("Chip limits fail.")
+    assert group_selectors.sentence_around(text, start, start + 17) == (
+        "Some say the rules are tight. ",
+        "Chip limits fail.",
+        " Others disagree.",
+    )
+    start = text.index("limits")
+    assert group_selectors.sentence_around(text, start, start + 6) == (
+        "Some say the rules are tight. Chip ",
+        "limits",
+        " fail. Others disagree.",
+    )
+    long = "word " * 200 + "the claim " + "word " * 200
+    start = long.index("the claim")
+    before, _, after = group_selectors.sentence_around(long, start, start + 9)
+    assert before.startswith("…") and after.endswith("…")
+    assert len(before) <= 322 and len(after) <= 322
