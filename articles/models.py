@@ -643,3 +643,58 @@ class Guidelines(models.Model):
 
     def __str__(self) -> str:
         return f"guidelines of {self.corpus_id}"
+# --- Claim groups and similar claims (one claim across the corpus) ---------------------------
+
+
+class ClaimGroup(models.Model):
+    """Claims of different articles that say the same thing, under a label in the team's words."""
+
+    corpus = models.ForeignKey(Corpus, on_delete=models.CASCADE, related_name="claim_groups")
+    label = models.CharField(max_length=300)
+    description = models.TextField(blank=True)
+    created_by = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True, db_index=True)
+    version = models.PositiveIntegerField(default=1)
+
+    class Meta:
+        ordering = ["label", "id"]
+        constraints = [
+            # The label is how people (and the JSONL import) name a group within its corpus.
+            models.UniqueConstraint(fields=["corpus", "label"], name="claim_group_unique_label"),
+        ]
+
+    def __str__(self) -> str:
+        return self.label
+
+
+class ClaimGroupMember(models.Model):
+    """A claim's place in a group: a claim is in at most one group (the one-to-one key)."""
+
+    group = models.ForeignKey(ClaimGroup, on_delete=models.CASCADE, related_name="members")
+    claim = models.OneToOneField(Claim, on_delete=models.CASCADE, related_name="group_link")
+    added_by = models.ForeignKey(
+        USER, on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
+    added_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["group", "claim"]
+
+    def __str__(self) -> str:
+        return f"claim {self.claim_id} in group {self.group_id}"
+
+
+class ClaimEmbedding(models.Model):
+    """A claim's sentence embedding (articles.embedding), stored so that asking for similar
+    claims costs one query and a vector product. `text_sha256` is the hash of the text that was
+    embedded (similarity.embedding_text): a claim whose text changed is embedded again."""
+
+    claim = models.OneToOneField(Claim, on_delete=models.CASCADE, related_name="embedding")
+    model = models.CharField(max_length=100)
+    text_sha256 = models.CharField(max_length=64)
+    vector = models.BinaryField()
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"embedding of claim {self.claim_id}"

@@ -1,6 +1,17 @@
 """URLs of the HTML pages; each area's module lists its own patterns."""
 
-from .views import accounts, annotate, guidelines, manage, merge, pages, review, tokens, versions
+from .views import (
+    accounts,
+    annotate,
+    groups,
+    guidelines,
+    manage,
+    merge,
+    pages,
+    review,
+    tokens,
+    versions,
+)
 
 urlpatterns = [
     *pages.urlpatterns,
@@ -12,4 +23,5 @@ urlpatterns = [
     *accounts.urlpatterns,
     *guidelines.urlpatterns,
     *merge.urlpatterns,
+    *groups.urlpatterns,
 ]

@@ -32,6 +32,8 @@ from articles.models import (
     Annotation,
     Article,
     Claim,
+    ClaimGroup,
+    ClaimGroupMember,
     Comment,
     Corpus,
     Membership,
@@ -900,6 +902,11 @@ def test_jsonl_written_directly_equals_json_dumps_of_the_dict(team, rich):
         assert jsonl.article_line(row) == expected.encode() + b"\n"
 
 
+def _group_of(claim) -> dict | None:
+    link = ClaimGroupMember.objects.filter(claim=claim).select_related("group").first()
+    return {"id": str(link.group_id), "label": link.group.label} if link else None
+
+
 def _reference_line(article) -> dict:
     """The JSONL line of an article rebuilt from model instances, the slow obvious way (without
     timestamps), to hold the batched reader's row assembly to."""
@@ -956,6 +963,7 @@ def _reference_line(article) -> dict:
                     {"id": str(c.pk), "author": c.author.username, "text": c.text}
                     for c in claim.comments.order_by("created_at", "id")
                 ],
+                "group": _group_of(claim),
             }
         )
     relations = Relation.objects.filter(source_claim__in=claims, target_claim__in=claims)
@@ -999,6 +1007,10 @@ def test_jsonl_lines_equal_a_reference_built_from_the_models(team, client, rich)
     right-to-left text, labels, evidence of both kinds, reviews, comments and relations."""
     AnnotationFactory(claim=rich.claims.cjk, annotator=team.annotator, labels=["x", "y"])
     CommentFactory(claim=rich.claims.rtl, author=team.annotator2, text="研究者 👩\u200d👧")
+    group = ClaimGroup.objects.create(
+        corpus=team.corpus, label="Same «claim»", created_by=team.owner
+    )
+    group.members.create(claim=rich.claims.cjk)
     _, body = export(client, format="jsonl")
     lines = [_without_timestamps(line) for line in jsonl_lines(body)]
     articles = Article.objects.alive().filter(corpus=team.corpus).order_by("id")

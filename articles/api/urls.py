@@ -27,6 +27,7 @@ from .corpora import (
 )
 from .guidelines import GuidelinesView
 from .merge import ClaimMergeView
+from .groups import ClaimGroupDetailView, ClaimGroupListView, SimilarClaimsView
 from .relations import RelationDetailView, RelationListView
 from .reviews import CommentListView, ReviewView
 from .tokens import LogoutView, TokenView
@@ -58,6 +59,7 @@ urlpatterns = [
     _route(r"corpora/(?P<slug>[-\w]+)/agreement", agreement_view, "api-corpus-agreement"),
     _route(r"corpora/(?P<slug>[-\w]+)/export", CorpusExportView, "api-corpus-export"),
     _route(r"corpora/(?P<slug>[-\w]+)/import", CorpusImportView, "api-corpus-import"),
+    _route(f"corpora/{SLUG}/claim-groups", ClaimGroupListView, "api-claim-groups"),
     _route(f"topics/{ID}", TopicDetailView, "api-topic"),
     _route(f"articles/{ID}", ArticleDetailView, "api-article"),
     _route(f"articles/{ID}/claims", ClaimListView, "api-claims"),
@@ -72,6 +74,8 @@ urlpatterns = [
     _route(f"claims/{ID}/review", ReviewView, "api-review"),
     _route(f"claims/{ID}/comments", CommentListView, "api-comments"),
     _route(f"claims/{ID}/merge", ClaimMergeView, "api-claim-merge"),
+    _route(f"claims/{ID}/similar", SimilarClaimsView, "api-claim-similar"),
+    _route(f"claim-groups/{ID}", ClaimGroupDetailView, "api-claim-group"),
     _route(f"annotations/{ID}", AnnotationDetailView, "api-annotation"),
     _route(f"relations/{ID}", RelationDetailView, "api-relation"),
 ]

@@ -5,7 +5,8 @@ is the claim's `exact`); each relation is a scheme node between two I-nodes: sup
 ("Default Inference"), attacks -> CA ("Default Conflict"), rephrases -> MA ("Default
 Rephrase"), with the edges source I-node -> S-node -> target I-node. Node ids are unique in the
 document and stable across exports: `c<claim id>` for I-nodes, `r<relation id>` for S-nodes;
-edge ids are `r<relation id>-in` / `-out`.
+edge ids are `r<relation id>-in` / `-out`. The claims of a claim group are linked as rephrases
+of the group's first exported claim: an MA node `g<group id>-c<claim id>` between them.
 
 All nodes must come before the edges, yet both come from the same rows: the edges are written
 to a temporary file while the nodes stream, then copied out, so memory stays flat.
@@ -39,6 +40,9 @@ def _node(node_id: str, text: str, kind: str, moment) -> dict:
 
 def write(spec: ExportSpec) -> Iterator[bytes]:
     encode = compact_json()
+    # The first exported claim of each claim group: the group's other claims are linked to it
+    # by an MA (rephrase) node `g<group id>-c<claim id>`.
+    group_heads: dict[str, str] = {}
     with tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES, mode="w+b") as edges:
         yield b'{"nodes":['
         nodes: list[str] = []
@@ -55,6 +59,28 @@ def write(spec: ExportSpec) -> Iterator[bytes]:
                 size += len(piece)
                 n_nodes += 1
             edge_pieces = []
+            for claim in article.claims:
+                if claim.group is None:
+                    continue
+                head = group_heads.setdefault(claim.group["id"], f"c{claim.id}")
+                if head == f"c{claim.id}":
+                    continue
+                node_id = f"g{claim.group['id']}-c{claim.id}"
+                piece = (
+                    ","
+                    + "\n"
+                    + encode(_node(node_id, SCHEMES["rephrases"][1], "MA", claim.created_at))
+                )
+                nodes.append(piece)
+                size += len(piece)
+                n_nodes += 1
+                for edge_id, from_id, to_id in (
+                    (f"{node_id}-in", head, node_id),
+                    (f"{node_id}-out", node_id, f"c{claim.id}"),
+                ):
+                    edge = {"edgeID": edge_id, "fromID": from_id, "toID": to_id, "formEdgeID": None}
+                    edge_pieces.append(("," if n_edges else "") + "\n" + encode(edge))
+                    n_edges += 1
             for relation in article.relations:
                 scheme, text = SCHEMES[relation.kind]
                 node_id = f"r{relation.id}"

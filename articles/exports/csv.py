@@ -4,7 +4,8 @@ UTF-8 without a byte-order mark, a header row, RFC 4180 quoting, `\\r\\n` row en
 module's default). The columns and their order are fixed (`COLUMNS`). A claim that keeps no
 annotation (nobody tagged it yet, or the filters left none) still gets one row, with the
 annotation columns empty, so every exported claim appears. Lists (labels) are joined with `|`;
-evidence is a JSON array in one cell; offsets count code points, like everywhere in the project.
+evidence is a JSON array in one cell; the claim's group (id and label) closes the row; offsets
+count code points, like everywhere in the project.
 
 Spreadsheet formula injection: any cell that starts with `=`, `+`, `-`, `@`, a tab or a carriage
 return is prefixed with a single quote, so Excel, LibreOffice and Google Sheets show it as text.
@@ -56,6 +57,8 @@ COLUMNS = (
     "text_version",
     "claim_anchor_status",
     "claim_anchor_score",
+    "claim_group_id",
+    "claim_group_label",
 )
 ROWS_PER_CHUNK = 500
 
@@ -93,6 +96,8 @@ def _rows(spec: ExportSpec) -> Iterator[list]:
                 else ["", "", "", "", ""]
             )
             review_part += [article.text_version, claim.anchor.status, claim.anchor.score]
+            group = claim.group
+            review_part += [group["id"], _(group["label"])] if group else ["", ""]
             if not claim.annotations:
                 yield claim_part + [""] * 12 + review_part
             for a in claim.annotations:

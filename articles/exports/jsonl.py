@@ -97,6 +97,7 @@ def claim_dict(claim: ClaimRow) -> dict:
             }
             for c in claim.comments
         ],
+        "group": claim.group,
     }
 
 

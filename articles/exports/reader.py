@@ -261,6 +261,8 @@ def _read_batch(
             "anchor_status",
             "anchor_score",
             "anchor_version",
+            "group_link__group_id",
+            "group_link__group__label",
             # Expressions last, in this order: then Django hands the rows over as they come.
             as_text("labels"),
             as_iso("created_at"),
@@ -377,7 +379,8 @@ def _assemble(raw: _RawBatch, labels: _Labels, names: _Names) -> list[ArticleRow
     current_article, article_claims = None, []
     for (
         article_id, claim_id, start, end, exact, prefix, suffix, summary, created_by,
-        anchor_status, anchor_score, anchor_version, label_text, created_at, updated_at,
+        anchor_status, anchor_score, anchor_version, group_id, group_label,
+        label_text, created_at, updated_at,
     ) in claim_rows:  # fmt: skip
         claim_labels = known_labels.get(label_text)
         if claim_labels is None:
@@ -387,6 +390,8 @@ def _assemble(raw: _RawBatch, labels: _Labels, names: _Names) -> list[ArticleRow
             users[created_by], created_at, updated_at,
             AnchorRow(anchor_status, anchor_score, anchor_version),
         )  # fmt: skip
+        if group_id is not None:
+            claim.group = {"id": str(group_id), "label": group_label}
         if article_id != current_article:
             current_article, article_claims = article_id, by_article[article_id].claims
         claim_index[claim_id] = len(article_claims)

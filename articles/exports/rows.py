@@ -97,6 +97,7 @@ class ClaimRow:
     annotations: list[AnnotationRow] = field(default_factory=list)
     review: ReviewRow | None = None
     comments: list[CommentRow] = field(default_factory=list)
+    group: dict | None = None  # the claim's group, {"id", "label"}, or None
 
 
 @dataclass

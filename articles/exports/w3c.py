@@ -58,6 +58,9 @@ class _Iris:
     def claim(self, claim_id: str) -> str:
         return f"{self.api}/claims/{claim_id}"
 
+    def group(self, group_id: str) -> str:
+        return f"{self.api}/claim-groups/{group_id}"
+
 
 def _selectors(
     start: int | None, end: int | None, exact: str, prefix: str, suffix: str
@@ -150,6 +153,14 @@ def _items(article: ArticleRow, iris: _Iris) -> Iterator[dict]:
         }
         body = [_text(claim.summary, "describing")] if claim.summary else []
         body += [_text(label, "tagging") for label in claim.labels]
+        if claim.group is not None:
+            # The claim group it belongs to: the same claim across the corpus.
+            body.append(
+                {
+                    **_text(claim.group["label"], "classifying"),
+                    "id": iris.group(claim.group["id"]),
+                }
+            )
         if body:
             highlight["body"] = body
         yield highlight

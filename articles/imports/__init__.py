@@ -46,6 +46,8 @@ from ..models import (
     Assignment,
     AssignmentState,
     Claim,
+    ClaimGroup,
+    ClaimGroupMember,
     Comment,
     Corpus,
     Evidence,
@@ -186,6 +188,7 @@ class PlannedClaim:
     annotations: list[PlannedAnnotation] = field(default_factory=list)
     review: PlannedReview | None = None
     comments: list[tuple[int, str]] = field(default_factory=list)
+    group: str | None = None  # the label of the claim group it belongs to (created if missing)
 
 
 @dataclass
@@ -289,6 +292,7 @@ class Writer:
         self.result = ImportResult()
         self.holds_corpus = False
         self.assignments = 0  # rows written, for the statistics refresh (not in the result)
+        self.groups: dict[str, ClaimGroup] = {}
 
     def _topic(self, label: str | None) -> Topic | None:
         if label is None:
@@ -339,6 +343,20 @@ class Writer:
             "Comment": r.comments,
             "Assignment": self.assignments,
         }
+    def _join_groups(self, claims: list[Claim], planned: list[PlannedClaim]) -> None:
+        """Claims that name a group join it; a group the corpus lacks is created (by label)."""
+        members = []
+        for claim, plan in zip(claims, planned, strict=True):
+            if plan.group is None:
+                continue
+            group = self.groups.get(plan.group)
+            if group is None:
+                group = services.group_for_import(
+                    self.context.corpus, plan.group, self.context.actor
+                )
+                self.groups[plan.group] = group
+            members.append(ClaimGroupMember(group=group, claim=claim, added_by=self.context.actor))
+        ClaimGroupMember.objects.bulk_create(members, batch_size=1000)
 
     def write(self, plans: list[PlannedArticle]) -> None:
         if not plans:
@@ -372,6 +390,7 @@ class Writer:
                 )
         Claim.objects.bulk_create(claims, batch_size=1000)
         planned_claims = [c for plan in plans for c in plan.claims]
+        self._join_groups(claims, planned_claims)
         annotations, evidence, reviews, comments, relations = [], [], [], [], []
         for claim, planned in zip(claims, planned_claims, strict=True):
             for item in planned.annotations:

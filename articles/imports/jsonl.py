@@ -24,6 +24,7 @@ from django.core.exceptions import ValidationError
 
 from .. import services, validators
 from ..models import AnnotationStatus, RelationKind, ReviewDecision, Role
+from ..services.groups import GROUP_LABEL_CHARS
 from ..validators import MAX_COMMENT_CHARS, MAX_SUMMARY_CHARS
 from . import (
     Errors,
@@ -264,9 +265,24 @@ def _plan_claim(
             collector.add(f"{where}.text", "The comment is empty.")
         elif author_id is not None and comment is not None:
             comments.append((author_id, comment.strip()))
+    group = None
+    if data.get("group") is not None:
+        group_data = data["group"]
+        if not isinstance(group_data, dict):
+            collector.add(f"{path}.group", 'must be an object {"label"} (or null).')
+        else:
+            group = collector.check(
+                f"{path}.group.label",
+                validators.validate_line,
+                group_data.get("label"),
+                "label",
+                max_chars=GROUP_LABEL_CHARS,
+                required=True,
+            )
     if len(collector.problems) > before or created_by_id is None:
         return None  # created_by_id is None only when its problem was collected
     return PlannedClaim(
+        group=group,
         span=span,
         summary=summary.strip(),
         labels=labels,

@@ -106,6 +106,16 @@ from .invitations import (
 )
 from .manage import articles_assign, articles_delete
 from .merge import MergeConflict, MergeNeedsChoice, claim_merge, merge_conflicts
+from .groups import (
+    group_add_claims,
+    group_create,
+    group_delete,
+    group_for_import,
+    group_merge,
+    group_remove_claims,
+    group_split,
+    group_update,
+)
 from .review import (
     REVIEW_FIELDS,
     assignment_create,
@@ -209,6 +219,15 @@ __all__ = [
     "annotation_update",
     "clean_confidence",
     "clean_evidence",
+    # claim groups
+    "group_add_claims",
+    "group_create",
+    "group_delete",
+    "group_for_import",
+    "group_merge",
+    "group_remove_claims",
+    "group_split",
+    "group_update",
     # reviews, comments, assignments
     "REVIEW_FIELDS",
     "assignment_create",

@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from .. import anchoring
+from .. import anchoring, similarity
 from ..access import Access
 from ..models import Annotation, Article, Claim, Relation, RelationKind
 from ..permissions import (
@@ -101,6 +101,7 @@ def claim_create(
             labels=clean,
             created_by=actor,
         )
+        similarity.refresh_claims([claim])
         audit(
             actor=actor,
             verb="claim.create",
@@ -143,6 +144,8 @@ def claim_update(
             )
         current.version += 1
         current.save()
+        if current.summary != before["summary"]:
+            similarity.refresh_claims([current])  # the embedded text includes the summary
         audit(
             actor=actor,
             verb="claim.update",

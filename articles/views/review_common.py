@@ -24,6 +24,7 @@ from ..permissions import Action
 # (each is built in its own module) and the member's role has the right.
 CORPUS_LINKS = [
     ("corpus-review", "Review", Action.REVIEW),
+    ("claim-groups", "Claim groups", Action.VIEW),
     ("corpus-agreement", "Agreement", Action.REVIEW),
     ("corpus-assignments", "Assignments", Action.ASSIGN),
     ("corpus-audit", "Audit log", Action.AUDIT),
