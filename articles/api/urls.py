@@ -27,6 +27,7 @@ from .corpora import (
 )
 from .relations import RelationDetailView, RelationListView
 from .reviews import CommentListView, ReviewView
+from .suggestions import SuggestionAcceptView, SuggestionListView, SuggestionRejectView
 from .tokens import LogoutView, TokenView
 from .transfer import CorpusExportView, CorpusImportView
 
@@ -65,4 +66,7 @@ urlpatterns = [
     _route(f"claims/{ID}/comments", CommentListView, "api-comments"),
     _route(f"annotations/{ID}", AnnotationDetailView, "api-annotation"),
     _route(f"relations/{ID}", RelationDetailView, "api-relation"),
+    _route(f"articles/{ID}/suggestions", SuggestionListView, "api-suggestions"),
+    _route(f"suggestions/{ID}/accept", SuggestionAcceptView, "api-suggestion-accept"),
+    _route(f"suggestions/{ID}/reject", SuggestionRejectView, "api-suggestion-reject"),
 ]

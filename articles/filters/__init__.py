@@ -39,6 +39,7 @@ from ..models import (
     Review,
     ReviewDecision,
     Stance,
+    Suggestion,
 )
 
 _ID = re.compile(r"[0-9]{1,19}")
@@ -525,3 +526,27 @@ class ExportFilterSet(django_filters.FilterSet):
             gold_only=bool(data.get("gold_only")),
             updated_since=data.get("updated_since"),
         )
+
+
+# --- Suggestions ---------------------------------------------------------------------------------
+
+
+class SuggestionFilterSet(django_filters.FilterSet):
+    """A model's suggestions on an article; `state` is the state the caller may see
+    (suggestion_selectors.with_visible_state), so that blind mode leaks nothing."""
+
+    model = django_filters.CharFilter(
+        field_name="model", label="Made by this model (name@version)."
+    )
+    state = django_filters.ChoiceFilter(
+        choices=[("open", "Open"), ("accepted", "Accepted"), ("rejected", "Rejected")],
+        field_name="shown_state",
+        label="open, accepted or rejected (as far as you may see decisions).",
+    )
+    min_score = django_filters.NumberFilter(
+        field_name="score", lookup_expr="gte", label="Score at least this (0 to 1)."
+    )
+
+    class Meta:
+        model = Suggestion
+        fields: list[str] = []

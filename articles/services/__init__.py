@@ -102,6 +102,15 @@ from .review import (
     review_delete,
     review_set,
 )
+from .suggestions import (
+    suggestion_accept,
+    suggestion_reject,
+    suggestion_undo,
+    suggestions_accept_above,
+    suggestions_create,
+    suggestions_store_builtin,
+    suggestions_undo_batch,
+)
 
 __all__ = [
     # base: errors, audit, versions, cleaning
@@ -183,4 +192,12 @@ __all__ = [
     "comment_create",
     "review_delete",
     "review_set",
+    # suggestions (machine pre-annotation)
+    "suggestion_accept",
+    "suggestion_reject",
+    "suggestion_undo",
+    "suggestions_accept_above",
+    "suggestions_create",
+    "suggestions_store_builtin",
+    "suggestions_undo_batch",
 ]
