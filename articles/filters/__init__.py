@@ -238,6 +238,7 @@ class ExportFilters:
     status: str | None = None
     gold_only: bool = False
     updated_since: datetime | None = None
+    include_suggestions: bool = False  # the models' suggestions too (JSONL only)
 
     @property
     def selects_annotations(self) -> bool:
@@ -477,8 +478,18 @@ class ExportFilterSet(django_filters.FilterSet):
     )
     gold_only = ExportParameter(WordBooleanField, label="Only claims a curator accepted.")
     updated_since = ExportParameter(MomentField, label="Changed at or after this moment.")
+    include_suggestions = ExportParameter(
+        WordBooleanField, label="The models' suggestions too (JSONL only; not annotations)."
+    )
 
-    SINGLE_VALUED = ("format", "annotator", "status", "gold_only", "updated_since")
+    SINGLE_VALUED = (
+        "format",
+        "annotator",
+        "status",
+        "gold_only",
+        "updated_since",
+        "include_suggestions",
+    )
 
     class Meta:
         model = Article
@@ -503,6 +514,15 @@ class ExportFilterSet(django_filters.FilterSet):
                     problems[name] = [f"{name} may be given only once."]
             for name, messages in self.form.errors.items():
                 problems.setdefault(name, list(messages))
+            if (
+                not problems
+                and self.form.cleaned_data.get("include_suggestions")
+                and self.form.cleaned_data.get("format") != "jsonl"
+            ):
+                problems["include_suggestions"] = [
+                    "Only the jsonl export carries suggestions; the other formats hold "
+                    "annotations only."
+                ]
             self._problems = problems
         return self._problems
 
@@ -525,6 +545,7 @@ class ExportFilterSet(django_filters.FilterSet):
             status=data.get("status"),
             gold_only=bool(data.get("gold_only")),
             updated_since=data.get("updated_since"),
+            include_suggestions=bool(data.get("include_suggestions")),
         )
 
 

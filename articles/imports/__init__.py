@@ -51,9 +51,11 @@ from ..models import (
     Evidence,
     Relation,
     Review,
+    Suggestion,
     Topic,
 )
 from ..permissions import Action, ensure
+from ..services.suggestions import SuggestionFields
 
 MAX_ERRORS = 1000
 EXTENSIONS = {
@@ -80,6 +82,7 @@ class ImportResult:
     reviews: int = 0
     comments: int = 0
     topics: int = 0
+    suggestions: int = 0
 
     def as_dict(self) -> dict[str, int]:
         return asdict(self)
@@ -182,6 +185,8 @@ class PlannedArticle:
     fields: services.ArticleFields
     claims: list[PlannedClaim] = field(default_factory=list)
     relations: list[tuple[int, int, str, int]] = field(default_factory=list)
+    # (model, suggestion) pairs, the topic a label (or None); see services.suggestions
+    suggestions: list[tuple[str, SuggestionFields]] = field(default_factory=list)
 
 
 class ImportContext:
@@ -401,6 +406,25 @@ class Writer:
         Review.objects.bulk_create(reviews, batch_size=1000)
         Comment.objects.bulk_create(comments, batch_size=1000)
         Relation.objects.bulk_create(relations, batch_size=1000)
+        suggestions = [
+            Suggestion(
+                article=article,
+                start=item.span.start,
+                end=item.span.end,
+                exact=item.span.exact,
+                prefix=item.span.prefix,
+                suffix=item.span.suffix,
+                model=model,
+                topic=self._topic(None if item.topic is None else str(item.topic)),
+                stance=item.stance,
+                labels=item.labels,
+                score=item.score,
+                created_by=actor,
+            )
+            for article, plan in zip(articles, plans, strict=True)
+            for model, item in plan.suggestions
+        ]
+        Suggestion.objects.bulk_create(suggestions, batch_size=1000)
         # Blind mode and progress read assignments: an annotator whose imported work on an
         # article is submitted has submitted that article (the articles are new: no assignment
         # exists yet).
@@ -432,6 +456,7 @@ class Writer:
         result.reviews += len(reviews)
         result.comments += len(comments)
         result.relations += len(relations)
+        result.suggestions += len(suggestions)
 
 
 # --- Entry points ----------------------------------------------------------------------------

@@ -13,7 +13,6 @@ import math
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -45,7 +44,7 @@ class SuggestionFields:
     to be resolved), stance, labels and score."""
 
     span: anchoring.Span
-    topic: Any
+    topic: str | int | None
     stance: str
     labels: list[str]
     score: float | None
@@ -97,17 +96,19 @@ def validate_suggestion(
         )
     except ValidationError as error:
         errors.update(error.message_dict)
-    checks: dict[str, Any] = {
-        "stance": lambda v: validators.validate_stance(v, required=False),
-        "labels": lambda v: validators.validate_labels(v, allowed=allowed_labels),
-        "score": validate_score,
-    }
-    clean: dict[str, Any] = {}
-    for name, check in checks.items():
-        try:
-            clean[name] = check(item.get(name))
-        except ValidationError as error:
-            errors[name] = list(error.messages)
+    stance, labels, score = "", [], None
+    try:
+        stance = validators.validate_stance(item.get("stance"), required=False)
+    except ValidationError as error:
+        errors["stance"] = list(error.messages)
+    try:
+        labels = validators.validate_labels(item.get("labels"), allowed=allowed_labels)
+    except ValidationError as error:
+        errors["labels"] = list(error.messages)
+    try:
+        score = validate_score(item.get("score"))
+    except ValidationError as error:
+        errors["score"] = list(error.messages)
     topic = item.get("topic")
     if topic is not None and (isinstance(topic, bool) or not isinstance(topic, str | int)):
         errors["topic"] = ["topic must be a topic's id or label."]
@@ -117,9 +118,9 @@ def validate_suggestion(
     return SuggestionFields(
         span=span,
         topic=None if topic in (None, "") else topic,
-        stance=clean["stance"] or "",
-        labels=clean["labels"],
-        score=clean["score"],
+        stance=stance or "",
+        labels=labels,
+        score=score,
     )
 
 
@@ -147,14 +148,13 @@ def validate_suggestions(
             fields = validate_suggestion(text, item, allowed_labels=allowed_labels)
         except ValidationError as error:
             for name, messages in error.message_dict.items():
-                key = where if name == "suggestion" else f"{where}.{name}"
-                errors[key] = messages
+                errors[where if name == "suggestion" else f"{where}.{name}"] = messages
             continue
-        key = (fields.span.start, fields.span.end)
-        if key in seen:
-            errors[where] = [f"The same span as {field}[{seen[key]}]; one suggestion per span."]
+        span = (fields.span.start, fields.span.end)
+        if span in seen:
+            errors[where] = [f"The same span as {field}[{seen[span]}]; one suggestion per span."]
             continue
-        seen[key] = index
+        seen[span] = index
         clean.append(fields)
     if errors:
         raise ValidationError(errors)
@@ -320,9 +320,8 @@ def suggestion_accept(
             {"stance": ["This suggestion has no stance: choose one (support, oppose, neutral)."]}
         )
     clean_stance = validators.keyed("stance", validators.validate_stance, stance_value)
-    chosen_topic = _resolve_topic(
-        access.corpus, topic if topic not in (None, "") else suggestion.topic
-    )
+    given_topic = topic if isinstance(topic, str | int) and topic != "" else None
+    chosen_topic = _resolve_topic(access.corpus, given_topic or suggestion.topic)
     with transaction.atomic():
         previous = (
             SuggestionDecision.objects.select_for_update()

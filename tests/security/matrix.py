@@ -26,7 +26,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from articles.models import ApiToken, AuditEvent, Membership, Role
+from articles.models import ApiToken, AuditEvent, Membership, Role, Suggestion
 from tests.factories import (
     AnnotationFactory,
     ArticleFactory,
@@ -350,6 +350,15 @@ MATRIX: dict[str, Route] = {
         ),
     ),
     "api-corpus-agreement": _api(slug, GET=Call(only("viewer", "curator", "owner"))),
+    # Suggestions: every member reads them; curators and owners store a model's; annotators
+    # and up decide (their own annotation).
+    "api-suggestions": _api(
+        api_id("article"),
+        GET=Call(READ),
+        POST=Call(CURATE, lambda w: {"model": "m@2", "suggestions": [{"start": 0, "end": 11}]}),
+    ),
+    "api-suggestion-accept": _api(api_id("suggestion"), POST=Call(ANNOTATE, lambda w: {})),
+    "api-suggestion-reject": _api(api_id("suggestion"), POST=Call(ANNOTATE)),
 }
 
 
@@ -432,6 +441,15 @@ def _world(*, corpus, topic, article, users: dict[str, Any], newcomer) -> Simple
         member=users["annotator2"],
         newcomer=newcomer,
         owner_token=ApiToken.objects.create(user=users["owner"], name="owner's")[0],
+        suggestion=Suggestion.objects.create(
+            article=article,
+            start=0,
+            end=40,
+            exact=article.text[0:40],
+            model="m@1",
+            stance="support",
+            created_by=users["curator"],
+        ),
     )
 
 
