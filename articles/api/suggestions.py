@@ -7,16 +7,18 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import QuerySet
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from articles import selectors, services, suggestion_selectors
+from articles import selectors, services, suggester, suggestion_selectors
 from articles.filters import SuggestionFilterSet
 from articles.models import Stance, Suggestion, SuggestionState
 from articles.permissions import Action
+from articles.suggester import metrics as suggestion_metrics
 
 from .base import ApiView
 from .schema import CONFLICT, ERRORS
@@ -176,3 +178,63 @@ class SuggestionRejectView(_DecisionView):
         suggestion, access = self.fetch(Action.ANNOTATE)
         services.suggestion_reject(access=access, suggestion=suggestion)
         return self.answer(suggestion, access)
+
+
+# --- The built-in suggester and the models' metrics -------------------------------------------
+
+
+class SuggestView(ApiView):
+    fetcher = staticmethod(selectors.article_with_access)
+
+    @extend_schema(
+        request=None,
+        responses={
+            201: SuggestionSerializer(many=True),
+            200: SuggestionSerializer(many=True),
+            **ERRORS,
+        },
+        description="Runs the built-in suggester (offline) on the article and answers with its "
+        "suggestions there: 201 when it added some, 200 when this version had suggested them "
+        "all already.",
+    )
+    def post(self, request: Request, id: str) -> Response:
+        article, access = self.fetch(Action.REVIEW)
+        created = services.suggestions_store_builtin(
+            access=access,
+            article=article,
+            model=suggester.MODEL,
+            items=suggester.suggest(article),
+        )
+        rows = suggestion_selectors.suggestions_for_article(access, article).filter(
+            model=suggester.MODEL
+        )
+        body = SuggestionSerializer(rows, many=True, context={"user_id": request.user.pk}).data
+        return Response(body, status=201 if created else 200)
+
+
+class SuggestionMetricsView(ApiView):
+    fetcher = staticmethod(selectors.corpus_with_access)
+    lookup_url_kwarg = "slug"
+
+    @extend_schema(
+        responses={200: OpenApiTypes.OBJECT, 403: ERRORS[403], 404: ERRORS[404]},
+        description="Per model: suggestions by state, and precision and recall of spans and "
+        "stances against the claims curators accepted (articles/suggester/metrics.py says how "
+        "they are matched); and what the built-in suggester learnt from this corpus, with the "
+        "cross-validated accuracy of its stance classifiers.",
+    )
+    def get(self, request: Request, slug: str) -> Response:
+        corpus, _access = self.fetch(Action.REVIEW)
+        return Response(metrics_body(corpus))
+
+
+def metrics_body(corpus: Any) -> dict[str, Any]:
+    return {
+        "corpus": corpus.slug,
+        "matching": {
+            "gold": "live claims a curator accepted, in the articles the model suggested on",
+            "min_jaccard": suggestion_metrics.MIN_JACCARD,
+        },
+        "models": [m.as_dict() for m in suggestion_metrics.corpus_metrics(corpus)],
+        "builtin": suggester.train(corpus).describe(),
+    }

@@ -27,7 +27,13 @@ from .corpora import (
 )
 from .relations import RelationDetailView, RelationListView
 from .reviews import CommentListView, ReviewView
-from .suggestions import SuggestionAcceptView, SuggestionListView, SuggestionRejectView
+from .suggestions import (
+    SuggestionAcceptView,
+    SuggestionListView,
+    SuggestionMetricsView,
+    SuggestionRejectView,
+    SuggestView,
+)
 from .tokens import LogoutView, TokenView
 from .transfer import CorpusExportView, CorpusImportView
 
@@ -69,4 +75,6 @@ urlpatterns = [
     _route(f"articles/{ID}/suggestions", SuggestionListView, "api-suggestions"),
     _route(f"suggestions/{ID}/accept", SuggestionAcceptView, "api-suggestion-accept"),
     _route(f"suggestions/{ID}/reject", SuggestionRejectView, "api-suggestion-reject"),
+    _route(f"articles/{ID}/suggest", SuggestView, "api-suggest"),
+    _route(f"corpora/{SLUG}/suggestions/metrics", SuggestionMetricsView, "api-suggestion-metrics"),
 ]

@@ -161,6 +161,13 @@ MATRIX: dict[str, Route] = {
     "article-claim-list": _page(article, GET=Call(READ, htmx=True)),
     "claim-create": _page(article, POST=Call(ANNOTATE, lambda w: {"start": "0", "end": "11"})),
     "article-submit": _page(article, POST=Call(ANNOTATE)),
+    "suggestion-accept": _page(
+        lambda w: {"pk": w.suggestion.pk}, POST=Call(ANNOTATE, lambda w: {"stance": "neutral"})
+    ),
+    "suggestion-reject": _page(lambda w: {"pk": w.suggestion.pk}, POST=Call(ANNOTATE)),
+    "suggestion-undo": _page(lambda w: {"pk": w.suggestion.pk}, POST=Call(ANNOTATE)),
+    "suggestions-accept-above": _page(article, POST=Call(ANNOTATE, lambda w: {"threshold": "0.5"})),
+    "suggestions-undo-batch": _page(article, POST=Call(ANNOTATE, lambda w: {"batch": "none"})),
     "claim-panel": _page(claim, GET=Call(READ, htmx=True)),
     "claim-edit": _page(
         claim, POST=Call(ANNOTATE, lambda w: {"summary": "Edited", "version": w.claim.version})
@@ -359,6 +366,8 @@ MATRIX: dict[str, Route] = {
     ),
     "api-suggestion-accept": _api(api_id("suggestion"), POST=Call(ANNOTATE, lambda w: {})),
     "api-suggestion-reject": _api(api_id("suggestion"), POST=Call(ANNOTATE)),
+    "api-suggest": _api(api_id("article"), POST=Call(CURATE)),
+    "api-suggestion-metrics": _api(slug, GET=Call(CURATE)),
 }
 
 

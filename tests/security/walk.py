@@ -105,6 +105,9 @@ TEXT_PARAMS = {
     "min_score": ["0.5", "0.95", "bogus"],
 }
 
+# The suggestions panel's filters (views/suggestions.py), read wherever the claim list renders.
+SUGGESTION_PANEL = {"sg_model": ["m@1", "zzz@1"], "sg_min": ["0.5", "0.95", "bogus"]}
+
 
 def page_params(world) -> dict[str, dict[str, list[str]]]:
     """{page url name: {parameter: values}}: every query parameter the HTML views read, with
@@ -125,8 +128,12 @@ def page_params(world) -> dict[str, dict[str, list[str]]]:
             "disagreements": ["1"],
             "page": ["1", "2"],
         },
-        "article": {"claim": ids("claim"), "filter": list(CLAIM_LIST_FILTERS)},
-        "article-claim-list": {"filter": list(CLAIM_LIST_FILTERS)},
+        "article": {
+            "claim": ids("claim"),
+            "filter": list(CLAIM_LIST_FILTERS),
+            **SUGGESTION_PANEL,
+        },
+        "article-claim-list": {"filter": list(CLAIM_LIST_FILTERS), **SUGGESTION_PANEL},
         "relation-targets": {"q": WORDS, "pick": ids("claim")},
         "corpus-review": {**queue, "page": ["2"]},
         "review-claim": queue,
