@@ -45,6 +45,7 @@ class Kind(enum.StrEnum):
     REVIEW = "review"
     COMMENT = "comment"
     ASSIGNMENT = "assignment"
+    SUGGESTION_DECISION = "suggestion_decision"  # who accepted or rejected a model's suggestion
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +66,9 @@ RULES: dict[Kind, Rule] = {
     Kind.COMMENT: Rule(author="author", article="claim__article", blind_only=True),
     Kind.ASSIGNMENT: Rule(author="annotator", article="article", blind_only=True),
     Kind.REVIEW: Rule(author=None, article="claim__article", blind_only=False),
+    Kind.SUGGESTION_DECISION: Rule(
+        author="decided_by", article="suggestion__article", blind_only=True
+    ),
 }
 
 # Roles that see everyone's work on every article.

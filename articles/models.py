@@ -596,6 +596,8 @@ class TextChangeNotice(models.Model):
 
     def __str__(self) -> str:
         return f"notice for {self.user_id} on {self.version}"
+
+
 # --- A team's first week: invitations by e-mail, annotation guidelines ------------------------
 
 
@@ -643,6 +645,8 @@ class Guidelines(models.Model):
 
     def __str__(self) -> str:
         return f"guidelines of {self.corpus_id}"
+
+
 # --- Claim groups and similar claims (one claim across the corpus) ---------------------------
 
 
@@ -698,3 +702,96 @@ class ClaimEmbedding(models.Model):
 
     def __str__(self) -> str:
         return f"embedding of claim {self.claim_id}"
+
+
+# --- Suggestions: machine pre-annotation that people accept or reject -------------------------
+
+
+class SuggestionState(models.TextChoices):
+    OPEN = "open", "Open"
+    ACCEPTED = "accepted", "Accepted"
+    REJECTED = "rejected", "Rejected"
+
+
+class Suggestion(models.Model):
+    """A span a model proposes as a claim (with an optional topic, stance, labels and score).
+
+    Not an annotation: nothing counts it until a person accepts it, which makes their own
+    annotation. Decisions are per person (SuggestionDecision), so that in blind double
+    annotation one annotator's verdict neither shows to nor blocks another's.
+    """
+
+    article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="suggestions")
+    start = models.PositiveIntegerField()
+    end = models.PositiveIntegerField()
+    exact = models.TextField()
+    prefix = models.CharField(max_length=64, blank=True)
+    suffix = models.CharField(max_length=64, blank=True)
+    model = models.CharField(max_length=200)  # "name@version"
+    topic = models.ForeignKey(
+        Topic, on_delete=models.CASCADE, related_name="suggestions", null=True, blank=True
+    )
+    stance = models.CharField(max_length=16, choices=Stance.choices, blank=True)
+    labels = models.JSONField(default=list, blank=True)
+    score = models.FloatField(null=True, blank=True)
+    created_by = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["start", "-end", "id"]
+        indexes = [models.Index(fields=["article", "model"], name="suggestion_article_model")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["article", "model", "start", "end"], name="suggestion_unique_span"
+            ),
+            models.CheckConstraint(condition=Q(end__gt=F("start")), name="suggestion_span"),
+            models.CheckConstraint(
+                condition=Q(end=F("start") + Length("exact")), name="suggestion_exact_length"
+            ),
+            models.CheckConstraint(
+                condition=Q(score__isnull=True) | Q(score__gte=0, score__lte=1),
+                name="suggestion_score_0_1",
+            ),
+            models.CheckConstraint(
+                condition=Q(stance="") | Q(stance__in=Stance.values),
+                name="suggestion_stance_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.model}: {self.exact[:60]}"
+
+
+class SuggestionDecision(models.Model):
+    """One person's verdict on a suggestion; an acceptance names the annotation it became (the
+    annotation's provenance)."""
+
+    suggestion = models.ForeignKey(Suggestion, on_delete=models.CASCADE, related_name="decisions")
+    decided_by = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+")
+    state = models.CharField(max_length=16, choices=SuggestionState.choices)
+    decided_at = models.DateTimeField(auto_now=True)
+    annotation = models.ForeignKey(
+        Annotation,
+        on_delete=models.SET_NULL,
+        related_name="suggestion_decisions",
+        null=True,
+        blank=True,
+    )
+    # Whether accepting created that annotation (undo removes it) or found the person's own.
+    created_annotation = models.BooleanField(default=False)
+    batch = models.CharField(max_length=32, blank=True)  # a bulk acceptance, for its undo
+
+    class Meta:
+        ordering = ["suggestion", "decided_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["suggestion", "decided_by"], name="suggestion_decision_one_per_user"
+            ),
+            models.CheckConstraint(
+                condition=Q(state__in=[SuggestionState.ACCEPTED, SuggestionState.REJECTED]),
+                name="suggestion_decision_state_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.decided_by}: {self.state} suggestion {self.suggestion_id}"

@@ -9,6 +9,7 @@ from .views import (
     merge,
     pages,
     review,
+    suggestions,
     tokens,
     versions,
 )
@@ -24,4 +25,5 @@ urlpatterns = [
     *guidelines.urlpatterns,
     *merge.urlpatterns,
     *groups.urlpatterns,
+    *suggestions.urlpatterns,
 ]

@@ -613,7 +613,7 @@ def test_the_filterset_names_unknown_repeated_and_bad_parameters(team):
     assert filterset.errors == {
         "page": [
             "Unknown parameter; the export takes format, article, annotator, status, gold_only, "
-            "updated_since."
+            "updated_since, include_suggestions."
         ],
         "status": ["status may be given only once."],
         "gold_only": ['gold_only must be true or false; got "maybe".'],

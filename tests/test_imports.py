@@ -112,6 +112,7 @@ def test_jsonl_import_creates_everything_and_audits(team, client):
         "reviews": 1,
         "comments": 1,
         "topics": 1,
+        "suggestions": 0,
     }
     article = Article.objects.get(corpus=team.corpus, title="An op-ed")
     assert article.created_by == team.owner

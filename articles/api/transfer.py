@@ -73,6 +73,9 @@ class CorpusExportView(APIView):
             OpenApiParameter("status", str, enum=["draft", "submitted"]),
             OpenApiParameter("gold_only", bool, description="only claims a curator accepted"),
             OpenApiParameter("updated_since", OpenApiTypes.DATETIME),
+            OpenApiParameter(
+                "include_suggestions", bool, description="the models' suggestions too (jsonl)"
+            ),
         ],
         responses={
             **{

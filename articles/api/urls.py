@@ -25,11 +25,18 @@ from .corpora import (
     TopicDetailView,
     TopicListView,
 )
+from .groups import ClaimGroupDetailView, ClaimGroupListView, SimilarClaimsView
 from .guidelines import GuidelinesView
 from .merge import ClaimMergeView
-from .groups import ClaimGroupDetailView, ClaimGroupListView, SimilarClaimsView
 from .relations import RelationDetailView, RelationListView
 from .reviews import CommentListView, ReviewView
+from .suggestions import (
+    SuggestionAcceptView,
+    SuggestionListView,
+    SuggestionMetricsView,
+    SuggestionRejectView,
+    SuggestView,
+)
 from .tokens import LogoutView, TokenView
 from .transfer import CorpusExportView, CorpusImportView
 from .versions import ArticleTextView, OrphansView, VersionDetailView, VersionListView
@@ -78,4 +85,9 @@ urlpatterns = [
     _route(f"claim-groups/{ID}", ClaimGroupDetailView, "api-claim-group"),
     _route(f"annotations/{ID}", AnnotationDetailView, "api-annotation"),
     _route(f"relations/{ID}", RelationDetailView, "api-relation"),
+    _route(f"articles/{ID}/suggestions", SuggestionListView, "api-suggestions"),
+    _route(f"suggestions/{ID}/accept", SuggestionAcceptView, "api-suggestion-accept"),
+    _route(f"suggestions/{ID}/reject", SuggestionRejectView, "api-suggestion-reject"),
+    _route(f"articles/{ID}/suggest", SuggestView, "api-suggest"),
+    _route(f"corpora/{SLUG}/suggestions/metrics", SuggestionMetricsView, "api-suggestion-metrics"),
 ]

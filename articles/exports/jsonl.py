@@ -11,10 +11,13 @@ with orjson (see there).
 from __future__ import annotations
 
 import json
+from collections import defaultdict
 from collections.abc import Iterator
+from dataclasses import replace
 
 import orjson
 
+from ..models import Article, Suggestion, SuggestionDecision
 from .reader import read_articles
 from .rows import AnnotationRow, ArticleRow, ClaimRow, EvidenceRow
 from .spec import ExportFormat, ExportSpec
@@ -149,6 +152,8 @@ def article_line(article: ArticleRow) -> bytes:
 
 
 def write(spec: ExportSpec) -> Iterator[bytes]:
+    if spec.filters.include_suggestions:
+        return chunked(with_suggestions(spec))
     articles = read_articles(spec.corpus, spec.filters, parts=spec.format.parts)
     return chunked(map(article_line, articles))
 
@@ -156,3 +161,81 @@ def write(spec: ExportSpec) -> Iterator[bytes]:
 FORMAT = ExportFormat(
     name="jsonl", extension="jsonl", content_type="application/x-ndjson", writer=write
 )
+
+
+# --- Suggestions (include_suggestions=true) ----------------------------------------------------
+
+SUGGESTION_PAGE = 500
+
+
+def suggestions_by_article(article_ids: list[int]) -> dict[int, list[dict]]:
+    """The suggestions on these articles as the line's `suggestions` (what the import reads, plus
+    ids, who stored them and everyone's decisions): two queries."""
+    decisions: dict[int, list[dict]] = defaultdict(list)
+    for suggestion_id, who, state, at in (
+        SuggestionDecision.objects.filter(suggestion__article_id__in=article_ids)
+        .order_by("suggestion_id", "decided_at", "id")
+        .values_list("suggestion_id", "decided_by__username", "state", "decided_at")
+    ):
+        decisions[suggestion_id].append(
+            {"decided_by": who, "state": state, "decided_at": at.isoformat()}
+        )
+    found: dict[int, list[dict]] = defaultdict(list)
+    for row in (
+        Suggestion.objects.filter(article_id__in=article_ids)
+        .order_by("article_id", "start", "-end", "id")
+        .values(
+            "article_id",
+            "id",
+            "model",
+            "start",
+            "end",
+            "exact",
+            "prefix",
+            "suffix",
+            "topic__label",
+            "stance",
+            "labels",
+            "score",
+            "created_by__username",
+            "created_at",
+        )
+    ):
+        found[row["article_id"]].append(
+            {
+                "id": str(row["id"]),
+                "model": row["model"],
+                "start": row["start"],
+                "end": row["end"],
+                "exact": row["exact"],
+                "prefix": row["prefix"],
+                "suffix": row["suffix"],
+                "topic": row["topic__label"],
+                "stance": row["stance"] or None,
+                "labels": row["labels"],
+                "score": row["score"],
+                "created_by": row["created_by__username"],
+                "created_at": row["created_at"].isoformat(),
+                "decisions": decisions.get(row["id"], []),
+            }
+        )
+    return found
+
+
+def with_suggestions(spec: ExportSpec) -> Iterator[bytes]:
+    """Each line with a `suggestions` key. The articles are read a page of ids at a time: the
+    page's suggestions first, then its articles through the reader (whose thread has the
+    connection to itself while it runs)."""
+    selected = spec.filters.select_articles(Article.objects.alive().filter(corpus=spec.corpus))
+    last = 0
+    while True:
+        page = list(selected.filter(pk__gt=last).values_list("id", flat=True)[:SUGGESTION_PAGE])
+        if not page:
+            return
+        last = page[-1]
+        suggestions = suggestions_by_article(page)
+        filters = replace(spec.filters, article_ids=tuple(page))
+        for article in read_articles(spec.corpus, filters, parts=spec.format.parts):
+            line = article_line(article)
+            extra = orjson.dumps(suggestions.get(int(article.id), []))
+            yield line[:-2] + b',"suggestions":' + extra + b"}\n"

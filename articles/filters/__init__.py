@@ -39,6 +39,7 @@ from ..models import (
     Review,
     ReviewDecision,
     Stance,
+    Suggestion,
 )
 
 _ID = re.compile(r"[0-9]{1,19}")
@@ -237,6 +238,7 @@ class ExportFilters:
     status: str | None = None
     gold_only: bool = False
     updated_since: datetime | None = None
+    include_suggestions: bool = False  # the models' suggestions too (JSONL only)
 
     @property
     def selects_annotations(self) -> bool:
@@ -476,8 +478,18 @@ class ExportFilterSet(django_filters.FilterSet):
     )
     gold_only = ExportParameter(WordBooleanField, label="Only claims a curator accepted.")
     updated_since = ExportParameter(MomentField, label="Changed at or after this moment.")
+    include_suggestions = ExportParameter(
+        WordBooleanField, label="The models' suggestions too (JSONL only; not annotations)."
+    )
 
-    SINGLE_VALUED = ("format", "annotator", "status", "gold_only", "updated_since")
+    SINGLE_VALUED = (
+        "format",
+        "annotator",
+        "status",
+        "gold_only",
+        "updated_since",
+        "include_suggestions",
+    )
 
     class Meta:
         model = Article
@@ -502,6 +514,15 @@ class ExportFilterSet(django_filters.FilterSet):
                     problems[name] = [f"{name} may be given only once."]
             for name, messages in self.form.errors.items():
                 problems.setdefault(name, list(messages))
+            if (
+                not problems
+                and self.form.cleaned_data.get("include_suggestions")
+                and self.form.cleaned_data.get("format") != "jsonl"
+            ):
+                problems["include_suggestions"] = [
+                    "Only the jsonl export carries suggestions; the other formats hold "
+                    "annotations only."
+                ]
             self._problems = problems
         return self._problems
 
@@ -524,4 +545,29 @@ class ExportFilterSet(django_filters.FilterSet):
             status=data.get("status"),
             gold_only=bool(data.get("gold_only")),
             updated_since=data.get("updated_since"),
+            include_suggestions=bool(data.get("include_suggestions")),
         )
+
+
+# --- Suggestions ---------------------------------------------------------------------------------
+
+
+class SuggestionFilterSet(django_filters.FilterSet):
+    """A model's suggestions on an article; `state` is the state the caller may see
+    (suggestion_selectors.with_visible_state), so that blind mode leaks nothing."""
+
+    model = django_filters.CharFilter(
+        field_name="model", label="Made by this model (name@version)."
+    )
+    state = django_filters.ChoiceFilter(
+        choices=[("open", "Open"), ("accepted", "Accepted"), ("rejected", "Rejected")],
+        field_name="shown_state",
+        label="open, accepted or rejected (as far as you may see decisions).",
+    )
+    min_score = django_filters.NumberFilter(
+        field_name="score", lookup_expr="gte", label="Score at least this (0 to 1)."
+    )
+
+    class Meta:
+        model = Suggestion
+        fields: list[str] = []

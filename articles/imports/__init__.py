@@ -53,9 +53,11 @@ from ..models import (
     Evidence,
     Relation,
     Review,
+    Suggestion,
     Topic,
 )
 from ..permissions import Action, ensure
+from ..services.suggestions import SuggestionFields
 
 MAX_ERRORS = 1000
 EXTENSIONS = {
@@ -85,6 +87,7 @@ class ImportResult:
     # The ids of what the import created, in file order (answered by the API, not audited).
     article_ids: list[int] = field(default_factory=list, repr=False)
     claim_ids: list[int] = field(default_factory=list, repr=False)
+    suggestions: int = 0
 
     def as_dict(self) -> dict[str, int]:
         """The counts."""
@@ -196,6 +199,8 @@ class PlannedArticle:
     fields: services.ArticleFields
     claims: list[PlannedClaim] = field(default_factory=list)
     relations: list[tuple[int, int, str, int]] = field(default_factory=list)
+    # (model, suggestion) pairs, the topic a label (or None); see services.suggestions
+    suggestions: list[tuple[str, SuggestionFields]] = field(default_factory=list)
 
 
 class ImportContext:
@@ -343,6 +348,7 @@ class Writer:
             "Comment": r.comments,
             "Assignment": self.assignments,
         }
+
     def _join_groups(self, claims: list[Claim], planned: list[PlannedClaim]) -> None:
         """Claims that name a group join it; a group the corpus lacks is created (by label)."""
         members = []
@@ -446,6 +452,25 @@ class Writer:
         Review.objects.bulk_create(reviews, batch_size=1000)
         Comment.objects.bulk_create(comments, batch_size=1000)
         Relation.objects.bulk_create(relations, batch_size=1000)
+        suggestions = [
+            Suggestion(
+                article=article,
+                start=item.span.start,
+                end=item.span.end,
+                exact=item.span.exact,
+                prefix=item.span.prefix,
+                suffix=item.span.suffix,
+                model=model,
+                topic=self._topic(None if item.topic is None else str(item.topic)),
+                stance=item.stance,
+                labels=item.labels,
+                score=item.score,
+                created_by=actor,
+            )
+            for article, plan in zip(articles, plans, strict=True)
+            for model, item in plan.suggestions
+        ]
+        Suggestion.objects.bulk_create(suggestions, batch_size=1000)
         # Blind mode and progress read assignments: an annotator whose imported work on an
         # article is submitted has submitted that article (the articles are new: no assignment
         # exists yet).
@@ -480,6 +505,7 @@ class Writer:
         result.reviews += len(reviews)
         result.comments += len(comments)
         result.relations += len(relations)
+        result.suggestions += len(suggestions)
 
 
 # --- Entry points ----------------------------------------------------------------------------

@@ -18,12 +18,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import IO, Any, cast
 
 from django.core.exceptions import ValidationError
 
 from .. import services, validators
 from ..models import AnnotationStatus, RelationKind, ReviewDecision, Role
+from ..services import suggestions as suggestion_checks
 from ..services.groups import GROUP_LABEL_CHARS
 from ..validators import MAX_COMMENT_CHARS, MAX_SUMMARY_CHARS
 from . import (
@@ -294,6 +296,13 @@ def _plan_claim(
 
 
 def _positions(data: dict) -> Iterator[Any]:
+    suggestions = data.get("suggestions")
+    if isinstance(suggestions, dict):
+        suggestions = suggestions.get("suggestions")
+    for item in _list(suggestions):
+        if isinstance(item, dict):
+            yield item.get("start")
+            yield item.get("end")
     for claim in _list(data.get("claims")):
         if isinstance(claim, dict):
             yield claim.get("start")
@@ -351,12 +360,69 @@ def plan_article(context: ImportContext, data: Any) -> PlannedArticle:
             else:
                 seen.add((ends[0], ends[1], kind))
                 relations.append((ends[0], ends[1], kind, created_by_id))
+    suggestions = _plan_suggestions(context, collector, data, text, offsets)
     if collector.problems:
         raise LineProblems(collector.problems)
     # A claim is None only when its problems were collected, and then the line was refused above.
     return PlannedArticle(
-        fields=fields, claims=cast("list[PlannedClaim]", claims), relations=relations
+        fields=fields,
+        claims=cast("list[PlannedClaim]", claims),
+        relations=relations,
+        suggestions=suggestions,
     )
+
+
+def _plan_suggestions(
+    context: ImportContext, collector: _Collector, data: dict, text: str, offsets
+) -> list[tuple[str, suggestion_checks.SuggestionFields]]:
+    """A line's `suggestions`: a list of suggestions, each naming its `model`, or one model's
+    as `{"model", "suggestions": [...]}` (the API's request body). Topics are labels."""
+    value = data.get("suggestions")
+    shared_model = None
+    where = "suggestions"
+    if isinstance(value, dict):
+        shared_model = collector.check(
+            "suggestions.model", suggestion_checks.validate_model_name, value.get("model")
+        )
+        value = value.get("suggestions")
+        where = "suggestions.suggestions"
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        collector.add(where, "must be a list.")
+        return []
+    planned: list[tuple[str, suggestion_checks.SuggestionFields]] = []
+    seen: dict[tuple[str, int, int], int] = {}
+    for i, item in enumerate(value):
+        path = f"{where}[{i}]"
+        if not isinstance(item, dict):
+            collector.add(path, "must be an object.")
+            continue
+        model = shared_model
+        if shared_model is None or "model" in item:
+            model = collector.check(
+                f"{path}.model", suggestion_checks.validate_model_name, item.get("model")
+            )
+        mapped = {**item, "start": offsets(item.get("start")), "end": offsets(item.get("end"))}
+        fields = collector.check(
+            path,
+            suggestion_checks.validate_suggestion,
+            text,
+            mapped,
+            allowed_labels=context.labels,
+        )
+        topic = None
+        if fields is not None and fields.topic is not None:
+            topic = collector.check(f"{path}.topic", context.topic_label, str(fields.topic))
+        if model is None or fields is None:
+            continue
+        key = (model, fields.span.start, fields.span.end)
+        if key in seen:
+            collector.add(path, f"{model} suggests the same span as {where}[{seen[key]}].")
+            continue
+        seen[key] = i
+        planned.append((model, replace(fields, topic=topic)))
+    return planned
 
 
 def _decode(raw: bytes, first: bool) -> tuple[Any, str | None]:

@@ -95,6 +95,16 @@ from .corpora import (
     topic_delete,
     topic_update,
 )
+from .groups import (
+    group_add_claims,
+    group_create,
+    group_delete,
+    group_for_import,
+    group_merge,
+    group_remove_claims,
+    group_split,
+    group_update,
+)
 from .guidelines import guidelines_update
 from .invitations import (
     invitation_accept,
@@ -106,16 +116,6 @@ from .invitations import (
 )
 from .manage import articles_assign, articles_delete
 from .merge import MergeConflict, MergeNeedsChoice, claim_merge, merge_conflicts
-from .groups import (
-    group_add_claims,
-    group_create,
-    group_delete,
-    group_for_import,
-    group_merge,
-    group_remove_claims,
-    group_split,
-    group_update,
-)
 from .review import (
     REVIEW_FIELDS,
     assignment_create,
@@ -124,6 +124,15 @@ from .review import (
     comment_create,
     review_delete,
     review_set,
+)
+from .suggestions import (
+    suggestion_accept,
+    suggestion_reject,
+    suggestion_undo,
+    suggestions_accept_above,
+    suggestions_create,
+    suggestions_store_builtin,
+    suggestions_undo_batch,
 )
 from .versions import (
     TextChange,
@@ -242,6 +251,14 @@ __all__ = [
     "article_text_replace",
     "claim_place",
     "notice_dismiss",
+    # suggestions (machine pre-annotation)
+    "suggestion_accept",
+    "suggestion_reject",
+    "suggestion_undo",
+    "suggestions_accept_above",
+    "suggestions_create",
+    "suggestions_store_builtin",
+    "suggestions_undo_batch",
 ]
 # many claims of an article at once, with the caller's annotations
 __all__ += ["MAX_BULK_CLAIMS", "BulkClaims", "ClaimItem", "claims_create_many"]

@@ -34,6 +34,7 @@ from articles.models import (
     Invitation,
     Membership,
     Role,
+    Suggestion,
     TextChangeNotice,
 )
 from articles.services import invitation_key_hash
@@ -181,6 +182,13 @@ MATRIX: dict[str, Route] = {
     "article-claim-list": _page(article, GET=Call(READ, htmx=True)),
     "claim-create": _page(article, POST=Call(ANNOTATE, lambda w: {"start": "0", "end": "11"})),
     "article-submit": _page(article, POST=Call(ANNOTATE)),
+    "suggestion-accept": _page(
+        lambda w: {"pk": w.suggestion.pk}, POST=Call(ANNOTATE, lambda w: {"stance": "neutral"})
+    ),
+    "suggestion-reject": _page(lambda w: {"pk": w.suggestion.pk}, POST=Call(ANNOTATE)),
+    "suggestion-undo": _page(lambda w: {"pk": w.suggestion.pk}, POST=Call(ANNOTATE)),
+    "suggestions-accept-above": _page(article, POST=Call(ANNOTATE, lambda w: {"threshold": "0.5"})),
+    "suggestions-undo-batch": _page(article, POST=Call(ANNOTATE, lambda w: {"batch": "none"})),
     "claim-panel": _page(claim, GET=Call(READ, htmx=True)),
     "claim-edit": _page(
         claim, POST=Call(ANNOTATE, lambda w: {"summary": "Edited", "version": w.claim.version})
@@ -444,6 +452,17 @@ MATRIX: dict[str, Route] = {
         ),
     ),
     "api-corpus-agreement": _api(slug, GET=Call(only("viewer", "curator", "owner"))),
+    # Suggestions: every member reads them; curators and owners store a model's; annotators
+    # and up decide (their own annotation).
+    "api-suggestions": _api(
+        api_id("article"),
+        GET=Call(READ),
+        POST=Call(CURATE, lambda w: {"model": "m@2", "suggestions": [{"start": 0, "end": 11}]}),
+    ),
+    "api-suggestion-accept": _api(api_id("suggestion"), POST=Call(ANNOTATE, lambda w: {})),
+    "api-suggestion-reject": _api(api_id("suggestion"), POST=Call(ANNOTATE)),
+    "api-suggest": _api(api_id("article"), POST=Call(CURATE)),
+    "api-suggestion-metrics": _api(slug, GET=Call(CURATE)),
 }
 
 
@@ -536,6 +555,15 @@ def _world(*, corpus, topic, article, users: dict[str, Any], newcomer) -> Simple
             expires_at=now + timedelta(days=1),
         ),
         invitation_key=f"invitation-key-of-{slug}",
+        suggestion=Suggestion.objects.create(
+            article=article,
+            start=0,
+            end=40,
+            exact=article.text[0:40],
+            model="m@1",
+            stance="support",
+            created_by=users["curator"],
+        ),
     )
 
 

@@ -25,7 +25,7 @@ from django.apps import apps
 from django.db import connection
 from django.utils import timezone
 
-from articles import services
+from articles import selectors, services
 from articles.models import (
     Annotation,
     ApiToken,
@@ -36,6 +36,7 @@ from articles.models import (
     Relation,
     Review,
     Role,
+    SuggestionDecision,
     Topic,
 )
 from tests.factories import SAMPLE_TEXT
@@ -109,6 +110,7 @@ class World:
     own: dict[str, Any]  # anna's annotations, evidence, relation, comment
     tokens: list[ApiToken]
     moments: Moments
+    suggestions: list[Any]  # a model's, on `article`: on S1, at S4's span, and where nobody marked
     # {kind: [ids]} of the objects the others created (filled by others_work)
     theirs: dict[str, list[str]] = field(default_factory=dict)
 
@@ -140,6 +142,7 @@ class World:
             "invitation": [],
             "reset-user": [],
             "reset-token": [],
+            "suggestion": self.suggestions,
         }
         if kind not in known:
             return None
@@ -220,6 +223,19 @@ def build_world(team) -> World:
         comment = services.comment_create(
             actor=anna, claim=claims["S1"], role=Role.ANNOTATOR, text="anna's own comment"
         )
+        _, curator_access = selectors.corpus_with_access(curator, corpus.slug)
+        suggestions = services.suggestions_create(
+            access=curator_access,
+            article=article,
+            model="m@1",
+            suggestions=[
+                {**S1, "stance": "oppose", "score": 0.9},
+                {**S4, "stance": "support", "score": 0.6},
+                {**S2, "score": 0.3},
+            ],
+        )
+        _, anna_access = selectors.corpus_with_access(anna, corpus.slug)
+        services.suggestion_reject(access=anna_access, suggestion=suggestions[2])
         tokens = [
             services.api_token_create(actor=anna, name="anna's script")[0],
             services.api_token_create(actor=arjun, name="arjun's script")[0],
@@ -250,6 +266,7 @@ def build_world(team) -> World:
         },
         tokens=tokens,
         moments=moments,
+        suggestions=suggestions,
     )
 
 
@@ -260,6 +277,7 @@ THEIR_KINDS = {
     "relation": Relation,
     "comment": Comment,
     "review": Review,
+    "suggestion_decision": SuggestionDecision,
 }
 
 
@@ -316,6 +334,11 @@ def others_work(world: World) -> None:
         services.comment_create(
             actor=owner, claim=claims["S3"], role=Role.OWNER, text="olivia's secret comment"
         )
+        _, arjun_access = selectors.corpus_with_access(arjun, world.corpus.slug)
+        first, second, third = world.suggestions
+        services.suggestion_accept(access=arjun_access, suggestion=first)
+        services.suggestion_accept(access=arjun_access, suggestion=second, stance="oppose")
+        services.suggestion_reject(access=arjun_access, suggestion=third)
         services.article_submit(actor=arjun, article=world.article, role=A)
     world.theirs = {
         kind: [str(pk) for pk in sorted(set(m.objects.values_list("pk", flat=True)) - before[kind])]

@@ -137,6 +137,7 @@ def test_the_walk_sees_the_others_work_when_a_curator_walks(world):
         "claim-thread",
         "corpus-review",
         "api-corpus-agreement",
+        "api-suggestions",
     }, text
     queries = {dict(p.query).get("decision") for p in differing if p.name == "api-claims"}
     assert {"accepted", "rejected"} <= queries

@@ -78,6 +78,7 @@ SEGMENT_KINDS = {
     "invitations": "invitation",  # an invitation's id (revoke) or its key (the link)
     "reset": "reset-user",  # a password reset link: the user's id in base64, then its token
     "<uidb64>": "reset-token",
+    "suggestions": "suggestion",
 }
 KNOWN_KWARGS = {"slug", "pk", "id", "username", "evidence_id", "number", "key", "uidb64", "token"}
 _KWARG = re.compile(r"<(?:\w+:)?(\w+)>|\(\?P<(\w+)>")
@@ -101,7 +102,16 @@ def url_kinds(route: str) -> tuple[dict[str, str], list[str]]:
 ID_PARAMS = {"article": "article", "claim": "claim", "topic": "topic", "pick": "claim"}
 USER_PARAMS = {"annotator", "created_by", "actor"}
 WORDS = ["chip", "secret", "arjun", "zzz"]  # "secret" is only in the others' notes and comments
-TEXT_PARAMS = {"title": WORDS, "language": ["en", "ja"], "q": WORDS}
+TEXT_PARAMS = {
+    "title": WORDS,
+    "language": ["en", "ja"],
+    "q": WORDS,
+    "model": ["m@1", "zzz@1"],
+    "min_score": ["0.5", "0.95", "bogus"],
+}
+
+# The suggestions panel's filters (views/suggestions.py), read wherever the claim list renders.
+SUGGESTION_PANEL = {"sg_model": ["m@1", "zzz@1"], "sg_min": ["0.5", "0.95", "bogus"]}
 
 
 def page_params(world) -> dict[str, dict[str, list[str]]]:
@@ -123,9 +133,13 @@ def page_params(world) -> dict[str, dict[str, list[str]]]:
             "disagreements": ["1"],
             "page": ["1", "2"],
         },
-        "article": {"claim": ids("claim"), "filter": list(CLAIM_LIST_FILTERS)},
-        "article-claim-list": {"filter": list(CLAIM_LIST_FILTERS)},
         "article-versions": {"a": ["1", "2", "9"], "b": ["1", "2"]},
+        "article": {
+            "claim": ids("claim"),
+            "filter": list(CLAIM_LIST_FILTERS),
+            **SUGGESTION_PANEL,
+        },
+        "article-claim-list": {"filter": list(CLAIM_LIST_FILTERS), **SUGGESTION_PANEL},
         "relation-targets": {"q": WORDS, "pick": ids("claim")},
         "corpus-review": {**queue, "page": ["2"]},
         "review-claim": queue,

@@ -86,6 +86,16 @@ def _api_writes() -> list[Write]:
         Write("API: delete her link", "DELETE",
               lambda w: reverse("api-relation", kwargs={"id": w.own["relation"].pk}),
               expect=(204,)),
+        # Suggestions arjun decided on too: on S1 (which she tagged already) and at S4's span
+        # (his claim, which he tagged): her outcome must not depend on his decisions.
+        Write("API: accept the suggestion on S1, as arjun did", "POST",
+              lambda w: reverse("api-suggestion-accept", kwargs={"id": w.suggestions[0].pk}),
+              lambda w: {}),
+        Write("API: correct and accept the suggestion at S4's span", "POST",
+              lambda w: reverse("api-suggestion-accept", kwargs={"id": w.suggestions[1].pk}),
+              lambda w: {"stance": "neutral"}),
+        Write("API: reject the suggestion arjun rejected", "POST",
+              lambda w: reverse("api-suggestion-reject", kwargs={"id": w.suggestions[2].pk})),
         # After submitting she may see everything: only the answer itself is compared.
         Write("API: submit the article", "POST", article("api-submit"),
               views=lambda w: [], follow=False),
