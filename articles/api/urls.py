@@ -25,6 +25,7 @@ from .corpora import (
     TopicDetailView,
     TopicListView,
 )
+from .jobs import ExportJobListView, JobDetailView, JobDownloadView, JobListView
 from .relations import RelationDetailView, RelationListView
 from .reviews import CommentListView, ReviewView
 from .tokens import LogoutView, TokenView
@@ -54,6 +55,10 @@ urlpatterns = [
     _route(r"corpora/(?P<slug>[-\w]+)/agreement", agreement_view, "api-corpus-agreement"),
     _route(r"corpora/(?P<slug>[-\w]+)/export", CorpusExportView, "api-corpus-export"),
     _route(r"corpora/(?P<slug>[-\w]+)/import", CorpusImportView, "api-corpus-import"),
+    _route(r"corpora/(?P<slug>[-\w]+)/exports", ExportJobListView, "api-corpus-exports"),
+    _route(r"corpora/(?P<slug>[-\w]+)/jobs", JobListView, "api-corpus-jobs"),
+    _route(f"jobs/{ID}", JobDetailView, "api-job"),
+    _route(f"jobs/{ID}/download", JobDownloadView, "api-job-download"),
     _route(f"topics/{ID}", TopicDetailView, "api-topic"),
     _route(f"articles/{ID}", ArticleDetailView, "api-article"),
     _route(f"articles/{ID}/claims", ClaimListView, "api-claims"),
