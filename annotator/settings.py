@@ -70,6 +70,8 @@ INSTALLED_APPS = [
     "template_partials",
     "axes",
     "csp",
+    "django_tasks",
+    "django_tasks_db",
     "articles",
 ]
 
@@ -174,8 +176,17 @@ STATIC_URL = "static/"
 STATIC_ROOT = Path(env.str("DJANGO_STATIC_ROOT", default=str(BASE_DIR / "staticfiles")))
 STATICFILES_DIRS = [BASE_DIR / "static"]
 WHITENOISE_USE_FINDERS = DEBUG or TESTING  # serve static files without collectstatic in dev/tests
+MEDIA_ROOT = Path(env.str("DJANGO_MEDIA_ROOT", default=str(BASE_DIR / "media")))
+# Export files and uploads waiting for an import job: not served as media, only through the
+# job's download URL (which checks who asks). Another storage backend (e.g. S3 through
+# django-storages) can replace it; the web processes and the workers must share it.
+JOBS_FILES_DIR = Path(env.str("JOBS_FILES_DIR", default=str(MEDIA_ROOT / "jobs")))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "jobs": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": str(JOBS_FILES_DIR), "base_url": None},
+    },
     "staticfiles": {
         "BACKEND": (
             "django.contrib.staticfiles.storage.StaticFilesStorage"
@@ -338,3 +349,31 @@ if TESTING:
     EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 INVITATION_DAYS = env.int("INVITATION_DAYS", default=7)
 PASSWORD_RESET_TIMEOUT = 60 * 60 * 24 * 3  # a reset link works for three days
+# Background jobs (exports to a file, large imports) on Django's task framework (the django-tasks
+# backport). TASKS_BACKEND=database (default): the task is a row in this database, written in the
+# transaction of the request that asks for it, run by `manage.py jobs_worker`; TASKS_BACKEND=rq:
+# queued in Redis (TASKS_REDIS_URL, else a redis:// CACHE_URL) and run by the same command.
+TASKS_BACKEND = env.str("TASKS_BACKEND", default="database")
+TASKS: dict[str, dict[str, object]]
+if TASKS_BACKEND == "database":
+    TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+elif TASKS_BACKEND == "rq":
+    _redis_default = _cache_url if _cache_url.startswith(("redis://", "rediss://")) else ""
+    TASKS_REDIS_URL = env.str("TASKS_REDIS_URL", default=_redis_default)
+    if not TASKS_REDIS_URL:
+        raise ImproperlyConfigured("TASKS_BACKEND=rq needs TASKS_REDIS_URL (redis://host:6379/1).")
+    INSTALLED_APPS.insert(INSTALLED_APPS.index("articles"), "django_rq")
+    TASKS = {"default": {"BACKEND": "django_tasks_rq.RQBackend", "QUEUES": ["default"]}}
+    # A job outlives RQ's 3-minute default; our own lease (JOBS_LEASE_SECONDS) finds dead workers.
+    RQ_QUEUES = {"default": {"URL": TASKS_REDIS_URL, "DEFAULT_TIMEOUT": 6 * 3600}}
+else:
+    raise ImproperlyConfigured(f"TASKS_BACKEND must be 'database' or 'rq', not {TASKS_BACKEND!r}.")
+# How long a finished job's file is kept before the worker removes it (hours).
+JOBS_FILE_HOURS = env.float("JOBS_FILE_HOURS", default=24)
+# A running job renews its lease every JOBS_HEARTBEAT_SECONDS; a job whose lease ran out (its
+# worker died) is queued again, up to JOBS_MAX_ATTEMPTS attempts, then marked failed.
+JOBS_LEASE_SECONDS = env.float("JOBS_LEASE_SECONDS", default=60)
+JOBS_HEARTBEAT_SECONDS = env.float("JOBS_HEARTBEAT_SECONDS", default=5)
+JOBS_MAX_ATTEMPTS = env.int("JOBS_MAX_ATTEMPTS", default=3)
+# How often the worker looks for dead workers' jobs and expired files (seconds).
+JOBS_MAINTENANCE_SECONDS = env.float("JOBS_MAINTENANCE_SECONDS", default=30)

@@ -6,6 +6,7 @@ services package (articles/services/). Users are never deleted in cascade with a
 user foreign keys PROTECT (a departing member is deactivated, their work stays attributed to them).
 """
 
+import uuid
 from typing import Self
 
 from django.conf import settings
@@ -795,3 +796,74 @@ class SuggestionDecision(models.Model):
 
     def __str__(self) -> str:
         return f"{self.decided_by}: {self.state} suggestion {self.suggestion_id}"
+# --- Background jobs: exports to a file and large imports, run by a worker ---------------------
+
+
+class JobKind(models.TextChoices):
+    EXPORT = "export", "Export"
+    IMPORT = "import", "Import"
+
+
+class JobStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+
+
+def _jobs_storage():  # a callable, so that tests and deployments can swap STORAGES["jobs"]
+    from django.core.files.storage import storages
+
+    return storages["jobs"]
+
+
+class Job(models.Model):
+    """One export to a file or one import, run by a worker (articles/jobs/).
+
+    The row is the job's truth: the task queued for it (database or Redis) only says "run job X
+    now"; running it claims the row with a lease (`lease_until`) that a heartbeat renews, so a job
+    whose worker died is found and queued again or failed with the reason. `file` is set only in
+    the same update that marks the job done, after the whole file is in place.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    corpus = models.ForeignKey(Corpus, on_delete=models.CASCADE, related_name="jobs")
+    kind = models.CharField(max_length=10, choices=JobKind.choices)
+    params = models.JSONField(default=dict, blank=True)
+    status = models.CharField(max_length=10, choices=JobStatus.choices, default=JobStatus.QUEUED)
+    progress = models.FloatField(default=0.0)
+    error = models.TextField(blank=True)
+    result = models.JSONField(default=dict, blank=True)  # an import's counts
+    file = models.FileField(storage=_jobs_storage, max_length=300, blank=True)
+    filename = models.CharField(max_length=200, blank=True)  # the name a download is saved under
+    content_type = models.CharField(max_length=200, blank=True)
+    size = models.BigIntegerField(null=True, blank=True)
+    created_by = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    lease_until = models.DateTimeField(null=True, blank=True)
+    worker = models.CharField(max_length=100, blank=True)
+    task_id = models.CharField(max_length=64, blank=True)  # the latest task queued for it
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["corpus", "-created_at"], name="job_corpus_created"),
+            models.Index(fields=["status", "lease_until"], name="job_status_lease"),
+            models.Index(fields=["expires_at"], name="job_expires"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(progress__gte=0) & Q(progress__lte=1), name="job_progress_0_1"
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=JobStatus.values), name="job_status_known"
+            ),
+            models.CheckConstraint(condition=Q(kind__in=JobKind.values), name="job_kind_known"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.id} ({self.status})"

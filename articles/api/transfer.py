@@ -7,6 +7,7 @@ import tempfile
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.http import StreamingHttpResponse
+from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -122,7 +123,13 @@ class CorpusImportView(APIView):
                 "title",
                 str,
                 description="title of a single article (text, Markdown, HTML, PDF, Word)",
-            )
+            ),
+            OpenApiParameter(
+                "background",
+                bool,
+                description="run the import as a background job: 202 with the job "
+                "(GET /api/v1/jobs/{id} follows it)",
+            ),
         ],
         request={
             "application/x-ndjson": OpenApiTypes.BINARY,
@@ -154,6 +161,7 @@ class CorpusImportView(APIView):
                 description="counts of what was created, and the ids of the new articles and "
                 "claims in file order",
             ),
+            202: OpenApiResponse(description="background=true: the import job, queued"),
             403: OpenApiResponse(description="only owners import"),
             404: OpenApiResponse(description="unknown corpus, or not one of yours"),
             400: OpenApiResponse(description="every bad line, with its number; nothing written"),
@@ -209,6 +217,16 @@ class CorpusImportView(APIView):
             return self._import(request, access, kind, "", body, title)
 
     def _import(self, request, access, kind, name, file, title) -> Response:
+        if _background(request):
+            from ..jobs.services import job_import_start
+            from .jobs import present_job
+
+            job = job_import_start(access=access, kind=kind, name=name, file=file, title=title)
+            return Response(
+                present_job(job, request),
+                status=status.HTTP_202_ACCEPTED,
+                headers={"Location": reverse("api-job", kwargs={"id": job.pk})},
+            )
         # An ImportFailed (every bad line, nothing written) is answered by the exception handler.
         result = imports.import_upload(
             actor=request.user,
@@ -222,6 +240,16 @@ class CorpusImportView(APIView):
         return Response(
             {**result.as_dict(), **result.created_ids()}, status=status.HTTP_201_CREATED
         )
+
+
+def _background(request) -> bool:
+    value = request.query_params.get("background", "false").strip().lower()
+    if value not in BOOLEAN_WORDS:
+        raise ValidationError({"background": ["Must be true or false."]})
+    return BOOLEAN_WORDS[value]
+
+
+BOOLEAN_WORDS = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
 
 
 def _too_large(size: int, limit: int) -> PayloadTooLarge:

@@ -28,6 +28,7 @@ from .corpora import (
 from .groups import ClaimGroupDetailView, ClaimGroupListView, SimilarClaimsView
 from .guidelines import GuidelinesView
 from .merge import ClaimMergeView
+from .jobs import ExportJobListView, JobDetailView, JobDownloadView, JobListView
 from .relations import RelationDetailView, RelationListView
 from .reviews import CommentListView, ReviewView
 from .suggestions import (
@@ -67,6 +68,10 @@ urlpatterns = [
     _route(r"corpora/(?P<slug>[-\w]+)/export", CorpusExportView, "api-corpus-export"),
     _route(r"corpora/(?P<slug>[-\w]+)/import", CorpusImportView, "api-corpus-import"),
     _route(f"corpora/{SLUG}/claim-groups", ClaimGroupListView, "api-claim-groups"),
+    _route(r"corpora/(?P<slug>[-\w]+)/exports", ExportJobListView, "api-corpus-exports"),
+    _route(r"corpora/(?P<slug>[-\w]+)/jobs", JobListView, "api-corpus-jobs"),
+    _route(f"jobs/{ID}", JobDetailView, "api-job"),
+    _route(f"jobs/{ID}/download", JobDownloadView, "api-job-download"),
     _route(f"topics/{ID}", TopicDetailView, "api-topic"),
     _route(f"articles/{ID}", ArticleDetailView, "api-article"),
     _route(f"articles/{ID}/claims", ClaimListView, "api-claims"),

@@ -11,6 +11,7 @@ import json
 import queue
 import threading
 from collections.abc import Callable, Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass
 from operator import attrgetter
 
@@ -44,6 +45,11 @@ from .rows import (
 )
 from .spec import PARTS
 from .sql import InIds, OctetLength, as_iso, as_text, runner
+
+# Told how many articles were just handed to the writer (a background export's progress).
+ARTICLES_WRITTEN: ContextVar[Callable[[int], None] | None] = ContextVar(
+    "articles_written", default=None
+)
 
 ARTICLES_PER_BATCH = 250
 FIRST_BATCH = 50
@@ -98,6 +104,8 @@ def read_articles(
     )
     for raw in batches:
         yield from _assemble(raw, labels, names)
+        if (written := ARTICLES_WRITTEN.get()) is not None:
+            written(len(raw.articles))
 
 
 def _read_ahead(produce: Callable) -> Iterator[_RawBatch]:
