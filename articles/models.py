@@ -796,6 +796,8 @@ class SuggestionDecision(models.Model):
 
     def __str__(self) -> str:
         return f"{self.decided_by}: {self.state} suggestion {self.suggestion_id}"
+
+
 # --- Background jobs: exports to a file and large imports, run by a worker ---------------------
 
 

@@ -27,8 +27,8 @@ from .corpora import (
 )
 from .groups import ClaimGroupDetailView, ClaimGroupListView, SimilarClaimsView
 from .guidelines import GuidelinesView
-from .merge import ClaimMergeView
 from .jobs import ExportJobListView, JobDetailView, JobDownloadView, JobListView
+from .merge import ClaimMergeView
 from .relations import RelationDetailView, RelationListView
 from .reviews import CommentListView, ReviewView
 from .suggestions import (
