@@ -168,13 +168,14 @@ class PlannedReview:
 
 @dataclass
 class PlannedClaim:
-    span: anchoring.Span
+    span: anchoring.Span  # an orphan's offsets are placeholders (see `orphaned`)
     summary: str
     labels: list[str]
     created_by_id: int
     annotations: list[PlannedAnnotation] = field(default_factory=list)
     review: PlannedReview | None = None
     comments: list[tuple[int, str]] = field(default_factory=list)
+    orphaned: bool = False  # orphaned by a text change: no position, its old quote kept
 
 
 @dataclass
@@ -331,11 +332,16 @@ class Writer:
         for article, plan in zip(articles, plans, strict=True):
             for planned in plan.claims:
                 span = planned.span
+                orphan = {
+                    "start": None,
+                    "end": None,
+                    "anchor_status": "orphaned",
+                    "anchor_score": 0,
+                }
                 claims.append(
                     Claim(
                         article=article,
-                        start=span.start,
-                        end=span.end,
+                        **(orphan if planned.orphaned else {"start": span.start, "end": span.end}),
                         exact=span.exact,
                         prefix=span.prefix,
                         suffix=span.suffix,
