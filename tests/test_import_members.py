@@ -209,5 +209,7 @@ def test_member_lookups_do_not_grow_with_the_lines(team):
                 actor=team.owner, corpus=team.corpus, role="owner", name="a.jsonl", data=data
             )
         assert result.annotations == size
-        queries[size] = len(captured.captured_queries)
-    assert queries[30] == queries[2], queries
+        # The look-ups (SELECTs): SQLite's 999 parameters per statement may split the INSERTs
+        # of many rows in two batches, which is not a look-up per name.
+        queries[size] = sum(q["sql"].startswith("SELECT") for q in captured.captured_queries)
+    assert queries[30] == queries[2] > 0, queries

@@ -184,7 +184,7 @@ class PlannedReview:
 
 @dataclass
 class PlannedClaim:
-    span: anchoring.Span
+    span: anchoring.Span  # an orphan's offsets are placeholders (see `orphaned`)
     summary: str
     labels: list[str]
     created_by_id: int
@@ -192,6 +192,7 @@ class PlannedClaim:
     review: PlannedReview | None = None
     comments: list[tuple[int, str]] = field(default_factory=list)
     group: str | None = None  # the label of the claim group it belongs to (created if missing)
+    orphaned: bool = False  # orphaned by a text change: no position, its old quote kept
 
 
 @dataclass
@@ -381,11 +382,16 @@ class Writer:
         for article, plan in zip(articles, plans, strict=True):
             for planned in plan.claims:
                 span = planned.span
+                orphan = {
+                    "start": None,
+                    "end": None,
+                    "anchor_status": "orphaned",
+                    "anchor_score": 0,
+                }
                 claims.append(
                     Claim(
                         article=article,
-                        start=span.start,
-                        end=span.end,
+                        **(orphan if planned.orphaned else {"start": span.start, "end": span.end}),
                         exact=span.exact,
                         prefix=span.prefix,
                         suffix=span.suffix,

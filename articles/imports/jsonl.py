@@ -23,7 +23,7 @@ from typing import IO, Any, cast
 
 from django.core.exceptions import ValidationError
 
-from .. import services, validators
+from .. import anchoring, services, validators
 from ..models import AnnotationStatus, RelationKind, ReviewDecision, Role
 from ..services import suggestions as suggestion_checks
 from ..services.groups import GROUP_LABEL_CHARS
@@ -208,9 +208,10 @@ def _plan_claim(
         collector.add(path, "must be an object.")
         return None
     before = len(collector.problems)
+    orphaned = _is_orphan(data)
     span = collector.check(
         path,
-        validators.validate_span,
+        _orphan_span if orphaned else validators.validate_span,
         text,
         start=offsets(data.get("start")),
         end=offsets(data.get("end")),
@@ -285,6 +286,7 @@ def _plan_claim(
         return None  # created_by_id is None only when its problem was collected
     return PlannedClaim(
         group=group,
+        orphaned=orphaned,
         span=span,
         summary=summary.strip(),
         labels=labels,
@@ -293,6 +295,30 @@ def _plan_claim(
         review=review,
         comments=comments,
     )
+
+
+def _is_orphan(data: dict) -> bool:
+    """A claim exported as orphaned by a text change: no offsets, its old quote and context."""
+    anchor = data.get("anchor")
+    return (
+        isinstance(anchor, dict)
+        and anchor.get("status") == "orphaned"
+        and data.get("start") is None
+        and data.get("end") is None
+    )
+
+
+def _orphan_span(text: str, *, start: object, end: object, exact: object, prefix: object,
+                 suffix: object) -> anchoring.Span:  # fmt: skip
+    """An orphan's quote and context, checked as text; its offsets stay empty (0, 0 here)."""
+    check = validators.validate_text
+    quote = validators.keyed("exact", check, exact, "exact", max_chars=max(len(text), 1))
+    if not quote:
+        raise ValidationError({"exact": ["An orphaned claim keeps its quote; exact is empty."]})
+    limit = anchoring.CONTEXT_LENGTH
+    before = validators.keyed("prefix", check, prefix, "prefix", max_chars=limit)
+    after = validators.keyed("suffix", check, suffix, "suffix", max_chars=limit)
+    return anchoring.Span(0, 0, anchoring.normalize_text(quote), before, after)
 
 
 def _positions(data: dict) -> Iterator[Any]:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from ..reanchor import rapidfuzz_opcodes
 
 KEPT_CONTEXT = 120  # code points of unchanged text shown on each side of a change
+MERGED_GAP = 8  # changes this close read as one rewritten passage, not a patchwork
 
 
 @dataclass(frozen=True)
@@ -55,7 +56,7 @@ def _regions(old: str, new: str) -> list[list[int]]:
         if _cuts_word(*lasts):
             while o2 < len(old) and n2 < len(new) and _word(old[o2]) and old[o2] == new[n2]:
                 o2, n2 = o2 + 1, n2 + 1
-        if regions and o1 - regions[-1][1] <= 1:  # touching, or one character apart
+        if regions and o1 - regions[-1][1] <= MERGED_GAP:  # a word or two kept between
             regions[-1][1], regions[-1][3] = max(regions[-1][1], o2), max(regions[-1][3], n2)
         else:
             regions.append([o1, o2, n1, n2])
