@@ -524,3 +524,16 @@ def claim_overview_for_article(access: Access, article: Article) -> list[ClaimOv
 def annotation_of(*, user, claim: Claim) -> Annotation | None:
     """The user's own annotation of the claim, if any (one per claim and annotator)."""
     return Annotation.objects.filter(claim=claim, annotator=user).first()
+
+
+# --- Relations of one claim (the review page) ------------------------------------------------
+
+
+def relations_of_claim(access: Access, claim: Claim) -> QuerySet[Relation]:
+    """The links the caller may see from and to `claim`, with both ends and their creator."""
+    return (
+        visible_relations(access)
+        .filter(Q(source_claim=claim) | Q(target_claim=claim))
+        .select_related("source_claim", "target_claim", "created_by")
+        .order_by("kind", "id")
+    )

@@ -26,7 +26,7 @@ from ..filters.pages import QueueFilterSet
 from ..forms import CommentForm, ReviewForm
 from ..models import Annotation, Claim, ReviewDecision, Stance
 from ..permissions import Action
-from . import agreement_page, team
+from . import agreement_page, audit_names, team
 from .review_common import PageRequest, attempt, corpus_for, paginate, team_context
 
 CONTEXT_CHARS = 320  # characters of article text shown on each side of a claim under review
@@ -162,9 +162,24 @@ def review_claim(request: PageRequest, pk: str) -> HttpResponse:
         "stances": Stance.choices,
         "next_claim": rs.queue_next(filters.qs, after=claim),
         "query": filters.querystring(),
+        "links": _links(access, claim),
         **_thread_context(access, claim),
     }
     return render(request, "articles/review_claim.html", context, status=status)
+
+
+def _links(access: Access, claim: Claim) -> list[dict[str, Any]]:
+    """The claim's links both ways, each with the claim at the other end (one query)."""
+    return [
+        {
+            "relation": relation,
+            "outgoing": relation.source_claim_id == claim.pk,
+            "other": relation.target_claim
+            if relation.source_claim_id == claim.pk
+            else relation.source_claim,
+        }
+        for relation in selectors.relations_of_claim(access, claim)
+    ]
 
 
 def _decide(request: PageRequest, access: Access, claim: Claim, data: dict[str, Any]) -> str:
@@ -288,8 +303,10 @@ def claim_history(request: PageRequest, pk: str) -> HttpResponse:
     claim, access = selectors.claim_with_access(request.user, pk)
     access.ensure(Action.AUDIT)
     events = list(rs.claim_history(claim)[: HISTORY_LIMIT + 1])
+    quotes = audit_names.claim_quotes(access.corpus, events[:HISTORY_LIMIT])
     for event in events:
         event.diff = rs.audit_diff(event.before, event.after)
+        audit_names.name_claims(event, quotes)
     context = {
         **team_context(access, "corpus-audit"),
         "claim": claim,

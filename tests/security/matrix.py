@@ -159,6 +159,7 @@ MATRIX: dict[str, Route] = {
     "article": _page(article, GET=Call(READ)),
     "article-text": _page(article, GET=Call(READ, htmx=True)),
     "article-claim-list": _page(article, GET=Call(READ, htmx=True)),
+    "article-relation-map": _page(article, GET=Call(READ, htmx=True)),
     "claim-create": _page(article, POST=Call(ANNOTATE, lambda w: {"start": "0", "end": "11"})),
     "article-submit": _page(article, POST=Call(ANNOTATE)),
     "claim-panel": _page(claim, GET=Call(READ, htmx=True)),
