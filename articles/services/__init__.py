@@ -102,6 +102,7 @@ from .review import (
     review_delete,
     review_set,
 )
+from .review_undo import ReviewState, review_state, review_undo
 
 __all__ = [
     # base: errors, audit, versions, cleaning
@@ -183,4 +184,7 @@ __all__ = [
     "comment_create",
     "review_delete",
     "review_set",
+    "ReviewState",
+    "review_state",
+    "review_undo",
 ]

@@ -26,7 +26,7 @@ from ..filters.pages import QueueFilterSet
 from ..forms import CommentForm, ReviewForm
 from ..models import Annotation, Claim, ReviewDecision, Stance
 from ..permissions import Action
-from . import agreement_page, audit_names, team
+from . import agreement_page, audit_names, review_undo, team
 from .review_common import PageRequest, attempt, corpus_for, paginate, team_context
 
 CONTEXT_CHARS = 320  # characters of article text shown on each side of a claim under review
@@ -137,8 +137,10 @@ def review_claim(request: PageRequest, pk: str) -> HttpResponse:
     filters = QueueFilterSet(queue, rs.review_queue(access.corpus), access=access)
     status: int | None = 200  # None: `attempt` succeeded
     if posted:
+        before = services.review_state(rs.review_for_claim(claim))
         status = attempt(request, form, lambda data: _decide(request, access, claim, data))
         if status is None:
+            review_undo.remember(request, claim, before)
             return _next_after(request, claim, filters, stay=form.cleaned_data["then"] == "stay")
     review = rs.review_for_claim(claim)
     refused = status != 200 and not form.conflict
@@ -163,6 +165,7 @@ def review_claim(request: PageRequest, pk: str) -> HttpResponse:
         "next_claim": rs.queue_next(filters.qs, after=claim),
         "query": filters.querystring(),
         "links": _links(access, claim),
+        "undo": review_undo.pending(request),
         **_thread_context(access, claim),
     }
     return render(request, "articles/review_claim.html", context, status=status)
@@ -319,6 +322,7 @@ def claim_history(request: PageRequest, pk: str) -> HttpResponse:
 urlpatterns = [
     path("corpora/<slug:slug>/review/", corpus_review, name="corpus-review"),
     path("claims/<str:pk>/review/", review_claim, name="review-claim"),
+    path("claims/<str:pk>/review/undo", review_undo.review_undo, name="review-undo"),
     path("claims/<str:pk>/thread/", claim_thread, name="claim-thread"),
     path("claims/<str:pk>/history/", claim_history, name="claim-history"),
     *team.urlpatterns,

@@ -217,6 +217,8 @@ MATRIX: dict[str, Route] = {
             },
         ),
     ),
+    # Nothing to undo in a fresh session: the refusal (400) is the allowed actors' answer.
+    "review-undo": _page(reviewed, POST=Call(CURATE, ok=(400,))),
     "claim-thread": _page(
         claim, GET=Call(READ), POST=Call(ANNOTATE, lambda w: {"text": "Agreed."})
     ),
