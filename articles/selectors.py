@@ -588,3 +588,16 @@ def guidelines_for(corpus: Corpus) -> Guidelines:
     return Guidelines.objects.filter(corpus=corpus).select_related("updated_by").first() or (
         Guidelines(corpus=corpus)
     )
+
+
+# --- Relations of one claim (the review page) ------------------------------------------------
+
+
+def relations_of_claim(access: Access, claim: Claim) -> QuerySet[Relation]:
+    """The links the caller may see from and to `claim`, with both ends and their creator."""
+    return (
+        visible_relations(access)
+        .filter(Q(source_claim=claim) | Q(target_claim=claim))
+        .select_related("source_claim", "target_claim", "created_by")
+        .order_by("kind", "id")
+    )

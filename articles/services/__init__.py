@@ -125,6 +125,7 @@ from .review import (
     review_delete,
     review_set,
 )
+from .review_undo import ReviewState, review_state, review_undo
 from .suggestions import (
     suggestion_accept,
     suggestion_reject,
@@ -259,6 +260,9 @@ __all__ = [
     "suggestions_create",
     "suggestions_store_builtin",
     "suggestions_undo_batch",
+    "ReviewState",
+    "review_state",
+    "review_undo",
 ]
 # many claims of an article at once, with the caller's annotations
 __all__ += ["MAX_BULK_CLAIMS", "BulkClaims", "ClaimItem", "claims_create_many"]

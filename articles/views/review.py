@@ -26,7 +26,7 @@ from ..filters.pages import QueueFilterSet
 from ..forms import CommentForm, ReviewForm
 from ..models import Annotation, Claim, ReviewDecision, Stance
 from ..permissions import Action
-from . import agreement_page, team
+from . import agreement_page, audit_names, review_undo, team
 from .review_common import PageRequest, attempt, corpus_for, paginate, team_context
 
 CONTEXT_CHARS = 320  # characters of article text shown on each side of a claim under review
@@ -139,8 +139,10 @@ def review_claim(request: PageRequest, pk: str) -> HttpResponse:
     filters = QueueFilterSet(queue, rs.review_queue(access.corpus), access=access)
     status: int | None = 200  # None: `attempt` succeeded
     if posted:
+        before = services.review_state(rs.review_for_claim(claim))
         status = attempt(request, form, lambda data: _decide(request, access, claim, data))
         if status is None:
+            review_undo.remember(request, claim, before)
             return _next_after(request, claim, filters, stay=form.cleaned_data["then"] == "stay")
     review = rs.review_for_claim(claim)
     refused = status != 200 and not form.conflict
@@ -164,9 +166,25 @@ def review_claim(request: PageRequest, pk: str) -> HttpResponse:
         "stances": Stance.choices,
         "next_claim": rs.queue_next(filters.qs, after=claim),
         "query": filters.querystring(),
+        "links": _links(access, claim),
+        "undo": review_undo.pending(request),
         **_thread_context(access, claim),
     }
     return render(request, "articles/review_claim.html", context, status=status)
+
+
+def _links(access: Access, claim: Claim) -> list[dict[str, Any]]:
+    """The claim's links both ways, each with the claim at the other end (one query)."""
+    return [
+        {
+            "relation": relation,
+            "outgoing": relation.source_claim_id == claim.pk,
+            "other": relation.target_claim
+            if relation.source_claim_id == claim.pk
+            else relation.source_claim,
+        }
+        for relation in selectors.relations_of_claim(access, claim)
+    ]
 
 
 def _decide(request: PageRequest, access: Access, claim: Claim, data: dict[str, Any]) -> str:
@@ -290,8 +308,10 @@ def claim_history(request: PageRequest, pk: str) -> HttpResponse:
     claim, access = selectors.claim_with_access(request.user, pk)
     access.ensure(Action.AUDIT)
     events = list(rs.claim_history(claim)[: HISTORY_LIMIT + 1])
+    quotes = audit_names.claim_quotes(access.corpus, events[:HISTORY_LIMIT])
     for event in events:
         event.diff = rs.audit_diff(event.before, event.after)
+        audit_names.name_claims(event, quotes)
     context = {
         **team_context(access, "corpus-audit"),
         "claim": claim,
@@ -304,6 +324,7 @@ def claim_history(request: PageRequest, pk: str) -> HttpResponse:
 urlpatterns = [
     path("corpora/<slug:slug>/review/", corpus_review, name="corpus-review"),
     path("claims/<str:pk>/review/", review_claim, name="review-claim"),
+    path("claims/<str:pk>/review/undo", review_undo.review_undo, name="review-undo"),
     path("claims/<str:pk>/thread/", claim_thread, name="claim-thread"),
     path("claims/<str:pk>/history/", claim_history, name="claim-history"),
     *team.urlpatterns,

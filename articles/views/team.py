@@ -43,6 +43,7 @@ from ..forms import (
 )
 from ..models import Corpus, Role
 from ..permissions import Action
+from . import audit_names
 from .review_common import PageRequest, attempt, corpus_for, paginate, team_context
 
 ROLE_CHOICES = [(r.value, r.label) for r in (Role.VIEWER, Role.ANNOTATOR, Role.CURATOR, Role.OWNER)]
@@ -307,8 +308,10 @@ def corpus_audit(request: PageRequest, slug: str) -> HttpResponse:
     for problem in filters.warnings:
         messages.warning(request, problem)
     page = paginate(request, filters.qs, 50)
+    quotes = audit_names.claim_quotes(corpus, page.object_list)
     for event in page.object_list:
         event.diff = rs.audit_diff(event.before, event.after)
+        audit_names.name_claims(event, quotes)
     context = {
         **team_context(access, "corpus-audit"),
         "page": page,

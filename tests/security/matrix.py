@@ -180,6 +180,7 @@ MATRIX: dict[str, Route] = {
     "article": _page(article, GET=Call(READ)),
     "article-text": _page(article, GET=Call(READ, htmx=True)),
     "article-claim-list": _page(article, GET=Call(READ, htmx=True)),
+    "article-relation-map": _page(article, GET=Call(READ, htmx=True)),
     "claim-create": _page(article, POST=Call(ANNOTATE, lambda w: {"start": "0", "end": "11"})),
     "article-submit": _page(article, POST=Call(ANNOTATE)),
     "suggestion-accept": _page(
@@ -244,6 +245,8 @@ MATRIX: dict[str, Route] = {
             },
         ),
     ),
+    # Nothing to undo in a fresh session: the refusal (400) is the allowed actors' answer.
+    "review-undo": _page(reviewed, POST=Call(CURATE, ok=(400,))),
     "claim-thread": _page(
         claim, GET=Call(READ), POST=Call(ANNOTATE, lambda w: {"text": "Agreed."})
     ),

@@ -3,13 +3,18 @@ the tests use."""
 
 from django.urls import path
 
-from . import claims, comments, page, relations, submit, tags
+from . import claims, comments, page, relation_map, relations, submit, tags
 
 urlpatterns = [
     path("articles/<int:pk>/", page.article_page, name="article"),
     path("articles/<int:pk>/text", page.article_text, name="article-text"),
     path("articles/<int:pk>/claim-list", page.article_claim_list, name="article-claim-list"),
     path("articles/<int:pk>/claims/new", claims.claim_create, name="claim-create"),
+    path(
+        "articles/<int:pk>/relation-map",
+        relation_map.article_relation_map,
+        name="article-relation-map",
+    ),
     path("articles/<int:pk>/submit", submit.article_submit, name="article-submit"),
     path("claims/<int:pk>/panel", page.claim_panel, name="claim-panel"),
     path("claims/<int:pk>/edit", claims.claim_edit, name="claim-edit"),
