@@ -65,13 +65,15 @@ def insert(objs: Sequence[models.Model]) -> None:
     for obj in objs:
         for field in stamped:  # (defaults were set when the instance was made)
             setattr(obj, field.attname, now)
-    ids = _reserve_ids(opts.db_table, pk.column, len(objs))
+    columns_of = [pk.column, *(f.column for f in fields)]
+    assert all(columns_of), "every concrete field has a column"
+    ids = _reserve_ids(opts.db_table, str(pk.column), len(objs))
     rows = [
         [pk_value, *(fn(getattr(obj, name)) for name, fn in convert)]
         for pk_value, obj in zip(ids, objs, strict=True)
     ]
     quote = connection.ops.quote_name
-    columns = ", ".join(quote(c) for c in [pk.column, *(f.column for f in fields)])
+    columns = ", ".join(quote(str(c)) for c in columns_of)
     table = quote(opts.db_table)
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
