@@ -47,7 +47,8 @@ class UserRateThrottle(throttling.UserRateThrottle):
                 for stale in [k for k in _counts if not k.endswith(suffix)]:
                     del _counts[stale]
                 _window_seen[0] = window
-            state = _counts.setdefault(self.key, [0, 0])
+            # (keyed by the limit too: a process counts one limit per scope, tests change it)
+            state = _counts.setdefault(f"{self.num_requests}:{self.key}", [0, 0])
             state[1] += 1
             if state[1] >= batch:
                 state[0], state[1] = self._report(state[1]), 0
