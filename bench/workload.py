@@ -205,6 +205,9 @@ def profile(call, top: int = 25) -> str:
 
 
 def run_one(db: str, options: argparse.Namespace) -> dict:
+    older = bool(options.root)  # the reference: a checkout without the bulk endpoint or include
+    if older:
+        harness.ROOT = Path(options.root).resolve()
     if db == "postgres":
         url = harness.pg_database_fresh("aa_workload")
     else:
@@ -287,11 +290,11 @@ def run_one(db: str, options: argparse.Namespace) -> dict:
         rate = singles / (time.perf_counter() - started)
         rows.append((f"spans through the API, 1 per request ({singles:,} spans)", rate, "spans/s"))
         started = time.perf_counter()
-        for index, (_, _, chosen) in enumerate(documents):
+        for index, (_, _, chosen) in enumerate([] if older else documents):
             items = [{"start": s, "end": e, "annotation": {"stance": "support"}} for s, e in chosen]
             r = http.post(f"{base}/articles/{ids[index]}/claims", json=items, timeout=60)
             assert r.status_code == 201, r.text[:300]
-        rate = result["spans"] / (time.perf_counter() - started)
+        rate = None if older else result["spans"] / (time.perf_counter() - started)
         rows.append(
             (
                 f"spans through the API, 20 per request with annotations ({result['spans']:,})",
@@ -331,6 +334,9 @@ def run_one(db: str, options: argparse.Namespace) -> dict:
             ("the corpus, with its counts", lambda: get("/corpora/spans")),
             ("a trivial GET (a corpus's topics)", lambda: get("/corpora/spans/topics")),
         ]:
+            if older and call is one_document:
+                rows.append((label + ", median", None, "ms"))
+                continue
             call()  # warm
             rows.append((label + ", median", median_ms(call, repeat), "ms"))
 
@@ -388,7 +394,11 @@ def run_one(db: str, options: argparse.Namespace) -> dict:
         "GET /corpora/{slug}": ("GET", "/api/v1/corpora/spans", None),
         "GET /corpora/{slug}/topics": ("GET", "/api/v1/corpora/spans/topics", None),
     }
+    if older:
+        del paths["GET /articles/{id}?include=claims"]
     inproc = in_process(token, paths, options.repeat)
+    if older:
+        inproc.insert(0, {"endpoint": "GET /articles/{id}?include=claims", "ms": None})
     # The bulk POST: a fresh set of spans each time.
     from django.test import Client
 
@@ -409,6 +419,10 @@ def run_one(db: str, options: argparse.Namespace) -> dict:
         )
         assert r.status_code == 201, r.content[:300]
 
+    if older:
+        inproc.append({"endpoint": "POST /articles/{id}/claims (20 items)", "ms": None})
+        result["rows"], result["in_process"], result["plans"] = rows, inproc, {}
+        return result
     bulk_post()
     reset_queries()
     with CaptureQueriesContext(connection) as queries:
@@ -480,7 +494,14 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=3)
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--plans", action="store_true", help="print the EXPLAIN of key reads")
+    parser.add_argument(
+        "--reference",
+        metavar="CHECKOUT",
+        help="also run the workload on another checkout (e.g. /work/main before these changes), "
+        "database by database, for a before/after in the same run",
+    )
     parser.add_argument("--one", choices=["sqlite", "postgres"], help=argparse.SUPPRESS)
+    parser.add_argument("--root", help=argparse.SUPPRESS)
     options = parser.parse_args()
     if options.one:
         print("RESULT " + json.dumps(run_one(options.one, options)), flush=True)
@@ -490,16 +511,21 @@ def main() -> None:
     print(f"load average before: {load_average()}")
     results = []
     for db in ["sqlite", "postgres"] if options.db == "both" else [options.db]:
-        args = [harness.PYTHON, __file__, "--one", db, "--docs", str(options.docs)]
-        args += ["--repeat", str(options.repeat), "--singles", str(options.singles)]
-        args += ["--workers", str(options.workers)] + (["--profile"] if options.profile else [])
-        done = subprocess.run(args, capture_output=True, text=True, env=dict(os.environ))
-        lines = [x for x in done.stdout.splitlines() if x.startswith("RESULT ")]
-        if done.returncode != 0 or not lines:
-            sys.stderr.write(done.stdout[-3000:] + done.stderr[-5000:])
-            raise SystemExit(f"the {db} run failed")
-        results.append(json.loads(lines[-1][len("RESULT ") :]))
-        print(f"load average after {db}: {load_average()}", flush=True)
+        for root in [options.reference, None] if options.reference else [None]:
+            args = [harness.PYTHON, __file__, "--one", db, "--docs", str(options.docs)]
+            args += ["--repeat", str(options.repeat), "--singles", str(options.singles)]
+            args += ["--workers", str(options.workers)]
+            args += ["--profile"] if options.profile and not root else []
+            args += ["--root", root] if root else []
+            done = subprocess.run(args, capture_output=True, text=True, env=dict(os.environ))
+            lines = [x for x in done.stdout.splitlines() if x.startswith("RESULT ")]
+            if done.returncode != 0 or not lines:
+                sys.stderr.write(done.stdout[-3000:] + done.stderr[-5000:])
+                raise SystemExit(f"the {db} run failed")
+            result = json.loads(lines[-1][len("RESULT ") :])
+            result["before"] = bool(root)
+            results.append(result)
+            print(f"load average after {db}{' (reference)' if root else ''}: {load_average()}")
     first = results[0]
     print(
         f"\nsizes: {first['docs']:,} documents, {first['words']:,} words, "
@@ -507,28 +533,41 @@ def main() -> None:
         f"gunicorn {options.workers} workers x 1 thread; medians of {options.repeat} requests\n"
     )
     names = {"sqlite": "SQLite", "postgres": "PostgreSQL"}
-    headers = ["work"] + [names[r["db"]] for r in results]
+
+    def column(r: dict) -> str:
+        return names[r["db"]] + (" before" if r.get("before") else "")
+
+    headers = ["work"] + [column(r) for r in results]
     rows = []
     for index, (label, _value, unit) in enumerate(first["rows"]):
         cells = []
         for r in results:
             value = r["rows"][index][1]
-            cells.append(f"{value:,.0f} {unit}" if unit == "spans/s" else f"{value:,.2f} {unit}")
+            if value is None:
+                cells.append("–")
+            else:
+                cells.append(
+                    f"{value:,.0f} {unit}" if unit == "spans/s" else f"{value:,.2f} {unit}"
+                )
         rows.append([label, *cells])
     print(harness.table(headers, rows))
     print("\nin process (Django's test client, no HTTP): median ms and queries per request\n")
-    headers = ["endpoint"] + [f"{names[r['db']]} {h}" for r in results for h in ("ms", "queries")]
+    headers = ["endpoint"] + [f"{column(r)} {h}" for r in results for h in ("ms", "queries")]
     rows = []
     for index, row in enumerate(first["in_process"]):
         cells = []
         for r in results:
-            cells += [f"{r['in_process'][index]['ms']:.1f}", r["in_process"][index]["queries"]]
+            measured = r["in_process"][index]
+            if measured["ms"] is None:
+                cells += ["–", "–"]
+            else:
+                cells += [f"{measured['ms']:.1f}", measured["queries"]]
         rows.append([row["endpoint"], *cells])
     print(harness.table(headers, rows))
     if options.plans:
         for r in results:
             for name, plan in r["plans"].items():
-                print(f"\n--- {names[r['db']]}: EXPLAIN {name} ---\n{plan}")
+                print(f"\n--- {column(r)}: EXPLAIN {name} ---\n{plan}")
     for r in results:
         for key in ("profile_import", "profile_bulk", "profile_document", "profile_trivial"):
             if key in r:

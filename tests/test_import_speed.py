@@ -65,3 +65,20 @@ def test_a_small_write_after_a_large_one_does_not_analyse_again():
     counted = _counted(table)
     assert db_statistics.refresh({"Claim": int(50 + 0.1 * counted)}) == []
     assert db_statistics.refresh({"Claim": int(51 + 0.1 * counted) + 1}) == [table]
+
+
+def test_imported_rows_never_reuse_the_id_of_a_row_deleted_for_good(team, client):
+    client.force_login(team.owner)
+    last = Article.objects.order_by("-id").first()
+    assert last is not None
+    gone = last.pk
+    last.delete()  # purged: its id stays spent, as the database's own counter would have it
+    body = client.post(URL, data=_lines(2), content_type="application/x-ndjson").json()
+    assert min(int(pk) for pk in body["article_ids"]) > gone
+    for article in Article.objects.filter(pk__in=body["article_ids"]):
+        assert article.text_sha256 and article.created_at and article.version == 1
+        assert article.claims.count() == 2
+    # The next article made the ordinary way follows them.
+    from tests.factories import ArticleFactory
+
+    assert ArticleFactory(corpus=team.corpus).pk > max(int(pk) for pk in body["article_ids"])

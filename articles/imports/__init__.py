@@ -58,6 +58,7 @@ from ..models import (
 )
 from ..permissions import Action, ensure
 from ..services.suggestions import SuggestionFields
+from . import rows
 
 MAX_ERRORS = 1000
 EXTENSIONS = {
@@ -369,7 +370,7 @@ class Writer:
         if not plans:
             return
         corpus, actor = self.context.corpus, self.context.actor
-        articles = Article.objects.bulk_create(
+        articles = [
             Article(
                 corpus=corpus,
                 created_by=actor,
@@ -377,7 +378,8 @@ class Writer:
                 **plan.fields,
             )
             for plan in plans
-        )
+        ]
+        rows.insert(articles)
         claims: list[Claim] = []
         for article, plan in zip(articles, plans, strict=True):
             for planned in plan.claims:
@@ -400,7 +402,7 @@ class Writer:
                         created_by_id=planned.created_by_id,
                     )
                 )
-        Claim.objects.bulk_create(claims, batch_size=1000)
+        rows.insert(claims)
         planned_claims = [c for plan in plans for c in plan.claims]
         self._join_groups(claims, planned_claims)
         annotations, evidence, reviews, comments, relations = [], [], [], [], []
@@ -434,7 +436,7 @@ class Writer:
                 Comment(claim=claim, author_id=author_id, text=text)
                 for author_id, text in planned.comments
             ]
-        Annotation.objects.bulk_create(annotations, batch_size=1000)
+        rows.insert(annotations)
         planned_annotations = [a for c in planned_claims for a in c.annotations]
         for annotation, planned_annotation in zip(annotations, planned_annotations, strict=True):
             evidence += [
@@ -454,7 +456,7 @@ class Writer:
                 )
                 for source, target, kind, created_by_id in plan.relations
             ]
-        Evidence.objects.bulk_create(evidence, batch_size=1000)
+        rows.insert(evidence)
         Review.objects.bulk_create(reviews, batch_size=1000)
         Comment.objects.bulk_create(comments, batch_size=1000)
         Relation.objects.bulk_create(relations, batch_size=1000)

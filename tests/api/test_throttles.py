@@ -59,3 +59,32 @@ def test_the_api_answers_429_with_retry_after_past_the_user_limit(team, client_f
         assert 0 < int(response["Retry-After"]) <= 60
     finally:
         del UserRateThrottle.THROTTLE_RATES
+
+
+class ThousandPerMinute(UserRateThrottle):
+    rate = "1000/minute"
+
+
+def test_a_process_reports_its_requests_in_batches_of_one_percent(team, rf):
+    from rest_framework.request import Request
+
+    from articles.api import throttles
+
+    request = Request(rf.get("/api/v1/corpora"))
+    request.user = team.annotator
+    throttles._counts.clear()
+    throttle = ThousandPerMinute()
+    for _ in range(9):
+        assert throttle.allow_request(request, None)
+    assert cache.get(throttle.key) is None  # nothing reported yet
+    assert throttle.allow_request(request, None)
+    assert cache.get(throttle.key) == 10
+    # Another process (its own local counts) adds to the same shared count.
+    throttles._counts.clear()
+    for _ in range(10):
+        ThousandPerMinute().allow_request(request, None)
+    assert cache.get(throttle.key) == 20
+    # Past the limit, whichever process asks.
+    cache.set(throttle.key, 995)
+    answers = [ThousandPerMinute().allow_request(request, None) for _ in range(20)]
+    assert answers[-1] is False and answers[0] is True
