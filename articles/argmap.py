@@ -206,7 +206,7 @@ def layout(nodes: Sequence[MapNode], edges: Sequence[MapEdge]) -> tuple[float, f
     loose_rows = [loose[k : k + MAX_PER_ROW] for k in range(0, len(loose), MAX_PER_ROW)]
     widest = max((len(r) for r in rows + loose_rows), default=1)
     width = MARGIN * 2 + widest * NODE_W + (widest - 1) * GAP_X
-    y = MARGIN
+    y = float(MARGIN)
     for index, row in enumerate(rows + loose_rows):
         if index == len(rows) and rows:
             y += GAP_Y / 2  # the unlinked claims, set apart below the argument

@@ -109,6 +109,7 @@ class World:
     own: dict[str, Any]  # anna's annotations, evidence, relation, comment
     tokens: list[ApiToken]
     moments: Moments
+    groups: list[Any]  # claim groups across both articles, made by the curator
     # {kind: [ids]} of the objects the others created (filled by others_work)
     theirs: dict[str, list[str]] = field(default_factory=dict)
 
@@ -133,6 +134,7 @@ class World:
             "comment": [self.own["comment"]],
             "review": [],
             "token": self.tokens,
+            "group": self.groups,
         }
         if kind not in known:
             return None
@@ -213,6 +215,23 @@ def build_world(team) -> World:
         comment = services.comment_create(
             actor=anna, claim=claims["S1"], role=Role.ANNOTATOR, text="anna's own comment"
         )
+        quiet_claim = claim(curator, Role.CURATOR, quiet, S1)
+        groups = [
+            services.group_create(
+                actor=curator,
+                corpus=corpus,
+                role=Role.CURATOR,
+                label="Chip limits fail",
+                claims=[str(claims["S1"].pk), str(claims["S3"].pk), str(quiet_claim.pk)],
+            ),
+            services.group_create(
+                actor=curator,
+                corpus=corpus,
+                role=Role.CURATOR,
+                label="Prices",
+                claims=[str(claims["S5"].pk)],
+            ),
+        ]
         tokens = [
             services.api_token_create(actor=anna, name="anna's script")[0],
             services.api_token_create(actor=arjun, name="arjun's script")[0],
@@ -243,6 +262,7 @@ def build_world(team) -> World:
         },
         tokens=tokens,
         moments=moments,
+        groups=groups,
     )
 
 

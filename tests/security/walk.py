@@ -73,6 +73,7 @@ SEGMENT_KINDS = {
     "tokens": "token",
     "comments": "comment",
     "reviews": "review",
+    "claim-groups": "group",
 }
 KNOWN_KWARGS = {"slug", "pk", "id", "username", "evidence_id"}
 _KWARG = re.compile(r"<(?:\w+:)?(\w+)>|\(\?P<(\w+)>")
@@ -96,7 +97,12 @@ def url_kinds(route: str) -> tuple[dict[str, str], list[str]]:
 ID_PARAMS = {"article": "article", "claim": "claim", "topic": "topic", "pick": "claim"}
 USER_PARAMS = {"annotator", "created_by", "actor"}
 WORDS = ["chip", "secret", "arjun", "zzz"]  # "secret" is only in the others' notes and comments
-TEXT_PARAMS = {"title": WORDS, "language": ["en", "ja"], "q": WORDS}
+TEXT_PARAMS = {
+    "title": WORDS,
+    "language": ["en", "ja"],
+    "q": WORDS,
+    "limit": ["1", "3", "50", "bogus"],  # similar claims: how many
+}
 
 
 def page_params(world) -> dict[str, dict[str, list[str]]]:
