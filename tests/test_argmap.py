@@ -21,7 +21,7 @@ TEXT = (
 
 
 def parse(body: bytes) -> ET.Element:
-    root = ET.fromstring(body)  # raises on anything that is not well-formed XML
+    root = ET.fromstring(body)  # noqa: S314  (our own output; raises unless well-formed)
     assert root.tag == f"{SVG}svg"
     return root
 
@@ -174,7 +174,7 @@ def test_three_hundred_claims_stay_readable():
     edges += [argmap.MapEdge(1000 + i, i, i - 1, "attacks") for i in range(250, 260)]
     edges.append(argmap.MapEdge(2000, 0, 199, "attacks"))  # a cycle, broken for the layout
     svg = argmap.render(nodes, edges, title="Big")
-    root = ET.fromstring(svg.encode())
+    root = ET.fromstring(svg.encode())  # noqa: S314  (our own output)
     assert len(nodes_of(root)) == 300 and len(edges_of(root)) == len(edges)
     boxes = []
     for node in nodes:
