@@ -40,6 +40,7 @@ WRAP = 30
 MAX_LINES = 4
 MARGIN = 24
 SWEEPS = 4
+ARC_ROOM = 70
 
 # The stance palette of app.css (strong, soft) and the outline's dash pattern per stance (the
 # text uses underline styles: solid, wavy, dotted, double; a dash stands for the wave here).
@@ -206,7 +207,8 @@ def layout(nodes: Sequence[MapNode], edges: Sequence[MapEdge]) -> tuple[float, f
     loose_rows = [loose[k : k + MAX_PER_ROW] for k in range(0, len(loose), MAX_PER_ROW)]
     widest = max((len(r) for r in rows + loose_rows), default=1)
     width = MARGIN * 2 + widest * NODE_W + (widest - 1) * GAP_X
-    y = MARGIN
+    # Room above the first row for the arcs of links within a row (rephrases).
+    y = float(MARGIN + (ARC_ROOM if edges else 0))
     for index, row in enumerate(rows + loose_rows):
         if index == len(rows) and rows:
             y += GAP_Y / 2  # the unlinked claims, set apart below the argument

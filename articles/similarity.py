@@ -115,13 +115,14 @@ def _vectors(queryset) -> tuple[list[int], list[bytes]]:
     return ids, blobs
 
 
-def _ranked(ids: list[int], scores: np.ndarray, limit: int) -> list[Similar]:
-    if not ids:
+def _ranked(ids: np.ndarray, scores: np.ndarray, limit: int) -> list[Similar]:
+    """The `limit` best of `ids` by score (ties: the older claim first)."""
+    if not len(ids):
         return []
     limit = max(1, min(limit, len(ids)))
     top = np.argpartition(-scores, limit - 1)[:limit] if limit < len(ids) else np.arange(len(ids))
-    ranked = sorted(top, key=lambda i: (-float(scores[i]), ids[i]))
-    return [Similar(ids[i], round(float(scores[i]), 4)) for i in ranked]
+    ranked = sorted(top, key=lambda i: (-float(scores[i]), int(ids[i])))
+    return [Similar(int(ids[i]), round(float(scores[i]), 4)) for i in ranked]
 
 
 def _corpus_claims(access: Access):
@@ -140,15 +141,14 @@ def similar_claim_ids(access: Access, claim: Claim, *, limit: int = DEFAULT_LIMI
     ids, blobs = _vectors(
         _corpus_claims(access).filter(~Q(article_id=claim.article_id) | Q(pk=claim.pk))
     )
-    if claim.pk not in ids:
+    ids_array = np.asarray(ids, dtype=np.int64)
+    own = np.flatnonzero(ids_array == claim.pk)
+    if not len(own) or len(ids) < 2:
         return []
-    own = embedding.from_bytes(blobs[ids.index(claim.pk)])
-    keep = [k for k, pk in enumerate(ids) if pk != claim.pk]
-    candidates = [ids[k] for k in keep]
-    if not candidates:
-        return []
-    scores = embedding.matrix([blobs[k] for k in keep]) @ own
-    return _ranked(candidates, scores, limit)
+    vectors = embedding.matrix(blobs)
+    scores = vectors @ vectors[own[0]]
+    others = ids_array != claim.pk
+    return _ranked(ids_array[others], scores[others], limit)
 
 
 def similar_to_claims(
@@ -157,18 +157,17 @@ def similar_to_claims(
     """Claims of the corpus most similar to the mean of `claim_ids`' vectors (a group's
     claims), those claims left out: one query and one product, as for one claim."""
     ids, blobs = _vectors(_corpus_claims(access))
-    members = set(claim_ids)
-    inside = [k for k, pk in enumerate(ids) if pk in members]
-    outside = [k for k, pk in enumerate(ids) if pk not in members]
-    if not inside or not outside:
+    ids_array = np.asarray(ids, dtype=np.int64)
+    inside = np.isin(ids_array, np.asarray(list(claim_ids), dtype=np.int64))
+    if not inside.any() or inside.all():
         return []
-    everything = embedding.matrix(blobs)
-    centre = everything[inside].mean(axis=0)
+    vectors = embedding.matrix(blobs)
+    centre = vectors[inside].mean(axis=0)
     norm = float(np.linalg.norm(centre))
     if norm == 0.0:
         return []
-    scores = everything[outside] @ (centre / norm)
-    return _ranked([ids[k] for k in outside], scores, limit)
+    scores = vectors[~inside] @ (centre / norm)
+    return _ranked(ids_array[~inside], scores, limit)
 
 
 def _fresh_vectors(claim_ids: list[int]) -> dict[int, np.ndarray]:

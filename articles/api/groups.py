@@ -175,6 +175,7 @@ def parse_limit(value: str | None) -> int:
 
 class SimilarClaimsView(ApiView):
     fetcher = staticmethod(selectors.claim_with_access)
+    pagination_class = None  # type: ignore[assignment]  # a ranked list of at most MAX_LIMIT, not pages
 
     @extend_schema(
         parameters=[

@@ -380,7 +380,7 @@ def group_delete(
         current.delete()
 
 
-def group_for_import(corpus: Corpus, label: str, actor: User | None) -> ClaimGroup:
+def group_for_import(corpus: Corpus, label: str, actor: User) -> ClaimGroup:
     """The corpus's group named `label`, created when missing (the JSONL import)."""
     label = validators.validate_line(
         label, "group.label", max_chars=GROUP_LABEL_CHARS, required=True

@@ -78,7 +78,7 @@ def timeline_chart(buckets: Sequence[Bucket]) -> dict[str, object] | None:
     ]
     for k, bucket in enumerate(buckets):
         x = LEFT + GAP + k * (BAR_W + GAP)
-        y = TOP + CHART_H
+        y = float(TOP + CHART_H)
         for stance in shown:
             count = bucket.counts.get(stance, 0)
             if not count:

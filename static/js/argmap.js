@@ -9,6 +9,7 @@
   var full = { w: parseFloat(svg.dataset.width), h: parseFloat(svg.dataset.height) };
   var view = { x: 0, y: 0, w: full.w, h: full.h };
   frame.classList.add("zoomable");
+  svg.setAttribute("tabindex", "-1"); // the frame takes focus; Tab then goes to the claims
   svg.removeAttribute("width");
   svg.removeAttribute("height");
   svg.setAttribute("preserveAspectRatio", "xMidYMin meet");
@@ -21,13 +22,23 @@
     }).join(" "));
   }
 
-  function fit() {
-    // Readable first: at most about 3 boxes across on a phone, the whole width on a desktop.
+  function show(w) {
     var box = frame.getBoundingClientRect();
-    var w = Math.min(full.w, Math.max(box.width * 1.6, 760));
     var h = w * (box.height / Math.max(box.width, 1));
     view = { x: (full.w - w) / 2, y: 0, w: w, h: h };
     apply();
+  }
+
+  // The whole width of the map (the "Fit" button, key 0).
+  function fit() {
+    show(Math.max(full.w, 200));
+  }
+
+  // Readable first: the whole map when it is not much wider than the frame, else text at its
+  // own size from the top centre (the claims argued for).
+  function initial() {
+    var width = frame.getBoundingClientRect().width;
+    show(full.w <= width * 1.35 ? full.w : Math.min(full.w, width));
   }
 
   function zoom(factor, cx, cy) {
@@ -124,5 +135,5 @@
       else fit();
     });
   }
-  fit();
+  initial();
 })();

@@ -31,6 +31,7 @@ from articles.models import (
     ApiToken,
     ArticleVersion,
     AuditEvent,
+    ClaimGroup,
     Invitation,
     Membership,
     Role,
@@ -135,6 +136,10 @@ def article(w) -> dict[str, Any]:
 
 def claim(w) -> dict[str, Any]:
     return {"pk": w.claim.pk}
+
+
+def group(w) -> dict[str, Any]:
+    return {"pk": w.group.pk}
 
 
 def reviewed(w) -> dict[str, Any]:
@@ -311,6 +316,22 @@ MATRIX: dict[str, Route] = {
         PUT=Call(PUBLIC),
     ),
     "password-reset-done": _page(probe="anonymous", GET=Call(PUBLIC)),
+    # Claim groups, similar claims, argument maps: members read, curators and owners write
+    "claim-groups": _page(slug, GET=Call(READ), POST=Call(CURATE, lambda w: {"label": "New one"})),
+    "claim-group": _page(
+        group,
+        GET=Call(READ),
+        POST=Call(
+            CURATE,
+            lambda w: {"action": "edit", "label": "Renamed group", "version": w.group.version},
+        ),
+    ),
+    "claim-group-map": _page(group, GET=Call(READ)),
+    "claim-group-map-svg": _page(group, GET=Call(READ)),
+    "claim-similar": _page(claim, GET=Call(READ, htmx=True)),
+    "claim-to-group": _page(claim, POST=Call(CURATE, lambda w: {"group": w.group.pk})),
+    "article-map": _page(article, GET=Call(READ)),
+    "article-map-svg": _page(article, GET=Call(READ)),
     # API tokens page: each user's own tokens only
     "tokens": _page(GET=Call(ANY_USER), POST=Call(ANY_USER, lambda w: {"name": "script"})),
     "token-revoke": _page(
@@ -466,6 +487,16 @@ MATRIX: dict[str, Route] = {
     "api-suggestion-reject": _api(api_id("suggestion"), POST=Call(ANNOTATE)),
     "api-suggest": _api(api_id("article"), POST=Call(CURATE)),
     "api-suggestion-metrics": _api(slug, GET=Call(CURATE)),
+    "api-claim-groups": _api(
+        slug, GET=Call(READ), POST=Call(CURATE, lambda w: {"label": "An API group"})
+    ),
+    "api-claim-group": _api(
+        api_id("group"),
+        GET=Call(READ),
+        PATCH=Call(CURATE, lambda w: {"description": "Clarified", "version": w.group.version}),
+        DELETE=Call(CURATE),
+    ),
+    "api-claim-similar": _api(api_id("claim"), GET=Call(READ)),
 }
 
 
@@ -521,6 +552,10 @@ def _world(*, corpus, topic, article, users: dict[str, Any], newcomer) -> Simple
     other_annotation = AnnotationFactory(claim=claim, annotator=users["annotator2"], topic=topic)
     other_evidence = EvidenceFactory(annotation=other_annotation, title=f"Their report in {slug}")
     trashed_article = ArticleFactory(corpus=corpus, title=f"Binned from {slug}", deleted_at=now)
+    claim_group = ClaimGroup.objects.create(
+        corpus=corpus, label=f"Group of {slug}", created_by=users["curator"]
+    )
+    claim_group.members.create(claim=claim)
     trashed_claim = ClaimFactory(
         article=article, start=87, end=140, created_by=users["curator"], deleted_at=now
     )
@@ -545,6 +580,7 @@ def _world(*, corpus, topic, article, users: dict[str, Any], newcomer) -> Simple
         ),
         trashed_article=trashed_article,
         trashed_claim=trashed_claim,
+        group=claim_group,
         member=users["annotator2"],
         newcomer=newcomer,
         owner_token=ApiToken.objects.create(user=users["owner"], name="owner's")[0],
@@ -593,6 +629,7 @@ def secrets_of(world) -> list[str]:
         world.comment.text,
         world.trashed_article.title,
         world.other_evidence.title,
+        world.group.label,
     ]
 
 

@@ -111,6 +111,7 @@ class World:
     tokens: list[ApiToken]
     moments: Moments
     suggestions: list[Any]  # a model's, on `article`: on S1, at S4's span, and where nobody marked
+    groups: list[Any]  # claim groups across both articles, made by the curator
     # {kind: [ids]} of the objects the others created (filled by others_work)
     theirs: dict[str, list[str]] = field(default_factory=dict)
 
@@ -143,6 +144,7 @@ class World:
             "reset-user": [],
             "reset-token": [],
             "suggestion": self.suggestions,
+            "group": self.groups,
         }
         if kind not in known:
             return None
@@ -236,6 +238,23 @@ def build_world(team) -> World:
         )
         _, anna_access = selectors.corpus_with_access(anna, corpus.slug)
         services.suggestion_reject(access=anna_access, suggestion=suggestions[2])
+        quiet_claim = claim(curator, Role.CURATOR, quiet, S1)
+        groups = [
+            services.group_create(
+                actor=curator,
+                corpus=corpus,
+                role=Role.CURATOR,
+                label="Chip limits fail",
+                claims=[str(claims["S1"].pk), str(claims["S3"].pk), str(quiet_claim.pk)],
+            ),
+            services.group_create(
+                actor=curator,
+                corpus=corpus,
+                role=Role.CURATOR,
+                label="Prices",
+                claims=[str(claims["S5"].pk)],
+            ),
+        ]
         tokens = [
             services.api_token_create(actor=anna, name="anna's script")[0],
             services.api_token_create(actor=arjun, name="arjun's script")[0],
@@ -267,6 +286,7 @@ def build_world(team) -> World:
         tokens=tokens,
         moments=moments,
         suggestions=suggestions,
+        groups=groups,
     )
 
 

@@ -79,6 +79,7 @@ SEGMENT_KINDS = {
     "reset": "reset-user",  # a password reset link: the user's id in base64, then its token
     "<uidb64>": "reset-token",
     "suggestions": "suggestion",
+    "claim-groups": "group",
 }
 KNOWN_KWARGS = {"slug", "pk", "id", "username", "evidence_id", "number", "key", "uidb64", "token"}
 _KWARG = re.compile(r"<(?:\w+:)?(\w+)>|\(\?P<(\w+)>")
@@ -108,6 +109,7 @@ TEXT_PARAMS = {
     "q": WORDS,
     "model": ["m@1", "zzz@1"],
     "min_score": ["0.5", "0.95", "bogus"],
+    "limit": ["1", "3", "50", "bogus"],  # similar claims: how many
 }
 
 # The suggestions panel's filters (views/suggestions.py), read wherever the claim list renders.
