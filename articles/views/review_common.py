@@ -25,6 +25,7 @@ from ..permissions import Action
 CORPUS_LINKS = [
     ("corpus-review", "Review", Action.REVIEW),
     ("corpus-agreement", "Agreement", Action.REVIEW),
+    ("corpus-suggestions", "Suggestions", Action.REVIEW),
     ("corpus-assignments", "Assignments", Action.ASSIGN),
     ("corpus-audit", "Audit log", Action.AUDIT),
     ("corpus-trash", "Trash", Action.MANAGE),

@@ -152,3 +152,29 @@ def test_the_phone_layout(browser, live_server, team, suggested, artifacts):
         assert width <= 390, width
     finally:
         context.close()
+
+
+def test_the_metrics_page(browser, live_server, team, suggested, artifacts):
+    article, made = suggested
+    claim = services.claim_create(actor=team.curator, article=article, role="curator", exact=FIRST)
+    services.review_set(
+        actor=team.curator,
+        claim=claim,
+        role="curator",
+        decision="accepted",
+        topic=str(team.topic.pk),
+        stance="oppose",
+    )
+    for width, height in ((1366, 850), (390, 844)):
+        context = browser.new_context(viewport={"width": width, "height": height}, locale="en-US")
+        page = context.new_page()
+        try:
+            login(page, live_server, "carmen")
+            page.goto(f"{live_server.url}/corpora/{team.corpus.slug}/suggestions/")
+            expect(page.locator("#metrics-table")).to_contain_text("stance-llm@2")
+            expect(page.locator(".sg-bar")).to_have_count(3)
+            page.screenshot(
+                path=str(_shots(artifacts) / f"suggestion-metrics-{width}.png"), full_page=True
+            )
+        finally:
+            context.close()

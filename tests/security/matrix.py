@@ -161,6 +161,7 @@ MATRIX: dict[str, Route] = {
     "article-claim-list": _page(article, GET=Call(READ, htmx=True)),
     "claim-create": _page(article, POST=Call(ANNOTATE, lambda w: {"start": "0", "end": "11"})),
     "article-submit": _page(article, POST=Call(ANNOTATE)),
+    "corpus-suggestions": _page(slug, GET=Call(CURATE)),
     "suggestion-accept": _page(
         lambda w: {"pk": w.suggestion.pk}, POST=Call(ANNOTATE, lambda w: {"stance": "neutral"})
     ),

@@ -151,6 +151,7 @@ def page_params(world) -> dict[str, dict[str, list[str]]]:
             "page": ["2"],
         },
         "corpus-assignments": {"page": ["2"]},
+        "corpus-suggestions": {"format": ["csv"]},
         "corpus-trash": {"apage": ["2"], "cpage": ["2"]},
     }
 
