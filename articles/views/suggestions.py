@@ -23,9 +23,9 @@ from django_htmx.http import trigger_client_event
 
 from .. import selectors, services, suggestion_selectors
 from ..access import Access
-from ..api.suggestions import metrics_body
 from ..models import Article, Stance, Suggestion, SuggestionDecision, Topic
 from ..permissions import Action
+from ..suggester.metrics import report
 from .annotate.context import PageRequest, Viewer, page_url
 from .annotate.writes import after_write, messages_of
 from .review_common import corpus_links
@@ -297,7 +297,7 @@ def _chart(models: list[dict[str, Any]]) -> dict[str, Any]:
 def corpus_suggestion_metrics(request: PageRequest, slug: str) -> HttpResponse:
     corpus, access = selectors.corpus_with_access(request.user, slug)
     access.ensure(Action.REVIEW)
-    body = metrics_body(corpus)
+    body = report(corpus)
     wanted = MetricsForm(request.GET)
     if wanted.is_valid() and wanted.cleaned_data["format"] == "csv":
         response = HttpResponse(content_type="text/csv; charset=utf-8")
