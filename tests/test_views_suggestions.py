@@ -191,3 +191,21 @@ def test_the_panel_runs_a_fixed_number_of_queries(client, team):
         html = _page(client, team).content.decode()
     assert html.count('class="sg-item sg-') == 15
     assert len(many.captured_queries) == len(few.captured_queries)
+
+
+def test_metrics_page_and_csv_for_curators(client, team, made):
+    client.force_login(team.curator)
+    page = client.get(f"/corpora/{team.corpus.slug}/suggestions/")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;@1" in html and "<script>alert(1)" not in html
+    assert "<svg" in html
+    csv_response = client.get(f"/corpora/{team.corpus.slug}/suggestions/", {"format": "csv"})
+    assert csv_response["Content-Type"].startswith("text/csv")
+    lines = csv_response.content.decode().splitlines()
+    assert lines[0].startswith("model,articles,open,accepted,rejected,suggestions,gold")
+    assert lines[1].startswith(f"{HOSTILE_MODEL},1,3,0,0,3,0")
+    client.force_login(team.annotator)
+    assert client.get(f"/corpora/{team.corpus.slug}/suggestions/").status_code == 403
+    client.force_login(team.outsider)
+    assert client.get(f"/corpora/{team.corpus.slug}/suggestions/").status_code == 404

@@ -225,16 +225,4 @@ class SuggestionMetricsView(ApiView):
     )
     def get(self, request: Request, slug: str) -> Response:
         corpus, _access = self.fetch(Action.REVIEW)
-        return Response(metrics_body(corpus))
-
-
-def metrics_body(corpus: Any) -> dict[str, Any]:
-    return {
-        "corpus": corpus.slug,
-        "matching": {
-            "gold": "live claims a curator accepted, in the articles the model suggested on",
-            "min_jaccard": suggestion_metrics.MIN_JACCARD,
-        },
-        "models": [m.as_dict() for m in suggestion_metrics.corpus_metrics(corpus)],
-        "builtin": suggester.train(corpus).describe(),
-    }
+        return Response(suggestion_metrics.report(corpus))

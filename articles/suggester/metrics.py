@@ -20,10 +20,12 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.db.models import Count, Q
 
 from ..models import Claim, Corpus, ReviewDecision, Suggestion, SuggestionState
+from .model import train
 
 MIN_JACCARD = 0.5
 
@@ -176,3 +178,17 @@ def corpus_metrics(corpus: Corpus) -> list[ModelMetrics]:
         for article_id, suggested in articles.items():
             compare(suggested, gold[article_id], entry.figures)
     return [metrics[name] for name in sorted(metrics)]
+
+
+def report(corpus: Corpus) -> dict[str, Any]:
+    """The metrics as the API and the page give them: every model's, how they were matched,
+    and what the built-in suggester learnt from this corpus."""
+    return {
+        "corpus": corpus.slug,
+        "matching": {
+            "gold": "live claims a curator accepted, in the articles the model suggested on",
+            "min_jaccard": MIN_JACCARD,
+        },
+        "models": [m.as_dict() for m in corpus_metrics(corpus)],
+        "builtin": train(corpus).describe(),
+    }

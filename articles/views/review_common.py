@@ -26,6 +26,7 @@ CORPUS_LINKS = [
     ("corpus-review", "Review", Action.REVIEW),
     ("claim-groups", "Claim groups", Action.VIEW),
     ("corpus-agreement", "Agreement", Action.REVIEW),
+    ("corpus-suggestions", "Suggestions", Action.REVIEW),
     ("corpus-assignments", "Assignments", Action.ASSIGN),
     ("corpus-audit", "Audit log", Action.AUDIT),
     ("corpus-trash", "Trash", Action.MANAGE),

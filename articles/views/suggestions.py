@@ -6,6 +6,7 @@ and the list (`claims-changed`)."""
 
 from __future__ import annotations
 
+import csv
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,17 +16,19 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.db.models import Count
 from django.http import HttpResponse
-from django.shortcuts import redirect
+from django.shortcuts import redirect, render
 from django.urls import path
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import trigger_client_event
 
 from .. import selectors, services, suggestion_selectors
 from ..access import Access
 from ..models import Article, Stance, Suggestion, SuggestionDecision, Topic
 from ..permissions import Action
+from ..suggester.metrics import report
 from .annotate.context import PageRequest, Viewer, page_url
 from .annotate.writes import after_write, messages_of
+from .review_common import corpus_links
 
 DEFAULT_THRESHOLD = 0.8
 SESSION_BATCH = "suggestions-batch-{article}"
@@ -212,7 +215,116 @@ def suggestions_undo_batch(request: PageRequest, pk: int) -> HttpResponse:
     return _answer(request, access, article, f"Undone: {undone} acceptances taken back.")
 
 
+# --- The models' metrics page --------------------------------------------------------------------
+
+CHART_BARS = (
+    ("span precision", "spans", "precision"),
+    ("span recall", "spans", "recall"),
+    ("stance precision", "stances", "precision"),
+)
+CSV_COLUMNS = (
+    "model",
+    "articles",
+    "open",
+    "accepted",
+    "rejected",
+    "suggestions",
+    "gold",
+    "span_precision",
+    "span_recall",
+    "span_f1",
+    "exact_precision",
+    "exact_recall",
+    "stances_compared",
+    "stances_correct",
+    "stance_precision",
+    "stance_recall",
+)
+
+
+def _csv_row(model: dict[str, Any]) -> list[object]:
+    spans, stances, states = model["spans"], model["stances"], model["states"]
+    return [
+        model["model"],
+        model["articles"],
+        states["open"],
+        states["accepted"],
+        states["rejected"],
+        spans["suggestions"],
+        spans["gold"],
+        spans["precision"],
+        spans["recall"],
+        spans["f1"],
+        spans["exact_precision"],
+        spans["exact_recall"],
+        stances["compared"],
+        stances["correct"],
+        stances["precision"],
+        stances["recall"],
+    ]
+
+
+class MetricsForm(forms.Form):
+    format = forms.ChoiceField(choices=[("", "page"), ("csv", "CSV")], required=False)
+
+
+def _chart(models: list[dict[str, Any]]) -> dict[str, Any]:
+    """Bars (0–1) per model, laid out for the SVG: 22 px a bar, a gap between models."""
+    rows, y = [], 28
+    for model in models:
+        bars = []
+        for label, part, key in CHART_BARS:
+            value = model[part][key]
+            bars.append(
+                {
+                    "label": label,
+                    "value": value,
+                    "width": round(360 * (value or 0), 1),
+                    "value_x": round(186 + 360 * (value or 0), 1),
+                    "y": y,
+                    "text_y": y + 14,
+                    "kind": key if part == "spans" else "stance",
+                }
+            )
+            y += 22
+        rows.append({"model": model["model"], "bars": bars, "y": bars[0]["y"] - 8})
+        y += 26
+    return {"rows": rows, "height": y, "ticks": [(t / 4, 180 + 90 * t) for t in range(5)]}
+
+
+@login_required
+@require_GET
+def corpus_suggestion_metrics(request: PageRequest, slug: str) -> HttpResponse:
+    corpus, access = selectors.corpus_with_access(request.user, slug)
+    access.ensure(Action.REVIEW)
+    body = report(corpus)
+    wanted = MetricsForm(request.GET)
+    if wanted.is_valid() and wanted.cleaned_data["format"] == "csv":
+        response = HttpResponse(content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="suggestions-{corpus.slug}.csv"'
+        writer = csv.writer(response)
+        writer.writerow(CSV_COLUMNS)
+        for model in body["models"]:
+            writer.writerow(["" if v is None else v for v in _csv_row(model)])
+        return response
+    return render(
+        request,
+        "articles/suggestion_metrics.html",
+        {
+            "corpus": corpus,
+            "links": corpus_links(access, "corpus-suggestions"),
+            "metrics": body,
+            "chart": _chart(body["models"]),
+        },
+    )
+
+
 urlpatterns = [
+    path(
+        "corpora/<slug:slug>/suggestions/",
+        corpus_suggestion_metrics,
+        name="corpus-suggestions",
+    ),
     path("suggestions/<int:pk>/accept", suggestion_accept, name="suggestion-accept"),
     path("suggestions/<int:pk>/reject", suggestion_reject, name="suggestion-reject"),
     path("suggestions/<int:pk>/undo", suggestion_undo, name="suggestion-undo"),

@@ -293,6 +293,22 @@
   document.body.addEventListener("htmx:afterSwap", refresh);
   document.body.addEventListener("htmx:load", refresh);
 
+  // The claim list refreshes itself after every write (claims-changed); it carries the panel's
+  // filters along, so that the suggestions shown stay those asked for.
+  document.body.addEventListener("htmx:configRequest", function (event) {
+    if (!/\/claim-list$/.test(event.detail.path.split("?")[0])) {
+      return;
+    }
+    var model = document.getElementById("sg-model");
+    var minimum = document.getElementById("sg-min");
+    if (model && model.value) {
+      event.detail.parameters.sg_model = model.value;
+    }
+    if (minimum && minimum.value) {
+      event.detail.parameters.sg_min = minimum.value;
+    }
+  });
+
   var pending = null;
   window.addEventListener("resize", function () {
     window.clearTimeout(pending);

@@ -137,6 +137,18 @@ def test_bulk_accept_above_a_score_and_undo(page, live_server, team, suggested):
     assert not Annotation.objects.filter(annotator=team.annotator2).exists()
 
 
+def test_the_score_filter_holds_after_a_decision(page, live_server, team, suggested):
+    article, made = suggested
+    login(page, live_server, "anna")
+    page.goto(f"{live_server.url}/articles/{article.pk}/?sg_min=0.7")
+    expect(page.locator("#sg-items .sg-item")).to_have_count(2)
+    page.keyboard.press("s")
+    page.keyboard.press("n")
+    expect(page.locator(f"#sg-{made[0].pk}.sg-mine-rejected")).to_be_attached()
+    expect(page.locator("#sg-items .sg-item")).to_have_count(2)  # 0.35 and 0.66 still hidden
+    assert page.locator(".sg-box").count() >= 2
+
+
 def test_the_phone_layout(browser, live_server, team, suggested, artifacts):
     article, made = suggested
     context = browser.new_context(viewport={"width": 390, "height": 844}, locale="en-US")
@@ -152,3 +164,29 @@ def test_the_phone_layout(browser, live_server, team, suggested, artifacts):
         assert width <= 390, width
     finally:
         context.close()
+
+
+def test_the_metrics_page(browser, live_server, team, suggested, artifacts):
+    article, made = suggested
+    claim = services.claim_create(actor=team.curator, article=article, role="curator", exact=FIRST)
+    services.review_set(
+        actor=team.curator,
+        claim=claim,
+        role="curator",
+        decision="accepted",
+        topic=str(team.topic.pk),
+        stance="oppose",
+    )
+    for width, height in ((1366, 850), (390, 844)):
+        context = browser.new_context(viewport={"width": width, "height": height}, locale="en-US")
+        page = context.new_page()
+        try:
+            login(page, live_server, "carmen")
+            page.goto(f"{live_server.url}/corpora/{team.corpus.slug}/suggestions/")
+            expect(page.locator("#metrics-table")).to_contain_text("stance-llm@2")
+            expect(page.locator(".sg-bar")).to_have_count(3)
+            page.screenshot(
+                path=str(_shots(artifacts) / f"suggestion-metrics-{width}.png"), full_page=True
+            )
+        finally:
+            context.close()

@@ -188,6 +188,7 @@ MATRIX: dict[str, Route] = {
     "article-relation-map": _page(article, GET=Call(READ, htmx=True)),
     "claim-create": _page(article, POST=Call(ANNOTATE, lambda w: {"start": "0", "end": "11"})),
     "article-submit": _page(article, POST=Call(ANNOTATE)),
+    "corpus-suggestions": _page(slug, GET=Call(CURATE)),
     "suggestion-accept": _page(
         lambda w: {"pk": w.suggestion.pk}, POST=Call(ANNOTATE, lambda w: {"stance": "neutral"})
     ),

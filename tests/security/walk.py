@@ -160,6 +160,7 @@ def page_params(world) -> dict[str, dict[str, list[str]]]:
         },
         "corpus-assignments": {"page": ["2"]},
         "claim-merge": {"into": ids("claim")},
+        "corpus-suggestions": {"format": ["csv"]},
         "corpus-trash": {"apage": ["2"], "cpage": ["2"]},
     }
 
