@@ -27,6 +27,7 @@ CORPUS_LINKS = [
     ("corpus-agreement", "Agreement", Action.REVIEW),
     ("corpus-assignments", "Assignments", Action.ASSIGN),
     ("corpus-audit", "Audit log", Action.AUDIT),
+    ("corpus-jobs", "Exports", Action.EXPORT),
     ("corpus-trash", "Trash", Action.MANAGE),
     ("corpus-settings", "Settings", Action.MANAGE),
 ]

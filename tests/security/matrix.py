@@ -26,7 +26,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from articles.models import ApiToken, AuditEvent, Membership, Role
+from articles.models import ApiToken, AuditEvent, Job, JobKind, Membership, Role
 from tests.factories import (
     AnnotationFactory,
     ArticleFactory,
@@ -239,6 +239,8 @@ MATRIX: dict[str, Route] = {
         POST=Call(OWN, lambda w: {"action": "restore_article", "article": w.trashed_article.pk}),
     ),
     "corpus-agreement": _page(slug, GET=Call(only("viewer", "curator", "owner"))),
+    "corpus-jobs": _page(slug, GET=Call(OWN)),
+    "corpus-export-start": _page(slug, POST=Call(OWN, lambda w: {"format": "csv"})),
     # API tokens page: each user's own tokens only
     "tokens": _page(GET=Call(ANY_USER), POST=Call(ANY_USER, lambda w: {"name": "script"})),
     "token-revoke": _page(
@@ -350,6 +352,17 @@ MATRIX: dict[str, Route] = {
         ),
     ),
     "api-corpus-agreement": _api(slug, GET=Call(only("viewer", "curator", "owner"))),
+    # Background jobs: owners export; a job is seen by the member who asked and by owners
+    # (the world's job is the owner's, queued: its download answers 409 until it is done).
+    "api-corpus-exports": _api(slug, POST=Call(OWN, lambda w: {"format": "csv"})),
+    "api-corpus-jobs": _api(slug, GET=Call(READ)),
+    "api-job": _api(
+        api_id("job"), GET=Call(only("owner", hidden=("viewer", "annotator", "curator")))
+    ),
+    "api-job-download": _api(
+        api_id("job"),
+        GET=Call(only("owner", hidden=("viewer", "annotator", "curator")), ok=(409,)),
+    ),
 }
 
 
@@ -432,6 +445,12 @@ def _world(*, corpus, topic, article, users: dict[str, Any], newcomer) -> Simple
         member=users["annotator2"],
         newcomer=newcomer,
         owner_token=ApiToken.objects.create(user=users["owner"], name="owner's")[0],
+        job=Job.objects.create(
+            corpus=corpus,
+            kind=JobKind.EXPORT,
+            created_by=users["owner"],
+            params={"query": {"format": ["jsonl"]}},
+        ),
     )
 
 

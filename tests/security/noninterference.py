@@ -26,6 +26,8 @@ from django.db import connection
 from django.utils import timezone
 
 from articles import services
+from articles.access import Access
+from articles.jobs.services import job_export_start
 from articles.models import (
     Annotation,
     ApiToken,
@@ -33,6 +35,7 @@ from articles.models import (
     Claim,
     Comment,
     Evidence,
+    Job,
     Relation,
     Review,
     Role,
@@ -133,6 +136,7 @@ class World:
             "comment": [self.own["comment"]],
             "review": [],
             "token": self.tokens,
+            "job": [],  # anna may not export: no job is hers
         }
         if kind not in known:
             return None
@@ -253,6 +257,7 @@ THEIR_KINDS = {
     "relation": Relation,
     "comment": Comment,
     "review": Review,
+    "job": Job,
 }
 
 
@@ -310,6 +315,11 @@ def others_work(world: World) -> None:
             actor=owner, claim=claims["S3"], role=Role.OWNER, text="olivia's secret comment"
         )
         services.article_submit(actor=arjun, article=world.article, role=A)
+        job_export_start(
+            access=Access(user=owner, corpus=world.corpus, role=Role.OWNER),
+            params={"format": "jsonl"},
+            base_url="http://testserver/",
+        )
     world.theirs = {
         kind: [str(pk) for pk in sorted(set(m.objects.values_list("pk", flat=True)) - before[kind])]
         for kind, m in THEIR_KINDS.items()

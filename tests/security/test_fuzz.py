@@ -49,6 +49,7 @@ ID_OBJECTS = {
     "claims": "claim",
     "annotations": "annotation",
     "relations": "relation",
+    "jobs": "job",
 }
 # Who can go deepest into each operation (everything else: the owner).
 DEEPEST = {

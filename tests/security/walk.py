@@ -73,6 +73,7 @@ SEGMENT_KINDS = {
     "tokens": "token",
     "comments": "comment",
     "reviews": "review",
+    "jobs": "job",
 }
 KNOWN_KWARGS = {"slug", "pk", "id", "username", "evidence_id"}
 _KWARG = re.compile(r"<(?:\w+:)?(\w+)>|\(\?P<(\w+)>")
