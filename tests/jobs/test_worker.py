@@ -188,9 +188,7 @@ def test_on_redis_the_same_job_runs_with_no_code_change(team, jobs_storage, tmp_
     )
     Job.objects.filter(pk=job.pk).update(created_at=timezone.now() - timedelta(minutes=5))
     log = tmp_path / "worker.log"
-    env = _worker_env(
-        Path(jobs_storage.location), TASKS_BACKEND="rq", TASKS_REDIS_URL=REDIS_TASKS
-    )
+    env = _worker_env(Path(jobs_storage.location), TASKS_BACKEND="rq", TASKS_REDIS_URL=REDIS_TASKS)
     with open(log, "ab") as output:
         process = subprocess.Popen(
             [sys.executable, "manage.py", "jobs_worker"],
