@@ -1,4 +1,5 @@
-# The app under gunicorn, for docker-compose.yml (PostgreSQL + web).
+# The app under gunicorn, and its background jobs worker (`python manage.py jobs_worker`), for
+# docker-compose.yml.
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -21,6 +22,8 @@ COPY scripts/docker-entrypoint ./scripts/docker-entrypoint
 RUN DJANGO_SECRET_KEY=build-only-not-used-at-runtime-$(date +%s%N) \
     python manage.py collectstatic --noinput -v 0
 
+# Export files and uploads waiting for an import job (a volume shared by web and workers).
+RUN mkdir -p /app/media/jobs && chown -R annotator /app/media
 USER annotator
 EXPOSE 8000
 ENTRYPOINT ["/app/scripts/docker-entrypoint"]

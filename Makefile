@@ -18,8 +18,13 @@ run: install-run .secret_key  ## migrate, load the demo corpus, serve at http://
 	@DJANGO_DEBUG=1 DJANGO_SECRET_KEY="$$(cat .secret_key)" $(BIN)/python manage.py load_demo
 	@echo ""
 	@echo "  Argument Annotator is at http://$(HOST):$(PORT)/  (stop with Ctrl-C)"
+	@echo "  A background jobs worker runs beside it (exports to files, large imports)."
 	@echo ""
-	@DJANGO_DEBUG=1 DJANGO_SECRET_KEY="$$(cat .secret_key)" $(BIN)/python manage.py runserver $(HOST):$(PORT)
+	@# The worker runs beside the server and stops with it (Ctrl-C, or the server exiting).
+	@export DJANGO_DEBUG=1 DJANGO_SECRET_KEY="$$(cat .secret_key)"; \
+	$(BIN)/python manage.py jobs_worker -v 0 & worker=$$!; \
+	trap 'kill -TERM $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
+	$(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 test: install browser  ## the whole suite (SQLite unless DATABASE_URL is set)
 	$(BIN)/pytest $(PYTEST_ARGS)

@@ -90,6 +90,7 @@ MIDDLEWARE = [
     "annotator.middleware.HtmxLoginRedirectMiddleware",
     "axes.middleware.AxesMiddleware",
     "annotator.middleware.DatabaseUnavailableMiddleware",
+    "articles.replica.ReplicaReadsMiddleware",
 ]
 
 ROOT_URLCONF = "annotator.urls"
@@ -139,6 +140,24 @@ if _db["ENGINE"] == "django.db.backends.sqlite3":
 else:
     _db.setdefault("CONN_MAX_AGE", env.int("DATABASE_CONN_MAX_AGE", default=60))
     _db["CONN_HEALTH_CHECKS"] = True
+# A streaming replica for heavy reads (articles/replica.py): exports, agreement, search, lists.
+# Without DATABASE_REPLICA_URL everything reads from the primary, as before.
+_replica_url = env.str("DATABASE_REPLICA_URL", default="")
+REPLICA_ALIASES: tuple[str, ...] = ()
+if _replica_url:
+    DATABASES["replica"] = env.db_url_config(_replica_url)
+    DATABASES["replica"].update(
+        CONN_MAX_AGE=_db.get("CONN_MAX_AGE", 0),
+        CONN_HEALTH_CHECKS=True,
+        TEST={"MIRROR": "default"},  # tests read the primary's test database through it
+    )
+    REPLICA_ALIASES = ("replica",)
+elif TESTING:
+    # Tests that exercise the routing turn it on over this alias, a mirror of the primary.
+    DATABASES["replica"] = {**_db, "TEST": {"MIRROR": "default"}}
+DATABASE_ROUTERS = ["articles.replica.ReplicaRouter"]
+# How long after a write the same browser or API token reads from the primary only (seconds).
+REPLICA_READ_YOUR_WRITES_SECONDS = env.float("REPLICA_READ_YOUR_WRITES_SECONDS", default=10)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTHENTICATION_BACKENDS = [

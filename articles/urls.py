@@ -5,6 +5,7 @@ from .views import (
     annotate,
     groups,
     guidelines,
+    jobs,
     manage,
     merge,
     pages,
@@ -26,4 +27,5 @@ urlpatterns = [
     *merge.urlpatterns,
     *groups.urlpatterns,
     *suggestions.urlpatterns,
+    *jobs.urlpatterns,
 ]

@@ -22,6 +22,7 @@ from rest_framework.views import APIView
 
 from .. import exports, imports
 from ..permissions import Action
+from ..replica import read_alias
 from ..selectors import corpus_with_access
 from ..services import PayloadTooLarge
 
@@ -101,6 +102,7 @@ class CorpusExportView(APIView):
             filters=spec.filters,
             base_url=request.build_absolute_uri("/"),
             collection_url=request.build_absolute_uri(),
+            using=read_alias(),  # the replica for a heavy read (articles.replica)
         )
         response = StreamingHttpResponse(
             exports.stream(spec), content_type=spec.format.content_type

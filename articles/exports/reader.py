@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from operator import attrgetter
 
 from django.contrib.auth import get_user_model
-from django.db import DEFAULT_DB_ALIAS, connections
+from django.db import connections
 from django.db.models import F, Value
 
 from ..filters import ExportFilters
@@ -32,6 +32,7 @@ from ..models import (
     Review,
     Topic,
 )
+from ..replica import read_alias
 from .rows import (
     AnchorRow,
     AnnotationRow,
@@ -115,7 +116,7 @@ def _read_ahead(produce: Callable) -> Iterator[_RawBatch]:
     the reader are raised here; closing this generator stops the reader and waits for it, so
     the connection is never used by two threads at once after that.
     """
-    wrapper = connections[DEFAULT_DB_ALIAS]
+    wrapper = connections[read_alias()]  # the primary, or the replica the export reads from
     wrapper.ensure_connection()
     run = runner(wrapper)
     handover: queue.Queue = queue.Queue(maxsize=1)

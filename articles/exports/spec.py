@@ -25,6 +25,8 @@ class ExportSpec:
     # Absolute IRIs (W3C) are built from these; the API passes the request's own.
     base_url: str = "http://localhost:8000"
     collection_url: str = ""
+    # The database alias the export reads from (the replica for a heavy read; articles.replica).
+    using: str = "default"
 
     def filename(self) -> str:
         return f"{self.corpus.slug}.{self.format.extension}"

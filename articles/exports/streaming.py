@@ -6,8 +6,9 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator
 
-from django.db import connection, transaction
+from django.db import connections, transaction
 
+from ..replica import reads_from
 from .spec import ExportSpec
 
 CHUNK_BYTES = 64 * 1024
@@ -33,9 +34,11 @@ def chunked(pieces: Iterator[bytes], size: int = CHUNK_BYTES) -> Iterator[bytes]
 
 def stream(spec: ExportSpec) -> Iterator[bytes]:
     """The export's bytes. Reads run in one transaction so the whole export is one snapshot
-    (REPEATABLE READ on PostgreSQL when this is the outermost transaction)."""
+    (REPEATABLE READ on PostgreSQL when this is the outermost transaction), on the database
+    `spec.using` names (the primary, or the replica for a heavy read)."""
+    connection = connections[spec.using]
     outermost = not connection.in_atomic_block
-    with transaction.atomic():
+    with reads_from(spec.using), transaction.atomic(using=spec.using):
         if outermost and connection.vendor == "postgresql":
             # Must be the transaction's first statement; a nested block keeps its caller's level.
             with connection.cursor() as cursor:

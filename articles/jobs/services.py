@@ -27,6 +27,7 @@ from .. import exports
 from ..access import Access
 from ..models import Job, JobKind, JobStatus
 from ..permissions import Action
+from ..replica import wal_position
 
 logger = logging.getLogger(__name__)
 
@@ -93,7 +94,8 @@ def job_export_start(*, access: Access, params: Mapping[str, Any], base_url: str
     job = Job.objects.create(
         corpus=access.corpus,
         kind=JobKind.EXPORT,
-        params={"query": lists, "base_url": base_url},
+        # Where the primary's log is now: the worker reads from the replica once it is there.
+        params={"query": lists, "base_url": base_url, "wal": wal_position()},
         created_by=access.user,
         filename=spec.filename(),
         content_type=spec.format.content_type,

@@ -3,17 +3,18 @@ kept upload by the existing importer."""
 
 from __future__ import annotations
 
-from collections.abc import Generator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING, Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connections
 
 from .. import exports, imports
 from ..exports.reader import ARTICLES_WRITTEN
 from ..models import Article, Job, Membership
 from ..permissions import Action, can
+from ..replica import REPLICA, reads_from, replica_caught_up
 
 if TYPE_CHECKING:
     from .runner import Heartbeat
@@ -47,13 +48,19 @@ def export(job: Job, out: IO[bytes], heartbeat: Heartbeat) -> Outcome:
         spec = exports.parse_export_params(job.corpus, job.params.get("query", {}))
     except ValidationError as error:
         raise Refused(f"Invalid export parameters: {error.message_dict}") from None
+    # The replica, once it has replayed what the primary had when the export was asked for.
+    using = REPLICA if replica_caught_up(job.params.get("wal")) else DEFAULT_DB_ALIAS
     spec = exports.ExportSpec(
         corpus=spec.corpus,
         format=spec.format,
         filters=spec.filters,
         base_url=job.params.get("base_url") or spec.base_url,
+        using=using,
     )
-    total = spec.filters.select_articles(Article.objects.alive().filter(corpus=job.corpus)).count()
+    with reads_from(using):
+        total = spec.filters.select_articles(
+            Article.objects.alive().filter(corpus=job.corpus)
+        ).count()
     written = 0
 
     def count(articles: int) -> None:
@@ -64,7 +71,10 @@ def export(job: Job, out: IO[bytes], heartbeat: Heartbeat) -> Outcome:
     # PostgreSQL: one REPEATABLE READ snapshot (exports.stream). SQLite: its transactions take
     # the write lock (IMMEDIATE), which would stop every writer, the heartbeat included, for the
     # whole export; there each batch reads what is committed when it runs.
-    chunks = exports.stream(spec) if connection.vendor == "postgresql" else spec.format.writer(spec)
+    if connections[using].vendor == "postgresql":
+        chunks = exports.stream(spec)
+    else:
+        chunks = _reading(using, spec.format.writer(spec))
     token = ARTICLES_WRITTEN.set(count)
     size = 0
     try:
@@ -78,6 +88,11 @@ def export(job: Job, out: IO[bytes], heartbeat: Heartbeat) -> Outcome:
             chunks.close()  # stops the export's reader thread and ends its transaction
     out.flush()
     return Outcome(path=out.name, size=size)
+
+
+def _reading(using: str, chunks: Iterator[bytes]) -> Iterator[bytes]:
+    with reads_from(using):
+        yield from chunks
 
 
 def import_(job: Job, heartbeat: Heartbeat) -> Outcome:

@@ -6,6 +6,7 @@ import pytest
 from django.core.files.storage import FileSystemStorage
 
 from articles.models import Job
+from tests.api.conftest import _fresh_throttles, anon, client_for  # noqa: F401  (API fixtures)
 
 
 @pytest.fixture(autouse=True)

@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -164,3 +165,50 @@ def test_a_killed_worker_leaves_no_file_and_the_job_completes_once(team, jobs_st
     assert finished == [job.file.name]
     assert job.file.name.startswith(f"{job_id}/2/")
     assert _downloaded(team, job_id) == _streamed(team)
+
+
+REDIS_TASKS = "redis://127.0.0.1:6379/11"
+
+
+def test_on_redis_the_same_job_runs_with_no_code_change(team, jobs_storage, tmp_path):
+    """TASKS_BACKEND=rq: the worker is an RQ worker. A job whose task never reached Redis (it
+    was down when the request committed) is sent again by the worker's maintenance, then run."""
+    import redis
+    from django.utils import timezone
+
+    connection = redis.Redis.from_url(REDIS_TASKS)
+    connection.flushdb()
+    job = Job.objects.create(
+        corpus=team.corpus,
+        kind="export",
+        created_by=team.owner,
+        params={"query": {"format": ["csv"]}, "base_url": "http://testserver/"},
+        filename="chips.csv",
+        content_type="text/csv",
+    )
+    Job.objects.filter(pk=job.pk).update(created_at=timezone.now() - timedelta(minutes=5))
+    log = tmp_path / "worker.log"
+    env = _worker_env(Path(jobs_storage.location), TASKS_BACKEND="rq", TASKS_REDIS_URL=REDIS_TASKS)
+    with open(log, "ab") as output:
+        process = subprocess.Popen(
+            [sys.executable, "manage.py", "jobs_worker"],
+            cwd=ROOT,
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        done = _wait(
+            lambda: Job.objects.filter(pk=job.pk, status=JobStatus.DONE).first(),
+            "the RQ worker to run the job",
+            log=log,
+        )
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=30)
+        connection.flushdb()
+    assert done.task_id  # the id RQ gave the task
+    assert done.attempts == 1
+    assert _downloaded(team, str(job.pk)) == _streamed(team, "csv")

@@ -33,6 +33,8 @@ from articles.models import (
     AuditEvent,
     ClaimGroup,
     Invitation,
+    Job,
+    JobKind,
     Membership,
     Role,
     Suggestion,
@@ -333,6 +335,8 @@ MATRIX: dict[str, Route] = {
     "claim-to-group": _page(claim, POST=Call(CURATE, lambda w: {"group": w.group.pk})),
     "article-map": _page(article, GET=Call(READ)),
     "article-map-svg": _page(article, GET=Call(READ)),
+    "corpus-jobs": _page(slug, GET=Call(OWN)),
+    "corpus-export-start": _page(slug, POST=Call(OWN, lambda w: {"format": "csv"})),
     # API tokens page: each user's own tokens only
     "tokens": _page(GET=Call(ANY_USER), POST=Call(ANY_USER, lambda w: {"name": "script"})),
     "token-revoke": _page(
@@ -498,6 +502,17 @@ MATRIX: dict[str, Route] = {
         DELETE=Call(CURATE),
     ),
     "api-claim-similar": _api(api_id("claim"), GET=Call(READ)),
+    # Background jobs: owners export; a job is seen by the member who asked and by owners
+    # (the world's job is the owner's, queued: its download answers 409 until it is done).
+    "api-corpus-exports": _api(slug, POST=Call(OWN, lambda w: {"format": "csv"})),
+    "api-corpus-jobs": _api(slug, GET=Call(READ)),
+    "api-job": _api(
+        api_id("job"), GET=Call(only("owner", hidden=("viewer", "annotator", "curator")))
+    ),
+    "api-job-download": _api(
+        api_id("job"),
+        GET=Call(only("owner", hidden=("viewer", "annotator", "curator")), ok=(409,)),
+    ),
 }
 
 
@@ -603,6 +618,12 @@ def _world(*, corpus, topic, article, users: dict[str, Any], newcomer) -> Simple
             model="m@1",
             stance="support",
             created_by=users["curator"],
+        ),
+        job=Job.objects.create(
+            corpus=corpus,
+            kind=JobKind.EXPORT,
+            created_by=users["owner"],
+            params={"query": {"format": ["jsonl"]}},
         ),
     )
 

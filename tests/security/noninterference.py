@@ -26,6 +26,8 @@ from django.db import connection
 from django.utils import timezone
 
 from articles import selectors, services
+from articles.access import Access
+from articles.jobs.services import job_export_start
 from articles.models import (
     Annotation,
     ApiToken,
@@ -33,6 +35,7 @@ from articles.models import (
     Claim,
     Comment,
     Evidence,
+    Job,
     Relation,
     Review,
     Role,
@@ -145,6 +148,7 @@ class World:
             "reset-token": [],
             "suggestion": self.suggestions,
             "group": self.groups,
+            "job": [],  # anna may not export: no job is hers
         }
         if kind not in known:
             return None
@@ -298,6 +302,7 @@ THEIR_KINDS = {
     "comment": Comment,
     "review": Review,
     "suggestion_decision": SuggestionDecision,
+    "job": Job,
 }
 
 
@@ -360,6 +365,11 @@ def others_work(world: World) -> None:
         services.suggestion_accept(access=arjun_access, suggestion=second, stance="oppose")
         services.suggestion_reject(access=arjun_access, suggestion=third)
         services.article_submit(actor=arjun, article=world.article, role=A)
+        job_export_start(
+            access=Access(user=owner, corpus=world.corpus, role=Role.OWNER),
+            params={"format": "jsonl"},
+            base_url="http://testserver/",
+        )
     world.theirs = {
         kind: [str(pk) for pk in sorted(set(m.objects.values_list("pk", flat=True)) - before[kind])]
         for kind, m in THEIR_KINDS.items()

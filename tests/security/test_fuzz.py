@@ -50,6 +50,7 @@ ID_OBJECTS = {
     "annotations": "annotation",
     "relations": "relation",
     "claim-groups": "group",
+    "jobs": "job",
 }
 # Who can go deepest into each operation (everything else: the owner).
 DEEPEST = {

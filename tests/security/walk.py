@@ -80,6 +80,7 @@ SEGMENT_KINDS = {
     "<uidb64>": "reset-token",
     "suggestions": "suggestion",
     "claim-groups": "group",
+    "jobs": "job",
 }
 KNOWN_KWARGS = {"slug", "pk", "id", "username", "evidence_id", "number", "key", "uidb64", "token"}
 _KWARG = re.compile(r"<(?:\w+:)?(\w+)>|\(\?P<(\w+)>")
