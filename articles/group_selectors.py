@@ -194,7 +194,10 @@ def group_claims(access: Access, group: ClaimGroup) -> list[GroupClaim]:
     stances = stances_of_claims(access, [c.pk for c in claims])
     result = []
     for claim in claims:
-        before, _exact, after = sentence_around(claim.article.text, claim.start, claim.end)
+        if claim.start is None or claim.end is None:  # orphaned by a text change: its old quote
+            before, after = "", ""
+        else:
+            before, _exact, after = sentence_around(claim.article.text, claim.start, claim.end)
         result.append(GroupClaim(claim, before, after, stances[claim.pk]))
     # Dated articles first, by date; undated ones after them.
     result.sort(

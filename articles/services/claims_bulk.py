@@ -170,10 +170,12 @@ def claims_create_many(
         existing: dict[tuple[int, int], Claim] = {}
         for claim in (
             Claim.objects.alive()
+            .placed()
             .filter(article=article, start__in={start for start, _ in spans})
             .select_related("created_by", "review__curator", "review__topic")
             .order_by("-id")
         ):
+            assert claim.start is not None and claim.end is not None  # placed
             existing[(claim.start, claim.end)] = claim  # the oldest wins on a duplicate
         reused_ids = [existing[s].pk for s in spans if s in existing]
         mine = set(

@@ -166,12 +166,14 @@ def corpus_metrics(corpus: Corpus) -> list[ModelMetrics]:
         by_model[model][article_id].append((start, end, topic_id, stance))
     article_ids = {a for articles in by_model.values() for a in articles}
     gold: dict[int, list[_Gold]] = defaultdict(list)
-    for article_id, start, end, topic_id, stance in Claim.objects.filter(
+    for article_id, gold_start, gold_end, topic_id, stance in Claim.objects.filter(
         article_id__in=article_ids,
         deleted_at__isnull=True,
+        start__isnull=False,  # an orphan (its words left the text) has no span to match
         review__decision=ReviewDecision.ACCEPTED,
     ).values_list("article_id", "start", "end", "review__topic_id", "review__stance"):
-        gold[article_id].append(_Gold(start, end, topic_id, stance))
+        assert gold_start is not None and gold_end is not None
+        gold[article_id].append(_Gold(gold_start, gold_end, topic_id, stance))
     for model, articles in by_model.items():
         entry = metrics[model]
         entry.articles = len(articles)

@@ -156,8 +156,8 @@ def _train_spans(rows: list[Review], positives: np.ndarray) -> logistic.Logistic
     for article_id, start, end, decision in Claim.objects.filter(
         article_id__in=article_ids, deleted_at__isnull=True
     ).values_list("article_id", "start", "end", "review__decision"):
-        if decision != ReviewDecision.REJECTED:
-            claims[article_id].append((start, end))
+        if decision != ReviewDecision.REJECTED and start is not None and end is not None:
+            claims[article_id].append((start, end))  # an orphan has no span to learn from
     negatives: list[str] = []
     for article in Article.objects.filter(pk__in=article_ids).only("text", "language"):
         for span in sentences(article.text, article.language):
