@@ -161,6 +161,7 @@ def test_claim_by_offsets_and_by_quote(team, client_for):
         "created_at",
         "updated_at",
         "version",
+        "anchor",
         "review",
     }
     by_quote = anna.post(url, {"exact": "low-end chips"})
