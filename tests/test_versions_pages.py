@@ -193,3 +193,13 @@ def test_the_annotation_page_costs_nothing_more_until_the_text_changes(
     ))  # fmt: skip
     assert count() == one_orphan
     assert one_orphan <= before + 3
+
+
+def test_the_review_page_shows_an_orphan_without_offsets(team, client, worked):
+    _, orphan, _ = worked
+    edit(team)
+    client.force_login(team.curator)
+    response = client.get(f"/claims/{orphan.pk}/review/")
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "orphaned by a text change" in page and CRITICS in page and "None" not in page

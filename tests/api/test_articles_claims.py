@@ -161,6 +161,7 @@ def test_claim_by_offsets_and_by_quote(team, client_for):
         "created_at",
         "updated_at",
         "version",
+        "anchor",
         "review",
     }
     by_quote = anna.post(url, {"exact": "low-end chips"})
@@ -214,9 +215,10 @@ def test_claim_detail_patch_delete(team, client_for):
     unversioned = anna.patch(url, {"summary": "Blind write"})
     assert unversioned.status_code == 428
     assert Claim.objects.get(pk=claim.pk).summary == "Curbs are unwise"
+    # A placed claim's span never changes (only an orphan is placed again): refused, unchanged.
     moved = anna.patch(url, {"start": 3, "version": 2})
-    assert moved.status_code == 200  # start is not an editable field: ignored
-    assert moved.json()["start"] == 0
+    assert moved.status_code == 400 and "start" in moved.json()["errors"]
+    assert anna.get(url).json()["start"] == 0
     assert anna.delete(url).status_code == 204
     assert Claim.objects.in_trash().filter(pk=claim.pk).exists()
     assert anna.get(url).status_code == 404
