@@ -578,3 +578,16 @@ def guidelines_for(corpus: Corpus) -> Guidelines:
     return Guidelines.objects.filter(corpus=corpus).select_related("updated_by").first() or (
         Guidelines(corpus=corpus)
     )
+
+
+def claim_choices_for_merge(claim: Claim) -> QuerySet:
+    """The other live claims of the claim's article as (id, start, end, first 80 code points),
+    in text order: what a curator may merge the claim into."""
+    return (
+        Claim.objects.alive()
+        .filter(article_id=claim.article_id)
+        .exclude(pk=claim.pk)
+        .in_text_order()
+        .annotate(head=Substr("exact", 1, 80))
+        .values_list("id", "start", "end", "head")
+    )
