@@ -601,3 +601,16 @@ def relations_of_claim(access: Access, claim: Claim) -> QuerySet[Relation]:
         .select_related("source_claim", "target_claim", "created_by")
         .order_by("kind", "id")
     )
+
+
+def claim_choices_for_merge(claim: Claim) -> QuerySet:
+    """The other live claims of the claim's article as (id, start, end, first 80 code points),
+    in text order: what a curator may merge the claim into."""
+    return (
+        Claim.objects.alive()
+        .filter(article_id=claim.article_id)
+        .exclude(pk=claim.pk)
+        .in_text_order()
+        .annotate(head=Substr("exact", 1, 80))
+        .values_list("id", "start", "end", "head")
+    )

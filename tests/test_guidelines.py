@@ -101,14 +101,16 @@ def test_api_reads_and_replaces_the_guidelines(team):
     response = api.put(url, {"text": RULES}, format="json", HTTP_IF_MATCH='"1"')
     assert response.status_code == 403 and "needs owner" in response.json()["detail"]
     api.force_authenticate(team.owner)
+    response = api.put(url, {"text": "First"}, format="json")  # the first need no version
+    assert response.status_code == 200 and response.json()["version"] == 2
     assert api.put(url, {"text": RULES}, format="json").status_code == 428
-    response = api.put(url, {"text": RULES}, format="json", HTTP_IF_MATCH='"1"')
+    response = api.put(url, {"text": RULES}, format="json", HTTP_IF_MATCH='"2"')
     assert response.status_code == 200
     body = response.json()
-    assert body["version"] == 2 and body["updated_by"] == "olivia"
+    assert body["version"] == 3 and body["updated_by"] == "olivia"
     assert "<h1>How we tag</h1>" in body["html"]
-    assert response["ETag"] == '"2"'
-    stale = api.put(url, {"text": "x"}, format="json", HTTP_IF_MATCH='"1"')
-    assert stale.status_code == 412 and stale.json()["current"]["version"] == 2
+    assert response["ETag"] == '"3"'
+    stale = api.put(url, {"text": "x"}, format="json", HTTP_IF_MATCH='"2"')
+    assert stale.status_code == 412 and stale.json()["current"]["version"] == 3
     api.force_authenticate(team.outsider)
     assert api.get(url).status_code == 404

@@ -171,6 +171,7 @@ def test_the_list_has_checkboxes_and_the_actions_the_role_allows(team):
     owner = _client(team.owner).get(url).content.decode()
     assert f'name="articles" value="{team.article.pk}"' in owner
     assert 'value="delete"' in owner and 'value="export"' in owner and 'value="assign"' in owner
+    assert "Move the ticked articles to the trash?" in owner
     curator = _client(team.curator).get(url).content.decode()
     assert 'value="assign"' in curator and 'value="delete"' not in curator
     annotator = _client(team.annotator).get(url).content.decode()

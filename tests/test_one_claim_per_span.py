@@ -257,3 +257,23 @@ def test_merge_page_is_for_curators_and_owners(team, two):
     assert b"This needs the role <strong>curator</strong>" in response.content
     assert _client(team.outsider).get(url).status_code == 404
     assert _client(team.curator).get(url, {"into": "nope"}).status_code == 400
+
+
+# --- At the same moment -----------------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_people_marking_the_same_span_at_once_get_one_claim(team):
+    from .test_concurrency import _race
+
+    def mark(user):
+        return lambda: services.claim_create(
+            actor=user, article=team.article, role=Role.ANNOTATOR, start=0, end=40
+        )
+
+    results = _race(mark(team.annotator), mark(team.annotator2), mark(team.curator))
+    created = [r for r in results if isinstance(r, Claim)]
+    duplicates = [r for r in results if isinstance(r, services.DuplicateClaim)]
+    assert len(created) == 1 and len(duplicates) == 2, results
+    assert {d.existing.pk for d in duplicates} == {created[0].pk}
+    assert Claim.objects.filter(article=team.article).count() == 1

@@ -159,6 +159,7 @@ def test_members_are_added_by_username_or_email_changed_and_removed(client, team
     client.force_login(team.owner)
     page = client.get(_settings(team)).content.decode()
     assert "Registration is closed" in page and "no sign-up page" in page
+    assert "Create an invitation link" in page
     response = client.post(
         _settings(team),
         {"action": "member_add", "username": "nadia@example.org", "role": "annotator"},

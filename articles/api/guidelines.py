@@ -14,7 +14,7 @@ from articles.access import Access
 from articles.guidelines import MAX_GUIDELINES_CHARS, render_guidelines
 from articles.permissions import Action
 
-from .base import ApiView, required_version
+from .base import ApiView, client_version, required_version
 from .schema import ERRORS, STALE
 from .serializers import VersionedInput
 
@@ -40,7 +40,7 @@ class GuidelinesInputSerializer(VersionedInput):
 
 class GuidelinesView(ApiView):
     """The corpus's annotation guidelines: members read them, owners replace them (PUT, with
-    the version they read; the first version of guidelines never written is 1)."""
+    the version they read, as If-Match or `version`; the first guidelines need none)."""
 
     fetcher = staticmethod(selectors.corpus_with_access)
     lookup_url_kwarg = "slug"
@@ -61,8 +61,11 @@ class GuidelinesView(ApiView):
         responses={200: GuidelinesSerializer, **ERRORS, **STALE},
     )
     def put(self, request: Request, slug: str) -> Response:
-        _corpus, access = self.fetch(Action.MANAGE)
+        corpus, access = self.fetch(Action.MANAGE)
         data = self.read(GuidelinesInputSerializer)
-        version = required_version(request, data)
+        # Like every PUT of an existing object, replacing guidelines names the version it
+        # edits (428 otherwise); the first guidelines of a corpus overwrite nothing.
+        written = not selectors.guidelines_for(corpus)._state.adding
+        version = required_version(request, data) if written else client_version(request, data)
         updated = services.guidelines_update(access=access, text=data["text"], version=version)
         return self.tagged(updated, access)

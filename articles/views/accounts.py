@@ -129,6 +129,9 @@ class PasswordChangeView(auth_views.PasswordChangeView):
         return super().form_valid(form)
 
 
+# Django's form views also answer PUT (and the reset link any method): only GET and POST here.
+GET_OR_POST = require_http_methods(["GET", "POST"])
+
 urlpatterns = [
     path("corpora/<slug:slug>/invitations/", corpus_invite, name="corpus-invite"),
     path(
@@ -137,14 +140,20 @@ urlpatterns = [
         name="invitation-revoke",
     ),
     path("invitations/<str:key>/", invitation, name="invitation"),
-    path("account/password/", login_required(PasswordChangeView.as_view()), name="password-change"),
+    path(
+        "account/password/",
+        GET_OR_POST(login_required(PasswordChangeView.as_view())),
+        name="password-change",
+    ),
     path(
         "accounts/password-reset/",
-        auth_views.PasswordResetView.as_view(
-            template_name="registration/password_reset.html",
-            email_template_name="registration/password_reset_mail.txt",
-            subject_template_name="registration/password_reset_subject.txt",
-            success_url=reverse_lazy("password-reset-sent"),
+        GET_OR_POST(
+            auth_views.PasswordResetView.as_view(
+                template_name="registration/password_reset.html",
+                email_template_name="registration/password_reset_mail.txt",
+                subject_template_name="registration/password_reset_subject.txt",
+                success_url=reverse_lazy("password-reset-sent"),
+            )
         ),
         name="password-reset",
     ),
@@ -157,9 +166,11 @@ urlpatterns = [
     ),
     path(
         "accounts/reset/<uidb64>/<token>/",
-        auth_views.PasswordResetConfirmView.as_view(
-            template_name="registration/password_reset_confirm.html",
-            success_url=reverse_lazy("password-reset-done"),
+        GET_OR_POST(
+            auth_views.PasswordResetConfirmView.as_view(
+                template_name="registration/password_reset_confirm.html",
+                success_url=reverse_lazy("password-reset-done"),
+            )
         ),
         name="password-reset-confirm",
     ),

@@ -60,11 +60,7 @@ def _page(
         "claim": claim,
         "article": claim.article,
         "into": into,
-        "choices": [
-            (pk, head)
-            for pk, head in selectors.claim_outline_for_article(claim.article)
-            if pk != claim.pk
-        ],
+        "choices": list(selectors.claim_choices_for_merge(claim)),
         "preview": preview,
         "errors": errors or [],
     }

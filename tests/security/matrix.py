@@ -118,10 +118,15 @@ class Route:
     params: Callable[[Any], dict[str, Any]] = lambda w: {}
     calls: dict[str, Call] = field(default_factory=dict)
     probe: str = "owner"  # the actor who checks that the other methods answer 405
+    # False: its parameters are secrets handed out of band (an invitation's key, a password
+    # reset link), not objects of a corpus that only its members may name.
+    scoped: bool = True
 
 
-def _page(params=None, probe="owner", **calls: Call) -> Route:
-    return Route(api=False, params=params or (lambda w: {}), calls=calls, probe=probe)
+def _page(params=None, probe="owner", scoped=True, **calls: Call) -> Route:
+    return Route(
+        api=False, params=params or (lambda w: {}), calls=calls, probe=probe, scoped=scoped
+    )
 
 
 def _api(params=None, **calls: Call) -> Route:
@@ -296,27 +301,23 @@ MATRIX: dict[str, Route] = {
     "invitation": _page(
         lambda w: {"key": w.invitation_key},
         probe="anonymous",
+        scoped=False,
         GET=Call(PUBLIC),
         POST=Call(PUBLIC, lambda w: {}, ok=(302, 400)),
     ),
-    "password-change": _page(
-        GET=Call(ANY_USER),
-        POST=Call(ANY_USER, lambda w: {}, ok=(200,)),
-        PUT=Call(ANY_USER, ok=(200,)),
-    ),
+    "password-change": _page(GET=Call(ANY_USER), POST=Call(ANY_USER, lambda w: {}, ok=(200,))),
     "password-reset": _page(
         probe="anonymous",
         GET=Call(PUBLIC),
         POST=Call(PUBLIC, lambda w: {"email": "someone@example.org"}),
-        PUT=Call(PUBLIC),
     ),
     "password-reset-sent": _page(probe="anonymous", GET=Call(PUBLIC)),
     "password-reset-confirm": _page(
         lambda w: {"uidb64": "MQ", "token": "not-a-reset-token"},
         probe="anonymous",
+        scoped=False,
         GET=Call(PUBLIC),
         POST=Call(PUBLIC, lambda w: {}),
-        PUT=Call(PUBLIC),
     ),
     "password-reset-done": _page(probe="anonymous", GET=Call(PUBLIC)),
     # Claim groups, similar claims, argument maps: members read, curators and owners write
