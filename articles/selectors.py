@@ -537,3 +537,12 @@ def relations_of_claim(access: Access, claim: Claim) -> QuerySet[Relation]:
         .select_related("source_claim", "target_claim", "created_by")
         .order_by("kind", "id")
     )
+
+
+def assignment_state(*, user, article: Article) -> str | None:
+    """The state of the user's assignment to the article (assigned, submitted), or None."""
+    return (
+        Assignment.objects.filter(article=article, annotator=user)
+        .values_list("state", flat=True)
+        .first()
+    )
