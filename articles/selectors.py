@@ -614,3 +614,12 @@ def claim_choices_for_merge(claim: Claim) -> QuerySet:
         .annotate(head=Substr("exact", 1, 80))
         .values_list("id", "start", "end", "head")
     )
+
+
+def assignment_state(*, user, article: Article) -> str | None:
+    """The state of the user's assignment to the article (assigned, submitted), or None."""
+    return (
+        Assignment.objects.filter(article=article, annotator=user)
+        .values_list("state", flat=True)
+        .first()
+    )

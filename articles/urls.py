@@ -3,6 +3,7 @@
 from .views import (
     accounts,
     annotate,
+    export_page,
     groups,
     guidelines,
     jobs,
@@ -28,4 +29,5 @@ urlpatterns = [
     *groups.urlpatterns,
     *suggestions.urlpatterns,
     *jobs.urlpatterns,
+    *export_page.urlpatterns,
 ]

@@ -69,14 +69,12 @@ def _selected(body: str, select_id: str) -> list[str]:
     ]
 
 
-def test_the_evidence_forms_preselect_other_not_study_and_keep_a_pick_after_a_mistake(
-    client, team, claim
-):
+def test_the_evidence_forms_preselect_no_type_and_keep_a_pick_after_a_mistake(client, team, claim):
     AnnotationFactory(claim=claim, annotator=team.annotator)
     client.force_login(team.annotator)
     panel = client.get(reverse("claim-panel", args=[claim.pk]), **HX).content.decode()
     for select in ("evidence-type", "source-type"):
-        assert _selected(panel, select) == ["other"]
+        assert _selected(panel, select) == [""]  # an explicit empty choice, not "Study"
     for select in ("evidence-role", "source-role"):
         assert _selected(panel, select) == ["supports"]
 
@@ -90,7 +88,7 @@ def test_the_evidence_forms_preselect_other_not_study_and_keep_a_pick_after_a_mi
     body = refused.content.decode()
     assert _selected(body, "source-type") == ["statistic"]
     assert _selected(body, "source-role") == ["undermines"]
-    assert _selected(body, "evidence-type") == ["other"]  # the other form is left as it was
+    assert _selected(body, "evidence-type") == [""]  # the other form is left as it was
     assert 'value="ftp://x"' in body
 
     # Without a type chosen, the evidence is "other".

@@ -197,9 +197,7 @@ def test_corpus_page_for_each_role(team, role):
     assert "Chips and policy" in html and f"badge-{role}" in html
     assert ('id="import"' in html) is (role == "owner")
     exports = pages.reverse_or_none("api-corpus-export", "chips")
-    assert ('class="menu-list" aria-label="Export formats"' in html) is bool(
-        role == "owner" and exports
-    )
+    assert ('id="export-form"' in html) is bool(role == "owner" and exports)
 
 
 def test_corpus_page_is_404_for_outsiders_and_unknown_slugs(team):

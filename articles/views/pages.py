@@ -136,6 +136,12 @@ def _corpus_context(
         "export_url": access.can(Action.EXPORT)
         and reverse_or_none("api-corpus-export", corpus.slug),
         "export_formats": EXPORT_FORMATS,
+        # The export menu's annotator filter: every member who may tag (owners only see it).
+        "export_annotators": [
+            m.user.username for m in selectors.members_for_corpus(corpus) if m.role != Role.VIEWER
+        ]
+        if access.can(Action.EXPORT)
+        else [],
         "import_extensions": ",".join(IMPORT_EXTENSIONS),
         "import_max_bytes": settings.IMPORT_MAX_BYTES,
         "paste": {},

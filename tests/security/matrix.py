@@ -473,6 +473,7 @@ MATRIX: dict[str, Route] = {
     ),
     "api-relation": _api(api_id("relation"), GET=Call(READ), DELETE=Call(ANNOTATE)),
     "api-corpus-export": _api(slug, GET=Call(OWN)),
+    "corpus-export": _page(slug, GET=Call(OWN)),
     "api-corpus-import": _api(
         slug,
         POST=Call(

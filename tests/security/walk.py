@@ -162,6 +162,14 @@ def page_params(world) -> dict[str, dict[str, list[str]]]:
         "corpus-assignments": {"page": ["2"]},
         "claim-merge": {"into": ids("claim")},
         "corpus-suggestions": {"format": ["csv"]},
+        # The export menu's form: forwarded to the API's export (its own values, and "any").
+        "corpus-export": {
+            "format": ["jsonl", "csv", ""],
+            "gold_only": ["true", "false"],
+            "status": ["draft", "submitted", ""],
+            "annotator": users,
+            "article": ids("article"),
+        },
         "corpus-trash": {"apage": ["2"], "cpage": ["2"]},
     }
 

@@ -15,7 +15,16 @@ from django_htmx.middleware import HtmxDetails
 
 from ... import selectors
 from ...access import Access, Kind
-from ...models import Article, Claim, EvidenceRole, EvidenceType, RelationKind, Role, Stance
+from ...models import (
+    Article,
+    AssignmentState,
+    Claim,
+    EvidenceRole,
+    EvidenceType,
+    RelationKind,
+    Role,
+    Stance,
+)
 from ...permissions import (
     Action,
     can_delete_annotation,
@@ -58,6 +67,7 @@ class Viewer:
 
     access: Access
     submitted: bool  # they have submitted their work on this article
+    assigned: bool  # the article is assigned to them (or they submitted it)
     sees_all: bool  # every annotator's tags (and comments, relations) on it
     show_reviews: bool  # the curators' decisions on it
 
@@ -78,15 +88,27 @@ class Viewer:
         """Owners edit the article's details and move it to the trash."""
         return self.access.can(Action.MANAGE)
 
+    def annotates(self, rows: list[ClaimRow]) -> bool:
+        """Whether they tag this article: an annotator, or a curator or owner it is assigned to
+        or who tagged a claim of it. Only they are shown "No stance from you" and "Submit my
+        work"; the others may still tag (can_annotate), they are not asked to."""
+        if not self.can_annotate:
+            return False
+        return self.role == Role.ANNOTATOR or self.assigned or any(row.mine for row in rows)
+
 
 def viewer_for(access: Access, article: Article) -> Viewer:
-    """The caller on `article`: one query ("have they submitted it?"), none for viewers."""
-    submitted = access.role != Role.VIEWER and selectors.has_submitted(
-        user=access.user, article=article
+    """The caller on `article`: one query (their assignment's state), none for viewers."""
+    state = (
+        None
+        if access.role == Role.VIEWER
+        else selectors.assignment_state(user=access.user, article=article)
     )
+    submitted = state == AssignmentState.SUBMITTED
     return Viewer(
         access=access,
         submitted=submitted,
+        assigned=state is not None,
         sees_all=access.sees_all_on(article, Kind.ANNOTATION, submitted=submitted),
         show_reviews=access.sees_all_on(article, Kind.REVIEW, submitted=submitted),
     )
@@ -125,9 +147,10 @@ def base_context(article: Article, viewer: Viewer) -> dict[str, Any]:
 def list_context(
     viewer: Viewer, rows: list[ClaimRow], filter_name: str, selected: int | None = None
 ) -> dict[str, Any]:
-    can_annotate = viewer.can_annotate
+    can_annotate = viewer.annotates(rows)
     shown = filter_rows(rows, filter_name, can_annotate=can_annotate)
     return {
+        "annotates": can_annotate,
         "rows": shown,
         "claim_items": render_claim_items(
             shown, filter_name=filter_name, can_annotate=can_annotate, selected=selected
@@ -240,8 +263,9 @@ def panel_context(
 
 def _evidence_picked(form: Any) -> dict[str, dict[str, str]]:
     """The type and role each "add evidence" form shows selected: what was sent, when the form
-    comes back with a mistake, else "other" and "supports" (no type is suggested)."""
-    other, supports = str(EvidenceType.OTHER), str(EvidenceRole.SUPPORTS)
+    comes back with a mistake, else the explicit empty type (no type is suggested; it is stored
+    as "other") and "supports"."""
+    other, supports = "", str(EvidenceRole.SUPPORTS)
     picked = {kind: {"type": other, "role": supports} for kind in ("span", "source")}
     kind = form.get("kind") if form else None
     if kind in picked:
