@@ -27,6 +27,7 @@ value in its line (`claims[2].annotations[0].stance: ...`).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypedDict, TypeVar
@@ -127,12 +128,19 @@ def validate_choice(
     """One of the choices' values; when not `required`, None or "" gives ""."""
     if value in (None, "") and not required:
         return ""
-    if not isinstance(value, str) or value not in choices.values:
+    if not isinstance(value, str) or value not in _values_of(choices):
         raise ValidationError(
             f"{field} must be one of {', '.join(choices.values)}; got {value!r}.",
             code="invalid_choice",
         )
     return value
+
+
+@functools.cache
+def _values_of(choices: type[Choices]) -> frozenset[str]:
+    """The choices' values (Choices.values builds a new list on every call: an import asks
+    once per annotation)."""
+    return frozenset(choices.values)
 
 
 def validate_stance(value: object, field: str = "stance", *, required: bool = True) -> str:
@@ -354,6 +362,7 @@ def corpus_members(corpus_id: int, usernames: Iterable[object]) -> dict[str, Mem
     return {name: Member(user_id, name, role) for name, user_id, role in rows}
 
 
+@functools.cache
 def _roles_from(minimum: str) -> str:
     """'curator or owner' for curator: the roles at or above `minimum`, lowest first."""
     ranked = sorted(ROLE_RANK.items(), key=lambda pair: pair[1])

@@ -61,15 +61,18 @@ def insert(objs: Sequence[models.Model]) -> None:
     stamped = [
         f for f in fields if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False)
     ]
-    convert = [(f.attname, _converter(f)) for f in fields]
+    plain = [f for f in fields if f not in stamped]
+    convert = [(f.attname, _converter(f)) for f in plain]
+    # Every row gets the same time, converted once (defaults were set with the instances).
+    stamps = [_converter(f)(now) for f in stamped]
     for obj in objs:
-        for field in stamped:  # (defaults were set when the instance was made)
+        for field in stamped:
             setattr(obj, field.attname, now)
-    columns_of = [pk.column, *(f.column for f in fields)]
+    columns_of = [pk.column, *(f.column for f in plain), *(f.column for f in stamped)]
     assert all(columns_of), "every concrete field has a column"
     ids = _reserve_ids(opts.db_table, str(pk.column), len(objs))
     rows = [
-        [pk_value, *(fn(getattr(obj, name)) for name, fn in convert)]
+        [pk_value, *[fn(getattr(obj, name)) for name, fn in convert], *stamps]
         for pk_value, obj in zip(ids, objs, strict=True)
     ]
     quote = connection.ops.quote_name
