@@ -215,9 +215,10 @@ def test_corpus_links_follow_the_role(team):
         access = Access(user=SimpleNamespace(pk=1), corpus=corpus, role=role)
         return [link["name"] for link in pages.corpus_links(access)]
 
-    assert names(Role.VIEWER) == ["corpus", "corpus-agreement"]
-    assert names(Role.ANNOTATOR) == ["corpus"]
-    assert names(Role.ANNOTATOR, blind=False) == ["corpus", "corpus-agreement"]
+    # Claim groups are read by every member (blind annotators see no stance of others there).
+    assert names(Role.VIEWER) == ["corpus", "claim-groups", "corpus-agreement"]
+    assert names(Role.ANNOTATOR) == ["corpus", "claim-groups"]
+    assert names(Role.ANNOTATOR, blind=False) == ["corpus", "claim-groups", "corpus-agreement"]
     existing = [name for name, _, _ in pages.CORPUS_LINKS if pages.reverse_or_none(name, "chips")]
     assert names(Role.OWNER) == ["corpus", *existing]
     assert "corpus-settings" not in names(Role.CURATOR)
