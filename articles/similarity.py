@@ -15,11 +15,12 @@ for and against a topic. Nothing here groups claims; people do (services.groups)
 from __future__ import annotations
 
 import hashlib
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 
 from . import embedding
@@ -104,10 +105,35 @@ class Similar:
     score: float
 
 
+def _binary_rows(queryset) -> list[tuple]:
+    """The rows of a values_list queryset. On PostgreSQL they are read in psycopg's binary
+    format: `bytea` arrives as bytes rather than as hexadecimal text to decode, which halves the
+    time of reading 10,000 vectors (bench/README.md). Django's cursors are client-side and
+    cannot do it, so the query runs on a server-side cursor of the same connection (and
+    transaction), and is recorded in Django's query log like any other."""
+    if connection.vendor != "postgresql":
+        return list(queryset)
+    import psycopg
+
+    sql, params = queryset.query.get_compiler(using=queryset.db).as_sql()
+    connection.ensure_connection()
+    started = time.monotonic()
+    with psycopg.Cursor(connection.connection) as cursor:
+        cursor.execute(sql, params, binary=True)
+        rows = cursor.fetchall()
+    if connection.queries_logged:
+        connection.queries_log.append(
+            {"sql": f"{sql} -- binary, {params!r}", "time": f"{time.monotonic() - started:.3f}"}
+        )
+    return rows
+
+
 def _vectors(queryset) -> tuple[list[int], list[bytes]]:
     """(ids, stored vectors) of the queryset's claims in one query, embedding the missing."""
     model = embedding.model_name()
-    rows = list(queryset.order_by("pk").values_list("pk", "embedding__vector", "embedding__model"))
+    rows = _binary_rows(
+        queryset.order_by("pk").values_list("pk", "embedding__vector", "embedding__model")
+    )
     missing = [pk for pk, vector, used in rows if vector is None or used != model]
     fresh = _fresh_vectors(missing) if missing else {}
     ids = [pk for pk, _vector, _used in rows]

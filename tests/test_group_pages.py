@@ -7,8 +7,10 @@ from __future__ import annotations
 import datetime
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
-from articles import services
+from articles import services, similarity
 from articles.models import AuditEvent, ClaimGroup, ClaimGroupMember, Role
 from tests.factories import (
     AnnotationFactory,
@@ -185,3 +187,33 @@ def test_add_to_group_from_a_suggestion(team, client, world):
     ) == {world["premise"].pk, lone.pk}
     client.force_login(team.annotator)
     assert client.post(f"/claims/{lone.pk}/group", {"label": "Mine"}).status_code == 403
+
+
+def test_the_group_page_and_suggestions_run_the_same_queries_for_2_and_12_claims(
+    team, client, django_assert_num_queries
+):
+    """Claims, stances, relations and suggestions are read in bulk: no query per claim."""
+    client.force_login(team.curator)
+    group = ClaimGroup.objects.create(corpus=team.corpus, label="G", created_by=team.curator)
+    counts = []
+    for size in (2, 12):
+        while group.members.count() < size:
+            article = ArticleFactory(corpus=team.corpus)
+            claim = ClaimFactory(article=article, start=0, end=30)
+            other = ClaimFactory(article=article, start=31, end=60)
+            group.members.create(claim=claim)
+            AnnotationFactory(claim=claim, annotator=team.annotator, topic=team.topic)
+            ReviewFactory(claim=claim, curator=team.curator, topic=team.topic)
+            RelationFactory(source_claim=other, target_claim=claim, created_by=team.annotator)
+        similarity.embed_missing(
+            list(ClaimFactory._meta.model.objects.values_list("pk", flat=True))
+        )
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(f"/claim-groups/{group.pk}/").status_code == 200
+        counts.append(len(captured.captured_queries))
+    assert counts[0] == counts[1]
+    claim = group.members.first().claim
+    # session and user, the claim with the role, the vectors, the suggestions' claims and
+    # stances (2), the claim's group, the corpus's groups for the "add" form
+    with django_assert_num_queries(8):
+        client.get(f"/claims/{claim.pk}/similar", HTTP_HX_REQUEST="true")

@@ -250,3 +250,16 @@ def test_a_claim_in_context_is_its_sentence_with_the_one_before_and_after():
     before, _, after = group_selectors.sentence_around(long, start, start + 9)
     assert before.startswith("…") and after.endswith("…")
     assert len(before) <= 322 and len(after) <= 322
+
+
+def test_replacing_the_claims_keeps_those_in_the_trash(team, claims):
+    group = create(team, [claims["a"], claims["b"]])
+    curator = Access(user=team.curator, corpus=team.corpus, role=Role.CURATOR)
+    services.claim_delete(access=curator, claim=claims["b"])
+    assert group_selectors.group_claim_ids(group) == [claims["a"].pk]
+    services.group_update(
+        actor=team.curator, group=group, role=Role.CURATOR, claims=ids(claims["a"], claims["c"])
+    )
+    assert members(group) == {claims["a"].pk, claims["b"].pk, claims["c"].pk}
+    services.claim_restore(actor=team.owner, claim=claims["b"], role=Role.OWNER)
+    assert claims["b"].pk in group_selectors.group_claim_ids(group)  # back in its group

@@ -213,10 +213,17 @@ def test_corpus_links_follow_the_role(team):
         access = Access(user=SimpleNamespace(pk=1), corpus=corpus, role=role)
         return [link["name"] for link in pages.corpus_links(access)]
 
-    assert names(Role.VIEWER) == ["corpus", "corpus-agreement", "corpus-guidelines"]
-    assert names(Role.ANNOTATOR) == ["corpus", "corpus-guidelines"]
+    # Claim groups are read by every member (blind annotators see no stance of others there).
+    assert names(Role.VIEWER) == [
+        "corpus",
+        "claim-groups",
+        "corpus-agreement",
+        "corpus-guidelines",
+    ]
+    assert names(Role.ANNOTATOR) == ["corpus", "claim-groups", "corpus-guidelines"]
     assert names(Role.ANNOTATOR, blind=False) == [
         "corpus",
+        "claim-groups",
         "corpus-agreement",
         "corpus-guidelines",
     ]

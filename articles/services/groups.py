@@ -198,7 +198,12 @@ def group_update(
             current.description = clean_group_description(description)
         if claims is not None:
             members = _claims_of_corpus(current.corpus, clean_claim_ids(claims))
-            ClaimGroupMember.objects.filter(group=current).exclude(claim__in=members).delete()
+            # Claims in the trash keep their place (the lists show live claims only).
+            ClaimGroupMember.objects.filter(
+                group=current,
+                claim__deleted_at__isnull=True,
+                claim__article__deleted_at__isnull=True,
+            ).exclude(claim__in=members).delete()
             _join(current, members, actor)
         _save(current)
         audit(

@@ -55,8 +55,10 @@ def timeline_chart(buckets: Sequence[Bucket]) -> dict[str, object] | None:
     shown = [s for s in TIMELINE_STANCES if any(b.counts.get(s) for b in buckets)]
     top = max(b.total for b in buckets)
     scale = CHART_H / top
+    # Few months: wider bars, so that a short chart is not a thin one.
+    bar_w = max(BAR_W, min(64, 360 // len(buckets) - GAP))
     legend_w = LEFT + sum(28 + 7 * len(WORDS[s]) for s in shown)
-    width = max(LEFT + len(buckets) * (BAR_W + GAP) + GAP, legend_w)
+    width = max(LEFT + len(buckets) * (bar_w + GAP) + GAP, legend_w)
     legend_y = TOP + CHART_H + 44
     height = legend_y + 20
     parts = [
@@ -77,7 +79,7 @@ def timeline_chart(buckets: Sequence[Bucket]) -> dict[str, object] | None:
         'fill="#555f6d">0</text>',
     ]
     for k, bucket in enumerate(buckets):
-        x = LEFT + GAP + k * (BAR_W + GAP)
+        x = LEFT + GAP + k * (bar_w + GAP)
         y = float(TOP + CHART_H)
         for stance in shown:
             count = bucket.counts.get(stance, 0)
@@ -87,19 +89,19 @@ def timeline_chart(buckets: Sequence[Bucket]) -> dict[str, object] | None:
             y -= h
             stroke, fill = FILLS[stance]
             parts.append(
-                f'<rect x="{x}" y="{y:.1f}" width="{BAR_W}" height="{h:.1f}" fill="{fill}" '
+                f'<rect x="{x}" y="{y:.1f}" width="{bar_w}" height="{h:.1f}" fill="{fill}" '
                 f'stroke="{stroke}" stroke-width="1"><title>{bucket.label}: {count} '
                 f"{WORDS[stance]}</title></rect>"
             )
         if bucket.total:
             parts.append(
-                f'<text x="{x + BAR_W / 2}" y="{y - 4:.1f}" text-anchor="middle" font-size="11" '
+                f'<text x="{x + bar_w / 2}" y="{y - 4:.1f}" text-anchor="middle" font-size="11" '
                 f'fill="#1d2430">{bucket.total}</text>'
             )
         label_y = TOP + CHART_H + 12
         parts.append(
-            f'<text x="{x + BAR_W / 2}" y="{label_y}" font-size="10" fill="#555f6d" '
-            f'text-anchor="end" transform="rotate(-45 {x + BAR_W / 2} {label_y})">'
+            f'<text x="{x + bar_w / 2}" y="{label_y}" font-size="10" fill="#555f6d" '
+            f'text-anchor="end" transform="rotate(-45 {x + bar_w / 2} {label_y})">'
             f"{bucket.label}</text>"
         )
     x = LEFT

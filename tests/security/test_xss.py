@@ -482,6 +482,22 @@ def test_hostile_text_runs_nowhere(watched, live_server, team, artifacts, consol
     visit(f"/corpora/{slug}/settings/")
     visit(f"/corpora/{slug}/assignments/")
     visit(f"/corpora/{slug}/trash/")
+    # Claim groups, similar claims and argument maps (the SVG drawn inline and as a file).
+    group = services.group_create(
+        actor=team.curator,
+        corpus=corpus,
+        role=Role.CURATOR,
+        label=hostile("group-label", 300),
+        description=hostile("group-description"),
+        claims=[str(claims[0].pk)],
+    )
+    visit(f"/corpora/{slug}/claim-groups/")
+    visit(f"/claim-groups/{group.pk}/")
+    visit(f"/claim-groups/{group.pk}/map")
+    visit(f"/claim-groups/{group.pk}/map.svg")
+    visit(f"/articles/{article.pk}/map")
+    visit(f"/articles/{article.pk}/map.svg")
+    visit(f"/claims/{claims[2].pk}/similar")
     visit("/account/tokens/")
     page.get_by_label("Name").fill(hostile("new-token", 100))
     page.get_by_role("button", name="Create token").click()
