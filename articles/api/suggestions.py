@@ -80,6 +80,10 @@ class SuggestionSerializer(serializers.Serializer):
         return None
 
 
+# A plain array (a write's answer), not a page: the views' paginator would otherwise wrap it.
+SUGGESTION_ARRAY = {"type": "array", "items": {"$ref": "#/components/schemas/Suggestion"}}
+
+
 class SuggestionItemSerializer(serializers.Serializer):
     """One suggestion in a request (for the schema: services.suggestions checks it)."""
 
@@ -134,7 +138,7 @@ class SuggestionListView(ApiView):
 
     @extend_schema(
         request=SuggestionsInputSerializer,
-        responses={201: SuggestionSerializer(many=True), **ERRORS, **CONFLICT},
+        responses={201: SUGGESTION_ARRAY, **ERRORS, **CONFLICT},
     )
     def post(self, request: Request, id: str) -> Response:
         article, access = self.fetch(Action.REVIEW)
@@ -188,11 +192,7 @@ class SuggestView(ApiView):
 
     @extend_schema(
         request=None,
-        responses={
-            201: SuggestionSerializer(many=True),
-            200: SuggestionSerializer(many=True),
-            **ERRORS,
-        },
+        responses={201: SUGGESTION_ARRAY, 200: SUGGESTION_ARRAY, **ERRORS},
         description="Runs the built-in suggester (offline) on the article and answers with its "
         "suggestions there: 201 when it added some, 200 when this version had suggested them "
         "all already.",

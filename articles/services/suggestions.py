@@ -403,7 +403,7 @@ def suggestion_undo(*, access: Access, suggestion: Suggestion) -> None:
     access.ensure(Action.ANNOTATE)
     with transaction.atomic():
         decision = (
-            SuggestionDecision.objects.select_for_update()
+            SuggestionDecision.objects.select_for_update(of=("self",))
             .select_related("annotation__claim__article__corpus")
             .filter(suggestion=suggestion, decided_by=access.user)
             .first()
@@ -469,7 +469,7 @@ def suggestions_undo_batch(*, access: Access, article: Article, batch: str) -> i
         raise ValidationError({"batch": ["Say which bulk acceptance to undo."]})
     with transaction.atomic():
         decisions = list(
-            SuggestionDecision.objects.select_for_update()
+            SuggestionDecision.objects.select_for_update(of=("self",))
             .select_related("annotation", "suggestion")
             .filter(decided_by=access.user, batch=batch, suggestion__article=article)
         )

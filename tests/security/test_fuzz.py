@@ -51,11 +51,14 @@ ID_OBJECTS = {
     "relations": "relation",
     "claim-groups": "group",
     "jobs": "job",
+    "suggestions": "suggestion",
 }
 # Who can go deepest into each operation (everything else: the owner).
 DEEPEST = {
     "PUT /api/v1/annotations/{id}": "annotator",
     "PATCH /api/v1/annotations/{id}": "annotator",
+    "POST /api/v1/suggestions/{id}/accept": "annotator",
+    "POST /api/v1/suggestions/{id}/reject": "annotator",
 }
 
 # Responses whose body is not described by a JSON schema: the export streams files in five
