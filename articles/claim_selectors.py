@@ -18,6 +18,7 @@ def claims_listed(article: Article) -> QuerySet[Claim]:
     (shown only to those who may see it: the serializer is told by the view)."""
     return (
         Claim.objects.alive()
+        .placed()  # orphans have no place in the text: GET …/orphans lists them
         .filter(article=article)
         .select_related("created_by", "review__curator", "review__topic")
     )

@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
-from django.db.models import Field
+from django.db.models import Count, Field
 from django.utils import timezone
 
-from .. import anchoring
+from .. import anchoring, similarity
 from ..models import (
     AnchorStatus,
     Annotation,
@@ -27,6 +27,7 @@ from ..models import (
     Evidence,
     EvidenceKind,
     Review,
+    Suggestion,
     TextChangeNotice,
 )
 from ..permissions import Action, can_edit_annotation, can_edit_claim, ensure, ensure_that
@@ -164,6 +165,16 @@ def article_text_replace(
             ("start", "end", "exact", "anchor_status", "anchor_score", "anchor_version"),
         )
 
+        # Claims whose words changed are embedded again (similar claims compare the new words).
+        similarity.refresh_claims(
+            [
+                c
+                for c, before in changed_claims
+                if before["exact"] != c.exact and c.start is not None
+            ]
+        )
+        _reanchor_suggestions(engine, current)
+
         fuzzy = by_status[AnchorStatus.FUZZY]
         Annotation.objects.filter(claim_id__in=fuzzy).update(second_look=True)
         reopened = _reopen_reviews(actor, current, fuzzy)
@@ -204,6 +215,40 @@ def article_text_replace(
         )
         _audit_claims(actor, current, changed_claims, number)
     return change
+
+
+def _reanchor_suggestions(engine: Reanchorer, article: Article) -> None:
+    """A model's suggestions follow the text like claims: placed again when their words are
+    still there (or near enough), else removed while nobody has decided on them. A suggestion
+    someone decided on stays as it was, for the model's measures (its words refer to the
+    version it was made on)."""
+    rows = list(Suggestion.objects.filter(article=article).annotate(n_decisions=Count("decisions")))
+    if not rows:
+        return
+    anchors = engine.anchor_all(rows)
+    gone, moved = [], []
+    for row, anchor in zip(rows, anchors, strict=True):
+        if row.n_decisions:
+            continue
+        if anchor.start is None or anchor.end is None:
+            gone.append(row.pk)
+        elif (anchor.start, anchor.end, anchor.exact) != (row.start, row.end, row.exact):
+            row.start, row.end, row.exact = anchor.start, anchor.end, anchor.exact
+            row.prefix, row.suffix = anchor.prefix, anchor.suffix
+            moved.append(row)
+    # Two suggestions of one model that now fall on the same words: the older one stays.
+    taken = {(r.model, r.start, r.end) for r in rows if r.pk not in {m.pk for m in moved}}
+    kept = []
+    for row in sorted(moved, key=lambda r: r.pk):
+        if (row.model, row.start, row.end) in taken:
+            gone.append(row.pk)
+        else:
+            taken.add((row.model, row.start, row.end))
+            kept.append(row)
+    # Moved rows are written again under their own ids (nobody decided on them, so nothing
+    # points at them): updating them in place could pass through a span another still holds.
+    Suggestion.objects.filter(pk__in=gone + [r.pk for r in kept]).delete()
+    Suggestion.objects.bulk_create(kept)
 
 
 def _write_back(model: type[Claim] | type[Evidence], rows: list, fields: tuple[str, ...]) -> None:
