@@ -22,7 +22,7 @@ from typing import Any
 from unittest import mock
 
 from django.apps import apps
-from django.db import connection
+from django.db import connection, models
 from django.utils import timezone
 
 from articles import selectors, services
@@ -386,12 +386,18 @@ def pin_next_ids(start: int = PINNED_IDS_START) -> None:
     are global counters: the objects of other corpora move them too, so their values are no
     channel of this corpus). On PostgreSQL setval is not undone by a rollback, which is why
     each run pins again."""
-    tables = [m._meta.db_table for m in apps.get_app_config("articles").get_models()]
+    # Tables keyed by a counter (not those keyed by another row, such as a corpus's guidelines).
+    tables = [
+        (m._meta.db_table, m._meta.pk.column)
+        for m in apps.get_app_config("articles").get_models()
+        if isinstance(m._meta.pk, models.AutoField)
+    ]
     with connection.cursor() as cursor:
-        for table in tables:
+        for table, column in tables:
             if connection.vendor == "postgresql":
                 cursor.execute(
-                    "SELECT setval(pg_get_serial_sequence(%s, 'id'), %s, false)", [table, start]
+                    "SELECT setval(pg_get_serial_sequence(%s, %s), %s, false)",
+                    [table, column, start],
                 )
             elif connection.vendor == "sqlite":
                 last = [start - 1, table]
