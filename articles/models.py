@@ -804,6 +804,7 @@ class SuggestionDecision(models.Model):
 class JobKind(models.TextChoices):
     EXPORT = "export", "Export"
     IMPORT = "import", "Import"
+    SUGGEST = "suggest", "Suggest claims"  # the built-in suggester on many articles
 
 
 class JobStatus(models.TextChoices):

@@ -1,6 +1,8 @@
 """Background jobs in the API: start an export to a file, follow a job, download its file.
 
     POST /api/v1/corpora/{slug}/exports   {"format", filters...}  -> 202 the job
+    POST /api/v1/corpora/{slug}/suggest   {"articles": [ids]?}    -> 202 the job (built-in
+                                          suggester on every live article, or on those)
     GET  /api/v1/corpora/{slug}/jobs      the jobs of the corpus I see (mine; all for owners)
     GET  /api/v1/jobs/{id}                status, progress, error, and `download` once done
     GET  /api/v1/jobs/{id}/download       the file, streamed (409 before done, 410 expired)
@@ -23,7 +25,7 @@ from rest_framework.response import Response
 
 from .. import exports
 from ..jobs.selectors import job_with_access, jobs_for_corpus
-from ..jobs.services import job_export_start, job_summary
+from ..jobs.services import job_export_start, job_suggest_start, job_summary
 from ..models import Job, JobKind, JobStatus
 from ..permissions import Action
 from ..selectors import corpus_with_access
@@ -51,7 +53,9 @@ class JobSerializer(serializers.Serializer):
     error = serializers.CharField(allow_blank=True)
     format = serializers.CharField(allow_null=True)
     result = serializers.DictField(
-        child=serializers.IntegerField(), allow_null=True, help_text="an import's counts"
+        child=serializers.IntegerField(),
+        allow_null=True,
+        help_text="an import's counts; a suggest job's articles and suggestions (created)",
     )
     filename = serializers.CharField(allow_blank=True)
     size = serializers.IntegerField(allow_null=True)
@@ -92,6 +96,41 @@ class ExportJobListView(ApiView):
         _corpus, access = self.fetch(Action.EXPORT)
         data = self.read(ExportJobInput)
         job = job_export_start(access=access, params=data, base_url=request.build_absolute_uri("/"))
+        job = Job.objects.select_related("created_by").get(pk=job.pk)
+        return Response(
+            present_job(job, request),
+            status=202,
+            headers={"Location": reverse("api-job", kwargs={"id": job.pk})},
+        )
+
+
+class SuggestJobInput(serializers.Serializer):
+    articles = serializers.ListField(
+        child=serializers.IntegerField(min_value=1),
+        required=False,
+        max_length=10000,
+        help_text="ids of live articles of the corpus; every live article when left out",
+    )
+
+
+class SuggestJobStartView(ApiView):
+    fetcher = staticmethod(corpus_with_access)
+    lookup_url_kwarg = "slug"
+
+    @extend_schema(
+        operation_id="corpus_suggest_job_start",
+        summary="Run the built-in suggester on many articles in the background",
+        description="Queues a job (kind `suggest`) that runs the built-in suggester on each live "
+        "article in turn (or on `articles`), with progress per article. Idempotent: a run adds "
+        "only the suggestions this suggester's version had not made there. Its `result` counts "
+        "`articles` and `suggestions` created. Curators and owners.",
+        request=SuggestJobInput,
+        responses={202: JobSerializer, **ERRORS},
+    )
+    def post(self, request: Request, slug: str) -> Response:
+        _corpus, access = self.fetch(Action.REVIEW)
+        data = self.read(SuggestJobInput)
+        job = job_suggest_start(access=access, articles=data.get("articles"))
         job = Job.objects.select_related("created_by").get(pk=job.pk)
         return Response(
             present_job(job, request),

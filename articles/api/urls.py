@@ -27,7 +27,13 @@ from .corpora import (
 )
 from .groups import ClaimGroupDetailView, ClaimGroupListView, SimilarClaimsView
 from .guidelines import GuidelinesView
-from .jobs import ExportJobListView, JobDetailView, JobDownloadView, JobListView
+from .jobs import (
+    ExportJobListView,
+    JobDetailView,
+    JobDownloadView,
+    JobListView,
+    SuggestJobStartView,
+)
 from .merge import ClaimMergeView
 from .relations import RelationDetailView, RelationListView
 from .reviews import CommentListView, ReviewView
@@ -70,6 +76,7 @@ urlpatterns = [
     _route(f"corpora/{SLUG}/claim-groups", ClaimGroupListView, "api-claim-groups"),
     _route(r"corpora/(?P<slug>[-\w]+)/exports", ExportJobListView, "api-corpus-exports"),
     _route(r"corpora/(?P<slug>[-\w]+)/jobs", JobListView, "api-corpus-jobs"),
+    _route(r"corpora/(?P<slug>[-\w]+)/suggest", SuggestJobStartView, "api-corpus-suggest"),
     _route(f"jobs/{ID}", JobDetailView, "api-job"),
     _route(f"jobs/{ID}/download", JobDownloadView, "api-job-download"),
     _route(f"topics/{ID}", TopicDetailView, "api-topic"),

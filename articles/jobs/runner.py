@@ -189,6 +189,8 @@ def run(job_id: str, *, on_claimed: Callable[[Job], None] | None = None) -> str:
                 with _partial_file(job.file.storage) as out:
                     partial = out.name
                     outcome = work.export(job, out, heartbeat)
+            elif job.kind == JobKind.SUGGEST:
+                outcome = work.suggest(job, heartbeat)
             else:
                 outcome = work.import_(job, heartbeat)
             if not outcome.finished:

@@ -1,5 +1,6 @@
-"""Who sees a job: the member who asked, while they still may export or import, and the owners
-of its corpus. Anyone else, members included, gets 404 as for anything not theirs."""
+"""Who sees a job: the member who asked, while they still may export, import or (suggest jobs)
+review, and the owners of its corpus. Anyone else, members included, gets 404 as for anything
+not theirs."""
 
 from __future__ import annotations
 
@@ -14,7 +15,11 @@ from ..models import Job, JobKind, Role
 from ..permissions import Action
 from ..selectors import corpus_with_access
 
-ACTION_OF_KIND = {JobKind.EXPORT: Action.EXPORT, JobKind.IMPORT: Action.IMPORT}
+ACTION_OF_KIND = {
+    JobKind.EXPORT: Action.EXPORT,
+    JobKind.IMPORT: Action.IMPORT,
+    JobKind.SUGGEST: Action.REVIEW,
+}
 
 
 def jobs_for_corpus(access: Access) -> QuerySet[Job]:

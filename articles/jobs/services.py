@@ -133,6 +133,36 @@ def job_import_start(
     return job
 
 
+@transaction.atomic
+def job_suggest_start(*, access: Access, articles: Sequence[int] | None = None) -> Job:
+    """Queue the built-in suggester on every live article of the corpus, or on `articles`
+    (ids of live articles of this corpus; ValidationError naming the field otherwise)."""
+    from django.core.exceptions import ValidationError
+
+    from ..models import Article
+
+    access.ensure(Action.REVIEW)
+    params: dict[str, Any] = {}
+    if articles:
+        wanted = sorted(set(articles))
+        found = set(
+            Article.objects.alive()
+            .filter(corpus=access.corpus, pk__in=wanted)
+            .values_list("pk", flat=True)
+        )
+        missing = [pk for pk in wanted if pk not in found]
+        if missing:
+            raise ValidationError(
+                {"articles": [f"No article with id {', '.join(map(str, missing))} here."]}
+            )
+        params["articles"] = wanted
+    job = Job.objects.create(
+        corpus=access.corpus, kind=JobKind.SUGGEST, created_by=access.user, params=params
+    )
+    job_enqueue(job)
+    return job
+
+
 def job_summary(job: Job) -> dict[str, Any]:
     """What the API and the page say about a job (the download URL is added by the caller)."""
     expired = job.status == JobStatus.DONE and not job.file and job.kind == JobKind.EXPORT

@@ -142,3 +142,39 @@ def drop_upload(job: Job) -> None:
     name = job.params.get("upload")
     if name:
         job.file.storage.delete(name)
+
+
+def suggest(job: Job, heartbeat: Heartbeat) -> Outcome:
+    """The built-in suggester on each live article of the corpus (or on the articles the job
+    names), one article per transaction, as the member who asked; progress after each article.
+    Running it again adds only what this suggester's version had not suggested (the service
+    skips the spans it stored already), so a retried attempt does not double anything."""
+    from .. import services, suggester
+    from ..access import Access
+
+    role = _role(job)
+    if not can(role, Action.REVIEW):
+        raise Refused("The member who asked for these suggestions may no longer review them.")
+    assert role is not None
+    access = Access(user=job.created_by, corpus=job.corpus, role=role)
+    articles = Article.objects.alive().filter(corpus=job.corpus)
+    chosen = job.params.get("articles")
+    if chosen:
+        articles = articles.filter(pk__in=chosen)
+    ids = list(articles.order_by("pk").values_list("pk", flat=True))
+    created = 0
+    done = 0
+    for position, article_id in enumerate(ids, start=1):
+        heartbeat.check()
+        article = Article.objects.alive().filter(pk=article_id).select_related("corpus").first()
+        if article is not None:  # deleted since the job started: skipped
+            stored = services.suggestions_store_builtin(
+                access=access,
+                article=article,
+                model=suggester.MODEL,
+                items=suggester.suggest(article),
+            )
+            created += len(stored)
+            done += 1
+        heartbeat.progress = position / len(ids)
+    return Outcome(result={"articles": done, "suggestions": created})

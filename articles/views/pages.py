@@ -133,6 +133,7 @@ def _corpus_context(
         "links": corpus_links(access),
         "topics": list(selectors.topics_for_corpus(corpus)),
         "can_import": access.can(Action.IMPORT),
+        "can_suggest": access.can(Action.REVIEW),
         "export_url": access.can(Action.EXPORT)
         and reverse_or_none("api-corpus-export", corpus.slug),
         "export_formats": EXPORT_FORMATS,
@@ -156,6 +157,7 @@ def bulk_context(access: Access) -> dict[str, Any]:
         "delete": access.can(Action.DELETE_ARTICLE),
         "assign": access.can(Action.ASSIGN),
         "export": access.can(Action.EXPORT),
+        "suggest": access.can(Action.REVIEW),  # a background job (views/jobs.py)
     }
     return {
         "bulk": allowed if any(allowed.values()) else None,

@@ -29,7 +29,7 @@ CORPUS_LINKS = [
     ("corpus-suggestions", "Suggestions", Action.REVIEW),
     ("corpus-assignments", "Assignments", Action.ASSIGN),
     ("corpus-audit", "Audit log", Action.AUDIT),
-    ("corpus-jobs", "Exports", Action.EXPORT),
+    ("corpus-jobs", "Jobs", Action.REVIEW),
     ("corpus-trash", "Trash", Action.MANAGE),
     ("corpus-settings", "Settings", Action.MANAGE),
     ("corpus-guidelines", "Guidelines", Action.VIEW),

@@ -47,12 +47,18 @@ def test_a_bad_format_is_named_and_nothing_starts(client, team):
     assert Job.objects.count() == 0
 
 
-def test_only_owners_see_the_page(client, team):
+def test_only_owners_export_and_curators_see_the_page_without_the_form(client, team):
+    start = reverse("corpus-export-start", args=[team.corpus.slug])
     for user, status in [(team.curator, 403), (team.annotator, 403), (team.outsider, 404)]:
         client.force_login(user)
-        assert client.get(_jobs_url(team)).status_code == status
-        start = reverse("corpus-export-start", args=[team.corpus.slug])
         assert client.post(start, {"format": "csv"}).status_code == status
+    # The page: curators follow their suggest jobs there, without the export form.
+    for user, status in [(team.annotator, 403), (team.viewer, 403), (team.outsider, 404)]:
+        client.force_login(user)
+        assert client.get(_jobs_url(team)).status_code == status
+    client.force_login(team.curator)
+    page = client.get(_jobs_url(team))
+    assert page.status_code == 200 and b"Start an export" not in page.content
     assert Job.objects.count() == 0
 
 

@@ -336,7 +336,8 @@ MATRIX: dict[str, Route] = {
     "claim-to-group": _page(claim, POST=Call(CURATE, lambda w: {"group": w.group.pk})),
     "article-map": _page(article, GET=Call(READ)),
     "article-map-svg": _page(article, GET=Call(READ)),
-    "corpus-jobs": _page(slug, GET=Call(OWN)),
+    "corpus-jobs": _page(slug, GET=Call(CURATE)),  # curators follow their suggest jobs there
+    "corpus-suggest-start": _page(slug, POST=Call(CURATE)),
     "corpus-export-start": _page(slug, POST=Call(OWN, lambda w: {"format": "csv"})),
     # API tokens page: each user's own tokens only
     "tokens": _page(GET=Call(ANY_USER), POST=Call(ANY_USER, lambda w: {"name": "script"})),
@@ -508,6 +509,7 @@ MATRIX: dict[str, Route] = {
     # (the world's job is the owner's, queued: its download answers 409 until it is done).
     "api-corpus-exports": _api(slug, POST=Call(OWN, lambda w: {"format": "csv"})),
     "api-corpus-jobs": _api(slug, GET=Call(READ)),
+    "api-corpus-suggest": _api(slug, POST=Call(CURATE, lambda w: {})),
     "api-job": _api(
         api_id("job"), GET=Call(only("owner", hidden=("viewer", "annotator", "curator")))
     ),
