@@ -8,7 +8,6 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('articles', '0010_jobs'),
-        ('articles', '0011_speed_indexes'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
