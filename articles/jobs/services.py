@@ -145,9 +145,12 @@ def job_suggest_start(*, access: Access, articles: Sequence[int] | None = None) 
     params: dict[str, Any] = {}
     if articles:
         wanted = sorted(set(articles))
+        # An id beyond the database's integers is no article of ours (and must not reach the
+        # query: SQLite refuses to bind it).
+        storable = [pk for pk in wanted if 0 < pk <= 2**63 - 1]
         found = set(
             Article.objects.alive()
-            .filter(corpus=access.corpus, pk__in=wanted)
+            .filter(corpus=access.corpus, pk__in=storable)
             .values_list("pk", flat=True)
         )
         missing = [pk for pk in wanted if pk not in found]

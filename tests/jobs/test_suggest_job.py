@@ -71,6 +71,10 @@ def test_articles_named_must_be_live_ones_of_the_corpus(team, corpus3, client_fo
     assert bad.status_code == 400
     assert "articles" in str(bad.json())
     assert str(team.article.pk) in str(bad.json()) and "999999" in str(bad.json())
+    huge = client.post(_url(team), {"articles": [2**80]}, format="json")
+    assert huge.status_code == 400 and str(2**80) in str(huge.json())  # not a database error
+    negative = client.post(_url(team), {"articles": [-3]}, format="json")
+    assert negative.status_code == 400 and "articles" in str(negative.json())
     wrong_type = client.post(_url(team), {"articles": ["x"]}, format="json")
     assert wrong_type.status_code == 400 and "articles" in str(wrong_type.json())
     assert not Job.objects.exists()
