@@ -101,6 +101,24 @@ def _drag_select(page, phrase):
     page.mouse.up()
 
 
+def _select(page, phrase, button: str):
+    """Select `phrase` with a DOM range once no htmx request is in flight, and wait for the
+    toolbar's `button`. A refresh of the text that lands between the selection and the toolbar
+    (the page re-renders the text after each save) takes the selection with it, as it would for
+    a person, who selects again: so does this, a few times."""
+    target = page.get_by_role("button", name=button, exact=True)
+    for _ in range(4):
+        page.wait_for_function("() => !document.querySelector('.htmx-request')")
+        page.evaluate(SELECT_JS, phrase)
+        try:
+            expect(target).to_be_visible(timeout=2500)
+            return target
+        except AssertionError:
+            continue
+    expect(target).to_be_visible()
+    return target
+
+
 def _panel_claim(page) -> str:
     return page.locator("#panel-body").get_attribute("data-claim-id")
 
@@ -132,8 +150,7 @@ def test_select_claim_tag_evidence_source_relation_at_exact_offsets(
     expect(page.locator("#save-status")).to_have_text("Tagged oppose.")
 
     # 3. A span of the article as evidence (selected with a DOM range), typed "example".
-    page.evaluate(SELECT_JS, EVIDENCE)
-    page.get_by_role("button", name="Add as evidence").click()
+    _select(page, EVIDENCE, "Add as evidence").click()
     expect(page.locator("#evidence-exact")).to_have_value(EVIDENCE)
     page.get_by_label("Type").first.select_option("example")
     page.get_by_label("Role").first.select_option("undermines")
@@ -150,8 +167,7 @@ def test_select_claim_tag_evidence_source_relation_at_exact_offsets(
     expect(page.locator(".evidence-source")).to_contain_text("Chip trade report")
 
     # 5. A second claim, linked to the first as "supports".
-    page.evaluate(SELECT_JS, SECOND)
-    page.get_by_role("button", name="Claim", exact=True).click()
+    _select(page, SECOND, "Claim").click()
     expect(page.locator("#panel-body .claim-quote")).to_have_text(SECOND)
     second_id = _panel_claim(page)
     assert second_id != first_id
