@@ -207,8 +207,28 @@ def test_on_redis_the_same_job_runs_with_no_code_change(team, jobs_storage, tmp_
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=30)
+        # Warm shutdown: it leaves once its command channel's thread wakes (every second), not
+        # after RQ's minute (longer than `docker compose stop`'s grace before SIGKILL).
+        process.wait(timeout=15)
         connection.flushdb()
     assert done.task_id  # the id RQ gave the task
     assert done.attempts == 1
     assert _downloaded(team, str(job.pk)) == _streamed(team, "csv")
+
+
+def test_the_rq_worker_wakes_its_command_channel_every_second():
+    """A stopping RQ worker waits for its command channel's thread: that thread must not sleep
+    for RQ's default minute."""
+    import redis
+    from rq import Queue
+
+    from articles.jobs.rq_worker import CHANNEL_WAKE_SECONDS, Worker
+
+    connection = redis.Redis.from_url(REDIS_TASKS)
+    rq_worker = Worker([Queue("wake-test", connection=connection)], connection=connection)
+    rq_worker.subscribe()
+    try:
+        assert rq_worker.pubsub_thread.sleep_time == CHANNEL_WAKE_SECONDS <= 1.0
+    finally:
+        rq_worker.unsubscribe()
+    assert not rq_worker.pubsub_thread.is_alive()

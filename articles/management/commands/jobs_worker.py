@@ -73,6 +73,7 @@ class Command(BaseCommand):
                     "rqworker",
                     "default",
                     job_class="django_tasks_rq.Job",
+                    worker_class="articles.jobs.rq_worker.Worker",
                     burst=batch,
                     name=new_worker_id(),
                     verbosity=verbosity,
