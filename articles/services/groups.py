@@ -9,7 +9,8 @@ offered (articles.similarity), people decide.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -135,6 +136,27 @@ def _join(group: ClaimGroup, claims: Sequence[Claim], actor: User) -> None:
         raise Conflict("One of these claims was put in a group meanwhile; reload.") from error
 
 
+@contextmanager
+def _changing(group: ClaimGroup, version: Version, actor: User, verb: str) -> Iterator[ClaimGroup]:
+    """One change of a group, all or nothing: the row locked and its version checked, then the
+    body changes the yielded group; its version is bumped, it is saved and the change audited
+    with the group as it was and as it is."""
+    with transaction.atomic():
+        current = _lock(ClaimGroup, group.pk)
+        check_version(current, version)
+        before = _snapshot(current)
+        yield current
+        _save(current)
+        audit(
+            actor=actor,
+            verb=verb,
+            obj=current,
+            corpus=current.corpus,
+            before=before,
+            after=_snapshot(current),
+        )
+
+
 def _save(group: ClaimGroup) -> None:
     group.version += 1
     try:
@@ -188,10 +210,7 @@ def group_update(
 ) -> ClaimGroup:
     """Changes the label, the description and/or the whole list of claims (None: unchanged)."""
     ensure(role, Action.REVIEW)
-    with transaction.atomic():
-        current = _lock(ClaimGroup, group.pk)
-        check_version(current, version)
-        before = _snapshot(current)
+    with _changing(group, version, actor, "claim_group.update") as current:
         if label is not None:
             current.label = clean_group_label(label)
         if description is not None:
@@ -205,15 +224,6 @@ def group_update(
                 claim__article__deleted_at__isnull=True,
             ).exclude(claim__in=members).delete()
             _join(current, members, actor)
-        _save(current)
-        audit(
-            actor=actor,
-            verb="claim_group.update",
-            obj=current,
-            corpus=current.corpus,
-            before=before,
-            after=_snapshot(current),
-        )
     return current
 
 
@@ -224,20 +234,8 @@ def group_add_claims(
     ids = clean_claim_ids(claims)
     if not ids:
         raise ValidationError({"claims": ["Name at least one claim to add."]})
-    with transaction.atomic():
-        current = _lock(ClaimGroup, group.pk)
-        check_version(current, version)
-        before = _snapshot(current)
+    with _changing(group, version, actor, "claim_group.add_claims") as current:
         _join(current, _claims_of_corpus(current.corpus, ids), actor)
-        _save(current)
-        audit(
-            actor=actor,
-            verb="claim_group.add_claims",
-            obj=current,
-            corpus=current.corpus,
-            before=before,
-            after=_snapshot(current),
-        )
     return current
 
 
@@ -246,22 +244,10 @@ def group_remove_claims(
 ) -> ClaimGroup:
     ensure(role, Action.REVIEW)
     ids = clean_claim_ids(claims)
-    with transaction.atomic():
-        current = _lock(ClaimGroup, group.pk)
-        check_version(current, version)
-        before = _snapshot(current)
+    with _changing(group, version, actor, "claim_group.remove_claims") as current:
         gone = ClaimGroupMember.objects.filter(group=current, claim_id__in=ids).delete()[0]
         if gone != len(ids):
             raise ValidationError({"claims": ["Only claims of this group can be removed from it."]})
-        _save(current)
-        audit(
-            actor=actor,
-            verb="claim_group.remove_claims",
-            obj=current,
-            corpus=current.corpus,
-            before=before,
-            after=_snapshot(current),
-        )
     return current
 
 
