@@ -42,7 +42,7 @@ REASONS = {
 }
 
 
-def _why(claim: Claim) -> str:
+def _why(claim: Any) -> str:  # a row of rs.review_queue: a Claim with its annotations
     if claim.rank == rs.RANK_DISAGREE:
         parts = []
         if claim.n_stances > 1:
@@ -75,7 +75,7 @@ def corpus_review(request: PageRequest, slug: str) -> HttpResponse:
         claim.why = _why(claim)
         claim.topics_differ = claim.n_topics > 1
     ranks = Counter(
-        dict(rs.review_queue(corpus).order_by().values_list("rank").annotate(n=Count("id")))
+        dict(rs.review_queue(corpus).order_by().values_list("rank").annotate(n=Count("id")))  # type: ignore[misc]  # rank: review_queue's annotation
     )
     tally = {state: ranks[rank] for state, rank in TALLIES.items()}
     context = {
@@ -147,12 +147,12 @@ def review_claim(request: PageRequest, pk: str) -> HttpResponse:
     review = rs.review_for_claim(claim)
     refused = status != 200 and not form.conflict
     values = form.decided if refused else _form_values(review, agreed, annotations)
-    before, after_text, more_before, more_after = _context_around(claim)
+    before_text, after_text, more_before, more_after = _context_around(claim)
     context = {
         **team_context(access, "corpus-review"),
         "claim": claim,
         "article": claim.article,
-        "context_before": before,
+        "context_before": before_text,
         "context_after": after_text,
         "more_before": more_before,
         "more_after": more_after,
@@ -310,7 +310,7 @@ def claim_history(request: PageRequest, pk: str) -> HttpResponse:
     events = list(rs.claim_history(claim)[: HISTORY_LIMIT + 1])
     quotes = audit_names.claim_quotes(access.corpus, events[:HISTORY_LIMIT])
     for event in events:
-        event.diff = rs.audit_diff(event.before, event.after)
+        event.diff = rs.audit_diff(event.before, event.after)  # type: ignore[attr-defined]  # for the template
         audit_names.name_claims(event, quotes)
     context = {
         **team_context(access, "corpus-audit"),
