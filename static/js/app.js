@@ -10,6 +10,9 @@
 //   <details data-close-on-escape>                 closes on Escape
 //   <input type="file" data-max-bytes="N">         refuses files over N bytes in total
 //   <a href="#some-details">                       opens that <details> when followed
+//   <input type="checkbox" data-check-all="NAME">   ticks or clears every checkbox NAME of its
+//                                                   form; shows "some" as indeterminate; an
+//   <span data-checked-count="NAME">               in the form says how many are ticked: " (3)"
 "use strict";
 
 (function () {
@@ -186,5 +189,54 @@
 
   document.addEventListener("htmx:sendError", function () {
     showMessage("The server could not be reached. Check your connection and try again.", "error");
+  });
+  // --- "Select all" over the checkboxes of one name in a form -------------------------------
+
+  function boxesOf(form, name) {
+    return Array.prototype.filter.call(form.elements, function (field) {
+      return field.type === "checkbox" && field.name === name;
+    });
+  }
+
+  function syncChecks(form, name) {
+    var boxes = boxesOf(form, name);
+    var ticked = boxes.filter(function (box) {
+      return box.checked;
+    }).length;
+    form.querySelectorAll('[data-check-all="' + name + '"]').forEach(function (all) {
+      all.checked = boxes.length > 0 && ticked === boxes.length;
+      all.indeterminate = ticked > 0 && ticked < boxes.length;
+    });
+    form.querySelectorAll('[data-checked-count="' + name + '"]').forEach(function (out) {
+      out.textContent = ticked ? " (" + ticked + ")" : " (none yet)";
+    });
+  }
+
+  document.addEventListener("change", function (event) {
+    var field = event.target;
+    if (!field.form || field.type !== "checkbox") {
+      return;
+    }
+    var name = field.getAttribute("data-check-all");
+    if (name) {
+      boxesOf(field.form, name).forEach(function (box) {
+        box.checked = field.checked;
+      });
+    } else {
+      name = field.name;
+    }
+    syncChecks(field.form, name);
+  });
+
+  function syncAllChecks(root) {
+    root.querySelectorAll("[data-check-all]").forEach(function (all) {
+      if (all.form) {
+        syncChecks(all.form, all.getAttribute("data-check-all"));
+      }
+    });
+  }
+  syncAllChecks(document);
+  document.addEventListener("htmx:afterSettle", function (event) {
+    syncAllChecks(event.target);
   });
 })();

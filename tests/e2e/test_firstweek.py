@@ -68,6 +68,40 @@ def test_owner_manages_articles(page, live_server, team, size, console_errors):
     assert console_errors == []
 
 
+def test_select_all_ticks_the_page_and_counts_what_is_ticked(
+    page, live_server, team, size, console_errors
+):
+    ArticleFactory(corpus=team.corpus, title="Second op-ed")
+    ArticleFactory(corpus=team.corpus, title="Third op-ed")
+    login(page, live_server, "olivia")
+    page.goto(f"{live_server.url}/corpora/{team.corpus.slug}/")
+    every = page.get_by_label("Select every article on this page")
+    count = page.locator(".bulk-count")
+    boxes = page.locator('#bulk-form input[name="articles"]')
+    expect(count).to_have_text(" (none yet)")
+
+    every.check()
+    expect(boxes).to_have_count(3)
+    for index in range(3):
+        expect(boxes.nth(index)).to_be_checked()
+    expect(count).to_have_text(" (3)")
+
+    page.get_by_label("Select “Third op-ed”").uncheck()
+    expect(count).to_have_text(" (2)")
+    assert page.evaluate("document.getElementById('pick-all').indeterminate") is True
+    expect(every).not_to_be_checked()
+    _no_sideways_scroll(page)
+    page.screenshot(path=str(SHOTS / f"corpus-select-all-{size}.png"), full_page=True)
+
+    every.check()  # from "some" to all again
+    expect(count).to_have_text(" (3)")
+    page.on("dialog", lambda dialog: dialog.accept())
+    page.locator("#bulk-form").get_by_role("button", name="Move to the trash").click()
+    expect(page.locator(".message.success")).to_contain_text("3")
+    assert not Article.objects.alive().filter(corpus=team.corpus).exists()
+    assert console_errors == []
+
+
 def test_selecting_a_claimed_passage_opens_that_claim(
     page, live_server, team, size, console_errors
 ):
