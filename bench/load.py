@@ -107,6 +107,70 @@ def server_cpu(records: list[dict], method: str | None) -> dict:
     }
 
 
+def profile_endpoints(rows: list[dict], records: list[dict], *, top: int, repeat: int) -> dict:
+    """cProfile of the `top` costliest GET endpoints (CPU ms per request, logins aside), each
+    replayed `repeat` times in process through Django's test client on one path the load
+    requested, as a reviewer of the seeded team (an annotator, or a curator where the
+    annotator is refused); the API with an API token, the pages with a session."""
+    import cProfile
+    import io
+    import pstats
+
+    from django.contrib.auth import get_user_model
+    from django.db import connection, reset_queries
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+    from knox.models import get_token_model
+
+    users = [get_user_model().objects.get(username=name) for name in ("ann01", "cur01")]
+    paths = {}
+    for record in records:
+        if record["method"] == "GET" and record.get("status") == 200:
+            paths.setdefault(record["name"], record["path"])
+    candidates = [
+        r
+        for r in rows
+        if r["method"] == "GET" and r["name"] in paths and r["cpu_ms"] and "login" not in r["name"]
+    ]
+    candidates.sort(key=lambda r: r["cpu_ms"], reverse=True)
+    profiles = {}
+    for row in candidates[:top]:
+        path = paths[row["name"]]
+        for user in users:
+            client = Client(HTTP_HOST="127.0.0.1")
+            headers = {}
+            if path.startswith("/api/"):
+                headers["HTTP_AUTHORIZATION"] = (
+                    f"Token {get_token_model().objects.create(user=user)[1]}"
+                )
+            else:
+                client.force_login(user)
+            if row["name"].endswith("(htmx)"):
+                headers["HTTP_HX_REQUEST"] = "true"
+            if client.get(path, **headers).status_code == 200:  # also warms caches
+                break
+        else:
+            continue
+        reset_queries()
+        with CaptureQueriesContext(connection) as queries:
+            client.get(path, **headers)
+        count = len(queries)  # now: the next request's start clears the log it reads
+        profiler = cProfile.Profile()
+        profiler.enable()
+        for _ in range(repeat):
+            client.get(path, **headers)
+        profiler.disable()
+        out = io.StringIO()
+        stats = pstats.Stats(profiler, stream=out)
+        stats.sort_stats("cumulative").print_stats(30)
+        stats.sort_stats("tottime").print_stats(15)
+        profiles[row["name"]] = (
+            f"{path} as {user.username}: {count} queries per request, "
+            f"{repeat} requests under the profiler\n{out.getvalue()}"
+        )
+    return profiles
+
+
 def run_one(args: argparse.Namespace) -> dict:
     reference = bool(args.root)
     if reference:
@@ -228,8 +292,29 @@ def run_one(args: argparse.Namespace) -> dict:
                 **server_cpu(group, None if aggregated else row["Type"]),
             }
         )
+    # The logins hash a password on purpose (PBKDF2, about 0.3 s of CPU each) and all come in
+    # the first seconds: the rest of the load, summed apart.
+    logins = {r["name"] for r in rows if "login" in r["name"] or "auth/token" in r["name"]}
+    working = [r for r in rows if r["name"] not in logins and r["name"] != "all requests"]
+    rows.insert(
+        -1,
+        {
+            "method": "",
+            "name": "all but the logins",
+            "requests": sum(r["requests"] for r in working),
+            "failures": sum(r["failures"] for r in working),
+            "rps": sum(r["rps"] for r in working),
+            **dict.fromkeys(("p50", "p90", "p99", "max")),
+            **server_cpu([r for r in records if r["name"] not in logins], None),
+        },
+    )
     result["rows"] = rows
     result["requests_cpu_s"] = sum(r["cpu_ms"] for r in records) / 1000
+    result["requests_db_s"] = sum(r["db_ms"] or 0.0 for r in records) / 1000
+    if args.profile:
+        result["profiles"] = profile_endpoints(
+            rows, records, top=args.profile, repeat=args.profile_repeat
+        )
     result["failures"] = [
         f"{f['Method']} {f['Name']}: {f['Error']} x{f['Occurrences']}"
         for f in csv.DictReader((out / "load_failures.csv").open())
@@ -258,7 +343,10 @@ def print_run(result: dict) -> None:
     print(
         f"load average before the run {result['load_before']}, at its end {result['load_after']}; "
         f"{result['seconds']:.0f} s; gunicorn workers' CPU {result['workers_cpu_s']:.1f} s, "
-        f"of which inside requests (threads) {result['requests_cpu_s']:.1f} s"
+        f"of which inside requests (threads) {result['requests_cpu_s']:.1f} s; the requests' "
+        f"PostgreSQL backends {result['requests_db_s']:.1f} s; server CPU in use "
+        f"{(result['workers_cpu_s'] + result['requests_db_s']) / result['seconds']:.2f} cores "
+        f"of {os.cpu_count()}"
     )
     headers = ["endpoint", "requests", "failures", "req/s", "p50 ms", "p90 ms", "p99 ms"]
     headers += ["CPU ms/req", "app ms", "db ms", "CPU p50 ms"]
@@ -270,9 +358,9 @@ def print_run(result: dict) -> None:
                 row["requests"],
                 row["failures"],
                 f"{row['rps']:.2f}",
-                f"{row['p50']:.0f}",
-                f"{row['p90']:.0f}",
-                f"{row['p99']:.0f}",
+                _ms(row["p50"], 0),
+                _ms(row["p90"], 0),
+                _ms(row["p99"], 0),
                 _ms(row["cpu_ms"]),
                 _ms(row["app_ms"]),
                 _ms(row["db_ms"]),
@@ -285,6 +373,8 @@ def print_run(result: dict) -> None:
     if "gunicorn_log" in result:
         print("gunicorn log (tail):\n" + result["gunicorn_log"])
     print(result["logs"])
+    for name, text in result.get("profiles", {}).items():
+        print(f"\n--- profile: {name}: {text}")
 
 
 def print_comparison(before: dict, after: dict) -> None:
@@ -307,17 +397,17 @@ def print_comparison(before: dict, after: dict) -> None:
                 _ms(old["cpu_ms"]) if old else "–",
                 _ms(row["cpu_ms"]),
                 _ratio(row["cpu_ms"], old["cpu_ms"]) if old else "–",
-                f"{old['p50']:.0f}" if old else "–",
-                f"{row['p50']:.0f}",
-                f"{old['p90']:.0f}" if old else "–",
-                f"{row['p90']:.0f}",
+                _ms(old["p50"], 0) if old else "–",
+                _ms(row["p50"], 0),
+                _ms(old["p90"], 0) if old else "–",
+                _ms(row["p90"], 0),
             ]
         )
     print(harness.table(headers, table))
 
 
 def verdict(result: dict) -> None:
-    rows = [r for r in result["rows"] if r["name"] != "all requests"]
+    rows = [r for r in result["rows"] if r["name"] not in ("all requests", "all but the logins")]
     slow = [f"{r['method']} {r['name']} ({r['p50']:.0f} ms)" for r in rows if r["p50"] > SLOW_MS]
     costly = [
         f"{r['method']} {r['name']} ({r['cpu_ms']:.0f} ms)"
@@ -347,6 +437,14 @@ def main() -> int:
         help="first run the same load on another checkout (e.g. a git worktree of an older "
         "commit), for a before/after with ratios per endpoint",
     )
+    parser.add_argument(
+        "--profile",
+        type=int,
+        default=0,
+        metavar="N",
+        help="after the load, cProfile the N costliest GET endpoints in process",
+    )
+    parser.add_argument("--profile-repeat", type=int, default=20, help="requests per profile")
     parser.add_argument("--root", help=argparse.SUPPRESS)
     parser.add_argument("--one", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -380,7 +478,12 @@ def main() -> int:
             del command[index : index + 2]
         command = [c for c in command if not c.startswith("--reference=")]
         command += ["--root", str(root)] if root else []
-        done = subprocess.run(command, capture_output=True, text=True, env=dict(os.environ))
+        # Each checkout runs its own code alone (checkout_only/sitecustomize.py): its children
+        # (manage.py, gunicorn, locust) inherit the path.
+        path = [str(Path(__file__).with_name("checkout_only"))]
+        path += [os.environ["PYTHONPATH"]] if os.environ.get("PYTHONPATH") else []
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(path)}
+        done = subprocess.run(command, capture_output=True, text=True, env=env)
         lines = [x for x in done.stdout.splitlines() if x.startswith("RESULT ")]
         if done.returncode != 0 or not lines:
             sys.stderr.write(done.stdout[-3000:] + done.stderr[-5000:])

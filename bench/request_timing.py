@@ -98,6 +98,7 @@ class Recorder:
             "name": environ.get("HTTP_X_LOAD_NAME") or f"{method} {route}",
             "method": method,
             "route": route,
+            "path": path + (f"?{environ['QUERY_STRING']}" if environ.get("QUERY_STRING") else ""),
             "status": status,
             "cpu_ms": (cpu_end - cpu_start) / 1e6,
             "db_ms": None if db_ns is None else db_ns / 1e6,
