@@ -22,7 +22,8 @@ from pathlib import Path
 import requests
 
 ROOT = Path(__file__).resolve().parent.parent
-BIN = ROOT / ".venv" / "bin"
+# A worktree has no .venv of its own: then the tools beside the running interpreter.
+BIN = ROOT / ".venv" / "bin" if (ROOT / ".venv" / "bin").exists() else Path(sys.executable).parent
 PYTHON = str(BIN / "python") if (BIN / "python").exists() else sys.executable
 PG_SERVER = "postgres://postgres@127.0.0.1:5432"
 DB_DOWN_MESSAGE = "The database is unavailable for a moment"
@@ -175,12 +176,14 @@ class Gunicorn:
         timeout: int = 60,
         keep_alive: int = 2,
         log_path: Path | None = None,
+        config: Path | None = None,
     ):
         self.env = env
         self.workers = workers
         self.threads = threads
         self.timeout = timeout
         self.keep_alive = keep_alive
+        self.config = config  # a gunicorn configuration file (e.g. request_timing.py's hooks)
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = log_path or Path(tempfile.mkstemp(prefix="aa-gunicorn-", suffix=".log")[1])
@@ -217,6 +220,7 @@ class Gunicorn:
             "warning",
             "--error-logfile",
             str(self.log_path),
+            *(["--config", str(self.config)] if self.config else []),
         ]
 
     def __enter__(self) -> Gunicorn:

@@ -204,6 +204,34 @@ def test_queue_is_paginated(client, team):
     assert not {c.pk for c in first.object_list} & {c.pk for c in second.object_list}
 
 
+def test_first_open_claim_is_the_same_on_every_page_and_none_when_all_are_reviewed(
+    client, team, django_assert_num_queries
+):
+    """The "next open claim" button: on the first page it is read off the page's first row (no
+    second pass over the queue's ranks), on later pages by one query; the same claim either way."""
+    claims = [ClaimFactory(article=team.article, start=i, end=i + 5) for i in range(30)]
+    for claim in claims:
+        _tag(claim, team.annotator, "support")
+    for claim in claims[:3]:
+        ReviewFactory(claim=claim, curator=team.curator)
+    client.force_login(team.curator)
+    _queue(client, team)  # warm up (session, content types)
+    with django_assert_num_queries(10):
+        first = _queue(client, team)
+    with django_assert_num_queries(11):
+        second = _queue(client, team, page=2)
+    expected = claims[3]  # single-annotator claims first, in text order; reviewed ones last
+    assert first.context["first_open"] == expected == second.context["first_open"]
+    assert first.context["page"].object_list[0] == expected
+
+    for claim in claims[3:]:
+        ReviewFactory(claim=claim, curator=team.curator)
+    for page in (1, 2):
+        response = _queue(client, team, page=page)
+        assert response.context["first_open"] is None
+        assert "Review the next open claim" not in response.content.decode()
+
+
 def _seed_queue(team, n):
     for i in range(n):
         claim = ClaimFactory(article=team.article, start=i, end=i + 5)

@@ -11,7 +11,8 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db.models import Count
+from django.core.paginator import Page
+from django.db.models import Count, QuerySet
 from django.http import HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
@@ -63,6 +64,16 @@ TALLIES = {  # the tiles above the queue: the state each counts, by the rank it 
 }
 
 
+def _first_open(page: Page, claims: QuerySet[Claim]) -> Claim | None:
+    """The first unreviewed claim of the (filtered) queue. Reviewed claims rank last, so on the
+    first page it is the page's first row, if that one is unreviewed: no second pass of the
+    whole queue's ranks (a query that grows with the corpus); on later pages, one query."""
+    if page.number == 1:
+        rows = list(page.object_list)
+        return rows[0] if rows and not rows[0].has_review else None
+    return rs.queue_next(claims)
+
+
 @login_required
 @require_GET
 def corpus_review(request: PageRequest, slug: str) -> HttpResponse:
@@ -83,7 +94,7 @@ def corpus_review(request: PageRequest, slug: str) -> HttpResponse:
         "page": page,
         "filters": filters.values,
         "query": filters.querystring(),
-        "first_open": rs.queue_next(filters.qs),
+        "first_open": _first_open(page, filters.qs),
         "options": rs.queue_filter_options(corpus),
         "tally": {**tally, "total": sum(ranks.values())},
     }

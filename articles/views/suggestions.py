@@ -69,7 +69,7 @@ def panel_context(request: PageRequest, article: Article, viewer: Viewer) -> dic
     model, minimum = SuggestionPanelForm(request.GET).values()
     # One query when the article has none (the page's query count barely moves), three when it
     # has some: the suggestions, the decisions the caller may see, the topics to correct with.
-    every = list(suggestion_selectors.suggestions_for_article(access, article))
+    every = suggestion_selectors.suggestions_for_panel(access, article)
     models = sorted(Counter(s.model for s in every).items())
     shown = [
         s
