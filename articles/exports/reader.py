@@ -475,8 +475,8 @@ def _assemble(raw: _RawBatch, labels: _Labels, names: _Names) -> list[ArticleRow
     ) in annotation_rows:  # fmt: skip
         if claim_id != current_claim:
             current_claim, previous = claim_id, ""
-            claim = claims.get(claim_id)
-            claim_annotations = None if claim is None else claim.annotations
+            parent = claims.get(claim_id)
+            claim_annotations = None if parent is None else parent.annotations
         if claim_annotations is None:
             continue
         annotation_labels = known_labels.get(label_text)
