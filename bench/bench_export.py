@@ -16,11 +16,15 @@ Then, each in a fresh subprocess (so that its peak RSS is the export's own), for
   process's peak RSS and its growth over the RSS just before the export started;
 - `COPY (SELECT ... the CSV export's rows ...) TO STDOUT (FORMAT csv)` read through psycopg,
   the same rows (one per annotation, joined to claim, article, users, topic and review) in the
-  same order;
+  same order, and one COPY per table of the rows the JSONL export reads, through psycopg;
+- one `psql` process running `COPY ... TO STDOUT` of every table the JSONL export reads (whole
+  rows of the corpus's id range in each), less the start-up of the same `psql` running
+  `SELECT 1` (issue 17's reference);
 and finally the JSONL import of a 200-article slice (10,000 annotations) into a new corpus.
 Prints the machine, the data size and a Markdown table with ratios against COPY.
 
     .venv/bin/python bench/bench_export.py [--reseed] [--formats jsonl,csv] [--sizes 100k,1m]
+        [--reference OTHER_CHECKOUT] [--profile] [--no-import]
 """
 
 from __future__ import annotations
