@@ -16,20 +16,26 @@ Then, each in a fresh subprocess (so that its peak RSS is the export's own), for
   process's peak RSS and its growth over the RSS just before the export started;
 - `COPY (SELECT ... the CSV export's rows ...) TO STDOUT (FORMAT csv)` read through psycopg,
   the same rows (one per annotation, joined to claim, article, users, topic and review) in the
-  same order;
+  same order, and one COPY per table of the rows the JSONL export reads, through psycopg;
+- one `psql` process running `COPY ... TO STDOUT` of every table the JSONL export reads (whole
+  rows of the corpus's id range in each), less the start-up of the same `psql` running
+  `SELECT 1` (issue 17's reference);
 and finally the JSONL import of a 200-article slice (10,000 annotations) into a new corpus.
 Prints the machine, the data size and a Markdown table with ratios against COPY.
 
     .venv/bin/python bench/bench_export.py [--reseed] [--formats jsonl,csv] [--sizes 100k,1m]
+        [--reference OTHER_CHECKOUT] [--profile] [--no-import]
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import hashlib
 import json
 import os
 import platform
+import re
 import resource
 import secrets
 import subprocess
@@ -39,7 +45,7 @@ import unicodedata
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PYTHON = str(ROOT / ".venv" / "bin" / "python")
+PYTHON = sys.executable  # the interpreter running this script (the project's venv)
 SERVER = os.environ.get("BENCH_PG_SERVER", "postgres://postgres@127.0.0.1:5432")
 DATABASE = "aa_bench_export"
 FORMATS = ("jsonl", "w3c", "brat", "csv", "aif")
@@ -197,22 +203,23 @@ def seed(conn, slug: str, articles: int) -> bool:
     sha = hashlib.sha256(TEXT.encode()).hexdigest()
     conn.execute(
         "INSERT INTO articles_article (corpus_id, title, text, author, source_url, language, "
-        "text_sha256, created_by_id, created_at, updated_at, version) "
+        "text_sha256, created_by_id, created_at, updated_at, version, text_version) "
         "SELECT %s, 'Op-ed number ' || g || ': chips, controls and 北京', %s, 'A. Writer', "
-        "'https://example.org/op-ed/' || g, 'en', %s, %s, now(), now(), 1 "
+        "'https://example.org/op-ed/' || g, 'en', %s, %s, now(), now(), 1, 1 "
         "FROM generate_series(1, %s) g",
         [corpus, TEXT, sha, owner, articles],
     )
     conn.execute(
         'INSERT INTO articles_claim (article_id, start, "end", exact, prefix, suffix, summary, '
-        "labels, created_by_id, created_at, updated_at, version) "
+        "labels, created_by_id, created_at, updated_at, version, anchor_status, anchor_score, "
+        "anchor_version) "
         "SELECT a.id, k * %(step)s, k * %(step)s + %(len)s, "
         "substr(a.text, k * %(step)s + 1, %(len)s), "
         "substr(a.text, greatest(1, k * %(step)s + 1 - 32), least(32, k * %(step)s)), "
         "substr(a.text, k * %(step)s + %(len)s + 1, 32), "
         "CASE WHEN k %% 7 = 0 THEN 'A paraphrase of claim ' || k ELSE '' END, "
         "CASE WHEN k = 0 THEN '[\"MajorClaim\"]'::jsonb ELSE '[\"Claim\"]'::jsonb END, "
-        "%(owner)s, now(), now(), 1 "
+        "%(owner)s, now(), now(), 1, 'exact', 1.0, 1 "
         "FROM articles_article a CROSS JOIN generate_series(0, %(claims)s - 1) k "
         "WHERE a.corpus_id = %(corpus)s ORDER BY a.id, k",
         {
@@ -225,26 +232,26 @@ def seed(conn, slug: str, articles: int) -> bool:
     )
     conn.execute(
         "INSERT INTO articles_annotation (claim_id, annotator_id, topic_id, stance, labels, "
-        "confidence, note, status, created_at, updated_at, version) "
+        "confidence, note, status, created_at, updated_at, version, second_look) "
         "SELECT c.id, (%(users)s::bigint[])[1 + ((c.id + j) %% %(n)s)], %(topic)s, "
         "(ARRAY['support','oppose','neutral'])[1 + ((c.id + j) %% 3)], '[\"economics\"]', "
         "1 + (c.id %% 5), CASE WHEN j = 0 THEN '=note ' || c.id ELSE '' END, "
-        "CASE WHEN c.id %% 2 = 0 THEN 'submitted' ELSE 'draft' END, now(), now(), 1 "
+        "CASE WHEN c.id %% 2 = 0 THEN 'submitted' ELSE 'draft' END, now(), now(), 1, false "
         "FROM articles_claim c JOIN articles_article a ON a.id = c.article_id "
         "CROSS JOIN generate_series(0, 1) j WHERE a.corpus_id = %(corpus)s ORDER BY c.id, j",
         {"users": annotators, "n": len(annotators), "topic": topic, "corpus": corpus},
     )
     conn.execute(
         'INSERT INTO articles_evidence (annotation_id, kind, start, "end", exact, url, title, '
-        "quote, evidence_type, role, position) "
+        "quote, evidence_type, role, position, anchor_status, anchor_score, anchor_version) "
         "SELECT an.id, 'span', c.start + 65, c.start + 95, substr(a.text, c.start + 66, 30), "
-        "'', '', '', 'example', 'supports', 0 "
+        "'', '', '', 'example', 'supports', 0, 'exact', 1.0, 1 "
         "FROM articles_annotation an JOIN articles_claim c ON c.id = an.claim_id "
         "JOIN articles_article a ON a.id = c.article_id "
         "WHERE a.corpus_id = %(corpus)s AND an.id %% 8 = 0 "
         "UNION ALL "
         "SELECT an.id, 'source', NULL, NULL, '', 'https://example.org/report/' || an.id, "
-        "'A report', 'Prices rose by 12%%', 'statistic', 'undermines', 0 "
+        "'A report', 'Prices rose by 12%%', 'statistic', 'undermines', 0, 'exact', 1.0, 1 "
         "FROM articles_annotation an JOIN articles_claim c ON c.id = an.claim_id "
         "JOIN articles_article a ON a.id = c.article_id "
         "WHERE a.corpus_id = %(corpus)s AND an.id %% 8 = 4",
@@ -275,6 +282,28 @@ def seed(conn, slug: str, articles: int) -> bool:
         "FROM articles_claim c JOIN articles_article a ON a.id = c.article_id "
         "WHERE a.corpus_id = %s AND (c.start / %s) %% 10 = 3",
         [curator[0], corpus, CLAIM_STEP],
+    )
+    conn.execute(
+        "INSERT INTO articles_claimgroup (corpus_id, label, description, created_by_id, "
+        "created_at, updated_at, version) "
+        "SELECT %s, 'Export controls work, group ' || g, '', %s, now(), now(), 1 "
+        "FROM generate_series(0, (%s - 1) / 10) g ORDER BY g",
+        [corpus, owner, articles],
+    )
+    conn.execute(
+        "INSERT INTO articles_claimgroupmember (group_id, claim_id, added_by_id, added_at) "
+        "SELECT g.id, c.id, %(owner)s, now() FROM articles_claim c "
+        "JOIN articles_article a ON a.id = c.article_id "
+        "JOIN articles_claimgroup g ON g.corpus_id = %(corpus)s "
+        "AND g.label = 'Export controls work, group ' || ((a.id - %(first)s) / 10) "
+        "WHERE a.corpus_id = %(corpus)s AND c.start = 0",
+        {
+            "owner": owner,
+            "corpus": corpus,
+            "first": conn.execute(
+                "SELECT min(id) FROM articles_article WHERE corpus_id = %s", [corpus]
+            ).fetchone()[0],
+        },
     )
     conn.commit()
     print(f"seeded {slug} in {time.perf_counter() - started:.0f} s", file=sys.stderr)
@@ -376,6 +405,116 @@ def child_copy(slug: str, kind: str) -> dict:
     }
 
 
+# Every table the JSONL export reads, whole rows (`SELECT *`), for the psql reference: each
+# corpus was seeded in bulk, so its rows fill one id range per table (`corpus_ranges`).
+PSQL_TABLES = (
+    "articles_article",
+    "articles_claim",
+    "articles_claimgroupmember",
+    "articles_claimgroup",
+    "articles_annotation",
+    "articles_evidence",
+    "articles_review",
+    "articles_comment",
+    "articles_relation",
+    "articles_topic",
+    "auth_user",
+)
+_CORPUS_ROWS = {
+    "articles_article": "corpus_id = {corpus}",
+    "articles_claim": "article_id IN (SELECT id FROM articles_article WHERE corpus_id = {corpus})",
+    "articles_claimgroupmember": "group_id IN (SELECT id FROM articles_claimgroup "
+    "WHERE corpus_id = {corpus})",
+    "articles_claimgroup": "corpus_id = {corpus}",
+    "articles_annotation": "claim_id IN (SELECT c.id FROM articles_claim c JOIN articles_article "
+    "a ON a.id = c.article_id WHERE a.corpus_id = {corpus})",
+    "articles_evidence": "annotation_id IN (SELECT n.id FROM articles_annotation n JOIN "
+    "articles_claim c ON c.id = n.claim_id JOIN articles_article a ON a.id = c.article_id "
+    "WHERE a.corpus_id = {corpus})",
+    "articles_review": "claim_id IN (SELECT c.id FROM articles_claim c JOIN articles_article "
+    "a ON a.id = c.article_id WHERE a.corpus_id = {corpus})",
+    "articles_comment": "claim_id IN (SELECT c.id FROM articles_claim c JOIN articles_article "
+    "a ON a.id = c.article_id WHERE a.corpus_id = {corpus})",
+    "articles_relation": "source_claim_id IN (SELECT c.id FROM articles_claim c JOIN "
+    "articles_article a ON a.id = c.article_id WHERE a.corpus_id = {corpus})",
+    "articles_topic": "corpus_id = {corpus}",
+}
+
+
+def corpus_ranges(slug: str) -> dict[str, tuple[int, int, int]]:
+    """Each table's id range for the corpus, with its row count; a range must hold the corpus's
+    rows and nothing else (checked), so that copying it copies exactly what the export reads."""
+    import psycopg
+
+    ranges = {}
+    with psycopg.connect(database_url()) as conn:
+        corpus = conn.execute("SELECT id FROM articles_corpus WHERE slug = %s", [slug]).fetchone()
+        for table, where in _CORPUS_ROWS.items():
+            low, high, count = conn.execute(
+                f"SELECT min(id), max(id), count(*) FROM {table} "
+                f"WHERE {where.format(corpus=corpus[0])}"
+            ).fetchone()
+            in_range = conn.execute(
+                f"SELECT count(*) FROM {table} WHERE id BETWEEN %s AND %s", [low, high]
+            ).fetchone()[0]
+            if in_range != count:
+                raise SystemExit(f"{table}: the corpus's rows are not one id range; --reseed")
+            ranges[table] = (low, high, count)
+    return ranges
+
+
+def psql_copy_script(ranges: dict[str, tuple[int, int, int]]) -> str:
+    lines = []
+    for table in PSQL_TABLES:
+        if table in ranges:
+            low, high, _ = ranges[table]
+            lines.append(
+                f"COPY (SELECT * FROM {table} WHERE id BETWEEN {low} AND {high}) TO STDOUT;"
+            )
+        else:  # the users: every one (a corpus names them by id)
+            lines.append(f"COPY {table} TO STDOUT;")
+    return "\n".join(lines) + "\n"
+
+
+def psql_run(script: str) -> tuple[float, int]:
+    """Run `script` in one psql process; its wall time and the bytes it wrote (read from a pipe
+    in large blocks, as a client would)."""
+    started = time.perf_counter()
+    process = subprocess.Popen(
+        ["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", database_url(), "-f", "-"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+    )
+    assert process.stdin is not None and process.stdout is not None
+    process.stdin.write(script.encode())
+    process.stdin.close()
+    size = 0
+    while block := process.stdout.read(1 << 20):
+        size += len(block)
+    if process.wait() != 0:
+        raise SystemExit(f"psql failed on:\n{script}")
+    return time.perf_counter() - started, size
+
+
+def psql_copy(slug: str, repeat: int) -> dict:
+    """PostgreSQL's own COPY of every table the export reads, in one psql process, less that
+    process's start-up (`psql -c 'select 1'`, measured beside it): the fastest of `repeat` runs
+    of each."""
+    script = psql_copy_script(corpus_ranges(slug))
+    startup = min(psql_run("SELECT 1;\n")[0] for _ in range(max(repeat, 3)))
+    runs = [psql_run(script) for _ in range(max(repeat, 1))]
+    seconds, size = min(runs)
+    return {
+        "seconds": seconds - startup,
+        "raw_seconds": seconds,
+        "startup_seconds": startup,
+        "bytes": size,
+        "first_chunk": None,
+        "baseline_kib": 0,
+        "peak_kib": 0,
+    }
+
+
 def child_import(slug: str) -> dict:
     import django
 
@@ -383,7 +522,7 @@ def child_import(slug: str) -> dict:
     from django.contrib.auth import get_user_model
 
     from articles import exports, imports, services
-    from articles.models import Article, Corpus, Role
+    from articles.models import Article, Corpus, Membership, Role
 
     owner = get_user_model().objects.get(username="bench_owner")
     source = Corpus.objects.get(slug=slug)
@@ -398,6 +537,11 @@ def child_import(slug: str) -> dict:
     data = b"".join(exports.stream(spec))
     Corpus.objects.filter(slug="bench-import").delete()
     target = services.corpus_create(actor=owner, name="Import target", slug="bench-import")
+    # The import names people who must be members (annotators, the curator) of the target.
+    Membership.objects.bulk_create(
+        Membership(corpus=target, user=member.user, role=member.role)
+        for member in Membership.objects.filter(corpus=source).exclude(user=owner)
+    )
     baseline = rss_kib()
     started = time.perf_counter()
     result = imports.import_file(
@@ -416,16 +560,98 @@ def child_import(slug: str) -> dict:
     }
 
 
+def child_profile(slug: str, export_format: str) -> dict:
+    """Where an export's time goes, in one process without the API view: the reader's queries
+    alone (on this thread, each query timed), the rows read and assembled into `ArticleRow`s
+    (no writing), the whole export, and cProfile's top functions of the whole export (the
+    writer's thread; the reader thread's share shows as waits on its queue)."""
+    import cProfile
+    import io
+    import pstats
+
+    import django
+
+    django.setup()
+    from django.db import connection
+
+    from articles import exports
+    from articles.exports import reader as reader_module
+    from articles.exports.sql import runner
+    from articles.models import Corpus
+
+    corpus = Corpus.objects.get(slug=slug)
+    spec = exports.parse_export_params(corpus, {"format": [export_format]})
+    timings: dict[str, float] = {}
+
+    def timed(name, work):
+        started = time.perf_counter()
+        result = work()
+        timings[name] = time.perf_counter() - started
+        return result
+
+    def queries_only():
+        connection.ensure_connection()
+        connection.force_debug_cursor = True
+        connection.queries_log.clear()
+        run = runner(connection)
+        rows = 0
+        for raw in reader_module._read_batches(
+            corpus,
+            spec.filters,
+            reader_module._Names(),
+            run,
+            spec.format.parts,
+            reader_module.ARTICLES_PER_BATCH,
+            reader_module.BYTES_PER_BATCH,
+        ):
+            rows += sum(len(getattr(raw, field.name)) for field in dataclasses.fields(raw))
+        by_kind: dict[str, float] = {}
+        for query in connection.queries_log:
+            found = re.search(r'FROM "(\w+)"', query["sql"])
+            table = found.group(1) if found else "?"
+            by_kind[table] = by_kind.get(table, 0.0) + float(query["time"])
+        connection.force_debug_cursor = False
+        return rows, by_kind, len(connection.queries_log)
+
+    def assembled():
+        count = 0
+        for _ in exports.read_articles(corpus, spec.filters, parts=spec.format.parts):
+            count += 1
+        return count
+
+    def whole():
+        return sum(len(chunk) for chunk in exports.stream(spec))
+
+    rows, by_table, queries = timed("queries alone (no thread)", queries_only)
+    timed("read and assembled (no writing)", assembled)
+    size = timed("whole export", whole)
+    profiler = cProfile.Profile()
+    profiler.enable()
+    whole()
+    profiler.disable()
+    out = io.StringIO()
+    pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(18)
+    return {
+        "timings": timings,
+        "rows": rows,
+        "queries": queries,
+        "query_seconds_by_table": by_table,
+        "bytes": size,
+        "profile": out.getvalue(),
+    }
+
+
 DATABASE_WENT_AWAY = ("shutting down", "terminating connection", "connection failed")
 
 
-def run_child(*args: str, attempts: int = 3) -> dict:
-    """Measure in a fresh process. PostgreSQL is shared on a development machine (someone may
+def run_child(*args: str, attempts: int = 3, root: Path = ROOT) -> dict:
+    """Measure in a fresh process, on the code of the checkout `root` (this one, or the
+    reference of `--reference`). PostgreSQL is shared on a development machine (someone may
     restart it): a run that lost its connection is retried after a pause."""
     for attempt in range(1, attempts + 1):
         completed = subprocess.run(
-            [PYTHON, __file__, "--child", *args],
-            cwd=ROOT,
+            [PYTHON, str(Path(__file__).resolve()), "--child", *args],
+            cwd=root,
             env=child_env(),
             capture_output=True,
             text=True,
@@ -440,10 +666,10 @@ def run_child(*args: str, attempts: int = 3) -> dict:
     raise AssertionError("unreachable")
 
 
-def best_of(repeat: int, *args: str) -> dict:
+def best_of(repeat: int, *args: str, root: Path = ROOT) -> dict:
     """The fastest of `repeat` runs (the machine is shared: the minimum is the least noisy),
     with the highest peak memory seen."""
-    results = [run_child(*args) for _ in range(max(repeat, 1))]
+    results = [run_child(*args, root=root) for _ in range(max(repeat, 1))]
     best = min(results, key=lambda r: r["seconds"])
     return {**best, "peak_kib": max(r["peak_kib"] for r in results)}
 
@@ -504,6 +730,10 @@ def data_size() -> list[str]:
     return lines
 
 
+def load_average() -> str:
+    return " ".join(f"{value:.2f}" for value in os.getloadavg())
+
+
 def annotations_in(slug: str) -> int:
     import psycopg
 
@@ -536,13 +766,29 @@ def main() -> None:
     parser.add_argument(
         "--repeat", type=int, default=2, help="runs per measurement; the fastest is kept"
     )
+    parser.add_argument(
+        "--reference",
+        type=Path,
+        help="another checkout whose exports are measured in the same run (before/after)",
+    )
+    parser.add_argument("--no-import", action="store_true", help="skip the import measurement")
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="only profile each format at each size: where the time goes (no table)",
+    )
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     options = parser.parse_args()
 
     if options.child:
-        sys.path.insert(0, str(ROOT))
+        sys.path.insert(0, os.getcwd())  # the checkout measured (run_child's root)
         kind, *rest = options.child
-        result = {"export": child_export, "copy": child_copy, "import": child_import}[kind](*rest)
+        result = {
+            "export": child_export,
+            "copy": child_copy,
+            "import": child_import,
+            "profile": child_profile,
+        }[kind](*rest)
         print(json.dumps(result))
         return
 
@@ -552,38 +798,87 @@ def main() -> None:
     formats = [f for f in options.formats.split(",") if f]
     sizes = [s for s in options.sizes.split(",") if s]
 
+    if options.profile:
+        for size in sizes:
+            for export_format in formats:
+                found = run_child("profile", CORPORA[size][0], export_format)
+                print(
+                    f"\n## {size} {export_format}: {found['bytes']:,} bytes, load {load_average()}"
+                )
+                for name, seconds in found["timings"].items():
+                    print(f"  {name}: {seconds:.3f} s")
+                print(f"  {found['queries']} queries, {found['rows']:,} rows; seconds by table:")
+                for table, seconds in sorted(
+                    found["query_seconds_by_table"].items(), key=lambda item: -item[1]
+                ):
+                    print(f"    {table}: {seconds:.3f}")
+                print(found["profile"])
+        return
+
     rows = []
+    loads = []
     for size in sizes:
         slug, _ = CORPORA[size]
         annotations = annotations_in(slug)
+        loads.append(f"{size} before: {load_average()}")
+        psql = psql_copy(slug, options.repeat)
+        print(
+            f"  {size} psql: {psql['raw_seconds']:.2f} s less start-up "
+            f"{psql['startup_seconds'] * 1000:.0f} ms",
+            file=sys.stderr,
+        )
         measured = [
-            ("COPY flat rows (PostgreSQL)", best_of(options.repeat, "copy", slug, "flat")),
-            ("COPY every table (PostgreSQL)", best_of(options.repeat, "copy", slug, "tables")),
+            ("COPY flat rows (psycopg)", best_of(options.repeat, "copy", slug, "flat")),
+            ("COPY every table (psycopg)", best_of(options.repeat, "copy", slug, "tables")),
+            ("COPY every table (one psql)", psql),
         ]
         for export_format in formats:
+            if options.reference:
+                print(f"{slug}: {export_format} (reference) ...", file=sys.stderr)
+                measured.append(
+                    (
+                        f"{export_format} (reference)",
+                        best_of(
+                            options.repeat,
+                            "export",
+                            slug,
+                            export_format,
+                            root=options.reference.resolve(),
+                        ),
+                    )
+                )
             print(f"{slug}: {export_format} ...", file=sys.stderr)
             measured.append((export_format, best_of(options.repeat, "export", slug, export_format)))
+        loads.append(f"{size} after: {load_average()}")
         flat_rate = annotations / measured[0][1]["seconds"]
         tables_rate = annotations / measured[1][1]["seconds"]
+        psql_rate = annotations / psql["seconds"]
         for name, result in measured:
             rate = annotations / result["seconds"]
-            print(f"  {size} {name}: {result['seconds']:.1f} s", file=sys.stderr)
+            print(f"  {size} {name}: {result['seconds']:.2f} s", file=sys.stderr)
+            memory = result is not psql
             rows.append(
                 [
                     size,
                     name,
-                    f"{result['seconds']:.1f}",
+                    f"{result['seconds']:.2f}",
                     f"{result['bytes'] / 1e6:,.0f}",
                     f"{rate:,.0f}",
                     f"{result['bytes'] / 1e6 / result['seconds']:.1f}",
                     f"{rate / flat_rate:.2f}",
                     f"{rate / tables_rate:.2f}",
-                    f"{result['first_chunk'] * 1000:,.0f}",
-                    f"{result['peak_kib'] / 1024:,.0f}",
-                    f"{(result['peak_kib'] - result['baseline_kib']) / 1024:,.0f}",
+                    f"{rate / psql_rate:.2f}",
+                    f"{result['first_chunk'] * 1000:,.0f}" if result["first_chunk"] else "–",
+                    f"{result['peak_kib'] / 1024:,.0f}" if memory else "–",
+                    f"{(result['peak_kib'] - result['baseline_kib']) / 1024:,.0f}"
+                    if memory
+                    else "–",
                 ]
             )
-    imported = run_child("import", CORPORA["100k"][0])
+        rows.append(
+            [size, "(psql start-up, subtracted)", f"{psql['startup_seconds']:.2f}"] + [""] * 9
+        )
+    imported = None if options.no_import else run_child("import", CORPORA["100k"][0])
 
     print()
     print("machine:", machine())
@@ -600,7 +895,8 @@ def main() -> None:
                 "annotations/s",
                 "MB/s",
                 "x COPY flat",
-                "x COPY tables",
+                "x COPY tables (psycopg)",
+                "x COPY tables (psql)",
                 "first chunk ms",
                 "peak RSS MiB",
                 "RSS growth MiB",
@@ -608,6 +904,10 @@ def main() -> None:
             rows,
         )
     )
+    print()
+    print("load average (1, 5, 15 min):", "; ".join(loads))
+    if imported is None:
+        return
     print()
     print(
         f"import (JSONL, {imported['lines']} articles, {imported['claims']:,} claims, "

@@ -15,15 +15,15 @@ The claim text itself is therefore altered in such cells; JSONL is the lossless 
 from __future__ import annotations
 
 import csv
-import io
 from collections.abc import Iterator
-from itertools import islice
+
+import orjson
 
 from ..spreadsheet import neutralise
 from .jsonl import evidence_dict
 from .reader import read_articles
 from .spec import ExportFormat, ExportSpec
-from .streaming import compact_json
+from .streaming import CHUNK_BYTES, compact_json
 
 COLUMNS = (
     "article_id",
@@ -60,36 +60,64 @@ COLUMNS = (
     "claim_group_id",
     "claim_group_label",
 )
-ROWS_PER_CHUNK = 500
 
 
-def _rows(spec: ExportSpec) -> Iterator[list]:
-    """The rows, with every cell that holds people's text neutralised (`_`); the other cells
-    are numbers, ids, timestamps, fixed words (stance, status, decision) and the evidence's JSON
-    array, which cannot start a formula. Claim and review cells are made once per claim."""
+class _Line:
+    """A file whose `write` hands back what it was given: `csv.writer(_Line()).writerow(cells)`
+    answers the row's CSV text."""
+
+    def write(self, text: str) -> str:
+        return text
+
+
+# Rows are joined into chunks of about this many characters before they are encoded.
+CHUNK_CHARS = CHUNK_BYTES
+
+
+def _lines(spec: ExportSpec) -> Iterator[str]:
+    """The rows as CSV text, with every cell that holds people's text neutralised (`_`); the
+    other cells are numbers, ids, timestamps, fixed words (stance, status, decision) and the
+    evidence's JSON array, which cannot start a formula.
+
+    A row is the claim's cells, the annotation's, then the review's (and the claim's anchor and
+    group). The csv module quotes each cell on its own, so the claim's and the review's parts are
+    written once per claim and joined to each annotation's part: the writer then handles 12
+    cells per row instead of 31 (it was half of the export's time). Names repeat, so their
+    neutralised form is looked up, not recomputed."""
     _ = neutralise
-    encode = compact_json()
+    to_csv = csv.writer(_Line()).writerow
+    names: dict[str, object] = {}
+
+    def name(value: str) -> object:
+        safe = names.get(value)
+        if safe is None:
+            safe = names[value] = _(value)
+        return safe
+
+    empty_annotation = to_csv([""] * 12)[:-2]
     for article in read_articles(spec.corpus, spec.filters, parts=spec.format.parts):
         title = _(article.title)
         for claim in article.claims:
-            claim_part = [
-                article.id,
-                title,
-                claim.id,
-                claim.start,
-                claim.end,
-                _(claim.exact),
-                _(claim.summary),
-                _("|".join(claim.labels)),
-                _(claim.created_by),
-            ]
+            claim_part = to_csv(
+                [
+                    article.id,
+                    title,
+                    claim.id,
+                    claim.start,
+                    claim.end,
+                    _(claim.exact),
+                    _(claim.summary),
+                    _("|".join(claim.labels)),
+                    name(claim.created_by),
+                ]
+            )[:-2]
             review = claim.review
             review_part = (
                 [
                     review.decision,
-                    _(review.topic or ""),
+                    name(review.topic or ""),
                     review.stance,
-                    _(review.curator),
+                    name(review.curator),
                     _(review.note),
                 ]
                 if review is not None
@@ -98,40 +126,50 @@ def _rows(spec: ExportSpec) -> Iterator[list]:
             review_part += [article.text_version, claim.anchor.status, claim.anchor.score]
             group = claim.group
             review_part += [group["id"], _(group["label"])] if group else ["", ""]
+            rest = to_csv(review_part)
             if not claim.annotations:
-                yield claim_part + [""] * 12 + review_part
+                yield f"{claim_part},{empty_annotation},{rest}"
             for a in claim.annotations:
-                yield [
-                    *claim_part,
-                    a.id,
-                    _(a.annotator),
-                    _(a.topic),
-                    a.stance,
-                    _("|".join(a.labels)),
-                    "" if a.confidence is None else a.confidence,
-                    _(a.note),
-                    a.status,
-                    len(a.evidence),
-                    encode([evidence_dict(e) for e in a.evidence]) if a.evidence else "",
-                    a.created_at,
-                    a.updated_at,
-                    *review_part,
-                ]
+                annotation_part = to_csv(
+                    [
+                        a.id,
+                        name(a.annotator),
+                        name(a.topic),
+                        a.stance,
+                        _("|".join(a.labels)),
+                        "" if a.confidence is None else a.confidence,
+                        _(a.note),
+                        a.status,
+                        len(a.evidence),
+                        _evidence_json(a.evidence) if a.evidence else "",
+                        a.created_at,
+                        a.updated_at,
+                    ]
+                )[:-2]
+                yield f"{claim_part},{annotation_part},{rest}"
+
+
+def _evidence_json(evidence: list) -> str:
+    """The evidence as a compact JSON array (the native line's evidence objects): orjson writes
+    the rows as they are (their fields are those objects' keys, in order), the same text as
+    `json.dumps(..., ensure_ascii=False, separators=(",", ":"))`."""
+    try:
+        return orjson.dumps(evidence).decode()
+    except orjson.JSONEncodeError:  # what json.dumps writes as an escape (see jsonl)
+        return compact_json()([evidence_dict(e) for e in evidence])
 
 
 def write(spec: ExportSpec) -> Iterator[bytes]:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(COLUMNS)
-    rows = _rows(spec)
-    while True:
-        writer.writerows(islice(rows, ROWS_PER_CHUNK))
-        chunk = buffer.getvalue()
-        if not chunk:
-            return
-        yield chunk.encode("utf-8")
-        buffer.seek(0)
-        buffer.truncate()
+    buffer = [csv.writer(_Line()).writerow(COLUMNS)]
+    size = 0
+    for line in _lines(spec):
+        buffer.append(line)
+        size += len(line)
+        if size >= CHUNK_CHARS:
+            yield "".join(buffer).encode("utf-8")
+            buffer, size = [], 0
+    if buffer:
+        yield "".join(buffer).encode("utf-8")
 
 
 FORMAT = ExportFormat(

@@ -114,9 +114,8 @@ def _evidence_body(evidence: EvidenceRow, article_iri: str, text: str) -> dict:
 
 
 def _annotation(
-    annotation: AnnotationRow, claim: ClaimRow, article: ArticleRow, iris: _Iris
+    annotation: AnnotationRow, target: dict, article_iri: str, article: ArticleRow, iris: _Iris
 ) -> dict:
-    article_iri = iris.article(article.id)
     body = [_text(annotation.stance, "classifying"), _text(annotation.topic, "identifying")]
     body += [_text(label, "tagging") for label in annotation.labels]
     if annotation.note:
@@ -131,7 +130,7 @@ def _annotation(
         "creator": _person(annotation.annotator),
         "status": annotation.status,
         "body": body,
-        "target": _claim_target(article_iri, claim),
+        "target": target,
     }
     if annotation.confidence is not None:
         result["confidence"] = annotation.confidence
@@ -140,7 +139,10 @@ def _annotation(
 
 def _items(article: ArticleRow, iris: _Iris) -> Iterator[dict]:
     article_iri = iris.article(article.id)
-    for claim in article.claims:
+    # Each claim's target, built once: every item on the claim points at it (same dict, same
+    # JSON), and relations name claims by index.
+    targets = [_claim_target(article_iri, claim) for claim in article.claims]
+    for claim, target in zip(article.claims, targets, strict=True):
         claim_iri = iris.claim(claim.id)
         highlight = {
             "id": claim_iri,
@@ -149,7 +151,7 @@ def _items(article: ArticleRow, iris: _Iris) -> Iterator[dict]:
             "created": claim.created_at,
             "modified": claim.updated_at,
             "creator": _person(claim.created_by),
-            "target": _claim_target(article_iri, claim),
+            "target": target,
         }
         body = [_text(claim.summary, "describing")] if claim.summary else []
         body += [_text(label, "tagging") for label in claim.labels]
@@ -165,7 +167,7 @@ def _items(article: ArticleRow, iris: _Iris) -> Iterator[dict]:
             highlight["body"] = body
         yield highlight
         for annotation in claim.annotations:
-            yield _annotation(annotation, claim, article, iris)
+            yield _annotation(annotation, target, article_iri, article, iris)
         review = claim.review
         if review is not None:
             body = [_text(review.decision, "moderating")]
@@ -183,7 +185,7 @@ def _items(article: ArticleRow, iris: _Iris) -> Iterator[dict]:
                 "modified": review.updated_at,
                 "creator": _person(review.curator),
                 "body": body,
-                "target": _claim_target(article_iri, claim),
+                "target": target,
             }
         for comment in claim.comments:
             yield {
@@ -193,10 +195,9 @@ def _items(article: ArticleRow, iris: _Iris) -> Iterator[dict]:
                 "created": comment.created_at,
                 "creator": _person(comment.author),
                 "body": _text(comment.text, "commenting"),
-                "target": _claim_target(article_iri, claim),
+                "target": target,
             }
     for relation in article.relations:
-        source, target = article.claims[relation.source], article.claims[relation.target]
         yield {
             "id": f"{iris.api}/relations/{relation.id}",
             "type": "Annotation",
@@ -204,10 +205,10 @@ def _items(article: ArticleRow, iris: _Iris) -> Iterator[dict]:
             "created": relation.created_at,
             "creator": _person(relation.created_by),
             "body": [
-                {**_claim_target(article_iri, target), "purpose": "linking"},
+                {**targets[relation.target], "purpose": "linking"},
                 _text(relation.kind, "classifying"),
             ],
-            "target": _claim_target(article_iri, source),
+            "target": targets[relation.source],
         }
 
 
