@@ -1,3 +1,4 @@
+# ruff: noqa: S608  (SQL built from this module's constant table and field names only)
 """Per-article and per-corpus counts of live work, kept by the database itself.
 
 Why triggers and not updates in the services: every writer changes these counts, and there are
@@ -492,7 +493,7 @@ def drop_triggers(schema_editor=None) -> None:
     conn = connection if schema_editor is None else schema_editor.connection
     with conn.cursor() as cursor:
         if conn.vendor == "postgresql":
-            for table, (function, events) in _PG_TABLES.items():
+            for table, (_function, events) in _PG_TABLES.items():
                 for event in events:
                     cursor.execute(
                         f"DROP TRIGGER IF EXISTS {table}_{event.lower()}_counts ON {table}"

@@ -889,6 +889,9 @@ class ArticleCounts(models.Model):
     assignments = models.IntegerField(default=0)
     assignments_submitted = models.IntegerField(default=0)
 
+    def __str__(self) -> str:
+        return f"counts of article {self.article_id}"
+
 
 class CorpusCounts(models.Model):
     """A corpus's live articles and the sum of their ArticleCounts, kept by the same triggers."""
@@ -903,6 +906,9 @@ class CorpusCounts(models.Model):
     claims_tagged = models.IntegerField(default=0)
     assignments = models.IntegerField(default=0)
     assignments_submitted = models.IntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"counts of corpus {self.corpus_id}"
 
 
 COUNTED_FIELDS = (

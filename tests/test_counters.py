@@ -202,6 +202,7 @@ def test_triggers_are_installed_on_this_database(db):
             cursor.execute("SELECT count(*) FROM pg_trigger WHERE tgname LIKE '%%_counts'")
         else:
             cursor.execute(
-                "SELECT count(*) FROM sqlite_master WHERE type='trigger' AND name LIKE 'aa_counts_%%'"
+                "SELECT count(*) FROM sqlite_master "
+                "WHERE type='trigger' AND name LIKE 'aa_counts_%%'"
             )
         assert cursor.fetchone()[0] >= 19
