@@ -206,3 +206,96 @@ def test_triggers_are_installed_on_this_database(db):
                 "WHERE type='trigger' AND name LIKE 'aa_counts_%%'"
             )
         assert cursor.fetchone()[0] >= 19
+
+
+# --- What each member reads: the counters give what counting the visible rows gives -----------
+
+
+def _reference(user, corpus) -> dict[str, int]:
+    """The corpus counts counted from the rows the member may see (access.visible_q): what the
+    selectors gave before the counters."""
+    from articles.access import Kind, visible_q
+    from articles.models import Annotation, Article, Assignment, Review
+
+    live = {"claim__deleted_at__isnull": True, "claim__article__corpus": corpus}
+    annotations = Annotation.objects.filter(visible_q(Kind.ANNOTATION, user_id=user.pk), **live)
+    assignments = Assignment.objects.filter(
+        visible_q(Kind.ASSIGNMENT, user_id=user.pk),
+        article__corpus=corpus,
+        article__deleted_at__isnull=True,
+    )
+    return {
+        "n_articles": Article.objects.alive().filter(corpus=corpus).count(),
+        "n_claims": Claim.objects.alive().filter(article__corpus=corpus).count(),
+        "n_annotations": annotations.count(),
+        "n_reviewed": Review.objects.filter(
+            visible_q(Kind.REVIEW, user_id=user.pk), **live
+        ).count(),
+        "n_claims_tagged": annotations.values("claim").distinct().count(),
+        "n_assignments": assignments.count(),
+        "n_assignments_submitted": assignments.filter(state="submitted").count(),
+    }
+
+
+def _busy_corpus(team) -> None:
+    """Work by everyone on three articles; anna submits one, arjun another."""
+    articles = [
+        team.article,
+        ArticleFactory(corpus=team.corpus),
+        ArticleFactory(corpus=team.corpus),
+    ]
+    for i, article in enumerate(articles):
+        for j in range(3):
+            claim = ClaimFactory(article=article, start=j, end=j + 4)
+            for user in (team.annotator, team.annotator2)[: (i + j) % 3]:
+                AnnotationFactory(claim=claim, annotator=user, topic=team.topic)
+            if j == 1:
+                ReviewFactory(claim=claim, curator=team.curator, topic=team.topic)
+        AssignmentFactory(article=article, annotator=team.annotator2)
+    AssignmentFactory(article=articles[0], annotator=team.annotator)
+    AssignmentFactory(article=articles[2], annotator=team.annotator)
+    services.article_submit(actor=team.annotator, article=articles[2], role=Role.ANNOTATOR)
+    services.article_submit(actor=team.annotator2, article=articles[1], role=Role.ANNOTATOR)
+    services.article_delete(
+        actor=team.owner, article=ArticleFactory(corpus=team.corpus), role=Role.OWNER
+    )
+
+
+@pytest.mark.parametrize("blind", [False, True], ids=["open", "blind"])
+@pytest.mark.parametrize("role", ["annotator", "annotator2", "curator", "viewer", "owner"])
+def test_every_member_reads_what_counting_their_visible_rows_gives(team, role, blind):
+    from articles import selectors
+
+    team.corpus.blind = blind
+    team.corpus.save()
+    _busy_corpus(team)
+    user = getattr(team, role)
+    row = next(c for c in selectors.corpora_for_dashboard(user) if c.pk == team.corpus.pk)
+    expected = _reference(user, team.corpus)
+    assert {name: getattr(row, name) for name in expected} == expected
+    detail, _access = selectors.corpus_detail_with_access(user, "chips")
+    assert detail.n_annotations == expected["n_annotations"]
+    assert detail.n_reviewed == expected["n_reviewed"]
+
+
+def test_a_blind_annotators_counts_do_not_move_when_others_work(team):
+    from articles import selectors
+
+    team.corpus.blind = True
+    team.corpus.save()
+
+    def seen():
+        row = next(iter(selectors.corpora_for_dashboard(team.annotator)))
+        return {k: v for k, v in vars(row).items() if k.startswith("n_")}
+
+    before = seen()
+    _busy_corpus(team)  # anna submits an article: hers to see from then on
+    after_own = seen()
+    claim = ClaimFactory(article=team.article, start=20, end=30)
+    AnnotationFactory(claim=claim, annotator=team.annotator2, topic=team.topic)
+    ReviewFactory(claim=claim, curator=team.curator, topic=team.topic)
+    AssignmentFactory(article=team.article, annotator=team.curator)
+    after_others = seen()
+    # Claims are shared (a new span shows); nothing else that others did moves her figures.
+    assert after_others == {**after_own, "n_claims": after_own["n_claims"] + 1}
+    assert before["n_annotations"] == 0
