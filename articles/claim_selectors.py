@@ -5,6 +5,7 @@ selectors.claims_for_article)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from django.db.models import Count, Prefetch, QuerySet
 
@@ -66,8 +67,9 @@ def attach_article_counts(access: Access, articles: Sequence[Article]) -> None:
     articles' counters (ArticleCounts) give the claims and every kind the caller sees all of;
     the kinds blind mode hides from them are counted on this page's rows."""
     ids = [article.pk for article in articles]
-    kept = {
-        row["article_id"]: row for row in ArticleCounts.objects.filter(article_id__in=ids).values()
+    kept: dict[int, dict[str, Any]] = {
+        row["article_id"]: dict(row)
+        for row in ArticleCounts.objects.filter(article_id__in=ids).values()
     }
 
     def from_counters(field: str) -> dict[int, int]:

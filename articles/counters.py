@@ -29,6 +29,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import connection, transaction
 from django.db.models import Count, Exists, OuterRef
@@ -607,8 +608,8 @@ def recount(corpus_ids: Iterable[int] | None = None, *, repair: bool = True) -> 
         live_of = dict(article_rows.values_list("pk", "deleted_at"))
         corpus_of = dict(article_rows.values_list("pk", "corpus_id"))
         expected = _expected_articles(None if corpus_ids is None else list(corpus_of))
-        kept = {
-            row["article_id"]: row
+        kept: dict[int, dict[str, Any]] = {
+            row["article_id"]: dict(row)
             for row in ArticleCounts.objects.filter(article_id__in=list(corpus_of)).values()
         }
         for pk, counted in expected.items():
@@ -631,17 +632,16 @@ def recount(corpus_ids: Iterable[int] | None = None, *, repair: bool = True) -> 
                 totals["articles"] += 1
                 for field in FIELDS:
                     totals[field] += counted[field]
-        corpus_kept = {
-            row["corpus_id"]: row
+        corpus_kept: dict[int, dict[str, Any]] = {
+            row["corpus_id"]: dict(row)
             for row in CorpusCounts.objects.filter(corpus_id__in=corpus_list).values()
         }
         for pk, counted in corpus_expected.items():
-            row = corpus_kept.get(pk)
+            kept_row = corpus_kept.get(pk)
             for field, value in counted.items():
-                if row is None or row[field] != value:
-                    differences.append(
-                        Difference("corpus", pk, field, None if row is None else row[field], value)
-                    )
+                if kept_row is None or kept_row[field] != value:
+                    was = None if kept_row is None else kept_row[field]
+                    differences.append(Difference("corpus", pk, field, was, value))
         if repair and differences:
             wrong_articles = {d.key for d in differences if d.table == "article"}
             for pk in wrong_articles:
@@ -654,5 +654,7 @@ def recount(corpus_ids: Iterable[int] | None = None, *, repair: bool = True) -> 
 
 def counts_of_corpus(corpus_id: int) -> dict[str, int]:
     """The counters kept for one corpus (for tests and the recount command)."""
-    row = CorpusCounts.objects.filter(corpus_id=corpus_id).values().first() or {}
-    return {k: v for k, v in row.items() if k != "corpus_id"}
+    row: dict[str, Any] = dict(
+        CorpusCounts.objects.filter(corpus_id=corpus_id).values().first() or {}
+    )
+    return {k: int(v) for k, v in row.items() if k != "corpus_id"}

@@ -539,9 +539,8 @@ def run_counts(db: str, size: int, options: argparse.Namespace) -> dict:
         )
     import_seconds = time.perf_counter() - started
     some = list(Article.objects.filter(corpus=corpus_obj).order_by("id")[:5])
-    annas = User.objects.get(username="anna")
     for article in some:
-        services.article_submit(actor=annas, article=article, role=Role.ANNOTATOR)
+        services.article_submit(actor=anna, article=article, role=Role.ANNOTATOR)
 
     from django.db import connection, reset_queries
     from django.test.utils import CaptureQueriesContext
@@ -557,7 +556,7 @@ def run_counts(db: str, size: int, options: argparse.Namespace) -> dict:
         ),
     ]
     rows = []
-    for who in (owner, annas):
+    for who in (owner, anna):
         client = Client(HTTP_HOST="127.0.0.1")
         client.force_login(who)
         for name, path in paths:
