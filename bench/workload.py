@@ -488,7 +488,7 @@ def run_counts(db: str, size: int, options: argparse.Namespace) -> dict:
     if options.root:
         harness.ROOT = Path(options.root).resolve()
     if db == "postgres":
-        url = harness.pg_database_fresh(f"counts_bench_{size}")
+        url = harness.pg_database_fresh(f"counts_{'ref' if options.root else 'now'}_{size}")
     else:
         url = f"sqlite:///{tempfile.mkdtemp(prefix='aa-counts-')}/db.sqlite3"
     env = harness.app_env(url, API_THROTTLE_USER="1000000/minute")
