@@ -299,3 +299,21 @@ def test_a_blind_annotators_counts_do_not_move_when_others_work(team):
     # Claims are shared (a new span shows); nothing else that others did moves her figures.
     assert after_others == {**after_own, "n_claims": after_own["n_claims"] + 1}
     assert before["n_annotations"] == 0
+
+
+def test_the_corpus_page_takes_its_total_from_the_counter_unless_filtered(team, client):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    for _ in range(3):
+        ArticleFactory(corpus=team.corpus, title="Tariffs")
+    client.force_login(team.owner)
+    counting = 'SELECT COUNT(*) AS "__count" FROM "articles_article"'
+    with CaptureQueriesContext(connection) as queries:
+        page = client.get("/corpora/chips/")
+    assert "4 articles" in page.content.decode()
+    assert not any(counting in q["sql"] for q in queries.captured_queries)
+    with CaptureQueriesContext(connection) as queries:
+        page = client.get("/corpora/chips/?q=Tariffs")
+    assert "3 articles" in page.content.decode()
+    assert any(counting in q["sql"] for q in queries.captured_queries)
