@@ -317,3 +317,35 @@ def test_the_corpus_page_takes_its_total_from_the_counter_unless_filtered(team, 
         page = client.get("/corpora/chips/?q=Tariffs")
     assert "3 articles" in page.content.decode()
     assert any(counting in q["sql"] for q in queries.captured_queries)
+
+
+def _queries_of(client, url: str) -> int:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(url).status_code == 200
+    return len(queries)
+
+
+@pytest.mark.parametrize("blind", [False, True], ids=["open", "blind"])
+@pytest.mark.parametrize("role", ["annotator", "owner"])
+def test_the_dashboard_and_corpus_page_query_counts_do_not_grow(team, client, role, blind):
+    team.corpus.blind = blind
+    team.corpus.save()
+    client.force_login(getattr(team, role))
+    seen = []
+    for n in (2, 30):
+        while team.corpus.articles.count() < n:
+            article = ArticleFactory(corpus=team.corpus)
+            claim = ClaimFactory(article=article)
+            AnnotationFactory(claim=claim, annotator=team.annotator2, topic=team.topic)
+            AssignmentFactory(article=article, annotator=team.annotator)
+        seen.append((_queries_of(client, "/"), _queries_of(client, "/corpora/chips/")))
+    assert seen[0] == seen[1] == PAGE_QUERIES[role]
+
+
+# The session and user, then: the dashboard's one query; the corpus page's corpus with role,
+# the article total (the counter), the page of articles with counts, topics, members (bulk
+# actions and export menu, owners), and what the role's menus need.
+PAGE_QUERIES = {"annotator": (3, 6), "owner": (3, 8)}
