@@ -140,12 +140,16 @@ if _db["ENGINE"] == "django.db.backends.sqlite3":
 else:
     _db.setdefault("CONN_MAX_AGE", env.int("DATABASE_CONN_MAX_AGE", default=60))
     _db["CONN_HEALTH_CHECKS"] = True
+    # No JIT: the counts' CASE branches (articles/selectors.py) raise a short query's estimated
+    # cost past jit_above_cost, and compiling took 150 ms to 2.8 s of a 30 ms read (EXPLAIN).
+    _db.setdefault("OPTIONS", {}).setdefault("options", "-c jit=off")
 # A streaming replica for heavy reads (articles/replica.py): exports, agreement, search, lists.
 # Without DATABASE_REPLICA_URL everything reads from the primary, as before.
 _replica_url = env.str("DATABASE_REPLICA_URL", default="")
 REPLICA_ALIASES: tuple[str, ...] = ()
 if _replica_url:
     DATABASES["replica"] = env.db_url_config(_replica_url)
+    DATABASES["replica"].setdefault("OPTIONS", {}).setdefault("options", "-c jit=off")
     DATABASES["replica"].update(
         CONN_MAX_AGE=_db.get("CONN_MAX_AGE", 0),
         CONN_HEALTH_CHECKS=True,

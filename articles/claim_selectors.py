@@ -5,11 +5,20 @@ selectors.claims_for_article)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from django.db.models import Count, Prefetch, QuerySet
 
 from .access import Access, Kind
-from .models import Annotation, Article, Assignment, AssignmentState, Claim, Review
+from .models import (
+    Annotation,
+    Article,
+    ArticleCounts,
+    Assignment,
+    AssignmentState,
+    Claim,
+    Review,
+)
 from .selectors import annotations_prefetch
 
 
@@ -54,33 +63,56 @@ def articles_listed(access: Access) -> QuerySet[Article]:
 def attach_article_counts(access: Access, articles: Sequence[Article]) -> None:
     """Sets n_claims, n_annotations, n_reviewed, n_assigned, n_submitted (of the work the
     caller may see) and my_state on each of `articles`, the same figures as
-    selectors.articles_for_corpus, in four queries whatever the page size."""
+    selectors.articles_for_corpus, in two to four queries whatever the page size: the
+    articles' counters (ArticleCounts) give the claims and every kind the caller sees all of;
+    the kinds blind mode hides from them are counted on this page's rows."""
     ids = [article.pk for article in articles]
-    claims = _grouped(Claim.objects.alive().filter(article_id__in=ids), "article_id")
-    annotations = _grouped(
-        Annotation.objects.alive().filter(
-            access.visible(Kind.ANNOTATION), claim__article_id__in=ids
-        ),
-        "claim__article_id",
-    )
-    reviewed = _grouped(
-        Review.objects.filter(
-            access.visible(Kind.REVIEW), claim__deleted_at__isnull=True, claim__article_id__in=ids
-        ),
-        "claim__article_id",
-    )
+    kept: dict[int, dict[str, Any]] = {
+        row["article_id"]: dict(row)
+        for row in ArticleCounts.objects.filter(article_id__in=ids).values()
+    }
+
+    def from_counters(field: str) -> dict[int, int]:
+        return {pk: row[field] for pk, row in kept.items()}
+
+    claims = from_counters("claims")
+    if access.sees_everything(Kind.ANNOTATION):
+        annotations = from_counters("annotations")
+    else:
+        annotations = _grouped(
+            Annotation.objects.alive().filter(
+                access.visible(Kind.ANNOTATION), claim__article_id__in=ids
+            ),
+            "claim__article_id",
+        )
+    if access.sees_everything(Kind.REVIEW):
+        reviewed = from_counters("reviewed")
+    else:
+        reviewed = _grouped(
+            Review.objects.filter(
+                access.visible(Kind.REVIEW),
+                claim__deleted_at__isnull=True,
+                claim__article_id__in=ids,
+            ),
+            "claim__article_id",
+        )
     # One's own assignments are always visible to oneself (access.RULES: author "annotator").
-    assigned: dict[int, int] = {}
-    submitted: dict[int, int] = {}
+    sees_all_assignments = access.sees_everything(Kind.ASSIGNMENT)
+    assignments = Assignment.objects.filter(article_id__in=ids)
+    if sees_all_assignments:
+        assigned, submitted = from_counters("assignments"), from_counters("assignments_submitted")
+        assignments = assignments.filter(annotator_id=access.user_id)
+    else:
+        assigned, submitted = {}, {}
+        assignments = assignments.filter(access.visible(Kind.ASSIGNMENT))
     mine: dict[int, str] = {}
-    for article_id, annotator_id, state in (
-        Assignment.objects.filter(access.visible(Kind.ASSIGNMENT), article_id__in=ids)
-        .order_by()
-        .values_list("article_id", "annotator_id", "state")
+    for article_id, annotator_id, state in assignments.order_by().values_list(
+        "article_id", "annotator_id", "state"
     ):
-        assigned[article_id] = assigned.get(article_id, 0) + 1
-        if state == AssignmentState.SUBMITTED:
-            submitted[article_id] = submitted.get(article_id, 0) + 1
+        if not sees_all_assignments:
+            assigned[article_id] = assigned.get(article_id, 0) + 1
+            if state == AssignmentState.SUBMITTED:
+                submitted[article_id] = submitted.get(article_id, 0) + 1
         if annotator_id == access.user_id:
             mine[article_id] = state
     for article in articles:

@@ -870,3 +870,52 @@ class Job(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.id} ({self.status})"
+
+
+# --- Counters kept by the database (articles/counters.py) ------------------------------------
+
+
+class ArticleCounts(models.Model):
+    """An article's live work, kept by database triggers on every write (articles/counters.py):
+    reads of counts look these up instead of counting the corpus. Never written by the app."""
+
+    article = models.OneToOneField(
+        Article, on_delete=models.CASCADE, primary_key=True, related_name="counts"
+    )
+    claims = models.IntegerField(default=0)  # live claims (orphans included)
+    annotations = models.IntegerField(default=0)  # annotations of live claims
+    reviewed = models.IntegerField(default=0)  # live claims with a review
+    claims_tagged = models.IntegerField(default=0)  # live claims with at least one annotation
+    assignments = models.IntegerField(default=0)
+    assignments_submitted = models.IntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"counts of article {self.article_id}"
+
+
+class CorpusCounts(models.Model):
+    """A corpus's live articles and the sum of their ArticleCounts, kept by the same triggers."""
+
+    corpus = models.OneToOneField(
+        Corpus, on_delete=models.CASCADE, primary_key=True, related_name="counts"
+    )
+    articles = models.IntegerField(default=0)  # live articles
+    claims = models.IntegerField(default=0)
+    annotations = models.IntegerField(default=0)
+    reviewed = models.IntegerField(default=0)
+    claims_tagged = models.IntegerField(default=0)
+    assignments = models.IntegerField(default=0)
+    assignments_submitted = models.IntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"counts of corpus {self.corpus_id}"
+
+
+COUNTED_FIELDS = (
+    "claims",
+    "annotations",
+    "reviewed",
+    "claims_tagged",
+    "assignments",
+    "assignments_submitted",
+)

@@ -14,20 +14,24 @@ from typing import Any, cast
 
 from django.core.exceptions import ValidationError
 from django.db.models import (
+    Case,
     Count,
     Exists,
+    F,
     IntegerField,
     OuterRef,
     Prefetch,
     Q,
     QuerySet,
     Subquery,
+    Sum,
     Value,
+    When,
 )
 from django.db.models.functions import Coalesce, Substr
 from django.http import Http404
 
-from .access import Access, Kind, visible_q
+from .access import SEES_ALL_ROLES, Access, Kind, submitted_articles
 from .models import (
     Annotation,
     ApiToken,
@@ -37,6 +41,7 @@ from .models import (
     Claim,
     Comment,
     Corpus,
+    CorpusCounts,
     Evidence,
     Guidelines,
     Invitation,
@@ -98,22 +103,86 @@ def _fetch_with_access(user, queryset: QuerySet, corpus_ref: str, pk: Any, missi
 # --- Corpora -------------------------------------------------------------------------------
 
 
+def _kept(field: str) -> Coalesce:
+    """A corpus's counter (CorpusCounts, kept by the database: articles/counters.py)."""
+    return Coalesce(F(f"counts__{field}"), Value(0))
+
+
+def _mine_over_submitted(user, field: str) -> Coalesce:
+    """The sum of an ArticleCounts field over the live articles of the corpus that the user
+    has submitted: what a member who sees others' work only there may count of it."""
+    summed = (
+        Assignment.objects.filter(
+            annotator=user,
+            state=AssignmentState.SUBMITTED,
+            article__corpus=OuterRef("pk"),
+            article__deleted_at__isnull=True,
+        )
+        .order_by()
+        .values("article__corpus")
+        .annotate(n=Sum(f"article__counts__{field}"))
+        .values("n")
+    )
+    return Coalesce(Subquery(summed, output_field=IntegerField()), Value(0))
+
+
+def _my_tags_elsewhere(user) -> Coalesce:
+    """The user's own annotations (one per claim: the claims they tagged) on live claims of
+    articles they have not submitted."""
+    return _count(
+        Annotation.objects.alive()
+        .filter(annotator=user)
+        .exclude(claim__article__in=submitted_articles(user.pk)),
+        "claim__article__corpus",
+    )
+
+
+def _counted_for_user(user) -> dict[str, Any]:
+    """The corpus counts a member may see, from the counters (no scan of the corpus): the
+    whole corpus's where they see everyone's work of that kind (access.visible_q says who),
+    else their own work plus the counters of the articles they submitted. Expects
+    `member_role` annotated."""
+    sees_all = Q(member_role__in=SEES_ALL_ROLES)
+    sees_all_work = sees_all | Q(blind=False)  # annotations, assignments: blind_only kinds
+
+    def visible(field: str, *, when: Q, own: Any = None) -> Case:
+        mine = _mine_over_submitted(user, field)
+        return Case(
+            When(when, then=_kept(field)),
+            default=mine if own is None else own + mine,
+            output_field=IntegerField(),
+        )
+
+    my_tags = _my_tags_elsewhere(user)
+    my_open = _count(
+        Assignment.objects.filter(
+            annotator=user, state=AssignmentState.ASSIGNED, article__deleted_at__isnull=True
+        ),
+        "article__corpus",
+    )
+    return {
+        "n_annotations": visible("annotations", when=sees_all_work, own=my_tags),
+        "n_reviewed": visible("reviewed", when=sees_all),
+        "n_claims_tagged": visible("claims_tagged", when=sees_all_work, own=my_tags),
+        "n_assignments": visible("assignments", when=sees_all_work, own=my_open),
+        "n_assignments_submitted": visible("assignments_submitted", when=sees_all_work),
+    }
+
+
 def corpora_for_user(user) -> QuerySet[Corpus]:
     """The corpora the user is a member of, with their role (`member_role`, for display) and
-    progress counts; the counts include only the work the user may see in each corpus."""
+    progress counts; the counts include only the work the user may see in each corpus, and
+    come from the counters the database keeps (none of them counts the corpus's rows)."""
     if not user.is_authenticated:
         return Corpus.objects.none()
-    annotations = Annotation.objects.alive().filter(visible_q(Kind.ANNOTATION, user_id=user.pk))
-    reviews = Review.objects.filter(
-        visible_q(Kind.REVIEW, user_id=user.pk), claim__deleted_at__isnull=True
-    )
+    counted = _counted_for_user(user)
     return (
         Corpus.objects.filter(memberships__user=user)
+        .annotate(member_role=_role_in("pk", user))
         .annotate(
-            member_role=_role_in("pk", user),
-            n_articles=_count(Article.objects.alive(), "corpus"),
-            n_claims=_count(Claim.objects.alive(), "article__corpus"),
-            n_annotations=_count(annotations, "claim__article__corpus"),
+            n_articles=_kept("articles"),
+            n_claims=_kept("claims"),
+            n_annotations=counted["n_annotations"],
             n_my_assigned=_count(
                 Assignment.objects.filter(annotator=user, article__deleted_at__isnull=True),
                 "article__corpus",
@@ -126,7 +195,7 @@ def corpora_for_user(user) -> QuerySet[Corpus]:
                 ),
                 "article__corpus",
             ),
-            n_reviewed=_count(reviews, "claim__article__corpus"),
+            n_reviewed=counted["n_reviewed"],
         )
         .order_by("name")
     )
@@ -189,29 +258,55 @@ def has_submitted(*, user, article: Article) -> bool:
 
 def articles_for_corpus(access: Access) -> QuerySet[Article]:
     """A corpus's live articles with progress counts (of the work the caller may see) and the
-    caller's assignment state. The text is deferred: lists never need it."""
+    caller's assignment state. The text is deferred: lists never need it. A count of work the
+    caller sees all of is the article's counter (ArticleCounts); the others are counted."""
     my_assignment = Assignment.objects.filter(article=OuterRef("pk"), annotator=access.user)
     assignments = Assignment.objects.filter(access.visible(Kind.ASSIGNMENT))
+
+    def counted(kind: Kind, field: str, rows: Any) -> Any:
+        return Coalesce(F(f"counts__{field}"), Value(0)) if access.sees_everything(kind) else rows
+
     return (
         Article.objects.alive()
         .filter(corpus=access.corpus)
         .defer("text")
         .annotate(
-            n_claims=_count(Claim.objects.alive(), "article"),
-            n_annotations=_count(
-                Annotation.objects.alive().filter(access.visible(Kind.ANNOTATION)),
-                "claim__article",
+            n_claims=Coalesce(F("counts__claims"), Value(0)),
+            n_annotations=counted(
+                Kind.ANNOTATION,
+                "annotations",
+                _count(
+                    Annotation.objects.alive().filter(access.visible(Kind.ANNOTATION)),
+                    "claim__article",
+                ),
             ),
-            n_reviewed=_count(
-                Review.objects.filter(access.visible(Kind.REVIEW), claim__deleted_at__isnull=True),
-                "claim__article",
+            n_reviewed=counted(
+                Kind.REVIEW,
+                "reviewed",
+                _count(
+                    Review.objects.filter(
+                        access.visible(Kind.REVIEW), claim__deleted_at__isnull=True
+                    ),
+                    "claim__article",
+                ),
             ),
-            n_assigned=_count(assignments, "article"),
-            n_submitted=_count(assignments.filter(state=AssignmentState.SUBMITTED), "article"),
+            n_assigned=counted(Kind.ASSIGNMENT, "assignments", _count(assignments, "article")),
+            n_submitted=counted(
+                Kind.ASSIGNMENT,
+                "assignments_submitted",
+                _count(assignments.filter(state=AssignmentState.SUBMITTED), "article"),
+            ),
             my_state=Subquery(my_assignment.values("state")[:1]),
         )
         .order_by("id")
     )
+
+
+def live_articles_kept(corpus: Corpus) -> int:
+    """The corpus's live articles, from its counter: one lookup by key, read afresh (a page
+    shown again after a write in the same request must not show the count from before)."""
+    kept = CorpusCounts.objects.filter(corpus=corpus).values_list("articles", flat=True).first()
+    return kept or 0
 
 
 # --- Claims and what hangs from them ----------------------------------------------------------
@@ -362,18 +457,9 @@ def comments_for_claim(access: Access, claim: Claim) -> QuerySet[Comment]:
 def corpora_for_dashboard(user) -> QuerySet[Corpus]:
     """corpora_for_user plus what the dashboard shows: claims tagged at least once, the team's
     assignments (all and submitted), and the next article assigned to the user and not yet
-    submitted (`next_article_id`, `next_article_title`); counts of the work the user may see.
-    Still one query."""
-    tagged_claims = Claim.objects.alive().filter(
-        Exists(
-            Annotation.objects.filter(
-                visible_q(Kind.ANNOTATION, user_id=user.pk), claim=OuterRef("pk")
-            )
-        )
-    )
-    live_assignments = Assignment.objects.filter(
-        visible_q(Kind.ASSIGNMENT, user_id=user.pk), article__deleted_at__isnull=True
-    )
+    submitted (`next_article_id`, `next_article_title`); counts of the work the user may see,
+    from the counters. Still one query."""
+    counted = _counted_for_user(user)
     my_open = Assignment.objects.filter(
         annotator=user,
         state=AssignmentState.ASSIGNED,
@@ -381,11 +467,9 @@ def corpora_for_dashboard(user) -> QuerySet[Corpus]:
         article__deleted_at__isnull=True,
     ).order_by("article_id")
     return corpora_for_user(user).annotate(
-        n_claims_tagged=_count(tagged_claims, "article__corpus"),
-        n_assignments=_count(live_assignments, "article__corpus"),
-        n_assignments_submitted=_count(
-            live_assignments.filter(state=AssignmentState.SUBMITTED), "article__corpus"
-        ),
+        n_claims_tagged=counted["n_claims_tagged"],
+        n_assignments=counted["n_assignments"],
+        n_assignments_submitted=counted["n_assignments_submitted"],
         next_article_id=Subquery(my_open.values("article_id")[:1]),
         next_article_title=Subquery(my_open.values("article__title")[:1]),
     )

@@ -478,6 +478,151 @@ def plans(owner, corpus_obj, article) -> dict[str, str]:
     }
 
 
+# --- Counts: the corpus detail, the dashboard, the corpus page and a page of articles ----------
+
+
+def run_counts(db: str, size: int, options: argparse.Namespace) -> dict:
+    """`size` short articles (2 tagged claims each) imported in a blind corpus through the
+    app's importer, then each read with counts in process: median ms and queries, as the owner
+    and as a blind annotator who has submitted a few articles."""
+    if options.root:
+        harness.ROOT = Path(options.root).resolve()
+    if db == "postgres":
+        url = harness.pg_database_fresh(f"counts_{'ref' if options.root else 'now'}_{size}")
+    else:
+        url = f"sqlite:///{tempfile.mkdtemp(prefix='aa-counts-')}/db.sqlite3"
+    env = harness.app_env(url, API_THROTTLE_USER="1000000/minute")
+    harness.prepare(env)  # the pages need the static manifest
+    harness.django_setup(env)
+
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.hashers import make_password
+    from django.test import Client
+
+    from articles import imports, services
+    from articles.models import Article, Corpus, Role
+
+    User = get_user_model()
+    hashed = make_password(PASSWORD)
+    owner = User.objects.create(username="owner", password=hashed)
+    anna = User.objects.create(username="anna", password=hashed)
+    topic = "Export controls work"
+    corpus_obj = services.corpus_create(
+        actor=owner, name="counts", slug="counts", blind=True, topics=[{"label": topic}]
+    )
+    services.membership_add(
+        actor=owner, corpus=corpus_obj, role=Role.OWNER, username="anna", new_role=Role.ANNOTATOR
+    )
+    rng = random.Random(size)
+    started = time.perf_counter()
+    chunk = 20_000
+    for first in range(0, size, chunk):
+        lines = [
+            json.dumps(
+                harness.article_line(
+                    rng,
+                    title=f"Article {n}",
+                    words=60,
+                    claims=2,
+                    annotators=["owner", "anna"],
+                    topic=topic,
+                )
+            )
+            for n in range(first, min(size, first + chunk))
+        ]
+        imports.import_file(
+            actor=owner,
+            corpus=corpus_obj,
+            role=Role.OWNER,
+            name="counts.jsonl",
+            data="\n".join(lines).encode(),
+        )
+    import_seconds = time.perf_counter() - started
+    some = list(Article.objects.filter(corpus=corpus_obj).order_by("id")[:5])
+    for article in some:
+        services.article_submit(actor=anna, article=article, role=Role.ANNOTATOR)
+
+    from django.db import connection, reset_queries
+    from django.test.utils import CaptureQueriesContext
+
+    paths = [
+        ("GET /api/v1/corpora/{slug}", "/api/v1/corpora/counts"),
+        ("GET /api/v1/corpora", "/api/v1/corpora"),
+        ("GET / (dashboard)", "/"),
+        ("GET /corpora/{slug}/ (corpus page)", "/corpora/counts/"),
+        (
+            "GET /api/v1/corpora/{slug}/articles?page_size=100",
+            "/api/v1/corpora/counts/articles?page_size=100",
+        ),
+    ]
+    rows = []
+    for who in (owner, anna):
+        client = Client(HTTP_HOST="127.0.0.1")
+        client.force_login(who)
+        for name, path in paths:
+
+            def call(path=path, client=client):
+                response = client.get(path)
+                assert response.status_code == 200, (path, response.status_code)
+                return response
+
+            call()
+            reset_queries()
+            with CaptureQueriesContext(connection) as queries:
+                call()
+            count = len(queries)
+            rows.append(
+                {
+                    "endpoint": f"{name} as {'owner' if who == owner else 'blind annotator'}",
+                    "ms": median_ms(call, options.repeat),
+                    "queries": count,
+                }
+            )
+    assert Corpus.objects.filter(slug="counts").exists()
+    return {"db": db, "size": size, "import_s": import_seconds, "in_process": rows}
+
+
+def counts_main(options: argparse.Namespace) -> None:
+    harness.print_machine()
+    print(f"load average before: {load_average()}")
+    results = []
+    sizes = [int(x) for x in options.counts.split(",")]
+    for size in sizes:
+        for db in ["sqlite", "postgres"] if options.db == "both" else [options.db]:
+            for root in [options.reference, None] if options.reference else [None]:
+                args = [harness.PYTHON, __file__, "--one-counts", db, "--counts", str(size)]
+                args += ["--repeat", str(options.repeat)]
+                args += ["--root", root] if root else []
+                done = subprocess.run(args, capture_output=True, text=True, env=dict(os.environ))
+                lines = [x for x in done.stdout.splitlines() if x.startswith("RESULT ")]
+                if done.returncode != 0 or not lines:
+                    sys.stderr.write(done.stdout[-3000:] + done.stderr[-5000:])
+                    raise SystemExit(f"the {db} run at {size} failed")
+                result = json.loads(lines[-1][len("RESULT ") :])
+                result["before"] = bool(root)
+                result["load"] = load_average()
+                results.append(result)
+                print(
+                    f"{db} {size:,} articles{' (reference)' if root else ''}: import "
+                    f"{result['import_s']:.1f} s; load average after: {result['load']}",
+                    flush=True,
+                )
+    names = {"sqlite": "SQLite", "postgres": "PostgreSQL"}
+    print(f"\nin process, median of {options.repeat} requests: ms (queries)\n")
+    headers = ["endpoint"] + [
+        f"{names[r['db']]} {r['size']:,}{' before' if r['before'] else ''}" for r in results
+    ]
+    table = []
+    for index, row in enumerate(results[0]["in_process"]):
+        cells = []
+        for r in results:
+            measured = r["in_process"][index]
+            cells.append(f"{measured['ms']:.1f} ({measured['queries']})")
+        table.append([row["endpoint"], *cells])
+    print(harness.table(headers, table))
+    print(f"\nload average at the end: {load_average()}")
+
+
 # --- The parent -------------------------------------------------------------------------------
 
 
@@ -500,9 +645,23 @@ def main() -> None:
         help="also run the workload on another checkout (e.g. /work/main before these changes), "
         "database by database, for a before/after in the same run",
     )
+    parser.add_argument(
+        "--counts",
+        metavar="SIZES",
+        help="instead of the workload: the reads with counts at these corpus sizes "
+        "(comma-separated numbers of articles, e.g. 1000,100000)",
+    )
     parser.add_argument("--one", choices=["sqlite", "postgres"], help=argparse.SUPPRESS)
+    parser.add_argument("--one-counts", choices=["sqlite", "postgres"], help=argparse.SUPPRESS)
     parser.add_argument("--root", help=argparse.SUPPRESS)
     options = parser.parse_args()
+    if options.one_counts:
+        result = run_counts(options.one_counts, int(options.counts), options)
+        print("RESULT " + json.dumps(result), flush=True)
+        return
+    if options.counts:
+        counts_main(options)
+        return
     if options.one:
         print("RESULT " + json.dumps(run_one(options.one, options)), flush=True)
         return

@@ -7,6 +7,7 @@ from typing import Any
 
 from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -19,7 +20,44 @@ from articles.permissions import Action
 from . import documents
 from . import serializers as s
 from .base import ApiView, etag, named_in_body
+from .pagination import CursorPage
 from .schema import CONFLICT, ERRORS, STALE
+
+COUNT_PARAMETER = "count"
+_TRUE, _FALSE = ("true", "1", "yes"), ("false", "0", "no", "")
+
+
+class CountedCursorPage(CursorPage):
+    """The cursor page with `count`: the number of articles the list has in all. Unfiltered it
+    is the corpus's counter (free); filtered, it is an exact COUNT of the matching articles,
+    made only when asked with `?count=true` (else null)."""
+
+    def get_paginated_response_schema(self, schema: dict) -> dict:
+        paged = super().get_paginated_response_schema(schema)
+        paged["properties"] = {
+            "count": {
+                "type": "integer",
+                "nullable": True,
+                "description": "Articles in the whole list (every page): always given when the "
+                "list is not filtered; with filters, only with `count=true` (it costs a count "
+                "of the matching articles), else null.",
+            },
+            **paged["properties"],
+        }
+        return paged
+
+    def get_schema_operation_parameters(self, view) -> list[dict]:
+        return [
+            *super().get_schema_operation_parameters(view),
+            {
+                "name": COUNT_PARAMETER,
+                "required": False,
+                "in": "query",
+                "description": "true: give `count` for a filtered list too (a count of the "
+                "matching articles). An unfiltered list always has it.",
+                "schema": {"type": "boolean"},
+            },
+        ]
 
 
 def _article_body(article: Article, access: Access) -> Any:
@@ -31,10 +69,31 @@ class ArticleListView(ApiView):
     lookup_url_kwarg = "slug"
     serializer_class = s.ArticleListItemSerializer
     filterset_class = ArticleFilterSet
+    pagination_class = CountedCursorPage
     rows_share = "corpus"
 
     def get_queryset(self) -> QuerySet:
         return claim_selectors.articles_listed(self.access)
+
+    def filter_queryset(self, queryset: QuerySet) -> QuerySet:
+        self.filtered = super().filter_queryset(queryset)
+        return self.filtered
+
+    def listed_with_total(self) -> Response:
+        """A page of the list, with `count` (CountedCursorPage says when it is given)."""
+        wanted = self.request.query_params.get(COUNT_PARAMETER, "").lower()
+        if wanted not in _TRUE + _FALSE:
+            raise ValidationError({COUNT_PARAMETER: ["count must be true or false."]})
+        response = self.list()
+        query = self.request.query_params
+        if not any(query.get(name) not in (None, "") for name in ArticleFilterSet.base_filters):
+            total: int | None = selectors.live_articles_kept(self.parent)
+        elif wanted in _TRUE:
+            total = self.filtered.order_by().count()
+        else:
+            total = None
+        response.data = {"count": total, **response.data}
+        return response
 
     def paginate_queryset(self, queryset: QuerySet | Sequence[Any]) -> list[Any]:
         rows = super().paginate_queryset(queryset)
@@ -43,7 +102,7 @@ class ArticleListView(ApiView):
 
     @extend_schema(responses=s.ArticleListItemSerializer(many=True))
     def get(self, request: Request, slug: str) -> Response:
-        return self.list()
+        return self.listed_with_total()
 
     @extend_schema(
         request=s.ArticleInputSerializer,

@@ -122,10 +122,12 @@ def _corpus_context(
         for problem in filters.warnings:
             messages.warning(request, problem)
     query = filters.querystring()
+    # Unfiltered, the number of articles is the corpus's counter: no COUNT(*) of the corpus.
+    kept = None if query else selectors.live_articles_kept(corpus)
     return {
         "corpus": corpus,
         "role": access.role,
-        "page": paginate(request, filters.qs, ARTICLES_PER_PAGE),
+        "page": paginate(request, filters.qs, ARTICLES_PER_PAGE, count=kept),
         "filters": {**filters.values, "show_disagreements": show_disagreements},
         "status_filters": STATUS_FILTERS,
         "filtered": bool(query),

@@ -121,11 +121,20 @@ def corpus_for(request: HttpRequest, slug: str, action: Action) -> tuple[Corpus,
 
 
 def paginate(
-    request: HttpRequest, objects, per_page: int, param: str = "page", number: Any = None
+    request: HttpRequest,
+    objects,
+    per_page: int,
+    param: str = "page",
+    number: Any = None,
+    count: int | None = None,
 ) -> Page:
     """A page of `objects` (the one the query string names, unless `number` is given); a bad or
-    too large page number gives the nearest page, not an error."""
-    return Paginator(objects, per_page).get_page(number or request.GET.get(param))
+    too large page number gives the nearest page, not an error. `count`: the number of objects
+    when the caller knows it (a counter), instead of a COUNT(*)."""
+    paginator = Paginator(objects, per_page)
+    if count is not None:
+        paginator.count = count  # Paginator.count is a cached_property: this is its value
+    return paginator.get_page(number or request.GET.get(param))
 
 
 def team_nav(access: Access) -> dict[str, bool]:

@@ -71,5 +71,6 @@ def test_a_page_of_the_list_takes_six_queries_whatever_its_size(team, client_for
             response = client.get(URL)
         assert len(response.json()["results"]) == n
         counts.append(len(queries))
-    # corpus and role, the page, claims, annotations, reviews, assignments
+    # corpus and role, the page, the articles' counters (claims, annotations, assignments:
+    # the corpus is not blind), the reviews they may see, their own assignments, the total
     assert counts == [6, 6]

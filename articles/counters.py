@@ -1,0 +1,660 @@
+# ruff: noqa: S608  (SQL built from this module's constant table and field names only)
+"""Per-article and per-corpus counts of live work, kept by the database itself.
+
+Why triggers and not updates in the services: every writer changes these counts, and there are
+many (services, the bulk claims endpoint, the import's COPY and executemany paths, trash,
+restore and purge, merges, text versions, Django's cascades, the admin, test factories, a
+future script). A counter a writer has to remember is a counter someone forgets; a trigger
+cannot be bypassed by any of them. Measured (bench/README.md, "Counts"): on PostgreSQL the
+triggers are statement-level with transition tables, so a COPY of 100,000 claims updates each
+article's counters in one statement; on SQLite (one writer at a time) they are row-level.
+
+How they stay right under concurrency (PostgreSQL, READ COMMITTED): every change is SQL
+arithmetic on the counter row (`x = x + delta`), never a value read by Python and written back;
+and a trigger first locks the ArticleCounts rows it will change (in article order, then the
+CorpusCounts rows, always in that order: no deadlock between two of them) and only then, in a
+new statement with a new snapshot, counts what it needs ("was this claim tagged before?"), so
+it sees what a concurrent writer of the same article committed.
+
+What is counted (`ArticleCounts`): live claims (orphans included), annotations of live claims,
+live claims with a review, live claims with at least one annotation, assignments, submitted
+assignments. `CorpusCounts`: live articles, and the sum of the ArticleCounts of live articles.
+What a blind annotator may see is derived from these and from their own rows in
+`selectors` (`counted_for_user`), never from others' work on articles they have not submitted.
+
+`recount()` recomputes everything from the rows (`manage.py recount_corpora` repairs).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import connection, transaction
+from django.db.models import Count, Exists, OuterRef
+
+from .models import (
+    COUNTED_FIELDS,
+    Annotation,
+    Article,
+    ArticleCounts,
+    Assignment,
+    AssignmentState,
+    Claim,
+    CorpusCounts,
+    Review,
+)
+
+AC = "articles_articlecounts"
+CC = "articles_corpuscounts"
+FIELDS = COUNTED_FIELDS
+
+# --- PostgreSQL: statement-level triggers with transition tables ------------------------------
+
+# Applies moves of claims (claim id, article id, +1 / -1 for a live claim arriving / leaving an
+# article's count). `fresh`: the claims are new (no annotation or review can point at them yet).
+_PG_APPLY_CLAIMS = f"""
+CREATE OR REPLACE FUNCTION aa_counts_apply_claims(ids bigint[], arts bigint[], signs int[],
+                                                  fresh boolean) RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+  PERFORM 1 FROM {AC} WHERE article_id = ANY(arts) ORDER BY article_id FOR UPDATE;
+  IF fresh THEN
+    UPDATE {AC} ac SET claims = ac.claims + d.n
+    FROM (SELECT a AS article_id, SUM(s) AS n FROM unnest(arts, signs) AS m(a, s) GROUP BY a) d
+    WHERE ac.article_id = d.article_id AND d.n <> 0;
+  ELSE
+    UPDATE {AC} ac SET claims = ac.claims + d.n, annotations = ac.annotations + d.ann,
+        reviewed = ac.reviewed + d.rev, claims_tagged = ac.claims_tagged + d.tagged
+    FROM (SELECT m.a AS article_id, SUM(m.s) AS n, SUM(m.s * t.n) AS ann,
+                 SUM(m.s * (EXISTS (SELECT 1 FROM articles_review r
+                                    WHERE r.claim_id = m.c))::int) AS rev,
+                 SUM(m.s * (t.n > 0)::int) AS tagged
+          FROM unnest(ids, arts, signs) AS m(c, a, s)
+          CROSS JOIN LATERAL (SELECT count(*) AS n FROM articles_annotation x
+                              WHERE x.claim_id = m.c) t
+          GROUP BY m.a) d
+    WHERE ac.article_id = d.article_id;
+  END IF;
+END $$;
+"""
+
+_PG_CLAIM = """
+CREATE OR REPLACE FUNCTION aa_counts_claim() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE ids bigint[]; arts bigint[]; signs int[];
+BEGIN
+  IF TG_OP = 'INSERT' THEN
+    SELECT array_agg(id), array_agg(article_id), array_agg(1) INTO ids, arts, signs
+    FROM new_rows WHERE deleted_at IS NULL;
+    IF ids IS NOT NULL THEN PERFORM aa_counts_apply_claims(ids, arts, signs, true); END IF;
+  ELSIF TG_OP = 'DELETE' THEN
+    SELECT array_agg(id), array_agg(article_id), array_agg(-1) INTO ids, arts, signs
+    FROM old_rows WHERE deleted_at IS NULL;
+    IF ids IS NOT NULL THEN PERFORM aa_counts_apply_claims(ids, arts, signs, false); END IF;
+  ELSE
+    SELECT array_agg(c), array_agg(a), array_agg(s) INTO ids, arts, signs FROM (
+      SELECT o.id AS c, o.article_id AS a, -1 AS s FROM old_rows o JOIN new_rows n USING (id)
+      WHERE o.deleted_at IS NULL AND (n.deleted_at IS NOT NULL OR n.article_id <> o.article_id)
+      UNION ALL
+      SELECT n.id, n.article_id, 1 FROM old_rows o JOIN new_rows n USING (id)
+      WHERE n.deleted_at IS NULL AND (o.deleted_at IS NOT NULL OR n.article_id <> o.article_id)
+    ) moved;
+    IF ids IS NOT NULL THEN PERFORM aa_counts_apply_claims(ids, arts, signs, false); END IF;
+  END IF;
+  RETURN NULL;
+END $$;
+"""
+
+# Annotations arriving on (+1) or leaving (-1) claims.
+_PG_ANNOTATION = f"""
+CREATE OR REPLACE FUNCTION aa_counts_annotation() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE ids bigint[]; signs int[];
+BEGIN
+  IF TG_OP = 'INSERT' THEN
+    SELECT array_agg(claim_id), array_agg(1) INTO ids, signs FROM new_rows;
+  ELSIF TG_OP = 'DELETE' THEN
+    SELECT array_agg(claim_id), array_agg(-1) INTO ids, signs FROM old_rows;
+  ELSE
+    SELECT array_agg(c), array_agg(s) INTO ids, signs FROM (
+      SELECT o.claim_id AS c, -1 AS s FROM old_rows o JOIN new_rows n USING (id)
+      WHERE o.claim_id <> n.claim_id
+      UNION ALL
+      SELECT n.claim_id, 1 FROM old_rows o JOIN new_rows n USING (id)
+      WHERE o.claim_id <> n.claim_id
+    ) moved;
+  END IF;
+  IF ids IS NULL THEN RETURN NULL; END IF;
+  PERFORM 1 FROM {AC} WHERE article_id IN (
+      SELECT article_id FROM articles_claim WHERE id = ANY(ids) AND deleted_at IS NULL)
+    ORDER BY article_id FOR UPDATE;
+  UPDATE {AC} ac SET annotations = ac.annotations + d.n,
+      claims_tagged = ac.claims_tagged + d.tagged
+  FROM (SELECT c.article_id, SUM(m.delta) AS n,
+               SUM((t.n > 0)::int - ((t.n - m.delta) > 0)::int) AS tagged
+        FROM (SELECT c, SUM(s) AS delta FROM unnest(ids, signs) AS u(c, s) GROUP BY c) m
+        JOIN articles_claim c ON c.id = m.c AND c.deleted_at IS NULL
+        CROSS JOIN LATERAL (SELECT count(*) AS n FROM articles_annotation x
+                            WHERE x.claim_id = m.c) t
+        GROUP BY c.article_id) d
+  WHERE ac.article_id = d.article_id AND (d.n <> 0 OR d.tagged <> 0);
+  RETURN NULL;
+END $$;
+"""
+
+_PG_REVIEW = f"""
+CREATE OR REPLACE FUNCTION aa_counts_review() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE ids bigint[]; signs int[];
+BEGIN
+  IF TG_OP = 'INSERT' THEN
+    SELECT array_agg(claim_id), array_agg(1) INTO ids, signs FROM new_rows;
+  ELSIF TG_OP = 'DELETE' THEN
+    SELECT array_agg(claim_id), array_agg(-1) INTO ids, signs FROM old_rows;
+  ELSE
+    SELECT array_agg(c), array_agg(s) INTO ids, signs FROM (
+      SELECT o.claim_id AS c, -1 AS s FROM old_rows o JOIN new_rows n USING (id)
+      WHERE o.claim_id <> n.claim_id
+      UNION ALL
+      SELECT n.claim_id, 1 FROM old_rows o JOIN new_rows n USING (id)
+      WHERE o.claim_id <> n.claim_id
+    ) moved;
+  END IF;
+  IF ids IS NULL THEN RETURN NULL; END IF;
+  PERFORM 1 FROM {AC} WHERE article_id IN (
+      SELECT article_id FROM articles_claim WHERE id = ANY(ids) AND deleted_at IS NULL)
+    ORDER BY article_id FOR UPDATE;
+  UPDATE {AC} ac SET reviewed = ac.reviewed + d.n
+  FROM (SELECT c.article_id, SUM(m.s) AS n FROM unnest(ids, signs) AS m(c, s)
+        JOIN articles_claim c ON c.id = m.c AND c.deleted_at IS NULL GROUP BY c.article_id) d
+  WHERE ac.article_id = d.article_id AND d.n <> 0;
+  RETURN NULL;
+END $$;
+"""
+
+_PG_ASSIGNMENT = f"""
+CREATE OR REPLACE FUNCTION aa_counts_assignment() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE arts bigint[]; signs int[]; subs int[];
+BEGIN
+  IF TG_OP = 'INSERT' THEN
+    SELECT array_agg(article_id), array_agg(1), array_agg((state = 'submitted')::int)
+    INTO arts, signs, subs FROM new_rows;
+  ELSIF TG_OP = 'DELETE' THEN
+    SELECT array_agg(article_id), array_agg(-1), array_agg(-(state = 'submitted')::int)
+    INTO arts, signs, subs FROM old_rows;
+  ELSE
+    SELECT array_agg(a), array_agg(s), array_agg(sub) INTO arts, signs, subs FROM (
+      SELECT o.article_id AS a, -1 AS s, -(o.state = 'submitted')::int AS sub
+      FROM old_rows o JOIN new_rows n USING (id)
+      WHERE o.article_id <> n.article_id OR o.state <> n.state
+      UNION ALL
+      SELECT n.article_id, 1, (n.state = 'submitted')::int
+      FROM old_rows o JOIN new_rows n USING (id)
+      WHERE o.article_id <> n.article_id OR o.state <> n.state
+    ) moved;
+  END IF;
+  IF arts IS NULL THEN RETURN NULL; END IF;
+  PERFORM 1 FROM {AC} WHERE article_id = ANY(arts) ORDER BY article_id FOR UPDATE;
+  UPDATE {AC} ac SET assignments = ac.assignments + d.n,
+      assignments_submitted = ac.assignments_submitted + d.sub
+  FROM (SELECT a AS article_id, SUM(s) AS n, SUM(sub) AS sub
+        FROM unnest(arts, signs, subs) AS m(a, s, sub) GROUP BY a) d
+  WHERE ac.article_id = d.article_id AND (d.n <> 0 OR d.sub <> 0);
+  RETURN NULL;
+END $$;
+"""
+
+# Articles: their counter row, and the corpus's when they enter or leave the live ones.
+_PG_ARTICLE = f"""
+CREATE OR REPLACE FUNCTION aa_counts_article() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE arts bigint[]; corps bigint[]; signs int[];
+BEGIN
+  IF TG_OP = 'INSERT' THEN
+    INSERT INTO {AC} (article_id, {", ".join(FIELDS)})
+    SELECT id, {", ".join("0" for _ in FIELDS)} FROM new_rows;
+    SELECT array_agg(id), array_agg(corpus_id), array_agg(1) INTO arts, corps, signs
+    FROM new_rows WHERE deleted_at IS NULL;
+  ELSIF TG_OP = 'DELETE' THEN
+    SELECT array_agg(id), array_agg(corpus_id), array_agg(-1) INTO arts, corps, signs
+    FROM old_rows WHERE deleted_at IS NULL;
+  ELSE
+    SELECT array_agg(a), array_agg(c), array_agg(s) INTO arts, corps, signs FROM (
+      SELECT o.id AS a, o.corpus_id AS c, -1 AS s FROM old_rows o JOIN new_rows n USING (id)
+      WHERE o.deleted_at IS NULL AND (n.deleted_at IS NOT NULL OR n.corpus_id <> o.corpus_id)
+      UNION ALL
+      SELECT n.id, n.corpus_id, 1 FROM old_rows o JOIN new_rows n USING (id)
+      WHERE n.deleted_at IS NULL AND (o.deleted_at IS NOT NULL OR n.corpus_id <> o.corpus_id)
+    ) moved;
+  END IF;
+  IF arts IS NULL THEN RETURN NULL; END IF;
+  PERFORM 1 FROM {AC} WHERE article_id = ANY(arts) ORDER BY article_id FOR UPDATE;
+  PERFORM 1 FROM {CC} WHERE corpus_id = ANY(corps) ORDER BY corpus_id FOR UPDATE;
+  UPDATE {CC} cc SET articles = cc.articles + d.n,
+      {", ".join(f"{f} = cc.{f} + d.{f}" for f in FIELDS)}
+  FROM (SELECT m.c AS corpus_id, SUM(m.s) AS n,
+               {", ".join(f"SUM(m.s * COALESCE(ac.{f}, 0)) AS {f}" for f in FIELDS)}
+        FROM unnest(arts, corps, signs) AS m(a, c, s)
+        LEFT JOIN {AC} ac ON ac.article_id = m.a GROUP BY m.c) d
+  WHERE cc.corpus_id = d.corpus_id;
+  RETURN NULL;
+END $$;
+"""
+
+# An article's counters changed: its corpus's change as much, if the article is live.
+_PG_ARTICLECOUNTS = f"""
+CREATE OR REPLACE FUNCTION aa_counts_articlecounts() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF TG_OP = 'INSERT' THEN
+    UPDATE {CC} cc SET {", ".join(f"{f} = cc.{f} + d.{f}" for f in FIELDS)}
+    FROM (SELECT a.corpus_id, {", ".join(f"SUM(n.{f}) AS {f}" for f in FIELDS)}
+          FROM new_rows n JOIN articles_article a ON a.id = n.article_id
+          WHERE a.deleted_at IS NULL GROUP BY a.corpus_id) d
+    WHERE cc.corpus_id = d.corpus_id
+      AND ({" OR ".join(f"d.{f} <> 0" for f in FIELDS)});
+  ELSIF TG_OP = 'DELETE' THEN
+    UPDATE {CC} cc SET {", ".join(f"{f} = cc.{f} - d.{f}" for f in FIELDS)}
+    FROM (SELECT a.corpus_id, {", ".join(f"SUM(o.{f}) AS {f}" for f in FIELDS)}
+          FROM old_rows o JOIN articles_article a ON a.id = o.article_id
+          WHERE a.deleted_at IS NULL GROUP BY a.corpus_id) d
+    WHERE cc.corpus_id = d.corpus_id;
+  ELSE
+    UPDATE {CC} cc SET {", ".join(f"{f} = cc.{f} + d.{f}" for f in FIELDS)}
+    FROM (SELECT a.corpus_id, {", ".join(f"SUM(n.{f} - o.{f}) AS {f}" for f in FIELDS)}
+          FROM new_rows n JOIN old_rows o USING (article_id)
+          JOIN articles_article a ON a.id = n.article_id
+          WHERE a.deleted_at IS NULL GROUP BY a.corpus_id) d
+    WHERE cc.corpus_id = d.corpus_id
+      AND ({" OR ".join(f"d.{f} <> 0" for f in FIELDS)});
+  END IF;
+  RETURN NULL;
+END $$;
+"""
+
+_PG_CORPUS = f"""
+CREATE OR REPLACE FUNCTION aa_counts_corpus() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  INSERT INTO {CC} (corpus_id, articles, {", ".join(FIELDS)})
+  SELECT id, 0, {", ".join("0" for _ in FIELDS)} FROM new_rows;
+  RETURN NULL;
+END $$;
+"""
+
+_PG_TABLES = {
+    "articles_corpus": ("aa_counts_corpus", ("INSERT",)),
+    "articles_article": ("aa_counts_article", ("INSERT", "UPDATE", "DELETE")),
+    AC: ("aa_counts_articlecounts", ("INSERT", "UPDATE", "DELETE")),
+    "articles_claim": ("aa_counts_claim", ("INSERT", "UPDATE", "DELETE")),
+    "articles_annotation": ("aa_counts_annotation", ("INSERT", "UPDATE", "DELETE")),
+    "articles_review": ("aa_counts_review", ("INSERT", "UPDATE", "DELETE")),
+    "articles_assignment": ("aa_counts_assignment", ("INSERT", "UPDATE", "DELETE")),
+}
+
+
+def _pg_statements() -> list[str]:
+    statements = [
+        _PG_APPLY_CLAIMS,
+        _PG_CLAIM,
+        _PG_ANNOTATION,
+        _PG_REVIEW,
+        _PG_ASSIGNMENT,
+        _PG_ARTICLE,
+        _PG_ARTICLECOUNTS,
+        _PG_CORPUS,
+    ]
+    for table, (function, events) in _PG_TABLES.items():
+        for event in events:
+            referencing = {
+                "INSERT": "NEW TABLE AS new_rows",
+                "DELETE": "OLD TABLE AS old_rows",
+                "UPDATE": "OLD TABLE AS old_rows NEW TABLE AS new_rows",
+            }[event]
+            name = f"{table}_{event.lower()}_counts"
+            statements.append(f"DROP TRIGGER IF EXISTS {name} ON {table}")
+            statements.append(
+                f"CREATE TRIGGER {name} AFTER {event} ON {table} REFERENCING {referencing} "
+                f"FOR EACH STATEMENT EXECUTE FUNCTION {function}()"
+            )
+    return statements
+
+
+# --- SQLite: row-level triggers (one writer at a time: no race to guard against) --------------
+
+
+def _sqlite_add(article: str, sets: dict[str, str], where: str = "1") -> str:
+    """UPDATE the counters of `article` (an SQL expression) by `sets` ({field: delta})."""
+    assignments = ", ".join(f"{f} = {f} + ({delta})" for f, delta in sets.items())
+    return f"UPDATE {AC} SET {assignments} WHERE article_id = ({article}) AND ({where});"
+
+
+def _claim_contribution(row: str, sign: str) -> dict[str, str]:
+    n = f"(SELECT COUNT(*) FROM articles_annotation WHERE claim_id = {row}.id)"
+    return {
+        "claims": f"{sign}1",
+        "annotations": f"{sign}{n}",
+        "reviewed": f"{sign}(EXISTS (SELECT 1 FROM articles_review WHERE claim_id = {row}.id))",
+        "claims_tagged": f"{sign}({n} > 0)",
+    }
+
+
+def _live_claim_article(claim: str) -> str:
+    return f"SELECT article_id FROM articles_claim WHERE id = {claim} AND deleted_at IS NULL"
+
+
+def _sqlite_statements() -> list[str]:
+    fields = ", ".join(FIELDS)
+    zeros = ", ".join("0" for _ in FIELDS)
+    per_article_to_corpus = ", ".join(f"{f} = {f} + (NEW.{f} - OLD.{f})" for f in FIELDS)
+    live_corpus = "SELECT corpus_id FROM articles_article WHERE id = {0} AND deleted_at IS NULL"
+
+    def annotation_moves(row: str, sign: str) -> str:
+        # After the row arrived (+) or left (-): tagged changes when the claim's count is now
+        # 1 (was 0) or 0 (was 1).
+        n = f"(SELECT COUNT(*) FROM articles_annotation WHERE claim_id = {row}.claim_id)"
+        tagged = f"({n} = 1)" if sign == "+" else f"-({n} = 0)"
+        return _sqlite_add(
+            _live_claim_article(f"{row}.claim_id"),
+            {"annotations": f"{sign}1", "claims_tagged": tagged},
+        )
+
+    def review_moves(row: str, sign: str) -> str:
+        return _sqlite_add(_live_claim_article(f"{row}.claim_id"), {"reviewed": f"{sign}1"})
+
+    def assignment_moves(row: str, sign: str) -> str:
+        return _sqlite_add(
+            f"{row}.article_id",
+            {
+                "assignments": f"{sign}1",
+                "assignments_submitted": f"{sign}({row}.state = 'submitted')",
+            },
+        )
+
+    def article_moves(row: str, sign: str) -> str:
+        sets = [f"articles = articles {sign} 1"] + [
+            f"{f} = {f} {sign} COALESCE((SELECT {f} FROM {AC} WHERE article_id = {row}.id), 0)"
+            for f in FIELDS
+        ]
+        return f"UPDATE {CC} SET {', '.join(sets)} WHERE corpus_id = {row}.corpus_id;"
+
+    triggers = {
+        "corpus_insert": (
+            "AFTER INSERT ON articles_corpus",
+            f"INSERT INTO {CC} (corpus_id, articles, {fields}) VALUES (NEW.id, 0, {zeros});",
+        ),
+        "article_insert": (
+            "AFTER INSERT ON articles_article",
+            f"INSERT INTO {AC} (article_id, {fields}) VALUES (NEW.id, {zeros});"
+            f"UPDATE {CC} SET articles = articles + 1 "
+            "WHERE corpus_id = NEW.corpus_id AND NEW.deleted_at IS NULL;",
+        ),
+        "article_update": (
+            "AFTER UPDATE OF deleted_at, corpus_id ON articles_article "
+            "WHEN (OLD.deleted_at IS NULL) <> (NEW.deleted_at IS NULL) "
+            "OR OLD.corpus_id <> NEW.corpus_id",
+            # The old live article leaves, the new live one arrives.
+            "SELECT 1 WHERE 0;"
+            + f"UPDATE {CC} SET articles = articles - 1, "
+            + ", ".join(
+                f"{f} = {f} - COALESCE((SELECT {f} FROM {AC} WHERE article_id = OLD.id), 0)"
+                for f in FIELDS
+            )
+            + " WHERE corpus_id = OLD.corpus_id AND OLD.deleted_at IS NULL;"
+            + f"UPDATE {CC} SET articles = articles + 1, "
+            + ", ".join(
+                f"{f} = {f} + COALESCE((SELECT {f} FROM {AC} WHERE article_id = NEW.id), 0)"
+                for f in FIELDS
+            )
+            + " WHERE corpus_id = NEW.corpus_id AND NEW.deleted_at IS NULL;",
+        ),
+        "article_delete": (
+            "AFTER DELETE ON articles_article WHEN OLD.deleted_at IS NULL",
+            article_moves("OLD", "-"),
+        ),
+        "articlecounts_insert": (
+            f"AFTER INSERT ON {AC}",
+            f"UPDATE {CC} SET "
+            + ", ".join(f"{f} = {f} + NEW.{f}" for f in FIELDS)
+            + f" WHERE corpus_id = ({live_corpus.format('NEW.article_id')});",
+        ),
+        "articlecounts_update": (
+            f"AFTER UPDATE ON {AC}",
+            f"UPDATE {CC} SET {per_article_to_corpus}"
+            f" WHERE corpus_id = ({live_corpus.format('NEW.article_id')});",
+        ),
+        "articlecounts_delete": (
+            f"AFTER DELETE ON {AC}",
+            f"UPDATE {CC} SET "
+            + ", ".join(f"{f} = {f} - OLD.{f}" for f in FIELDS)
+            + f" WHERE corpus_id = ({live_corpus.format('OLD.article_id')});",
+        ),
+        "claim_insert": (
+            "AFTER INSERT ON articles_claim WHEN NEW.deleted_at IS NULL",
+            _sqlite_add("NEW.article_id", _claim_contribution("NEW", "+")),
+        ),
+        "claim_update": (
+            "AFTER UPDATE OF deleted_at, article_id ON articles_claim "
+            "WHEN (OLD.deleted_at IS NULL) <> (NEW.deleted_at IS NULL) "
+            "OR OLD.article_id <> NEW.article_id",
+            _sqlite_add("OLD.article_id", _claim_contribution("OLD", "-"), "OLD.deleted_at IS NULL")
+            + _sqlite_add(
+                "NEW.article_id", _claim_contribution("NEW", "+"), "NEW.deleted_at IS NULL"
+            ),
+        ),
+        "claim_delete": (
+            "AFTER DELETE ON articles_claim WHEN OLD.deleted_at IS NULL",
+            _sqlite_add("OLD.article_id", _claim_contribution("OLD", "-")),
+        ),
+        "annotation_insert": ("AFTER INSERT ON articles_annotation", annotation_moves("NEW", "+")),
+        "annotation_delete": ("AFTER DELETE ON articles_annotation", annotation_moves("OLD", "-")),
+        "annotation_update": (
+            "AFTER UPDATE OF claim_id ON articles_annotation WHEN OLD.claim_id <> NEW.claim_id",
+            annotation_moves("OLD", "-") + annotation_moves("NEW", "+"),
+        ),
+        "review_insert": ("AFTER INSERT ON articles_review", review_moves("NEW", "+")),
+        "review_delete": ("AFTER DELETE ON articles_review", review_moves("OLD", "-")),
+        "review_update": (
+            "AFTER UPDATE OF claim_id ON articles_review WHEN OLD.claim_id <> NEW.claim_id",
+            review_moves("OLD", "-") + review_moves("NEW", "+"),
+        ),
+        "assignment_insert": ("AFTER INSERT ON articles_assignment", assignment_moves("NEW", "+")),
+        "assignment_delete": ("AFTER DELETE ON articles_assignment", assignment_moves("OLD", "-")),
+        "assignment_update": (
+            "AFTER UPDATE OF state, article_id ON articles_assignment "
+            "WHEN OLD.state <> NEW.state OR OLD.article_id <> NEW.article_id",
+            assignment_moves("OLD", "-") + assignment_moves("NEW", "+"),
+        ),
+    }
+    statements = []
+    for name, (when, body) in triggers.items():
+        statements.append(f"DROP TRIGGER IF EXISTS aa_counts_{name}")
+        body = body.replace("SELECT 1 WHERE 0;", "")
+        event, _, condition = when.partition(" WHEN ")
+        condition = f" WHEN {condition}" if condition else ""
+        statements.append(
+            f"CREATE TRIGGER aa_counts_{name} {event} FOR EACH ROW{condition} BEGIN {body} END"
+        )
+    return statements
+
+
+def install_triggers(schema_editor=None) -> None:
+    """Create (or replace) the counting triggers on this database."""
+    vendor = connection.vendor if schema_editor is None else schema_editor.connection.vendor
+    conn = connection if schema_editor is None else schema_editor.connection
+    if vendor == "postgresql":
+        statements = _pg_statements()
+    elif vendor == "sqlite":
+        statements = _sqlite_statements()
+    else:  # another database: the counters are not kept; recount() after writes
+        return
+    with conn.cursor() as cursor:
+        for statement in statements:
+            cursor.execute(statement)
+
+
+def drop_triggers(schema_editor=None) -> None:
+    """Remove the counting triggers (the migration's way back)."""
+    conn = connection if schema_editor is None else schema_editor.connection
+    with conn.cursor() as cursor:
+        if conn.vendor == "postgresql":
+            for table, (_function, events) in _PG_TABLES.items():
+                for event in events:
+                    cursor.execute(
+                        f"DROP TRIGGER IF EXISTS {table}_{event.lower()}_counts ON {table}"
+                    )
+        elif conn.vendor == "sqlite":
+            cursor.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'aa_counts_%'"
+            )
+            for (name,) in cursor.fetchall():
+                cursor.execute(f"DROP TRIGGER IF EXISTS {name}")
+
+
+def fill(schema_editor=None) -> None:
+    """Counters for every existing article and corpus, counted from the rows in SQL (the
+    migration that adds them; before the triggers exist)."""
+    conn = connection if schema_editor is None else schema_editor.connection
+    live = "c.article_id = a.id AND c.deleted_at IS NULL"
+    article_sql = f"""
+        INSERT INTO {AC} (article_id, {", ".join(FIELDS)})
+        SELECT a.id,
+          (SELECT COUNT(*) FROM articles_claim c WHERE {live}),
+          (SELECT COUNT(*) FROM articles_annotation x JOIN articles_claim c ON c.id = x.claim_id
+           WHERE {live}),
+          (SELECT COUNT(*) FROM articles_review r JOIN articles_claim c ON c.id = r.claim_id
+           WHERE {live}),
+          (SELECT COUNT(*) FROM articles_claim c WHERE {live}
+           AND EXISTS (SELECT 1 FROM articles_annotation x WHERE x.claim_id = c.id)),
+          (SELECT COUNT(*) FROM articles_assignment s WHERE s.article_id = a.id),
+          (SELECT COUNT(*) FROM articles_assignment s WHERE s.article_id = a.id
+           AND s.state = 'submitted')
+        FROM articles_article a"""
+    sums = ", ".join(
+        f"(SELECT COALESCE(SUM(ac.{f}), 0) FROM {AC} ac JOIN articles_article a "
+        f"ON a.id = ac.article_id WHERE a.corpus_id = co.id AND a.deleted_at IS NULL)"
+        for f in FIELDS
+    )
+    corpus_sql = f"""
+        INSERT INTO {CC} (corpus_id, articles, {", ".join(FIELDS)})
+        SELECT co.id, (SELECT COUNT(*) FROM articles_article a
+                       WHERE a.corpus_id = co.id AND a.deleted_at IS NULL), {sums}
+        FROM articles_corpus co"""
+    with conn.cursor() as cursor:
+        cursor.execute(article_sql)
+        cursor.execute(corpus_sql)
+
+
+# --- Recounting from the rows ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Difference:
+    table: str  # "article" or "corpus"
+    key: int
+    field: str
+    kept: int | None  # None: the row was missing
+    counted: int
+
+
+def _expected_articles(article_ids: Iterable[int] | None) -> dict[int, dict[str, int]]:
+    articles = Article.objects.all()
+    if article_ids is not None:
+        articles = articles.filter(pk__in=list(article_ids))
+    ids = list(articles.values_list("pk", flat=True))
+    expected = {pk: dict.fromkeys(FIELDS, 0) for pk in ids}
+
+    def grouped(queryset, key: str, field: str) -> None:
+        for pk, n in queryset.order_by().values(key).annotate(n=Count("*")).values_list(key, "n"):
+            if pk in expected:
+                expected[pk][field] = n
+
+    scope = {"article__in": articles} if article_ids is not None else {}
+    claim_scope = {"claim__article__in": articles} if article_ids is not None else {}
+    live = Claim.objects.alive().filter(**scope)
+    grouped(live, "article_id", "claims")
+    grouped(
+        Annotation.objects.filter(claim__deleted_at__isnull=True, **claim_scope),
+        "claim__article_id",
+        "annotations",
+    )
+    grouped(
+        Review.objects.filter(claim__deleted_at__isnull=True, **claim_scope),
+        "claim__article_id",
+        "reviewed",
+    )
+    grouped(
+        live.filter(Exists(Annotation.objects.filter(claim=OuterRef("pk")))),
+        "article_id",
+        "claims_tagged",
+    )
+    assignments = Assignment.objects.filter(**scope)
+    grouped(assignments, "article_id", "assignments")
+    grouped(
+        assignments.filter(state=AssignmentState.SUBMITTED), "article_id", "assignments_submitted"
+    )
+    return expected
+
+
+def recount(corpus_ids: Iterable[int] | None = None, *, repair: bool = True) -> list[Difference]:
+    """Count every corpus's (or these corpora's) live work from the rows, compare with the
+    counters kept, and (with `repair`) set the counters to what was counted. Returns the
+    differences found (none when the triggers did their work)."""
+    from .models import Corpus
+
+    corpora = Corpus.objects.all()
+    if corpus_ids is not None:
+        corpora = corpora.filter(pk__in=list(corpus_ids))
+    corpus_list = list(corpora.values_list("pk", flat=True))
+    differences: list[Difference] = []
+    with transaction.atomic():
+        article_rows = Article.objects.filter(corpus_id__in=corpus_list)
+        live_of = dict(article_rows.values_list("pk", "deleted_at"))
+        corpus_of = dict(article_rows.values_list("pk", "corpus_id"))
+        expected = _expected_articles(None if corpus_ids is None else list(corpus_of))
+        kept: dict[int, dict[str, Any]] = {
+            row["article_id"]: dict(row)
+            for row in ArticleCounts.objects.filter(article_id__in=list(corpus_of)).values()
+        }
+        for pk, counted in expected.items():
+            row = kept.get(pk)
+            for field in FIELDS:
+                if row is None or row[field] != counted[field]:
+                    differences.append(
+                        Difference(
+                            "article",
+                            pk,
+                            field,
+                            None if row is None else row[field],
+                            counted[field],
+                        )
+                    )
+        corpus_expected = {pk: dict.fromkeys(("articles", *FIELDS), 0) for pk in corpus_list}
+        for pk, counted in expected.items():
+            if live_of.get(pk) is None and pk in corpus_of:
+                totals = corpus_expected[corpus_of[pk]]
+                totals["articles"] += 1
+                for field in FIELDS:
+                    totals[field] += counted[field]
+        corpus_kept: dict[int, dict[str, Any]] = {
+            row["corpus_id"]: dict(row)
+            for row in CorpusCounts.objects.filter(corpus_id__in=corpus_list).values()
+        }
+        for pk, counted in corpus_expected.items():
+            kept_row = corpus_kept.get(pk)
+            for field, value in counted.items():
+                if kept_row is None or kept_row[field] != value:
+                    was = None if kept_row is None else kept_row[field]
+                    differences.append(Difference("corpus", pk, field, was, value))
+        if repair and differences:
+            wrong_articles = {d.key for d in differences if d.table == "article"}
+            for pk in wrong_articles:
+                ArticleCounts.objects.update_or_create(article_id=pk, defaults=expected[pk])
+            # Last, so that the article rows' own triggers cannot leave the corpus wrong.
+            for pk, counted in corpus_expected.items():
+                CorpusCounts.objects.update_or_create(corpus_id=pk, defaults=counted)
+    return differences
+
+
+def counts_of_corpus(corpus_id: int) -> dict[str, int]:
+    """The counters kept for one corpus (for tests and the recount command)."""
+    row: dict[str, Any] = dict(
+        CorpusCounts.objects.filter(corpus_id=corpus_id).values().first() or {}
+    )
+    return {k: int(v) for k, v in row.items() if k != "corpus_id"}
