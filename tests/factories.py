@@ -181,3 +181,14 @@ class AssignmentFactory(factory.django.DjangoModelFactory):
 
     article = factory.SubFactory(ArticleFactory)
     annotator = factory.SubFactory(UserFactory)
+
+
+def fresh_throttle_window(needed: float, window: float = 60.0) -> None:
+    """The per-user API limit counts in fixed windows of the clock (a minute from each whole
+    minute): a test that makes N requests and expects the (N+1)th refused must not straddle two
+    windows. Wait for the next window when fewer than `needed` seconds are left of this one."""
+    import time
+
+    left = window - time.time() % window
+    if left < needed:
+        time.sleep(left + 0.05)

@@ -33,7 +33,7 @@ from rest_framework.test import APIRequestFactory
 from rest_framework.throttling import AnonRateThrottle
 
 from articles.models import ApiToken
-from tests.factories import PASSWORD, UserFactory
+from tests.factories import PASSWORD, UserFactory, fresh_throttle_window
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -229,6 +229,7 @@ def test_api_throttle_counts_requests_to_both_processes(cache_env, tmp_path):
     _, other_key = ApiToken.objects.create(user=UserFactory(username="victor"))
     env = _server_env(tmp_path, API_THROTTLE_USER="4/minute", **cache_env)
     with _servers(env, tmp_path) as ports:
+        fresh_throttle_window(needed=20)
         statuses = [_request(ports[i % 2], "GET", "/api/v1/corpora", token=key) for i in range(7)]
         other = _request(ports[1], "GET", "/api/v1/corpora", token=other_key)
     assert statuses == [200] * 4 + [429] * 3

@@ -16,7 +16,7 @@ from rest_framework.test import APIClient
 from rest_framework.throttling import UserRateThrottle
 
 from articles.models import ApiToken
-from tests.factories import PASSWORD
+from tests.factories import PASSWORD, fresh_throttle_window
 
 from .matrix import (
     MATRIX,
@@ -196,6 +196,7 @@ def test_api_requests_are_throttled_per_user(team, monkeypatch):
     monkeypatch.setattr(UserRateThrottle, "THROTTLE_RATES", rates)
     api = APIClient()
     api.force_authenticate(team.annotator)
+    fresh_throttle_window(needed=5)
     statuses = [api.get(reverse("api-corpora")).status_code for _ in range(5)]
     assert statuses == [200, 200, 200, 429, 429]
     other = APIClient()
