@@ -106,11 +106,10 @@ BEGIN
 END $$;
 """
 
-# Annotations arriving on (+1) or leaving (-1) claims.
-_PG_ANNOTATION = f"""
-CREATE OR REPLACE FUNCTION aa_counts_annotation() RETURNS trigger LANGUAGE plpgsql AS $$
-DECLARE ids bigint[]; signs int[];
-BEGIN
+# Annotations' and reviews' shared start: which claims rows arrived on (+1) or left (-1), into
+# `ids` and `signs` (nothing to do when none), then the counter rows of those claims' articles
+# locked in article order before anything is counted (see the module's docstring).
+_PG_CLAIM_ROWS_MOVED = f"""\
   IF TG_OP = 'INSERT' THEN
     SELECT array_agg(claim_id), array_agg(1) INTO ids, signs FROM new_rows;
   ELSIF TG_OP = 'DELETE' THEN
@@ -128,7 +127,14 @@ BEGIN
   PERFORM 1 FROM {AC} WHERE article_id IN (
       SELECT article_id FROM articles_claim WHERE id = ANY(ids) AND deleted_at IS NULL)
     ORDER BY article_id FOR UPDATE;
-  UPDATE {AC} ac SET annotations = ac.annotations + d.n,
+"""
+
+# Annotations arriving on (+1) or leaving (-1) claims.
+_PG_ANNOTATION = f"""
+CREATE OR REPLACE FUNCTION aa_counts_annotation() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE ids bigint[]; signs int[];
+BEGIN
+{_PG_CLAIM_ROWS_MOVED}  UPDATE {AC} ac SET annotations = ac.annotations + d.n,
       claims_tagged = ac.claims_tagged + d.tagged
   FROM (SELECT c.article_id, SUM(m.delta) AS n,
                SUM((t.n > 0)::int - ((t.n - m.delta) > 0)::int) AS tagged
@@ -146,24 +152,7 @@ _PG_REVIEW = f"""
 CREATE OR REPLACE FUNCTION aa_counts_review() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE ids bigint[]; signs int[];
 BEGIN
-  IF TG_OP = 'INSERT' THEN
-    SELECT array_agg(claim_id), array_agg(1) INTO ids, signs FROM new_rows;
-  ELSIF TG_OP = 'DELETE' THEN
-    SELECT array_agg(claim_id), array_agg(-1) INTO ids, signs FROM old_rows;
-  ELSE
-    SELECT array_agg(c), array_agg(s) INTO ids, signs FROM (
-      SELECT o.claim_id AS c, -1 AS s FROM old_rows o JOIN new_rows n USING (id)
-      WHERE o.claim_id <> n.claim_id
-      UNION ALL
-      SELECT n.claim_id, 1 FROM old_rows o JOIN new_rows n USING (id)
-      WHERE o.claim_id <> n.claim_id
-    ) moved;
-  END IF;
-  IF ids IS NULL THEN RETURN NULL; END IF;
-  PERFORM 1 FROM {AC} WHERE article_id IN (
-      SELECT article_id FROM articles_claim WHERE id = ANY(ids) AND deleted_at IS NULL)
-    ORDER BY article_id FOR UPDATE;
-  UPDATE {AC} ac SET reviewed = ac.reviewed + d.n
+{_PG_CLAIM_ROWS_MOVED}  UPDATE {AC} ac SET reviewed = ac.reviewed + d.n
   FROM (SELECT c.article_id, SUM(m.s) AS n FROM unnest(ids, signs) AS m(c, s)
         JOIN articles_claim c ON c.id = m.c AND c.deleted_at IS NULL GROUP BY c.article_id) d
   WHERE ac.article_id = d.article_id AND d.n <> 0;
