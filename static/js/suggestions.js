@@ -111,18 +111,25 @@
 
   // --- The current suggestion -----------------------------------------------------------------
 
+  // Correcting survives a refresh of the same current suggestion (a write's several swaps land
+  // one after another, and c may come between them): its form is opened again in the new list.
   function setCurrent(id, scroll) {
-    correcting = false;
+    if (id !== currentId) {
+      correcting = false;
+    }
     items().forEach(function (item) {
       var on = item.dataset.sid === id;
       item.classList.toggle("sg-current", on);
-      if (!on) {
-        var details = item.querySelector("[data-sg-correct]");
-        if (details) {
-          details.open = false;
-        }
+      var details = item.querySelector("[data-sg-correct]");
+      if (details && !on) {
+        details.open = false;
+      } else if (details && correcting) {
+        details.open = true;
       }
     });
+    if (correcting && !(itemById(id) && itemById(id).querySelector("[data-sg-correct]"))) {
+      correcting = false;
+    }
     currentId = id;
     draw();
     var item = itemById(id);
@@ -235,6 +242,11 @@
         chooseStance(key);
       } else if (correcting && key === "Escape") {
         event.preventDefault();
+        correcting = false;
+        var open = itemById(currentId) && itemById(currentId).querySelector("[data-sg-correct]");
+        if (open) {
+          open.open = false;
+        }
         setCurrent(currentId, false);
         say("", "");
       } else if (key === "s" || key === "S") {

@@ -100,6 +100,14 @@ def test_accept_correct_reject_by_keyboard(page, live_server, team, suggested, a
     # c, then 3: correct the second one's stance to neutral and accept it.
     page.keyboard.press("c")
     expect(page.locator(f"#sg-{made[1].pk} [data-sg-correct][open]")).to_be_attached()
+    # A write's refreshes can land after c (the list, the text, the panel swap one after
+    # another): the correction stays open and 3 still goes to it, not to the open claim.
+    page.evaluate("() => htmx.trigger(document.body, 'claims-changed', {})")
+    page.wait_for_function(
+        "() => !document.querySelector('.htmx-request') && document.querySelector('#sg-items')"
+    )
+    page.wait_for_timeout(100)
+    expect(page.locator(f"#sg-{made[1].pk} [data-sg-correct][open]")).to_be_attached()
     page.keyboard.press("3")
     expect(page.locator(f"#sg-{made[1].pk}.sg-mine-accepted")).to_be_attached()
     corrected = Annotation.objects.get(annotator=team.annotator, claim__exact=SECOND)
