@@ -69,8 +69,9 @@ def name_claims(event: Any, quotes: dict[int, str]) -> None:
         for snapshot in (event.after, event.before):
             if isinstance(snapshot, dict) and event.link_ends is None:
                 ends = [_claim_id(snapshot.get(key)) for key in ("source", "target")]
-                if all(pk is not None and pk in quotes for pk in ends):
-                    event.link_ends = [(pk, quotes[pk]) for pk in ends]
+                known = [pk for pk in ends if pk is not None and pk in quotes]
+                if len(known) == 2:
+                    event.link_ends = [(pk, quotes[pk]) for pk in known]
 
     def show(field: str, value: str) -> str:
         pk = _claim_id(value) if field in CLAIM_FIELDS else None
