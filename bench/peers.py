@@ -704,10 +704,28 @@ def run_app(db: str, options: argparse.Namespace) -> dict[str, float | None]:
     args = [harness.PYTHON, str(Path(__file__).with_name("workload.py")), "--one", db]
     args += ["--docs", str(options.docs), "--repeat", str(options.repeat)]
     args += ["--singles", str(options.singles), "--workers", str(options.workers)]
-    done = subprocess.run(args, capture_output=True, text=True, env=dict(os.environ))
-    lines = [x for x in done.stdout.splitlines() if x.startswith("RESULT ")]
-    if done.returncode != 0 or not lines:
-        raise RuntimeError(done.stdout[-2000:] + done.stderr[-3000:])
+    # A session of its own: Ctrl-C reaches it once, from here, and its `with Gunicorn` stops the
+    # server it started (a killed workload.py would leave its gunicorn behind).
+    process = subprocess.Popen(
+        args,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=dict(os.environ),
+        start_new_session=True,
+    )
+    try:
+        stdout, stderr = process.communicate()
+    except BaseException:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(60)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        raise
+    lines = [x for x in stdout.splitlines() if x.startswith("RESULT ")]
+    if process.returncode != 0 or not lines:
+        raise RuntimeError(stdout[-2000:] + stderr[-3000:])
     return app_rows(json.loads(lines[-1][len("RESULT ") :])["rows"])
 
 
@@ -771,8 +789,11 @@ def main() -> None:
             run = Run(documents, options.repeat, options.singles, options.workers, folder)
             try:
                 RUNNERS[name](venv, run)
-            except (RuntimeError, requests.RequestException) as error:
-                notes.append(f"{peer.title} {peer.version} failed here, rows left out: {error}")
+            except Exception as error:  # noqa: BLE001 (any failure is reported, and the run goes on)
+                notes.append(
+                    f"{peer.title} {peer.version} failed here, rows left out: "
+                    f"{type(error).__name__}: {error}"
+                )
                 print(notes[-1], flush=True)
             finally:
                 run.processes.stop()
