@@ -832,4 +832,9 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except KeyboardInterrupt as interruption:
+        raise SystemExit(
+            f"interrupted ({interruption or 'Ctrl-C'}); the peers were stopped"
+        ) from None
