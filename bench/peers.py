@@ -10,7 +10,7 @@ one table and the ratios the issue asks for.
 Each peer is installed on first use into a virtualenv of its own under `--cache` (default
 ~/.cache/argument-annotator-peers/<peer>-<version>, outside the repository) with the machine's
 python3.11 and pip, and started on its default SQLite in a fresh temporary data folder, as its
-docs say: doccano `init`, `createuser`, `webserver` (gunicorn, `--peer-workers` workers) and
+docs say: doccano `init`, `createuser`, `webserver` (gunicorn, `--workers` workers) and
 `task` (its celery worker, on its default broker: SQLAlchemy over the same SQLite file); Label
 Studio `start --no-browser` (Django's runserver, threaded) with a user and a legacy API token.
 Their processes are stopped on exit (Ctrl-C included) and their folders removed.
