@@ -58,10 +58,11 @@ from ..models import (
     EvidenceType,
     Relation,
     Review,
+    Role,
     Suggestion,
     Topic,
 )
-from ..permissions import Action, ensure
+from ..permissions import Action, ensure, rank
 from ..services.suggestions import SuggestionFields
 from . import rows
 
@@ -171,7 +172,7 @@ def messages(error: Exception) -> list[str]:
 # --- Plans: validated data waiting to be written ---------------------------------------------
 
 
-@dataclass
+@dataclass(slots=True)
 class PlannedAnnotation:
     annotator_id: int
     topic: str | None  # a label; None: the corpus's first topic
@@ -183,7 +184,7 @@ class PlannedAnnotation:
     evidence: list[validators.EvidenceFields]
 
 
-@dataclass
+@dataclass(slots=True)
 class PlannedReview:
     curator_id: int
     decision: str
@@ -192,7 +193,7 @@ class PlannedReview:
     note: str
 
 
-@dataclass
+@dataclass(slots=True)
 class PlannedClaim:
     span: anchoring.Span  # an orphan's offsets are placeholders (see `orphaned`)
     summary: str
@@ -205,7 +206,7 @@ class PlannedClaim:
     orphaned: bool = False  # orphaned by a text change: no position, its old quote kept
 
 
-@dataclass
+@dataclass(slots=True)
 class PlannedArticle:
     fields: services.ArticleFields
     claims: list[PlannedClaim] = field(default_factory=list)
@@ -219,6 +220,7 @@ class ImportContext:
 
     def __init__(self, *, actor, corpus: Corpus):
         self.actor = actor
+        self.actor_id: int = actor.pk  # (the request's user is a lazy object: read it once)
         self.corpus = corpus
         self.labels = list(corpus.claim_labels or [])
         topics = list(Topic.objects.filter(corpus=corpus).order_by("position", "id"))
@@ -226,13 +228,25 @@ class ImportContext:
         self.first_topic: str | None = topics[0].label if topics else None
         self.members: dict[str, validators.Member] = {}
         self._looked_up: set[str] = set()
+        # For the planners' common case, what validate_member would accept at once: the user id
+        # of each member found who may annotate (annotator, created_by, author), by username.
+        self.annotator_ids: dict[str, int] = {}
+        # Topic labels as given -> as cleaned, once validate_topic_label accepted them.
+        self.topic_labels: dict[str, str] = {}
 
     def load_members(self, usernames: Iterable[Any]) -> None:
         """Look up, in one query, the memberships of the usernames not seen yet."""
         wanted = {n for n in usernames if isinstance(n, str) and n not in self._looked_up}
         if wanted:
-            self.members.update(validators.corpus_members(self.corpus.pk, wanted))
+            found = validators.corpus_members(self.corpus.pk, wanted)
+            self.members.update(found)
             self._looked_up |= wanted
+            minimum = rank(Role.ANNOTATOR)
+            self.annotator_ids.update(
+                (name, member.user_id)
+                for name, member in found.items()
+                if name.strip() and rank(member.role) >= minimum
+            )
 
     def member_id(self, username: Any, field_name: str, minimum: str) -> int:
         """The user id of a member with at least the `minimum` role (see validate_member)."""
@@ -455,7 +469,7 @@ class Writer:
             [
                 (
                     corpus.pk,
-                    actor.pk,
+                    self.context.actor_id,
                     services.text_sha256(plan.fields["text"]),
                     *[plan.fields.get(name, default) for name, default in ARTICLE_DEFAULTS],
                 )
