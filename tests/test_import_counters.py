@@ -154,3 +154,19 @@ def test_an_error_inside_the_deferred_block_rolls_back_its_rows_and_the_pause(te
         ClaimFactory(article=team.article)
         assert counters.recount(repair=False) == []
     assert counters.recount(repair=False) == []
+
+
+def test_postgresql_compresses_new_article_texts_with_lz4(db):
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL's TOAST compression")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT 'lz4' = ANY(enumvals) FROM pg_settings WHERE name = 'default_toast_compression'"
+        )
+        if not cursor.fetchone()[0]:
+            pytest.skip("this server was built without LZ4")
+        cursor.execute(
+            "SELECT attcompression FROM pg_attribute "
+            "WHERE attrelid = 'articles_article'::regclass AND attname = 'text'"
+        )
+        assert cursor.fetchone()[0] == "l"
