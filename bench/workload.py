@@ -737,6 +737,8 @@ def main() -> None:
                 )
         rows.append([label, *cells])
     print(harness.table(headers, rows))
+    if not first["in_process"]:  # --imports-only
+        return
     print("\nin process (Django's test client, no HTTP): median ms and queries per request\n")
     headers = ["endpoint"] + [f"{column(r)} {h}" for r in results for h in ("ms", "queries")]
     rows = []

@@ -75,23 +75,27 @@ class _Collector:
         self.problems.append(f"{path}: {text}" if path else text)
 
 
-def _usernames(data: dict) -> Iterator[Any]:
+def _usernames(data: dict) -> list[Any]:
     """Every username a line names, for one bulk lookup of members per chunk."""
+    names: list[Any] = []
+    add = names.append
     for claim in _list(data.get("claims")):
         if not isinstance(claim, dict):
             continue
-        yield claim.get("created_by")
-        for annotation in _list(claim.get("annotations")):
-            if isinstance(annotation, dict):
-                yield annotation.get("annotator")
-        if isinstance(claim.get("review"), dict):
-            yield claim["review"].get("curator")
-        for comment in _list(claim.get("comments")):
-            if isinstance(comment, dict):
-                yield comment.get("author")
-    for relation in _list(data.get("relations")):
-        if isinstance(relation, dict):
-            yield relation.get("created_by")
+        add(claim.get("created_by"))
+        annotations = claim.get("annotations")
+        if isinstance(annotations, list):
+            names += [a.get("annotator") for a in annotations if isinstance(a, dict)]
+        review = claim.get("review")
+        if isinstance(review, dict):
+            add(review.get("curator"))
+        comments = claim.get("comments")
+        if comments:
+            names += [c.get("author") for c in _list(comments) if isinstance(c, dict)]
+    relations = data.get("relations")
+    if relations:
+        names += [r.get("created_by") for r in _list(relations) if isinstance(r, dict)]
+    return names
 
 
 def _list(value: Any) -> list:
