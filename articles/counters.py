@@ -607,6 +607,7 @@ def deferred() -> Iterator[list[int]]:
 def _count_new_articles(cursor, article_ids: list[int]) -> None:
     """Insert the counter rows of these new articles, counted from their rows, and add the live
     ones to their corpora's counters (the triggers standing aside)."""
+    param: list[int] | str
     if connection.vendor == "postgresql":
         ids, param = "(SELECT unnest(%s::bigint[]))", article_ids
     else:

@@ -112,7 +112,11 @@ JSON_BYTES_PER_ROW = 1000
 
 
 def _sqlite_insert(
-    cursor, table: str, columns_of: list[str], rows: list[Sequence[Any]], tail: Sequence[Any]
+    cursor,
+    table: str,
+    columns_of: Sequence[str | None],
+    rows: list[Sequence[Any]],
+    tail: Sequence[Any],
 ) -> None:
     """The rows (their varying values; `tail`: the same for all) as one JSON array that SQLite
     unpacks itself: binding each value of each row from Python (executemany) cost about a
