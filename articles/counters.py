@@ -2,12 +2,14 @@
 """Per-article and per-corpus counts of live work, kept by the database itself.
 
 Why triggers and not updates in the services: every writer changes these counts, and there are
-many (services, the bulk claims endpoint, the import's COPY and executemany paths, trash,
-restore and purge, merges, text versions, Django's cascades, the admin, test factories, a
-future script). A counter a writer has to remember is a counter someone forgets; a trigger
-cannot be bypassed by any of them. Measured (bench/README.md, "Counts"): on PostgreSQL the
-triggers are statement-level with transition tables, so a COPY of 100,000 claims updates each
-article's counters in one statement; on SQLite (one writer at a time) they are row-level.
+many (services, the bulk claims endpoint, the import's row writer, trash, restore and purge,
+merges, text versions, Django's cascades, the admin, test factories, a future script). A
+counter a writer has to remember is a counter someone forgets; a trigger cannot be bypassed by
+any of them. Measured (bench/README.md, "Counts"): on PostgreSQL the triggers are
+statement-level with transition tables, so a COPY of 100,000 claims updates each article's
+counters in one statement; on SQLite (one writer at a time) they are row-level. The one
+exception is asked for in so many words: a bulk writer of new articles (the import) may have
+the triggers stand aside and count its articles at once (`deferred`).
 
 How they stay right under concurrency (PostgreSQL, READ COMMITTED): every change is SQL
 arithmetic on the counter row (`x = x + delta`), never a value read by Python and written back;
@@ -581,7 +583,11 @@ def deferred() -> Iterator[list[int]]:
         return
     with transaction.atomic(), connection.cursor() as cursor:
         if vendor == "postgresql":
-            cursor.execute("SELECT set_config(%s, 'on', true)", [DEFERRED_SETTING])
+            cursor.execute(
+                "SELECT current_setting(%s, true), set_config(%s, 'on', true)",
+                [DEFERRED_SETTING, DEFERRED_SETTING],
+            )
+            before = cursor.fetchone()[0] or ""  # a deferred() around this one stays on
         else:
             marks = ", ".join("%s" for _ in _SQLITE_INSERTS)
             cursor.execute(
@@ -596,7 +602,7 @@ def deferred() -> Iterator[list[int]]:
         if created:
             _count_new_articles(cursor, created)
         if vendor == "postgresql":
-            cursor.execute("SELECT set_config(%s, '', true)", [DEFERRED_SETTING])
+            cursor.execute("SELECT set_config(%s, %s, true)", [DEFERRED_SETTING, before])
         else:
             for statement in _sqlite_statements():
                 name = statement.split()[2]

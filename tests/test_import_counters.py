@@ -170,3 +170,16 @@ def test_postgresql_compresses_new_article_texts_with_lz4(db):
             "WHERE attrelid = 'articles_article'::regclass AND attname = 'text'"
         )
         assert cursor.fetchone()[0] == "l"
+
+
+def test_an_import_inside_a_deferred_block_leaves_it_deferred(team):
+    """Nested: the inner block counts its articles and leaves the outer one standing aside."""
+    with transaction.atomic(), counters.deferred() as outer:
+        result = _import(team, _body("Inner"))
+        article = services.article_create(
+            actor=team.owner, corpus=team.corpus, role=Role.OWNER, title="Outer", text="Words."
+        )
+        outer.append(article.pk)
+        assert not ArticleCounts.objects.filter(article=article).exists()  # not counted yet
+    assert ArticleCounts.objects.get(article_id=result.article_ids[0]).claims == 5
+    assert counters.recount(repair=False) == []
