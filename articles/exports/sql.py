@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable
+from functools import partial
 from time import monotonic
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import psycopg
 from django.db import NotSupportedError
-from django.db.models import BooleanField, F, Func, IntegerField, TextField
+from django.db.models import BooleanField, F, Func, IntegerField, QuerySet, TextField
 from django.db.models.functions import Cast
 from psycopg import errors as psycopg_errors
 from psycopg import pq
@@ -24,8 +25,9 @@ if TYPE_CHECKING:
 
 
 class InIds(Func):
-    """The rows whose `column` is one of `ids`, with the ids as ONE parameter: any number of
-    ids, one short query. The ids are ints, written by us, so the literal is safe.
+    """The rows whose `column` is one of `ids`: any number of ids, one short query. The ids
+    are ints (made so here), written into the SQL as literals, so the literal is safe; `ids`
+    may also be an `IdSlot`, for a query compiled once and given each batch's ids (`Prepared`).
 
     On PostgreSQL the plan matters. A batch's ids are mostly neighbours (rows are created in
     bulk), so when they are dense the index is scanned over their range (`BETWEEN min AND max`,
@@ -48,9 +50,12 @@ class InIds(Func):
     # A range at most this many times wider than the number of ids is read alone when loose.
     TIGHT = 1.5
 
-    def __init__(self, column: str, ids: Iterable[int | str], *, loose: bool = False) -> None:
+    def __init__(
+        self, column: str, ids: Iterable[int | str] | IdSlot, *, loose: bool = False
+    ) -> None:
         super().__init__(F(column))
-        self.ids = [int(i) for i in ids]
+        self.slot = ids if isinstance(ids, IdSlot) else None
+        self.ids = [] if isinstance(ids, IdSlot) else [int(i) for i in ids]
         self.loose = loose
 
     def as_sql(
@@ -62,26 +67,75 @@ class InIds(Func):
         arg_joiner: str | None = None,
         **extra_context: Any,
     ) -> AsSql:
-        column, params = compiler.compile(self.source_expressions[0])
-        if self.ids:
-            low, high = min(self.ids), max(self.ids)
-            if self.loose and high - low + 1 <= self.TIGHT * len(self.ids):
-                return f"{column} BETWEEN %s AND %s", (*params, low, high)
-        array = "{" + ",".join(map(str, self.ids)) + "}"
-        if not self.ids or high - low + 1 > self.DENSE * len(self.ids):
-            return f"{column} = ANY(%s::bigint[])", (*params, array)
-        return (
-            f"({column} BETWEEN %s AND %s AND ({column} + 0) = ANY(%s::bigint[]))",
-            (*params, low, high, *params, array),
-        )
+        return self._written(compiler, _ids_postgresql)
 
     def as_sqlite(
         self, compiler: SQLCompiler, connection: BaseDatabaseWrapper, **extra_context: Any
     ) -> AsSql:
+        return self._written(compiler, _ids_sqlite)
+
+    def _written(self, compiler: SQLCompiler, write: Callable[..., str]) -> AsSql:
         column, params = compiler.compile(self.source_expressions[0])
-        # The column is a compiled, quoted identifier; the ids are a bound parameter.
-        sql = f"{column} IN (SELECT value FROM json_each(%s))"  # noqa: S608
-        return sql, (*params, json.dumps(self.ids))
+        if params:
+            raise NotSupportedError("InIds takes a plain column.")
+        if self.slot is not None:
+            self.slot.write = partial(write, column, self.loose)
+            return self.slot.token, ()
+        return write(column, self.loose, self.ids), ()
+
+
+def _ids_postgresql(column: str, loose: bool, ids: list[int]) -> str:
+    if ids:
+        low, high = min(ids), max(ids)
+        if loose and high - low + 1 <= InIds.TIGHT * len(ids):
+            return f"{column} BETWEEN {low} AND {high}"
+    array = "'{" + ",".join(map(str, ids)) + "}'::bigint[]"
+    if not ids or high - low + 1 > InIds.DENSE * len(ids):
+        return f"{column} = ANY({array})"
+    return f"({column} BETWEEN {low} AND {high} AND ({column} + 0) = ANY({array}))"
+
+
+def _ids_sqlite(column: str, loose: bool, ids: list[int]) -> str:
+    # The column is a compiled, quoted identifier; the ids are ints, as a JSON array literal.
+    return f"{column} IN (SELECT value FROM json_each('{json.dumps(ids)}'))"  # noqa: S608
+
+
+class IdSlot:
+    """The place of a query's `InIds` whose ids change from batch to batch (`Prepared`)."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.token = f"__export_ids_{name}__"
+        # Set when the query is compiled: writes the condition for a batch's ids.
+        self.write: Callable[[list[int]], str] | None = None
+
+
+class Bound(NamedTuple):
+    """A query's SQL and parameters, ready to run (`runner`)."""
+
+    sql: str
+    params: tuple
+
+
+class Prepared:
+    """A reader's query compiled once per export: each batch only writes its ids into the
+    query's `IdSlot`s. Building and compiling a queryset cost Django about 1.3 ms, as much as
+    running some of the queries: a sixth to a quarter of the export's Python time at 1,000
+    articles (nine queries in each batch of 250)."""
+
+    def __init__(self, queryset: QuerySet, *slots: IdSlot) -> None:
+        sql, params = queryset.query.get_compiler(using=queryset.db).as_sql()
+        for slot in slots:
+            if sql.count(slot.token) != 1 or slot.write is None:
+                raise ValueError(f"the query has no single place for the ids {slot.name!r}")
+        self.sql, self.params, self.slots = sql, tuple(params), slots
+
+    def __call__(self, *ids: list[int]) -> Bound:
+        sql = self.sql
+        for slot, batch_ids in zip(self.slots, ids, strict=True):
+            assert slot.write is not None
+            sql = sql.replace(slot.token, slot.write([int(i) for i in batch_ids]))
+        return Bound(sql, self.params)
 
 
 class IsoText(Func):
@@ -160,13 +214,13 @@ def runner(wrapper) -> Callable[[object], list[tuple]]:
     reader uses a Django cursor.
     """
     if wrapper.vendor != "postgresql":
-        return lambda queryset: _fetch(queryset, wrapper)
+        return lambda query: _fetch(query, wrapper)
     raw = wrapper.connection
     composer = psycopg.ClientCursor(raw)
     encoding = raw.info.encoding
 
-    def run(queryset) -> list[tuple]:
-        sql, params = queryset.query.get_compiler(using=queryset.db).as_sql()
+    def run(query: QuerySet | Bound) -> list[tuple]:
+        sql, params = _sql_of(query)
         query = composer.mogrify(sql, params)
         started = monotonic()
         with wrapper.wrap_database_errors:
@@ -193,7 +247,13 @@ def _error_of(result) -> psycopg.Error:
     return error_class(message or "The export's query failed.")
 
 
-def _fetch(queryset, wrapper) -> list[tuple]:
+def _sql_of(query: QuerySet | Bound) -> tuple[str, Any]:
+    if isinstance(query, Bound):
+        return query
+    return query.query.get_compiler(using=query.db).as_sql()
+
+
+def _fetch(query: QuerySet | Bound, wrapper) -> list[tuple]:
     """All the rows of one query, as plain tuples in one round trip, through a Django cursor.
 
     A batch is held in memory anyway, so its rows are read at once through an ordinary cursor:
@@ -202,7 +262,7 @@ def _fetch(queryset, wrapper) -> list[tuple]:
     expressions that need no conversion (ints, text, timestamps and JSON cast to text by the
     database), in the order the rows are unpacked.
     """
-    sql, params = queryset.query.get_compiler(using=queryset.db).as_sql()
+    sql, params = _sql_of(query)
     with wrapper.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchall()
