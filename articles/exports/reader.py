@@ -64,19 +64,21 @@ BYTES_PER_BATCH = 8_000_000
 
 
 class _Labels:
-    """JSON label lists read as text, parsed once per distinct value (they repeat a lot)."""
+    """JSON label lists read as text, parsed once per distinct value (they repeat a lot). The
+    lists are shared by the rows that carry the same labels: writers only read them."""
 
     def __init__(self) -> None:
-        # Readers may look `seen` up directly and call only on a miss.
-        self.seen: dict[str, list] = {}
+        # Readers may look `seen` up directly and call only on a miss; the empty list (most
+        # rows') is always there.
+        self.seen: dict[str | None, list] = {"[]": []}
 
     def __call__(self, text: str | None) -> list:
         if not text or text == "[]":
-            return []
+            return self.seen["[]"]
         value = self.seen.get(text)
         if value is None:
             if len(self.seen) > 10_000:
-                self.seen.clear()
+                self.seen = {"[]": self.seen["[]"]}
             value = self.seen[text] = json.loads(text)
         return value
 
@@ -474,6 +476,8 @@ def _assemble(raw: _RawBatch, labels: _Labels, names: _Names) -> list[ArticleRow
     # Per-row work is most of the Python time: unpack rows, look the labels up in the cache
     # inline, and keep the current parent's list while its children come in (they come grouped).
     known_labels = labels.seen
+    # Claims share their anchor rows when placed at score 1 (most are; writers only read them).
+    anchors: dict[tuple[str, int], AnchorRow] = {}
     claims: dict[int, ClaimRow] = {}
     claim_article: dict[int, int] = {}
     claim_index: dict[int, int] = {}
@@ -485,10 +489,17 @@ def _assemble(raw: _RawBatch, labels: _Labels, names: _Names) -> list[ArticleRow
         claim_labels = known_labels.get(label_text)
         if claim_labels is None:
             claim_labels = labels(label_text)
+        if anchor_score == 1.0:  # no other float equals 1.0 (0.0 has a negative twin)
+            anchor = anchors.get((anchor_status, anchor_version))
+            if anchor is None:
+                anchor = anchors[anchor_status, anchor_version] = AnchorRow(
+                    anchor_status, anchor_score, anchor_version
+                )
+        else:
+            anchor = AnchorRow(anchor_status, anchor_score, anchor_version)
         claim = ClaimRow(
             str(claim_id), start, end, exact, prefix, suffix, summary, claim_labels,
-            users[created_by], created_at, updated_at,
-            AnchorRow(anchor_status, anchor_score, anchor_version),
+            users[created_by], created_at, updated_at, anchor,
         )  # fmt: skip
         if claim_id in groups:
             claim.group = groups[claim_id]
