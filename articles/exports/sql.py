@@ -4,8 +4,8 @@ query on the reader thread's connection and hands its rows back as plain tuples.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable, Iterable
+from array import array
+from collections.abc import Callable, Iterable, Sequence
 from functools import partial
 from time import monotonic
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -85,7 +85,7 @@ class InIds(Func):
         return write(column, self.loose, self.ids), ()
 
 
-def _ids_postgresql(column: str, loose: bool, ids: list[int]) -> str:
+def _ids_postgresql(column: str, loose: bool, ids: Sequence[int]) -> str:
     if ids:
         low, high = min(ids), max(ids)
         if loose and high - low + 1 <= InIds.TIGHT * len(ids):
@@ -96,14 +96,15 @@ def _ids_postgresql(column: str, loose: bool, ids: list[int]) -> str:
     return f"({column} BETWEEN {low} AND {high} AND ({column} + 0) = ANY({array}))"
 
 
-def _ids_sqlite(column: str, loose: bool, ids: list[int]) -> str:
+def _ids_sqlite(column: str, loose: bool, ids: Sequence[int]) -> str:
     # The column is a compiled, quoted identifier; the ids are ints, as a JSON array literal.
     # Dense and loose: the index range alone, as on PostgreSQL (fewer probes, same rows kept).
     if loose and ids:
         low, high = min(ids), max(ids)
         if high - low + 1 <= InIds.TIGHT * len(ids):
             return f"{column} BETWEEN {low} AND {high}"
-    return f"{column} IN (SELECT value FROM json_each('{json.dumps(ids)}'))"  # noqa: S608
+    ints = "[" + ",".join(map(str, ids)) + "]"
+    return f"{column} IN (SELECT value FROM json_each('{ints}'))"  # noqa: S608
 
 
 class IdSlot:
@@ -113,7 +114,7 @@ class IdSlot:
         self.name = name
         self.token = f"__export_ids_{name}__"
         # Set when the query is compiled: writes the condition for a batch's ids.
-        self.write: Callable[[list[int]], str] | None = None
+        self.write: Callable[[Sequence[int]], str] | None = None
 
 
 class Bound(NamedTuple):
@@ -136,11 +137,12 @@ class Prepared:
                 raise ValueError(f"the query has no single place for the ids {slot.name!r}")
         self.sql, self.params, self.slots = sql, tuple(params), slots
 
-    def __call__(self, *ids: list[int]) -> Bound:
+    def __call__(self, *ids: Iterable[int]) -> Bound:
         sql = self.sql
         for slot, batch_ids in zip(self.slots, ids, strict=True):
             assert slot.write is not None
-            sql = sql.replace(slot.token, slot.write([int(i) for i in batch_ids]))
+            # array("q") takes only ints (in C): nothing else is written into the SQL.
+            sql = sql.replace(slot.token, slot.write(array("q", batch_ids)))
         return Bound(sql, self.params)
 
 
