@@ -209,7 +209,7 @@ class OctetLength(Func):
         return f"length(CAST({column} AS BLOB))", params
 
 
-def runner(wrapper) -> Callable[[object], list[tuple]]:
+def runner(wrapper) -> Callable[[QuerySet | Bound], list[tuple]]:
     """How the reader thread runs a query on `wrapper`'s connection.
 
     On PostgreSQL the query is sent with libpq's blocking `PQexec`, which psycopg runs without
@@ -219,7 +219,7 @@ def runner(wrapper) -> Callable[[object], list[tuple]]:
     took four times as long. The query text is composed as psycopg's client-side cursor composes
     it (what Django sends too), errors become Django's database errors, and the query is logged
     where Django logs queries (`connection.queries`, query-count tests). Elsewhere (SQLite) the
-    reader uses a Django cursor.
+    reader uses a Django cursor. A query is a queryset, or a `Bound` one (`Prepared`).
     """
     if wrapper.vendor != "postgresql":
         return lambda query: _fetch(query, wrapper)
@@ -229,14 +229,14 @@ def runner(wrapper) -> Callable[[object], list[tuple]]:
 
     def run(query: QuerySet | Bound) -> list[tuple]:
         sql, params = _sql_of(query)
-        query = composer.mogrify(sql, params)
+        text = composer.mogrify(sql, params)
         started = monotonic()
         with wrapper.wrap_database_errors:
-            result = raw.pgconn.exec_(query.encode(encoding))
+            result = raw.pgconn.exec_(text.encode(encoding))
             if result.status != pq.ExecStatus.TUPLES_OK:
                 raise _error_of(result)
         if wrapper.queries_logged:
-            wrapper.queries_log.append({"sql": query, "time": f"{monotonic() - started:.3f}"})
+            wrapper.queries_log.append({"sql": text, "time": f"{monotonic() - started:.3f}"})
         loader = Transformer(raw)
         loader.set_pgresult(result)
         return loader.load_rows(0, result.ntuples, tuple)
