@@ -23,8 +23,13 @@ Then, each in a fresh subprocess (so that its peak RSS is the export's own), for
 and finally the JSONL import of a 200-article slice (10,000 annotations) into a new corpus.
 Prints the machine, the data size and a Markdown table with ratios against COPY.
 
-    .venv/bin/python bench/bench_export.py [--reseed] [--formats jsonl,csv] [--sizes 100k,1m]
-        [--reference OTHER_CHECKOUT] [--profile] [--no-import]
+    .venv/bin/python bench/bench_export.py [--reseed] [--formats jsonl,csv]
+        [--sizes 100k,1m,workload] [--reference OTHER_CHECKOUT] [--profile] [--no-import]
+        [--http RUNS]
+
+`--sizes workload` adds issue 17's corpus (1,000 documents of about 800 words, 20 spans each,
+imported by the app); `--http RUNS` also times each export through gunicorn, alternating with
+the reference's.
 """
 
 from __future__ import annotations
@@ -405,6 +410,72 @@ def _backend_cpu_reader():
         return (int(fields[11]) + int(fields[12])) / ticks
 
     return used
+
+
+def child_set_password(username: str, password: str) -> dict:
+    import django
+
+    django.setup()
+    from django.contrib.auth import get_user_model
+
+    user = get_user_model().objects.get(username=username)
+    user.set_password(password)
+    user.save(update_fields=["password"])
+    return {}
+
+
+def http_exports(slug: str, export_format: str, runs: int, reference: Path | None) -> list[str]:
+    """The export through HTTP: gunicorn (one worker, production settings) on this checkout and
+    on the reference, on this database, each asked `runs` times in turn (alternating, so that
+    both see the same moments of a shared machine); the median and the fastest of each."""
+    import contextlib
+    import statistics
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import harness
+    import requests
+
+    password = secrets.token_urlsafe(12)
+    run_child("set_password", "bench_owner", password)
+    checkouts = [("this checkout", ROOT)] + (
+        [("reference", reference.resolve())] if reference else []
+    )
+    sessions = {}
+    with contextlib.ExitStack() as stack:
+        for name, root in checkouts:
+            harness.ROOT = root  # the checkout gunicorn runs
+            env = harness.app_env(database_url(), API_THROTTLE_USER="1000000/minute")
+            server = stack.enter_context(harness.Gunicorn(env, workers=1, threads=1, timeout=600))
+            session = requests.Session()
+            token = harness.api_token(server.url, "bench_owner", password)
+            session.headers["Authorization"] = f"Token {token}"
+            sessions[name] = (f"{server.url}/api/v1/corpora/{slug}/export", session)
+
+        def once(name: str) -> float:
+            url, session = sessions[name]
+            started = time.perf_counter()
+            with session.get(url, params={"format": export_format}, stream=True, timeout=600) as r:
+                r.raise_for_status()
+                for _ in r.iter_content(256 * 1024):
+                    pass
+            return time.perf_counter() - started
+
+        first = {name: once(name) for name in sessions}  # each worker's first export
+        seconds: dict[str, list[float]] = {name: [] for name in sessions}
+        for turn in range(runs):
+            for name in list(sessions)[:: 1 if turn % 2 else -1]:
+                seconds[name].append(once(name))
+    lines = [
+        f"{slug} {export_format} through HTTP, {name}: first {first[name]:.3f} s, median "
+        f"{statistics.median(taken):.3f} s, fastest {min(taken):.3f} s ({runs} runs)"
+        for name, taken in seconds.items()
+    ]
+    if reference:
+        ratio = statistics.median(seconds["this checkout"]) / statistics.median(
+            seconds["reference"]
+        )
+        lines.append(f"{slug} {export_format} through HTTP: median time / reference's: {ratio:.2f}")
+    return lines
 
 
 def child_seed_workload(slug: str, documents: str) -> dict:
@@ -842,6 +913,13 @@ def main() -> None:
         action="store_true",
         help="only profile each format at each size: where the time goes (no table)",
     )
+    parser.add_argument(
+        "--http",
+        type=int,
+        default=0,
+        metavar="RUNS",
+        help="also time each export through gunicorn, RUNS times, alternating with --reference",
+    )
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     options = parser.parse_args()
 
@@ -851,6 +929,7 @@ def main() -> None:
         result = {
             "export": child_export,
             "seed_workload": child_seed_workload,
+            "set_password": child_set_password,
             "copy": child_copy,
             "import": child_import,
             "profile": child_profile,
@@ -963,6 +1042,14 @@ def main() -> None:
         rows.append(
             [size, "(psql start-up, subtracted)", f"{psql['startup_seconds']:.2f}"] + [""] * 9
         )
+    http_lines = []
+    if options.http:
+        for size in sizes:
+            for export_format in formats:
+                http_lines += http_exports(
+                    SIZES[size][0], export_format, options.http, options.reference
+                )
+        loads.append(f"after HTTP: {load_average()}")
     imported = None if options.no_import else run_child("import", CORPORA["100k"][0])
 
     print()
@@ -995,6 +1082,10 @@ def main() -> None:
     print("CPU of the fastest run of each (less sensitive to the machine's load than seconds):")
     for line in cpu_lines:
         print("  " + line)
+    if http_lines:
+        print()
+        for line in http_lines:
+            print(line)
     if imported is None:
         return
     print()
