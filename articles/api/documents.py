@@ -26,7 +26,7 @@ from articles import claim_selectors, validators
 from articles.access import Access, Kind
 from articles.models import Article, Claim
 from articles.services import MAX_BULK_CLAIMS, BulkClaims, ClaimItem, claims_create_many
-from articles.services.claims_bulk import NewAnnotation, Row
+from articles.services.claims_bulk import NewAnnotation
 
 from . import serializers as s
 from .base import signed_in
@@ -263,7 +263,7 @@ def create_many(request: Request, article: Article, access: Access) -> list[dict
 _DATETIME = serializers.DateTimeField()
 
 
-def _anchor(row: Row) -> dict[str, Any]:
+def _anchor(row: Mapping[str, Any]) -> dict[str, Any]:
     return {
         "status": row["anchor_status"],
         "score": float(row["anchor_score"]),
@@ -271,7 +271,7 @@ def _anchor(row: Row) -> dict[str, Any]:
     }
 
 
-def _new_claim(row: Row, article_id: str, username: str, at: str) -> dict[str, Any]:
+def _new_claim(row: Mapping[str, Any], article_id: str, username: str, at: str) -> dict[str, Any]:
     """A new claim's row as ClaimSerializer shows it (a new claim has no review)."""
     return {
         "id": str(row["id"]),
@@ -294,7 +294,8 @@ def _new_claim(row: Row, article_id: str, username: str, at: str) -> dict[str, A
 
 def _new_annotation(annotation: NewAnnotation, username: str, at: str) -> dict[str, Any]:
     """A new annotation's row as AnnotationSerializer shows it."""
-    row, topic = annotation.row, annotation.topic
+    row: Mapping[str, Any] = annotation.row
+    topic = annotation.topic
     return {
         "id": str(row["id"]),
         "claim": str(row["claim_id"]),
@@ -313,7 +314,7 @@ def _new_annotation(annotation: NewAnnotation, username: str, at: str) -> dict[s
     }
 
 
-def _new_evidence(row: Row) -> dict[str, Any]:
+def _new_evidence(row: Mapping[str, Any]) -> dict[str, Any]:
     return {
         "id": str(row["id"]),
         "kind": row["kind"],

@@ -13,10 +13,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypedDict
+from typing import TypedDict, cast
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
+from django.db.models import Field
 from django.utils import timezone
 
 from .. import anchoring
@@ -40,7 +41,7 @@ from .claims import CLAIM_FIELDS
 MAX_BULK_CLAIMS = 1000
 # The audit's annotation snapshot (ANNOTATION_FIELDS, a related object by its id): its columns.
 _ANNOTATION_SNAPSHOT = [
-    (name, Annotation._meta.get_field(name).attname) for name in ANNOTATION_FIELDS
+    (name, cast(Field, Annotation._meta.get_field(name)).attname) for name in ANNOTATION_FIELDS
 ]
 
 
@@ -76,7 +77,7 @@ class _Item:
     annotation: tuple[_AnnotationFields, list[EvidenceFields]] | None
 
 
-Row = dict[str, Any]
+Row = dict[str, object]
 
 
 @dataclass
@@ -290,7 +291,7 @@ def claims_create_many(
 
 
 def _pk(claim: Claim | Row) -> int:
-    return claim.pk if isinstance(claim, Claim) else claim["id"]
+    return claim.pk if isinstance(claim, Claim) else cast(int, claim["id"])
 
 
 def _lock_article(article: Article, actor: User) -> bool:
@@ -301,7 +302,7 @@ def _lock_article(article: Article, actor: User) -> bool:
         "SELECT EXISTS (SELECT 1 FROM articles_assignment WHERE article_id = %s "
         "AND annotator_id = %s AND state = %s)"
     )
-    params: list[object] = [article.pk, actor.pk, AssignmentState.SUBMITTED.value]
+    params: list[int | str] = [article.pk, actor.pk, AssignmentState.SUBMITTED.value]
     if connection.features.has_select_for_update:
         submitted += " FROM articles_article WHERE id = %s FOR UPDATE"
         params.append(article.pk)

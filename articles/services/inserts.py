@@ -13,14 +13,14 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from functools import cache
-from typing import Any
+from typing import cast
 
 from django.db import connection, models
 
-Convert = Callable[[Any], Any]
+Convert = Callable[[object], object]
 
 
-def _identity(value: Any) -> Any:
+def _identity(value: object) -> object:
     return value
 
 
@@ -48,18 +48,22 @@ def _columns(model: type[models.Model]) -> tuple[list[str], list[str], list[str]
 def _converters(kinds: list[str]) -> list[Convert]:
     ops = connection.ops
 
-    def json_value(value: Any) -> Any:  # None is SQL NULL, as JSONField saves it
+    def json_value(value: object) -> object:  # None is SQL NULL, as JSONField saves it
         return None if value is None else ops.adapt_json_value(value, None)
 
-    datetime_value = (
-        _identity if connection.vendor == "postgresql" else ops.adapt_datetimefield_value
-    )
-    chosen = {"json": json_value, "datetime": datetime_value, "": _identity}
+    def datetime_value(value: object) -> object:  # SQLite stores text; psycopg adapts datetimes
+        return ops.adapt_datetimefield_value(cast(datetime | None, value))
+
+    chosen: dict[str, Convert] = {
+        "json": json_value,
+        "datetime": _identity if connection.vendor == "postgresql" else datetime_value,
+        "": _identity,
+    }
     return [chosen[kind] for kind in kinds]
 
 
 @cache
-def defaults(model: type[models.Model]) -> dict[str, Any]:
+def defaults(model: type[models.Model]) -> dict[str, object]:
     """Each field's default (attname -> value) for the fields a caller leaves out. A callable
     default (JSONField(default=list)) is called again for each row by `complete`."""
     return {
@@ -69,7 +73,9 @@ def defaults(model: type[models.Model]) -> dict[str, Any]:
     }
 
 
-def complete(model: type[models.Model], values: Mapping[str, Any], now: datetime) -> dict[str, Any]:
+def complete(
+    model: type[models.Model], values: Mapping[str, object], now: datetime
+) -> dict[str, object]:
     """A row's values (attname -> value): `values` over the model's defaults, timestamps `now`."""
     stamped = _columns(model)[2]
     row = dict(defaults(model))
@@ -83,8 +89,8 @@ def complete(model: type[models.Model], values: Mapping[str, Any], now: datetime
 
 
 def insert(
-    model: type[models.Model], rows: Sequence[Mapping[str, Any]], returning: Sequence[str] = ()
-) -> list[tuple[Any, ...]]:
+    model: type[models.Model], rows: Sequence[Mapping[str, object]], returning: Sequence[str] = ()
+) -> list[tuple[object, ...]]:
     """INSERT `rows` (complete rows, see `complete`) of `model` in as few statements as the
     database's parameter limit allows; returns the `returning` columns of each row written."""
     if not rows:
@@ -99,16 +105,14 @@ def insert(
     one_row = "(" + ", ".join(["%s"] * width) + ")"
     back = f" RETURNING {', '.join(quote(c) for c in returning)}" if returning else ""
     pairs = list(zip(names, converts, strict=True))
-    answered: list[tuple[Any, ...]] = []
+    answered: list[tuple[object, ...]] = []
     with connection.cursor() as cursor:
         for at in range(0, len(rows), per_statement):
             chunk = rows[at : at + per_statement]
             params = [convert(row[name]) for row in chunk for name, convert in pairs]
             values = ", ".join([one_row] * len(chunk))
-            cursor.execute(
-                f"{into} {values}{back}",
-                params,
-            )
+            # Validated values, each converted as its field would convert it.
+            cursor.execute(f"{into} {values}{back}", params)  # type: ignore[arg-type]
             if returning:
                 answered += [tuple(r) for r in cursor.fetchall()]
     return answered
