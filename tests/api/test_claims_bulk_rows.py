@@ -267,3 +267,30 @@ def test_the_parser_takes_the_shapes_clients_send():
     ]
     for item in items:
         assert documents.plain_item(item) is not None, item
+
+
+def test_the_longest_list_is_written_in_statements_the_database_accepts(team, client_for):
+    # 1,000 items: more parameters than one statement takes on SQLite (999 by Django's count).
+    from tests.factories import ArticleFactory
+
+    article = ArticleFactory(corpus=team.corpus, text="word " * 400 + "🚀 ” — " * 100)
+    items = [
+        {"start": i, "end": i + 3 + i % 7, "annotation": {"stance": "support", "note": str(i)}}
+        for i in range(1000)
+    ]
+    response = client_for(team.annotator).post(
+        f"/api/v1/articles/{article.pk}/claims", items, format="json"
+    )
+    assert response.status_code == 201, response.content[:300]
+    body = response.json()
+    assert len(body) == 1000 and all(c["created"] for c in body)
+    assert [c["annotation"]["note"] for c in body] == [str(i) for i in range(1000)]
+    for claim in body[::97]:
+        stored = Claim.objects.get(pk=claim["id"])
+        assert (stored.start, stored.end, stored.exact) == (
+            claim["start"],
+            claim["end"],
+            article.text[claim["start"] : claim["end"]],
+        )
+        assert Annotation.objects.get(claim=stored).note == claim["annotation"]["note"]
+    assert AuditEvent.objects.count() == 2000
