@@ -10,6 +10,7 @@ both support RETURNING). The database still checks every constraint.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from functools import cache
@@ -62,14 +63,9 @@ def _converters(kinds: list[str]) -> list[Convert]:
     return [chosen[kind] for kind in kinds]
 
 
-@cache
-def _pg_types(model: type[models.Model]) -> list[str]:
-    """Each insertable column's type without its length (varchar, not varchar(64))."""
-    return [
-        str(f.db_type(connection)).split("(")[0]
-        for f in model._meta.concrete_fields
-        if not f.primary_key
-    ]
+def _json_value(value: object) -> object:
+    """A value as json_populate_recordset reads it into its column (a time in ISO 8601)."""
+    return value.isoformat() if isinstance(value, datetime) else value
 
 
 @cache
@@ -115,11 +111,17 @@ def insert(
     answered: list[tuple[object, ...]] = []
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            # One array per column (as Django's bulk_create does): a short statement whatever the
-            # number of rows, where psycopg would otherwise scan and quote a placeholder per value.
-            arrays = ", ".join(f"(%s)::{t}[]" for t in _pg_types(model))
-            params: list[object] = [[convert(row[name]) for row in rows] for name, convert in pairs]
-            cursor.execute(f"{into} SELECT * FROM UNNEST({arrays}){back}", params)  # type: ignore[arg-type]
+            # All rows as one JSON document that PostgreSQL reads as rows of the table's own
+            # type: one string to send, where psycopg would dump every value in Python.
+            named = list(zip(names, columns, strict=True))
+            document = json.dumps(
+                [{column: _json_value(row[name]) for name, column in named} for row in rows]
+            )
+            listed = ", ".join(quote(c) for c in columns)
+            cursor.execute(
+                f"{into} SELECT {listed} FROM json_populate_recordset(NULL::{table}, %s){back}",
+                [document],
+            )
             if returning:
                 answered = [tuple(r) for r in cursor.fetchall()]
             return answered
