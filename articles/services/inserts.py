@@ -1,11 +1,13 @@
 # ruff: noqa: S608  (SQL built from a model's own table and column names, values as parameters)
-"""New rows of one model written as plain values: one multi-row INSERT ... RETURNING.
+"""New rows of one model written as plain values, with the columns asked for returned.
 
 Why not bulk_create: it builds a model instance per row and compiles every value of every row
 through its field (bench/README.md, "Spans in lists of 20": most of a bulk write's Python time).
-Here each column's conversion is chosen once per model, defaults and timestamps are filled in
-once per call, and the database answers the columns asked for (SQLite >= 3.35 and PostgreSQL
-both support RETURNING). The database still checks every constraint.
+Here each column's conversion is chosen once per model and defaults and timestamps are filled in
+once per call. SQLite: multi-row INSERT ... VALUES ... RETURNING, as many rows per statement as
+the parameter limit allows. PostgreSQL: one statement whatever the number of rows, the rows sent
+as one JSON document read by json_populate_recordset (psycopg quoting a placeholder per value,
+or dumping arrays value by value, was most of the time). The database checks every constraint.
 """
 
 from __future__ import annotations
@@ -111,8 +113,8 @@ def insert(
     answered: list[tuple[object, ...]] = []
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            # All rows as one JSON document that PostgreSQL reads as rows of the table's own
-            # type: one string to send, where psycopg would dump every value in Python.
+            # All rows as one JSON document that PostgreSQL reads as rows of the table (its own
+            # row type), one string to send where psycopg would dump every value in Python.
             named = list(zip(names, columns, strict=True))
             document = json.dumps(
                 [{column: _json_value(row[name]) for name, column in named} for row in rows]
