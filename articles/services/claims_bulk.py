@@ -1,6 +1,11 @@
 # ruff: noqa: S608  (SQL of this module's table and column names; values as parameters)
 """Many claims of one article at once, each optionally with the caller's annotation: all or
-nothing, in a fixed number of queries however many items there are.
+nothing, in a fixed number of queries however many items there are (one INSERT per table; on
+SQLite one per 58 claims, its parameter limit).
+
+The rows are written and answered as plain values (services.inserts), not model instances: a
+list of 20 was mostly bulk_create's per-value compilation and the serializers (bench/README.md,
+"Spans in lists of 20"). Reused claims are model instances, with their creator and review.
 
 The checks are those of one claim (anchoring.resolve_span, the summary and labels cleaners) and
 of one annotation (annotations.clean_annotation); errors are keyed `"<index>.<field>"`, and one
