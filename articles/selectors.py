@@ -497,13 +497,54 @@ def article_has_disagreement() -> Exists:
 
 
 def corpus_detail_with_access(user, slug: str) -> tuple[Corpus, Access]:
-    """One of the user's corpora with its role and counts (corpora_for_user's), or Http404."""
+    """One of the user's corpora with its role and counts, or Http404: the same figures as
+    corpora_for_user's, in two or three small queries chosen by the role (a single query with
+    every role's branches costs more to compile than the few rows it reads)."""
     _require_user(user)
-    corpus = corpora_for_user(user).filter(slug=str(slug)).first()
+    corpus = (
+        Corpus.objects.select_related("counts")
+        .annotate(member_role=_role_in("pk", user))
+        .filter(slug=str(slug), member_role__isnull=False)
+        .first()
+    )
     if corpus is None:
         raise Http404("No corpus with that name among yours.")
-    role = corpus.member_role  # type: ignore[attr-defined]  # annotated by corpora_for_user
-    return corpus, Access(user=user, corpus=corpus, role=role)
+    row: Any = corpus  # carries the annotations the model does not declare
+    try:
+        counts: CorpusCounts | None = corpus.counts
+    except CorpusCounts.DoesNotExist:
+        counts = None
+
+    def kept(field: str) -> int:
+        return getattr(counts, field) if counts is not None else 0
+
+    sees_all = row.member_role in SEES_ALL_ROLES
+    sees_all_work = sees_all or not corpus.blind
+    submitted = Q(state=AssignmentState.SUBMITTED)
+    figures: dict[str, Any] = {"assigned": Count("pk"), "submitted": Count("pk", filter=submitted)}
+    if not sees_all_work:
+        figures["sub_annotations"] = Sum("article__counts__annotations", filter=submitted)
+    if not sees_all:
+        figures["sub_reviewed"] = Sum("article__counts__reviewed", filter=submitted)
+    mine = Assignment.objects.filter(
+        annotator=user, article__corpus=corpus, article__deleted_at__isnull=True
+    ).aggregate(**figures)
+    row.n_articles = kept("articles")
+    row.n_claims = kept("claims")
+    row.n_my_assigned = mine["assigned"]
+    row.n_my_submitted = mine["submitted"]
+    if sees_all_work:
+        row.n_annotations = kept("annotations")
+    else:
+        my_tags = (
+            Annotation.objects.alive()
+            .filter(annotator=user, claim__article__corpus=corpus)
+            .exclude(claim__article__in=submitted_articles(user.pk))
+            .count()
+        )
+        row.n_annotations = my_tags + (mine["sub_annotations"] or 0)
+    row.n_reviewed = kept("reviewed") if sees_all else (mine["sub_reviewed"] or 0)
+    return corpus, Access(user=user, corpus=corpus, role=row.member_role)
 
 
 def membership_get(corpus: Corpus, username: str) -> Membership:

@@ -206,11 +206,13 @@ def profile(call, top: int = 25) -> str:
 
 
 def run_one(db: str, options: argparse.Namespace) -> dict:
-    older = bool(options.root)  # the reference: a checkout without the bulk endpoint or include
-    if older:
+    # The reference: a checkout without the bulk endpoint or include (before api/documents.py).
+    older = bool(options.root) and not (Path(options.root) / "articles/api/documents.py").exists()
+    if options.root:
         harness.ROOT = Path(options.root).resolve()
     if db == "postgres":
-        url = harness.pg_database_fresh("aa_workload")
+        # WORKLOAD_PG_DATABASE: another name, for runs that share the server with others.
+        url = harness.pg_database_fresh(os.environ.get("WORKLOAD_PG_DATABASE", "aa_workload"))
     else:
         url = f"sqlite:///{tempfile.mkdtemp(prefix='aa-workload-')}/db.sqlite3"
     env = harness.app_env(url, API_THROTTLE_USER="1000000/minute")

@@ -182,6 +182,14 @@ def test_the_audit_log_names_claims_by_their_quote(client, team):
     assert shortened in html and "“Export”" in html
     relation = {row.field: row.after for row in events["relation.create"].diff}
     assert relation == {"source": shortened, "target": "“Export”", "kind": "attacks"}
+    # The link's object cell names both ends, each a link to its claim's history.
+    linked = events["relation.create"]
+    assert linked.link_ends == [(claim.pk, shortened), (other.pk, "“Export”")]
+    cell = html.split(f"relation {linked.object_id}<", 1)[1].split("</td>", 1)[0]
+    assert ">source</a> → <a" in cell and ">target</a>" in cell
+    assert f'title="claim {other.pk}: “Export”"' in cell
+    assert f'href="{reverse("claim-history", args=[claim.pk])}"' in cell
+    assert f'href="{reverse("claim-history", args=[other.pk])}"' in cell
     tagged = events["annotation.create"]
     assert tagged.claim_quote == "“Export”"
     assert {row.field: row.after for row in tagged.diff}["claim_id"] == "“Export”"

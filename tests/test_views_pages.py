@@ -99,6 +99,9 @@ def test_home_lists_my_corpora_only_with_role_and_progress(team):
     assert "Claims tagged" in html
     # Continue: the next assigned, unsubmitted article (the submitted one is not offered).
     assert "Continue where you left off" in html and "Chips and policy" in html
+    article_url = reverse("article", args=[team.article.pk])
+    assert html.count(f'href="{article_url}"') == 2  # the big button and the card's
+    assert "1 article to do" in html
     assert "Claims reviewed" not in html  # curators' figure
 
     curator_html = _text(_client(team.curator).get(reverse("home")))

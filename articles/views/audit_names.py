@@ -51,8 +51,9 @@ def claim_quotes(corpus: Corpus, events: Iterable[AuditEvent]) -> dict[int, str]
 
 
 def name_claims(event: Any, quotes: dict[int, str]) -> None:
-    """Set `event.claim_quote` (the claim the event is about, for its object cell) and replace
-    the claim ids in `event.diff` by the claims' quotes."""
+    """Set `event.claim_quote` (the claim the event is about, for its object cell), a link's
+    `event.link_ends` (each end's claim id and quote), and replace the claim ids in
+    `event.diff` by the claims' quotes."""
     about = None
     if event.object_type == "claim":
         about = _claim_id(event.object_id)
@@ -62,6 +63,15 @@ def name_claims(event: Any, quotes: dict[int, str]) -> None:
                 about = about or _claim_id(snapshot.get("claim_id") or snapshot.get("claim"))
     event.claim_id = about
     event.claim_quote = quotes.get(about) if about is not None else None
+    # A link's object cell names both ends: "relation 7 from “…” to “…”".
+    event.link_ends = None
+    if event.object_type == "relation":
+        for snapshot in (event.after, event.before):
+            if isinstance(snapshot, dict) and event.link_ends is None:
+                ends = [_claim_id(snapshot.get(key)) for key in ("source", "target")]
+                known = [pk for pk in ends if pk is not None and pk in quotes]
+                if len(known) == 2:
+                    event.link_ends = [(pk, quotes[pk]) for pk in known]
 
     def show(field: str, value: str) -> str:
         pk = _claim_id(value) if field in CLAIM_FIELDS else None

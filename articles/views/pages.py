@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
@@ -20,7 +21,7 @@ from .. import imports, selectors, services
 from ..access import Access, Kind
 from ..filters.pages import STATUS_FILTERS, CorpusArticleFilterSet
 from ..forms import ARTICLE_FIELDS, ArticleImportForm, CorpusCreateForm
-from ..models import Role
+from ..models import Corpus, Role
 from ..permissions import Action
 from .review_common import (
     CORPUS_LINKS,
@@ -54,17 +55,38 @@ def _is_partial(request: PageRequest) -> bool:
 # --- Dashboard -----------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class DashboardCard:
+    """One corpus on the dashboard: what the card computes from the member's role, and the
+    corpus row with its counts (`selectors.corpora_for_dashboard`'s annotations) behind it."""
+
+    corpus: Corpus
+    next_url: str | None
+    n_my_todo: int
+    shows_team: bool  # besides the member's own work, by what their role may see
+    shows_reviewed: bool
+    can_import: bool
+
+    def __getattr__(self, name: str) -> Any:  # the template reads the corpus's fields too
+        return getattr(self.corpus, name)
+
+
+def _card(user: Any, corpus: Corpus) -> DashboardCard:
+    row: Any = corpus  # carries the selector's annotations, which the model does not declare
+    access = Access(user=user, corpus=corpus, role=row.member_role)
+    return DashboardCard(
+        corpus=corpus,
+        next_url=reverse_or_none("article", row.next_article_id) if row.next_article_id else None,
+        n_my_todo=row.n_my_assigned - row.n_my_submitted,
+        shows_team=access.sees_everything(Kind.ASSIGNMENT),
+        shows_reviewed=access.can(Action.REVIEW),
+        can_import=access.can(Action.IMPORT),
+    )
+
+
 def _home_context(request: PageRequest, form: CorpusCreateForm | None = None) -> dict[str, Any]:
-    corpora = list(selectors.corpora_for_dashboard(request.user))
-    for c in corpora:
-        access = Access(user=request.user, corpus=c, role=c.member_role)
-        c.next_url = c.next_article_id and reverse_or_none("article", c.next_article_id)
-        c.n_my_todo = c.n_my_assigned - c.n_my_submitted
-        # What the card shows besides the member's own work, by what their role may see.
-        c.shows_team = access.sees_everything(Kind.ASSIGNMENT)
-        c.shows_reviewed = access.can(Action.REVIEW)
-        c.can_import = access.can(Action.IMPORT)
-    next_up = next((c for c in corpora if c.next_article_id), None)
+    corpora = [_card(request.user, c) for c in selectors.corpora_for_dashboard(request.user)]
+    next_up = next((c for c in corpora if c.next_url), None)
     return {
         "corpora": corpora,
         "next_up": next_up,
@@ -290,11 +312,11 @@ def corpus_import(request: PageRequest, slug: str) -> HttpResponse:
         )
         return f"Imported the article “{article.title}”."
 
-    status = attempt(request, form, paste)
-    if status is None:
+    refused = attempt(request, form, paste)
+    if refused is None:
         return redirect("corpus", corpus.slug)
     failed = [(None, None, problem) for problems in form.errors.values() for problem in problems]
-    return _import_report_response(request, access, failed, status, paste=form.pasted)
+    return _import_report_response(request, access, failed, refused, paste=form.pasted)
 
 
 urlpatterns = [

@@ -11,13 +11,25 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.mark.parametrize("n_articles", [2, 30])
+@pytest.mark.parametrize(
+    ("role", "blind", "queries"),
+    [
+        # the corpus with its role and counters, the member's own assignments, the topics
+        ("owner", True, 3),
+        ("annotator", False, 3),
+        # a blind annotator: also their own tags on articles they have not submitted
+        ("annotator", True, 4),
+    ],
+)
 def test_the_corpus_detail_and_dashboard_keep_their_query_counts(
-    team, client_for, n_articles, django_assert_num_queries
+    team, client_for, n_articles, role, blind, queries, django_assert_num_queries
 ):
+    team.corpus.blind = blind
+    team.corpus.save()
     for _ in range(n_articles - 1):
         ClaimFactory(article=ArticleFactory(corpus=team.corpus))
-    client = client_for(team.annotator)
-    with django_assert_num_queries(2):  # the corpus with its role and counts, the topics
+    client = client_for(getattr(team, role))
+    with django_assert_num_queries(queries):
         body = client.get("/api/v1/corpora/chips").json()
     assert body["counts"]["articles"] == n_articles
 

@@ -107,6 +107,12 @@ def _pages(team, claims):
         ("trash", f"/corpora/{slug}/trash/"),
         ("tokens", "/account/tokens/"),
         ("api-docs", "/api/docs/"),
+        ("claim-groups", f"/corpora/{slug}/claim-groups/"),
+        ("guidelines", f"/corpora/{slug}/guidelines/"),
+        ("jobs", f"/corpora/{slug}/jobs/"),
+        ("map", f"/articles/{article}/map"),
+        ("versions", f"/articles/{article}/versions"),
+        ("edit-article", f"/articles/{article}/edit/"),
     ]
 
 
@@ -125,6 +131,32 @@ def test_no_page_scrolls_sideways(page, live_server, team, artifacts, console_er
         page.screenshot(path=str(artifacts / f"phone-{width}-{name}.png"), full_page=True)
     assert too_wide == {}
     assert console_errors == []
+
+
+@pytest.mark.parametrize("username", ["anna", "victor"])
+def test_no_page_an_annotator_or_viewer_reaches_scrolls_sideways(
+    page, live_server, team, artifacts, console_errors, username
+):
+    """The same walk as another role: what an annotator or a viewer may open (the rest answers
+    403 or 404, and is not theirs to see)."""
+    claims = _populate(team)
+    page.set_viewport_size(PHONE)
+    login(page, live_server, username)
+    too_wide, opened = {}, []
+    for name, path in _pages(team, claims):
+        response = page.goto(live_server.url + path)
+        if response is None or response.status >= 400:
+            continue
+        opened.append(name)
+        page.wait_for_load_state("networkidle")
+        measured = page.evaluate(OVERFLOW)
+        if measured["scroll"] > PHONE["width"]:
+            too_wide[name] = measured
+        page.screenshot(path=str(artifacts / f"phone-{username}-{name}.png"), full_page=True)
+    assert {"home", "corpus", "article", "article-claim", "agreement", "map"} <= set(opened)
+    assert too_wide == {}
+    # Refused pages are expected in the console of a walk that opens them (403/404).
+    assert [e for e in console_errors if "status of 4" not in e] == []
 
 
 PARAGRAPH = (

@@ -69,3 +69,27 @@ def test_an_owner_on_a_phone_has_every_action_and_sees_the_job(
     if SHOTS:
         page.screenshot(path=f"{SHOTS}/jobs-owner-390.png", full_page=True)
     assert not console_errors
+
+
+def test_a_curator_suggests_on_the_ticked_articles_only(page, live_server, team, console_errors):
+    chosen = Article.objects.create(
+        corpus=team.corpus, title="Ticked op-ed", text=TEXT, text_sha256=text_sha256(TEXT)
+    )
+    Article.objects.create(
+        corpus=team.corpus, title="Left alone", text=TEXT, text_sha256=text_sha256(TEXT)
+    )
+    login(page, live_server, "carmen")
+    page.goto(f"{live_server.url}/corpora/{team.corpus.slug}/")
+    page.get_by_label("Select “Ticked op-ed”").check()
+    expect(page.locator("[data-checked-count='articles']")).to_contain_text("1")
+    page.locator(".bulk-bar").get_by_role("button", name="Suggest claims", exact=True).click()
+    expect(page).to_have_url(f"{live_server.url}/corpora/{team.corpus.slug}/jobs/")
+    job = Job.objects.get()
+    assert job.params.get("articles") == [chosen.pk]
+    runner.run(str(job.pk))
+    row = page.locator("tr[data-job]")
+    expect(row).to_have_attribute("data-status", "done", timeout=8_000)
+    expect(row).to_contain_text("on 1 article")
+    job.refresh_from_db()
+    assert job.result["articles"] == 1
+    assert not console_errors
