@@ -154,31 +154,6 @@ def _bulk_create(
     return [obj.pk for obj in objs]
 
 
-def insert(objs: Sequence[models.Model]) -> None:
-    """INSERT `objs` (new instances of one model, with their field values set) and set their
-    ids and timestamps, as bulk_create does."""
-    if not objs:
-        return
-    model = type(objs[0])
-    opts = model._meta
-    now = timezone.now()
-    fields = []
-    for field in opts.concrete_fields:
-        if field.primary_key:
-            continue
-        if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
-            for obj in objs:
-                setattr(obj, field.attname, now)
-        fields.append(field.attname)
-    ids = insert_rows(model, fields, [[getattr(obj, f) for f in fields] for obj in objs])
-    pk = opts.pk
-    assert pk is not None
-    for pk_value, obj in zip(ids, objs, strict=True):
-        setattr(obj, pk.attname, pk_value)
-        obj._state.adding = False
-        obj._state.db = connection.alias
-
-
 def _reserve_ids(table: str, column: str, n: int) -> list[int]:
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
