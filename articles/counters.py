@@ -2,12 +2,14 @@
 """Per-article and per-corpus counts of live work, kept by the database itself.
 
 Why triggers and not updates in the services: every writer changes these counts, and there are
-many (services, the bulk claims endpoint, the import's COPY and executemany paths, trash,
-restore and purge, merges, text versions, Django's cascades, the admin, test factories, a
-future script). A counter a writer has to remember is a counter someone forgets; a trigger
-cannot be bypassed by any of them. Measured (bench/README.md, "Counts"): on PostgreSQL the
-triggers are statement-level with transition tables, so a COPY of 100,000 claims updates each
-article's counters in one statement; on SQLite (one writer at a time) they are row-level.
+many (services, the bulk claims endpoint, the import's row writer, trash, restore and purge,
+merges, text versions, Django's cascades, the admin, test factories, a future script). A
+counter a writer has to remember is a counter someone forgets; a trigger cannot be bypassed by
+any of them. Measured (bench/README.md, "Counts"): on PostgreSQL the triggers are
+statement-level with transition tables, so a COPY of 100,000 claims updates each article's
+counters in one statement; on SQLite (one writer at a time) they are row-level. The one
+exception is asked for in so many words: a bulk writer of new articles (the import) may have
+the triggers stand aside and count its articles at once (`deferred`).
 
 How they stay right under concurrency (PostgreSQL, READ COMMITTED): every change is SQL
 arithmetic on the counter row (`x = x + delta`), never a value read by Python and written back;
@@ -27,7 +29,9 @@ What a blind annotator may see is derived from these and from their own rows in
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import json
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -50,7 +54,15 @@ AC = "articles_articlecounts"
 CC = "articles_corpuscounts"
 FIELDS = COUNTED_FIELDS
 
+# While a bulk writer of new articles counts them itself (`deferred`), PostgreSQL's trigger
+# functions return at once when this setting, local to the writer's transaction, is on.
+DEFERRED_SETTING = "aa.counts_deferred"
+
 # --- PostgreSQL: statement-level triggers with transition tables ------------------------------
+
+_PG_UNLESS_DEFERRED = (
+    f"  IF current_setting('{DEFERRED_SETTING}', true) = 'on' THEN RETURN NULL; END IF;\n"
+)
 
 # Applies moves of claims (claim id, article id, +1 / -1 for a live claim arriving / leaving an
 # article's count). `fresh`: the claims are new (no annotation or review can point at them yet).
@@ -80,11 +92,11 @@ BEGIN
 END $$;
 """
 
-_PG_CLAIM = """
+_PG_CLAIM = f"""
 CREATE OR REPLACE FUNCTION aa_counts_claim() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE ids bigint[]; arts bigint[]; signs int[];
 BEGIN
-  IF TG_OP = 'INSERT' THEN
+{_PG_UNLESS_DEFERRED}  IF TG_OP = 'INSERT' THEN
     SELECT array_agg(id), array_agg(article_id), array_agg(1) INTO ids, arts, signs
     FROM new_rows WHERE deleted_at IS NULL;
     IF ids IS NOT NULL THEN PERFORM aa_counts_apply_claims(ids, arts, signs, true); END IF;
@@ -134,7 +146,7 @@ _PG_ANNOTATION = f"""
 CREATE OR REPLACE FUNCTION aa_counts_annotation() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE ids bigint[]; signs int[];
 BEGIN
-{_PG_CLAIM_ROWS_MOVED}  UPDATE {AC} ac SET annotations = ac.annotations + d.n,
+{_PG_UNLESS_DEFERRED}{_PG_CLAIM_ROWS_MOVED}  UPDATE {AC} ac SET annotations = ac.annotations + d.n,
       claims_tagged = ac.claims_tagged + d.tagged
   FROM (SELECT c.article_id, SUM(m.delta) AS n,
                SUM((t.n > 0)::int - ((t.n - m.delta) > 0)::int) AS tagged
@@ -152,7 +164,7 @@ _PG_REVIEW = f"""
 CREATE OR REPLACE FUNCTION aa_counts_review() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE ids bigint[]; signs int[];
 BEGIN
-{_PG_CLAIM_ROWS_MOVED}  UPDATE {AC} ac SET reviewed = ac.reviewed + d.n
+{_PG_UNLESS_DEFERRED}{_PG_CLAIM_ROWS_MOVED}  UPDATE {AC} ac SET reviewed = ac.reviewed + d.n
   FROM (SELECT c.article_id, SUM(m.s) AS n FROM unnest(ids, signs) AS m(c, s)
         JOIN articles_claim c ON c.id = m.c AND c.deleted_at IS NULL GROUP BY c.article_id) d
   WHERE ac.article_id = d.article_id AND d.n <> 0;
@@ -164,7 +176,7 @@ _PG_ASSIGNMENT = f"""
 CREATE OR REPLACE FUNCTION aa_counts_assignment() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE arts bigint[]; signs int[]; subs int[];
 BEGIN
-  IF TG_OP = 'INSERT' THEN
+{_PG_UNLESS_DEFERRED}  IF TG_OP = 'INSERT' THEN
     SELECT array_agg(article_id), array_agg(1), array_agg((state = 'submitted')::int)
     INTO arts, signs, subs FROM new_rows;
   ELSIF TG_OP = 'DELETE' THEN
@@ -197,7 +209,7 @@ _PG_ARTICLE = f"""
 CREATE OR REPLACE FUNCTION aa_counts_article() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE arts bigint[]; corps bigint[]; signs int[];
 BEGIN
-  IF TG_OP = 'INSERT' THEN
+{_PG_UNLESS_DEFERRED}  IF TG_OP = 'INSERT' THEN
     INSERT INTO {AC} (article_id, {", ".join(FIELDS)})
     SELECT id, {", ".join("0" for _ in FIELDS)} FROM new_rows;
     SELECT array_agg(id), array_agg(corpus_id), array_agg(1) INTO arts, corps, signs
@@ -232,7 +244,7 @@ END $$;
 _PG_ARTICLECOUNTS = f"""
 CREATE OR REPLACE FUNCTION aa_counts_articlecounts() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-  IF TG_OP = 'INSERT' THEN
+{_PG_UNLESS_DEFERRED}  IF TG_OP = 'INSERT' THEN
     UPDATE {CC} cc SET {", ".join(f"{f} = cc.{f} + d.{f}" for f in FIELDS)}
     FROM (SELECT a.corpus_id, {", ".join(f"SUM(n.{f}) AS {f}" for f in FIELDS)}
           FROM new_rows n JOIN articles_article a ON a.id = n.article_id
@@ -528,6 +540,122 @@ def fill(schema_editor=None) -> None:
     with conn.cursor() as cursor:
         cursor.execute(article_sql)
         cursor.execute(corpus_sql)
+
+
+# --- New articles counted at once -----------------------------------------------------------
+
+
+# The SQLite triggers a bulk writer of new articles fires, which `deferred` takes away for the
+# length of its transaction (the article's creates its counter row: the writer counts that too).
+_SQLITE_INSERTS = (
+    "aa_counts_article_insert",
+    "aa_counts_articlecounts_insert",
+    "aa_counts_claim_insert",
+    "aa_counts_annotation_insert",
+    "aa_counts_review_insert",
+    "aa_counts_assignment_insert",
+)
+
+
+@contextmanager
+def deferred() -> Iterator[list[int]]:
+    """Inside a transaction, for a bulk writer of *new* articles (the import): the counting
+    triggers stand aside while the block runs, and the block appends to the list it is given the
+    id of every article it creates. On leaving, those articles' counters are counted from their
+    rows, one statement for the article rows and one for their corpora, and the triggers count
+    again. The block may write only the new articles and rows that point into them (claims,
+    annotations, reviews, assignments...): any other write to a counted table inside it would
+    go uncounted.
+
+    PostgreSQL: a setting local to the transaction, which every trigger function reads first
+    (its triggers fire once per statement: reading it costs nothing). SQLite fires its triggers
+    once per row, and a trigger that does nothing still cost 5-6 µs a row, 40 % of inserting a
+    claim (bench/README.md, "The import with spans"); there the insert triggers are dropped
+    inside the writer's transaction and created again before it ends. SQLite's schema changes
+    are part of the transaction: no other connection ever sees the triggers gone (SQLite has
+    one writer at a time, and readers see the last commit), and a rollback or a crash restores
+    them with everything else. Either way the block runs in a savepoint: an error rolls back its
+    rows and the pause alike, so the counters stay what they were.
+    """
+    vendor = connection.vendor
+    if vendor not in ("postgresql", "sqlite"):
+        yield []  # no triggers there: nothing to pause, recount() after writes
+        return
+    with transaction.atomic(), connection.cursor() as cursor:
+        if vendor == "postgresql":
+            cursor.execute(
+                "SELECT current_setting(%s, true), set_config(%s, 'on', true)",
+                [DEFERRED_SETTING, DEFERRED_SETTING],
+            )
+            before = cursor.fetchone()[0] or ""  # a deferred() around this one stays on
+        else:
+            marks = ", ".join("%s" for _ in _SQLITE_INSERTS)
+            cursor.execute(
+                f"SELECT name FROM sqlite_master WHERE type = 'trigger' AND name IN ({marks})",
+                list(_SQLITE_INSERTS),
+            )
+            dropped = {name for (name,) in cursor.fetchall()}
+            for name in sorted(dropped):
+                cursor.execute(f"DROP TRIGGER {name}")
+        created: list[int] = []
+        yield created
+        if created:
+            _count_new_articles(cursor, created)
+        if vendor == "postgresql":
+            cursor.execute("SELECT set_config(%s, %s, true)", [DEFERRED_SETTING, before])
+        else:
+            for statement in _sqlite_statements():
+                name = statement.split()[2]
+                if statement.startswith("CREATE TRIGGER ") and name in dropped:
+                    cursor.execute(statement)
+
+
+def _count_new_articles(cursor, article_ids: list[int]) -> None:
+    """Insert the counter rows of these new articles, counted from their rows, and add the live
+    ones to their corpora's counters (the triggers standing aside)."""
+    param: list[int] | str
+    if connection.vendor == "postgresql":
+        ids, param = "(SELECT unnest(%s::bigint[]))", article_ids
+    else:
+        ids, param = "(SELECT value FROM json_each(%s))", json.dumps(article_ids)
+    live_claims = f"cl.article_id IN {ids} AND cl.deleted_at IS NULL"
+    cursor.execute(
+        f"""
+        INSERT INTO {AC} (article_id, {", ".join(FIELDS)})
+        SELECT a.id, COALESCE(c.n, 0), COALESCE(x.n, 0), COALESCE(r.n, 0), COALESCE(x.tagged, 0),
+               COALESCE(s.n, 0), COALESCE(s.submitted, 0)
+        FROM articles_article a
+        LEFT JOIN (SELECT cl.article_id, COUNT(*) AS n FROM articles_claim cl
+                   WHERE {live_claims} GROUP BY cl.article_id) c ON c.article_id = a.id
+        LEFT JOIN (SELECT cl.article_id, COUNT(*) AS n, COUNT(DISTINCT x.claim_id) AS tagged
+                   FROM articles_annotation x JOIN articles_claim cl ON cl.id = x.claim_id
+                   WHERE {live_claims} GROUP BY cl.article_id) x ON x.article_id = a.id
+        LEFT JOIN (SELECT cl.article_id, COUNT(*) AS n
+                   FROM articles_review r JOIN articles_claim cl ON cl.id = r.claim_id
+                   WHERE {live_claims} GROUP BY cl.article_id) r ON r.article_id = a.id
+        LEFT JOIN (SELECT article_id, COUNT(*) AS n,
+                          SUM(CASE WHEN state = 'submitted' THEN 1 ELSE 0 END) AS submitted
+                   FROM articles_assignment WHERE article_id IN {ids}
+                   GROUP BY article_id) s ON s.article_id = a.id
+        WHERE a.id IN {ids}""",
+        [param] * 5,
+    )
+    new_live = f"a.id IN {ids} AND a.deleted_at IS NULL"
+    sums = ", ".join(
+        f"{f} = {f} + (SELECT COALESCE(SUM(ac.{f}), 0) FROM {AC} ac "
+        f"JOIN articles_article a ON a.id = ac.article_id "
+        f"WHERE {new_live} AND a.corpus_id = {CC}.corpus_id)"
+        for f in FIELDS
+    )
+    cursor.execute(
+        f"""
+        UPDATE {CC} SET
+          articles = articles + (SELECT COUNT(*) FROM articles_article a
+                                 WHERE {new_live} AND a.corpus_id = {CC}.corpus_id),
+          {sums}
+        WHERE corpus_id IN (SELECT a.corpus_id FROM articles_article a WHERE {new_live})""",
+        [param] * (len(FIELDS) + 2),
+    )
 
 
 # --- Recounting from the rows ----------------------------------------------------------------

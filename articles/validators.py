@@ -352,14 +352,22 @@ class Member:
 
 def corpus_members(corpus_id: int, usernames: Iterable[object]) -> dict[str, Member]:
     """The members of the corpus among these usernames, in one query (others are left out)."""
-    # PostgreSQL cannot compare a string holding NUL; no username has one.
-    wanted = {n for n in usernames if isinstance(n, str) and n and "\x00" not in n}
+    # The databases cannot compare a string holding NUL or a lone surrogate; no username has one.
+    wanted = {n for n in usernames if isinstance(n, str) and n and _storable(n)}
     if not wanted:
         return {}
     rows = Membership.objects.filter(corpus_id=corpus_id, user__username__in=wanted).values_list(
         "user__username", "user_id", "role"
     )
     return {name: Member(user_id, name, role) for name, user_id, role in rows}
+
+
+def _storable(value: str) -> bool:
+    try:
+        anchoring.check_text(value)
+    except ValidationError:
+        return False
+    return True
 
 
 @functools.cache

@@ -23,8 +23,13 @@ Then, each in a fresh subprocess (so that its peak RSS is the export's own), for
 and finally the JSONL import of a 200-article slice (10,000 annotations) into a new corpus.
 Prints the machine, the data size and a Markdown table with ratios against COPY.
 
-    .venv/bin/python bench/bench_export.py [--reseed] [--formats jsonl,csv] [--sizes 100k,1m]
-        [--reference OTHER_CHECKOUT] [--profile] [--no-import]
+    .venv/bin/python bench/bench_export.py [--reseed] [--formats jsonl,csv]
+        [--sizes 100k,1m,workload] [--reference OTHER_CHECKOUT] [--profile] [--no-import]
+        [--http RUNS]
+
+`--sizes workload` adds issue 17's corpus (1,000 documents of about 800 words, 20 spans each,
+imported by the app); `--http RUNS` also times each export through gunicorn, alternating with
+the reference's.
 """
 
 from __future__ import annotations
@@ -47,9 +52,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable  # the interpreter running this script (the project's venv)
 SERVER = os.environ.get("BENCH_PG_SERVER", "postgres://postgres@127.0.0.1:5432")
-DATABASE = "aa_bench_export"
+# BENCH_EXPORT_DATABASE names another database, for runs side by side on one server.
+DATABASE = os.environ.get("BENCH_EXPORT_DATABASE", "aa_bench_export")
 FORMATS = ("jsonl", "w3c", "brat", "csv", "aif")
 CORPORA = {"100k": ("bench-100k", 2_000), "1m": ("bench-1m", 20_000)}
+# Issue 17's corpus ("export of everything": 1,000 documents of about 800 words, 20 spans each
+# with one annotation; 19.9 MB of JSONL), seeded through the app's import (`--sizes workload`).
+WORKLOAD = ("bench-workload", 1_000)
+SIZES = {**CORPORA, "workload": WORKLOAD}
 CLAIMS_PER_ARTICLE = 25
 CLAIM_STEP = 100  # a claim every 100 code points ...
 CLAIM_LENGTH = 60  # ... 60 code points long
@@ -327,6 +337,12 @@ def seed_all(reseed: bool) -> None:
         )
         conn.commit()
         seeded = [seed(conn, slug, articles) for slug, articles in CORPORA.values()]
+        workload_missing = not conn.execute(
+            "SELECT 1 FROM articles_corpus WHERE slug = %s", [WORKLOAD[0]]
+        ).fetchone()
+    if workload_missing:
+        run_child("seed_workload", WORKLOAD[0], str(WORKLOAD[1]))
+        seeded.append(True)
     if any(seeded):
         with psycopg.connect(database_url(), autocommit=True) as conn:
             conn.execute("VACUUM ANALYZE")
@@ -350,7 +366,10 @@ def child_export(slug: str, export_format: str) -> dict:
     )
     force_authenticate(request, user=owner)
     view = CorpusExportView.as_view()
+    backend = _backend_cpu_reader()
     baseline = rss_kib()
+    digest = hashlib.sha256()
+    backend_before, cpu_before = backend(), time.process_time()
     started = time.perf_counter()
     response = view(request, slug=slug)
     assert response.status_code == 200, response.status_code
@@ -360,6 +379,7 @@ def child_export(slug: str, export_format: str) -> dict:
         if first is None:
             first = time.perf_counter() - started
         size += len(chunk)
+        digest.update(chunk)
     elapsed = time.perf_counter() - started
     return {
         "seconds": elapsed,
@@ -367,7 +387,119 @@ def child_export(slug: str, export_format: str) -> dict:
         "first_chunk": first,
         "baseline_kib": baseline,
         "peak_kib": peak_rss_kib(),
+        "sha256": digest.hexdigest(),
+        # CPU seconds of this process (the export's threads; hashing included) and of its
+        # PostgreSQL backend: what the machine's load does not change much.
+        "cpu": time.process_time() - cpu_before,
+        "backend_cpu": backend() - backend_before,
     }
+
+
+def _backend_cpu_reader():
+    """A function answering the CPU seconds used so far by this process's PostgreSQL backend
+    (read from /proc: the server runs on this machine)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        pid = cursor.fetchone()[0]
+    ticks = os.sysconf("SC_CLK_TCK")
+
+    def used() -> float:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / ticks
+
+    return used
+
+
+def child_set_password(username: str, password: str) -> dict:
+    import django
+
+    django.setup()
+    from django.contrib.auth import get_user_model
+
+    user = get_user_model().objects.get(username=username)
+    user.set_password(password)
+    user.save(update_fields=["password"])
+    return {}
+
+
+def http_exports(slug: str, export_format: str, runs: int, reference: Path | None) -> list[str]:
+    """The export through HTTP: gunicorn (one worker, production settings) on this checkout and
+    on the reference, on this database, each asked `runs` times in turn (alternating, so that
+    both see the same moments of a shared machine); the median and the fastest of each."""
+    import contextlib
+    import statistics
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import harness
+    import requests
+
+    password = secrets.token_urlsafe(12)
+    run_child("set_password", "bench_owner", password)
+    checkouts = [("this checkout", ROOT)] + (
+        [("reference", reference.resolve())] if reference else []
+    )
+    sessions = {}
+    with contextlib.ExitStack() as stack:
+        for name, root in checkouts:
+            harness.ROOT = root  # the checkout gunicorn runs
+            env = harness.app_env(database_url(), API_THROTTLE_USER="1000000/minute")
+            server = stack.enter_context(harness.Gunicorn(env, workers=1, threads=1, timeout=600))
+            session = requests.Session()
+            token = harness.api_token(server.url, "bench_owner", password)
+            session.headers["Authorization"] = f"Token {token}"
+            sessions[name] = (f"{server.url}/api/v1/corpora/{slug}/export", session)
+
+        def once(name: str) -> float:
+            url, session = sessions[name]
+            started = time.perf_counter()
+            with session.get(url, params={"format": export_format}, stream=True, timeout=600) as r:
+                r.raise_for_status()
+                for _ in r.iter_content(256 * 1024):
+                    pass
+            return time.perf_counter() - started
+
+        first = {name: once(name) for name in sessions}  # each worker's first export
+        seconds: dict[str, list[float]] = {name: [] for name in sessions}
+        for turn in range(runs):
+            for name in list(sessions)[:: 1 if turn % 2 else -1]:
+                seconds[name].append(once(name))
+    lines = [
+        f"{slug} {export_format} through HTTP, {name}: first {first[name]:.3f} s, median "
+        f"{statistics.median(taken):.3f} s, fastest {min(taken):.3f} s ({runs} runs)"
+        for name, taken in seconds.items()
+    ]
+    if reference:
+        ratio = statistics.median(seconds["this checkout"]) / statistics.median(
+            seconds["reference"]
+        )
+        lines.append(f"{slug} {export_format} through HTTP: median time / reference's: {ratio:.2f}")
+    return lines
+
+
+def child_seed_workload(slug: str, documents: str) -> dict:
+    """Issue 17's corpus (bench/workload.py's documents) imported by the app into `slug`."""
+    import django
+
+    django.setup()
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import workload
+    from django.contrib.auth import get_user_model
+
+    from articles import services
+    from articles.imports import import_file
+    from articles.models import Corpus
+
+    owner = get_user_model().objects.get(username="bench_owner")
+    topic = "Export controls work"
+    services.corpus_create(actor=owner, name=slug, slug=slug, topics=[{"label": topic}])
+    body = workload.jsonl(
+        workload.corpus(int(documents)), spans=True, annotator="bench_owner", topic=topic
+    )
+    corpus = Corpus.objects.get(slug=slug)
+    result = import_file(actor=owner, corpus=corpus, role="owner", name="w.jsonl", data=body)
+    return {"articles": result.articles, "annotations": result.annotations}
 
 
 def child_copy(slug: str, kind: str) -> dict:
@@ -467,7 +599,9 @@ def psql_copy_script(ranges: dict[str, tuple[int, int, int]]) -> str:
     lines = []
     for table in PSQL_TABLES:
         if table in ranges:
-            low, high, _ = ranges[table]
+            low, high, count = ranges[table]
+            if not count:
+                continue  # nothing of the corpus in it (the issue's corpus has no evidence)
             lines.append(
                 f"COPY (SELECT * FROM {table} WHERE id BETWEEN {low} AND {high}) TO STDOUT;"
             )
@@ -703,7 +837,7 @@ def data_size() -> list[str]:
 
     lines = []
     with psycopg.connect(database_url()) as conn:
-        for _, (slug, _) in CORPORA.items():
+        for _, (slug, _) in SIZES.items():
             row = conn.execute(
                 "SELECT (SELECT count(*) FROM articles_article a JOIN articles_corpus k "
                 "ON k.id = a.corpus_id WHERE k.slug = %(s)s), "
@@ -762,7 +896,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--reseed", action="store_true", help="drop and seed the database again")
     parser.add_argument("--formats", default=",".join(FORMATS))
-    parser.add_argument("--sizes", default="100k,1m")
+    parser.add_argument(
+        "--sizes", default="100k,1m", help="100k, 1m and/or workload (issue 17's 1,000 documents)"
+    )
     parser.add_argument(
         "--repeat", type=int, default=2, help="runs per measurement; the fastest is kept"
     )
@@ -777,6 +913,13 @@ def main() -> None:
         action="store_true",
         help="only profile each format at each size: where the time goes (no table)",
     )
+    parser.add_argument(
+        "--http",
+        type=int,
+        default=0,
+        metavar="RUNS",
+        help="also time each export through gunicorn, RUNS times, alternating with --reference",
+    )
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     options = parser.parse_args()
 
@@ -785,6 +928,8 @@ def main() -> None:
         kind, *rest = options.child
         result = {
             "export": child_export,
+            "seed_workload": child_seed_workload,
+            "set_password": child_set_password,
             "copy": child_copy,
             "import": child_import,
             "profile": child_profile,
@@ -801,7 +946,7 @@ def main() -> None:
     if options.profile:
         for size in sizes:
             for export_format in formats:
-                found = run_child("profile", CORPORA[size][0], export_format)
+                found = run_child("profile", SIZES[size][0], export_format)
                 print(
                     f"\n## {size} {export_format}: {found['bytes']:,} bytes, load {load_average()}"
                 )
@@ -817,8 +962,9 @@ def main() -> None:
 
     rows = []
     loads = []
+    cpu_lines = []
     for size in sizes:
-        slug, _ = CORPORA[size]
+        slug, _ = SIZES[size]
         annotations = annotations_in(slug)
         loads.append(f"{size} before: {load_average()}")
         psql = psql_copy(slug, options.repeat)
@@ -850,6 +996,24 @@ def main() -> None:
             print(f"{slug}: {export_format} ...", file=sys.stderr)
             measured.append((export_format, best_of(options.repeat, "export", slug, export_format)))
         loads.append(f"{size} after: {load_average()}")
+        for name, result in measured:
+            if "cpu" in result:
+                cpu_lines.append(
+                    f"{size} {name}: {result['cpu']:.2f} s in Python (the export's process), "
+                    f"{result['backend_cpu']:.2f} s in its PostgreSQL backend, "
+                    f"sha256 {result['sha256'][:16]}"
+                )
+        if options.reference:
+            exported = dict(measured)
+            for export_format in formats:
+                same = (
+                    exported[export_format]["sha256"]
+                    == (exported[f"{export_format} (reference)"]["sha256"])
+                )
+                cpu_lines.append(
+                    f"{size} {export_format}: the same bytes as the reference: "
+                    f"{'yes' if same else 'NO'}"
+                )
         flat_rate = annotations / measured[0][1]["seconds"]
         tables_rate = annotations / measured[1][1]["seconds"]
         psql_rate = annotations / psql["seconds"]
@@ -878,6 +1042,14 @@ def main() -> None:
         rows.append(
             [size, "(psql start-up, subtracted)", f"{psql['startup_seconds']:.2f}"] + [""] * 9
         )
+    http_lines = []
+    if options.http:
+        for size in sizes:
+            for export_format in formats:
+                http_lines += http_exports(
+                    SIZES[size][0], export_format, options.http, options.reference
+                )
+        loads.append(f"after HTTP: {load_average()}")
     imported = None if options.no_import else run_child("import", CORPORA["100k"][0])
 
     print()
@@ -906,6 +1078,14 @@ def main() -> None:
     )
     print()
     print("load average (1, 5, 15 min):", "; ".join(loads))
+    print()
+    print("CPU of the fastest run of each (less sensitive to the machine's load than seconds):")
+    for line in cpu_lines:
+        print("  " + line)
+    if http_lines:
+        print()
+        for line in http_lines:
+            print(line)
     if imported is None:
         return
     print()

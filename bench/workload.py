@@ -5,6 +5,7 @@ and query count of each endpoint.
     .venv/bin/python bench/workload.py                  # 1,000 documents, both databases
     .venv/bin/python bench/workload.py --docs 100       # about a minute
     .venv/bin/python bench/workload.py --db sqlite --profile   # + cProfile's top lines
+    .venv/bin/python bench/workload.py --imports-only --import-repeat 3 --reference /work/main
 
 The corpus: `--docs` documents of about 800 words (curly quotes, em dashes and two astral emoji
 each) with 20 sentence spans per document. The work, timed from the client (one client, one
@@ -205,11 +206,13 @@ def profile(call, top: int = 25) -> str:
 
 
 def run_one(db: str, options: argparse.Namespace) -> dict:
-    older = bool(options.root)  # the reference: a checkout without the bulk endpoint or include
-    if older:
+    # The reference: a checkout without the bulk endpoint or include (before api/documents.py).
+    older = bool(options.root) and not (Path(options.root) / "articles/api/documents.py").exists()
+    if options.root:
         harness.ROOT = Path(options.root).resolve()
     if db == "postgres":
-        url = harness.pg_database_fresh("aa_workload")
+        # WORKLOAD_PG_DATABASE: another name, for runs that share the server with others.
+        url = harness.pg_database_fresh(os.environ.get("WORKLOAD_PG_DATABASE", "aa_workload"))
     else:
         url = f"sqlite:///{tempfile.mkdtemp(prefix='aa-workload-')}/db.sqlite3"
     env = harness.app_env(url, API_THROTTLE_USER="1000000/minute")
@@ -267,7 +270,18 @@ def run_one(db: str, options: argparse.Namespace) -> dict:
         rows.append((f"bulk import of {len(documents):,} texts, until listed", seconds, "s"))
         answer: dict = {}
         seconds = timed(lambda: answer.update(import_until_listed("spans", with_spans)))
+        # --import-repeat: more imports with spans, each into a new corpus; the row's median.
+        more = []
+        for again in range(2, options.import_repeat + 1):
+            slug = f"spans-{again}"
+            services.corpus_create(actor=owner, name=slug, slug=slug, topics=[{"label": topic}])
+            more.append(timed(lambda slug=slug: import_until_listed(slug, with_spans)))
+        result["spans_imports_s"] = [seconds, *more]
+        seconds = statistics.median([seconds, *more])
         rows.append(("the same import with 20 spans per document", seconds, "s"))
+        if options.imports_only:
+            result["rows"], result["in_process"], result["plans"] = rows, [], {}
+            return result
 
         # Spans through the API, on the articles of corpus "api" (imported without spans).
         import_until_listed("api", plain)
@@ -638,6 +652,16 @@ def main() -> None:
     parser.add_argument("--singles", type=int, default=2000, help="claims posted one at a time")
     parser.add_argument("--workers", type=int, default=3)
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument(
+        "--import-repeat",
+        type=int,
+        default=1,
+        metavar="N",
+        help="run the import with spans N times (new corpora), the row giving the median",
+    )
+    parser.add_argument(
+        "--imports-only", action="store_true", help="only the two import rows (no API, no reads)"
+    )
     parser.add_argument("--plans", action="store_true", help="print the EXPLAIN of key reads")
     parser.add_argument(
         "--reference",
@@ -674,6 +698,8 @@ def main() -> None:
             args = [harness.PYTHON, __file__, "--one", db, "--docs", str(options.docs)]
             args += ["--repeat", str(options.repeat), "--singles", str(options.singles)]
             args += ["--workers", str(options.workers)]
+            args += ["--import-repeat", str(options.import_repeat)]
+            args += ["--imports-only"] if options.imports_only else []
             args += ["--profile"] if options.profile and not root else []
             args += ["--root", root] if root else []
             done = subprocess.run(args, capture_output=True, text=True, env=dict(os.environ))
@@ -685,6 +711,9 @@ def main() -> None:
             result["before"] = bool(root)
             results.append(result)
             print(f"load average after {db}{' (reference)' if root else ''}: {load_average()}")
+            if options.import_repeat > 1:
+                each = ", ".join(f"{x:.2f}" for x in result["spans_imports_s"])
+                print(f"  the import with spans, each run: {each} s")
     first = results[0]
     print(
         f"\nsizes: {first['docs']:,} documents, {first['words']:,} words, "
@@ -710,6 +739,8 @@ def main() -> None:
                 )
         rows.append([label, *cells])
     print(harness.table(headers, rows))
+    if not first["in_process"]:  # --imports-only
+        return
     print("\nin process (Django's test client, no HTTP): median ms and queries per request\n")
     headers = ["endpoint"] + [f"{column(r)} {h}" for r in results for h in ("ms", "queries")]
     rows = []

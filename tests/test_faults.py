@@ -16,6 +16,7 @@ import pytest
 from django.core.management import call_command
 from django.db import connection
 
+from articles import counters
 from articles.models import Annotation, Article, AuditEvent, Claim, Evidence
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -98,9 +99,19 @@ def _counts(corpus) -> dict[str, int]:
     }
 
 
+def _counting_triggers() -> list:
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SELECT tgname FROM pg_trigger WHERE tgname LIKE '%%_counts' ORDER BY 1")
+        else:
+            cursor.execute("SELECT name, sql FROM sqlite_master WHERE type = 'trigger' ORDER BY 1")
+        return cursor.fetchall()
+
+
 def test_import_killed_while_writing_leaves_nothing_and_a_rerun_completes(team, tmp_path):
     path = _jsonl(tmp_path / "import.jsonl")
     before = _counts(team.corpus)
+    triggers = _counting_triggers()
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "annotator.settings",
@@ -120,10 +131,13 @@ def test_import_killed_while_writing_leaves_nothing_and_a_rerun_completes(team, 
     assert child.returncode == -signal.SIGKILL, child.stderr
     # The child had written four articles (two chunks) into its open transaction when it died...
     assert child.stdout.split() == ["written", str(before["articles"] + 4)], child.stderr
-    # ...and none of them, nor anything else of the import, is in the database.
+    # ...and none of them, nor anything else of the import, is in the database; the counting
+    # triggers the import had set aside (counters.deferred) are back.
     assert _counts(team.corpus) == before
+    assert _counting_triggers() == triggers
 
     call_command("import_corpus", team.corpus.slug, str(path), stdout=io.StringIO())
+    assert counters.recount(repair=False) == []
     assert _counts(team.corpus) == {
         "articles": before["articles"] + ARTICLES,
         "claims": before["claims"] + ARTICLES,

@@ -49,7 +49,7 @@ from .rows import (
     SpanEvidenceRow,
 )
 from .spec import PARTS
-from .sql import InIds, OctetLength, as_iso, as_text, runner
+from .sql import IdSlot, InIds, OctetLength, Prepared, as_iso, as_text, runner
 
 # Told how many articles were just handed to the writer (a background export's progress).
 ARTICLES_WRITTEN: ContextVar[Callable[[int], None] | None] = ContextVar(
@@ -64,19 +64,21 @@ BYTES_PER_BATCH = 8_000_000
 
 
 class _Labels:
-    """JSON label lists read as text, parsed once per distinct value (they repeat a lot)."""
+    """JSON label lists read as text, parsed once per distinct value (they repeat a lot). The
+    lists are shared by the rows that carry the same labels: writers only read them."""
 
     def __init__(self) -> None:
-        # Readers may look `seen` up directly and call only on a miss.
-        self.seen: dict[str, list] = {}
+        # Readers may look `seen` up directly and call only on a miss; the empty list (most
+        # rows') is always there.
+        self.seen: dict[str | None, list] = {"[]": []}
 
     def __call__(self, text: str | None) -> list:
         if not text or text == "[]":
-            return []
+            return self.seen["[]"]
         value = self.seen.get(text)
         if value is None:
             if len(self.seen) > 10_000:
-                self.seen.clear()
+                self.seen = {"[]": self.seen["[]"]}
             value = self.seen[text] = json.loads(text)
         return value
 
@@ -208,6 +210,9 @@ class _Names:
     def __init__(self) -> None:
         self.users: dict[int, str] = {}
         self.topics: dict[int | None, str | None] = {None: None}
+        # The export's batch queries, compiled on its first batch (`_BatchQueries`).
+        self.queries: _BatchQueries | None = None
+        self._names_query: Prepared | None = None
 
     def resolve(self, run, claim_ids: list[int], user_ids: set, topic_ids: set) -> dict[int, dict]:
         """Learn the names not known yet; answer the groups of these claims (claim id ->
@@ -215,22 +220,26 @@ class _Names:
         were hashed whole for every batch."""
         users = user_ids - self.users.keys()
         topics = topic_ids - self.topics.keys()
-        nothing = Cast(Value(None), output_field=BigIntegerField())
-        rows = run(
-            get_user_model()
-            .objects.filter(InIds("id", users))
-            .order_by()
-            .values_list(Value(0), "id", "username", nothing)
-            .union(
-                Topic.objects.filter(InIds("id", topics))
+        if self._names_query is None:
+            nothing = Cast(Value(None), output_field=BigIntegerField())
+            slots = IdSlot("users"), IdSlot("topics"), IdSlot("claims")
+            self._names_query = Prepared(
+                get_user_model()
+                .objects.filter(InIds("id", slots[0]))
                 .order_by()
-                .values_list(Value(1), "id", "label", nothing),
-                ClaimGroupMember.objects.filter(InIds("claim_id", claim_ids, loose=True))
-                .order_by()
-                .values_list(Value(2), "claim_id", "group__label", "group_id"),
-                all=True,
+                .values_list(Value(0), "id", "username", nothing)
+                .union(
+                    Topic.objects.filter(InIds("id", slots[1]))
+                    .order_by()
+                    .values_list(Value(1), "id", "label", nothing),
+                    ClaimGroupMember.objects.filter(InIds("claim_id", slots[2], loose=True))
+                    .order_by()
+                    .values_list(Value(2), "claim_id", "group__label", "group_id"),
+                    all=True,
+                ),
+                *slots,
             )
-        )
+        rows = run(self._names_query(list(users), list(topics), claim_ids))
         groups = {}
         for table, key, name, group_id in rows:
             if table == 2:
@@ -287,124 +296,153 @@ def _read_batches(
         limit = batch_size
 
 
-def _read_batch(
-    filters: ExportFilters, names: _Names, run, article_ids: list[int], parts: frozenset[str]
-) -> _RawBatch:
-    article_rows = run(
-        Article.objects.filter(InIds("id", article_ids))
-        .order_by("id")
-        .values_list(
-            "id",
-            "title",
-            "text",
-            "author",
-            "source_url",
-            as_text("published_on"),
-            "language",
-            "text_version",
-            as_iso("created_at"),
-            as_iso("updated_at"),
-        )
-    )
-    claim_rows = run(
-        Claim.objects.filter(filters.claims_q(), InIds("article_id", article_ids))
-        .order_by("article_id", F("start").asc(nulls_last=True), "-end", "id")
-        .values_list(
-            "article_id",
-            "id",
-            "start",
-            "end",
-            "exact",
-            "prefix",
-            "suffix",
-            "summary",
-            "created_by_id",
-            "anchor_status",
-            "anchor_score",
-            "anchor_version",
-            # Expressions last, in this order: then Django hands the rows over as they come.
-            as_text("labels"),
-            as_iso("created_at"),
-            as_iso("updated_at"),
-        )
-    )
-    claim_ids = [row[1] for row in claim_rows]
-    # Sorted by annotator id here; by username (the export's order) below.
-    annotation_rows = (
-        run(
-            Annotation.objects.filter(
-                InIds("claim_id", claim_ids, loose=True), filters.annotations_q()
-            )
-            .order_by("claim_id", "annotator_id")
-            .values_list(
-                "claim_id",
-                "id",
-                "annotator_id",
-                "topic_id",
-                "stance",
-                "confidence",
-                "note",
-                "status",
-                as_text("labels"),
-                as_iso("created_at"),
-                as_iso("updated_at"),
-            )
-        )
-        if "annotations" in parts
-        else []
-    )
-    evidence_rows = (
-        run(
-            Evidence.objects.filter(
-                InIds("annotation_id", [row[1] for row in annotation_rows], loose=True)
-            )
-            .order_by("annotation_id", "position", "id")
-            .values_list("annotation_id", *EVIDENCE_FIELDS)
-        )
-        if "evidence" in parts
-        else []
-    )
-    review_rows = (
-        run(
-            Review.objects.filter(InIds("claim_id", claim_ids, loose=True)).values_list(
-                "claim_id",
-                "curator_id",
-                "decision",
-                "topic_id",
-                "stance",
-                "note",
-                as_iso("created_at"),
-                as_iso("updated_at"),
-            )
-        )
-        if "reviews" in parts
-        else []
-    )
-    comment_rows = (
-        run(
-            Comment.objects.filter(InIds("claim_id", claim_ids, loose=True))
-            .order_by("claim_id", "created_at", "id")
-            .values_list("claim_id", "id", "author_id", "text", as_iso("created_at"))
-        )
-        if "comments" in parts
-        else []
-    )
-    relation_rows = (
-        run(
-            Relation.objects.filter(InIds("source_claim_id", claim_ids, loose=True))
+class _BatchQueries:
+    """The reader's queries for a batch, compiled once per export (`sql.Prepared`): the same
+    SQL for every batch but for the ids, written into it as literals."""
+
+    def __init__(self, filters: ExportFilters, parts: frozenset[str]) -> None:
+        articles, claims, annotations = IdSlot("articles"), IdSlot("claims"), IdSlot("annotations")
+        self.articles = Prepared(
+            Article.objects.filter(InIds("id", articles))
             .order_by("id")
             .values_list(
                 "id",
-                "source_claim_id",
-                "target_claim_id",
-                "kind",
-                "created_by_id",
+                "title",
+                "text",
+                "author",
+                "source_url",
+                as_text("published_on"),
+                "language",
+                "text_version",
                 as_iso("created_at"),
-            )
+                as_iso("updated_at"),
+            ),
+            articles,
         )
-        if "relations" in parts
-        else []
+        articles = IdSlot("articles")
+        self.claims = Prepared(
+            Claim.objects.filter(filters.claims_q(), InIds("article_id", articles))
+            .order_by("article_id", F("start").asc(nulls_last=True), "-end", "id")
+            .values_list(
+                "article_id",
+                "id",
+                "start",
+                "end",
+                "exact",
+                "prefix",
+                "suffix",
+                "summary",
+                "created_by_id",
+                "anchor_status",
+                "anchor_score",
+                "anchor_version",
+                # Expressions last, in this order: then Django hands the rows over as they come.
+                as_text("labels"),
+                as_iso("created_at"),
+                as_iso("updated_at"),
+            ),
+            articles,
+        )
+        # Sorted by annotator id here; by username (the export's order) when assembled.
+        self.annotations = (
+            Prepared(
+                Annotation.objects.filter(
+                    InIds("claim_id", claims, loose=True), filters.annotations_q()
+                )
+                .order_by("claim_id", "annotator_id")
+                .values_list(
+                    "claim_id",
+                    "id",
+                    "annotator_id",
+                    "topic_id",
+                    "stance",
+                    "confidence",
+                    "note",
+                    "status",
+                    as_text("labels"),
+                    as_iso("created_at"),
+                    as_iso("updated_at"),
+                ),
+                claims,
+            )
+            if "annotations" in parts
+            else None
+        )
+        self.evidence = (
+            Prepared(
+                Evidence.objects.filter(InIds("annotation_id", annotations, loose=True))
+                .order_by("annotation_id", "position", "id")
+                .values_list("annotation_id", *EVIDENCE_FIELDS),
+                annotations,
+            )
+            if "evidence" in parts
+            else None
+        )
+        claims = IdSlot("claims")
+        self.reviews = (
+            Prepared(
+                Review.objects.filter(InIds("claim_id", claims, loose=True)).values_list(
+                    "claim_id",
+                    "curator_id",
+                    "decision",
+                    "topic_id",
+                    "stance",
+                    "note",
+                    as_iso("created_at"),
+                    as_iso("updated_at"),
+                ),
+                claims,
+            )
+            if "reviews" in parts
+            else None
+        )
+        claims = IdSlot("claims")
+        self.comments = (
+            Prepared(
+                Comment.objects.filter(InIds("claim_id", claims, loose=True))
+                .order_by("claim_id", "created_at", "id")
+                .values_list("claim_id", "id", "author_id", "text", as_iso("created_at")),
+                claims,
+            )
+            if "comments" in parts
+            else None
+        )
+        claims = IdSlot("claims")
+        self.relations = (
+            Prepared(
+                Relation.objects.filter(InIds("source_claim_id", claims, loose=True))
+                .order_by("id")
+                .values_list(
+                    "id",
+                    "source_claim_id",
+                    "target_claim_id",
+                    "kind",
+                    "created_by_id",
+                    as_iso("created_at"),
+                ),
+                claims,
+            )
+            if "relations" in parts
+            else None
+        )
+
+
+def _read_batch(
+    filters: ExportFilters, names: _Names, run, article_ids: list[int], parts: frozenset[str]
+) -> _RawBatch:
+    queries = names.queries
+    if queries is None:
+        queries = names.queries = _BatchQueries(filters, parts)
+    article_rows = run(queries.articles(article_ids))
+    claim_rows = run(queries.claims(article_ids))
+    claim_ids = [row[1] for row in claim_rows]
+    annotation_rows = run(queries.annotations(claim_ids)) if queries.annotations else []
+    evidence_rows = (
+        run(queries.evidence([row[1] for row in annotation_rows])) if queries.evidence else []
     )
+    review_rows = run(queries.reviews(claim_ids)) if queries.reviews else []
+    comment_rows = run(queries.comments(claim_ids)) if queries.comments else []
+    relation_rows = run(queries.relations(claim_ids)) if queries.relations else []
     groups = names.resolve(
         run,
         claim_ids,
@@ -438,6 +476,8 @@ def _assemble(raw: _RawBatch, labels: _Labels, names: _Names) -> list[ArticleRow
     # Per-row work is most of the Python time: unpack rows, look the labels up in the cache
     # inline, and keep the current parent's list while its children come in (they come grouped).
     known_labels = labels.seen
+    # Claims share their anchor rows when placed at score 1 (most are; writers only read them).
+    anchors: dict[tuple[str, int], AnchorRow] = {}
     claims: dict[int, ClaimRow] = {}
     claim_article: dict[int, int] = {}
     claim_index: dict[int, int] = {}
@@ -449,10 +489,17 @@ def _assemble(raw: _RawBatch, labels: _Labels, names: _Names) -> list[ArticleRow
         claim_labels = known_labels.get(label_text)
         if claim_labels is None:
             claim_labels = labels(label_text)
+        if anchor_score == 1.0:  # no other float equals 1.0 (0.0 has a negative twin)
+            anchor = anchors.get((anchor_status, anchor_version))
+            if anchor is None:
+                anchor = anchors[anchor_status, anchor_version] = AnchorRow(
+                    anchor_status, anchor_score, anchor_version
+                )
+        else:
+            anchor = AnchorRow(anchor_status, anchor_score, anchor_version)
         claim = ClaimRow(
             str(claim_id), start, end, exact, prefix, suffix, summary, claim_labels,
-            users[created_by], created_at, updated_at,
-            AnchorRow(anchor_status, anchor_score, anchor_version),
+            users[created_by], created_at, updated_at, anchor,
         )  # fmt: skip
         if claim_id in groups:
             claim.group = groups[claim_id]

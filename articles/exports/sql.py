@@ -4,14 +4,15 @@ query on the reader thread's connection and hands its rows back as plain tuples.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable, Iterable
+from array import array
+from collections.abc import Callable, Iterable, Sequence
+from functools import partial
 from time import monotonic
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import psycopg
 from django.db import NotSupportedError
-from django.db.models import BooleanField, F, Func, IntegerField, TextField
+from django.db.models import BooleanField, F, Func, IntegerField, QuerySet, TextField
 from django.db.models.functions import Cast
 from psycopg import errors as psycopg_errors
 from psycopg import pq
@@ -24,8 +25,9 @@ if TYPE_CHECKING:
 
 
 class InIds(Func):
-    """The rows whose `column` is one of `ids`, with the ids as ONE parameter: any number of
-    ids, one short query. The ids are ints, written by us, so the literal is safe.
+    """The rows whose `column` is one of `ids`: any number of ids, one short query. The ids
+    are ints (made so here), written into the SQL as literals, so the literal is safe; `ids`
+    may also be an `IdSlot`, for a query compiled once and given each batch's ids (`Prepared`).
 
     On PostgreSQL the plan matters. A batch's ids are mostly neighbours (rows are created in
     bulk), so when they are dense the index is scanned over their range (`BETWEEN min AND max`,
@@ -33,7 +35,8 @@ class InIds(Func):
     `+ 0` keeps the planner from using it as an index condition). As an index condition, an
     array of thousands of ids is costed as thousands of separate index probes, and PostgreSQL 15
     chose a sequential scan of the whole table instead: three to four times slower. Sparse ids
-    keep `= ANY(...)` as the index condition. SQLite reads `json_each` of the ids.
+    keep `= ANY(...)` as the index condition. SQLite reads `json_each` of the ids (or, loose and
+    dense, the range alone).
 
     `loose=True` is for a caller that drops the rows of ids it did not ask for (the reader's
     child tables, whose rows it files under parents it knows): when the ids nearly fill their
@@ -48,9 +51,12 @@ class InIds(Func):
     # A range at most this many times wider than the number of ids is read alone when loose.
     TIGHT = 1.5
 
-    def __init__(self, column: str, ids: Iterable[int | str], *, loose: bool = False) -> None:
+    def __init__(
+        self, column: str, ids: Iterable[int | str] | IdSlot, *, loose: bool = False
+    ) -> None:
         super().__init__(F(column))
-        self.ids = [int(i) for i in ids]
+        self.slot = ids if isinstance(ids, IdSlot) else None
+        self.ids = [] if isinstance(ids, IdSlot) else [int(i) for i in ids]
         self.loose = loose
 
     def as_sql(
@@ -62,26 +68,82 @@ class InIds(Func):
         arg_joiner: str | None = None,
         **extra_context: Any,
     ) -> AsSql:
-        column, params = compiler.compile(self.source_expressions[0])
-        if self.ids:
-            low, high = min(self.ids), max(self.ids)
-            if self.loose and high - low + 1 <= self.TIGHT * len(self.ids):
-                return f"{column} BETWEEN %s AND %s", (*params, low, high)
-        array = "{" + ",".join(map(str, self.ids)) + "}"
-        if not self.ids or high - low + 1 > self.DENSE * len(self.ids):
-            return f"{column} = ANY(%s::bigint[])", (*params, array)
-        return (
-            f"({column} BETWEEN %s AND %s AND ({column} + 0) = ANY(%s::bigint[]))",
-            (*params, low, high, *params, array),
-        )
+        return self._written(compiler, _ids_postgresql)
 
     def as_sqlite(
         self, compiler: SQLCompiler, connection: BaseDatabaseWrapper, **extra_context: Any
     ) -> AsSql:
+        return self._written(compiler, _ids_sqlite)
+
+    def _written(self, compiler: SQLCompiler, write: Callable[..., str]) -> AsSql:
         column, params = compiler.compile(self.source_expressions[0])
-        # The column is a compiled, quoted identifier; the ids are a bound parameter.
-        sql = f"{column} IN (SELECT value FROM json_each(%s))"  # noqa: S608
-        return sql, (*params, json.dumps(self.ids))
+        if params:
+            raise NotSupportedError("InIds takes a plain column.")
+        if self.slot is not None:
+            self.slot.write = partial(write, column, self.loose)
+            return self.slot.token, ()
+        return write(column, self.loose, self.ids), ()
+
+
+def _ids_postgresql(column: str, loose: bool, ids: Sequence[int]) -> str:
+    if ids:
+        low, high = min(ids), max(ids)
+        if loose and high - low + 1 <= InIds.TIGHT * len(ids):
+            return f"{column} BETWEEN {low} AND {high}"
+    array = "'{" + ",".join(map(str, ids)) + "}'::bigint[]"
+    if not ids or high - low + 1 > InIds.DENSE * len(ids):
+        return f"{column} = ANY({array})"
+    return f"({column} BETWEEN {low} AND {high} AND ({column} + 0) = ANY({array}))"
+
+
+def _ids_sqlite(column: str, loose: bool, ids: Sequence[int]) -> str:
+    # The column is a compiled, quoted identifier; the ids are ints, as a JSON array literal.
+    # Dense and loose: the index range alone, as on PostgreSQL (fewer probes, same rows kept).
+    if loose and ids:
+        low, high = min(ids), max(ids)
+        if high - low + 1 <= InIds.TIGHT * len(ids):
+            return f"{column} BETWEEN {low} AND {high}"
+    ints = "[" + ",".join(map(str, ids)) + "]"
+    return f"{column} IN (SELECT value FROM json_each('{ints}'))"  # noqa: S608
+
+
+class IdSlot:
+    """The place of a query's `InIds` whose ids change from batch to batch (`Prepared`)."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.token = f"__export_ids_{name}__"
+        # Set when the query is compiled: writes the condition for a batch's ids.
+        self.write: Callable[[Sequence[int]], str] | None = None
+
+
+class Bound(NamedTuple):
+    """A query's SQL and parameters, ready to run (`runner`)."""
+
+    sql: str
+    params: tuple
+
+
+class Prepared:
+    """A reader's query compiled once per export: each batch only writes its ids into the
+    query's `IdSlot`s. Building and compiling a queryset cost Django about 1.3 ms, as much as
+    running some of the queries: a sixth to a quarter of the export's Python time at 1,000
+    articles (nine queries in each batch of 250)."""
+
+    def __init__(self, queryset: QuerySet, *slots: IdSlot) -> None:
+        sql, params = queryset.query.get_compiler(using=queryset.db).as_sql()
+        for slot in slots:
+            if sql.count(slot.token) != 1 or slot.write is None:
+                raise ValueError(f"the query has no single place for the ids {slot.name!r}")
+        self.sql, self.params, self.slots = sql, tuple(params), slots
+
+    def __call__(self, *ids: Iterable[int]) -> Bound:
+        sql = self.sql
+        for slot, batch_ids in zip(self.slots, ids, strict=True):
+            assert slot.write is not None
+            # array("q") takes only ints (in C): nothing else is written into the SQL.
+            sql = sql.replace(slot.token, slot.write(array("q", batch_ids)))
+        return Bound(sql, self.params)
 
 
 class IsoText(Func):
@@ -147,7 +209,7 @@ class OctetLength(Func):
         return f"length(CAST({column} AS BLOB))", params
 
 
-def runner(wrapper) -> Callable[[object], list[tuple]]:
+def runner(wrapper) -> Callable[[QuerySet | Bound], list[tuple]]:
     """How the reader thread runs a query on `wrapper`'s connection.
 
     On PostgreSQL the query is sent with libpq's blocking `PQexec`, which psycopg runs without
@@ -157,24 +219,24 @@ def runner(wrapper) -> Callable[[object], list[tuple]]:
     took four times as long. The query text is composed as psycopg's client-side cursor composes
     it (what Django sends too), errors become Django's database errors, and the query is logged
     where Django logs queries (`connection.queries`, query-count tests). Elsewhere (SQLite) the
-    reader uses a Django cursor.
+    reader uses a Django cursor. A query is a queryset, or a `Bound` one (`Prepared`).
     """
     if wrapper.vendor != "postgresql":
-        return lambda queryset: _fetch(queryset, wrapper)
+        return lambda query: _fetch(query, wrapper)
     raw = wrapper.connection
     composer = psycopg.ClientCursor(raw)
     encoding = raw.info.encoding
 
-    def run(queryset) -> list[tuple]:
-        sql, params = queryset.query.get_compiler(using=queryset.db).as_sql()
-        query = composer.mogrify(sql, params)
+    def run(query: QuerySet | Bound) -> list[tuple]:
+        sql, params = _sql_of(query)
+        text = composer.mogrify(sql, params)
         started = monotonic()
         with wrapper.wrap_database_errors:
-            result = raw.pgconn.exec_(query.encode(encoding))
+            result = raw.pgconn.exec_(text.encode(encoding))
             if result.status != pq.ExecStatus.TUPLES_OK:
                 raise _error_of(result)
         if wrapper.queries_logged:
-            wrapper.queries_log.append({"sql": query, "time": f"{monotonic() - started:.3f}"})
+            wrapper.queries_log.append({"sql": text, "time": f"{monotonic() - started:.3f}"})
         loader = Transformer(raw)
         loader.set_pgresult(result)
         return loader.load_rows(0, result.ntuples, tuple)
@@ -193,7 +255,13 @@ def _error_of(result) -> psycopg.Error:
     return error_class(message or "The export's query failed.")
 
 
-def _fetch(queryset, wrapper) -> list[tuple]:
+def _sql_of(query: QuerySet | Bound) -> tuple[str, Any]:
+    if isinstance(query, Bound):
+        return query
+    return query.query.get_compiler(using=query.db).as_sql()
+
+
+def _fetch(query: QuerySet | Bound, wrapper) -> list[tuple]:
     """All the rows of one query, as plain tuples in one round trip, through a Django cursor.
 
     A batch is held in memory anyway, so its rows are read at once through an ordinary cursor:
@@ -202,7 +270,7 @@ def _fetch(queryset, wrapper) -> list[tuple]:
     expressions that need no conversion (ints, text, timestamps and JSON cast to text by the
     database), in the order the rows are unpacked.
     """
-    sql, params = queryset.query.get_compiler(using=queryset.db).as_sql()
+    sql, params = _sql_of(query)
     with wrapper.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchall()

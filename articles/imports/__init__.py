@@ -30,7 +30,8 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
+from dataclasses import fields as dataclass_fields
 from typing import IO, Any
 
 from django.conf import settings
@@ -38,8 +39,10 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from .. import anchoring, db_statistics, services, validators
+from .. import anchoring, counters, db_statistics, services, validators
+from ..exports.reader import collector_paused
 from ..models import (
+    AnchorStatus,
     Annotation,
     AnnotationStatus,
     Article,
@@ -51,12 +54,15 @@ from ..models import (
     Comment,
     Corpus,
     Evidence,
+    EvidenceRole,
+    EvidenceType,
     Relation,
     Review,
+    Role,
     Suggestion,
     Topic,
 )
-from ..permissions import Action, ensure
+from ..permissions import Action, ensure, rank
 from ..services.suggestions import SuggestionFields
 from . import rows
 
@@ -91,8 +97,12 @@ class ImportResult:
     suggestions: int = 0
 
     def as_dict(self) -> dict[str, int]:
-        """The counts."""
-        return {k: v for k, v in asdict(self).items() if not k.endswith("_ids")}
+        """The counts (not through dataclasses.asdict, which copies every id of the lists)."""
+        return {
+            f.name: getattr(self, f.name)
+            for f in dataclass_fields(self)
+            if not f.name.endswith("_ids")
+        }
 
     def created_ids(self) -> dict[str, list[str]]:
         """The ids of the new articles and claims, as the API gives ids (strings)."""
@@ -162,7 +172,7 @@ def messages(error: Exception) -> list[str]:
 # --- Plans: validated data waiting to be written ---------------------------------------------
 
 
-@dataclass
+@dataclass(slots=True)
 class PlannedAnnotation:
     annotator_id: int
     topic: str | None  # a label; None: the corpus's first topic
@@ -174,7 +184,7 @@ class PlannedAnnotation:
     evidence: list[validators.EvidenceFields]
 
 
-@dataclass
+@dataclass(slots=True)
 class PlannedReview:
     curator_id: int
     decision: str
@@ -183,7 +193,7 @@ class PlannedReview:
     note: str
 
 
-@dataclass
+@dataclass(slots=True)
 class PlannedClaim:
     span: anchoring.Span  # an orphan's offsets are placeholders (see `orphaned`)
     summary: str
@@ -196,7 +206,7 @@ class PlannedClaim:
     orphaned: bool = False  # orphaned by a text change: no position, its old quote kept
 
 
-@dataclass
+@dataclass(slots=True)
 class PlannedArticle:
     fields: services.ArticleFields
     claims: list[PlannedClaim] = field(default_factory=list)
@@ -210,6 +220,7 @@ class ImportContext:
 
     def __init__(self, *, actor, corpus: Corpus):
         self.actor = actor
+        self.actor_id: int = actor.pk  # (the request's user is a lazy object: read it once)
         self.corpus = corpus
         self.labels = list(corpus.claim_labels or [])
         topics = list(Topic.objects.filter(corpus=corpus).order_by("position", "id"))
@@ -217,13 +228,25 @@ class ImportContext:
         self.first_topic: str | None = topics[0].label if topics else None
         self.members: dict[str, validators.Member] = {}
         self._looked_up: set[str] = set()
+        # For the planners' common case, what validate_member would accept at once: the user id
+        # of each member found who may annotate (annotator, created_by, author), by username.
+        self.annotator_ids: dict[str, int] = {}
+        # Topic labels as given -> as cleaned, once validate_topic_label accepted them.
+        self.topic_labels: dict[str, str] = {}
 
     def load_members(self, usernames: Iterable[Any]) -> None:
         """Look up, in one query, the memberships of the usernames not seen yet."""
         wanted = {n for n in usernames if isinstance(n, str) and n not in self._looked_up}
         if wanted:
-            self.members.update(validators.corpus_members(self.corpus.pk, wanted))
+            found = validators.corpus_members(self.corpus.pk, wanted)
+            self.members.update(found)
             self._looked_up |= wanted
+            minimum = rank(Role.ANNOTATOR)
+            self.annotator_ids.update(
+                (name, member.user_id)
+                for name, member in found.items()
+                if name.strip() and rank(member.role) >= minimum
+            )
 
     def member_id(self, username: Any, field_name: str, minimum: str) -> int:
         """The user id of a member with at least the `minimum` role (see validate_member)."""
@@ -290,22 +313,89 @@ class OffsetMap:
 
 # --- Writing ---------------------------------------------------------------------------------
 
+# The columns the writer fills, in the order of its tuples (the others take their defaults).
+ARTICLE_DEFAULTS = (
+    ("title", ""),
+    ("text", ""),
+    ("author", ""),
+    ("source_url", ""),
+    ("published_on", None),
+    ("language", ""),
+)
+ARTICLE_COLUMNS = tuple(name for name, _ in ARTICLE_DEFAULTS)
+CLAIM_COLUMNS = (
+    "article_id",
+    "start",
+    "end",
+    "exact",
+    "prefix",
+    "suffix",
+    "summary",
+    "labels",
+    "created_by_id",
+    "anchor_status",
+    "anchor_score",
+)
+PLACED = (AnchorStatus.EXACT.value, 1.0)
+ORPHANED = (AnchorStatus.ORPHANED.value, 0.0)  # no position: its old quote and context kept
+ANNOTATION_COLUMNS = (
+    "claim_id",
+    "annotator_id",
+    "topic_id",
+    "stance",
+    "labels",
+    "confidence",
+    "note",
+    "status",
+)
+EVIDENCE_DEFAULTS = (
+    ("kind", ""),
+    ("evidence_type", EvidenceType.OTHER.value),
+    ("role", EvidenceRole.SUPPORTS.value),
+    ("start", None),
+    ("end", None),
+    ("exact", ""),
+    ("url", ""),
+    ("title", ""),
+    ("quote", ""),
+)
+EVIDENCE_COLUMNS = ("annotation_id", "position", *(name for name, _ in EVIDENCE_DEFAULTS))
+REVIEW_COLUMNS = ("claim_id", "curator_id", "decision", "topic_id", "stance", "note")
+
 
 class Writer:
-    """Bulk-writes validated plans, creating missing topics, and counts what it created."""
+    """Bulk-writes validated plans, creating missing topics, and counts what it created.
 
-    def __init__(self, context: ImportContext):
+    The rows go to the database as plain tuples (rows.insert_rows), never as model instances.
+    With `created` (the list counters.deferred gives), the counting triggers stand aside and
+    the new articles' ids are added to it, to be counted at once from their rows.
+    """
+
+    def __init__(self, context: ImportContext, *, created: list[int] | None = None):
         self.context = context
+        # The ids of the new articles, for counters.deferred (None: the triggers count).
+        self.created = created
         self.result = ImportResult()
         self.holds_corpus = False
         self.assignments = 0  # rows written, for the statistics refresh (not in the result)
         self.groups: dict[str, ClaimGroup] = {}
+        self.topic_ids: dict[str, int] = {}
 
     def _topic(self, label: str | None) -> Topic | None:
         if label is None:
             return None
         topic = self.context.topics.get(label)
         return topic if topic is not None else self._new_topic(label)
+
+    def _topic_id(self, label: str | None) -> int | None:
+        if label is None:
+            return None
+        found = self.topic_ids.get(label)
+        if found is None:
+            topic = self._topic(label)
+            assert topic is not None
+            found = self.topic_ids[label] = topic.pk
+        return found
 
     def _new_topic(self, label: str) -> Topic:
         """The topic `label`, which the corpus lacked when the import looked: created, or found
@@ -351,10 +441,10 @@ class Writer:
             "Assignment": self.assignments,
         }
 
-    def _join_groups(self, claims: list[Claim], planned: list[PlannedClaim]) -> None:
+    def _join_groups(self, claim_ids: list[int], planned: list[PlannedClaim]) -> None:
         """Claims that name a group join it; a group the corpus lacks is created (by label)."""
         members = []
-        for claim, plan in zip(claims, planned, strict=True):
+        for claim_id, plan in zip(claim_ids, planned, strict=True):
             if plan.group is None:
                 continue
             group = self.groups.get(plan.group)
@@ -363,106 +453,114 @@ class Writer:
                     self.context.corpus, plan.group, self.context.actor
                 )
                 self.groups[plan.group] = group
-            members.append(ClaimGroupMember(group=group, claim=claim, added_by=self.context.actor))
+            members.append(
+                ClaimGroupMember(group=group, claim_id=claim_id, added_by=self.context.actor)
+            )
         ClaimGroupMember.objects.bulk_create(members, batch_size=1000)
 
     def write(self, plans: list[PlannedArticle]) -> None:
         if not plans:
             return
         corpus, actor = self.context.corpus, self.context.actor
-        articles = [
-            Article(
-                corpus=corpus,
-                created_by=actor,
-                text_sha256=services.text_sha256(plan.fields["text"]),
-                **plan.fields,
-            )
-            for plan in plans
-        ]
-        rows.insert(articles)
-        claims: list[Claim] = []
-        for article, plan in zip(articles, plans, strict=True):
-            for planned in plan.claims:
-                span = planned.span
-                orphan = {
-                    "start": None,
-                    "end": None,
-                    "anchor_status": "orphaned",
-                    "anchor_score": 0,
-                }
-                claims.append(
-                    Claim(
-                        article=article,
-                        **(orphan if planned.orphaned else {"start": span.start, "end": span.end}),
-                        exact=span.exact,
-                        prefix=span.prefix,
-                        suffix=span.suffix,
-                        summary=planned.summary,
-                        labels=planned.labels,
-                        created_by_id=planned.created_by_id,
-                    )
+        insert = rows.insert_rows
+        article_ids = insert(
+            Article,
+            ("corpus_id", "created_by_id", "text_sha256", *ARTICLE_COLUMNS),
+            [
+                (
+                    corpus.pk,
+                    self.context.actor_id,
+                    services.text_sha256(plan.fields["text"]),
+                    *[plan.fields.get(name, default) for name, default in ARTICLE_DEFAULTS],
                 )
-        rows.insert(claims)
+                for plan in plans
+            ],
+        )
         planned_claims = [c for plan in plans for c in plan.claims]
-        self._join_groups(claims, planned_claims)
-        annotations, evidence, reviews, comments, relations = [], [], [], [], []
-        for claim, planned in zip(claims, planned_claims, strict=True):
-            for item in planned.annotations:
-                annotations.append(
-                    Annotation(
-                        claim=claim,
-                        annotator_id=item.annotator_id,
-                        topic=self._topic(item.topic),
-                        stance=item.stance,
-                        labels=item.labels,
-                        confidence=item.confidence,
-                        note=item.note,
-                        status=item.status,
-                    )
+        claim_ids = insert(
+            Claim,
+            CLAIM_COLUMNS,
+            [
+                (
+                    article_id,
+                    *((None, None) if c.orphaned else (c.span.start, c.span.end)),
+                    c.span.exact,
+                    c.span.prefix,
+                    c.span.suffix,
+                    c.summary,
+                    c.labels,
+                    c.created_by_id,
+                    *(ORPHANED if c.orphaned else PLACED),
                 )
-            if planned.review is not None:
-                review = planned.review
-                reviews.append(
-                    Review(
-                        claim=claim,
-                        curator_id=review.curator_id,
-                        decision=review.decision,
-                        topic=self._topic(review.topic),
-                        stance=review.stance,
-                        note=review.note,
-                    )
+                for article_id, plan in zip(article_ids, plans, strict=True)
+                for c in plan.claims
+            ],
+        )
+        self._join_groups(claim_ids, planned_claims)
+        topic_id = self._topic_id
+        annotation_ids = insert(
+            Annotation,
+            ANNOTATION_COLUMNS,
+            [
+                (
+                    claim_id,
+                    a.annotator_id,
+                    topic_id(a.topic),
+                    a.stance,
+                    a.labels,
+                    a.confidence,
+                    a.note,
+                    a.status,
                 )
-            comments += [
-                Comment(claim=claim, author_id=author_id, text=text)
-                for author_id, text in planned.comments
-            ]
-        rows.insert(annotations)
+                for claim_id, c in zip(claim_ids, planned_claims, strict=True)
+                for a in c.annotations
+            ],
+        )
         planned_annotations = [a for c in planned_claims for a in c.annotations]
-        for annotation, planned_annotation in zip(annotations, planned_annotations, strict=True):
-            evidence += [
-                Evidence(annotation=annotation, position=position, **item)
-                for position, item in enumerate(planned_annotation.evidence)
-            ]
+        evidence = [
+            (
+                annotation_id,
+                position,
+                *[item.get(name, default) for name, default in EVIDENCE_DEFAULTS],
+            )
+            for annotation_id, a in zip(annotation_ids, planned_annotations, strict=True)
+            if a.evidence
+            for position, item in enumerate(a.evidence)
+        ]
+        insert(Evidence, EVIDENCE_COLUMNS, evidence)
+        reviews = [
+            (
+                claim_id,
+                c.review.curator_id,
+                c.review.decision,
+                topic_id(c.review.topic),
+                c.review.stance,
+                c.review.note,
+            )
+            for claim_id, c in zip(claim_ids, planned_claims, strict=True)
+            if c.review is not None
+        ]
+        insert(Review, REVIEW_COLUMNS, reviews)
+        comments = [
+            (claim_id, author_id, text)
+            for claim_id, c in zip(claim_ids, planned_claims, strict=True)
+            if c.comments
+            for author_id, text in c.comments
+        ]
+        insert(Comment, ("claim_id", "author_id", "text"), comments)
+        relations = []
         offset = 0
         for plan in plans:
-            article_claims = claims[offset : offset + len(plan.claims)]
+            ids = claim_ids[offset : offset + len(plan.claims)]
             offset += len(plan.claims)
             relations += [
-                Relation(
-                    source_claim=article_claims[source],
-                    target_claim=article_claims[target],
-                    kind=kind,
-                    created_by_id=created_by_id,
-                )
+                (ids[source], ids[target], kind, created_by_id)
                 for source, target, kind, created_by_id in plan.relations
             ]
-        rows.insert(evidence)
-        Review.objects.bulk_create(reviews, batch_size=1000)
-        Comment.objects.bulk_create(comments, batch_size=1000)
-        Relation.objects.bulk_create(relations, batch_size=1000)
+        insert(Relation, ("source_claim_id", "target_claim_id", "kind", "created_by_id"), relations)
         suggestions = [
             Suggestion(
-                article=article,
+                article_id=article_id,
                 start=item.span.start,
                 end=item.span.end,
                 exact=item.span.exact,
@@ -475,7 +573,7 @@ class Writer:
                 score=item.score,
                 created_by=actor,
             )
-            for article, plan in zip(articles, plans, strict=True)
+            for article_id, plan in zip(article_ids, plans, strict=True)
             for model, item in plan.suggestions
         ]
         Suggestion.objects.bulk_create(suggestions, batch_size=1000)
@@ -484,31 +582,29 @@ class Writer:
         # exists yet).
         now = timezone.now()
         submitted = {
-            (article.pk, item.annotator_id)
-            for article, plan in zip(articles, plans, strict=True)
+            (article_id, item.annotator_id)
+            for article_id, plan in zip(article_ids, plans, strict=True)
             for planned in plan.claims
             for item in planned.annotations
             if item.status == AnnotationStatus.SUBMITTED
         }
         self.assignments += len(submitted)
-        Assignment.objects.bulk_create(
-            (
-                Assignment(
-                    article_id=article_id,
-                    annotator_id=annotator_id,
-                    state=AssignmentState.SUBMITTED,
-                    submitted_at=now,
-                )
+        insert(
+            Assignment,
+            ("article_id", "annotator_id", "state", "submitted_at"),
+            [
+                (article_id, annotator_id, AssignmentState.SUBMITTED.value, now)
                 for article_id, annotator_id in sorted(submitted)
-            ),
-            batch_size=1000,
+            ],
         )
+        if self.created is not None:
+            self.created += article_ids
         result = self.result
-        result.article_ids += [article.pk for article in articles]
-        result.claim_ids += [claim.pk for claim in claims]
-        result.articles += len(articles)
-        result.claims += len(claims)
-        result.annotations += len(annotations)
+        result.article_ids += article_ids
+        result.claim_ids += claim_ids
+        result.articles += len(article_ids)
+        result.claims += len(claim_ids)
+        result.annotations += len(annotation_ids)
         result.evidence += len(evidence)
         result.reviews += len(reviews)
         result.comments += len(comments)
@@ -589,17 +685,21 @@ def import_upload(
     )
     errors = Errors()
     try:
-        with transaction.atomic():
+        # An import allocates a few objects per value of every line (the parsed JSON, the plans,
+        # the rows), none in cycles: the cyclic collector, which walks every live object each
+        # few collections, only cost time (see exports.reader.collector_paused).
+        with collector_paused(), transaction.atomic():
             context = ImportContext(actor=actor, corpus=corpus)
-            writer = Writer(context)
-            plans: Iterator[list[PlannedArticle]] = planner(
-                context, file, name=name, title=title, kind=kind, errors=errors
-            )
-            for chunk in plans:
-                if not errors:
-                    writer.write(chunk)
-            if errors:
-                raise errors.fail()
+            with counters.deferred() as created:
+                writer = Writer(context, created=created)
+                plans: Iterator[list[PlannedArticle]] = planner(
+                    context, file, name=name, title=title, kind=kind, errors=errors
+                )
+                for chunk in plans:
+                    if not errors:
+                        writer.write(chunk)
+                if errors:
+                    raise errors.fail()
             if writer.result.articles == 0:
                 raise ImportFailed([(None, "The file holds no article.")])
             services.audit(

@@ -1,5 +1,11 @@
+# ruff: noqa: S608  (SQL of this module's table and column names; values as parameters)
 """Many claims of one article at once, each optionally with the caller's annotation: all or
-nothing, in a fixed number of queries however many items there are.
+nothing, in a fixed number of queries however many items there are (one INSERT per table; on
+SQLite one per 58 claims, its parameter limit).
+
+The rows are written and answered as plain values (services.inserts), not model instances: a
+list of 20 was mostly bulk_create's per-value compilation and the serializers (bench/README.md,
+"Spans in lists of 20"). Reused claims are model instances, with their creator and review.
 
 The checks are those of one claim (anchoring.resolve_span, the summary and labels cleaners) and
 of one annotation (annotations.clean_annotation); errors are keyed `"<index>.<field>"`, and one
@@ -11,17 +17,19 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TypedDict
+from datetime import datetime
+from typing import TypedDict, cast
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Field
+from django.utils import timezone
 
 from .. import anchoring
 from ..models import (
     Annotation,
     AnnotationStatus,
     Article,
-    Assignment,
     AssignmentState,
     AuditEvent,
     Claim,
@@ -30,11 +38,16 @@ from ..models import (
 )
 from ..permissions import Action, ensure
 from ..validators import EvidenceFields
+from . import inserts
 from .annotations import ANNOTATION_FIELDS, EvidenceInput, _AnnotationFields, clean_annotation
-from .base import Conflict, User, _snapshot, audit_event, clean_free_text, clean_labels
+from .base import Conflict, User, clean_free_text, clean_labels
 from .claims import CLAIM_FIELDS
 
 MAX_BULK_CLAIMS = 1000
+# The audit's annotation snapshot (ANNOTATION_FIELDS, a related object by its id): its columns.
+_ANNOTATION_SNAPSHOT = [
+    (name, cast(Field, Annotation._meta.get_field(name)).attname) for name in ANNOTATION_FIELDS
+]
 
 
 class AnnotationItem(TypedDict, total=False):
@@ -69,17 +82,33 @@ class _Item:
     annotation: tuple[_AnnotationFields, list[EvidenceFields]] | None
 
 
+Row = dict[str, object]
+
+
+@dataclass
+class NewAnnotation:
+    """The caller's annotation an item created: its row (attname -> value, `id` included) and
+    its evidence rows in order; `topic`, the Topic its row names."""
+
+    row: Row
+    topic: Topic
+    evidence: list[Row]
+    cleaned_evidence: list[EvidenceFields]  # as the audit records it
+
+
 @dataclass
 class BulkClaims:
-    """What claims_create_many wrote: per item, its claim (new or reused) and the caller's new
-    annotation (None when the item had none); `submitted`, whether the caller had submitted the
-    article (what blind mode and the review's visibility turn on)."""
+    """What claims_create_many wrote, per item: its claim, a live claim reused (a Claim, with its
+    creator and review) or the row of a new one (attname -> value, `id` included); whether the
+    item created it; the caller's new annotation (None when the item had none). `submitted`:
+    whether the caller had submitted the article (what blind mode and the review's visibility
+    turn on); `at`, the time stamped on every new row."""
 
-    claims: list[Claim]
-    annotations: list[Annotation | None]
+    claims: list[Claim | Row]
+    annotations: list[NewAnnotation | None]
     created: list[bool]
     submitted: bool
-    evidence: list[Evidence]
+    at: datetime
 
 
 def clean_claim(article: Article, item: ClaimItem) -> tuple[anchoring.Span, str, list[str]]:
@@ -164,117 +193,204 @@ def claims_create_many(
         raise ValidationError(errors)
 
     with transaction.atomic():
-        # Bulk writes to one article take turns, so two of them never mark the same span twice.
-        list(Article.objects.select_for_update().filter(pk=article.pk).values_list("pk"))
+        submitted = _lock_article(article, actor)
         spans = {(c.span.start, c.span.end) for c in cleaned}
-        existing: dict[tuple[int, int], Claim] = {}
-        for claim in (
-            Claim.objects.alive()
-            .placed()
-            .filter(article=article, start__in={start for start, _ in spans})
-            .select_related("created_by", "review__curator", "review__topic")
-            .order_by("-id")
-        ):
-            assert claim.start is not None and claim.end is not None  # placed
-            existing[(claim.start, claim.end)] = claim  # the oldest wins on a duplicate
-        reused_ids = [existing[s].pk for s in spans if s in existing]
-        mine = set(
-            Annotation.objects.filter(annotator=actor, claim_id__in=reused_ids)
-            .order_by()
-            .values_list("claim_id", flat=True)
-        )
-        submitted = Assignment.objects.filter(
-            article_id=article.pk, annotator=actor, state=AssignmentState.SUBMITTED
-        ).exists()
-
-        claims: list[Claim] = []
+        existing, mine = _live_claims_at(article, actor, spans)
+        now = timezone.now()
+        claims: list[Claim | Row] = []
         created: list[bool] = []
-        new_claims: list[Claim] = []
+        new_claims: list[Row] = []
         for wanted in cleaned:
             key = (wanted.span.start, wanted.span.end)
             found = existing.get(key)
             created.append(found is None)
             if found is None:
-                found = existing[key] = Claim(
-                    article=article,
-                    start=wanted.span.start,
-                    end=wanted.span.end,
-                    exact=wanted.span.exact,
-                    prefix=wanted.span.prefix,
-                    suffix=wanted.span.suffix,
-                    summary=wanted.summary,
-                    labels=wanted.labels,
-                    created_by=actor,
+                found = existing[key] = inserts.complete(
+                    Claim,
+                    {
+                        "article_id": article.pk,
+                        "start": wanted.span.start,
+                        "end": wanted.span.end,
+                        "exact": wanted.span.exact,
+                        "prefix": wanted.span.prefix,
+                        "suffix": wanted.span.suffix,
+                        "summary": wanted.summary,
+                        "labels": wanted.labels,
+                        "created_by_id": actor.pk,
+                    },
+                    now,
                 )
                 new_claims.append(found)
             claims.append(found)
-        Claim.objects.bulk_create(new_claims, batch_size=500)
-        for claim in new_claims:
-            claim._state.fields_cache["review"] = None  # a new claim has no review: no query
+        # Each new row's id, matched by its span (unique among the new claims).
+        ids = {(s, e): pk for pk, s, e in inserts.insert(Claim, new_claims, ("id", "start", "end"))}
+        for row in new_claims:
+            row["id"] = ids[(row["start"], row["end"])]
 
-        annotations: list[Annotation | None] = []
+        annotations: list[NewAnnotation | None] = []
         status = AnnotationStatus.SUBMITTED if submitted else AnnotationStatus.DRAFT
         tagged: set[int] = set(mine)
         for index, (claim, wanted) in enumerate(zip(claims, cleaned, strict=True)):
+            claim_id = _pk(claim)
             if wanted.annotation is None:
                 annotations.append(None)
                 continue
-            if claim.pk in tagged:
+            if claim_id in tagged:
                 errors[f"{index}.annotation"] = [
                     "You have annotated this claim already (the same span as "
-                    + ("an earlier item" if claim.pk not in mine else f"claim {claim.pk}")
+                    + ("an earlier item" if claim_id not in mine else f"claim {claim_id}")
                     + "); edit your annotation instead."
                 ]
                 continue
-            tagged.add(claim.pk)
-            fields, _evidence = wanted.annotation
-            annotations.append(Annotation(claim=claim, annotator=actor, status=status, **fields))
+            tagged.add(claim_id)
+            fields, evidence_items = wanted.annotation
+            topic = fields["topic"]
+            row = inserts.complete(
+                Annotation,
+                {
+                    "claim_id": claim_id,
+                    "annotator_id": actor.pk,
+                    "topic_id": topic.pk,
+                    "stance": fields["stance"],
+                    "labels": fields["labels"],
+                    "confidence": fields["confidence"],
+                    "note": fields["note"],
+                    "status": status.value,
+                },
+                now,
+            )
+            evidence = [
+                inserts.complete(Evidence, {**item, "position": i}, now)
+                for i, item in enumerate(evidence_items)
+            ]
+            annotations.append(NewAnnotation(row, topic, evidence, evidence_items))
         if errors:
             raise ValidationError(errors)
-        new_annotations = [a for a in annotations if a is not None]
+        written = [a for a in annotations if a is not None]
         try:
-            with transaction.atomic():
-                Annotation.objects.bulk_create(new_annotations, batch_size=500)
+            answered = inserts.insert(Annotation, [a.row for a in written], ("id", "claim_id"))
         except IntegrityError as error:  # the caller tagged one of these claims meanwhile
             raise Conflict(
                 "You annotated one of these claims meanwhile (another request); send the list "
                 "again without it."
             ) from error
-        evidence: list[Evidence] = []
-        events: list[AuditEvent] = []
-        for claim in new_claims:
-            events.append(
-                audit_event(
-                    actor=actor,
-                    verb="claim.create",
-                    obj=claim,
-                    corpus=corpus,
-                    after=_snapshot(claim, CLAIM_FIELDS),
-                )
+        annotation_ids = {claim_id: pk for pk, claim_id in answered}
+        evidence_rows: list[Row] = []
+        for annotation in written:
+            annotation.row["id"] = pk = annotation_ids[annotation.row["claim_id"]]
+            for row in annotation.evidence:
+                row["annotation_id"] = pk
+                evidence_rows.append(row)
+        evidence_ids = {
+            (annotation_id, position): pk
+            for pk, annotation_id, position in inserts.insert(
+                Evidence, evidence_rows, ("id", "annotation_id", "position")
             )
-        for annotation, wanted in zip(annotations, cleaned, strict=True):
-            if annotation is None or wanted.annotation is None:
-                continue
-            _fields, evidence_items = wanted.annotation
-            evidence += [
-                Evidence(annotation=annotation, position=i, **fields)
-                for i, fields in enumerate(evidence_items)
-            ]
-            events.append(
-                audit_event(
-                    actor=actor,
-                    verb="annotation.create",
-                    obj=annotation,
-                    corpus=corpus,
-                    after={**_snapshot(annotation, ANNOTATION_FIELDS), "evidence": evidence_items},
-                )
-            )
-        Evidence.objects.bulk_create(evidence, batch_size=500)
-        AuditEvent.objects.bulk_create(events, batch_size=500)
+        }
+        for row in evidence_rows:
+            row["id"] = evidence_ids[(row["annotation_id"], row["position"])]
+        inserts.insert(AuditEvent, _audit_rows(actor, article, new_claims, written, now))
     return BulkClaims(
-        claims=claims,
-        annotations=annotations,
-        created=created,
-        submitted=submitted,
-        evidence=evidence,
+        claims=claims, annotations=annotations, created=created, submitted=submitted, at=now
     )
+
+
+def _pk(claim: Claim | Row) -> int:
+    return claim.pk if isinstance(claim, Claim) else cast(int, claim["id"])
+
+
+def _lock_article(article: Article, actor: User) -> bool:
+    """Locks the article's row (bulk writes to one article take turns, so two of them never mark
+    the same span twice; SQLite's write transaction is the lock there) and answers whether the
+    caller has submitted it, in one query."""
+    submitted = (
+        "SELECT EXISTS (SELECT 1 FROM articles_assignment WHERE article_id = %s "
+        "AND annotator_id = %s AND state = %s)"
+    )
+    params: list[int | str] = [article.pk, actor.pk, AssignmentState.SUBMITTED.value]
+    if connection.features.has_select_for_update:
+        submitted += " FROM articles_article WHERE id = %s FOR UPDATE"
+        params.append(article.pk)
+    with connection.cursor() as cursor:
+        cursor.execute(submitted, params)
+        found = cursor.fetchone()
+    return bool(found and found[0])  # no row: deleted meanwhile (the insert then fails)
+
+
+def _live_claims_at(
+    article: Article, actor: User, spans: set[tuple[int, int]]
+) -> tuple[dict[tuple[int, int], Claim | Row], set[int]]:
+    """The live claims of `article` at these spans (the oldest where two share one), with their
+    creator and review, and the ids of those the caller has annotated already: one query, and
+    one more only when some span is a live claim's."""
+    starts = sorted({start for start, _ in spans})
+    marks = ", ".join(["%s"] * len(starts))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            'SELECT c.id, c.start, c."end", EXISTS (SELECT 1 FROM articles_annotation a '
+            "WHERE a.claim_id = c.id AND a.annotator_id = %s) FROM articles_claim c "
+            f"WHERE c.article_id = %s AND c.deleted_at IS NULL AND c.start IN ({marks}) "
+            "ORDER BY c.id DESC",
+            [actor.pk, article.pk, *starts],
+        )
+        found = cursor.fetchall()
+    ids: dict[tuple[int, int], int] = {}
+    mine: set[int] = set()
+    for pk, start, end, annotated in found:
+        if (start, end) in spans:
+            ids[(start, end)] = pk  # the oldest wins on a duplicate
+            if annotated:
+                mine.add(pk)
+    if not ids:
+        return {}, mine
+    claims = Claim.objects.select_related("created_by", "review__curator", "review__topic").in_bulk(
+        list(ids.values())
+    )
+    return {span: claims[pk] for span, pk in ids.items()}, mine
+
+
+def _audit_rows(
+    actor: User,
+    article: Article,
+    new_claims: list[Row],
+    annotations: list[NewAnnotation],
+    now: datetime,
+) -> list[Row]:
+    """The audit events of the new claims, then of the new annotations, as `audit_event`
+    records them (the same verbs, objects and snapshots)."""
+    corpus = article.corpus
+    base = {"actor_id": actor.pk, "corpus_id": corpus.pk, "corpus_slug": corpus.slug}
+    rows = [
+        inserts.complete(
+            AuditEvent,
+            {
+                **base,
+                "verb": "claim.create",
+                "object_type": "claim",
+                "object_id": str(row["id"]),
+                "after": {name: row[name] for name in CLAIM_FIELDS},
+            },
+            now,
+        )
+        for row in new_claims
+    ]
+    for annotation in annotations:
+        row = annotation.row
+        after = {
+            **{name: row[column] for name, column in _ANNOTATION_SNAPSHOT},
+            "evidence": annotation.cleaned_evidence,
+        }
+        rows.append(
+            inserts.complete(
+                AuditEvent,
+                {
+                    **base,
+                    "verb": "annotation.create",
+                    "object_type": "annotation",
+                    "object_id": str(row["id"]),
+                    "after": after,
+                },
+                now,
+            )
+        )
+    return rows

@@ -161,9 +161,10 @@ def test_a_bulk_write_runs_the_same_queries_for_1_and_for_50_items(team, client_
     one = _count(client, _url(team), _items(1, evidence=evidence))
     Claim.objects.all().delete()
     fifty = _count(client, _url(team), _items(50, evidence=evidence))
-    # article+role, topics, lock the article, live claims at those spans, submitted?, claims,
-    # annotations, (evidence,) audit; two savepoints each opened and released.
-    expected = 13 if evidence else 12
+    # article+role, topics, (lock the article and) submitted?, live claims at those spans and
+    # which the caller tagged, claims, annotations, (evidence,) audit; one savepoint opened and
+    # released (the transaction; no inner savepoint).
+    expected = 10 if evidence else 9
     assert (one, fifty) == (expected, expected)
 
 
@@ -176,7 +177,7 @@ def test_reusing_claims_adds_one_query_whatever_their_number(team, client_for):
     for i in range(1, 49):
         ClaimFactory(article=team.article, start=i, end=i + 5)
     fifty = _count(client, _url(team), _items(50))
-    assert one == fifty == 13  # the caller's annotations of the reused claims
+    assert one == fifty == 10  # the reused claims, with their creator and review
 
 
 # --- GET /articles/{id}?include=claims ---------------------------------------------------------

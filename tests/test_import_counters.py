@@ -1,0 +1,185 @@
+"""The import counts its new articles itself while the counting triggers stand aside
+(counters.deferred): every counter equals a full recount after imports with every kind of row,
+a failed import leaves the counters and the triggers as they were, and the triggers count the
+writes that follow, in the same transaction too. On SQLite and PostgreSQL (CI runs both)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from django.db import connection, transaction
+
+from articles import counters, imports, services
+from articles.imports import jsonl as jsonl_import
+from articles.models import Article, ArticleCounts, CorpusCounts, Role
+
+from .factories import AnnotationFactory, ClaimFactory
+
+pytestmark = pytest.mark.django_db
+
+TEXT = "Chips are scarce. Labs adapt \U0001f680 quickly. Rules fail. Prices rose."
+
+
+def _claim(words: str, *annotations: dict, **extra) -> dict:
+    start = TEXT.index(words)
+    return {"start": start, "end": start + len(words), "annotations": list(annotations), **extra}
+
+
+def _line(title: str) -> dict:
+    return {
+        "title": title,
+        "text": TEXT,
+        "claims": [
+            _claim(
+                "Chips are scarce",
+                {"annotator": "anna", "stance": "support", "status": "submitted"},
+                {"annotator": "arjun", "stance": "oppose"},
+                review={"curator": "carmen", "decision": "accepted", "stance": "support"},
+                comments=[{"author": "carmen", "text": "Yes."}],
+            ),
+            _claim(
+                "Labs adapt", {"annotator": "arjun", "stance": "neutral", "status": "submitted"}
+            ),
+            _claim("Rules fail", review={"curator": "carmen", "decision": "rejected"}),
+            # An orphan: a live claim without a position.
+            {"exact": "Gone words", "anchor": {"status": "orphaned"}, "start": None, "end": None},
+            _claim("Prices rose"),
+        ],
+        "relations": [{"source": 1, "target": 0, "kind": "supports"}],
+    }
+
+
+def _body(*titles: str) -> bytes:
+    return "\n".join(json.dumps(_line(t)) for t in titles).encode()
+
+
+def _import(team, body: bytes):
+    return imports.import_file(
+        actor=team.owner, corpus=team.corpus, role=Role.OWNER, name="x.jsonl", data=body
+    )
+
+
+def _kept() -> tuple[list, list]:
+    return (
+        sorted(ArticleCounts.objects.values_list(*("article_id", *counters.FIELDS))),
+        sorted(CorpusCounts.objects.values_list(*("corpus_id", "articles", *counters.FIELDS))),
+    )
+
+
+def _triggers() -> list:
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                "SELECT tgname, pg_get_triggerdef(oid) FROM pg_trigger WHERE tgname LIKE "
+                "'%%_counts' ORDER BY tgname"
+            )
+        else:
+            cursor.execute(
+                "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' ORDER BY name"
+            )
+        return cursor.fetchall()
+
+
+def test_every_counter_equals_a_recount_after_imports(team, monkeypatch):
+    # Work in the corpus before the import, which the import must add to, not replace.
+    claim = ClaimFactory(article=team.article)
+    AnnotationFactory(claim=claim, annotator=team.annotator, topic=team.topic)
+    monkeypatch.setattr(jsonl_import, "LINES_PER_CHUNK", 2)  # several chunks, one count
+    result = _import(team, _body("One", "Two", "Three"))
+    assert result.articles == 3 and result.claims == 15 and result.reviews == 6
+    assert counters.recount(repair=False) == []
+    counts = counters.counts_of_corpus(team.corpus.pk)
+    assert counts == {
+        "articles": 4,
+        "claims": 1 + 15,
+        "annotations": 1 + 9,
+        "reviewed": 6,
+        "claims_tagged": 1 + 6,
+        "assignments": 6,  # anna and arjun submitted on each imported article
+        "assignments_submitted": 6,
+    }
+    # Each new article's own row, against its rows.
+    for article in Article.objects.filter(corpus=team.corpus, title__in=["One", "Two", "Three"]):
+        row = ArticleCounts.objects.get(article=article)
+        assert (row.claims, row.annotations, row.reviewed, row.claims_tagged) == (5, 3, 2, 2)
+
+
+def test_the_triggers_count_again_after_an_import_in_the_same_transaction(team):
+    before = _triggers()
+    with transaction.atomic():
+        result = _import(team, _body("One"))
+        article = Article.objects.get(pk=result.article_ids[0])
+        start = TEXT.index("quickly")
+        services.claim_create(
+            actor=team.annotator, article=article, role=Role.ANNOTATOR, start=start, end=start + 7
+        )
+        assert counters.recount(repair=False) == []
+    assert _triggers() == before
+    assert ArticleCounts.objects.get(article=article).claims == 6
+    assert counters.recount(repair=False) == []
+
+
+@pytest.mark.parametrize("where", ["last line", "first chunk"])
+def test_a_failed_import_leaves_the_counters_and_the_triggers_as_they_were(
+    team, monkeypatch, where
+):
+    monkeypatch.setattr(jsonl_import, "LINES_PER_CHUNK", 1)  # chunks written before the error
+    _import(team, _body("Before"))
+    kept, triggers = _kept(), _triggers()
+    bad = _line("Bad")
+    bad["claims"][0]["annotations"][0]["stance"] = "maybe"
+    lines = [_line("One"), _line("Two"), bad] if where == "last line" else [bad, _line("One")]
+    with pytest.raises(imports.ImportFailed):
+        _import(team, "\n".join(json.dumps(line) for line in lines).encode())
+    assert _kept() == kept and _triggers() == triggers
+    assert not Article.objects.filter(title__in=["One", "Two"]).exists()
+    # And the triggers count what comes next.
+    claim = ClaimFactory(article=team.article)
+    AnnotationFactory(claim=claim, annotator=team.annotator, topic=team.topic)
+    assert counters.recount(repair=False) == []
+
+
+def test_an_error_inside_the_deferred_block_rolls_back_its_rows_and_the_pause(team):
+    kept, triggers = _kept(), _triggers()
+    with transaction.atomic():
+        with pytest.raises(RuntimeError), counters.deferred() as created:
+            article = services.article_create(
+                actor=team.owner, corpus=team.corpus, role=Role.OWNER, title="T", text="Words."
+            )
+            created.append(article.pk)
+            raise RuntimeError("the writer failed")
+        # The caller caught it and goes on in the same transaction: counted as ever.
+        assert _triggers() == triggers and _kept() == kept
+        ClaimFactory(article=team.article)
+        assert counters.recount(repair=False) == []
+    assert counters.recount(repair=False) == []
+
+
+def test_postgresql_compresses_new_article_texts_with_lz4(db):
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL's TOAST compression")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT 'lz4' = ANY(enumvals) FROM pg_settings WHERE name = 'default_toast_compression'"
+        )
+        if not cursor.fetchone()[0]:
+            pytest.skip("this server was built without LZ4")
+        cursor.execute(
+            "SELECT attcompression FROM pg_attribute "
+            "WHERE attrelid = 'articles_article'::regclass AND attname = 'text'"
+        )
+        assert cursor.fetchone()[0] == "l"
+
+
+def test_an_import_inside_a_deferred_block_leaves_it_deferred(team):
+    """Nested: the inner block counts its articles and leaves the outer one standing aside."""
+    with transaction.atomic(), counters.deferred() as outer:
+        result = _import(team, _body("Inner"))
+        article = services.article_create(
+            actor=team.owner, corpus=team.corpus, role=Role.OWNER, title="Outer", text="Words."
+        )
+        outer.append(article.pk)
+        assert not ArticleCounts.objects.filter(article=article).exists()  # not counted yet
+    assert ArticleCounts.objects.get(article_id=result.article_ids[0]).claims == 5
+    assert counters.recount(repair=False) == []

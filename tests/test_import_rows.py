@@ -1,0 +1,138 @@
+# ruff: noqa: S608  (SQL built from the models' own table and column names)
+"""The import's row writer (articles/imports/rows.py) stores what the ORM stores: every column of
+a row it writes holds the same value, of the same type, as the same row saved by Django, on
+SQLite (one JSON array unpacked by the database, or executemany for long rows) and PostgreSQL
+(COPY)."""
+
+from __future__ import annotations
+
+import datetime
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from articles.imports import rows
+from articles.models import Annotation, Article, Assignment, Claim, Evidence
+
+pytestmark = pytest.mark.django_db
+
+TEXT = "Chips are \u201cscarce\u201d \u2014 labs adapt \U0001f680. Caf\u00e9 q\u0307. " * 30
+STAMPED = {"created_at", "updated_at", "submitted_at"}
+
+
+def _stored(model, pk: int) -> dict[str, tuple]:
+    """Each column's value as the database holds it: its type and its text."""
+    table = model._meta.db_table
+    quote = connection.ops.quote_name
+    out = {}
+    with connection.cursor() as cursor:
+        for field in model._meta.concrete_fields:
+            column = quote(field.column)
+            if connection.vendor == "postgresql":
+                sql = f"SELECT pg_typeof({column})::text, {column}::text FROM {table} WHERE id = %s"
+            else:
+                sql = f"SELECT typeof({column}), quote({column}) FROM {quote(table)} WHERE id = %s"
+            cursor.execute(sql, [pk])
+            out[field.attname] = cursor.fetchone()
+    return out
+
+
+def _same_as_the_orm(model, values: dict, orm_pk: int, *, differ: tuple = ()) -> None:
+    """Write `values` with the row writer; compare with the row the ORM saved (`differ`: the
+    columns a unique constraint makes different on purpose)."""
+    fields = tuple(values)
+    [pk] = rows.insert_rows(model, fields, [tuple(values.values())])
+    mine, theirs = _stored(model, pk), _stored(model, orm_pk)
+    for name in differ:
+        assert mine.pop(name)[0] == theirs.pop(name)[0], name
+    for name in ("id", *STAMPED):
+        if name in mine:
+            # The same kind of value (a timestamp written the same way), not the same instant.
+            assert mine.pop(name)[0] == theirs.pop(name)[0], name
+    assert mine == theirs
+
+
+@pytest.mark.parametrize("long_rows", [False, True])
+def test_rows_are_stored_as_the_orm_stores_them(team, monkeypatch, long_rows):
+    if long_rows:
+        monkeypatch.setattr(rows, "JSON_BYTES_PER_ROW", 0)  # SQLite: executemany
+    article_values = {
+        "corpus_id": team.corpus.pk,
+        "created_by_id": team.owner.pk,
+        "title": "A title \U0001f680",
+        "text": TEXT,
+        "author": "A. Writer",
+        "source_url": "https://example.org/a",
+        "published_on": datetime.date(2024, 5, 1),
+        "language": "en",
+        "text_sha256": "ab" * 32,
+    }
+    article = Article.objects.create(**article_values)
+    _same_as_the_orm(Article, article_values, article.pk)
+    start = TEXT.index("labs")
+    claim_values = {
+        "article_id": article.pk,
+        "start": start,
+        "end": start + 4,
+        "exact": "labs",
+        "prefix": TEXT[start - 12 : start],
+        "suffix": TEXT[start + 4 : start + 20],
+        "summary": "Labs \u2014 adapt.",
+        "labels": ["Claim", "Premise \u00e9"],
+        "created_by_id": team.annotator.pk,
+        "anchor_status": "exact",
+        "anchor_score": 1.0,
+    }
+    claim = Claim.objects.create(**claim_values)
+    _same_as_the_orm(Claim, claim_values, claim.pk)
+    orphan_values = {**claim_values, "start": None, "end": None, "anchor_status": "orphaned"}
+    orphan_values["anchor_score"] = 0.0
+    orphan = Claim.objects.create(**orphan_values)
+    _same_as_the_orm(Claim, orphan_values, orphan.pk)
+    annotation_values = {
+        "claim_id": claim.pk,
+        "annotator_id": team.annotator.pk,
+        "topic_id": team.topic.pk,
+        "stance": "support",
+        "labels": [],
+        "confidence": 4,
+        "note": "A note\non two lines.",
+        "status": "submitted",
+    }
+    annotation = Annotation.objects.create(**annotation_values)
+    mine = {**annotation_values, "annotator_id": team.annotator2.pk}
+    _same_as_the_orm(Annotation, mine, annotation.pk, differ=("annotator_id",))
+    evidence_values = {
+        "annotation_id": annotation.pk,
+        "position": 1,
+        "kind": "source",
+        "evidence_type": "study",
+        "role": "undermines",
+        "start": None,
+        "end": None,
+        "exact": "",
+        "url": "https://example.org/s",
+        "title": "S",
+        "quote": "Quoted.",
+    }
+    evidence = Evidence.objects.create(**evidence_values)
+    _same_as_the_orm(Evidence, evidence_values, evidence.pk)
+    assignment_values = {
+        "article_id": article.pk,
+        "annotator_id": team.annotator.pk,
+        "state": "submitted",
+        "submitted_at": timezone.now(),
+    }
+    assignment = Assignment.objects.create(**assignment_values)
+    mine = {**assignment_values, "annotator_id": team.annotator2.pk}
+    _same_as_the_orm(Assignment, mine, assignment.pk, differ=("annotator_id",))
+
+
+def test_ids_follow_in_the_rows_order_and_after_the_tables_own(team):
+    before = Claim.objects.order_by("-id").values_list("id", flat=True).first() or 0
+    values = [(team.article.pk, i, i + 1, team.article.text[i], team.owner.pk) for i in range(5)]
+    ids = rows.insert_rows(Claim, ("article_id", "start", "end", "exact", "created_by_id"), values)
+    assert ids == sorted(ids) and min(ids) > before
+    stored = dict(Claim.objects.filter(pk__in=ids).values_list("id", "start"))
+    assert [stored[pk] for pk in ids] == [0, 1, 2, 3, 4]
