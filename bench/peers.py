@@ -711,7 +711,8 @@ def run_app(db: str, options: argparse.Namespace) -> dict[str, float | None]:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env=dict(os.environ),
+        # A database of this script's own: workload.py drops and recreates it.
+        env={"WORKLOAD_PG_DATABASE": "aa_peers_workload", **os.environ},
         start_new_session=True,
     )
     try:
