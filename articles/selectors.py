@@ -32,7 +32,6 @@ from django.db.models.functions import Coalesce, Substr
 from django.http import Http404
 
 from .access import SEES_ALL_ROLES, Access, Kind, submitted_articles
-from .prepared import Prepared, columns, instance
 from .models import (
     Annotation,
     ApiToken,
@@ -51,6 +50,7 @@ from .models import (
     Review,
     Topic,
 )
+from .prepared import Prepared, columns, instance
 
 
 def parse_id(value: Any) -> int:
@@ -206,18 +206,24 @@ def corpora_for_user(user) -> QuerySet[Corpus]:
 # they run before every API answer. Memberships are unique per (corpus, user): one row at most.
 _CORPUS_WITH_ROLE = Prepared(
     Corpus,
-    lambda slug, user_id: Corpus.objects.filter(slug=slug, memberships__user_id=user_id)
-    .order_by()
-    .values_list(*columns(Corpus), "memberships__role")[:1],
+    lambda slug, user_id: (
+        Corpus.objects.filter(slug=slug, memberships__user_id=user_id)
+        .order_by()
+        .values_list(*columns(Corpus), "memberships__role")[:1]
+    ),
     str,
     int,
 )
 _ARTICLE_WITH_ROLE = Prepared(
     Article,
-    lambda article_id, user_id: Article.objects.alive()
-    .filter(pk=article_id, corpus__memberships__user_id=user_id)
-    .order_by()
-    .values_list(*columns(Article), *columns(Corpus, "corpus__"), "corpus__memberships__role")[:1],
+    lambda article_id, user_id: (
+        Article.objects.alive()
+        .filter(pk=article_id, corpus__memberships__user_id=user_id)
+        .order_by()
+        .values_list(*columns(Article), *columns(Corpus, "corpus__"), "corpus__memberships__role")[
+            :1
+        ]
+    ),
     int,
     int,
 )

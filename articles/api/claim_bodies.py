@@ -15,12 +15,13 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from articles import claim_selectors
-from articles.access import Access, Kind
-from articles.models import Annotation, Article
+from articles.access import Access, Kind, submitted_articles, visible_q
+from articles.models import Annotation, Article, Assignment, Claim
+from articles.prepared import Prepared
 
 # --- Values as DRF's fields give them ----------------------------------------------------------
 
@@ -246,11 +247,12 @@ def annotations_by_claim(rows: Iterable[Sequence[Any]]) -> dict[int, list[dict[s
     return by_claim
 
 
-def visible_annotation_rows(access: Access, claims: QuerySet) -> QuerySet:
-    """The annotations the caller may see on `claims` (a queryset of claims), with their
-    evidence, as rows of ANNOTATION_COLUMNS, in the order annotations_by_claim reads them."""
+def annotation_rows(visible: Q, claims: QuerySet) -> QuerySet:
+    """The annotations `visible` lets the caller see (access.visible(Kind.ANNOTATION)) on
+    `claims` (a queryset of claims), with their evidence, as rows of ANNOTATION_COLUMNS, in the
+    order annotations_by_claim reads them."""
     return (
-        Annotation.objects.filter(access.visible(Kind.ANNOTATION), claim__in=claims.values("pk"))
+        Annotation.objects.filter(visible, claim__in=claims.values("pk"))
         .order_by("claim_id", "annotator__username", "id", "evidence__position", "evidence__id")
         .values_list(*ANNOTATION_COLUMNS)
     )
@@ -258,17 +260,72 @@ def visible_annotation_rows(access: Access, claims: QuerySet) -> QuerySet:
 
 # --- One document ------------------------------------------------------------------------------
 
+# The document read's queries, prepared (articles/prepared.py): the same querysets as above, on
+# the article's id (and the caller's, where what they may see depends on who they are).
+
+
+def _document_claims(reviews_visible: bool) -> Prepared:
+    return Prepared(
+        Claim,
+        lambda article_id: (
+            claim_selectors.claims_listed(article_id)
+            .order_by("start", "-end", "id")
+            .values_list(*claim_columns(reviews_visible))
+        ),
+        int,
+    )
+
+
+_DOCUMENT_CLAIMS = {visible: _document_claims(visible) for visible in (False, True)}
+_SUBMITTED = Prepared(
+    Assignment,
+    lambda article_id, user_id: (
+        submitted_articles(user_id).filter(article_id=article_id).values_list("pk")[:1]
+    ),
+    int,
+    int,
+)
+# by the shape of the caller's visibility rule: (role, blind corpus)
+_DOCUMENT_ANNOTATIONS: dict[tuple[str, bool], Prepared] = {}
+
+
+def _document_annotations(access: Access) -> tuple[Prepared, bool]:
+    """The prepared annotations of a document as `access` may see them, and whether it takes
+    the caller's id (the rule depends on who they are) besides the article's."""
+    key = (access.role, bool(access.corpus.blind))
+    by_user = access.visible(Kind.ANNOTATION) != Q()
+    if key not in _DOCUMENT_ANNOTATIONS:
+        role, blind = key
+
+        def build(article_id: int, user_id: int | None = None) -> QuerySet:
+            visible = visible_q(Kind.ANNOTATION, user_id=user_id, role=role, blind=blind)  # type: ignore[arg-type]
+            claims = claim_selectors.claims_listed(article_id)  # type: ignore[arg-type]
+            return annotation_rows(visible, claims)
+
+        kinds = (int, int) if by_user else (int,)
+        _DOCUMENT_ANNOTATIONS[key] = Prepared(Annotation, build, *kinds)
+    return _DOCUMENT_ANNOTATIONS[key], by_user
+
+
+def reviews_visible(access: Access, article: Article) -> bool:
+    """access.sees_all_on(article, Kind.REVIEW), with its query prepared."""
+    if access.sees_everything(Kind.REVIEW):
+        return True
+    submitted = bool(_SUBMITTED.rows(int(article.pk), access.user_id))
+    return access.sees_all_on(article, Kind.REVIEW, submitted=submitted)
+
 
 def article_with_claims(article: Article, access: Access) -> dict[str, Any]:
     """documents.ArticleWithClaimsSerializer: the article, its live claims in text order, each
     with the annotations the caller may see. Two queries after the article's (three for an
     annotator, who may not see the reviews until they submit)."""
-    reviews_visible = access.sees_all_on(article, Kind.REVIEW)
-    claims = claim_selectors.claims_listed(article).order_by("start", "-end", "id")
-    bodies = claim_bodies(
-        claims.values_list(*claim_columns(reviews_visible)), reviews_visible=reviews_visible
-    )
-    annotations = annotations_by_claim(visible_annotation_rows(access, claims)) if bodies else {}
+    visible = reviews_visible(access, article)
+    bodies = claim_bodies(_DOCUMENT_CLAIMS[visible].rows(int(article.pk)), reviews_visible=visible)
+    annotations: dict[int, list[dict[str, Any]]] = {}
+    if bodies:
+        prepared, by_user = _document_annotations(access)
+        arguments = (int(article.pk), access.user_id) if by_user else (int(article.pk),)
+        annotations = annotations_by_claim(prepared.rows(*arguments))
     for body in bodies:
         body["annotations"] = annotations.get(int(body["id"]), [])
     return {**article_body(article, access), "claims": bodies}

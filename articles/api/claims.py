@@ -33,16 +33,11 @@ class ClaimListView(ApiView):
     def get_queryset(self) -> QuerySet:
         return claim_selectors.claims_listed(self.parent)
 
-    def get_serializer_context(self) -> dict[str, Any]:
-        # Whether the caller may see the curators' decisions on this article (one check a page).
-        visible = self.access.sees_all_on(self.parent, Kind.REVIEW)
-        return {**super().get_serializer_context(), "reviews_visible": visible}
-
     @extend_schema(responses=s.ClaimSerializer(many=True))
     def get(self, request: Request, id: str) -> Response:
         # list() with rows for model instances and claim_bodies for the serializer: same JSON.
         self.parent, self.access = self.fetch()
-        visible = self.access.sees_all_on(self.parent, Kind.REVIEW)
+        visible = claim_bodies.reviews_visible(self.access, self.parent)
         claims = self.filter_queryset(self.get_queryset())
         rows = self.paginate_queryset(claims.values(*claim_bodies.claim_columns(visible)))
         return self.get_paginated_response(claim_bodies.claim_bodies(rows, reviews_visible=visible))

@@ -141,7 +141,9 @@ def test_the_article_is_the_serializers_answer(team, document, client_for, role,
     response = client_for(user).get(f"/api/v1/articles/{team.article.pk}")
     assert response.status_code == 200
     article, access = selectors.article_with_access(user, team.article.pk)
-    assert response.content == _render(s.ArticleSerializer(article, context={"access": access}).data)
+    assert response.content == _render(
+        s.ArticleSerializer(article, context={"access": access}).data
+    )
 
 
 def _claims_reference(user, article, **page):
@@ -176,7 +178,10 @@ def test_the_claims_list_filters_as_before(team, document, client_for):
     client = client_for(team.curator)
     url = f"/api/v1/articles/{team.article.pk}/claims"
     reviewed = client.get(url, {"reviewed": "true"}).json()["results"]
-    assert [c["id"] for c in reviewed] == [str(document["claims"][0].pk), str(document["claims"][2].pk)]
+    assert [c["id"] for c in reviewed] == [
+        str(document["claims"][0].pk),
+        str(document["claims"][2].pk),
+    ]
     assert [c["id"] for c in client.get(url, {"stance": "oppose"}).json()["results"]] == [
         str(document["claims"][0].pk)
     ]
