@@ -161,12 +161,12 @@ def claim_bodies(
     ]
 
 
-# --- Annotations, with their evidence ----------------------------------------------------------
+# --- One document: its claims with their annotations and evidence, in one query ---------------
 
-# serializers.AnnotationSerializer's columns, then EvidenceSerializer's (one row per evidence:
-# a LEFT JOIN, so an annotation without evidence is one row with the evidence columns null).
-ANNOTATION_COLUMNS = (
-    "claim_id",
+# serializers.AnnotationSerializer's columns, then EvidenceSerializer's, reached from a claim
+# through `relation` (LEFT JOINs: one row per evidence, an annotation without evidence is one row
+# with the evidence columns null, a claim without annotations one row with both null).
+ANNOTATION_FIELDS = (
     "id",
     "annotator__username",
     "topic_id",
@@ -194,89 +194,175 @@ ANNOTATION_COLUMNS = (
     "evidence__anchor_score",
     "evidence__anchor_version",
 )
+_EVIDENCE = ANNOTATION_FIELDS.index("evidence__id")
 
 
-def _evidence_body(row: Sequence[Any]) -> dict[str, Any]:
-    """serializers.EvidenceSerializer, from the evidence columns of an annotation row."""
+def _evidence_body(row: Sequence[Any], e: int) -> dict[str, Any]:
+    """serializers.EvidenceSerializer, from the evidence columns starting at `e`."""
     return {
-        "id": str(row[14]),
-        "kind": row[15],
-        "start": _int(row[16]),
-        "end": _int(row[17]),
-        "exact": _str(row[18]),
-        "url": _str(row[19]),
-        "title": _str(row[20]),
-        "quote": _str(row[21]),
-        "evidence_type": row[22],
-        "role": row[23],
-        "anchor": {"status": row[24], "score": _float(row[25]), "version": _int(row[26])},
+        "id": str(row[e]),
+        "kind": row[e + 1],
+        "start": _int(row[e + 2]),
+        "end": _int(row[e + 3]),
+        "exact": _str(row[e + 4]),
+        "url": _str(row[e + 5]),
+        "title": _str(row[e + 6]),
+        "quote": _str(row[e + 7]),
+        "evidence_type": row[e + 8],
+        "role": row[e + 9],
+        "anchor": {
+            "status": row[e + 10],
+            "score": _float(row[e + 11]),
+            "version": _int(row[e + 12]),
+        },
     }
 
 
-def annotations_by_claim(rows: Iterable[Sequence[Any]]) -> dict[int, list[dict[str, Any]]]:
-    """serializers.AnnotationSerializer per claim id, from rows of ANNOTATION_COLUMNS ordered by
-    claim, annotator's username, annotation id, then evidence position and id."""
-    zone = timezone.get_current_timezone()
-    by_claim: dict[int, list[dict[str, Any]]] = {}
-    last_id = None
-    evidence: list[dict[str, Any]] = []
-    for row in rows:
-        if row[1] != last_id:
-            last_id = row[1]
-            evidence = []
-            by_claim.setdefault(row[0], []).append(
-                {
-                    "id": str(row[1]),
-                    "claim": str(row[0]),
-                    "annotator": _str(row[2]),
-                    "topic": {"id": str(row[3]), "label": _str(row[4])},
-                    "stance": row[5],
-                    "labels": _labels(row[6]),
-                    "confidence": _int(row[7]),
-                    "note": _str(row[8]),
-                    "status": row[9],
-                    "second_look": bool(row[10]),
-                    "evidence": evidence,
-                    "created_at": _datetime(row[11], zone),
-                    "updated_at": _datetime(row[12], zone),
-                    "version": _int(row[13]),
-                }
-            )
-        if row[14] is not None:
-            evidence.append(_evidence_body(row))
-    return by_claim
+def _annotation_body(row: Sequence[Any], a: int, claim_id: str, zone: dt.tzinfo) -> dict:
+    """serializers.AnnotationSerializer (its evidence added after), from columns starting at `a`."""
+    return {
+        "id": str(row[a]),
+        "claim": claim_id,
+        "annotator": _str(row[a + 1]),
+        "topic": {"id": str(row[a + 2]), "label": _str(row[a + 3])},
+        "stance": row[a + 4],
+        "labels": _labels(row[a + 5]),
+        "confidence": _int(row[a + 6]),
+        "note": _str(row[a + 7]),
+        "status": row[a + 8],
+        "second_look": bool(row[a + 9]),
+        "evidence": [],
+        "created_at": _datetime(row[a + 10], zone),
+        "updated_at": _datetime(row[a + 11], zone),
+        "version": _int(row[a + 12]),
+    }
 
 
-def annotation_rows(visible: Q, claims: QuerySet) -> QuerySet:
-    """The annotations `visible` lets the caller see (access.visible(Kind.ANNOTATION)) on
-    `claims` (a queryset of claims), with their evidence, as rows of ANNOTATION_COLUMNS, in the
-    order annotations_by_claim reads them."""
+def document_rows(article: Any, *, reviews_visible: bool) -> QuerySet:
+    """The article's live claims in text order (claims_listed), each joined to all its
+    annotations and their evidence (for a caller who sees everyone's work on the article), as
+    rows of claim_columns + ANNOTATION_FIELDS through "annotations"."""
     return (
-        Annotation.objects.filter(visible, claim__in=claims.values("pk"))
-        .order_by("claim_id", "annotator__username", "id", "evidence__position", "evidence__id")
-        .values_list(*ANNOTATION_COLUMNS)
+        claim_selectors.claims_listed(article)
+        .order_by(
+            "start",
+            "-end",
+            "id",
+            "annotations__annotator__username",
+            "annotations__id",
+            "annotations__evidence__position",
+            "annotations__evidence__id",
+        )
+        .values_list(
+            *claim_columns(reviews_visible), *(f"annotations__{name}" for name in ANNOTATION_FIELDS)
+        )
     )
 
 
-# --- One document ------------------------------------------------------------------------------
+def own_annotation_rows(article: Any, visible: Q) -> QuerySet:
+    """For a caller who may see only part of the work on the article: the annotations `visible`
+    (access.visible(Kind.ANNOTATION)) lets them see on its live claims, with their evidence, as
+    rows of "claim_id" + ANNOTATION_FIELDS, by claim then in the order of document_rows."""
+    claims = claim_selectors.claims_listed(article).values("pk")
+    return (
+        Annotation.objects.filter(visible, claim__in=claims)
+        .order_by("claim_id", "annotator__username", "id", "evidence__position", "evidence__id")
+        .values_list("claim_id", *ANNOTATION_FIELDS)
+    )
 
-# The document read's queries, prepared (articles/prepared.py): the same querysets as above, on
-# the article's id (and the caller's, where what they may see depends on who they are).
+
+def document_claims(rows: Iterable[Sequence[Any]], *, reviews_visible: bool) -> list[dict]:
+    """documents.ClaimWithAnnotationsSerializer for each claim of `document_rows`."""
+    zone = timezone.get_current_timezone()
+    a = len(claim_columns(reviews_visible))
+    e = a + _EVIDENCE
+    claims: list[dict[str, Any]] = []
+    annotations: list[dict[str, Any]] = []
+    evidence: list[dict[str, Any]] = []
+    last_claim = last_annotation = None
+    for row in rows:
+        if row[0] != last_claim:
+            last_claim, last_annotation = row[0], None
+            claim = claim_body(row, zone, reviews_visible)
+            annotations = claim["annotations"] = []
+            claims.append(claim)
+        if row[a] is not None and row[a] != last_annotation:
+            last_annotation = row[a]
+            annotation = _annotation_body(row, a, str(row[0]), zone)
+            evidence = annotation["evidence"]
+            annotations.append(annotation)
+        if row[e] is not None:
+            evidence.append(_evidence_body(row, e))
+    return claims
 
 
-def _document_claims(reviews_visible: bool) -> Prepared:
-    return Prepared(
+def claims_with_own_annotations(
+    claim_rows: Iterable[Sequence[Any]],
+    annotation_rows: Iterable[Sequence[Any]],
+    *,
+    reviews_visible: bool,
+) -> list[dict]:
+    """documents.ClaimWithAnnotationsSerializer from claim rows (claim_columns) and the rows of
+    own_annotation_rows."""
+    zone = timezone.get_current_timezone()
+    by_claim: dict[Any, list[dict[str, Any]]] = {}
+    evidence: list[dict[str, Any]] = []
+    last_annotation = None
+    for row in annotation_rows:
+        if row[1] != last_annotation:
+            last_annotation = row[1]
+            annotation = _annotation_body(row, 1, str(row[0]), zone)
+            evidence = annotation["evidence"]
+            by_claim.setdefault(row[0], []).append(annotation)
+        if row[1 + _EVIDENCE] is not None:
+            evidence.append(_evidence_body(row, 1 + _EVIDENCE))
+    claims = []
+    for row in claim_rows:
+        claim = claim_body(row, zone, reviews_visible)
+        claim["annotations"] = by_claim.get(row[0], [])
+        claims.append(claim)
+    return claims
+
+
+# The document read's queries, prepared (articles/prepared.py): for a caller who sees all the
+# work on the article, one query by whether the reviews are shown; for one who sees part of it,
+# the claims and the annotations they may see, by the shape of their visibility rule.
+_DOCUMENT = {
+    reviews: Prepared(
+        Claim, lambda article_id, r=reviews: document_rows(article_id, reviews_visible=r), int
+    )
+    for reviews in (False, True)
+}
+_CLAIMS = {
+    reviews: Prepared(
         Claim,
-        lambda article_id: (
+        lambda article_id, r=reviews: (
             claim_selectors.claims_listed(article_id)
             .order_by("start", "-end", "id")
-            .values_list(*claim_columns(reviews_visible))
+            .values_list(*claim_columns(r))
         ),
         int,
     )
+    for reviews in (False, True)
+}
+_OWN_ANNOTATIONS: dict[tuple[str, bool], Prepared] = {}
 
 
-_DOCUMENT_CLAIMS = {visible: _document_claims(visible) for visible in (False, True)}
+def _own_annotations(access: Access) -> Prepared:
+    """own_annotation_rows(article id, user id) prepared for callers of `access`'s role and
+    corpus (blind or not): the shape of their visibility rule."""
+    key = (access.role, bool(access.corpus.blind))
+    if key not in _OWN_ANNOTATIONS:
+        role, blind = key
+
+        def build(article_id: int, user_id: int) -> QuerySet:
+            visible = visible_q(Kind.ANNOTATION, user_id=user_id, role=role, blind=blind)
+            return own_annotation_rows(article_id, visible)
+
+        _OWN_ANNOTATIONS[key] = Prepared(Annotation, build, int, int)
+    return _OWN_ANNOTATIONS[key]
+
+
 _SUBMITTED = Prepared(
     Assignment,
     lambda article_id, user_id: (
@@ -285,47 +371,34 @@ _SUBMITTED = Prepared(
     int,
     int,
 )
-# by the shape of the caller's visibility rule: (role, blind corpus)
-_DOCUMENT_ANNOTATIONS: dict[tuple[str, bool], Prepared] = {}
 
 
-def _document_annotations(access: Access) -> tuple[Prepared, bool]:
-    """The prepared annotations of a document as `access` may see them, and whether it takes
-    the caller's id (the rule depends on who they are) besides the article's."""
-    key = (access.role, bool(access.corpus.blind))
-    by_user = access.visible(Kind.ANNOTATION) != Q()
-    if key not in _DOCUMENT_ANNOTATIONS:
-        role, blind = key
-
-        def build(article_id: int, user_id: int | None = None) -> QuerySet:
-            visible = visible_q(Kind.ANNOTATION, user_id=user_id, role=role, blind=blind)  # type: ignore[arg-type]
-            claims = claim_selectors.claims_listed(article_id)  # type: ignore[arg-type]
-            return annotation_rows(visible, claims)
-
-        kinds = (int, int) if by_user else (int,)
-        _DOCUMENT_ANNOTATIONS[key] = Prepared(Annotation, build, *kinds)
-    return _DOCUMENT_ANNOTATIONS[key], by_user
+def _submitted(access: Access, article: Article) -> bool | None:
+    """Whether the caller submitted `article`, when what they may see depends on it (else None,
+    without a query)."""
+    if access.sees_everything(Kind.REVIEW) and access.sees_everything(Kind.ANNOTATION):
+        return None
+    return bool(_SUBMITTED.rows(int(article.pk), access.user_id))
 
 
 def reviews_visible(access: Access, article: Article) -> bool:
     """access.sees_all_on(article, Kind.REVIEW), with its query prepared."""
     if access.sees_everything(Kind.REVIEW):
         return True
-    submitted = bool(_SUBMITTED.rows(int(article.pk), access.user_id))
-    return access.sees_all_on(article, Kind.REVIEW, submitted=submitted)
+    return access.sees_all_on(article, Kind.REVIEW, submitted=_submitted(access, article))
 
 
 def article_with_claims(article: Article, access: Access) -> dict[str, Any]:
     """documents.ArticleWithClaimsSerializer: the article, its live claims in text order, each
-    with the annotations the caller may see. Two queries after the article's (three for an
-    annotator, who may not see the reviews until they submit)."""
-    visible = reviews_visible(access, article)
-    bodies = claim_bodies(_DOCUMENT_CLAIMS[visible].rows(int(article.pk)), reviews_visible=visible)
-    annotations: dict[int, list[dict[str, Any]]] = {}
-    if bodies:
-        prepared, by_user = _document_annotations(access)
-        arguments = (int(article.pk), access.user_id) if by_user else (int(article.pk),)
-        annotations = annotations_by_claim(prepared.rows(*arguments))
-    for body in bodies:
-        body["annotations"] = annotations.get(int(body["id"]), [])
-    return {**article_body(article, access), "claims": bodies}
+    with the annotations the caller may see. One query after the article's when the caller sees
+    all the work on it; else whether they submitted it, the claims, their own annotations."""
+    submitted = _submitted(access, article)
+    reviews = access.sees_all_on(article, Kind.REVIEW, submitted=submitted)
+    pk = int(article.pk)
+    if access.sees_all_on(article, Kind.ANNOTATION, submitted=submitted):
+        claims = document_claims(_DOCUMENT[reviews].rows(pk), reviews_visible=reviews)
+    else:
+        claim_rows = _CLAIMS[reviews].rows(pk)
+        own = _own_annotations(access).rows(pk, access.user_id) if claim_rows else []
+        claims = claims_with_own_annotations(claim_rows, own, reviews_visible=reviews)
+    return {**article_body(article, access), "claims": claims}
