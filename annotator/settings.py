@@ -128,6 +128,9 @@ if _db["ENGINE"] == "django.db.backends.sqlite3":
             "timeout": 20,
         }
     )
+    # Kept open between requests, as on PostgreSQL: opening one (and its PRAGMAs) took 1.9 ms,
+    # more than the rest of a short API request (bench/README.md, "One document").
+    _db.setdefault("CONN_MAX_AGE", env.int("DATABASE_CONN_MAX_AGE", default=60))
     if TESTING:
         # A file, not Django's shared in-memory database, so that the concurrency tests exercise
         # the same WAL + busy-timeout behaviour as a real deployment. One file per test process.

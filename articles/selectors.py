@@ -50,6 +50,7 @@ from .models import (
     Review,
     Topic,
 )
+from .prepared import Prepared, columns, instance
 
 
 def parse_id(value: Any) -> int:
@@ -201,18 +202,42 @@ def corpora_for_user(user) -> QuerySet[Corpus]:
     )
 
 
+# The reads every request of a corpus or an article starts with: prepared (compiled once), as
+# they run before every API answer. Memberships are unique per (corpus, user): one row at most.
+_CORPUS_WITH_ROLE = Prepared(
+    Corpus,
+    lambda slug, user_id: (
+        Corpus.objects.filter(slug=slug, memberships__user_id=user_id)
+        .order_by()
+        .values_list(*columns(Corpus), "memberships__role")[:1]
+    ),
+    str,
+    int,
+)
+_ARTICLE_WITH_ROLE = Prepared(
+    Article,
+    lambda article_id, user_id: (
+        Article.objects.alive()
+        .filter(pk=article_id, corpus__memberships__user_id=user_id)
+        .order_by()
+        .values_list(*columns(Article), *columns(Corpus, "corpus__"), "corpus__memberships__role")[
+            :1
+        ]
+    ),
+    int,
+    int,
+)
+_ARTICLE_FIELDS = len(Article._meta.concrete_fields)
+
+
 def corpus_with_access(user, slug: str) -> tuple[Corpus, Access]:
     """One of the user's corpora and their access to it, or Http404."""
     _require_user(user)
-    corpus = (
-        Corpus.objects.annotate(_member_role=_role_in("pk", user))
-        .filter(slug=str(slug), _member_role__isnull=False)
-        .first()
-    )
-    if corpus is None:
+    alias, rows = _CORPUS_WITH_ROLE.read(str(slug), int(user.pk))
+    if not rows:
         raise Http404("No corpus with that name among yours.")
-    role = corpus.__dict__.pop("_member_role")
-    return corpus, Access(user=user, corpus=corpus, role=role)
+    corpus = instance(Corpus, alias, rows[0][:-1])
+    return corpus, Access(user=user, corpus=corpus, role=rows[0][-1])
 
 
 def topics_for_corpus(corpus: Corpus) -> QuerySet[Topic]:
@@ -240,14 +265,18 @@ def topic_with_access(user, topic_id: Any) -> tuple[Topic, Access]:
 
 
 def article_with_access(user, article_id: Any) -> tuple[Article, Access]:
-    article, role = _fetch_with_access(
-        user,
-        Article.objects.alive().select_related("corpus"),
-        "corpus",
-        parse_id(article_id),
-        "Article not found.",
-    )
-    return article, Access(user=user, corpus=article.corpus, role=role)
+    """A live article of one of the user's corpora (with its corpus) and their access to it,
+    or Http404."""
+    pk = parse_id(article_id)
+    _require_user(user)
+    alias, rows = _ARTICLE_WITH_ROLE.read(pk, int(user.pk))
+    if not rows:
+        raise Http404("Article not found.")
+    row = rows[0]
+    article = instance(Article, alias, row[:_ARTICLE_FIELDS])
+    corpus = instance(Corpus, alias, row[_ARTICLE_FIELDS:-1])
+    Article._meta.get_field("corpus").set_cached_value(article, corpus)
+    return article, Access(user=user, corpus=corpus, role=row[-1])
 
 
 def has_submitted(*, user, article: Article) -> bool:

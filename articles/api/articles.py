@@ -17,7 +17,7 @@ from articles.filters import ArticleFilterSet, AssignmentFilterSet
 from articles.models import Article
 from articles.permissions import Action
 
-from . import documents
+from . import claim_bodies, documents
 from . import serializers as s
 from .base import ApiView, etag, named_in_body
 from .pagination import CursorPage
@@ -124,7 +124,7 @@ class ArticleDetailView(ApiView):
     fetcher = staticmethod(selectors.article_with_access)
 
     def present(self, obj: Article, access: Access) -> Any:
-        return _article_body(obj, access)
+        return claim_bodies.article_body(obj, access)
 
     @extend_schema(
         parameters=[documents.INCLUDE_PARAMETER],
@@ -133,7 +133,8 @@ class ArticleDetailView(ApiView):
     def get(self, request: Request, id: str) -> Response:
         if documents.include_claims(request):
             article, access = self.fetch()
-            return Response(documents.article_with_claims(article, access), headers=etag(article))
+            body = claim_bodies.article_with_claims(article, access)
+            return Response(body, headers=etag(article))
         return self.retrieve()
 
     @extend_schema(
