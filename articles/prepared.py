@@ -13,8 +13,9 @@ Only for queries whose SQL does not depend on the arguments' values: equality fi
 
 from __future__ import annotations
 
+import datetime
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
@@ -33,6 +34,15 @@ def _marker(kind: type, index: int) -> Any:
     raise ImproperlyConfigured(f"Prepared arguments are int or str, not {kind!r}.")
 
 
+def _leaves(node: Any) -> Iterator[Any]:
+    """The lookups of a WHERE tree."""
+    for child in getattr(node, "children", ()):
+        if hasattr(child, "children"):
+            yield from _leaves(child)
+        else:
+            yield child
+
+
 class Prepared:
     """`build(*arguments)` (a `values_list` QuerySet on `model`) compiled once per database
     connection; `rows(*arguments)` runs it. `kinds` gives each argument's type (int or str)."""
@@ -46,6 +56,13 @@ class Prepared:
 
     def _compile(self, alias: str) -> tuple[str, list[tuple[bool, Any]], Any, dict]:
         queryset = self.build(*self.markers).using(alias)
+        for node in _leaves(queryset.query.where):
+            # A date or time (datetime too) compiled once would keep its first value: now().
+            if isinstance(getattr(node, "rhs", None), datetime.date):
+                raise ImproperlyConfigured(
+                    "A prepared read cannot hold a date or time: it would keep the value of its "
+                    "first call. Filter by it in Python, or pass it as an argument."
+                )
         compiler = queryset.query.get_compiler(using=alias)
         sql, params = compiler.as_sql()
         slots: list[tuple[bool, Any]] = []

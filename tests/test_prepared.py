@@ -86,3 +86,16 @@ def test_an_argument_the_sql_does_not_carry_is_refused(team):
     ignoring = Prepared(Topic, lambda corpus_id: Topic.objects.values_list("pk"), int)
     with pytest.raises(ImproperlyConfigured):
         ignoring.rows(team.corpus.pk)
+
+
+def test_a_time_in_the_query_is_refused_not_frozen(team):
+    # now() compiled once would keep the first request's time for the process's life
+    frozen = Prepared(
+        Article,
+        lambda corpus_id: Article.objects.filter(
+            corpus_id=corpus_id, created_at__lte=timezone.now()
+        ).values_list("pk"),
+        int,
+    )
+    with pytest.raises(ImproperlyConfigured, match="date or time"):
+        frozen.rows(team.corpus.pk)
