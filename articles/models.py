@@ -282,7 +282,11 @@ class AnnotationQuerySet(models.QuerySet["Annotation"]):
 
 
 class Annotation(models.Model):
-    claim = models.ForeignKey(Claim, on_delete=models.CASCADE, related_name="annotations")
+    # No index of its own: the unique (claim, annotator) index starts with it and serves every
+    # lookup by claim (one index fewer to write per annotation: imports, bulk writes).
+    claim = models.ForeignKey(
+        Claim, on_delete=models.CASCADE, related_name="annotations", db_index=False
+    )
     annotator = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="annotations")
     # RESTRICT (not PROTECT) so deleting a whole corpus can cascade through topics and annotations.
     topic = models.ForeignKey(Topic, on_delete=models.RESTRICT, related_name="annotations")
