@@ -501,13 +501,6 @@ def doccano(venv: Path, run: Run) -> None:
         ("page", lambda: get(f"{project_base}/examples?limit=100&offset=0")),
         ("trivial", lambda: get(f"{project_base}/span-types")),
     ]
-    for key, call in reads:
-        call()  # warm
-        run.rows[key] = median_ms(call, run.repeat)
-
-    sampler = PeakRss(run.processes)
-    before = sampler.peak
-    sampler.start()
 
     def export() -> None:
         started = http.post(
@@ -522,6 +515,20 @@ def doccano(venv: Path, run: Run) -> None:
             size = sum(len(chunk) for chunk in response.iter_content(256 * 1024))
         run.notes.append(f"doccano: the export is a zip of {size / 1e6:.1f} MB (JSONL inside)")
 
+    measure_reads_and_export(run, reads, export)
+
+
+def measure_reads_and_export(
+    run: Run, reads: list[tuple[str, Callable[[], None]]], export: Callable[[], None]
+) -> None:
+    """Each read's median (after one warm call), then the export's time and the peak growth of
+    the peer's processes' summed RSS while it runs."""
+    for key, call in reads:
+        call()  # warm
+        run.rows[key] = median_ms(call, run.repeat)
+    sampler = PeakRss(run.processes)
+    before = sampler.peak
+    sampler.start()
     run.rows["export"] = timed(export)
     run.rows["export_rss"] = (sampler.stop() - before) / 1024
 
@@ -627,13 +634,6 @@ def label_studio(venv: Path, run: Run) -> None:
         ("page", lambda: get(f"{base}/api/tasks?project={with_spans}&page_size=100")),
         ("trivial", lambda: get(f"{base}/api/current-user/whoami")),
     ]
-    for key, call in reads:
-        call()  # warm
-        run.rows[key] = median_ms(call, run.repeat)
-
-    sampler = PeakRss(run.processes)
-    before = sampler.peak
-    sampler.start()
 
     def export() -> None:
         with http.get(
@@ -646,8 +646,7 @@ def label_studio(venv: Path, run: Run) -> None:
             size = sum(len(chunk) for chunk in response.iter_content(256 * 1024))
         run.notes.append(f"Label Studio: the export is {size / 1e6:.1f} MB of JSON")
 
-    run.rows["export"] = timed(export)
-    run.rows["export_rss"] = (sampler.stop() - before) / 1024
+    measure_reads_and_export(run, reads, export)
 
 
 def task_ids(http: requests.Session, base: str, project_id: int) -> list[int]:
