@@ -116,6 +116,26 @@ TEMPLATES = [
 DATABASES = {
     "default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
 }
+
+
+def _postgresql(config: dict) -> None:
+    """What a PostgreSQL connection (the primary or the replica) is set up with."""
+    if config["ENGINE"] == "django.db.backends.postgresql":
+        # Django's backend with a health check that costs no round trip and prepared
+        # statements for the reads every request makes (annotator/db/postgresql/base.py).
+        config["ENGINE"] = "annotator.db.postgresql"
+    # A connection kept between requests is checked before its first query of each one, so
+    # a restarted server costs one retried connection, not an error (bench/fault_db_restart.py).
+    config["CONN_HEALTH_CHECKS"] = True
+    options = config.setdefault("OPTIONS", {})
+    # No JIT: the counts' CASE branches (articles/selectors.py) raise a short query's estimated
+    # cost past jit_above_cost, and compiling took 150 ms to 2.8 s of a 30 ms read (EXPLAIN).
+    options.setdefault("options", "-c jit=off")
+    if not env.bool("DATABASE_PREPARED_STATEMENTS", default=True):
+        # e.g. behind a pooler in transaction mode that cannot keep prepared statements
+        options["prepare_threshold"] = None
+
+
 _db = DATABASES["default"]
 if _db["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets readers and a writer work at once; IMMEDIATE takes the write lock at BEGIN so two
@@ -142,20 +162,16 @@ if _db["ENGINE"] == "django.db.backends.sqlite3":
         }
 else:
     _db.setdefault("CONN_MAX_AGE", env.int("DATABASE_CONN_MAX_AGE", default=60))
-    _db["CONN_HEALTH_CHECKS"] = True
-    # No JIT: the counts' CASE branches (articles/selectors.py) raise a short query's estimated
-    # cost past jit_above_cost, and compiling took 150 ms to 2.8 s of a 30 ms read (EXPLAIN).
-    _db.setdefault("OPTIONS", {}).setdefault("options", "-c jit=off")
+    _postgresql(_db)
 # A streaming replica for heavy reads (articles/replica.py): exports, agreement, search, lists.
 # Without DATABASE_REPLICA_URL everything reads from the primary, as before.
 _replica_url = env.str("DATABASE_REPLICA_URL", default="")
 REPLICA_ALIASES: tuple[str, ...] = ()
 if _replica_url:
     DATABASES["replica"] = env.db_url_config(_replica_url)
-    DATABASES["replica"].setdefault("OPTIONS", {}).setdefault("options", "-c jit=off")
+    _postgresql(DATABASES["replica"])
     DATABASES["replica"].update(
         CONN_MAX_AGE=_db.get("CONN_MAX_AGE", 0),
-        CONN_HEALTH_CHECKS=True,
         TEST={"MIRROR": "default"},  # tests read the primary's test database through it
     )
     REPLICA_ALIASES = ("replica",)

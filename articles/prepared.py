@@ -100,7 +100,10 @@ class Prepared:
             compiled[alias] = self._compile(alias)
         sql, slots, compiler, converters = compiled[alias]
         params = [arguments[value] if is_argument else value for is_argument, value in slots]
-        with connections[alias].cursor() as cursor:
+        connection = connections[alias]
+        # On PostgreSQL a statement the server keeps prepared: planning it was most of the time.
+        cursor_of = getattr(connection, "prepared_cursor", connection.cursor)
+        with cursor_of() as cursor:
             cursor.execute(sql, params)
             rows: list[Sequence[Any]] = cursor.fetchall()
         if converters and rows:

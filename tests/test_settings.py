@@ -98,6 +98,31 @@ def test_database_is_tuned_for_its_engine():
     else:
         assert connection.vendor == "postgresql"
         assert settings.DATABASES["default"]["CONN_HEALTH_CHECKS"] is True
+        # the project's backend: a health check without a round trip, prepared reads
+        assert settings.DATABASES["default"]["ENGINE"] == "annotator.db.postgresql"
+
+
+@pytest.mark.parametrize("value", ["", "0"])
+def test_postgresql_gets_the_projects_backend_and_prepared_statements_can_be_off(value):
+    """DATABASE_PREPARED_STATEMENTS=0 (e.g. behind a pooler in transaction mode) turns psycopg's
+    prepared statements off, as Django has them; the primary and the replica alike."""
+    env = {"DATABASE_PREPARED_STATEMENTS": value} if value else {}
+    result = _manage(
+        "shell",
+        "--no-imports",
+        "-c",
+        "from django.conf import settings; d = settings.DATABASES; "
+        "print(*[(d[a]['ENGINE'], d[a]['CONN_HEALTH_CHECKS'], "
+        "'prepare_threshold' in d[a]['OPTIONS'] and d[a]['OPTIONS']['prepare_threshold']) "
+        "for a in ('default', 'replica')])",
+        DJANGO_DEBUG="1",
+        DATABASE_URL="postgres://someone@db.invalid:5432/annotator",
+        DATABASE_REPLICA_URL="postgres://someone@replica.invalid:5432/annotator",
+        **env,
+    )
+    kept = "None" if value == "0" else "False"
+    expected = f"('annotator.db.postgresql', True, {kept})"
+    assert result.stdout.split("\n")[-2] == f"{expected} {expected}", result.stderr
 
 
 def test_sqlite_file_databases_use_wal(tmp_path):

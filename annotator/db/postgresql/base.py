@@ -1,0 +1,80 @@
+"""Django's PostgreSQL backend with two changes for the cost of a short request
+(bench/README.md, "One document, and the fixed cost of a request"):
+
+- **The health check asks the server nothing.** With CONN_HEALTH_CHECKS, Django checks a reused
+  connection at the first query of every request with `SELECT 1`, a round trip. An idle
+  connection has nothing to read: when its socket is readable, the server has closed it or sent
+  a termination notice (a restart, `pg_terminate_backend`), so it is unusable and Django opens
+  a new one, as after a failed `SELECT 1`.
+- **Server-side prepared statements, where asked for.** Django turns psycopg's prepared
+  statements off. For the short reads every request makes (articles/prepared.py), planning the
+  query was most of its time (the document's claims joined to their annotations: 1.1 ms of
+  planning for 0.2 ms of execution), so `prepared_cursor()` gives a cursor whose statements are
+  prepared once per connection. Nothing else is prepared: the connection's threshold is one no
+  repeat count reaches. `OPTIONS["prepare_threshold"] = None` (DATABASE_PREPARED_STATEMENTS=0,
+  e.g. behind a connection pooler that cannot keep them) turns them off entirely.
+"""
+
+from __future__ import annotations
+
+import select
+import sys
+from typing import Any
+
+import psycopg
+from django.db.backends.postgresql import base
+from psycopg import pq
+
+# psycopg prepares a query after this many executions unless told to: never, on its own.
+ONLY_WHEN_ASKED = sys.maxsize
+
+
+class PreparingCursor(base.ServerBindingCursor):
+    """A server-binding cursor whose every statement is prepared (once per connection and
+    statement: psycopg keeps the names)."""
+
+    def execute(self, query: Any, params: Any = None, *, prepare: bool | None = None, **kwargs):
+        # (django-stubs describe this class without psycopg's Cursor under it)
+        return super().execute(query, params, prepare=True, **kwargs)  # type: ignore[misc]
+
+
+_USABLE_STATES = frozenset({pq.TransactionStatus.IDLE, pq.TransactionStatus.INTRANS})
+_WAITING = select.POLLIN | select.POLLPRI | select.POLLERR | select.POLLHUP
+
+
+class DatabaseWrapper(base.DatabaseWrapper):
+    def get_connection_params(self) -> dict[str, Any]:
+        params = super().get_connection_params()
+        if "prepare_threshold" not in self.settings_dict["OPTIONS"]:
+            params["prepare_threshold"] = ONLY_WHEN_ASKED
+        return params
+
+    @property
+    def prepares_statements(self) -> bool:
+        return self.settings_dict["OPTIONS"].get("prepare_threshold", ONLY_WHEN_ASKED) is not None
+
+    def prepared_cursor(self):
+        """A cursor (Django's wrapper: logged, errors translated) whose statements the server
+        keeps prepared; the ordinary cursor when prepared statements are off."""
+        if not self.prepares_statements:
+            return self.cursor()
+        self.close_if_health_check_failed()
+        self.ensure_connection()
+        with self.wrap_database_errors:
+            cursor = PreparingCursor(self.connection)  # type: ignore[call-arg]
+            return self._prepare_cursor(cursor)  # type: ignore[attr-defined]
+
+    def is_usable(self) -> bool:
+        connection = self.connection
+        if connection is None or connection.closed or connection.broken:
+            return False
+        pgconn = connection.pgconn
+        if pgconn.status != pq.ConnStatus.OK or pgconn.transaction_status not in _USABLE_STATES:
+            return False
+        try:
+            poller = select.poll()
+            poller.register(pgconn.socket, _WAITING)
+            # Between requests the server has nothing to say: anything waiting is its goodbye.
+            return not poller.poll(0)
+        except (OSError, ValueError, psycopg.Error):
+            return False
