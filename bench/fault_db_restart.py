@@ -23,14 +23,23 @@ Prints a table per request kind (ok / 503 / other, max latency) and the time to 
 when a check fails.
 
     .venv/bin/python bench/fault_db_restart.py [--down 2] [--before 6] [--after 12]
+    .venv/bin/python bench/fault_db_restart.py --private-server   # others' databases untouched
+
+`--private-server` runs the drill on a throwaway PostgreSQL cluster of its own (initdb into a
+temporary folder, a free port, as the `postgres` user when run as root) instead of the
+machine's, so that nobody else's connections are cut; it is removed afterwards.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import random
+import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections import Counter, defaultdict
@@ -91,10 +100,64 @@ class Recorder:
             self.outcomes.append(outcome)
 
 
+class PrivateServer:
+    """A throwaway PostgreSQL cluster: initdb into a temporary folder, started on a free port
+    (trust authentication, as the machine's), stopped and removed on exit."""
+
+    def __init__(self) -> None:
+        version = sorted(p.name for p in Path("/etc/postgresql").iterdir())[-1]
+        self.bin = Path(f"/usr/lib/postgresql/{version}/bin")
+        self.folder = Path(tempfile.mkdtemp(prefix="aa-fault-pg-"))
+        self.data = self.folder / "data"
+        self.port = harness.free_port()
+        # PostgreSQL refuses to run as root: then as its own user.
+        self.as_user = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+
+    def run(self, *command: str) -> None:
+        subprocess.run(
+            [*self.as_user, *command], check=True, timeout=120, stdout=subprocess.DEVNULL
+        )
+
+    def __enter__(self) -> PrivateServer:
+        if self.as_user:
+            shutil.chown(self.folder, "postgres")
+        self.run(str(self.bin / "initdb"), "-D", str(self.data), "-U", "postgres", "-A", "trust")
+        self.control("start")
+        return self
+
+    def control(self, action: str) -> None:
+        options = f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1 -c fsync=off"
+        self.run(
+            str(self.bin / "pg_ctl"),
+            "-D",
+            str(self.data),
+            "-o",
+            options,
+            "-l",
+            str(self.folder / "log"),
+            "-w",
+            "-m",
+            "fast",
+            action,
+        )
+
+    def __exit__(self, *exc_info) -> None:
+        with contextlib.suppress(subprocess.CalledProcessError):  # not running
+            self.control("stop")
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+_private: PrivateServer | None = None
+
+
 def pg_cluster(action: str) -> float:
-    """stop or start the machine's PostgreSQL cluster; returns how long the command took."""
-    version = sorted(p.name for p in Path("/etc/postgresql").iterdir())[-1]
+    """stop or start the PostgreSQL cluster (the private one, else the machine's); returns
+    how long the command took."""
     started = time.monotonic()
+    if _private is not None:
+        _private.control(action)
+        return time.monotonic() - started
+    version = sorted(p.name for p in Path("/etc/postgresql").iterdir())[-1]
     subprocess.run(
         ["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", action],
         check=True,
@@ -199,8 +262,22 @@ def main() -> int:
     parser.add_argument("--after", type=float, default=12.0, help="seconds of load after")
     parser.add_argument("--down", type=float, default=2.0, help="seconds PostgreSQL stays down")
     parser.add_argument("--timeout", type=float, default=15.0, help="a request slower is a hang")
+    parser.add_argument(
+        "--private-server",
+        action="store_true",
+        help="restart a throwaway cluster of this script's own, not the machine's",
+    )
     args = parser.parse_args()
+    if not args.private_server:
+        return drill(args)
+    global _private
+    with PrivateServer() as _private:
+        harness.PG_SERVER = f"postgres://postgres@127.0.0.1:{_private.port}"
+        print(f"on a private PostgreSQL cluster at {harness.PG_SERVER} ({_private.data})")
+        return drill(args)
 
+
+def drill(args: argparse.Namespace) -> int:
     harness.print_machine()
     url = harness.pg_database_fresh(args.database)
     # The writers post far faster than a person: raise the API throttles for this run only.
