@@ -52,6 +52,7 @@ from articles.filters import AccessFilterSet
 from articles.permissions import Action
 from articles.services.base import Versioned
 
+from .auth import fetched_with_token
 from .exceptions import PreconditionRequired
 from .pagination import CursorPage
 from .schema import filter_parameters
@@ -190,7 +191,12 @@ class ApiView(GenericAPIView):
         `action`, 403 unless the caller's role allows it."""
         if self.fetcher is None:
             raise NotImplementedError(f"{type(self).__name__} names no fetcher")
-        obj, access = self.fetcher(self.request.user, self.kwargs[self.lookup_url_kwarg])
+        value = self.kwargs[self.lookup_url_kwarg]
+        read = fetched_with_token(self.request, self.fetcher, value)
+        if read is not None:  # read with the caller's token (api/auth.py): the same rows
+            obj, access = self.fetcher(self.request.user, value, read=read)  # type: ignore[call-arg]
+        else:
+            obj, access = self.fetcher(self.request.user, value)
         if action is not None:
             access.ensure(action)
         return obj, access

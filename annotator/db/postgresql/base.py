@@ -22,7 +22,7 @@ import sys
 from typing import Any
 
 import psycopg
-from django.db.backends.postgresql import base
+from django.db.backends.postgresql import base, operations
 from psycopg import pq
 
 # psycopg prepares a query after this many executions unless told to: never, on its own.
@@ -38,11 +38,22 @@ class PreparingCursor(base.ServerBindingCursor):
         return super().execute(query, params, prepare=True, **kwargs)  # type: ignore[misc]
 
 
+class DatabaseOperations(operations.DatabaseOperations):
+    def last_executed_query(self, cursor: Any, sql: str, params: Any) -> str:
+        # The query as logged (DEBUG, tests' captured queries): psycopg keeps no text for a
+        # prepared statement's execution, so it is composed here as a client-side cursor would.
+        if isinstance(cursor, PreparingCursor):
+            return self.compose_sql(sql, params)
+        return super().last_executed_query(cursor, sql, params)
+
+
 _USABLE_STATES = frozenset({pq.TransactionStatus.IDLE, pq.TransactionStatus.INTRANS})
 _WAITING = select.POLLIN | select.POLLPRI | select.POLLERR | select.POLLHUP
 
 
 class DatabaseWrapper(base.DatabaseWrapper):
+    ops_class = DatabaseOperations
+
     def get_connection_params(self) -> dict[str, Any]:
         params = super().get_connection_params()
         if "prepare_threshold" not in self.settings_dict["OPTIONS"]:
