@@ -333,12 +333,13 @@ _DOCUMENT = {
     )
     for reviews in (False, True)
 }
+CLAIMS_ORDER = ("start", "-end", "id")  # the claims list's, and the document's
 _CLAIMS = {
     reviews: Prepared(
         Claim,
         lambda article_id, r=reviews: (
             claim_selectors.claims_listed(article_id)
-            .order_by("start", "-end", "id")
+            .order_by(*CLAIMS_ORDER)
             .values_list(*claim_columns(r))
         ),
         int,
@@ -346,6 +347,26 @@ _CLAIMS = {
     for reviews in (False, True)
 }
 _OWN_ANNOTATIONS: dict[tuple[str, bool], Prepared] = {}
+# The claims list's first page (`limit` rows, one more than the page size), by page size.
+_FIRST_CLAIMS: dict[tuple[bool, int], Prepared] = {}
+
+
+def first_claims(article_id: int, *, reviews_visible: bool, limit: int) -> list[dict[str, Any]]:
+    """The first `limit` live claims of the article in the claims list's order, as the dicts
+    of `.values(*claim_columns(reviews_visible))`."""
+    key = (reviews_visible, limit)
+    if key not in _FIRST_CLAIMS:
+        _FIRST_CLAIMS[key] = Prepared(
+            Claim,
+            lambda article_id, r=reviews_visible, n=limit: (
+                claim_selectors.claims_listed(article_id)
+                .order_by(*CLAIMS_ORDER)
+                .values_list(*claim_columns(r))[:n]
+            ),
+            int,
+        )
+    columns = claim_columns(reviews_visible)
+    return [dict(zip(columns, row, strict=True)) for row in _FIRST_CLAIMS[key].rows(article_id)]
 
 
 def _own_annotations(access: Access) -> Prepared:

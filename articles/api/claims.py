@@ -19,6 +19,7 @@ from articles.permissions import Action, can_edit_claim, ensure_that
 from . import claim_bodies, documents
 from . import serializers as s
 from .base import ApiView
+from .pagination import FirstPage
 from .schema import ERRORS, STALE
 
 SPAN_FIELDS = ("start", "end", "exact", "prefix", "suffix")
@@ -28,7 +29,7 @@ class ClaimListView(ApiView):
     fetcher = staticmethod(selectors.article_with_access)
     serializer_class = s.ClaimSerializer
     filterset_class = ClaimFilterSet
-    ordering = ("start", "-end", "id")
+    ordering = claim_bodies.CLAIMS_ORDER
 
     def get_queryset(self) -> QuerySet:
         return claim_selectors.claims_listed(self.parent)
@@ -38,8 +39,18 @@ class ClaimListView(ApiView):
         # list() with rows for model instances and claim_bodies for the serializer: same JSON.
         self.parent, self.access = self.fetch()
         visible = claim_bodies.reviews_visible(self.access, self.parent)
-        claims = self.filter_queryset(self.get_queryset())
-        rows = self.paginate_queryset(claims.values(*claim_bodies.claim_columns(visible)))
+        claims: Any = self.filter_queryset(self.get_queryset())
+        claims = claims.values(*claim_bodies.claim_columns(visible))
+        if set(request.query_params) <= {"page_size"}:  # the first page, unfiltered: prepared
+            article_id = int(self.parent.pk)
+            claims = FirstPage(
+                claims,
+                self.ordering,
+                lambda limit: claim_bodies.first_claims(
+                    article_id, reviews_visible=visible, limit=limit
+                ),
+            )
+        rows = self.paginate_queryset(claims)
         return self.get_paginated_response(claim_bodies.claim_bodies(rows, reviews_visible=visible))
 
     @extend_schema(

@@ -8,7 +8,8 @@ is a 400 naming the parameter, never a 404 or a database error.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from django.core.exceptions import FieldDoesNotExist
 from django.db import models
@@ -83,3 +84,26 @@ class CursorPage(CursorPagination):
                 raise invalid
             if not -(2**63) < int(position) < 2**63:
                 raise invalid
+
+
+class FirstPage:
+    """A list's first page read by `read(limit)` (a prepared read of the same rows in the same
+    `ordering`), standing in for `queryset` where cursor pagination slices it: DRF's paging (the
+    page size, the `next` link from the last row) runs as over the queryset itself. Anything but
+    the first page in that ordering comes from `queryset`."""
+
+    def __init__(self, queryset: Any, ordering: Sequence[str], read: Callable[[int], list]):
+        self.queryset = queryset
+        self.ordering = tuple(ordering)
+        self.read = read
+        self.model = queryset.model
+
+    def order_by(self, *fields: str) -> Any:
+        if fields == self.ordering:
+            return self
+        return self.queryset.order_by(*fields)
+
+    def __getitem__(self, index: slice) -> list:
+        if not index.start and index.step is None and index.stop:
+            return self.read(index.stop)
+        return self.queryset.order_by(*self.ordering)[index]
