@@ -125,6 +125,8 @@ def test_prepared_reads_are_prepared_on_the_server_once(team):
         if sql is None:
             sql = next(s for s in _prepared_statements() if '"articles_article"."id"' in s)
     assert _prepared_statements()[sql] == 3  # one statement, executed three times
+    # Between prepared reads the connection prepares nothing and counts nothing (Django's None).
+    assert connection.connection.prepare_threshold is None
 
 
 def test_nothing_is_prepared_unless_asked_or_when_turned_off(team, monkeypatch):

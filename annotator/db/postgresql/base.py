@@ -10,9 +10,9 @@
   statements off. For the short reads every request makes (articles/prepared.py), planning the
   query was most of its time (the document's claims joined to their annotations: 1.1 ms of
   planning for 0.2 ms of execution), so `prepared_cursor()` gives a cursor whose statements are
-  prepared once per connection. Nothing else is prepared: the connection's threshold is one no
-  repeat count reaches. `OPTIONS["prepare_threshold"] = None` (DATABASE_PREPARED_STATEMENTS=0,
-  e.g. behind a connection pooler that cannot keep them) turns them off entirely.
+  prepared once per connection. Nothing else is prepared. `OPTIONS["prepare_threshold"] = None`
+  (DATABASE_PREPARED_STATEMENTS=0, e.g. behind a connection pooler that cannot keep them)
+  turns them off entirely.
 """
 
 from __future__ import annotations
@@ -25,17 +25,28 @@ import psycopg
 from django.db.backends.postgresql import base, operations
 from psycopg import pq
 
-# psycopg prepares a query after this many executions unless told to: never, on its own.
+# While a PreparingCursor runs a statement, psycopg's threshold (the executions after which it
+# prepares a query by itself): one no count reaches, so only what is asked for is prepared.
 ONLY_WHEN_ASKED = sys.maxsize
 
 
 class PreparingCursor(base.ServerBindingCursor):
     """A server-binding cursor whose every statement is prepared (once per connection and
-    statement: psycopg keeps the names)."""
+    statement: psycopg keeps the names).
+
+    Outside its `execute` the connection keeps Django's threshold, None (no preparing): with
+    any other value psycopg also counts every statement Django sends, keeping the text of the
+    last hundred (a bulk insert's text can run to megabytes) for nothing."""
 
     def execute(self, query: Any, params: Any = None, *, prepare: bool | None = None, **kwargs):
-        # (django-stubs describe this class without psycopg's Cursor under it)
-        return super().execute(query, params, prepare=True, **kwargs)  # type: ignore[misc]
+        connection = self.connection  # type: ignore[attr-defined]
+        before = connection.prepare_threshold
+        connection.prepare_threshold = ONLY_WHEN_ASKED if before is None else before
+        try:
+            # (django-stubs describe this class without psycopg's Cursor under it)
+            return super().execute(query, params, prepare=True, **kwargs)  # type: ignore[misc]
+        finally:
+            connection.prepare_threshold = before
 
 
 class DatabaseOperations(operations.DatabaseOperations):
@@ -54,14 +65,9 @@ _WAITING = select.POLLIN | select.POLLPRI | select.POLLERR | select.POLLHUP
 class DatabaseWrapper(base.DatabaseWrapper):
     ops_class = DatabaseOperations
 
-    def get_connection_params(self) -> dict[str, Any]:
-        params = super().get_connection_params()
-        if "prepare_threshold" not in self.settings_dict["OPTIONS"]:
-            params["prepare_threshold"] = ONLY_WHEN_ASKED
-        return params
-
     @property
     def prepares_statements(self) -> bool:
+        """Unless OPTIONS["prepare_threshold"] is None (DATABASE_PREPARED_STATEMENTS=0)."""
         return self.settings_dict["OPTIONS"].get("prepare_threshold", ONLY_WHEN_ASKED) is not None
 
     def prepared_cursor(self):
