@@ -100,7 +100,11 @@ class Writer:
 
     def new_article(self):
         services.article_create(
-            actor=self.team.owner, corpus=self.team.corpus, role=Role.OWNER, title="A", text=self.text()
+            actor=self.team.owner,
+            corpus=self.team.corpus,
+            role=Role.OWNER,
+            title="A",
+            text=self.text(),
         )
 
     def new_claim(self):
