@@ -21,8 +21,10 @@ it sees what a concurrent writer of the same article committed.
 What is counted (`ArticleCounts`): live claims (orphans included), annotations of live claims,
 live claims with a review, live claims with at least one annotation, assignments, submitted
 assignments. `CorpusCounts`: live articles, and the sum of the ArticleCounts of live articles.
-What a blind annotator may see is derived from these and from their own rows in
-`selectors` (`counted_for_user`), never from others' work on articles they have not submitted.
+`MemberCounts` (one row per membership, articles/member_counters.py): a member's own figures,
+kept by the same triggers when that table exists; what a blind annotator may see is derived
+from these (`selectors._counted_for_user`), never from others' work on articles they have not
+submitted. Lock order: ArticleCounts, then MemberCounts, then CorpusCounts rows.
 
 `recount()` recomputes everything from the rows (`manage.py recount_corpora` repairs).
 """
@@ -908,7 +910,7 @@ def recount(corpus_ids: Iterable[int] | None = None, *, repair: bool = True) -> 
         # Members after the articles too (their triggers fan out to members); counted now.
         member_expected = _expected_members(corpus_list)
         member_kept: dict[int, dict[str, Any]] = {
-            row["membership_id"]: row
+            row["membership_id"]: dict(row)
             for row in MemberCounts.objects.filter(membership_id__in=list(member_expected)).values()
         }
         wrong_members = set()
