@@ -604,9 +604,15 @@ def install_triggers(schema_editor=None, *, members: bool | None = None) -> None
 def _drop_member_triggers(vendor: str) -> list[str]:
     if vendor == "postgresql":
         return [
-            f"DROP TRIGGER IF EXISTS {table}_{event.lower()}_counts ON {table}"
-            for table, (_function, events) in _PG_MEMBER_TABLES.items()
-            for event in events
+            *(
+                f"DROP TRIGGER IF EXISTS {table}_{event.lower()}_counts ON {table}"
+                for table, (_function, events) in _PG_MEMBER_TABLES.items()
+                for event in events
+            ),
+            *(
+                f"DROP FUNCTION IF EXISTS {function}()"
+                for function, _ in _PG_MEMBER_TABLES.values()
+            ),
         ]
     return [f"DROP TRIGGER IF EXISTS aa_counts_{name}" for name in mc.SQLITE_MEMBERSHIP]
 
