@@ -771,23 +771,29 @@ def _count_new_articles(cursor, article_ids: list[int]) -> None:
         WHERE a.id IN {ids}""",
         [param] * 5,
     )
-    mc.count_new_articles(cursor, ids, param, connection.vendor)
-    new_live = f"a.id IN {ids} AND a.deleted_at IS NULL"
-    sums = ", ".join(
-        f"{f} = {f} + (SELECT COALESCE(SUM(ac.{f}), 0) FROM {AC} ac "
-        f"JOIN articles_article a ON a.id = ac.article_id "
-        f"WHERE {new_live} AND a.corpus_id = {CC}.corpus_id)"
-        for f in FIELDS
-    )
+    # The corpora's and members' shares added up here from plain reads of the new rows (one
+    # table at a time; see member_counters.count_new_articles for why), then added to their
+    # counter rows by SQL arithmetic.
     cursor.execute(
-        f"""
-        UPDATE {CC} SET
-          articles = articles + (SELECT COUNT(*) FROM articles_article a
-                                 WHERE {new_live} AND a.corpus_id = {CC}.corpus_id),
-          {sums}
-        WHERE corpus_id IN (SELECT a.corpus_id FROM articles_article a WHERE {new_live})""",
-        [param] * (len(FIELDS) + 2),
+        f"SELECT id, corpus_id, deleted_at IS NULL FROM articles_article WHERE id IN {ids}",
+        [param],
     )
+    articles = {pk: (corpus, bool(live)) for pk, corpus, live in cursor.fetchall()}
+    cursor.execute(
+        f"SELECT article_id, {', '.join(FIELDS)} FROM {AC} WHERE article_id IN {ids}", [param]
+    )
+    counted = {row[0]: row[1:] for row in cursor.fetchall()}
+    mc.count_new_articles(cursor, ids, param, connection.vendor, articles, counted)
+    corpora: dict[int, list[int]] = {}
+    for pk, (corpus, live) in articles.items():
+        if live:
+            totals = corpora.setdefault(corpus, [0] * (len(FIELDS) + 1))
+            totals[0] += 1
+            for index, value in enumerate(counted.get(pk, ())):
+                totals[1 + index] += value
+    sets = ", ".join(f"{f} = {f} + %s" for f in ("articles", *FIELDS))
+    for corpus in sorted(corpora):  # in corpus order, as the triggers lock them
+        cursor.execute(f"UPDATE {CC} SET {sets} WHERE corpus_id = %s", [*corpora[corpus], corpus])
 
 
 # --- Recounting from the rows ----------------------------------------------------------------
