@@ -21,8 +21,10 @@ it sees what a concurrent writer of the same article committed.
 What is counted (`ArticleCounts`): live claims (orphans included), annotations of live claims,
 live claims with a review, live claims with at least one annotation, assignments, submitted
 assignments. `CorpusCounts`: live articles, and the sum of the ArticleCounts of live articles.
-What a blind annotator may see is derived from these and from their own rows in
-`selectors` (`counted_for_user`), never from others' work on articles they have not submitted.
+`MemberCounts` (one row per membership, articles/member_counters.py): a member's own figures,
+kept by the same triggers when that table exists; what a blind annotator may see is derived
+from these (`selectors._counted_for_user`), never from others' work on articles they have not
+submitted. Lock order: ArticleCounts, then MemberCounts, then CorpusCounts rows.
 
 `recount()` recomputes everything from the rows (`manage.py recount_corpora` repairs).
 """
@@ -38,6 +40,7 @@ from typing import Any
 from django.db import connection, transaction
 from django.db.models import Count, Exists, OuterRef
 
+from . import member_counters as mc
 from .models import (
     COUNTED_FIELDS,
     Annotation,
@@ -47,6 +50,7 @@ from .models import (
     AssignmentState,
     Claim,
     CorpusCounts,
+    MemberCounts,
     Review,
 )
 
@@ -59,6 +63,10 @@ FIELDS = COUNTED_FIELDS
 DEFERRED_SETTING = "aa.counts_deferred"
 
 # --- PostgreSQL: statement-level triggers with transition tables ------------------------------
+
+# Where a function takes its MemberCounts block (articles/member_counters.py) when that table
+# exists: `{MEMBERS_MARK}<name>` on a line of its own.
+MEMBERS_MARK = "  -- members: "
 
 _PG_UNLESS_DEFERRED = (
     f"  IF current_setting('{DEFERRED_SETTING}', true) = 'on' THEN RETURN NULL; END IF;\n"
@@ -77,6 +85,7 @@ BEGIN
     FROM (SELECT a AS article_id, SUM(s) AS n FROM unnest(arts, signs) AS m(a, s) GROUP BY a) d
     WHERE ac.article_id = d.article_id AND d.n <> 0;
   ELSE
+{MEMBERS_MARK}claims
     UPDATE {AC} ac SET claims = ac.claims + d.n, annotations = ac.annotations + d.ann,
         reviewed = ac.reviewed + d.rev, claims_tagged = ac.claims_tagged + d.tagged
     FROM (SELECT m.a AS article_id, SUM(m.s) AS n, SUM(m.s * t.n) AS ann,
@@ -118,21 +127,35 @@ BEGIN
 END $$;
 """
 
+
 # Annotations' and reviews' shared start: which claims rows arrived on (+1) or left (-1), into
 # `ids` and `signs` (nothing to do when none), then the counter rows of those claims' articles
-# locked in article order before anything is counted (see the module's docstring).
-_PG_CLAIM_ROWS_MOVED = f"""\
+# locked in article order before anything is counted (see the module's docstring). With `who`
+# (the annotations' annotator column) their annotators go into `users` too, and a row moving
+# from one annotator to another counts as leaving and arriving.
+def _claim_rows_moved(who: str | None = None) -> str:
+    into, users = ("ids, signs", "")
+    changed = "o.claim_id <> n.claim_id"
+    old, new = "", ""
+    if who is not None:
+        into, users = "ids, signs, users", ", array_agg(u)"
+        changed += f" OR o.{who} <> n.{who}"
+        old, new = f", o.{who} AS u", f", n.{who}"
+    mine = "" if who is None else f", {who} AS u"
+    return f"""\
   IF TG_OP = 'INSERT' THEN
-    SELECT array_agg(claim_id), array_agg(1) INTO ids, signs FROM new_rows;
+    SELECT array_agg(c), array_agg(s){users} INTO {into}
+    FROM (SELECT claim_id AS c, 1 AS s{mine} FROM new_rows) moved;
   ELSIF TG_OP = 'DELETE' THEN
-    SELECT array_agg(claim_id), array_agg(-1) INTO ids, signs FROM old_rows;
+    SELECT array_agg(c), array_agg(s){users} INTO {into}
+    FROM (SELECT claim_id AS c, -1 AS s{mine} FROM old_rows) moved;
   ELSE
-    SELECT array_agg(c), array_agg(s) INTO ids, signs FROM (
-      SELECT o.claim_id AS c, -1 AS s FROM old_rows o JOIN new_rows n USING (id)
-      WHERE o.claim_id <> n.claim_id
+    SELECT array_agg(c), array_agg(s){users} INTO {into} FROM (
+      SELECT o.claim_id AS c, -1 AS s{old} FROM old_rows o JOIN new_rows n USING (id)
+      WHERE {changed}
       UNION ALL
-      SELECT n.claim_id, 1 FROM old_rows o JOIN new_rows n USING (id)
-      WHERE o.claim_id <> n.claim_id
+      SELECT n.claim_id, 1{new} FROM old_rows o JOIN new_rows n USING (id)
+      WHERE {changed}
     ) moved;
   END IF;
   IF ids IS NULL THEN RETURN NULL; END IF;
@@ -141,12 +164,14 @@ _PG_CLAIM_ROWS_MOVED = f"""\
     ORDER BY article_id FOR UPDATE;
 """
 
+
 # Annotations arriving on (+1) or leaving (-1) claims.
 _PG_ANNOTATION = f"""
 CREATE OR REPLACE FUNCTION aa_counts_annotation() RETURNS trigger LANGUAGE plpgsql AS $$
-DECLARE ids bigint[]; signs int[];
+DECLARE ids bigint[]; signs int[]; users bigint[];
 BEGIN
-{_PG_UNLESS_DEFERRED}{_PG_CLAIM_ROWS_MOVED}  UPDATE {AC} ac SET annotations = ac.annotations + d.n,
+{_PG_UNLESS_DEFERRED}{_claim_rows_moved("annotator_id")}{MEMBERS_MARK}annotation
+  UPDATE {AC} ac SET annotations = ac.annotations + d.n,
       claims_tagged = ac.claims_tagged + d.tagged
   FROM (SELECT c.article_id, SUM(m.delta) AS n,
                SUM((t.n > 0)::int - ((t.n - m.delta) > 0)::int) AS tagged
@@ -164,7 +189,7 @@ _PG_REVIEW = f"""
 CREATE OR REPLACE FUNCTION aa_counts_review() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE ids bigint[]; signs int[];
 BEGIN
-{_PG_UNLESS_DEFERRED}{_PG_CLAIM_ROWS_MOVED}  UPDATE {AC} ac SET reviewed = ac.reviewed + d.n
+{_PG_UNLESS_DEFERRED}{_claim_rows_moved()}  UPDATE {AC} ac SET reviewed = ac.reviewed + d.n
   FROM (SELECT c.article_id, SUM(m.s) AS n FROM unnest(ids, signs) AS m(c, s)
         JOIN articles_claim c ON c.id = m.c AND c.deleted_at IS NULL GROUP BY c.article_id) d
   WHERE ac.article_id = d.article_id AND d.n <> 0;
@@ -174,27 +199,34 @@ END $$;
 
 _PG_ASSIGNMENT = f"""
 CREATE OR REPLACE FUNCTION aa_counts_assignment() RETURNS trigger LANGUAGE plpgsql AS $$
-DECLARE arts bigint[]; signs int[]; subs int[];
+DECLARE arts bigint[]; users bigint[]; signs int[]; subs int[];
 BEGIN
 {_PG_UNLESS_DEFERRED}  IF TG_OP = 'INSERT' THEN
-    SELECT array_agg(article_id), array_agg(1), array_agg((state = 'submitted')::int)
-    INTO arts, signs, subs FROM new_rows;
+    SELECT array_agg(article_id), array_agg(annotator_id), array_agg(1),
+           array_agg((state = 'submitted')::int)
+    INTO arts, users, signs, subs FROM new_rows;
   ELSIF TG_OP = 'DELETE' THEN
-    SELECT array_agg(article_id), array_agg(-1), array_agg(-(state = 'submitted')::int)
-    INTO arts, signs, subs FROM old_rows;
+    SELECT array_agg(article_id), array_agg(annotator_id), array_agg(-1),
+           array_agg(-(state = 'submitted')::int)
+    INTO arts, users, signs, subs FROM old_rows;
   ELSE
-    SELECT array_agg(a), array_agg(s), array_agg(sub) INTO arts, signs, subs FROM (
-      SELECT o.article_id AS a, -1 AS s, -(o.state = 'submitted')::int AS sub
+    SELECT array_agg(a), array_agg(u), array_agg(s), array_agg(sub)
+    INTO arts, users, signs, subs FROM (
+      SELECT o.article_id AS a, o.annotator_id AS u, -1 AS s,
+             -(o.state = 'submitted')::int AS sub
       FROM old_rows o JOIN new_rows n USING (id)
       WHERE o.article_id <> n.article_id OR o.state <> n.state
+        OR o.annotator_id <> n.annotator_id
       UNION ALL
-      SELECT n.article_id, 1, (n.state = 'submitted')::int
+      SELECT n.article_id, n.annotator_id, 1, (n.state = 'submitted')::int
       FROM old_rows o JOIN new_rows n USING (id)
       WHERE o.article_id <> n.article_id OR o.state <> n.state
+        OR o.annotator_id <> n.annotator_id
     ) moved;
   END IF;
   IF arts IS NULL THEN RETURN NULL; END IF;
   PERFORM 1 FROM {AC} WHERE article_id = ANY(arts) ORDER BY article_id FOR UPDATE;
+{MEMBERS_MARK}assignment
   UPDATE {AC} ac SET assignments = ac.assignments + d.n,
       assignments_submitted = ac.assignments_submitted + d.sub
   FROM (SELECT a AS article_id, SUM(s) AS n, SUM(sub) AS sub
@@ -228,6 +260,7 @@ BEGIN
   END IF;
   IF arts IS NULL THEN RETURN NULL; END IF;
   PERFORM 1 FROM {AC} WHERE article_id = ANY(arts) ORDER BY article_id FOR UPDATE;
+{MEMBERS_MARK}article
   PERFORM 1 FROM {CC} WHERE corpus_id = ANY(corps) ORDER BY corpus_id FOR UPDATE;
   UPDATE {CC} cc SET articles = cc.articles + d.n,
       {", ".join(f"{f} = cc.{f} + d.{f}" for f in FIELDS)}
@@ -245,6 +278,7 @@ _PG_ARTICLECOUNTS = f"""
 CREATE OR REPLACE FUNCTION aa_counts_articlecounts() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
 {_PG_UNLESS_DEFERRED}  IF TG_OP = 'INSERT' THEN
+{MEMBERS_MARK}fanout INSERT
     UPDATE {CC} cc SET {", ".join(f"{f} = cc.{f} + d.{f}" for f in FIELDS)}
     FROM (SELECT a.corpus_id, {", ".join(f"SUM(n.{f}) AS {f}" for f in FIELDS)}
           FROM new_rows n JOIN articles_article a ON a.id = n.article_id
@@ -252,12 +286,14 @@ BEGIN
     WHERE cc.corpus_id = d.corpus_id
       AND ({" OR ".join(f"d.{f} <> 0" for f in FIELDS)});
   ELSIF TG_OP = 'DELETE' THEN
+{MEMBERS_MARK}fanout DELETE
     UPDATE {CC} cc SET {", ".join(f"{f} = cc.{f} - d.{f}" for f in FIELDS)}
     FROM (SELECT a.corpus_id, {", ".join(f"SUM(o.{f}) AS {f}" for f in FIELDS)}
           FROM old_rows o JOIN articles_article a ON a.id = o.article_id
           WHERE a.deleted_at IS NULL GROUP BY a.corpus_id) d
     WHERE cc.corpus_id = d.corpus_id;
   ELSE
+{MEMBERS_MARK}fanout UPDATE
     UPDATE {CC} cc SET {", ".join(f"{f} = cc.{f} + d.{f}" for f in FIELDS)}
     FROM (SELECT a.corpus_id, {", ".join(f"SUM(n.{f} - o.{f}) AS {f}" for f in FIELDS)}
           FROM new_rows n JOIN old_rows o USING (article_id)
@@ -290,8 +326,31 @@ _PG_TABLES = {
 }
 
 
-def _pg_statements() -> list[str]:
-    statements = [
+_PG_MEMBER_TABLES = {
+    "articles_membership": ("aa_counts_membership", ("INSERT", "UPDATE")),
+}
+
+
+def _pg_members(sql: str, members: bool) -> str:
+    """The function with its MemberCounts blocks in place of its marks (or none)."""
+    blocks = {
+        "claims": mc.PG_CLAIMS,
+        "annotation": mc.PG_ANNOTATION,
+        "assignment": mc.PG_ASSIGNMENT,
+        "article": mc.PG_ARTICLE,
+        **{f"fanout {op}": mc.pg_fanout(mc.pg_fanout_delta(op)) for op in _OPS},
+    }
+    for name, block in blocks.items():
+        sql = sql.replace(f"{MEMBERS_MARK}{name}\n", block if members else "")
+    return sql
+
+
+_OPS = ("INSERT", "UPDATE", "DELETE")
+
+
+def _pg_statements(members: bool) -> list[str]:
+    """The trigger functions and triggers; with `members`, those of MemberCounts too."""
+    functions = [
         _PG_APPLY_CLAIMS,
         _PG_CLAIM,
         _PG_ANNOTATION,
@@ -301,7 +360,12 @@ def _pg_statements() -> list[str]:
         _PG_ARTICLECOUNTS,
         _PG_CORPUS,
     ]
-    for table, (function, events) in _PG_TABLES.items():
+    statements = [_pg_members(sql, members) for sql in functions]
+    tables = dict(_PG_TABLES)
+    if members:
+        statements.append(mc.pg_membership(_PG_UNLESS_DEFERRED))
+        tables.update(_PG_MEMBER_TABLES)
+    for table, (function, events) in tables.items():
         for event in events:
             referencing = {
                 "INSERT": "NEW TABLE AS new_rows",
@@ -340,20 +404,27 @@ def _live_claim_article(claim: str) -> str:
     return f"SELECT article_id FROM articles_claim WHERE id = {claim} AND deleted_at IS NULL"
 
 
-def _sqlite_statements() -> list[str]:
+def _sqlite_statements(members: bool) -> list[str]:
+    """The triggers; with `members`, their MemberCounts statements too (each before the
+    statement whose own triggers fan out, as on PostgreSQL: see member_counters)."""
+
+    def m(sql: str) -> str:
+        return sql if members else ""
+
     fields = ", ".join(FIELDS)
     zeros = ", ".join("0" for _ in FIELDS)
     per_article_to_corpus = ", ".join(f"{f} = {f} + (NEW.{f} - OLD.{f})" for f in FIELDS)
     live_corpus = "SELECT corpus_id FROM articles_article WHERE id = {0} AND deleted_at IS NULL"
 
-    def annotation_moves(row: str, sign: str) -> str:
+    def annotation_moves(row: str, sign: str, where: str = "1") -> str:
         # After the row arrived (+) or left (-): tagged changes when the claim's count is now
         # 1 (was 0) or 0 (was 1).
         n = f"(SELECT COUNT(*) FROM articles_annotation WHERE claim_id = {row}.claim_id)"
         tagged = f"({n} = 1)" if sign == "+" else f"-({n} = 0)"
-        return _sqlite_add(
+        return m(mc.sqlite_annotation(row, sign)) + _sqlite_add(
             _live_claim_article(f"{row}.claim_id"),
             {"annotations": f"{sign}1", "claims_tagged": tagged},
+            where,
         )
 
     def review_moves(row: str, sign: str) -> str:
@@ -368,12 +439,14 @@ def _sqlite_statements() -> list[str]:
             },
         )
 
-    def article_moves(row: str, sign: str) -> str:
+    def article_moves(row: str, sign: str) -> str:  # a live article leaving its corpus
         sets = [f"articles = articles {sign} 1"] + [
             f"{f} = {f} {sign} COALESCE((SELECT {f} FROM {AC} WHERE article_id = {row}.id), 0)"
             for f in FIELDS
         ]
-        return f"UPDATE {CC} SET {', '.join(sets)} WHERE corpus_id = {row}.corpus_id;"
+        return m(mc.sqlite_article(row, sign)) + (
+            f"UPDATE {CC} SET {', '.join(sets)} WHERE corpus_id = {row}.corpus_id;"
+        )
 
     triggers = {
         "corpus_insert": (
@@ -392,6 +465,7 @@ def _sqlite_statements() -> list[str]:
             "OR OLD.corpus_id <> NEW.corpus_id",
             # The old live article leaves, the new live one arrives.
             "SELECT 1 WHERE 0;"
+            + m(mc.sqlite_article("OLD", "-") + mc.sqlite_article("NEW", "+"))
             + f"UPDATE {CC} SET articles = articles - 1, "
             + ", ".join(
                 f"{f} = {f} - COALESCE((SELECT {f} FROM {AC} WHERE article_id = OLD.id), 0)"
@@ -411,18 +485,27 @@ def _sqlite_statements() -> list[str]:
         ),
         "articlecounts_insert": (
             f"AFTER INSERT ON {AC}",
-            f"UPDATE {CC} SET "
+            m(mc.sqlite_fanout("NEW", {f: f"NEW.{f}" for f in mc.SUMMED}))
+            + f"UPDATE {CC} SET "
             + ", ".join(f"{f} = {f} + NEW.{f}" for f in FIELDS)
             + f" WHERE corpus_id = ({live_corpus.format('NEW.article_id')});",
         ),
         "articlecounts_update": (
             f"AFTER UPDATE ON {AC}",
-            f"UPDATE {CC} SET {per_article_to_corpus}"
+            m(
+                mc.sqlite_fanout(
+                    "NEW",
+                    {f: f"NEW.{f} - OLD.{f}" for f in mc.SUMMED},
+                    " OR ".join(f"NEW.{f} <> OLD.{f}" for f in mc.SUMMED),
+                )
+            )
+            + f"UPDATE {CC} SET {per_article_to_corpus}"
             f" WHERE corpus_id = ({live_corpus.format('NEW.article_id')});",
         ),
         "articlecounts_delete": (
             f"AFTER DELETE ON {AC}",
-            f"UPDATE {CC} SET "
+            m(mc.sqlite_fanout("OLD", {f: f"-OLD.{f}" for f in mc.SUMMED}))
+            + f"UPDATE {CC} SET "
             + ", ".join(f"{f} = {f} - OLD.{f}" for f in FIELDS)
             + f" WHERE corpus_id = ({live_corpus.format('OLD.article_id')});",
         ),
@@ -434,20 +517,30 @@ def _sqlite_statements() -> list[str]:
             "AFTER UPDATE OF deleted_at, article_id ON articles_claim "
             "WHEN (OLD.deleted_at IS NULL) <> (NEW.deleted_at IS NULL) "
             "OR OLD.article_id <> NEW.article_id",
-            _sqlite_add("OLD.article_id", _claim_contribution("OLD", "-"), "OLD.deleted_at IS NULL")
+            m(
+                mc.sqlite_claim("OLD", "-", "OLD.deleted_at IS NULL")
+                + mc.sqlite_claim("NEW", "+", "NEW.deleted_at IS NULL")
+            )
+            + _sqlite_add(
+                "OLD.article_id", _claim_contribution("OLD", "-"), "OLD.deleted_at IS NULL"
+            )
             + _sqlite_add(
                 "NEW.article_id", _claim_contribution("NEW", "+"), "NEW.deleted_at IS NULL"
             ),
         ),
         "claim_delete": (
             "AFTER DELETE ON articles_claim WHEN OLD.deleted_at IS NULL",
-            _sqlite_add("OLD.article_id", _claim_contribution("OLD", "-")),
+            m(mc.sqlite_claim("OLD", "-", "1"))
+            + _sqlite_add("OLD.article_id", _claim_contribution("OLD", "-")),
         ),
         "annotation_insert": ("AFTER INSERT ON articles_annotation", annotation_moves("NEW", "+")),
         "annotation_delete": ("AFTER DELETE ON articles_annotation", annotation_moves("OLD", "-")),
         "annotation_update": (
-            "AFTER UPDATE OF claim_id ON articles_annotation WHEN OLD.claim_id <> NEW.claim_id",
-            annotation_moves("OLD", "-") + annotation_moves("NEW", "+"),
+            "AFTER UPDATE OF claim_id, annotator_id ON articles_annotation "
+            "WHEN OLD.claim_id <> NEW.claim_id OR OLD.annotator_id <> NEW.annotator_id",
+            # A new annotator on the same claim changes no article's counts.
+            annotation_moves("OLD", "-", "OLD.claim_id <> NEW.claim_id")
+            + annotation_moves("NEW", "+", "OLD.claim_id <> NEW.claim_id"),
         ),
         "review_insert": ("AFTER INSERT ON articles_review", review_moves("NEW", "+")),
         "review_delete": ("AFTER DELETE ON articles_review", review_moves("OLD", "-")),
@@ -455,14 +548,26 @@ def _sqlite_statements() -> list[str]:
             "AFTER UPDATE OF claim_id ON articles_review WHEN OLD.claim_id <> NEW.claim_id",
             review_moves("OLD", "-") + review_moves("NEW", "+"),
         ),
-        "assignment_insert": ("AFTER INSERT ON articles_assignment", assignment_moves("NEW", "+")),
-        "assignment_delete": ("AFTER DELETE ON articles_assignment", assignment_moves("OLD", "-")),
+        "assignment_insert": (
+            "AFTER INSERT ON articles_assignment",
+            m(mc.sqlite_assignment("NEW", "+")) + assignment_moves("NEW", "+"),
+        ),
+        "assignment_delete": (
+            "AFTER DELETE ON articles_assignment",
+            m(mc.sqlite_assignment("OLD", "-")) + assignment_moves("OLD", "-"),
+        ),
         "assignment_update": (
-            "AFTER UPDATE OF state, article_id ON articles_assignment "
-            "WHEN OLD.state <> NEW.state OR OLD.article_id <> NEW.article_id",
-            assignment_moves("OLD", "-") + assignment_moves("NEW", "+"),
+            "AFTER UPDATE OF state, article_id, annotator_id ON articles_assignment "
+            "WHEN OLD.state <> NEW.state OR OLD.article_id <> NEW.article_id "
+            "OR OLD.annotator_id <> NEW.annotator_id",
+            # Every member's figures before the article's counters (and their fan-out) move.
+            m(mc.sqlite_assignment("OLD", "-") + mc.sqlite_assignment("NEW", "+"))
+            + assignment_moves("OLD", "-")
+            + assignment_moves("NEW", "+"),
         ),
     }
+    if members:
+        triggers.update(mc.SQLITE_MEMBERSHIP)
     statements = []
     for name, (when, body) in triggers.items():
         statements.append(f"DROP TRIGGER IF EXISTS aa_counts_{name}")
@@ -475,19 +580,41 @@ def _sqlite_statements() -> list[str]:
     return statements
 
 
-def install_triggers(schema_editor=None) -> None:
-    """Create (or replace) the counting triggers on this database."""
+def install_triggers(schema_editor=None, *, members: bool | None = None) -> None:
+    """Create (or replace) the counting triggers on this database; those of MemberCounts too
+    when its table exists (`members` None), or as told (the migrations that add it and take it
+    away: earlier ones run before it exists)."""
     vendor = connection.vendor if schema_editor is None else schema_editor.connection.vendor
     conn = connection if schema_editor is None else schema_editor.connection
-    if vendor == "postgresql":
-        statements = _pg_statements()
-    elif vendor == "sqlite":
-        statements = _sqlite_statements()
-    else:  # another database: the counters are not kept; recount() after writes
-        return
+    if vendor not in ("postgresql", "sqlite"):
+        return  # another database: the counters are not kept; recount() after writes
     with conn.cursor() as cursor:
+        if members is None:
+            members = mc.MC in conn.introspection.table_names(cursor)
+        if vendor == "postgresql":
+            statements = _pg_statements(members)
+        else:
+            statements = _sqlite_statements(members)
+        if not members:  # going back: the membership triggers go
+            statements = [*_drop_member_triggers(vendor), *statements]
         for statement in statements:
             cursor.execute(statement)
+
+
+def _drop_member_triggers(vendor: str) -> list[str]:
+    if vendor == "postgresql":
+        return [
+            *(
+                f"DROP TRIGGER IF EXISTS {table}_{event.lower()}_counts ON {table}"
+                for table, (_function, events) in _PG_MEMBER_TABLES.items()
+                for event in events
+            ),
+            *(
+                f"DROP FUNCTION IF EXISTS {function}()"
+                for function, _ in _PG_MEMBER_TABLES.values()
+            ),
+        ]
+    return [f"DROP TRIGGER IF EXISTS aa_counts_{name}" for name in mc.SQLITE_MEMBERSHIP]
 
 
 def drop_triggers(schema_editor=None) -> None:
@@ -495,7 +622,7 @@ def drop_triggers(schema_editor=None) -> None:
     conn = connection if schema_editor is None else schema_editor.connection
     with conn.cursor() as cursor:
         if conn.vendor == "postgresql":
-            for table, (_function, events) in _PG_TABLES.items():
+            for table, (_function, events) in {**_PG_TABLES, **_PG_MEMBER_TABLES}.items():
                 for event in events:
                     cursor.execute(
                         f"DROP TRIGGER IF EXISTS {table}_{event.lower()}_counts ON {table}"
@@ -548,6 +675,7 @@ def fill(schema_editor=None) -> None:
 # The SQLite triggers a bulk writer of new articles fires, which `deferred` takes away for the
 # length of its transaction (the article's creates its counter row: the writer counts that too).
 _SQLITE_INSERTS = (
+    "aa_counts_membership_insert",
     "aa_counts_article_insert",
     "aa_counts_articlecounts_insert",
     "aa_counts_claim_insert",
@@ -601,10 +729,13 @@ def deferred() -> Iterator[list[int]]:
         yield created
         if created:
             _count_new_articles(cursor, created)
+        if vendor == "postgresql" or "aa_counts_membership_insert" in dropped:
+            mc.insert_missing(cursor)
         if vendor == "postgresql":
             cursor.execute("SELECT set_config(%s, %s, true)", [DEFERRED_SETTING, before])
         else:
-            for statement in _sqlite_statements():
+            members = "aa_counts_membership_insert" in dropped
+            for statement in _sqlite_statements(members):
                 name = statement.split()[2]
                 if statement.startswith("CREATE TRIGGER ") and name in dropped:
                     cursor.execute(statement)
@@ -640,22 +771,29 @@ def _count_new_articles(cursor, article_ids: list[int]) -> None:
         WHERE a.id IN {ids}""",
         [param] * 5,
     )
-    new_live = f"a.id IN {ids} AND a.deleted_at IS NULL"
-    sums = ", ".join(
-        f"{f} = {f} + (SELECT COALESCE(SUM(ac.{f}), 0) FROM {AC} ac "
-        f"JOIN articles_article a ON a.id = ac.article_id "
-        f"WHERE {new_live} AND a.corpus_id = {CC}.corpus_id)"
-        for f in FIELDS
-    )
+    # The corpora's and members' shares added up here from plain reads of the new rows (one
+    # table at a time; see member_counters.count_new_articles for why), then added to their
+    # counter rows by SQL arithmetic.
     cursor.execute(
-        f"""
-        UPDATE {CC} SET
-          articles = articles + (SELECT COUNT(*) FROM articles_article a
-                                 WHERE {new_live} AND a.corpus_id = {CC}.corpus_id),
-          {sums}
-        WHERE corpus_id IN (SELECT a.corpus_id FROM articles_article a WHERE {new_live})""",
-        [param] * (len(FIELDS) + 2),
+        f"SELECT id, corpus_id, deleted_at IS NULL FROM articles_article WHERE id IN {ids}",
+        [param],
     )
+    articles = {pk: (corpus, bool(live)) for pk, corpus, live in cursor.fetchall()}
+    cursor.execute(
+        f"SELECT article_id, {', '.join(FIELDS)} FROM {AC} WHERE article_id IN {ids}", [param]
+    )
+    counted = {row[0]: row[1:] for row in cursor.fetchall()}
+    mc.count_new_articles(cursor, ids, param, connection.vendor, articles, counted)
+    corpora: dict[int, list[int]] = {}
+    for pk, (corpus, live) in articles.items():
+        if live:
+            totals = corpora.setdefault(corpus, [0] * (len(FIELDS) + 1))
+            totals[0] += 1
+            for index, value in enumerate(counted.get(pk, ())):
+                totals[1 + index] += value
+    sets = ", ".join(f"{f} = {f} + %s" for f in ("articles", *FIELDS))
+    for corpus in sorted(corpora):  # in corpus order, as the triggers lock them
+        cursor.execute(f"UPDATE {CC} SET {sets} WHERE corpus_id = %s", [*corpora[corpus], corpus])
 
 
 # --- Recounting from the rows ----------------------------------------------------------------
@@ -663,7 +801,7 @@ def _count_new_articles(cursor, article_ids: list[int]) -> None:
 
 @dataclass(frozen=True)
 class Difference:
-    table: str  # "article" or "corpus"
+    table: str  # "article", "corpus" or "member" (key: the membership)
     key: int
     field: str
     kept: int | None  # None: the row was missing
@@ -707,6 +845,21 @@ def _expected_articles(article_ids: Iterable[int] | None) -> dict[int, dict[str,
         assignments.filter(state=AssignmentState.SUBMITTED), "article_id", "assignments_submitted"
     )
     return expected
+
+
+def _expected_members(corpus_ids: list[int]) -> dict[int, dict[str, int]]:
+    """The MemberCounts of these corpora's memberships, counted from the rows (the sums from
+    the articles' counters as they stand: recount repairs those first)."""
+    if not corpus_ids:
+        return {}
+    marks = ", ".join("%s" for _ in corpus_ids)
+    source = f"(SELECT id, corpus_id, user_id FROM {mc.MEMBERS} WHERE corpus_id IN ({marks}))"
+    with connection.cursor() as cursor:
+        cursor.execute(mc.from_rows(source), corpus_ids)
+        return {
+            row[0]: dict(zip(mc.MEMBER_FIELDS, (int(v) for v in row[1:]), strict=True))
+            for row in cursor.fetchall()
+        }
 
 
 def recount(corpus_ids: Iterable[int] | None = None, *, repair: bool = True) -> list[Difference]:
@@ -766,7 +919,37 @@ def recount(corpus_ids: Iterable[int] | None = None, *, repair: bool = True) -> 
             # Last, so that the article rows' own triggers cannot leave the corpus wrong.
             for pk, counted in corpus_expected.items():
                 CorpusCounts.objects.update_or_create(corpus_id=pk, defaults=counted)
+        # Members after the articles too (their triggers fan out to members); counted now.
+        member_expected = _expected_members(corpus_list)
+        member_kept: dict[int, dict[str, Any]] = {
+            row["membership_id"]: dict(row)
+            for row in MemberCounts.objects.filter(membership_id__in=list(member_expected)).values()
+        }
+        wrong_members = set()
+        for pk, counted in member_expected.items():
+            kept_row = member_kept.get(pk)
+            for field, value in counted.items():
+                if kept_row is None or kept_row[field] != value:
+                    was = None if kept_row is None else kept_row[field]
+                    differences.append(Difference("member", pk, field, was, value))
+                    wrong_members.add(pk)
+        if repair:
+            for pk in wrong_members:
+                MemberCounts.objects.update_or_create(
+                    membership_id=pk, defaults=member_expected[pk]
+                )
     return differences
+
+
+def counts_of_member(corpus_id: int, user_id: int) -> dict[str, int]:
+    """The counters kept for one member (for tests)."""
+    row: dict[str, Any] = dict(
+        MemberCounts.objects.filter(membership__corpus_id=corpus_id, membership__user_id=user_id)
+        .values(*mc.MEMBER_FIELDS)
+        .first()
+        or {}
+    )
+    return {k: int(v) for k, v in row.items()}
 
 
 def counts_of_corpus(corpus_id: int) -> dict[str, int]:

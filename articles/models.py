@@ -922,6 +922,29 @@ class CorpusCounts(models.Model):
         return f"counts of corpus {self.corpus_id}"
 
 
+class MemberCounts(models.Model):
+    """A member's own figures in their corpus, kept by the same triggers (articles/counters.py):
+    their assignments to live articles (all, submitted), their annotations of live claims on
+    articles they have not submitted, and the sums of the ArticleCounts of the live articles
+    they submitted (what a member who sees others' work only there may count). One row per
+    membership, created with it; never written by the app."""
+
+    membership = models.OneToOneField(
+        Membership, on_delete=models.CASCADE, primary_key=True, related_name="counts"
+    )
+    assigned = models.IntegerField(default=0)
+    submitted = models.IntegerField(default=0)
+    tags = models.IntegerField(default=0)
+    sub_annotations = models.IntegerField(default=0)
+    sub_reviewed = models.IntegerField(default=0)
+    sub_claims_tagged = models.IntegerField(default=0)
+    sub_assignments = models.IntegerField(default=0)
+    sub_assignments_submitted = models.IntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"counts of membership {self.membership_id}"
+
+
 COUNTED_FIELDS = (
     "claims",
     "annotations",
@@ -930,3 +953,6 @@ COUNTED_FIELDS = (
     "assignments",
     "assignments_submitted",
 )
+# The ArticleCounts fields whose sums over the articles a member submitted MemberCounts keeps
+# (as `sub_<field>`): everything but claims, which every member sees.
+MEMBER_SUMMED_FIELDS = COUNTED_FIELDS[1:]

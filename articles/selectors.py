@@ -28,14 +28,14 @@ from django.db.models import (
     Q,
     QuerySet,
     Subquery,
-    Sum,
     Value,
     When,
 )
 from django.db.models.functions import Coalesce, Substr
 from django.http import Http404
 
-from .access import SEES_ALL_ROLES, Access, Kind, submitted_articles
+from .access import SEES_ALL_ROLES, Access, Kind
+from .member_counters import MEMBER_FIELDS
 from .models import (
     Annotation,
     ApiToken,
@@ -113,58 +113,31 @@ def _kept(field: str) -> Coalesce:
     return Coalesce(F(f"counts__{field}"), Value(0))
 
 
-def _mine_over_submitted(user, field: str) -> Coalesce:
-    """The sum of an ArticleCounts field over the live articles of the corpus that the user
-    has submitted: what a member who sees others' work only there may count of it."""
-    summed = (
-        Assignment.objects.filter(
-            annotator=user,
-            state=AssignmentState.SUBMITTED,
-            article__corpus=OuterRef("pk"),
-            article__deleted_at__isnull=True,
-        )
-        .order_by()
-        .values("article__corpus")
-        .annotate(n=Sum(f"article__counts__{field}"))
-        .values("n")
-    )
-    return Coalesce(Subquery(summed, output_field=IntegerField()), Value(0))
+def _mine(field: str) -> Coalesce:
+    """One of the member's own figures (MemberCounts, kept by the database:
+    articles/member_counters.py), through the membership the corpus queryset is filtered by."""
+    return Coalesce(F(f"memberships__counts__{field}"), Value(0))
 
 
-def _my_tags_elsewhere(user) -> Coalesce:
-    """The user's own annotations (one per claim: the claims they tagged) on live claims of
-    articles they have not submitted."""
-    return _count(
-        Annotation.objects.alive()
-        .filter(annotator=user)
-        .exclude(claim__article__in=submitted_articles(user.pk)),
-        "claim__article__corpus",
-    )
-
-
-def _counted_for_user(user) -> dict[str, Any]:
-    """The corpus counts a member may see, from the counters (no scan of the corpus): the
-    whole corpus's where they see everyone's work of that kind (access.visible_q says who),
-    else their own work plus the counters of the articles they submitted. Expects
-    `member_role` annotated."""
+def _counted_for_user() -> dict[str, Any]:
+    """The corpus counts a member may see, from the counters (no scan of the corpus, nor of the
+    member's own rows): the whole corpus's where they see everyone's work of that kind
+    (access.visible_q says who), else their own work plus the sums of the counters of the
+    articles they submitted. Expects `member_role` annotated and the corpora filtered by the
+    user's membership."""
     sees_all = Q(member_role__in=SEES_ALL_ROLES)
     sees_all_work = sees_all | Q(blind=False)  # annotations, assignments: blind_only kinds
 
     def visible(field: str, *, when: Q, own: Any = None) -> Case:
-        mine = _mine_over_submitted(user, field)
+        mine = _mine(f"sub_{field}")
         return Case(
             When(when, then=_kept(field)),
             default=mine if own is None else own + mine,
             output_field=IntegerField(),
         )
 
-    my_tags = _my_tags_elsewhere(user)
-    my_open = _count(
-        Assignment.objects.filter(
-            annotator=user, state=AssignmentState.ASSIGNED, article__deleted_at__isnull=True
-        ),
-        "article__corpus",
-    )
+    my_tags = _mine("tags")
+    my_open = _mine("assigned") - _mine("submitted")
     return {
         "n_annotations": visible("annotations", when=sees_all_work, own=my_tags),
         "n_reviewed": visible("reviewed", when=sees_all),
@@ -177,29 +150,20 @@ def _counted_for_user(user) -> dict[str, Any]:
 def corpora_for_user(user) -> QuerySet[Corpus]:
     """The corpora the user is a member of, with their role (`member_role`, for display) and
     progress counts; the counts include only the work the user may see in each corpus, and
-    come from the counters the database keeps (none of them counts the corpus's rows)."""
+    come from the counters the database keeps (none of them counts rows: the corpus's from
+    CorpusCounts, the member's own from MemberCounts, joined through the membership)."""
     if not user.is_authenticated:
         return Corpus.objects.none()
-    counted = _counted_for_user(user)
+    counted = _counted_for_user()
     return (
         Corpus.objects.filter(memberships__user=user)
-        .annotate(member_role=_role_in("pk", user))
+        .annotate(member_role=F("memberships__role"))
         .annotate(
             n_articles=_kept("articles"),
             n_claims=_kept("claims"),
             n_annotations=counted["n_annotations"],
-            n_my_assigned=_count(
-                Assignment.objects.filter(annotator=user, article__deleted_at__isnull=True),
-                "article__corpus",
-            ),
-            n_my_submitted=_count(
-                Assignment.objects.filter(
-                    annotator=user,
-                    state=AssignmentState.SUBMITTED,
-                    article__deleted_at__isnull=True,
-                ),
-                "article__corpus",
-            ),
+            n_my_assigned=_mine("assigned"),
+            n_my_submitted=_mine("submitted"),
             n_reviewed=counted["n_reviewed"],
         )
         .order_by("name")
@@ -572,21 +536,28 @@ def comments_for_claim(access: Access, claim: Claim) -> QuerySet[Comment]:
 def corpora_for_dashboard(user) -> QuerySet[Corpus]:
     """corpora_for_user plus what the dashboard shows: claims tagged at least once, the team's
     assignments (all and submitted), and the next article assigned to the user and not yet
-    submitted (`next_article_id`, `next_article_title`); counts of the work the user may see,
-    from the counters. Still one query."""
-    counted = _counted_for_user(user)
+    submitted (`next_article_id`, `next_article_title`; looked for only when the member's
+    counters say there is one); counts of the work the user may see, from the counters. Still
+    one query."""
+    counted = _counted_for_user()
     my_open = Assignment.objects.filter(
         annotator=user,
         state=AssignmentState.ASSIGNED,
         article__corpus=OuterRef("pk"),
         article__deleted_at__isnull=True,
     ).order_by("article_id")
+
+    def if_open(field: str) -> Case:
+        return Case(
+            When(n_my_assigned__gt=F("n_my_submitted"), then=Subquery(my_open.values(field)[:1]))
+        )
+
     return corpora_for_user(user).annotate(
         n_claims_tagged=counted["n_claims_tagged"],
         n_assignments=counted["n_assignments"],
         n_assignments_submitted=counted["n_assignments_submitted"],
-        next_article_id=Subquery(my_open.values("article_id")[:1]),
-        next_article_title=Subquery(my_open.values("article__title")[:1]),
+        next_article_id=if_open("article_id"),
+        next_article_title=if_open("article__title"),
     )
 
 
@@ -613,13 +584,16 @@ def article_has_disagreement() -> Exists:
 
 def corpus_detail_with_access(user, slug: str) -> tuple[Corpus, Access]:
     """One of the user's corpora with its role and counts, or Http404: the same figures as
-    corpora_for_user's, in two or three small queries chosen by the role (a single query with
-    every role's branches costs more to compile than the few rows it reads)."""
+    corpora_for_user's, in one query (the corpus, its counters, the membership and the
+    member's counters), chosen from in Python by the role."""
     _require_user(user)
     corpus = (
         Corpus.objects.select_related("counts")
-        .annotate(member_role=_role_in("pk", user))
-        .filter(slug=str(slug), member_role__isnull=False)
+        .filter(slug=str(slug), memberships__user=user)
+        .annotate(
+            member_role=F("memberships__role"),
+            **{f"my_{field}": _mine(field) for field in MEMBER_FIELDS},
+        )
         .first()
     )
     if corpus is None:
@@ -635,30 +609,14 @@ def corpus_detail_with_access(user, slug: str) -> tuple[Corpus, Access]:
 
     sees_all = row.member_role in SEES_ALL_ROLES
     sees_all_work = sees_all or not corpus.blind
-    submitted = Q(state=AssignmentState.SUBMITTED)
-    figures: dict[str, Any] = {"assigned": Count("pk"), "submitted": Count("pk", filter=submitted)}
-    if not sees_all_work:
-        figures["sub_annotations"] = Sum("article__counts__annotations", filter=submitted)
-    if not sees_all:
-        figures["sub_reviewed"] = Sum("article__counts__reviewed", filter=submitted)
-    mine = Assignment.objects.filter(
-        annotator=user, article__corpus=corpus, article__deleted_at__isnull=True
-    ).aggregate(**figures)
     row.n_articles = kept("articles")
     row.n_claims = kept("claims")
-    row.n_my_assigned = mine["assigned"]
-    row.n_my_submitted = mine["submitted"]
-    if sees_all_work:
-        row.n_annotations = kept("annotations")
-    else:
-        my_tags = (
-            Annotation.objects.alive()
-            .filter(annotator=user, claim__article__corpus=corpus)
-            .exclude(claim__article__in=submitted_articles(user.pk))
-            .count()
-        )
-        row.n_annotations = my_tags + (mine["sub_annotations"] or 0)
-    row.n_reviewed = kept("reviewed") if sees_all else (mine["sub_reviewed"] or 0)
+    row.n_my_assigned = row.my_assigned
+    row.n_my_submitted = row.my_submitted
+    row.n_annotations = (
+        kept("annotations") if sees_all_work else row.my_tags + row.my_sub_annotations
+    )
+    row.n_reviewed = kept("reviewed") if sees_all else row.my_sub_reviewed
     return corpus, Access(user=user, corpus=corpus, role=row.member_role)
 
 

@@ -497,12 +497,16 @@ def plans(owner, corpus_obj, article) -> dict[str, str]:
 
 def run_counts(db: str, size: int, options: argparse.Namespace) -> dict:
     """`size` short articles (2 tagged claims each) imported in a blind corpus through the
-    app's importer, then each read with counts in process: median ms and queries, as the owner
-    and as a blind annotator who has submitted a few articles."""
+    app's importer, then each read with counts in process: median ms and queries, as the owner,
+    as a blind annotator who has submitted a few articles (both tagged every claim: the import
+    made them submitters of every article) and as an annotator assigned every article and
+    having submitted none (`ben`: 100,000 open assignments at 100,000 articles)."""
     if options.root:
         harness.ROOT = Path(options.root).resolve()
     if db == "postgres":
-        url = harness.pg_database_fresh(f"counts_{'ref' if options.root else 'now'}_{size}")
+        # WORKLOAD_PG_DATABASE: another prefix, for runs that share the server with others.
+        prefix = os.environ.get("WORKLOAD_PG_DATABASE", "counts")
+        url = harness.pg_database_fresh(f"{prefix}_{'ref' if options.root else 'now'}_{size}")
     else:
         url = f"sqlite:///{tempfile.mkdtemp(prefix='aa-counts-')}/db.sqlite3"
     env = harness.app_env(url, API_THROTTLE_USER="1000000/minute")
@@ -514,7 +518,7 @@ def run_counts(db: str, size: int, options: argparse.Namespace) -> dict:
     from django.test import Client
 
     from articles import imports, services
-    from articles.models import Article, Corpus, Role
+    from articles.models import Article, Assignment, Corpus, Role
 
     User = get_user_model()
     hashed = make_password(PASSWORD)
@@ -555,6 +559,20 @@ def run_counts(db: str, size: int, options: argparse.Namespace) -> dict:
     some = list(Article.objects.filter(corpus=corpus_obj).order_by("id")[:5])
     for article in some:
         services.article_submit(actor=anna, article=article, role=Role.ANNOTATOR)
+    ben = User.objects.create(username="ben", password=hashed)
+    services.membership_add(
+        actor=owner, corpus=corpus_obj, role=Role.OWNER, username="ben", new_role=Role.ANNOTATOR
+    )
+    started = time.perf_counter()
+    ids = list(
+        Article.objects.filter(corpus=corpus_obj).order_by("id").values_list("id", flat=True)
+    )
+    for first in range(0, len(ids), 5_000):
+        Assignment.objects.bulk_create(
+            Assignment(article_id=pk, annotator=ben, assigned_by=owner)
+            for pk in ids[first : first + 5_000]
+        )
+    assign_seconds = time.perf_counter() - started
 
     from django.db import connection, reset_queries
     from django.test.utils import CaptureQueriesContext
@@ -570,7 +588,8 @@ def run_counts(db: str, size: int, options: argparse.Namespace) -> dict:
         ),
     ]
     rows = []
-    for who in (owner, anna):
+    roles = {owner: "owner", anna: "blind annotator", ben: "annotator with every article open"}
+    for who, role in roles.items():
         client = Client(HTTP_HOST="127.0.0.1")
         client.force_login(who)
         for name, path in paths:
@@ -587,13 +606,19 @@ def run_counts(db: str, size: int, options: argparse.Namespace) -> dict:
             count = len(queries)
             rows.append(
                 {
-                    "endpoint": f"{name} as {'owner' if who == owner else 'blind annotator'}",
+                    "endpoint": f"{name} as {role}",
                     "ms": median_ms(call, options.repeat),
                     "queries": count,
                 }
             )
     assert Corpus.objects.filter(slug="counts").exists()
-    return {"db": db, "size": size, "import_s": import_seconds, "in_process": rows}
+    return {
+        "db": db,
+        "size": size,
+        "import_s": import_seconds,
+        "assign_s": assign_seconds,
+        "in_process": rows,
+    }
 
 
 def counts_main(options: argparse.Namespace) -> None:
@@ -618,7 +643,8 @@ def counts_main(options: argparse.Namespace) -> None:
                 results.append(result)
                 print(
                     f"{db} {size:,} articles{' (reference)' if root else ''}: import "
-                    f"{result['import_s']:.1f} s; load average after: {result['load']}",
+                    f"{result['import_s']:.1f} s; {result['size']:,} assignments "
+                    f"{result['assign_s']:.1f} s; load average after: {result['load']}",
                     flush=True,
                 )
     names = {"sqlite": "SQLite", "postgres": "PostgreSQL"}

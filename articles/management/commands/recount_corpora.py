@@ -13,7 +13,7 @@ from articles.models import Corpus
 
 
 class Command(BaseCommand):
-    help = "Recount the per-article and per-corpus counters from the rows, and repair them."
+    help = "Recount the counters (per article, corpus and member) from the rows, and repair them."
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("slugs", nargs="*", help="corpora to recount (default: every one)")
@@ -32,9 +32,10 @@ class Command(BaseCommand):
         differences = counters.recount(ids, repair=not check)
         slug_of = dict(Corpus.objects.values_list("pk", "slug"))
         for d in differences:
-            where = (
-                f"corpus {slug_of.get(d.key, d.key)}" if d.table == "corpus" else f"article {d.key}"
-            )
+            where = {
+                "corpus": f"corpus {slug_of.get(d.key, d.key)}",
+                "member": f"membership {d.key}",
+            }.get(d.table, f"article {d.key}")
             kept = "missing" if d.kept is None else d.kept
             self.stdout.write(f"{where}: {d.field} kept {kept}, counted {d.counted}")
         verb = "found" if check else "repaired"
