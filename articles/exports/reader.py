@@ -112,9 +112,11 @@ def read_articles(
         wrapper = connections[read_alias()]
         if SNAPSHOT_SHAREABLE.get() and wrapper.vendor == "postgresql":
             names.prepare(filters, parts)  # compiled here, once, and shared by both readers
+            # Smaller batches: more of them are in flight (each reader's, each handover's).
+            size, size_bytes = max(1, batch_size * 2 // 3), max(1, batch_bytes * 2 // 3)
             batches = _read_in_two(
                 wrapper,
-                lambda run: _plan_batches(corpus, filters, run, batch_size, batch_bytes),
+                lambda run: _plan_batches(corpus, filters, run, size, size_bytes),
                 lambda run, article_ids: _read_batch(filters, names, run, article_ids, parts),
             )
         else:
