@@ -207,3 +207,31 @@ def test_an_error_in_the_first_reader_is_raised_not_a_shorter_export(
         b"".join(exports.stream(spec))
     assert not _readers_alive()
     assert all(opened.closed for opened in second_connections)
+
+
+def test_the_queries_of_an_export_with_two_readers_do_not_grow_with_the_corpus(team):
+    """Counted on the export's connection, where the second reader logs its queries too."""
+    from django.test.utils import CaptureQueriesContext
+
+    from articles.models import Corpus, Membership, Topic
+    from tests.factories import UserFactory
+    from tests.test_exports import _grow
+
+    annotators = [UserFactory(username=f"q{i}") for i in range(3)]
+    counts = []
+    for slug, articles, claims in [("small", 1, 1), ("large", 60, 2)]:
+        corpus = Corpus.objects.create(slug=slug, name=slug, created_by=team.owner)
+        Membership.objects.create(corpus=corpus, user=team.owner, role="owner")
+        topic = Topic.objects.create(corpus=corpus, label="T")
+        _grow(corpus, annotators, topic, articles=articles, claims=claims)
+        spec = exports.parse_export_params(corpus, {"format": ["jsonl"]})
+        with CaptureQueriesContext(connection) as captured:
+            body = b"".join(exports.stream(spec))
+        assert body.count(b"\n") == articles
+        counts.append(len(captured))
+    # The export's transaction (BEGIN, COMMIT; on PostgreSQL its isolation level and the
+    # snapshot's export), then per batch the query that finds it and eight more; the small corpus
+    # is one batch, the large one two (the first batch holds 50 articles), and neither asks again
+    # (its last batch was not full).
+    per_export = 4 if TWO_READERS else 2
+    assert counts == [per_export + 9, per_export + 18]

@@ -1,8 +1,9 @@
 """The reader: the selected live articles, in batches, with everything hanging from them.
 
 A fixed number of queries per batch (never per row), each query's rows as plain tuples in one
-round trip (`sql.runner`), in a reader thread one batch ahead of the writer, so memory stays
-bounded by a few batches however large the corpus is. The writers get `ArticleRow`s (`rows`).
+round trip (`sql.runner`), in a reader thread one batch ahead of the writer (on PostgreSQL, two
+readers on two connections in one snapshot), so memory stays bounded by a few batches however
+large the corpus is. The writers get `ArticleRow`s (`rows`).
 """
 
 from __future__ import annotations
@@ -104,7 +105,10 @@ def read_articles(
     The queries run in a reader thread on this thread's own database connection (so in its
     transaction and snapshot), one batch ahead: while this thread assembles and writes a batch,
     the database works on the next one, on the other core. Nothing else uses the connection
-    until the reader has stopped, which it does when the export ends or is abandoned.
+    until the reader has stopped, which it does when the export ends or is abandoned. On
+    PostgreSQL, when the export has a transaction of its own (`SNAPSHOT_SHAREABLE`), a second
+    reader on a second connection in the same snapshot reads every other batch
+    (`_read_in_two`).
     """
     labels = _Labels()
     names = _Names()
