@@ -52,7 +52,17 @@ from .rows import (
     SpanEvidenceRow,
 )
 from .spec import PARTS
-from .sql import IdSlot, InIds, OctetLength, Prepared, as_iso, as_text, raw_runner, runner
+from .sql import (
+    Bound,
+    IdSlot,
+    InIds,
+    OctetLength,
+    Prepared,
+    as_iso,
+    as_text,
+    raw_runner,
+    runner,
+)
 
 # Told how many articles were just handed to the writer (a background export's progress).
 ARTICLES_WRITTEN: ContextVar[Callable[[int], None] | None] = ContextVar(
@@ -233,22 +243,20 @@ def _read_in_two(
     export's snapshot (PostgreSQL), and handed over in order.
 
     The first reader uses the export's connection: it plans the batches (one query each) and
-    reads the even ones. The second uses a connection of its own, which reads in the export's
-    snapshot (`pg_export_snapshot` / `SET TRANSACTION SNAPSHOT`: exactly the rows the first one
-    sees), and reads the odd ones. One reader's queries then run in the database, on the other
-    core, while the other reader's rows are loaded and this thread writes: through one
-    connection, the database and Python took turns. If the second connection cannot be opened
-    (the server's connection limit, say), the first reader reads every batch, as `_read_ahead`.
+    reads the even ones. When there is a second batch, it opens a second connection, which
+    reads in the export's snapshot (`pg_export_snapshot` / `SET TRANSACTION SNAPSHOT`: exactly
+    the rows the first one sees), and a second reader on it reads the odd ones. One reader's
+    queries then run in the database, on the other core, while the other reader's rows are
+    loaded and this thread writes: through one connection, the database and Python took turns.
+    An export of one batch opens no second connection; if the second connection is refused
+    (the server's connection limit, say), the first reader reads every batch.
     """
-    with wrapper.cursor() as cursor:
-        cursor.execute("SELECT pg_export_snapshot()")
-        (snapshot,) = cursor.fetchone()
     run = runner(wrapper)
     odd_batches: queue.Queue = queue.Queue()  # holds one or two: the first reader waits on its own
     handovers: tuple[queue.Queue, queue.Queue] = (queue.Queue(maxsize=1), queue.Queue(maxsize=1))
     stop = threading.Event()
-    second_known = threading.Event()  # set once the second connection is open, or failed to
     second_connection: list = []
+    second_thread: list[threading.Thread] = []
     errors: list[BaseException] = []
     finished, wake = object(), object()
 
@@ -267,6 +275,15 @@ def _read_in_two(
             with contextlib.suppress(queue.Full):
                 handover.put_nowait(wake)
 
+    def open_second() -> None:
+        (snapshot,) = run(Bound("SELECT pg_export_snapshot()", ()))[0]
+        try:
+            second_connection.append(_connect_in_snapshot(wrapper, snapshot))
+        except (psycopg.Error, OSError):
+            return
+        second_thread.append(threading.Thread(target=second, name="export-reader-2", daemon=True))
+        second_thread[0].start()
+
     def first() -> None:
         try:
             count = 0
@@ -275,7 +292,8 @@ def _read_in_two(
                     if not put(handovers[0], read(run, article_ids)):
                         return
                     continue
-                second_known.wait()
+                if count == 2:
+                    open_second()
                 if second_connection:
                     odd_batches.put(article_ids)
                 elif not put(handovers[1], read(run, article_ids)):
@@ -306,18 +324,9 @@ def _read_in_two(
             fail(error)
 
     wrapper.inc_thread_sharing()
-    threads = [threading.Thread(target=first, name="export-reader", daemon=True)]
-    threads[0].start()
+    first_thread = threading.Thread(target=first, name="export-reader", daemon=True)
+    first_thread.start()
     try:
-        try:  # while the first reader reads the first batch
-            second_connection.append(_connect_in_snapshot(wrapper, snapshot))
-        except (psycopg.Error, OSError):
-            pass
-        finally:
-            second_known.set()
-        if second_connection:
-            threads.append(threading.Thread(target=second, name="export-reader-2", daemon=True))
-            threads[1].start()
         number = 0
         while True:
             item = handovers[number % 2].get()
@@ -329,8 +338,8 @@ def _read_in_two(
             number += 1
     finally:
         stop.set()
-        second_known.set()
-        for thread in threads:
+        first_thread.join()  # then the second thread, if any, has been started
+        for thread in second_thread:
             thread.join()
         wrapper.dec_thread_sharing()
         for connection in second_connection:
