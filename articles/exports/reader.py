@@ -1,12 +1,14 @@
 """The reader: the selected live articles, in batches, with everything hanging from them.
 
 A fixed number of queries per batch (never per row), each query's rows as plain tuples in one
-round trip (`sql.runner`), in a reader thread one batch ahead of the writer, so memory stays
-bounded by a few batches however large the corpus is. The writers get `ArticleRow`s (`rows`).
+round trip (`sql.runner`), in a reader thread one batch ahead of the writer (on PostgreSQL, two
+readers on two connections in one snapshot), so memory stays bounded by a few batches however
+large the corpus is. The writers get `ArticleRow`s (`rows`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import json
 import queue
@@ -17,6 +19,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from operator import attrgetter
 
+import psycopg
 from django.contrib.auth import get_user_model
 from django.db import connections
 from django.db.models import BigIntegerField, F, Value
@@ -49,7 +52,17 @@ from .rows import (
     SpanEvidenceRow,
 )
 from .spec import PARTS
-from .sql import IdSlot, InIds, OctetLength, Prepared, as_iso, as_text, runner
+from .sql import (
+    Bound,
+    IdSlot,
+    InIds,
+    OctetLength,
+    Prepared,
+    as_iso,
+    as_text,
+    raw_runner,
+    runner,
+)
 
 # Told how many articles were just handed to the writer (a background export's progress).
 ARTICLES_WRITTEN: ContextVar[Callable[[int], None] | None] = ContextVar(
@@ -102,14 +115,30 @@ def read_articles(
     The queries run in a reader thread on this thread's own database connection (so in its
     transaction and snapshot), one batch ahead: while this thread assembles and writes a batch,
     the database works on the next one, on the other core. Nothing else uses the connection
-    until the reader has stopped, which it does when the export ends or is abandoned.
+    until the reader has stopped, which it does when the export ends or is abandoned. On
+    PostgreSQL, when the export has a transaction of its own (`SNAPSHOT_SHAREABLE`), a second
+    reader on a second connection in the same snapshot reads every other batch
+    (`_read_in_two`).
     """
     labels = _Labels()
     names = _Names()
     with collector_paused():
-        batches = _read_ahead(
-            lambda run: _read_batches(corpus, filters, names, run, parts, batch_size, batch_bytes)
-        )
+        wrapper = connections[read_alias()]
+        if SNAPSHOT_SHAREABLE.get() and wrapper.vendor == "postgresql":
+            names.prepare(filters, parts)  # compiled here, once, and shared by both readers
+            # Smaller batches: more of them are in flight (each reader's, each handover's).
+            size, size_bytes = max(1, batch_size * 2 // 3), max(1, batch_bytes * 2 // 3)
+            batches = _read_in_two(
+                wrapper,
+                lambda run: _plan_batches(corpus, filters, run, size, size_bytes),
+                lambda run, article_ids: _read_batch(filters, names, run, article_ids, parts),
+            )
+        else:
+            batches = _read_ahead(
+                lambda run: _read_batches(
+                    corpus, filters, names, run, parts, batch_size, batch_bytes
+                )
+            )
         for raw in batches:
             yield from _assemble(raw, labels, names)
             if (written := ARTICLES_WRITTEN.get()) is not None:
@@ -200,6 +229,137 @@ def _read_ahead(produce: Callable) -> Iterator[_RawBatch]:
         wrapper.dec_thread_sharing()
 
 
+# Set by `streaming.stream` while an export reads in a transaction of its own (REPEATABLE READ,
+# READ ONLY, nothing written in it): another connection may then read in the same snapshot.
+SNAPSHOT_SHAREABLE: ContextVar[bool] = ContextVar("snapshot_shareable", default=False)
+
+
+def _read_in_two(
+    wrapper,
+    plan: Callable[[Callable], Iterator[list[int]]],
+    read: Callable[[Callable, list[int]], _RawBatch],
+) -> Iterator[_RawBatch]:
+    """The batches `plan(run)` names, read by two reader threads on two connections in the
+    export's snapshot (PostgreSQL), and handed over in order.
+
+    The first reader uses the export's connection: it plans the batches (one query each) and
+    reads the even ones. When there is a second batch, it opens a second connection, which
+    reads in the export's snapshot (`pg_export_snapshot` / `SET TRANSACTION SNAPSHOT`: exactly
+    the rows the first one sees), and a second reader on it reads the odd ones. One reader's
+    queries then run in the database, on the other core, while the other reader's rows are
+    loaded and this thread writes: through one connection, the database and Python took turns.
+    An export of one batch opens no second connection; if the second connection is refused
+    (the server's connection limit, say), the first reader reads every batch.
+    """
+    run = runner(wrapper)
+    odd_batches: queue.Queue = queue.Queue()  # holds one or two: the first reader waits on its own
+    handovers: tuple[queue.Queue, queue.Queue] = (queue.Queue(maxsize=1), queue.Queue(maxsize=1))
+    stop = threading.Event()
+    second_connection: list = []
+    second_thread: list[threading.Thread] = []
+    errors: list[BaseException] = []
+    finished, wake = object(), object()
+
+    def put(handover: queue.Queue, item) -> bool:
+        while not stop.is_set():
+            try:
+                handover.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def fail(error: BaseException) -> None:
+        errors.append(error)  # raised by the consumer, wherever it waits
+        for handover in handovers:
+            with contextlib.suppress(queue.Full):
+                handover.put_nowait(wake)
+
+    def open_second() -> None:
+        (snapshot,) = run(Bound("SELECT pg_export_snapshot()", ()))[0]
+        try:
+            second_connection.append(_connect_in_snapshot(wrapper, snapshot))
+        except (psycopg.Error, OSError):
+            return
+        second_thread.append(threading.Thread(target=second, name="export-reader-2", daemon=True))
+        second_thread[0].start()
+
+    def first() -> None:
+        try:
+            count = 0
+            for count, article_ids in enumerate(plan(run), 1):
+                if count % 2:  # the first, third... batch: numbers 0, 2...
+                    if not put(handovers[0], read(run, article_ids)):
+                        return
+                    continue
+                if count == 2:
+                    open_second()
+                if second_connection:
+                    odd_batches.put(article_ids)
+                elif not put(handovers[1], read(run, article_ids)):
+                    return
+            if not second_connection:
+                put(handovers[count % 2], finished)
+            elif count % 2 == 0:
+                put(handovers[0], finished)
+        except BaseException as error:  # handed to the consumer, raised there
+            fail(error)
+        finally:
+            odd_batches.put(None)
+
+    def second() -> None:
+        try:
+            run_second = raw_runner(second_connection[0], wrapper)
+            while not stop.is_set():
+                try:
+                    article_ids = odd_batches.get(timeout=0.1)
+                except queue.Empty:
+                    continue
+                if article_ids is None:
+                    put(handovers[1], finished)
+                    return
+                if not put(handovers[1], read(run_second, article_ids)):
+                    return
+        except BaseException as error:
+            fail(error)
+
+    wrapper.inc_thread_sharing()
+    first_thread = threading.Thread(target=first, name="export-reader", daemon=True)
+    first_thread.start()
+    try:
+        number = 0
+        while True:
+            item = handovers[number % 2].get()
+            if errors:
+                raise errors[0]
+            if item is finished:
+                return
+            yield item
+            number += 1
+    finally:
+        stop.set()
+        first_thread.join()  # then the second thread, if any, has been started
+        for thread in second_thread:
+            thread.join()
+        wrapper.dec_thread_sharing()
+        for connection in second_connection:
+            connection.close()
+
+
+def _connect_in_snapshot(wrapper, snapshot: str):
+    """A new connection to `wrapper`'s database, in a read-only transaction that reads in the
+    exported `snapshot` (the export's own, valid while the export's transaction lasts)."""
+    connection = wrapper.Database.connect(**wrapper.get_connection_params(), autocommit=True)
+    try:
+        wrapper._configure_role(connection)  # OPTIONS["assume_role"], as Django's connections
+        connection.execute("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        connection.execute("SET TRANSACTION SNAPSHOT %s", (snapshot,))
+    except BaseException:
+        connection.close()
+        raise
+    return connection
+
+
 class _Names:
     """Usernames and topic labels by id, looked up once per export and kept.
 
@@ -214,12 +374,28 @@ class _Names:
         self.queries: _BatchQueries | None = None
         self._names_query: Prepared | None = None
 
+    def prepare(self, filters: ExportFilters, parts: frozenset[str]) -> None:
+        """Compile the export's queries now (else on its first batch)."""
+        if self.queries is None:
+            self.queries = _BatchQueries(filters, parts)
+        self._names()
+
     def resolve(self, run, claim_ids: list[int], user_ids: set, topic_ids: set) -> dict[int, dict]:
         """Learn the names not known yet; answer the groups of these claims (claim id ->
         `{"id", "label"}`), read in the same query: joined to every claim row, the group tables
         were hashed whole for every batch."""
         users = user_ids - self.users.keys()
         topics = topic_ids - self.topics.keys()
+        rows = run(self._names()(list(users), list(topics), claim_ids))
+        groups = {}
+        for table, key, name, group_id in rows:
+            if table == 2:
+                groups[key] = {"id": str(group_id), "label": name}
+            else:
+                (self.topics if table else self.users)[key] = name
+        return groups
+
+    def _names(self) -> Prepared:
         if self._names_query is None:
             nothing = Cast(Value(None), output_field=BigIntegerField())
             slots = IdSlot("users"), IdSlot("topics"), IdSlot("claims")
@@ -239,14 +415,7 @@ class _Names:
                 ),
                 *slots,
             )
-        rows = run(self._names_query(list(users), list(topics), claim_ids))
-        groups = {}
-        for table, key, name, group_id in rows:
-            if table == 2:
-                groups[key] = {"id": str(group_id), "label": name}
-            else:
-                (self.topics if table else self.users)[key] = name
-        return groups
+        return self._names_query
 
 
 @dataclass(slots=True)
@@ -277,6 +446,18 @@ def _read_batches(
     cursor), the articles, their claims, annotations, evidence, reviews, comments, relations,
     and the names these refer to. A batch closes at `batch_size` articles or once its texts
     reach `batch_bytes` bytes."""
+    for article_ids in _plan_batches(corpus, filters, run, batch_size, batch_bytes):
+        yield _read_batch(filters, names, run, article_ids, parts)
+
+
+def _plan_batches(
+    corpus: Corpus,
+    filters: ExportFilters,
+    run: Callable[[object], list[tuple]],
+    batch_size: int,
+    batch_bytes: int,
+) -> Iterator[list[int]]:
+    """The selected articles' ids, batch by batch: one query per batch (ids and text sizes)."""
     selected = filters.select_articles(Article.objects.alive().filter(corpus=corpus))
     last, limit = 0, min(batch_size, FIRST_BATCH)
     while True:
@@ -290,7 +471,7 @@ def _read_batches(
             if total >= batch_bytes:
                 break
         last = article_ids[-1]
-        yield _read_batch(filters, names, run, article_ids, parts)
+        yield article_ids
         if len(sizes) < limit and len(article_ids) == len(sizes):
             return  # that was the end: no need to ask again
         limit = batch_size

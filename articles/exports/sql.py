@@ -223,7 +223,12 @@ def runner(wrapper) -> Callable[[QuerySet | Bound], list[tuple]]:
     """
     if wrapper.vendor != "postgresql":
         return lambda query: _fetch(query, wrapper)
-    raw = wrapper.connection
+    return raw_runner(wrapper.connection, wrapper)
+
+
+def raw_runner(raw: psycopg.Connection, wrapper) -> Callable[[QuerySet | Bound], list[tuple]]:
+    """`runner` on a psycopg connection of `wrapper`'s database that Django does not manage
+    (the export's second reader): Django's errors, and the queries logged on `wrapper`."""
     composer = psycopg.ClientCursor(raw)
     encoding = raw.info.encoding
 

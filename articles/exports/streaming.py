@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator
 from django.db import connections, transaction
 
 from ..replica import reads_from
+from .reader import SNAPSHOT_SHAREABLE
 from .spec import ExportSpec
 
 CHUNK_BYTES = 64 * 1024
@@ -38,9 +39,19 @@ def stream(spec: ExportSpec) -> Iterator[bytes]:
     `spec.using` names (the primary, or the replica for a heavy read)."""
     connection = connections[spec.using]
     outermost = not connection.in_atomic_block
+    # The export's own transaction on the primary: the reader may share its snapshot with a
+    # second connection (a caller's transaction may hold writes that no other connection sees;
+    # a hot standby exports no snapshots).
+    shareable = outermost and connection.vendor == "postgresql" and spec.using == "default"
     with reads_from(spec.using), transaction.atomic(using=spec.using):
         if outermost and connection.vendor == "postgresql":
             # Must be the transaction's first statement; a nested block keeps its caller's level.
             with connection.cursor() as cursor:
                 cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-        yield from spec.format.writer(spec)
+        # Set again rather than reset: a generator's clean-up may run in another context.
+        before = SNAPSHOT_SHAREABLE.get()
+        SNAPSHOT_SHAREABLE.set(shareable)
+        try:
+            yield from spec.format.writer(spec)
+        finally:
+            SNAPSHOT_SHAREABLE.set(before)
