@@ -29,6 +29,7 @@ again. A change that still makes the write fail (say, a topic deleted meanwhile)
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from dataclasses import fields as dataclass_fields
@@ -233,12 +234,16 @@ class ImportContext:
         self.annotator_ids: dict[str, int] = {}
         # Topic labels as given -> as cleaned, once validate_topic_label accepted them.
         self.topic_labels: dict[str, str] = {}
+        # Held around each use of the connection: the planner looks members up in a thread
+        # while the writer writes (see ahead.py).
+        self.database = threading.Lock()
 
     def load_members(self, usernames: Iterable[Any]) -> None:
         """Look up, in one query, the memberships of the usernames not seen yet."""
         wanted = {n for n in usernames if isinstance(n, str) and n not in self._looked_up}
         if wanted:
-            found = validators.corpus_members(self.corpus.pk, wanted)
+            with self.database:
+                found = validators.corpus_members(self.corpus.pk, wanted)
             self.members.update(found)
             self._looked_up |= wanted
             minimum = rank(Role.ANNOTATOR)
@@ -380,6 +385,13 @@ class Writer:
         self.assignments = 0  # rows written, for the statistics refresh (not in the result)
         self.groups: dict[str, ClaimGroup] = {}
         self.topic_ids: dict[str, int] = {}
+        # PostgreSQL: the new rows' foreign keys checked once per chunk, not once per row (the
+        # counting triggers, which stand aside with them, are deferred then).
+        self.foreign_keys = (
+            rows.ForeignKeys()
+            if created is not None and connection.vendor == "postgresql"
+            else None
+        )
 
     def _topic(self, label: str | None) -> Topic | None:
         if label is None:
@@ -462,7 +474,11 @@ class Writer:
         if not plans:
             return
         corpus, actor = self.context.corpus, self.context.actor
-        insert = rows.insert_rows
+        foreign_keys = self.foreign_keys
+
+        def insert(model, fields, values):
+            return rows.insert_rows(model, fields, values, foreign_keys=foreign_keys)
+
         article_ids = insert(
             Article,
             ("corpus_id", "created_by_id", "text_sha256", *ARTICLE_COLUMNS),
@@ -597,6 +613,8 @@ class Writer:
                 for article_id, annotator_id in sorted(submitted)
             ],
         )
+        if foreign_keys is not None:
+            foreign_keys.check()
         if self.created is not None:
             self.created += article_ids
         result = self.result
@@ -674,6 +692,7 @@ def import_upload(
     docx, or None) is what the name or content type suggests; the content decides (see sniff).
     `title` names a single article (text, Markdown, HTML, PDF, Word); the others ignore it."""
     from . import brat, jsonl, pdf, sniff, text, word
+    from .ahead import planned_ahead
 
     ensure(role, Action.IMPORT)
     try:
@@ -689,15 +708,22 @@ def import_upload(
         # the rows), none in cycles: the cyclic collector, which walks every live object each
         # few collections, only cost time (see exports.reader.collector_paused).
         with collector_paused(), transaction.atomic():
+            postgresql = connection.vendor == "postgresql"
+            if postgresql:
+                # The foreign keys checked as each chunk is written, while the next one is
+                # planned, rather than all of them at the end (see ahead.py).
+                with connection.cursor() as cursor:
+                    cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
             context = ImportContext(actor=actor, corpus=corpus)
             with counters.deferred() as created:
                 writer = Writer(context, created=created)
                 plans: Iterator[list[PlannedArticle]] = planner(
                     context, file, name=name, title=title, kind=kind, errors=errors
                 )
-                for chunk in plans:
+                for chunk in planned_ahead(plans):
                     if not errors:
-                        writer.write(chunk)
+                        with context.database:
+                            writer.write(chunk)
                 if errors:
                     raise errors.fail()
             if writer.result.articles == 0:
@@ -712,10 +738,12 @@ def import_upload(
             # Once committed, the planner's statistics of the tables the import grew are
             # refreshed (see db_statistics: the database may never do it by itself).
             transaction.on_commit(lambda: db_statistics.refresh(writer.rows_written()))
-            if connection.vendor == "postgresql":
-                # Check the deferred foreign keys now, inside the try, rather than at a commit
-                # that may belong to the caller's transaction (the page imports several files).
-                connection.check_constraints()
+            if postgresql:
+                # Checked already, inside the try (not at a commit that may belong to the
+                # caller's transaction: the page imports several files); deferred again, as
+                # Django's foreign keys are (a rollback of the import restores that itself).
+                with connection.cursor() as cursor:
+                    cursor.execute("SET CONSTRAINTS ALL DEFERRED")
     except IntegrityError:
         raise ImportFailed(
             [
