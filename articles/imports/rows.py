@@ -25,6 +25,7 @@ from typing import Any
 import orjson
 from django.db import IntegrityError, connection, models
 from django.utils import timezone
+from psycopg.types.json import set_json_dumps
 
 Convert = Callable[[Any], Any]
 
@@ -33,6 +34,47 @@ def _json(value: Any) -> str | None:
     if value is None:
         return None
     return "[]" if value == [] else json.dumps(value)
+
+
+def _json_text(value: Any) -> str:
+    return "[]" if value == [] else json.dumps(value)
+
+
+def _as_it_is(field: models.Field) -> Convert | None:
+    return None
+
+
+# The PostgreSQL types of Django's columns that binary COPY writes from plain Python values.
+_BINARY_TYPES = {
+    "bigint": "int8",
+    "integer": "int4",
+    "smallint": "int2",
+    "text": "text",
+    "jsonb": "jsonb",
+    "timestamp with time zone": "timestamptz",
+    "date": "date",
+    "double precision": "float8",
+    "boolean": "bool",
+}
+
+
+def _binary_types(fields: Sequence[models.Field]) -> list[str] | None:
+    """The binary COPY type of each column, or None if one has no entry (then COPY as text)."""
+    types = []
+    for field in fields:
+        if isinstance(field, models.ForeignKey):
+            kind = field.rel_db_type(connection)
+        else:
+            kind = field.db_type(connection)
+        if kind is None:
+            return None
+        if kind.startswith("varchar("):
+            types.append("varchar")
+        elif kind in _BINARY_TYPES:
+            types.append(_BINARY_TYPES[kind])
+        else:
+            return None
+    return types
 
 
 def _converter(field: models.Field) -> Convert | None:
@@ -82,13 +124,17 @@ def insert_rows(
         return _bulk_create(model, fields, rows)
     now = timezone.now()
     rest = [f for f in opts.concrete_fields if not f.primary_key and f.attname not in fields]
+    # PostgreSQL: binary COPY where every column's type has a binary form psycopg writes from
+    # the Python value as it is (nothing to escape; JSON as Python values, dumped by psycopg).
+    binary = _binary_types([pk, *given, *rest]) if connection.vendor == "postgresql" else None
+    converter = _converter if binary is None else _as_it_is
     constants = []
     for field in rest:
         stamped = getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False)
         value = now if stamped else field.get_default()
-        convert = _converter(field)
+        convert = converter(field)
         constants.append(value if convert is None else convert(value))
-    conversions = [(i, fn) for i, f in enumerate(given) if (fn := _converter(f)) is not None]
+    conversions = [(i, fn) for i, f in enumerate(given) if (fn := converter(f)) is not None]
     ids = _reserve_ids(opts.db_table, str(pk.column), len(rows))
     tail = tuple(constants)
     # PostgreSQL: whole rows for COPY; SQLite: the varying values (the constants are parameters).
@@ -112,9 +158,17 @@ def insert_rows(
             )
             if unchecked:
                 cursor.execute(_REPLICA, ["replica"])
-            with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
-                for row in values:
-                    copy.write_row(row)
+            if binary is None:
+                with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+                    for row in values:
+                        copy.write_row(row)
+            else:
+                raw = cursor.cursor
+                set_json_dumps(_json_text, raw)  # this cursor's JSON: as _json writes it
+                with raw.copy(f"COPY {table} ({columns}) FROM STDIN (FORMAT BINARY)") as copy:
+                    copy.set_types(binary)
+                    for row in values:
+                        copy.write_row(row)
             if unchecked:
                 cursor.execute(_REPLICA, ["origin"])
         else:
@@ -258,10 +312,7 @@ class ForeignKeys:
         for field in keys:
             index = fields.index(field)
             parent = field.related_model
-            if index < given:
-                values = {row[index] for row in rows}
-            else:
-                values = {tail[index - given]}
+            values = {row[index] for row in rows} if index < given else {tail[index - given]}
             values.discard(None)
             self.wanted[parent] |= values
         self.written[model].update(ids)
