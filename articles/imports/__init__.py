@@ -475,9 +475,27 @@ class Writer:
             return
         corpus, actor = self.context.corpus, self.context.actor
         foreign_keys = self.foreign_keys
+        planned_claims = [c for plan in plans for c in plan.claims]
+        planned_annotations = [a for c in planned_claims for a in c.annotations]
+        # The topics first (a missing one is created, through the ORM), then the ids of the
+        # chunk's articles, claims and annotations in one query, then the rows one COPY after
+        # another: as few round trips as can be (see rows.reserve_ids).
+        topic_id = self._topic_id
+        for label in {a.topic for a in planned_annotations} | {
+            c.review.topic for c in planned_claims if c.review is not None
+        }:
+            topic_id(label)
+        reserved = rows.reserve_ids(
+            [
+                (Article, len(plans)),
+                (Claim, len(planned_claims)),
+                (Annotation, len(planned_annotations)),
+            ],
+            foreign_keys=foreign_keys,
+        )
 
-        def insert(model, fields, values):
-            return rows.insert_rows(model, fields, values, foreign_keys=foreign_keys)
+        def insert(model, fields, values, ids=None):
+            return rows.insert_rows(model, fields, values, ids=ids, foreign_keys=foreign_keys)
 
         article_ids = insert(
             Article,
@@ -491,8 +509,8 @@ class Writer:
                 )
                 for plan in plans
             ],
+            reserved[0],
         )
-        planned_claims = [c for plan in plans for c in plan.claims]
         claim_ids = insert(
             Claim,
             CLAIM_COLUMNS,
@@ -511,9 +529,8 @@ class Writer:
                 for article_id, plan in zip(article_ids, plans, strict=True)
                 for c in plan.claims
             ],
+            reserved[1],
         )
-        self._join_groups(claim_ids, planned_claims)
-        topic_id = self._topic_id
         annotation_ids = insert(
             Annotation,
             ANNOTATION_COLUMNS,
@@ -531,8 +548,8 @@ class Writer:
                 for claim_id, c in zip(claim_ids, planned_claims, strict=True)
                 for a in c.annotations
             ],
+            reserved[2],
         )
-        planned_annotations = [a for c in planned_claims for a in c.annotations]
         evidence = [
             (
                 annotation_id,
@@ -574,25 +591,6 @@ class Writer:
                 for source, target, kind, created_by_id in plan.relations
             ]
         insert(Relation, ("source_claim_id", "target_claim_id", "kind", "created_by_id"), relations)
-        suggestions = [
-            Suggestion(
-                article_id=article_id,
-                start=item.span.start,
-                end=item.span.end,
-                exact=item.span.exact,
-                prefix=item.span.prefix,
-                suffix=item.span.suffix,
-                model=model,
-                topic=self._topic(None if item.topic is None else str(item.topic)),
-                stance=item.stance,
-                labels=item.labels,
-                score=item.score,
-                created_by=actor,
-            )
-            for article_id, plan in zip(article_ids, plans, strict=True)
-            for model, item in plan.suggestions
-        ]
-        Suggestion.objects.bulk_create(suggestions, batch_size=1000)
         # Blind mode and progress read assignments: an annotator whose imported work on an
         # article is submitted has submitted that article (the articles are new: no assignment
         # exists yet).
@@ -615,6 +613,27 @@ class Writer:
         )
         if foreign_keys is not None:
             foreign_keys.check()
+        # Through the ORM, with the database's own checks (rare parts of a line).
+        self._join_groups(claim_ids, planned_claims)
+        suggestions = [
+            Suggestion(
+                article_id=article_id,
+                start=item.span.start,
+                end=item.span.end,
+                exact=item.span.exact,
+                prefix=item.span.prefix,
+                suffix=item.span.suffix,
+                model=model,
+                topic=self._topic(None if item.topic is None else str(item.topic)),
+                stance=item.stance,
+                labels=item.labels,
+                score=item.score,
+                created_by=actor,
+            )
+            for article_id, plan in zip(article_ids, plans, strict=True)
+            for model, item in plan.suggestions
+        ]
+        Suggestion.objects.bulk_create(suggestions, batch_size=1000)
         if self.created is not None:
             self.created += article_ids
         result = self.result

@@ -99,6 +99,7 @@ def insert_rows(
     fields: Sequence[str],
     rows: Sequence[Sequence[Any]],
     *,
+    ids: list[int] | None = None,
     foreign_keys: ForeignKeys | None = None,
 ) -> list[int]:
     """INSERT new rows of `model` and return their ids, in the rows' order.
@@ -109,8 +110,9 @@ def insert_rows(
     auto_now and auto_now_add fields are set to the same now. The model's primary key must be
     an automatic integer. Other databases than PostgreSQL and SQLite: bulk_create.
 
-    With `foreign_keys` (PostgreSQL, where it can), the rows' foreign keys are not checked one
-    by one: `foreign_keys` notes them, and its `check()` checks them all at once (see there).
+    `ids`: the rows' ids, reserved already (reserve_ids); else drawn here. With `foreign_keys`
+    (PostgreSQL, where it can), the rows' foreign keys are not checked one by one:
+    `foreign_keys` notes them, and its `check()` checks them all at once (see there).
     """
     if not rows:
         return []
@@ -135,7 +137,9 @@ def insert_rows(
         convert = converter(field)
         constants.append(value if convert is None else convert(value))
     conversions = [(i, fn) for i, f in enumerate(given) if (fn := converter(f)) is not None]
-    ids = _reserve_ids(opts.db_table, str(pk.column), len(rows))
+    if ids is None:
+        [ids] = reserve_ids([(model, len(rows))])
+    assert len(ids) == len(rows), "an id for each row"
     tail = tuple(constants)
     # PostgreSQL: whole rows for COPY; SQLite: the varying values (the constants are parameters).
     last = tail if connection.vendor == "postgresql" else ()
@@ -153,11 +157,8 @@ def insert_rows(
     table = quote(opts.db_table)
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            unchecked = foreign_keys is not None and foreign_keys.take(
-                model, [*given, *rest], rows, tail, ids
-            )
-            if unchecked:
-                cursor.execute(_REPLICA, ["replica"])
+            if foreign_keys is not None:
+                foreign_keys.take(cursor, model, [*given, *rest], rows, tail, ids)
             if binary is None:
                 with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
                     for row in values:
@@ -169,8 +170,6 @@ def insert_rows(
                     copy.set_types(binary)
                     for row in values:
                         copy.write_row(row)
-            if unchecked:
-                cursor.execute(_REPLICA, ["origin"])
         else:
             _sqlite_insert(cursor, table, columns_of, list(values), tail)
     return ids
@@ -224,20 +223,48 @@ def _bulk_create(
     return [obj.pk for obj in objs]
 
 
-def _reserve_ids(table: str, column: str, n: int) -> list[int]:
+def reserve_ids(
+    wanted: Sequence[tuple[type[models.Model], int]], *, foreign_keys: ForeignKeys | None = None
+) -> list[list[int]]:
+    """New ids for `n` rows of each (model, n), in one query on PostgreSQL (each round trip
+    waits its turn for the GIL while the planner thread works). With `foreign_keys`, the same
+    query pauses the per-row checks for the rows written next (ForeignKeys.pause)."""
+    tables = [(m._meta.db_table, str(m._meta.pk.column), n) for m, n in wanted]  # type: ignore[union-attr]
+    if connection.vendor != "postgresql":
+        return [_sqlite_ids(table, column, n) for table, column, n in tables]
+    # Per model, one array back: the first and last id, then all of them only when another
+    # writer took ids from the sequence meanwhile, so that they do not follow one another (the
+    # sequence looked up once, in a subquery, not once per row).
+    one = (
+        "(SELECT ARRAY[min(v), max(v)] || CASE WHEN max(v) - min(v) + 1 = count(*) "
+        "THEN '{}'::bigint[] ELSE array_agg(v ORDER BY v) END FROM (SELECT nextval((SELECT "
+        "pg_get_serial_sequence(%s, %s))) AS v FROM generate_series(1, %s)) AS reserved)"
+    )
+    counted = [(table, column, n) for table, column, n in tables if n > 0]
+    pause = foreign_keys is not None and foreign_keys.enabled and not foreign_keys.paused
+    parts = [one] * len(counted) + ([_PAUSE] if pause else [])
+    if not parts:
+        return [[] for _ in tables]
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            # One row back: the first and last id, and all of them only when another writer
-            # took ids from the sequence meanwhile, so that they do not follow one another.
-            cursor.execute(
-                # (The sequence looked up once, in a subquery, not once per row.)
-                "SELECT min(v), max(v), CASE WHEN max(v) - min(v) + 1 = count(*) THEN NULL "
-                "ELSE array_agg(v ORDER BY v) END FROM (SELECT nextval((SELECT "
-                "pg_get_serial_sequence(%s, %s))) AS v FROM generate_series(1, %s)) AS reserved",
-                [table, column, n],
-            )
-            first, last, scattered = cursor.fetchone()
-            return list(scattered) if scattered is not None else list(range(first, last + 1))
+        cursor.execute("SELECT " + ", ".join(parts), [value for row in counted for value in row])
+        found = list(cursor.fetchone())
+    if pause:
+        assert foreign_keys is not None
+        foreign_keys.paused = True
+    out = []
+    for _, _, n in tables:
+        if n == 0:
+            out.append([])
+            continue
+        first, last, *scattered = found.pop(0)
+        out.append(scattered or list(range(first, last + 1)))
+    return out
+
+
+def _sqlite_ids(table: str, column: str, n: int) -> list[int]:
+    if n == 0:
+        return []
+    with connection.cursor() as cursor:
         cursor.execute("SELECT seq FROM sqlite_sequence WHERE name = %s", [table])
         found = cursor.fetchone()
         quote = connection.ops.quote_name
@@ -248,9 +275,10 @@ def _reserve_ids(table: str, column: str, n: int) -> list[int]:
 
 # --- Foreign keys checked per batch (PostgreSQL) ----------------------------------------------
 
-# For one statement: PostgreSQL fires no trigger, its foreign-key checks included, while this is
-# `replica` (local to the transaction; a rollback to a savepoint before it restores it too).
-_REPLICA = "SELECT set_config('session_replication_role', %s, true)"
+# PostgreSQL fires no trigger, its foreign-key checks included, while this is `replica` (local
+# to the transaction; a rollback to a savepoint before it was set restores it too).
+_PAUSE = "set_config('session_replication_role', 'replica', true)"
+_RESUME = "set_config('session_replication_role', 'origin', true)"
 _allowed: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
@@ -291,23 +319,31 @@ class ForeignKeys:
 
     def __init__(self) -> None:
         self.enabled = _may_pause_triggers()
+        self.paused = False  # the triggers standing aside now
         self.written: defaultdict[type[models.Model], set[Any]] = defaultdict(set)
         self.wanted: defaultdict[type[models.Model], set[Any]] = defaultdict(set)
         self.locked: defaultdict[type[models.Model], set[Any]] = defaultdict(set)
 
     def take(
         self,
+        cursor,
         model: type[models.Model],
         fields: Sequence[models.Field],
         rows: Sequence[Sequence[Any]],
         tail: Sequence[Any],
         ids: Sequence[Any],
-    ) -> bool:
-        """Note the foreign keys of rows about to be written unchecked; False (nothing noted):
-        let the database check them."""
+    ) -> None:
+        """Before rows are written: note their foreign keys, to be checked by `check()`, and
+        pause the per-row checks; or, for a model this cannot check, let them run."""
         keys = _keys(model)
         if not self.enabled or keys is None:
-            return False
+            if self.paused:
+                cursor.execute(f"SELECT {_RESUME}")
+                self.paused = False
+            return
+        if not self.paused:
+            cursor.execute(f"SELECT {_PAUSE}")
+            self.paused = True
         given = len(fields) - len(tail)
         for field in keys:
             index = fields.index(field)
@@ -316,32 +352,41 @@ class ForeignKeys:
             values.discard(None)
             self.wanted[parent] |= values
         self.written[model].update(ids)
-        return True
 
     def check(self) -> None:
-        """Check (and lock) what the rows written since the last check point at."""
+        """Check (and lock) what the rows written since the last check point at, and let the
+        per-row checks run again; one query."""
+        quote = connection.ops.quote_name
+        parents, parts, params = [], [], []
         for parent, values in self.wanted.items():
             outside = values - self.written[parent] - self.locked[parent]
-            if not outside:
-                continue
-            opts = parent._meta
-            quote = connection.ops.quote_name
-            pk = quote(str(opts.pk.column))  # type: ignore[union-attr]
-            with connection.cursor() as cursor:
-                cursor.execute(
-                    f"SELECT {pk} FROM {quote(opts.db_table)} "  # noqa: S608 (names quoted)
-                    f"WHERE {pk} = ANY(%s) FOR KEY SHARE",
-                    [sorted(outside)],
+            if outside:
+                opts = parent._meta
+                pk = quote(str(opts.pk.column))  # type: ignore[union-attr]
+                parents.append((parent, outside))
+                parts.append(
+                    f"ARRAY(SELECT {pk} FROM {quote(opts.db_table)} "  # noqa: S608 (quoted)
+                    f"WHERE {pk} = ANY(%s) FOR KEY SHARE)"
                 )
-                found = {value for (value,) in cursor.fetchall()}
-            missing = outside - found
+                params.append(sorted(outside))
+        self.wanted.clear()
+        if self.paused:
+            parts.append(_RESUME)
+            self.paused = False
+        if not parts:
+            return
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT " + ", ".join(parts), params)
+            found = cursor.fetchone()
+        for (parent, outside), locked in zip(parents, found, strict=False):
+            missing = outside.difference(locked)
             if missing:
+                opts = parent._meta
                 raise IntegrityError(
                     f"{opts.db_table}: no row with {opts.pk.attname} "  # type: ignore[union-attr]
                     f"{', '.join(map(str, sorted(missing)[:5]))}, which new rows point at."
                 )
-            self.locked[parent] |= found
-        self.wanted.clear()
+            self.locked[parent].update(locked)
 
 
 _keys_of: dict[type[models.Model], tuple[models.ForeignKey, ...] | None] = {}
