@@ -559,7 +559,7 @@ _SQLITE_INSERTS = (
 
 class NewArticles(list):
     """The ids of the new articles a deferred() block created (a list, as it always was); the
-    block may count some of them itself, as it writes them (`count`), which spares the count
+    block may count some of them itself, as it writes them (`add_counted`), which spares the count
     from their rows at the end, the last thing an import waits for."""
 
     def __init__(self) -> None:
@@ -567,7 +567,7 @@ class NewArticles(list):
         self.counted: set[int] = set()
         self.corpora: dict[int, list[int]] = {}  # corpus id: [articles, *FIELDS], added up
 
-    def count(self, counted: list[tuple[int, int, tuple[int, ...]]]) -> None:
+    def add_counted(self, counted: list[tuple[int, int, tuple[int, ...]]]) -> None:
         """Write the counter rows of new articles, each (article id, corpus id, its FIELDS'
         values as counted by the writer from the rows it wrote); their corpora's counters are
         added to when the block ends. One statement."""
@@ -604,7 +604,7 @@ def deferred() -> Iterator[list[int]]:
     triggers stand aside while the block runs, and the block appends to the list it is given the
     id of every article it creates. On leaving, those articles' counters are counted from their
     rows, one statement for the article rows and one for their corpora (the block may instead
-    count articles itself as it writes them: NewArticles.count), and the triggers count
+    count articles itself as it writes them: NewArticles.add_counted), and the triggers count
     again. The block may write only the new articles and rows that point into them (claims,
     annotations, reviews, assignments...): any other write to a counted table inside it would
     go uncounted.

@@ -639,7 +639,7 @@ class Writer:
             assigned: dict[int, int] = {}
             for article_id, _ in submitted:
                 assigned[article_id] = assigned.get(article_id, 0) + 1
-            self.created.count(
+            self.created.add_counted(
                 [
                     (
                         article_id,

@@ -89,7 +89,7 @@ def planned_ahead(plans: Iterator[T], *, alias: str = DEFAULT_DB_ALIAS) -> Itera
                 return
             if isinstance(item, BaseException):
                 raise item
-            yield item  # type: ignore[misc]
+            yield item
     finally:
         stop.set()
         thread.join()

@@ -229,7 +229,7 @@ def reserve_ids(
     """New ids for `n` rows of each (model, n), in one query on PostgreSQL (each round trip
     waits its turn for the GIL while the planner thread works). With `foreign_keys`, the same
     query pauses the per-row checks for the rows written next (ForeignKeys.pause)."""
-    tables = [(m._meta.db_table, str(m._meta.pk.column), n) for m, n in wanted]  # type: ignore[union-attr]
+    tables = [(m._meta.db_table, str(m._meta.pk.column), n) for m, n in wanted]
     if connection.vendor != "postgresql":
         return [_sqlite_ids(table, column, n) for table, column, n in tables]
     # Per model, one array back: the first and last id, then all of them only when another
@@ -251,7 +251,7 @@ def reserve_ids(
     if pause:
         assert foreign_keys is not None
         foreign_keys.paused = True
-    out = []
+    out: list[list[int]] = []
     for _, _, n in tables:
         if n == 0:
             out.append([])
@@ -290,7 +290,7 @@ def _may_pause_triggers() -> bool:
         return False
     if raw not in _allowed:
         with connection.cursor() as cursor:
-            if connection.pg_version >= 150000:
+            if getattr(connection, "pg_version", 0) >= 150000:
                 cursor.execute("SELECT has_parameter_privilege('session_replication_role', 'SET')")
             else:
                 cursor.execute("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")
@@ -362,7 +362,7 @@ class ForeignKeys:
             outside = values - self.written[parent] - self.locked[parent]
             if outside:
                 opts = parent._meta
-                pk = quote(str(opts.pk.column))  # type: ignore[union-attr]
+                pk = quote(str(opts.pk.column))
                 parents.append((parent, outside))
                 parts.append(
                     f"ARRAY(SELECT {pk} FROM {quote(opts.db_table)} "  # noqa: S608 (quoted)
@@ -383,7 +383,7 @@ class ForeignKeys:
             if missing:
                 opts = parent._meta
                 raise IntegrityError(
-                    f"{opts.db_table}: no row with {opts.pk.attname} "  # type: ignore[union-attr]
+                    f"{opts.db_table}: no row with {opts.pk.attname} "
                     f"{', '.join(map(str, sorted(missing)[:5]))}, which new rows point at."
                 )
             self.locked[parent].update(locked)
@@ -399,7 +399,7 @@ def _keys(model: type[models.Model]) -> tuple[models.ForeignKey, ...] | None:
         keys = tuple(
             field
             for field in model._meta.concrete_fields
-            if isinstance(field, models.ForeignKey) and field.db_constraint
+            if isinstance(field, models.ForeignKey) and getattr(field, "db_constraint", True)
         )
         plain = all(field.target_field == field.related_model._meta.pk for field in keys)
         _keys_of[model] = keys if plain else None
