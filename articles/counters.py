@@ -557,54 +557,12 @@ _SQLITE_INSERTS = (
 )
 
 
-class NewArticles(list):
-    """The ids of the new articles a deferred() block created (a list, as it always was); the
-    block may count some of them itself, as it writes them (`add_counted`), which spares the count
-    from their rows at the end, the last thing an import waits for."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.counted: set[int] = set()
-        self.corpora: dict[int, list[int]] = {}  # corpus id: [articles, *FIELDS], added up
-
-    def add_counted(self, counted: list[tuple[int, int, tuple[int, ...]]]) -> None:
-        """Write the counter rows of new articles, each (article id, corpus id, its FIELDS'
-        values as counted by the writer from the rows it wrote); their corpora's counters are
-        added to when the block ends. One statement."""
-        if not counted:
-            return
-        rows = [(article_id, *values) for article_id, _, values in counted]
-        columns = ", ".join(("article_id", *FIELDS))
-        with connection.cursor() as cursor:
-            if connection.vendor == "postgresql":
-                arrays = ", ".join(
-                    "%s::bigint[]" if i == 0 else "%s::int[]" for i in range(len(FIELDS) + 1)
-                )
-                cursor.execute(
-                    f"INSERT INTO {AC} ({columns}) SELECT * FROM unnest({arrays})",
-                    [list(column) for column in zip(*rows, strict=True)],
-                )
-            else:
-                picks = ", ".join(f"json_extract(value, '$[{i}]')" for i in range(len(FIELDS) + 1))
-                cursor.execute(
-                    f"INSERT INTO {AC} ({columns}) SELECT {picks} FROM json_each(%s)",
-                    [json.dumps(rows)],
-                )
-        for article_id, corpus_id, values in counted:
-            self.counted.add(article_id)
-            totals = self.corpora.setdefault(corpus_id, [0] * (len(FIELDS) + 1))
-            totals[0] += 1
-            for i, value in enumerate(values, start=1):
-                totals[i] += value
-
-
 @contextmanager
 def deferred() -> Iterator[list[int]]:
     """Inside a transaction, for a bulk writer of *new* articles (the import): the counting
     triggers stand aside while the block runs, and the block appends to the list it is given the
     id of every article it creates. On leaving, those articles' counters are counted from their
-    rows, one statement for the article rows and one for their corpora (the block may instead
-    count articles itself as it writes them: NewArticles.add_counted), and the triggers count
+    rows, one statement for the article rows and one for their corpora, and the triggers count
     again. The block may write only the new articles and rows that point into them (claims,
     annotations, reviews, assignments...): any other write to a counted table inside it would
     go uncounted.
@@ -639,14 +597,10 @@ def deferred() -> Iterator[list[int]]:
             dropped = {name for (name,) in cursor.fetchall()}
             for name in sorted(dropped):
                 cursor.execute(f"DROP TRIGGER {name}")
-        created = NewArticles()
+        created: list[int] = []
         yield created
-        uncounted = [pk for pk in created if pk not in created.counted]
-        if uncounted:
-            _count_new_articles(cursor, uncounted)
-        for corpus_id, totals in created.corpora.items():
-            sums = ", ".join(f"{name} = {name} + %s" for name in ("articles", *FIELDS))
-            cursor.execute(f"UPDATE {CC} SET {sums} WHERE corpus_id = %s", [*totals, corpus_id])
+        if created:
+            _count_new_articles(cursor, created)
         if vendor == "postgresql":
             cursor.execute("SELECT set_config(%s, %s, true)", [DEFERRED_SETTING, before])
         else:

@@ -634,28 +634,6 @@ class Writer:
             for model, item in plan.suggestions
         ]
         Suggestion.objects.bulk_create(suggestions, batch_size=1000)
-        if isinstance(self.created, counters.NewArticles):
-            # Counted from what was just written (the claims are live, the articles new).
-            assigned: dict[int, int] = {}
-            for article_id, _ in submitted:
-                assigned[article_id] = assigned.get(article_id, 0) + 1
-            self.created.add_counted(
-                [
-                    (
-                        article_id,
-                        corpus.pk,
-                        (
-                            len(plan.claims),
-                            sum(len(c.annotations) for c in plan.claims),
-                            sum(c.review is not None for c in plan.claims),
-                            sum(bool(c.annotations) for c in plan.claims),
-                            assigned.get(article_id, 0),
-                            assigned.get(article_id, 0),
-                        ),
-                    )
-                    for article_id, plan in zip(article_ids, plans, strict=True)
-                ]
-            )
         if self.created is not None:
             self.created += article_ids
         result = self.result
