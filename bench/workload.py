@@ -281,6 +281,23 @@ def run_one(db: str, options: argparse.Namespace) -> dict:
         rows.append(("the same import with 20 spans per document", seconds, "s"))
         if options.imports_only:
             result["rows"], result["in_process"], result["plans"] = rows, [], {}
+            if options.profile:
+                from articles import imports
+
+                slug = "profiled"
+                corpus_obj = services.corpus_create(
+                    actor=owner, name=slug, slug=slug, topics=[{"label": topic}]
+                )
+                # (The calling thread's share: the planner's thread is not profiled.)
+                result["profile_import"] = profile(
+                    lambda: imports.import_file(
+                        actor=owner,
+                        corpus=corpus_obj,
+                        role=Role.OWNER,
+                        name="p.jsonl",
+                        data=with_spans,
+                    )
+                )
             return result
 
         # Spans through the API, on the articles of corpus "api" (imported without spans).

@@ -29,6 +29,7 @@ again. A change that still makes the write fail (say, a topic deleted meanwhile)
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from dataclasses import fields as dataclass_fields
@@ -233,12 +234,16 @@ class ImportContext:
         self.annotator_ids: dict[str, int] = {}
         # Topic labels as given -> as cleaned, once validate_topic_label accepted them.
         self.topic_labels: dict[str, str] = {}
+        # Held around each use of the connection: the planner looks members up in a thread
+        # while the writer writes (see ahead.py).
+        self.database = threading.Lock()
 
     def load_members(self, usernames: Iterable[Any]) -> None:
         """Look up, in one query, the memberships of the usernames not seen yet."""
         wanted = {n for n in usernames if isinstance(n, str) and n not in self._looked_up}
         if wanted:
-            found = validators.corpus_members(self.corpus.pk, wanted)
+            with self.database:
+                found = validators.corpus_members(self.corpus.pk, wanted)
             self.members.update(found)
             self._looked_up |= wanted
             minimum = rank(Role.ANNOTATOR)
@@ -380,6 +385,13 @@ class Writer:
         self.assignments = 0  # rows written, for the statistics refresh (not in the result)
         self.groups: dict[str, ClaimGroup] = {}
         self.topic_ids: dict[str, int] = {}
+        # PostgreSQL: the new rows' foreign keys checked once per chunk, not once per row (the
+        # counting triggers, which stand aside with them, are deferred then).
+        self.foreign_keys = (
+            rows.ForeignKeys()
+            if created is not None and connection.vendor == "postgresql"
+            else None
+        )
 
     def _topic(self, label: str | None) -> Topic | None:
         if label is None:
@@ -462,7 +474,29 @@ class Writer:
         if not plans:
             return
         corpus, actor = self.context.corpus, self.context.actor
-        insert = rows.insert_rows
+        foreign_keys = self.foreign_keys
+        planned_claims = [c for plan in plans for c in plan.claims]
+        planned_annotations = [a for c in planned_claims for a in c.annotations]
+        # The topics first (a missing one is created, through the ORM), then the ids of the
+        # chunk's articles, claims and annotations in one query, then the rows one COPY after
+        # another: as few round trips as can be (see rows.reserve_ids).
+        topic_id = self._topic_id
+        for label in {a.topic for a in planned_annotations} | {
+            c.review.topic for c in planned_claims if c.review is not None
+        }:
+            topic_id(label)
+        reserved = rows.reserve_ids(
+            [
+                (Article, len(plans)),
+                (Claim, len(planned_claims)),
+                (Annotation, len(planned_annotations)),
+            ],
+            foreign_keys=foreign_keys,
+        )
+
+        def insert(model, fields, values, ids=None):
+            return rows.insert_rows(model, fields, values, ids=ids, foreign_keys=foreign_keys)
+
         article_ids = insert(
             Article,
             ("corpus_id", "created_by_id", "text_sha256", *ARTICLE_COLUMNS),
@@ -475,8 +509,8 @@ class Writer:
                 )
                 for plan in plans
             ],
+            reserved[0],
         )
-        planned_claims = [c for plan in plans for c in plan.claims]
         claim_ids = insert(
             Claim,
             CLAIM_COLUMNS,
@@ -495,9 +529,8 @@ class Writer:
                 for article_id, plan in zip(article_ids, plans, strict=True)
                 for c in plan.claims
             ],
+            reserved[1],
         )
-        self._join_groups(claim_ids, planned_claims)
-        topic_id = self._topic_id
         annotation_ids = insert(
             Annotation,
             ANNOTATION_COLUMNS,
@@ -515,8 +548,8 @@ class Writer:
                 for claim_id, c in zip(claim_ids, planned_claims, strict=True)
                 for a in c.annotations
             ],
+            reserved[2],
         )
-        planned_annotations = [a for c in planned_claims for a in c.annotations]
         evidence = [
             (
                 annotation_id,
@@ -558,25 +591,6 @@ class Writer:
                 for source, target, kind, created_by_id in plan.relations
             ]
         insert(Relation, ("source_claim_id", "target_claim_id", "kind", "created_by_id"), relations)
-        suggestions = [
-            Suggestion(
-                article_id=article_id,
-                start=item.span.start,
-                end=item.span.end,
-                exact=item.span.exact,
-                prefix=item.span.prefix,
-                suffix=item.span.suffix,
-                model=model,
-                topic=self._topic(None if item.topic is None else str(item.topic)),
-                stance=item.stance,
-                labels=item.labels,
-                score=item.score,
-                created_by=actor,
-            )
-            for article_id, plan in zip(article_ids, plans, strict=True)
-            for model, item in plan.suggestions
-        ]
-        Suggestion.objects.bulk_create(suggestions, batch_size=1000)
         # Blind mode and progress read assignments: an annotator whose imported work on an
         # article is submitted has submitted that article (the articles are new: no assignment
         # exists yet).
@@ -597,6 +611,29 @@ class Writer:
                 for article_id, annotator_id in sorted(submitted)
             ],
         )
+        if foreign_keys is not None:
+            foreign_keys.check()
+        # Through the ORM, with the database's own checks (rare parts of a line).
+        self._join_groups(claim_ids, planned_claims)
+        suggestions = [
+            Suggestion(
+                article_id=article_id,
+                start=item.span.start,
+                end=item.span.end,
+                exact=item.span.exact,
+                prefix=item.span.prefix,
+                suffix=item.span.suffix,
+                model=model,
+                topic=self._topic(None if item.topic is None else str(item.topic)),
+                stance=item.stance,
+                labels=item.labels,
+                score=item.score,
+                created_by=actor,
+            )
+            for article_id, plan in zip(article_ids, plans, strict=True)
+            for model, item in plan.suggestions
+        ]
+        Suggestion.objects.bulk_create(suggestions, batch_size=1000)
         if self.created is not None:
             self.created += article_ids
         result = self.result
@@ -674,6 +711,7 @@ def import_upload(
     docx, or None) is what the name or content type suggests; the content decides (see sniff).
     `title` names a single article (text, Markdown, HTML, PDF, Word); the others ignore it."""
     from . import brat, jsonl, pdf, sniff, text, word
+    from .ahead import planned_ahead
 
     ensure(role, Action.IMPORT)
     try:
@@ -689,15 +727,22 @@ def import_upload(
         # the rows), none in cycles: the cyclic collector, which walks every live object each
         # few collections, only cost time (see exports.reader.collector_paused).
         with collector_paused(), transaction.atomic():
+            postgresql = connection.vendor == "postgresql"
+            if postgresql:
+                # The foreign keys checked as each chunk is written, while the next one is
+                # planned, rather than all of them at the end (see ahead.py).
+                with connection.cursor() as cursor:
+                    cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
             context = ImportContext(actor=actor, corpus=corpus)
             with counters.deferred() as created:
                 writer = Writer(context, created=created)
                 plans: Iterator[list[PlannedArticle]] = planner(
                     context, file, name=name, title=title, kind=kind, errors=errors
                 )
-                for chunk in plans:
+                for chunk in planned_ahead(plans):
                     if not errors:
-                        writer.write(chunk)
+                        with context.database:
+                            writer.write(chunk)
                 if errors:
                     raise errors.fail()
             if writer.result.articles == 0:
@@ -712,10 +757,12 @@ def import_upload(
             # Once committed, the planner's statistics of the tables the import grew are
             # refreshed (see db_statistics: the database may never do it by itself).
             transaction.on_commit(lambda: db_statistics.refresh(writer.rows_written()))
-            if connection.vendor == "postgresql":
-                # Check the deferred foreign keys now, inside the try, rather than at a commit
-                # that may belong to the caller's transaction (the page imports several files).
-                connection.check_constraints()
+            if postgresql:
+                # Checked already, inside the try (not at a commit that may belong to the
+                # caller's transaction: the page imports several files); deferred again, as
+                # Django's foreign keys are (a rollback of the import restores that itself).
+                with connection.cursor() as cursor:
+                    cursor.execute("SET CONSTRAINTS ALL DEFERRED")
     except IntegrityError:
         raise ImportFailed(
             [

@@ -1,0 +1,97 @@
+"""The planner one chunk ahead of the writer, in a thread on the same database connection.
+
+An import reads and checks a chunk of the file (Python, holding the GIL), then writes it (the
+database: PostgreSQL's backend, another process, or SQLite's C code, which runs without the
+GIL). One after the other, the two add up; here the planner thread checks the next chunk while
+the calling thread writes the last one, so the database works on the other core meanwhile.
+
+Both threads use the calling thread's connection (so its transaction), never at once: the
+planner takes `database` (a lock) around its few queries (ImportContext.load_members), the
+writer around each chunk it writes.
+"""
+
+from __future__ import annotations
+
+import queue
+import sys
+import threading
+from collections.abc import Iterator
+from typing import TypeVar
+
+from django.db import DEFAULT_DB_ALIAS, connections
+
+T = TypeVar("T")
+_FINISHED = object()
+
+# While the planner thread computes, a database call returning on the writer's thread waits for
+# the GIL until the planner gives it up: by default after 5 ms, a few dozen times per import.
+SWITCH_INTERVAL = 0.0005
+_switching = threading.Lock()
+_switch_users = 0
+_switch_before = 0.005
+
+
+def _switch_faster(on: bool) -> None:
+    """Python's thread switch interval shortened while an import plans ahead (counted, so that
+    overlapping imports restore it only when the last one ends)."""
+    global _switch_users, _switch_before
+    with _switching:
+        if on:
+            if _switch_users == 0:
+                _switch_before = sys.getswitchinterval()
+                sys.setswitchinterval(min(SWITCH_INTERVAL, _switch_before))
+            _switch_users += 1
+        else:
+            _switch_users -= 1
+            if _switch_users == 0:
+                sys.setswitchinterval(_switch_before)
+
+
+def planned_ahead(plans: Iterator[T], *, alias: str = DEFAULT_DB_ALIAS) -> Iterator[T]:
+    """Iterate `plans` in a thread, handing each item over as soon as it is ready (one waiting
+    at most). An error in the planner is raised here; closing this generator (the caller's
+    error) stops the planner at its next item and waits for it."""
+    wrapper = connections[alias]
+    handover: queue.Queue = queue.Queue(maxsize=1)
+    stop = threading.Event()
+
+    def put(item: object) -> bool:
+        while not stop.is_set():
+            try:
+                handover.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def planner() -> None:
+        # The planner's queries use the caller's connection (its transaction), not its own.
+        connections[alias] = wrapper
+        try:
+            for item in plans:
+                if not put(item):
+                    return
+            put(_FINISHED)
+        except BaseException as error:  # handed to the caller, raised there
+            put(error)
+        finally:
+            del connections[alias]
+
+    # Django refuses a connection to another thread until sharing is declared.
+    wrapper.inc_thread_sharing()
+    _switch_faster(True)
+    thread = threading.Thread(target=planner, name="import-planner", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item = handover.get()
+            if item is _FINISHED:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        thread.join()
+        _switch_faster(False)
+        wrapper.dec_thread_sharing()
