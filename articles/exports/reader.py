@@ -25,6 +25,7 @@ from django.db import connections
 from django.db.models import BigIntegerField, F, Value
 from django.db.models.functions import Cast
 
+from ..ahead import put_unless_stopped, run_ahead
 from ..filters import ExportFilters
 from ..models import (
     EVIDENCE_FIELDS,
@@ -188,45 +189,7 @@ def _read_ahead(produce: Callable) -> Iterator[_RawBatch]:
     """
     wrapper = connections[read_alias()]  # the primary, or the replica the export reads from
     wrapper.ensure_connection()
-    run = runner(wrapper)
-    handover: queue.Queue = queue.Queue(maxsize=1)
-    stop = threading.Event()
-    finished = object()
-
-    def put(item) -> bool:
-        while not stop.is_set():
-            try:
-                handover.put(item, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def reader() -> None:
-        try:
-            for item in produce(run):
-                if not put(item):
-                    return
-            put(finished)
-        except BaseException as error:  # handed to the consumer, raised there
-            put(error)
-
-    # Django refuses a connection to another thread until sharing is declared.
-    wrapper.inc_thread_sharing()
-    thread = threading.Thread(target=reader, name="export-reader", daemon=True)
-    thread.start()
-    try:
-        while True:
-            item = handover.get()
-            if item is finished:
-                return
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-    finally:
-        stop.set()
-        thread.join()
-        wrapper.dec_thread_sharing()
+    return run_ahead(produce(runner(wrapper)), wrapper, name="export-reader")
 
 
 # Set by `streaming.stream` while an export reads in a transaction of its own (REPEATABLE READ,
@@ -261,13 +224,7 @@ def _read_in_two(
     finished, wake = object(), object()
 
     def put(handover: queue.Queue, item) -> bool:
-        while not stop.is_set():
-            try:
-                handover.put(item, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
+        return put_unless_stopped(handover, item, stop)
 
     def fail(error: BaseException) -> None:
         errors.append(error)  # raised by the consumer, wherever it waits

@@ -12,7 +12,6 @@ writer around each chunk it writes.
 
 from __future__ import annotations
 
-import queue
 import sys
 import threading
 from collections.abc import Iterator
@@ -20,8 +19,9 @@ from typing import TypeVar
 
 from django.db import DEFAULT_DB_ALIAS, connections
 
+from ..ahead import run_ahead
+
 T = TypeVar("T")
-_FINISHED = object()
 
 # While the planner thread computes, a database call returning on the writer's thread waits for
 # the GIL until the planner gives it up: by default after 5 ms, a few dozen times per import.
@@ -51,47 +51,9 @@ def planned_ahead(plans: Iterator[T], *, alias: str = DEFAULT_DB_ALIAS) -> Itera
     """Iterate `plans` in a thread, handing each item over as soon as it is ready (one waiting
     at most). An error in the planner is raised here; closing this generator (the caller's
     error) stops the planner at its next item and waits for it."""
-    wrapper = connections[alias]
-    handover: queue.Queue = queue.Queue(maxsize=1)
-    stop = threading.Event()
-
-    def put(item: object) -> bool:
-        while not stop.is_set():
-            try:
-                handover.put(item, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def planner() -> None:
-        # The planner's queries use the caller's connection (its transaction), not its own.
-        connections[alias] = wrapper
-        try:
-            for item in plans:
-                if not put(item):
-                    return
-            put(_FINISHED)
-        except BaseException as error:  # handed to the caller, raised there
-            put(error)
-        finally:
-            del connections[alias]
-
-    # Django refuses a connection to another thread until sharing is declared.
-    wrapper.inc_thread_sharing()
     _switch_faster(True)
-    thread = threading.Thread(target=planner, name="import-planner", daemon=True)
-    thread.start()
     try:
-        while True:
-            item = handover.get()
-            if item is _FINISHED:
-                return
-            if isinstance(item, BaseException):
-                raise item
-            yield item
+        # The planner's queries use the caller's connection (its transaction), not its own.
+        yield from run_ahead(plans, connections[alias], name="import-planner", alias=alias)
     finally:
-        stop.set()
-        thread.join()
         _switch_faster(False)
-        wrapper.dec_thread_sharing()
