@@ -487,8 +487,14 @@ class Comment(models.Model):
 
 
 class Assignment(models.Model):
-    article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="assignments")
-    annotator = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="assignments")
+    # No index of their own: the unique (article, annotator) index serves lookups by article,
+    # and the (annotator, state, article) index those by annotator (migration 0018).
+    article = models.ForeignKey(
+        Article, on_delete=models.CASCADE, related_name="assignments", db_index=False
+    )
+    annotator = models.ForeignKey(
+        USER, on_delete=models.PROTECT, related_name="assignments", db_index=False
+    )
     state = models.CharField(
         max_length=16, choices=AssignmentState.choices, default=AssignmentState.ASSIGNED
     )
@@ -505,6 +511,11 @@ class Assignment(models.Model):
             models.CheckConstraint(
                 condition=Q(state__in=AssignmentState.values), name="assignment_state_valid"
             ),
+        ]
+        indexes = [
+            # A member's open (or submitted) articles in article order: the dashboard's next
+            # article stops at the first row instead of walking every assignment of theirs.
+            models.Index(fields=["annotator", "state", "article"], name="assignment_mine"),
         ]
 
     def __str__(self) -> str:

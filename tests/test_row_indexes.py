@@ -1,7 +1,9 @@
-"""Indexes written per row, fewer (migrations 0015, 0016): an annotation's claim has no index of
-its own (the unique (claim, annotator) index serves every lookup by claim), a claim's
-`deleted_by` is indexed only where set (and still serves the lookup a user's deletion makes), on
-both databases, and the counting triggers survived the migrations."""
+"""Indexes written per row, fewer (migrations 0015, 0016, 0018): an annotation's claim has no
+index of its own (the unique (claim, annotator) index serves every lookup by claim), a claim's
+`deleted_by` is indexed only where set (and still serves the lookup a user's deletion makes), an
+assignment has one index by (annotator, state, article) in place of two by annotator and by
+article (the dashboard's next article reads it), on both databases, and the counting triggers
+survived the migrations."""
 
 import pytest
 from django.db import connection
@@ -24,13 +26,13 @@ def _indexes(table: str) -> dict[str, str]:
         return {name: sql or "" for name, sql in cursor.fetchall()}
 
 
-def _plan(sql: str) -> str:
+def _plan(sql: str, params: tuple = ()) -> str:
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute("SET LOCAL enable_seqscan = off")  # small tables: ask for the index
-            cursor.execute(f"EXPLAIN {sql}")
+            cursor.execute(f"EXPLAIN {sql}", params)
         else:
-            cursor.execute(f"EXPLAIN QUERY PLAN {sql}")
+            cursor.execute(f"EXPLAIN QUERY PLAN {sql}", params)
         return " ".join(str(row) for row in cursor.fetchall())
 
 
@@ -52,7 +54,38 @@ def test_who_trashed_a_claim_is_found_by_a_partial_index_that_live_claims_do_not
     assert "claim_deleted_by" in plan, plan
 
 
-@pytest.mark.parametrize("table", ["articles_annotation", "articles_claim"])
+def _columns(definition: str) -> list[str]:
+    """An index's columns, in order, from its CREATE INDEX statement."""
+    inside = definition.replace('"', "").rsplit("(", 1)[-1].split(")")[0]
+    return [column.strip() for column in inside.split(",")]
+
+
+def test_an_assignment_has_one_index_by_member_state_and_article_and_none_by_one_column():
+    indexes = {name: _columns(sql) for name, sql in _indexes("articles_assignment").items() if sql}
+    assert indexes["assignment_mine"] == ["annotator_id", "state", "article_id"], indexes
+    leading = sorted(columns[0] for columns in indexes.values())
+    assert leading.count("annotator_id") == 1, indexes  # the new index only
+    assert ["article_id"] not in indexes.values(), indexes
+    # Django's PROTECT check when a user is deleted, and the CASCADE when an article is:
+    assert "assignment_mine" in _plan(
+        "SELECT id FROM articles_assignment WHERE annotator_id IN (7)"
+    )
+    unique = "assignment_unique" if connection.vendor == "postgresql" else "sqlite_autoindex"
+    assert unique in _plan("SELECT id FROM articles_assignment WHERE article_id IN (7)")
+
+
+def test_the_dashboards_next_open_article_is_read_through_the_members_index():
+    from articles import selectors
+    from tests.factories import UserFactory
+
+    user = UserFactory()
+    query = selectors.corpora_for_dashboard(user).query
+    sql, params = query.get_compiler(using=connection.alias).as_sql()
+    plan = _plan(sql, params)
+    assert "assignment_mine" in plan, plan
+
+
+@pytest.mark.parametrize("table", ["articles_annotation", "articles_claim", "articles_assignment"])
 def test_the_counting_triggers_are_still_there(table):
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
