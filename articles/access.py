@@ -91,11 +91,18 @@ def visible_q(
     prefix: str = "",
     role: object = _UNKNOWN,
     blind: object = _UNKNOWN,
+    few: bool = False,
 ) -> Q:
     """The rows of `kind` (reached through `prefix` from the queried model) the user may see.
 
     `role` and `blind` are the facts known in advance for one corpus; left unknown, the database
     checks them per row (the corpus list, the dashboard). Q() means "everything".
+
+    `few`: the query reads the rows of a few articles (a page). Whether the user submitted an
+    article is then asked row by row, one probe of their (annotator, state, article) index,
+    instead of reading the list of every article they submitted: for a member who submitted
+    100,000 articles the planner costed that list on every probe and scanned the whole table
+    (a page's counts: 135 ms, 1 ms this way, on PostgreSQL at 100,000 articles).
     """
     rule = RULES[kind]
     corpus = f"{prefix}{rule.article}__corpus"
@@ -119,7 +126,20 @@ def visible_q(
             return Q()
     if rule.author:
         clauses.append(Q(**{f"{prefix}{rule.author}": user_id}))
-    clauses.append(Q(**{f"{prefix}{rule.article}__in": submitted_articles(user_id)}))
+    if few:
+        clauses.append(
+            Q(
+                Exists(
+                    Assignment.objects.filter(
+                        annotator_id=user_id,
+                        state=AssignmentState.SUBMITTED,
+                        article=OuterRef(f"{prefix}{rule.article}"),
+                    )
+                )
+            )
+        )
+    else:
+        clauses.append(Q(**{f"{prefix}{rule.article}__in": submitted_articles(user_id)}))
     return functools.reduce(operator.or_, clauses)
 
 
@@ -151,10 +171,16 @@ class Access:
 
     # --- what may they see ------------------------------------------------------------------
 
-    def visible(self, kind: Kind, prefix: str = "") -> Q:
-        """The rows of `kind` this member may see, as a filter (Q() for everything)."""
+    def visible(self, kind: Kind, prefix: str = "", *, few: bool = False) -> Q:
+        """The rows of `kind` this member may see, as a filter (Q() for everything); `few`: the
+        query reads a few articles' rows (see visible_q)."""
         return visible_q(
-            kind, user_id=self.user_id, prefix=prefix, role=self.role, blind=self.corpus.blind
+            kind,
+            user_id=self.user_id,
+            prefix=prefix,
+            role=self.role,
+            blind=self.corpus.blind,
+            few=few,
         )
 
     def sees_everything(self, kind: Kind) -> bool:

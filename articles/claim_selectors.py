@@ -81,7 +81,7 @@ def attach_article_counts(access: Access, articles: Sequence[Article]) -> None:
     else:
         annotations = _grouped(
             Annotation.objects.alive().filter(
-                access.visible(Kind.ANNOTATION), claim__article_id__in=ids
+                access.visible(Kind.ANNOTATION, few=True), claim__article_id__in=ids
             ),
             "claim__article_id",
         )
@@ -90,7 +90,7 @@ def attach_article_counts(access: Access, articles: Sequence[Article]) -> None:
     else:
         reviewed = _grouped(
             Review.objects.filter(
-                access.visible(Kind.REVIEW),
+                access.visible(Kind.REVIEW, few=True),
                 claim__deleted_at__isnull=True,
                 claim__article_id__in=ids,
             ),
@@ -104,7 +104,7 @@ def attach_article_counts(access: Access, articles: Sequence[Article]) -> None:
         assignments = assignments.filter(annotator_id=access.user_id)
     else:
         assigned, submitted = {}, {}
-        assignments = assignments.filter(access.visible(Kind.ASSIGNMENT))
+        assignments = assignments.filter(access.visible(Kind.ASSIGNMENT, few=True))
     mine: dict[int, str] = {}
     for article_id, annotator_id, state in assignments.order_by().values_list(
         "article_id", "annotator_id", "state"

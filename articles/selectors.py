@@ -338,9 +338,10 @@ def has_submitted(*, user, article: Article) -> bool:
 def articles_for_corpus(access: Access) -> QuerySet[Article]:
     """A corpus's live articles with progress counts (of the work the caller may see) and the
     caller's assignment state. The text is deferred: lists never need it. A count of work the
-    caller sees all of is the article's counter (ArticleCounts); the others are counted."""
+    caller sees all of is the article's counter (ArticleCounts); the others are counted, per
+    article, each asking per row whether the caller submitted it (`few`)."""
     my_assignment = Assignment.objects.filter(article=OuterRef("pk"), annotator=access.user)
-    assignments = Assignment.objects.filter(access.visible(Kind.ASSIGNMENT))
+    assignments = Assignment.objects.filter(access.visible(Kind.ASSIGNMENT, few=True))
 
     def counted(kind: Kind, field: str, rows: Any) -> Any:
         return Coalesce(F(f"counts__{field}"), Value(0)) if access.sees_everything(kind) else rows
@@ -355,7 +356,7 @@ def articles_for_corpus(access: Access) -> QuerySet[Article]:
                 Kind.ANNOTATION,
                 "annotations",
                 _count(
-                    Annotation.objects.alive().filter(access.visible(Kind.ANNOTATION)),
+                    Annotation.objects.alive().filter(access.visible(Kind.ANNOTATION, few=True)),
                     "claim__article",
                 ),
             ),
@@ -364,7 +365,7 @@ def articles_for_corpus(access: Access) -> QuerySet[Article]:
                 "reviewed",
                 _count(
                     Review.objects.filter(
-                        access.visible(Kind.REVIEW), claim__deleted_at__isnull=True
+                        access.visible(Kind.REVIEW, few=True), claim__deleted_at__isnull=True
                     ),
                     "claim__article",
                 ),

@@ -5,8 +5,9 @@ the pages, the API); `access.visible_q(kind, user_id=...)` with role and blind l
 the database decide them row by row (reads across corpora: the corpus list, the dashboard). Over
 generated worlds (several corpora, blind or not, each user holding any role or none in each, any
 assignment state on each article, anyone's work on any claim) both select exactly the same rows
-of every kind, and those rows are the ones the rule of DESIGN.md names. The counts that the list
-selectors show are counts of those rows.
+of every kind, and those rows are the ones the rule of DESIGN.md names; so do both when asked
+whether the member submitted an article row by row (`few`, for a page's reads). The counts that
+the list selectors show are counts of those rows.
 """
 
 from __future__ import annotations
@@ -204,6 +205,10 @@ def check(users: list) -> int:
                 per_corpus = _pks(rows.filter(access.visible(kind)))
                 where = (user.username, corpus.blind, access.role, kind)
                 assert per_corpus == across[kind] & _pks(rows), where
+                # Asked row by row (a page's counts) the rule selects the same rows.
+                assert _pks(rows.filter(access.visible(kind, few=True))) == per_corpus, where
+                few_across = model.objects.filter(visible_q(kind, user_id=user.pk, few=True))
+                assert _pks(few_across) & _pks(rows) == per_corpus, where
                 fields = ["pk", f"{article}_id", author or "pk"]
                 expected = {
                     pk
