@@ -60,6 +60,7 @@ from .sql import (
     OctetLength,
     Prepared,
     as_iso,
+    as_iso_updated,
     as_text,
     raw_runner,
     runner,
@@ -134,11 +135,19 @@ def read_articles(
                 lambda run: _plan_batches(corpus, filters, run, size, size_bytes),
                 lambda run, article_ids: _read_batch(filters, names, run, article_ids, parts),
             )
-        else:
+        elif wrapper.vendor == "postgresql":
             batches = _read_ahead(
                 lambda run: _read_batches(
                     corpus, filters, names, run, parts, batch_size, batch_bytes
                 )
+            )
+        else:
+            # SQLite: in this thread. sqlite3 lets go of the GIL for each row it steps to and
+            # takes it back to convert the row, so a reader thread beside a busy writer waited
+            # a switch interval (5 ms) for every row and gained nothing; the queries' rows are
+            # Python's work either way.
+            batches = _read_batches(
+                corpus, filters, names, runner(wrapper), parts, batch_size, batch_bytes
             )
         for raw in batches:
             yield from _assemble(raw, labels, names)
@@ -453,7 +462,7 @@ class _BatchQueries:
                 "language",
                 "text_version",
                 as_iso("created_at"),
-                as_iso("updated_at"),
+                as_iso_updated(),
             ),
             articles,
         )
@@ -477,7 +486,7 @@ class _BatchQueries:
                 # Expressions last, in this order: then Django hands the rows over as they come.
                 as_text("labels"),
                 as_iso("created_at"),
-                as_iso("updated_at"),
+                as_iso_updated(),
             ),
             articles,
         )
@@ -499,7 +508,7 @@ class _BatchQueries:
                     "status",
                     as_text("labels"),
                     as_iso("created_at"),
-                    as_iso("updated_at"),
+                    as_iso_updated(),
                 ),
                 claims,
             )
@@ -527,7 +536,7 @@ class _BatchQueries:
                     "stance",
                     "note",
                     as_iso("created_at"),
-                    as_iso("updated_at"),
+                    as_iso_updated(),
                 ),
                 claims,
             )
@@ -605,7 +614,8 @@ def _read_batch(
 
 def _assemble(raw: _RawBatch, labels: _Labels, names: _Names) -> list[ArticleRow]:
     """Build the batch's articles from its rows."""
-    batch = [ArticleRow(str(row[0]), *row[1:]) for row in raw.articles]
+    # The update stamp is None where it equals the creation stamp (`as_iso_updated`).
+    batch = [ArticleRow(str(row[0]), *row[1:9], row[9] or row[8]) for row in raw.articles]
     by_article = {row[0]: article for row, article in zip(raw.articles, batch, strict=True)}
     claim_rows, annotation_rows, evidence_rows = raw.claims, raw.annotations, raw.evidence
     review_rows, comment_rows, relation_rows = raw.reviews, raw.comments, raw.relations
@@ -637,7 +647,7 @@ def _assemble(raw: _RawBatch, labels: _Labels, names: _Names) -> list[ArticleRow
             anchor = AnchorRow(anchor_status, anchor_score, anchor_version)
         claim = ClaimRow(
             str(claim_id), start, end, exact, prefix, suffix, summary, claim_labels,
-            users[created_by], created_at, updated_at, anchor,
+            users[created_by], created_at, updated_at or created_at, anchor,
         )  # fmt: skip
         if claim_id in groups:
             claim.group = groups[claim_id]
@@ -673,7 +683,7 @@ def _assemble(raw: _RawBatch, labels: _Labels, names: _Names) -> list[ArticleRow
         assert topic is not None
         annotation = AnnotationRow(
             str(annotation_id), annotator, topic, stance, annotation_labels,
-            confidence, note, status, created_at, updated_at,
+            confidence, note, status, created_at, updated_at or created_at,
         )  # fmt: skip
         if annotator < previous:
             unsorted.append(claim_annotations)
@@ -696,7 +706,13 @@ def _assemble(raw: _RawBatch, labels: _Labels, names: _Names) -> list[ArticleRow
     for claim_id, curator, decision, topic_id, stance, note, created_at, updated_at in review_rows:
         if claim_id in claims:
             claims[claim_id].review = ReviewRow(
-                users[curator], decision, topics[topic_id], stance, note, created_at, updated_at
+                users[curator],
+                decision,
+                topics[topic_id],
+                stance,
+                note,
+                created_at,
+                updated_at or created_at,
             )
 
     for claim_id, comment_id, author, text, created_at in comment_rows:
