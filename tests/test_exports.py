@@ -1300,3 +1300,27 @@ def test_update_stamps_equal_to_or_apart_from_the_creation_stamps_are_exported_a
         for row in (article, claim, annotation, claim.review):
             assert (row.created_at, row.updated_at) == expected
     assert iso(created) != iso(later)
+
+
+def test_rows_without_comments_or_evidence_share_one_empty_list_that_stays_empty(team):
+    """The reader hands claims without comments and annotations without evidence one shared
+    empty list (`reader._NONE_YET`) and gives a row its own list on its first child."""
+    article = ArticleFactory(corpus=team.corpus, text="x" * 60)
+    bare, commented = (ClaimFactory(article=article, start=k * 20, end=k * 20 + 9) for k in (0, 1))
+    for claim in (bare, commented):
+        AnnotationFactory(claim=claim, annotator=team.owner, topic=team.topic)
+    backed = AnnotationFactory(claim=commented, annotator=team.annotator, topic=team.topic)
+    EvidenceFactory(annotation=backed)
+    EvidenceFactory(annotation=backed)
+    CommentFactory(claim=commented, author=team.owner)
+    CommentFactory(claim=commented, author=team.owner)
+
+    filters = exports.ExportFilters(article_ids=(article.pk,))
+    (row,) = list(exports.read_articles(team.corpus, filters))
+    first, second = row.claims
+    assert first.comments == [] and len(second.comments) == 2
+    assert first.comments is export_reader._NONE_YET
+    evidence = {a.annotator: len(a.evidence) for a in second.annotations}
+    assert evidence == {team.owner.username: 0, team.annotator.username: 2}
+    assert first.annotations[0].evidence == []
+    assert export_reader._NONE_YET == []

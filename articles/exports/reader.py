@@ -47,6 +47,7 @@ from .rows import (
     ArticleRow,
     ClaimRow,
     CommentRow,
+    EvidenceRow,
     RelationRow,
     ReviewRow,
     SourceEvidenceRow,
@@ -627,8 +628,6 @@ def _assemble(raw: _RawBatch, labels: _Labels, names: _Names) -> list[ArticleRow
     # Claims share their anchor rows when placed at score 1 (most are; writers only read them).
     anchors: dict[tuple[str, int], AnchorRow] = {}
     claims: dict[int, ClaimRow] = {}
-    claim_article: dict[int, int] = {}
-    claim_index: dict[int, int] = {}
     current_article, article_claims = None, []
     for (
         article_id, claim_id, start, end, exact, prefix, suffix, summary, created_by,
@@ -645,23 +644,22 @@ def _assemble(raw: _RawBatch, labels: _Labels, names: _Names) -> list[ArticleRow
                 )
         else:
             anchor = AnchorRow(anchor_status, anchor_score, anchor_version)
+        # No comments yet: the shared empty list, replaced by the claim's own on its first.
         claim = ClaimRow(
             str(claim_id), start, end, exact, prefix, suffix, summary, claim_labels,
             users[created_by], created_at, updated_at or created_at, anchor,
+            [], None, _NONE_YET, groups.get(claim_id) if groups else None,
         )  # fmt: skip
-        if claim_id in groups:
-            claim.group = groups[claim_id]
         if article_id != current_article:
             current_article, article_claims = article_id, by_article[article_id].claims
-        claim_index[claim_id] = len(article_claims)
         article_claims.append(claim)
         claims[claim_id] = claim
-        claim_article[claim_id] = article_id
 
     # The child rows may include rows of claims (annotations) this batch does not export
     # (`InIds(loose=True)`: ids in the batch's range that the filters or the trash left out, or
     # another batch's): they are skipped here.
-    annotations: dict[int, AnnotationRow] = {}
+    # Annotations by id, for their evidence (only when the batch has any).
+    annotations: dict[int, AnnotationRow] | None = {} if evidence_rows else None
     unsorted: list[list[AnnotationRow]] = []
     current_claim, claim_annotations, previous = None, None, ""
     for (
@@ -683,25 +681,31 @@ def _assemble(raw: _RawBatch, labels: _Labels, names: _Names) -> list[ArticleRow
         assert topic is not None
         annotation = AnnotationRow(
             str(annotation_id), annotator, topic, stance, annotation_labels,
-            confidence, note, status, created_at, updated_at or created_at,
+            confidence, note, status, created_at, updated_at or created_at, _NONE_YET,
         )  # fmt: skip
         if annotator < previous:
             unsorted.append(claim_annotations)
         previous = annotator
         claim_annotations.append(annotation)
-        annotations[annotation_id] = annotation
+        if annotations is not None:
+            annotations[annotation_id] = annotation
     # One annotation per claim and annotator, so the username alone orders a claim's list.
     for claim_annotations in unsorted:
         claim_annotations.sort(key=_by_annotator)
 
     # The columns are EVIDENCE_FIELDS, in its order.
     for annotation_id, kind, start, end, exact, url, title, quote, kind_of, role in evidence_rows:
-        if annotation_id in annotations:
-            annotations[annotation_id].evidence.append(
+        assert annotations is not None
+        if (holder := annotations.get(annotation_id)) is not None:
+            evidence: EvidenceRow = (
                 SpanEvidenceRow(kind, start, end, exact, kind_of, role)
                 if kind == "span"
                 else SourceEvidenceRow(kind, url, title, quote, kind_of, role)
             )
+            if holder.evidence is _NONE_YET:
+                holder.evidence = [evidence]
+            else:
+                holder.evidence.append(evidence)
 
     for claim_id, curator, decision, topic_id, stance, note, created_at, updated_at in review_rows:
         if claim_id in claims:
@@ -716,11 +720,25 @@ def _assemble(raw: _RawBatch, labels: _Labels, names: _Names) -> list[ArticleRow
             )
 
     for claim_id, comment_id, author, text, created_at in comment_rows:
-        if claim_id in claims:
-            claims[claim_id].comments.append(
-                CommentRow(str(comment_id), users[author], text, created_at)
-            )
+        if (claim := claims.get(claim_id)) is not None:
+            comment = CommentRow(str(comment_id), users[author], text, created_at)
+            if claim.comments is _NONE_YET:
+                claim.comments = [comment]
+            else:
+                claim.comments.append(comment)
 
+    if not relation_rows:
+        return batch
+    # Where each claim is: its article, and its index in the article's claims.
+    claim_article: dict[int, int] = {}
+    claim_index: dict[int, int] = {}
+    current_article, index = None, 0
+    for article_id, claim_id, *_ in claim_rows:
+        if article_id != current_article:
+            current_article, index = article_id, 0
+        claim_article[claim_id] = article_id
+        claim_index[claim_id] = index
+        index += 1
     for relation_id, source_id, target_id, kind, created_by, created_at in relation_rows:
         # Both ends must be exported claims (the trash and the filters may leave one out).
         if target_id in claim_index and source_id in claim_index:
@@ -738,3 +756,6 @@ def _assemble(raw: _RawBatch, labels: _Labels, names: _Names) -> list[ArticleRow
 
 
 _by_annotator = attrgetter("annotator")
+# The empty list that rows without comments or evidence share (writers only read rows), so
+# that 20,000 claims do not each allocate one.
+_NONE_YET: list = []
