@@ -403,7 +403,7 @@ def _read_batches(
     corpus: Corpus,
     filters: ExportFilters,
     names: _Names,
-    run: Callable[[object], list[tuple]],
+    run: Callable[..., list[tuple]],
     parts: frozenset[str],
     batch_size: int,
     batch_bytes: int,
@@ -420,7 +420,7 @@ def _read_batches(
 def _plan_batches(
     corpus: Corpus,
     filters: ExportFilters,
-    run: Callable[[object], list[tuple]],
+    run: Callable[..., list[tuple]],
     batch_size: int,
     batch_bytes: int,
 ) -> Iterator[list[int]]:
@@ -616,7 +616,32 @@ def _read_batch(
 def _assemble(raw: _RawBatch, labels: _Labels, names: _Names) -> list[ArticleRow]:
     """Build the batch's articles from its rows."""
     # The update stamp is None where it equals the creation stamp (`as_iso_updated`).
-    batch = [ArticleRow(str(row[0]), *row[1:9], row[9] or row[8]) for row in raw.articles]
+    batch = [
+        ArticleRow(
+            str(article_id),
+            title,
+            text,
+            author,
+            source_url,
+            published_on,
+            language,
+            text_version,
+            created_at,
+            updated_at or created_at,
+        )
+        for (
+            article_id,
+            title,
+            text,
+            author,
+            source_url,
+            published_on,
+            language,
+            text_version,
+            created_at,
+            updated_at,
+        ) in raw.articles
+    ]
     by_article = {row[0]: article for row, article in zip(raw.articles, batch, strict=True)}
     claim_rows, annotation_rows, evidence_rows = raw.claims, raw.annotations, raw.evidence
     review_rows, comment_rows, relation_rows = raw.reviews, raw.comments, raw.relations
@@ -720,12 +745,12 @@ def _assemble(raw: _RawBatch, labels: _Labels, names: _Names) -> list[ArticleRow
             )
 
     for claim_id, comment_id, author, text, created_at in comment_rows:
-        if (claim := claims.get(claim_id)) is not None:
+        if (commented := claims.get(claim_id)) is not None:
             comment = CommentRow(str(comment_id), users[author], text, created_at)
-            if claim.comments is _NONE_YET:
-                claim.comments = [comment]
+            if commented.comments is _NONE_YET:
+                commented.comments = [comment]
             else:
-                claim.comments.append(comment)
+                commented.comments.append(comment)
 
     if not relation_rows:
         return batch
