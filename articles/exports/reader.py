@@ -1,9 +1,10 @@
 """The reader: the selected live articles, in batches, with everything hanging from them.
 
 A fixed number of queries per batch (never per row), each query's rows as plain tuples in one
-round trip (`sql.runner`), in a reader thread one batch ahead of the writer (on PostgreSQL, two
-readers on two connections in one snapshot), so memory stays bounded by a few batches however
-large the corpus is. The writers get `ArticleRow`s (`rows`).
+round trip (`sql.runner`); on PostgreSQL in a reader thread one batch ahead of the writer (two
+readers on two connections in one snapshot when the export has a transaction of its own), on
+SQLite in the writer's thread; memory stays bounded by a few batches however large the corpus
+is. The writers get `ArticleRow`s (`rows`).
 """
 
 from __future__ import annotations
@@ -115,13 +116,13 @@ def read_articles(
     whatever the number of claims and annotations (see `_read_batches`). The first batch is
     small, so the first bytes leave quickly.
 
-    The queries run in a reader thread on this thread's own database connection (so in its
-    transaction and snapshot), one batch ahead: while this thread assembles and writes a batch,
-    the database works on the next one, on the other core. Nothing else uses the connection
-    until the reader has stopped, which it does when the export ends or is abandoned. On
-    PostgreSQL, when the export has a transaction of its own (`SNAPSHOT_SHAREABLE`), a second
+    On PostgreSQL the queries run in a reader thread on this thread's own database connection
+    (so in its transaction and snapshot), one batch ahead: while this thread assembles and
+    writes a batch, the database works on the next one, on the other core. Nothing else uses
+    the connection until the reader has stopped, which it does when the export ends or is
+    abandoned. When the export has a transaction of its own (`SNAPSHOT_SHAREABLE`), a second
     reader on a second connection in the same snapshot reads every other batch
-    (`_read_in_two`).
+    (`_read_in_two`). On SQLite they run in this thread (see below).
     """
     labels = _Labels()
     names = _Names()
