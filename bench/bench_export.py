@@ -320,7 +320,8 @@ def seed(conn, slug: str, articles: int) -> bool:
     return True
 
 
-def seed_all(reseed: bool) -> None:
+def seed_all(reseed: bool, sizes: list[str]) -> None:
+    """Seed the corpora of `sizes` that are missing (the import's slice always needs 100k)."""
     import psycopg
 
     ensure_database(reseed)
@@ -336,10 +337,17 @@ def seed_all(reseed: bool) -> None:
             ],
         )
         conn.commit()
-        seeded = [seed(conn, slug, articles) for slug, articles in CORPORA.values()]
-        workload_missing = not conn.execute(
-            "SELECT 1 FROM articles_corpus WHERE slug = %s", [WORKLOAD[0]]
-        ).fetchone()
+        seeded = [
+            seed(conn, slug, articles)
+            for size, (slug, articles) in CORPORA.items()
+            if size in sizes
+        ]
+        workload_missing = (
+            "workload" in sizes
+            and not conn.execute(
+                "SELECT 1 FROM articles_corpus WHERE slug = %s", [WORKLOAD[0]]
+            ).fetchone()
+        )
     if workload_missing:
         run_child("seed_workload", WORKLOAD[0], str(WORKLOAD[1]))
         seeded.append(True)
@@ -937,11 +945,11 @@ def main() -> None:
         print(json.dumps(result))
         return
 
-    started = time.perf_counter()
-    seed_all(options.reseed)
-    print(f"seeding/checking took {time.perf_counter() - started:.0f} s", file=sys.stderr)
     formats = [f for f in options.formats.split(",") if f]
     sizes = [s for s in options.sizes.split(",") if s]
+    started = time.perf_counter()
+    seed_all(options.reseed, sizes if options.no_import else [*sizes, "100k"])
+    print(f"seeding/checking took {time.perf_counter() - started:.0f} s", file=sys.stderr)
 
     if options.profile:
         for size in sizes:

@@ -5,8 +5,8 @@ The package is split by concern; this module only gathers the names callers use:
 - `params`: `parse_export_params` validates the request's parameters (all of them, before the
   first byte) through `filters.ExportFilterSet`, which also says what each filter selects;
 - `reader`: `read_articles` reads the selected live articles in batches with everything hanging
-  from them, in a reader thread one batch ahead of the writer (`sql`: its queries' expressions
-  and how they run; `rows`: the `ArticleRow`s it hands to the writers);
+  from them, on PostgreSQL in a reader thread one batch ahead of the writer (`sql`: its queries'
+  expressions and how they run; `rows`: the `ArticleRow`s it hands to the writers);
 - `spec`: `ExportFormat` and `ExportSpec`; `registry`: `FORMATS`, name -> format;
 - `streaming`: `stream(spec)`, the bytes of an export read inside one transaction (one
   consistent snapshot), and the helpers writers share;

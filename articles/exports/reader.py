@@ -1,9 +1,10 @@
 """The reader: the selected live articles, in batches, with everything hanging from them.
 
 A fixed number of queries per batch (never per row), each query's rows as plain tuples in one
-round trip (`sql.runner`), in a reader thread one batch ahead of the writer (on PostgreSQL, two
-readers on two connections in one snapshot), so memory stays bounded by a few batches however
-large the corpus is. The writers get `ArticleRow`s (`rows`).
+round trip (`sql.runner`); on PostgreSQL in a reader thread one batch ahead of the writer (two
+readers on two connections in one snapshot when the export has a transaction of its own), on
+SQLite in the writer's thread; memory stays bounded by a few batches however large the corpus
+is. The writers get `ArticleRow`s (`rows`).
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ from .rows import (
     ArticleRow,
     ClaimRow,
     CommentRow,
+    EvidenceRow,
     RelationRow,
     ReviewRow,
     SourceEvidenceRow,
@@ -60,6 +62,7 @@ from .sql import (
     OctetLength,
     Prepared,
     as_iso,
+    as_iso_updated,
     as_text,
     raw_runner,
     runner,
@@ -113,13 +116,13 @@ def read_articles(
     whatever the number of claims and annotations (see `_read_batches`). The first batch is
     small, so the first bytes leave quickly.
 
-    The queries run in a reader thread on this thread's own database connection (so in its
-    transaction and snapshot), one batch ahead: while this thread assembles and writes a batch,
-    the database works on the next one, on the other core. Nothing else uses the connection
-    until the reader has stopped, which it does when the export ends or is abandoned. On
-    PostgreSQL, when the export has a transaction of its own (`SNAPSHOT_SHAREABLE`), a second
+    On PostgreSQL the queries run in a reader thread on this thread's own database connection
+    (so in its transaction and snapshot), one batch ahead: while this thread assembles and
+    writes a batch, the database works on the next one, on the other core. Nothing else uses
+    the connection until the reader has stopped, which it does when the export ends or is
+    abandoned. When the export has a transaction of its own (`SNAPSHOT_SHAREABLE`), a second
     reader on a second connection in the same snapshot reads every other batch
-    (`_read_in_two`).
+    (`_read_in_two`). On SQLite they run in this thread (see below).
     """
     labels = _Labels()
     names = _Names()
@@ -134,11 +137,19 @@ def read_articles(
                 lambda run: _plan_batches(corpus, filters, run, size, size_bytes),
                 lambda run, article_ids: _read_batch(filters, names, run, article_ids, parts),
             )
-        else:
+        elif wrapper.vendor == "postgresql":
             batches = _read_ahead(
                 lambda run: _read_batches(
                     corpus, filters, names, run, parts, batch_size, batch_bytes
                 )
+            )
+        else:
+            # SQLite: in this thread. sqlite3 lets go of the GIL for each row it steps to and
+            # takes it back to convert the row, so a reader thread beside a busy writer waited
+            # a switch interval (5 ms) for every row and gained nothing; the queries' rows are
+            # Python's work either way.
+            batches = _read_batches(
+                corpus, filters, names, runner(wrapper), parts, batch_size, batch_bytes
             )
         for raw in batches:
             yield from _assemble(raw, labels, names)
@@ -393,7 +404,7 @@ def _read_batches(
     corpus: Corpus,
     filters: ExportFilters,
     names: _Names,
-    run: Callable[[object], list[tuple]],
+    run: Callable[..., list[tuple]],
     parts: frozenset[str],
     batch_size: int,
     batch_bytes: int,
@@ -410,7 +421,7 @@ def _read_batches(
 def _plan_batches(
     corpus: Corpus,
     filters: ExportFilters,
-    run: Callable[[object], list[tuple]],
+    run: Callable[..., list[tuple]],
     batch_size: int,
     batch_bytes: int,
 ) -> Iterator[list[int]]:
@@ -453,7 +464,7 @@ class _BatchQueries:
                 "language",
                 "text_version",
                 as_iso("created_at"),
-                as_iso("updated_at"),
+                as_iso_updated(),
             ),
             articles,
         )
@@ -477,7 +488,7 @@ class _BatchQueries:
                 # Expressions last, in this order: then Django hands the rows over as they come.
                 as_text("labels"),
                 as_iso("created_at"),
-                as_iso("updated_at"),
+                as_iso_updated(),
             ),
             articles,
         )
@@ -499,7 +510,7 @@ class _BatchQueries:
                     "status",
                     as_text("labels"),
                     as_iso("created_at"),
-                    as_iso("updated_at"),
+                    as_iso_updated(),
                 ),
                 claims,
             )
@@ -527,7 +538,7 @@ class _BatchQueries:
                     "stance",
                     "note",
                     as_iso("created_at"),
-                    as_iso("updated_at"),
+                    as_iso_updated(),
                 ),
                 claims,
             )
@@ -605,7 +616,33 @@ def _read_batch(
 
 def _assemble(raw: _RawBatch, labels: _Labels, names: _Names) -> list[ArticleRow]:
     """Build the batch's articles from its rows."""
-    batch = [ArticleRow(str(row[0]), *row[1:]) for row in raw.articles]
+    # The update stamp is None where it equals the creation stamp (`as_iso_updated`).
+    batch = [
+        ArticleRow(
+            str(article_id),
+            title,
+            text,
+            author,
+            source_url,
+            published_on,
+            language,
+            text_version,
+            created_at,
+            updated_at or created_at,
+        )
+        for (
+            article_id,
+            title,
+            text,
+            author,
+            source_url,
+            published_on,
+            language,
+            text_version,
+            created_at,
+            updated_at,
+        ) in raw.articles
+    ]
     by_article = {row[0]: article for row, article in zip(raw.articles, batch, strict=True)}
     claim_rows, annotation_rows, evidence_rows = raw.claims, raw.annotations, raw.evidence
     review_rows, comment_rows, relation_rows = raw.reviews, raw.comments, raw.relations
@@ -617,8 +654,6 @@ def _assemble(raw: _RawBatch, labels: _Labels, names: _Names) -> list[ArticleRow
     # Claims share their anchor rows when placed at score 1 (most are; writers only read them).
     anchors: dict[tuple[str, int], AnchorRow] = {}
     claims: dict[int, ClaimRow] = {}
-    claim_article: dict[int, int] = {}
-    claim_index: dict[int, int] = {}
     current_article, article_claims = None, []
     for (
         article_id, claim_id, start, end, exact, prefix, suffix, summary, created_by,
@@ -635,23 +670,22 @@ def _assemble(raw: _RawBatch, labels: _Labels, names: _Names) -> list[ArticleRow
                 )
         else:
             anchor = AnchorRow(anchor_status, anchor_score, anchor_version)
+        # No comments yet: the shared empty list, replaced by the claim's own on its first.
         claim = ClaimRow(
             str(claim_id), start, end, exact, prefix, suffix, summary, claim_labels,
-            users[created_by], created_at, updated_at, anchor,
+            users[created_by], created_at, updated_at or created_at, anchor,
+            [], None, _NONE_YET, groups.get(claim_id) if groups else None,
         )  # fmt: skip
-        if claim_id in groups:
-            claim.group = groups[claim_id]
         if article_id != current_article:
             current_article, article_claims = article_id, by_article[article_id].claims
-        claim_index[claim_id] = len(article_claims)
         article_claims.append(claim)
         claims[claim_id] = claim
-        claim_article[claim_id] = article_id
 
     # The child rows may include rows of claims (annotations) this batch does not export
     # (`InIds(loose=True)`: ids in the batch's range that the filters or the trash left out, or
     # another batch's): they are skipped here.
-    annotations: dict[int, AnnotationRow] = {}
+    # Annotations by id, for their evidence (only when the batch has any).
+    annotations: dict[int, AnnotationRow] | None = {} if evidence_rows else None
     unsorted: list[list[AnnotationRow]] = []
     current_claim, claim_annotations, previous = None, None, ""
     for (
@@ -673,38 +707,64 @@ def _assemble(raw: _RawBatch, labels: _Labels, names: _Names) -> list[ArticleRow
         assert topic is not None
         annotation = AnnotationRow(
             str(annotation_id), annotator, topic, stance, annotation_labels,
-            confidence, note, status, created_at, updated_at,
+            confidence, note, status, created_at, updated_at or created_at, _NONE_YET,
         )  # fmt: skip
         if annotator < previous:
             unsorted.append(claim_annotations)
         previous = annotator
         claim_annotations.append(annotation)
-        annotations[annotation_id] = annotation
+        if annotations is not None:
+            annotations[annotation_id] = annotation
     # One annotation per claim and annotator, so the username alone orders a claim's list.
     for claim_annotations in unsorted:
         claim_annotations.sort(key=_by_annotator)
 
     # The columns are EVIDENCE_FIELDS, in its order.
     for annotation_id, kind, start, end, exact, url, title, quote, kind_of, role in evidence_rows:
-        if annotation_id in annotations:
-            annotations[annotation_id].evidence.append(
+        assert annotations is not None
+        if (holder := annotations.get(annotation_id)) is not None:
+            evidence: EvidenceRow = (
                 SpanEvidenceRow(kind, start, end, exact, kind_of, role)
                 if kind == "span"
                 else SourceEvidenceRow(kind, url, title, quote, kind_of, role)
             )
+            if holder.evidence is _NONE_YET:
+                holder.evidence = [evidence]
+            else:
+                holder.evidence.append(evidence)
 
     for claim_id, curator, decision, topic_id, stance, note, created_at, updated_at in review_rows:
         if claim_id in claims:
             claims[claim_id].review = ReviewRow(
-                users[curator], decision, topics[topic_id], stance, note, created_at, updated_at
+                users[curator],
+                decision,
+                topics[topic_id],
+                stance,
+                note,
+                created_at,
+                updated_at or created_at,
             )
 
     for claim_id, comment_id, author, text, created_at in comment_rows:
-        if claim_id in claims:
-            claims[claim_id].comments.append(
-                CommentRow(str(comment_id), users[author], text, created_at)
-            )
+        if (commented := claims.get(claim_id)) is not None:
+            comment = CommentRow(str(comment_id), users[author], text, created_at)
+            if commented.comments is _NONE_YET:
+                commented.comments = [comment]
+            else:
+                commented.comments.append(comment)
 
+    if not relation_rows:
+        return batch
+    # Where each claim is: its article, and its index in the article's claims.
+    claim_article: dict[int, int] = {}
+    claim_index: dict[int, int] = {}
+    current_article, index = None, 0
+    for article_id, claim_id, *_ in claim_rows:
+        if article_id != current_article:
+            current_article, index = article_id, 0
+        claim_article[claim_id] = article_id
+        claim_index[claim_id] = index
+        index += 1
     for relation_id, source_id, target_id, kind, created_by, created_at in relation_rows:
         # Both ends must be exported claims (the trash and the filters may leave one out).
         if target_id in claim_index and source_id in claim_index:
@@ -722,3 +782,6 @@ def _assemble(raw: _RawBatch, labels: _Labels, names: _Names) -> list[ArticleRow
 
 
 _by_annotator = attrgetter("annotator")
+# The empty list that rows without comments or evidence share (writers only read rows), so
+# that 20,000 claims do not each allocate one.
+_NONE_YET: list = []
