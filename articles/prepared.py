@@ -89,8 +89,8 @@ class Prepared:
     def rows(self, *arguments: Any) -> list[Sequence[Any]]:
         return self.read(*arguments)[1]
 
-    def _statement(self, arguments: Sequence[Any]) -> tuple[str, str, list[Any], Any, dict]:
-        """The database to read from, the SQL, its parameters, the compiler and converters."""
+    def read(self, *arguments: Any) -> tuple[str, list[Sequence[Any]]]:
+        """The database it read from (for `instance`) and the rows."""
         for value, kind in zip(arguments, self.kinds, strict=True):
             if type(value) is not kind:
                 raise TypeError(f"A prepared read's argument must be {kind.__name__}: {value!r}")
@@ -100,44 +100,15 @@ class Prepared:
             compiled[alias] = self._compile(alias)
         sql, slots, compiler, converters = compiled[alias]
         params = [arguments[value] if is_argument else value for is_argument, value in slots]
-        return alias, sql, params, compiler, converters
-
-    @staticmethod
-    def _converted(rows: list[Sequence[Any]], compiler: Any, converters: dict) -> list:
-        if converters and rows:
-            return list(compiler.apply_converters(rows, converters))
-        return rows
-
-    def read(self, *arguments: Any) -> tuple[str, list[Sequence[Any]]]:
-        """The database it read from (for `instance`) and the rows."""
-        alias, sql, params, compiler, converters = self._statement(arguments)
         connection = connections[alias]
         # On PostgreSQL a statement the server keeps prepared: planning it was most of the time.
         cursor_of = getattr(connection, "prepared_cursor", connection.cursor)
         with cursor_of() as cursor:
             cursor.execute(sql, params)
             rows: list[Sequence[Any]] = cursor.fetchall()
-        return alias, self._converted(rows, compiler, converters)
-
-
-def read_together(
-    first: tuple[Prepared, Sequence[Any]], second: tuple[Prepared, Sequence[Any]]
-) -> tuple[tuple[str, list[Sequence[Any]]], list[Sequence[Any]]] | None:
-    """Two prepared reads sent in one round trip (a psycopg pipeline: both statements go out
-    together, the server answers both): what `first[0].read(*first[1])` gives, and the second's
-    rows. None, having read nothing, where that is not possible (SQLite, which has no round
-    trips; prepared statements off; the two on different databases): read them one by one."""
-    statements = [prepared._statement(arguments) for prepared, arguments in (first, second)]
-    alias = statements[0][0]
-    connection = connections[alias]
-    if statements[1][0] != alias or not getattr(connection, "pipelines", False):
-        return None
-    results = connection.pipelined([(sql, params) for _, sql, params, _, _ in statements])
-    rows = [
-        Prepared._converted(found, compiler, converters)
-        for found, (_, _, _, compiler, converters) in zip(results, statements, strict=True)
-    ]
-    return (alias, rows[0]), rows[1]
+        if converters and rows:
+            rows = list(compiler.apply_converters(rows, converters))
+        return alias, rows
 
 
 def columns(model: type[models.Model], via: str = "") -> list[str]:

@@ -54,7 +54,7 @@ from .models import (
     Review,
     Topic,
 )
-from .prepared import Prepared, columns, instance, read_together
+from .prepared import Prepared, columns, instance
 
 
 def parse_id(value: Any) -> int:
@@ -315,37 +315,18 @@ def read_with_token(
     query with the token: the database it read and a list of (the fetcher's row, the token's
     and its user's columns). None when `fetcher` has no such read, when `value` names nothing
     it could find, or when the object is read from another database than tokens (a replica)."""
-    return read_with_token_and(fetcher, value, key, None)[0]
-
-
-Ahead = tuple[Prepared, tuple[Any, ...]]
-
-
-def read_with_token_and(
-    fetcher: Any, value: Any, key: str, ahead: Ahead | None
-) -> tuple[tuple[str, list[tuple[Sequence, Sequence]]] | None, list[Sequence] | None]:
-    """read_with_token, and `ahead` (a prepared read and its arguments, the key to be added as
-    its last) in the same round trip where the database can send both at once
-    (prepared.read_together): (what read_with_token gives, `ahead`'s rows or None when it was
-    not read)."""
     known = _READS_WITH_TOKEN.get(fetcher)
     if known is None:
-        return None, None
+        return None
     read, parse, model = known
     if router.db_for_read(model) != router.db_for_read(ApiToken):
-        return None, None
+        return None
     try:
         argument = parse(value)
     except Http404:
-        return None, None
-    together = None
-    if ahead is not None:
-        together = read_together((read, (argument, key)), (ahead[0], (*ahead[1], key)))
-    if together is None:
-        (alias, rows), ahead_rows = read.read(argument, key), None
-    else:
-        (alias, rows), ahead_rows = together
-    return (alias, [(row[:-_TOKEN_COLUMNS], row[-_TOKEN_COLUMNS:]) for row in rows]), ahead_rows
+        return None
+    alias, rows = read.read(argument, key)
+    return alias, [(row[:-_TOKEN_COLUMNS], row[-_TOKEN_COLUMNS:]) for row in rows]
 
 
 def has_submitted(*, user, article: Article) -> bool:

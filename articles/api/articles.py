@@ -6,7 +6,6 @@ from collections.abc import Sequence
 from typing import Any
 
 from django.db.models import QuerySet
-from django.http import Http404
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
@@ -20,7 +19,6 @@ from articles.permissions import Action
 
 from . import claim_bodies, documents
 from . import serializers as s
-from .auth import read_ahead_with_token
 from .base import ApiView, etag, named_in_body
 from .pagination import CursorPage
 from .schema import CONFLICT, ERRORS, STALE
@@ -125,16 +123,6 @@ class ArticleListView(ApiView):
 class ArticleDetailView(ApiView):
     fetcher = staticmethod(selectors.article_with_access)
 
-    @staticmethod
-    def read_ahead(request: Request, value: Any) -> selectors.Ahead | None:
-        """With `?include=claims`, the document's read is sent with the token's (api/auth.py)."""
-        if request.method != "GET" or request.query_params.get("include") != "claims":
-            return None
-        try:
-            return claim_bodies.document_ahead(selectors.parse_id(value))
-        except Http404:
-            return None
-
     def present(self, obj: Article, access: Access) -> Any:
         return claim_bodies.article_body(obj, access)
 
@@ -145,8 +133,7 @@ class ArticleDetailView(ApiView):
     def get(self, request: Request, id: str) -> Response:
         if documents.include_claims(request):
             article, access = self.fetch()
-            ahead = read_ahead_with_token(request, claim_bodies.document_ahead(int(article.pk)))
-            body = claim_bodies.article_with_claims(article, access, ahead=ahead)
+            body = claim_bodies.article_with_claims(article, access)
             return Response(body, headers=etag(article))
         return self.retrieve()
 

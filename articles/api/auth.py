@@ -62,19 +62,13 @@ class TokenAuthentication(knox_auth.TokenAuthentication):
         # What the URL names, read with the token (selectors.read_with_token): then the view's
         # fetch needs no query of its own.
         fetcher, value = _named_by_url(self.request)
-        # And what the view will read next, when it says (`read_ahead`), in the same round trip.
-        ahead = _read_ahead(self.request, value) if fetcher else None
-        joined, ahead_rows = (
-            selectors.read_with_token_and(fetcher, value, key, ahead) if fetcher else (None, None)
-        )
+        joined = selectors.read_with_token(fetcher, value, key) if fetcher else None
         if joined:
             alias, pairs = joined
             for named, token_row in pairs:
                 found = self._check(text, alias, token_row)
                 if found:
                     _remember(self.request, fetcher, value, found[0], (alias, [named]))
-                    if ahead is not None and ahead_rows is not None:
-                        setattr(self.request, _AHEAD, (found[0], ahead, ahead_rows))
                     return found
         # knox's authenticate_credentials, over the prepared lookup.
         alias, rows = _TOKENS.read(key)
@@ -135,16 +129,7 @@ def _named_by_url(request: Request | None) -> tuple[Any, Any]:
     return fetcher, context["kwargs"][name]
 
 
-def _read_ahead(request: Request | None, value: Any) -> selectors.Ahead | None:
-    """What the view serving `request` says it will read after its fetch (its `read_ahead`),
-    as a prepared read and its arguments but the token's key, which comes last."""
-    context = getattr(request, "parser_context", None) or {}
-    read_ahead = getattr(context.get("view"), "read_ahead", None)
-    return read_ahead(request, value) if read_ahead is not None else None
-
-
 _FETCHED = "_fetched_with_token"
-_AHEAD = "_read_ahead_with_token"
 
 
 def _remember(request: Request | None, fetcher: Any, value: Any, user: Any, read: Any) -> None:
@@ -162,19 +147,6 @@ def fetched_with_token(request: Request, fetcher: Any, value: Any) -> Any:
     if was_fetcher is not fetcher or was_value != value or user is not request.user:
         return None
     return read
-
-
-def read_ahead_with_token(request: Request, ahead: selectors.Ahead) -> list[Any] | None:
-    """The rows of `ahead` (the view's `read_ahead`) read with the token that authenticated
-    `request`, once; None when they were not read (no token, SQLite, another read)."""
-    remembered = getattr(request, _AHEAD, None)
-    if remembered is None:
-        return None
-    setattr(request, _AHEAD, None)
-    user, was_ahead, rows = remembered
-    if user is not request.user or was_ahead != ahead:
-        return None
-    return rows
 
 
 class TokenScheme(OpenApiAuthenticationExtension):

@@ -15,12 +15,12 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from articles import claim_selectors
-from articles.access import SEES_ALL_ROLES, Access, Kind, submitted_articles, visible_q
-from articles.models import Annotation, ApiToken, Article, Assignment, Claim
+from articles.access import Access, Kind, submitted_articles, visible_q
+from articles.models import Annotation, Article, Assignment, Claim
 from articles.prepared import Prepared
 
 from .renderers import PlainBody, plain_float
@@ -351,32 +351,6 @@ _DOCUMENT = {
     )
     for reviews in (False, True)
 }
-# The same document read for a caller who sees all the work, sent with the token's read by
-# authentication (api/auth.py: ArticleDetailView.read_ahead), before the caller is known: it
-# gives rows only when a member whose role sees all the work (SEES_ALL_ROLES) holds a token
-# with the key, and they are used only once the token is checked and the caller's Access sees
-# everything (article_with_claims); otherwise the reads run as below.
-_DOCUMENT_AHEAD = Prepared(
-    Claim,
-    lambda article_id, key: document_rows(article_id, reviews_visible=True).filter(
-        Exists(
-            ApiToken.objects.filter(
-                token_key=key,
-                user__memberships__corpus_id=OuterRef("article__corpus_id"),
-                user__memberships__role__in=SEES_ALL_ROLES,
-            )
-        )
-    ),
-    int,
-    str,
-)
-
-
-def document_ahead(article_id: int) -> tuple[Prepared, tuple[Any, ...]]:
-    """The document's read for `read_ahead`: the prepared read and its arguments but the key."""
-    return _DOCUMENT_AHEAD, (article_id,)
-
-
 CLAIMS_ORDER = ("start", "-end", "id")  # the claims list's, and the document's
 _CLAIMS = {
     reviews: Prepared(
@@ -453,21 +427,10 @@ def reviews_visible(access: Access, article: Article) -> bool:
     return access.sees_all_on(article, Kind.REVIEW, submitted=_submitted(access, article))
 
 
-def article_with_claims(
-    article: Article, access: Access, *, ahead: list[Sequence[Any]] | None = None
-) -> PlainBody:
+def article_with_claims(article: Article, access: Access) -> PlainBody:
     """documents.ArticleWithClaimsSerializer: the article, its live claims in text order, each
     with the annotations the caller may see. One query after the article's when the caller sees
-    all the work on it (none when `ahead`, the rows of `document_ahead` read with the token,
-    has them); else whether they submitted it, the claims, their own annotations."""
-    if (
-        ahead  # (no rows: no claims, or the token or membership changed in between; read again)
-        and access.sees_everything(Kind.ANNOTATION)
-        and access.sees_everything(Kind.REVIEW)
-    ):
-        body = article_body(article, access)
-        body["claims"] = document_claims(ahead, reviews_visible=True)
-        return body
+    all the work on it; else whether they submitted it, the claims, their own annotations."""
     submitted = _submitted(access, article)
     reviews = access.sees_all_on(article, Kind.REVIEW, submitted=submitted)
     pk = int(article.pk)

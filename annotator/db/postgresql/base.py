@@ -12,7 +12,7 @@
   planning for 0.2 ms of execution), so `prepared_cursor()` gives a cursor whose statements are
   prepared once per connection. Nothing else is prepared. `OPTIONS["prepare_threshold"] = None`
   (DATABASE_PREPARED_STATEMENTS=0, e.g. behind a connection pooler that cannot keep them)
-  turns them off entirely. `pipelined()` sends several such statements in one round trip.
+  turns them off entirely.
 """
 
 from __future__ import annotations
@@ -80,24 +80,6 @@ class DatabaseWrapper(base.DatabaseWrapper):
         with self.wrap_database_errors:
             cursor = PreparingCursor(self.connection)  # type: ignore[call-arg]
             return self._prepare_cursor(cursor)  # type: ignore[attr-defined]
-
-    @property
-    def pipelines(self) -> bool:
-        """Whether `pipelined` can send prepared statements together (prepared statements on)."""
-        return self.prepares_statements and psycopg.Pipeline.is_supported()
-
-    def pipelined(self, statements: list[tuple[str, Any]]) -> list[list[Any]]:
-        """The rows of each statement, prepared like `prepared_cursor()`'s, all sent in one
-        round trip: a psycopg pipeline (each still logged as a query of its own)."""
-        cursors = [self.prepared_cursor() for _ in statements]
-        try:
-            with self.wrap_database_errors, self.connection.pipeline():  # type: ignore[union-attr]
-                for cursor, (sql, params) in zip(cursors, statements, strict=True):
-                    cursor.execute(sql, params)
-                return [cursor.fetchall() for cursor in cursors]
-        finally:
-            for cursor in cursors:
-                cursor.close()
 
     def is_usable(self) -> bool:
         connection = self.connection
