@@ -32,6 +32,7 @@ import psycopg
 from django.db.backends.postgresql import base, operations
 from django.db.backends.postgresql.psycopg_any import BaseTzLoader
 from psycopg import adapt, pq
+from psycopg.types.datetime import TimestamptzLoader
 
 # While a PreparingCursor runs a statement, psycopg's threshold (the executions after which it
 # prepares a query by itself): one no count reaches, so only what is asked for is prepared.
@@ -59,8 +60,9 @@ class PreparingCursor(base.ServerBindingCursor):
 
 # psycopg's own timestamptz loader, its C one when psycopg's binary or C package is installed
 # (psycopg.adapters, unlike Django's connections, keeps it).
-_PSYCOPG_TZ_LOADER = psycopg.adapters.get_loader(
-    psycopg.adapters.types["timestamptz"].oid, pq.Format.TEXT
+_PSYCOPG_TZ_LOADER = (
+    psycopg.adapters.get_loader(psycopg.adapters.types["timestamptz"].oid, pq.Format.TEXT)
+    or TimestamptzLoader
 )
 
 
