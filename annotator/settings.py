@@ -85,7 +85,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "csp.middleware.CSPMiddleware",
+    "annotator.middleware.CSPMiddleware",  # django-csp's, its policy built once
     "django_htmx.middleware.HtmxMiddleware",
     "annotator.middleware.HtmxLoginRedirectMiddleware",
     "axes.middleware.AxesMiddleware",
