@@ -85,7 +85,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "csp.middleware.CSPMiddleware",
+    "annotator.middleware.CSPMiddleware",  # django-csp's, its policy built once
     "django_htmx.middleware.HtmxMiddleware",
     "annotator.middleware.HtmxLoginRedirectMiddleware",
     "axes.middleware.AxesMiddleware",
@@ -252,7 +252,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_RENDERER_CLASSES": ["articles.api.renderers.JSONRenderer"],  # DRF's, + orjson
     "DEFAULT_PARSER_CLASSES": ["articles.api.parsers.JSONParser"],
     "EXCEPTION_HANDLER": "articles.api.exceptions.api_exception_handler",
     "DEFAULT_THROTTLE_CLASSES": [

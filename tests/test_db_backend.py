@@ -143,3 +143,45 @@ def test_nothing_is_prepared_unless_asked_or_when_turned_off(team, monkeypatch):
     fresh = Prepared(type(team.corpus), lambda pk: type(team.corpus).objects.filter(pk=pk), int)
     assert fresh.rows(team.corpus.pk)
     assert _prepared_statements() == before
+
+
+TIMESTAMPS = [
+    "2024-02-29 12:00:00+00",
+    "2024-02-29 12:00:00.5+05:30",
+    "2024-10-27 01:30:00.123456-02:30",
+    "0044-03-15 00:00:00.000001+00",
+    "9999-12-31 23:59:59.999999+00",
+    "2000-01-01 00:00:00+14",
+    "1969-07-20 20:17:40.1-07",
+]
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's timestamptz loader")
+@pytest.mark.django_db
+def test_timestamps_load_as_djangos_loader_loads_them():
+    """TzLoader (psycopg's C parsing) gives the values of Django's loader (psycopg's pure-Python
+    parsing), in the connection's time zone and with none; and connections use it."""
+    import datetime as dt
+
+    from django.db.backends.postgresql.psycopg_any import BaseTzLoader
+    from psycopg import pq
+
+    from annotator.db.postgresql.base import TzLoader
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT x::timestamptz, x::timestamptz::text FROM unnest(%s::text[]) AS x",
+            [TIMESTAMPS],
+        )
+        rows = cursor.fetchall()
+    raw = connection.connection
+    used = raw.adapters.get_loader(1184, pq.Format.TEXT)
+    assert issubclass(used, TzLoader) and used.timezone == connection.timezone == dt.UTC
+    for zone in (dt.UTC, None, dt.timezone(dt.timedelta(hours=-3))):
+        ours = type("Ours", (TzLoader,), {"timezone": zone})(1184, raw)
+        django = type("Django", (BaseTzLoader,), {"timezone": zone})(1184, raw)
+        for loaded, text in rows:
+            value, expected = ours.load(text.encode()), django.load(text.encode())
+            assert (value, value.tzinfo) == (expected, expected.tzinfo)
+            if zone is dt.UTC:
+                assert loaded == value and loaded.tzinfo is dt.UTC

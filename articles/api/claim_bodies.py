@@ -23,6 +23,8 @@ from articles.access import Access, Kind, submitted_articles, visible_q
 from articles.models import Annotation, Article, Assignment, Claim
 from articles.prepared import Prepared
 
+from .renderers import PlainBody, plain_float
+
 # --- Values as DRF's fields give them ----------------------------------------------------------
 
 
@@ -51,32 +53,48 @@ def _int(value: Any) -> int | None:
 
 
 def _float(value: Any) -> float | None:
-    return None if value is None else float(value)
+    # (plain_float: the renderer's orjson writes it as DRF's json.dumps would, or it is not used)
+    return None if value is None else plain_float(float(value))
+
+
+class _Dates(dict):
+    """_datetime of each value met while building one answer, each worked out once: a claim's
+    `updated_at` is often its `created_at`, and the rows of one import or list write share one."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.zone = timezone.get_current_timezone()
+
+    def __missing__(self, value: dt.datetime | None) -> str | None:
+        text = self[value] = _datetime(value, self.zone)
+        return text
 
 
 # --- The article -------------------------------------------------------------------------------
 
 
-def article_body(article: Article, access: Access) -> dict[str, Any]:
+def article_body(article: Article, access: Access) -> PlainBody:
     """serializers.ArticleSerializer."""
     zone = timezone.get_current_timezone()
     published = article.published_on
-    return {
-        "id": str(article.pk),
-        "corpus": _str(article.corpus.slug),
-        "title": _str(article.title),
-        "author": _str(article.author),
-        "source_url": _str(article.source_url),
-        "published_on": published.isoformat() if published else None,
-        "language": _str(article.language),
-        "text_sha256": _str(article.text_sha256),
-        "text_version": _int(article.text_version),
-        "created_at": _datetime(article.created_at, zone),
-        "updated_at": _datetime(article.updated_at, zone),
-        "version": _int(article.version),
-        "text": _str(article.text),
-        "my_role": access.role,
-    }
+    return PlainBody(
+        {
+            "id": str(article.pk),
+            "corpus": _str(article.corpus.slug),
+            "title": _str(article.title),
+            "author": _str(article.author),
+            "source_url": _str(article.source_url),
+            "published_on": published.isoformat() if published else None,
+            "language": _str(article.language),
+            "text_sha256": _str(article.text_sha256),
+            "text_version": _int(article.text_version),
+            "created_at": _datetime(article.created_at, zone),
+            "updated_at": _datetime(article.updated_at, zone),
+            "version": _int(article.version),
+            "text": _str(article.text),
+            "my_role": access.role,
+        }
+    )
 
 
 # --- Claims ------------------------------------------------------------------------------------
@@ -116,7 +134,7 @@ def claim_columns(reviews_visible: bool) -> tuple[str, ...]:
     return CLAIM_COLUMNS + REVIEW_COLUMNS if reviews_visible else CLAIM_COLUMNS
 
 
-def claim_body(row: Sequence[Any], zone: dt.tzinfo, reviews_visible: bool) -> dict[str, Any]:
+def claim_body(row: Sequence[Any], dates: _Dates, reviews_visible: bool) -> dict[str, Any]:
     """serializers.ClaimSerializer, from a row of `claim_columns(reviews_visible)`."""
     review = None
     if reviews_visible and row[16] is not None:
@@ -126,7 +144,7 @@ def claim_body(row: Sequence[Any], zone: dt.tzinfo, reviews_visible: bool) -> di
             "topic": None if row[18] is None else {"id": str(row[18]), "label": _str(row[19])},
             "stance": _str(row[20]),
             "curator": _str(row[21]),
-            "updated_at": _datetime(row[22], zone),
+            "updated_at": dates[row[22]],
         }
     return {
         "id": str(row[0]),
@@ -139,8 +157,8 @@ def claim_body(row: Sequence[Any], zone: dt.tzinfo, reviews_visible: bool) -> di
         "summary": _str(row[7]),
         "labels": _labels(row[8]),
         "created_by": _str(row[9]),
-        "created_at": _datetime(row[10], zone),
-        "updated_at": _datetime(row[11], zone),
+        "created_at": dates[row[10]],
+        "updated_at": dates[row[11]],
         "version": _int(row[12]),
         "anchor": {"status": row[13], "score": _float(row[14]), "version": _int(row[15])},
         "review": review,
@@ -151,11 +169,11 @@ def claim_bodies(
     rows: Iterable[Sequence[Any]] | Iterable[dict[str, Any]], *, reviews_visible: bool
 ) -> list[dict[str, Any]]:
     """A list of claims (tuples of `claim_columns`, or the dicts of `.values()` in that order)."""
-    zone = timezone.get_current_timezone()
+    dates = _Dates()
     columns = claim_columns(reviews_visible)
     return [
         claim_body(
-            row if not isinstance(row, dict) else [row[c] for c in columns], zone, reviews_visible
+            row if not isinstance(row, dict) else [row[c] for c in columns], dates, reviews_visible
         )
         for row in rows
     ]
@@ -218,7 +236,7 @@ def _evidence_body(row: Sequence[Any], e: int) -> dict[str, Any]:
     }
 
 
-def _annotation_body(row: Sequence[Any], a: int, claim_id: str, zone: dt.tzinfo) -> dict:
+def _annotation_body(row: Sequence[Any], a: int, claim_id: str, dates: _Dates) -> dict:
     """serializers.AnnotationSerializer (its evidence added after), from columns starting at `a`."""
     return {
         "id": str(row[a]),
@@ -232,8 +250,8 @@ def _annotation_body(row: Sequence[Any], a: int, claim_id: str, zone: dt.tzinfo)
         "status": row[a + 8],
         "second_look": bool(row[a + 9]),
         "evidence": [],
-        "created_at": _datetime(row[a + 10], zone),
-        "updated_at": _datetime(row[a + 11], zone),
+        "created_at": dates[row[a + 10]],
+        "updated_at": dates[row[a + 11]],
         "version": _int(row[a + 12]),
     }
 
@@ -273,7 +291,7 @@ def own_annotation_rows(article: Any, visible: Q) -> QuerySet:
 
 def document_claims(rows: Iterable[Sequence[Any]], *, reviews_visible: bool) -> list[dict]:
     """documents.ClaimWithAnnotationsSerializer for each claim of `document_rows`."""
-    zone = timezone.get_current_timezone()
+    dates = _Dates()
     a = len(claim_columns(reviews_visible))
     e = a + _EVIDENCE
     claims: list[dict[str, Any]] = []
@@ -283,12 +301,12 @@ def document_claims(rows: Iterable[Sequence[Any]], *, reviews_visible: bool) -> 
     for row in rows:
         if row[0] != last_claim:
             last_claim, last_annotation = row[0], None
-            claim = claim_body(row, zone, reviews_visible)
+            claim = claim_body(row, dates, reviews_visible)
             annotations = claim["annotations"] = []
             claims.append(claim)
         if row[a] is not None and row[a] != last_annotation:
             last_annotation = row[a]
-            annotation = _annotation_body(row, a, str(row[0]), zone)
+            annotation = _annotation_body(row, a, str(row[0]), dates)
             evidence = annotation["evidence"]
             annotations.append(annotation)
         if row[e] is not None:
@@ -304,21 +322,21 @@ def claims_with_own_annotations(
 ) -> list[dict]:
     """documents.ClaimWithAnnotationsSerializer from claim rows (claim_columns) and the rows of
     own_annotation_rows."""
-    zone = timezone.get_current_timezone()
+    dates = _Dates()
     by_claim: dict[Any, list[dict[str, Any]]] = {}
     evidence: list[dict[str, Any]] = []
     last_annotation = None
     for row in annotation_rows:
         if row[1] != last_annotation:
             last_annotation = row[1]
-            annotation = _annotation_body(row, 1, str(row[0]), zone)
+            annotation = _annotation_body(row, 1, str(row[0]), dates)
             evidence = annotation["evidence"]
             by_claim.setdefault(row[0], []).append(annotation)
         if row[1 + _EVIDENCE] is not None:
             evidence.append(_evidence_body(row, 1 + _EVIDENCE))
     claims = []
     for row in claim_rows:
-        claim = claim_body(row, zone, reviews_visible)
+        claim = claim_body(row, dates, reviews_visible)
         claim["annotations"] = by_claim.get(row[0], [])
         claims.append(claim)
     return claims
@@ -409,7 +427,7 @@ def reviews_visible(access: Access, article: Article) -> bool:
     return access.sees_all_on(article, Kind.REVIEW, submitted=_submitted(access, article))
 
 
-def article_with_claims(article: Article, access: Access) -> dict[str, Any]:
+def article_with_claims(article: Article, access: Access) -> PlainBody:
     """documents.ArticleWithClaimsSerializer: the article, its live claims in text order, each
     with the annotations the caller may see. One query after the article's when the caller sees
     all the work on it; else whether they submitted it, the claims, their own annotations."""
@@ -422,4 +440,6 @@ def article_with_claims(article: Article, access: Access) -> dict[str, Any]:
         claim_rows = _CLAIMS[reviews].rows(pk)
         own = _own_annotations(access).rows(pk, access.user_id) if claim_rows else []
         claims = claims_with_own_annotations(claim_rows, own, reviews_visible=reviews)
-    return {**article_body(article, access), "claims": claims}
+    body = article_body(article, access)
+    body["claims"] = claims
+    return body

@@ -20,6 +20,7 @@ from . import claim_bodies, documents
 from . import serializers as s
 from .base import ApiView
 from .pagination import FirstPage
+from .renderers import PlainBody
 from .schema import ERRORS, STALE
 
 SPAN_FIELDS = ("start", "end", "exact", "prefix", "suffix")
@@ -51,7 +52,11 @@ class ClaimListView(ApiView):
                 ),
             )
         rows = self.paginate_queryset(claims)
-        return self.get_paginated_response(claim_bodies.claim_bodies(rows, reviews_visible=visible))
+        response = self.get_paginated_response(
+            claim_bodies.claim_bodies(rows, reviews_visible=visible)
+        )
+        response.data = PlainBody(response.data)  # the page's links, and rows: see renderers.py
+        return response
 
     @extend_schema(
         request=documents.CLAIMS_REQUEST,
