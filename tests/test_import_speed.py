@@ -144,6 +144,6 @@ def test_after_a_large_import_the_reads_are_planned_by_the_new_rows(
     live = _estimated_rows("SELECT id FROM articles_claim WHERE deleted_at IS NULL")
     assert live >= 0.9 * Claim.objects.count()
     one = _estimated_rows(
-        f"SELECT id FROM articles_claim WHERE article_id = {article} AND deleted_at IS NULL"
+        f"SELECT id FROM articles_claim WHERE article_id = {article} AND deleted_at IS NULL"  # noqa: S608
     )
     assert 1 <= one <= 10
