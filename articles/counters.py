@@ -796,12 +796,12 @@ def deferred() -> Iterator[Created]:
                 cursor.execute(f"DROP TRIGGER {name}")
         created = Created()
         yield created
-        corpora, members = created.corpora, created.members
+        corpora, figures = created.corpora, created.members
         uncounted = [pk for pk in created if pk not in created.counted]
         if uncounted:
-            _count_new_articles(cursor, uncounted, corpora, members)
+            _count_new_articles(cursor, uncounted, corpora, figures)
         # Members' rows before the corpora's, as the triggers lock them.
-        mc.add_figures(cursor, vendor, members)
+        mc.add_figures(cursor, vendor, figures)
         sets = ", ".join(f"{f} = {f} + %s" for f in ("articles", *FIELDS))
         for corpus in sorted(corpora):  # in corpus order, as the triggers lock them
             cursor.execute(

@@ -729,6 +729,7 @@ def import_upload(
     `title` names a single article (text, Markdown, HTML, PDF, Word); the others ignore it."""
     from . import brat, jsonl, pdf, sniff, text, word
     from .ahead import planned_ahead
+    from .commit import synced_commit
 
     ensure(role, Action.IMPORT)
     try:
@@ -743,7 +744,8 @@ def import_upload(
         # An import allocates a few objects per value of every line (the parsed JSON, the plans,
         # the rows), none in cycles: the cyclic collector, which walks every live object each
         # few collections, only cost time (see exports.reader.collector_paused).
-        with collector_paused(), transaction.atomic():
+        # SQLite: committed with the log synced, the checkpoint in a thread (see commit.py).
+        with synced_commit(), collector_paused(), transaction.atomic():
             postgresql = connection.vendor == "postgresql"
             if postgresql:
                 # The foreign keys checked as each chunk is written, while the next one is
