@@ -58,8 +58,18 @@ def seen_while_writing(monkeypatch):
 
 @pytest.mark.django_db(transaction=True)
 def test_an_import_commits_with_the_log_synced_and_checkpoints_in_a_thread(
-    team, seen_while_writing
+    team, seen_while_writing, monkeypatch
 ):
+    from articles import db_statistics
+
+    refresh = db_statistics.refresh
+    seen_while_refreshing = []
+
+    def watched(written):
+        seen_while_refreshing.append(_settings() if connection.vendor == "sqlite" else None)
+        return refresh(written)
+
+    monkeypatch.setattr(db_statistics, "refresh", watched)
     if connection.vendor != "sqlite":
         result = _import(team, _body("One"))
         assert result.articles == 1 and seen_while_writing == [None]
@@ -73,6 +83,8 @@ def test_an_import_commits_with_the_log_synced_and_checkpoints_in_a_thread(
     result = _import(team, _body("One", "Two"))
     assert result.articles == 2
     assert seen_while_writing == [(2, 0)]  # FULL, no automatic checkpoint
+    # The statistics refresh (after the commit) commits as usual, but does not checkpoint.
+    assert seen_while_refreshing == [(1, 0)]
     assert _settings() == before
     thread = commit.last_checkpoint
     assert thread is not None

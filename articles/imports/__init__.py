@@ -745,7 +745,9 @@ def import_upload(
         # the rows), none in cycles: the cyclic collector, which walks every live object each
         # few collections, only cost time (see exports.reader.collector_paused).
         # SQLite: committed with the log synced, the checkpoint in a thread (see commit.py).
-        with synced_commit(), collector_paused(), transaction.atomic():
+        with synced_commit() as synced, collector_paused(), transaction.atomic():
+            if synced is not None:
+                transaction.on_commit(synced.committed)  # before the statistics refresh
             postgresql = connection.vendor == "postgresql"
             if postgresql:
                 # The foreign keys checked as each chunk is written, while the next one is

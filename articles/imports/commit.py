@@ -54,13 +54,46 @@ class Checkpoint(threading.Thread):
 last_checkpoint: Checkpoint | None = None
 
 
+class SyncedCommit:
+    """The settings of one import's connection, changed for its commit (see synced_commit)."""
+
+    def __init__(self, connection, synchronous: int, autocheckpoint: int):
+        self.connection = connection
+        self.synchronous = synchronous
+        self.autocheckpoint = autocheckpoint
+        self.synced = True
+
+    def committed(self) -> None:
+        """Right after the commit (transaction.on_commit, before the import's other callbacks):
+        the usual `synchronous` again, and the checkpoint started in a thread."""
+        self._restore_synchronous()
+        if self.autocheckpoint > 0:
+            _checkpoint_in_thread(str(self.connection.settings_dict["NAME"]))
+
+    def _restore_synchronous(self) -> None:
+        if self.synced and self.connection.connection is not None:
+            with self.connection.cursor() as cursor:
+                cursor.execute(f"PRAGMA synchronous = {self.synchronous}")
+        self.synced = False
+
+    def restore(self) -> None:
+        """Both settings as they were (a closed connection: a new one has them already)."""
+        self._restore_synchronous()
+        if self.connection.connection is not None:
+            with self.connection.cursor() as cursor:
+                cursor.execute(f"PRAGMA wal_autocheckpoint = {self.autocheckpoint}")
+
+
 @contextmanager
-def synced_commit(alias: str = DEFAULT_DB_ALIAS) -> Iterator[bool]:
-    """Around an import's own transaction (see the module's docstring); yields whether it
-    applies."""
+def synced_commit(alias: str = DEFAULT_DB_ALIAS) -> Iterator[SyncedCommit | None]:
+    """Around an import that owns its transaction (see the module's docstring). Inside the
+    transaction, the import registers `committed` with transaction.on_commit first; the
+    automatic checkpoint stays off until the block ends (the import's statistics refresh
+    commits too), and the settings are restored however it ends. None where this does not
+    apply."""
     connection = connections[alias]
     if connection.vendor != "sqlite" or connection.in_atomic_block:
-        yield False
+        yield None
         return
     with connection.cursor() as cursor:
         cursor.execute("PRAGMA journal_mode")
@@ -70,21 +103,16 @@ def synced_commit(alias: str = DEFAULT_DB_ALIAS) -> Iterator[bool]:
         cursor.execute("PRAGMA wal_autocheckpoint")
         autocheckpoint = int(cursor.fetchone()[0])
     if mode != "wal":
-        yield False
+        yield None
         return
     with connection.cursor() as cursor:
         cursor.execute(f"PRAGMA synchronous = {max(synchronous, FULL)}")
         cursor.execute("PRAGMA wal_autocheckpoint = 0")
+    changed = SyncedCommit(connection, synchronous, autocheckpoint)
     try:
-        yield True
+        yield changed
     finally:
-        if connection.connection is not None:  # (closed meanwhile: a new one has the defaults)
-            with connection.cursor() as cursor:
-                cursor.execute(f"PRAGMA synchronous = {synchronous}")
-                cursor.execute(f"PRAGMA wal_autocheckpoint = {autocheckpoint}")
-    # Only reached when the block ended without an error: the import committed.
-    if autocheckpoint > 0:
-        _checkpoint_in_thread(str(connection.settings_dict["NAME"]))
+        changed.restore()
 
 
 def _checkpoint_in_thread(path: str) -> None:
