@@ -685,15 +685,84 @@ _SQLITE_INSERTS = (
 )
 
 
+class Created(list):
+    """The ids of the articles a `deferred` block created (it appends them), and what it counted
+    itself of some of them (`count_written`): their corpora's and members' shares, added to
+    their counter rows when the block ends."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.counted: set[int] = set()
+        self.corpora: dict[int, list[int]] = {}  # corpus: [articles, *COUNTED_FIELDS]
+        self.members: dict[tuple[int, int], list[int]] = {}  # (corpus, user): MEMBER_FIELDS
+
+
+@dataclass(frozen=True, slots=True)
+class Written:
+    """A new live article and what its writer wrote into it: its ArticleCounts values
+    (COUNTED_FIELDS, in order), the users whose assignment to it is submitted (it has no other
+    assignments), and how many annotations each annotator has on its claims (all live)."""
+
+    article_id: int
+    corpus_id: int
+    counted: tuple[int, ...]
+    submitted: frozenset[int]
+    annotations: dict[int, int]
+
+
+def count_written(created: Created, written: list[Written]) -> None:
+    """Inside `deferred`, for a writer that knows what it wrote: the counter rows of these new
+    articles inserted now (one statement), their corpora's and members' shares kept in `created`
+    and added when the block ends; no read of their rows. Each article is appended to
+    `created`. Exact only if nothing else writes into these articles inside the block (the
+    import writes them whole, then leaves them)."""
+    if connection.vendor not in ("postgresql", "sqlite"):  # no counters kept there
+        created += [w.article_id for w in written]
+        return
+    if not written:
+        return
+    rows = [(w.article_id, *w.counted) for w in written]
+    columns = ", ".join(("article_id", *FIELDS))
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            arrays = ", ".join("%s::bigint[]" for _ in columns.split(", "))
+            cursor.execute(
+                f"INSERT INTO {AC} ({columns}) SELECT * FROM unnest({arrays})",
+                [list(column) for column in zip(*rows, strict=True)],
+            )
+        else:
+            picks = ", ".join(f"json_extract(value, '$[{i}]')" for i in range(len(FIELDS) + 1))
+            cursor.execute(
+                f"INSERT INTO {AC} ({columns}) SELECT {picks} FROM json_each(%s)",
+                [json.dumps(rows)],
+            )
+    for w in written:
+        totals = created.corpora.setdefault(w.corpus_id, [0] * (len(FIELDS) + 1))
+        totals[0] += 1
+        for index, value in enumerate(w.counted):
+            totals[1 + index] += value
+        mc.add_new_article(
+            created.members,
+            w.corpus_id,
+            True,
+            w.counted,
+            [(user, True) for user in sorted(w.submitted)],
+            w.annotations.items(),
+        )
+        created.counted.add(w.article_id)
+        created.append(w.article_id)
+
+
 @contextmanager
-def deferred() -> Iterator[list[int]]:
+def deferred() -> Iterator[Created]:
     """Inside a transaction, for a bulk writer of *new* articles (the import): the counting
     triggers stand aside while the block runs, and the block appends to the list it is given the
     id of every article it creates. On leaving, those articles' counters are counted from their
     rows, one statement for the article rows and one for their corpora, and the triggers count
-    again. The block may write only the new articles and rows that point into them (claims,
-    annotations, reviews, assignments...): any other write to a counted table inside it would
-    go uncounted.
+    again; a writer that knows what it wrote counts its articles itself instead (count_written:
+    no read of their rows, the counter rows written with each chunk). The block may write only
+    the new articles and rows that point into them (claims, annotations, reviews,
+    assignments...): any other write to a counted table inside it would go uncounted.
 
     PostgreSQL: a setting local to the transaction, which every trigger function reads first
     (its triggers fire once per statement: reading it costs nothing). SQLite fires its triggers
@@ -707,7 +776,7 @@ def deferred() -> Iterator[list[int]]:
     """
     vendor = connection.vendor
     if vendor not in ("postgresql", "sqlite"):
-        yield []  # no triggers there: nothing to pause, recount() after writes
+        yield Created()  # no triggers there: nothing to pause, recount() after writes
         return
     with transaction.atomic(), connection.cursor() as cursor:
         if vendor == "postgresql":
@@ -725,10 +794,19 @@ def deferred() -> Iterator[list[int]]:
             dropped = {name for (name,) in cursor.fetchall()}
             for name in sorted(dropped):
                 cursor.execute(f"DROP TRIGGER {name}")
-        created: list[int] = []
+        created = Created()
         yield created
-        if created:
-            _count_new_articles(cursor, created)
+        corpora, figures = created.corpora, created.members
+        uncounted = [pk for pk in created if pk not in created.counted]
+        if uncounted:
+            _count_new_articles(cursor, uncounted, corpora, figures)
+        # Members' rows before the corpora's, as the triggers lock them.
+        mc.add_figures(cursor, vendor, figures)
+        sets = ", ".join(f"{f} = {f} + %s" for f in ("articles", *FIELDS))
+        for corpus in sorted(corpora):  # in corpus order, as the triggers lock them
+            cursor.execute(
+                f"UPDATE {CC} SET {sets} WHERE corpus_id = %s", [*corpora[corpus], corpus]
+            )
         if vendor == "postgresql" or "aa_counts_membership_insert" in dropped:
             mc.insert_missing(cursor)
         if vendor == "postgresql":
@@ -741,9 +819,15 @@ def deferred() -> Iterator[list[int]]:
                     cursor.execute(statement)
 
 
-def _count_new_articles(cursor, article_ids: list[int]) -> None:
+def _count_new_articles(
+    cursor,
+    article_ids: list[int],
+    corpora: dict[int, list[int]],
+    members: dict[tuple[int, int], list[int]],
+) -> None:
     """Insert the counter rows of these new articles, counted from their rows, and add the live
-    ones to their corpora's counters (the triggers standing aside)."""
+    ones' shares to `corpora` ({corpus: [articles, *FIELDS]}) and `members` (see
+    member_counters.add_figures), the triggers standing aside."""
     param: list[int] | str
     if connection.vendor == "postgresql":
         ids, param = "(SELECT unnest(%s::bigint[]))", article_ids
@@ -783,17 +867,13 @@ def _count_new_articles(cursor, article_ids: list[int]) -> None:
         f"SELECT article_id, {', '.join(FIELDS)} FROM {AC} WHERE article_id IN {ids}", [param]
     )
     counted = {row[0]: row[1:] for row in cursor.fetchall()}
-    mc.count_new_articles(cursor, ids, param, connection.vendor, articles, counted)
-    corpora: dict[int, list[int]] = {}
+    mc.count_new_articles(cursor, ids, param, articles, counted, members)
     for pk, (corpus, live) in articles.items():
         if live:
             totals = corpora.setdefault(corpus, [0] * (len(FIELDS) + 1))
             totals[0] += 1
             for index, value in enumerate(counted.get(pk, ())):
                 totals[1 + index] += value
-    sets = ", ".join(f"{f} = {f} + %s" for f in ("articles", *FIELDS))
-    for corpus in sorted(corpora):  # in corpus order, as the triggers lock them
-        cursor.execute(f"UPDATE {CC} SET {sets} WHERE corpus_id = %s", [*corpora[corpus], corpus])
 
 
 # --- Recounting from the rows ----------------------------------------------------------------

@@ -30,6 +30,8 @@ when the fan-out runs) keeps two writers that each change the other's sums from 
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
+
 from .models import MEMBER_SUMMED_FIELDS
 
 AC = "articles_articlecounts"
@@ -350,54 +352,84 @@ def count_new_articles(
     cursor,
     ids: str,
     param,
-    vendor: str,
     articles: dict[int, tuple[int, bool]],
     counted: dict[int, tuple],
+    figures: dict[tuple[int, int], list[int]],
 ) -> None:
     """Add the new articles (`ids`, an SQL set taking `param` once; `articles`: their corpus and
-    whether live; `counted`: their ArticleCounts rows, COUNTED_FIELDS in order) to the figures
-    of their members.
+    whether live; `counted`: their ArticleCounts rows, COUNTED_FIELDS in order) to `figures`,
+    {(corpus, user): MEMBER_FIELDS}, which add_figures then adds to the members' rows.
 
     Read as plain rows, one table (or the claims with their annotations) at a time, and added up
     here: right after a bulk write the planner has no statistics of the new rows, and a join of
     the new claims' annotations with the members and their assignments in one statement went
     wrong (nested loops over an annotator's every annotation: 20 s for 3,000 articles, where
     these reads take milliseconds). Nobody else can see or change the new articles' rows before
-    the writer commits, so figures added from them are exact; the member rows are locked (in
-    order) and changed by SQL arithmetic as everywhere else."""
+    the writer commits, so figures added from them are exact."""
 
     def rows(sql: str) -> list[tuple]:
         cursor.execute(sql.replace("{ids}", ids), [param])
         return cursor.fetchall()
 
-    sums = {pk: values[1:] for pk, values in counted.items()}  # every field but claims
-    submitters = set()
-    figures: dict[tuple[int, int], list[int]] = {}
-
-    def of(article: int, user: int) -> list[int]:
-        return figures.setdefault((articles[article][0], user), [0] * len(MEMBER_FIELDS))
-
+    assignments: dict[int, list[tuple[int, bool]]] = {}
     for article, user, state in rows(
         "SELECT article_id, annotator_id, state FROM articles_assignment WHERE article_id IN {ids}"
     ):
-        submitted = state == "submitted"
-        if submitted:
-            submitters.add((article, user))
-        if not articles[article][1]:
-            continue
-        mine = of(article, user)
-        mine[0] += 1
-        if submitted:
-            mine[1] += 1
-            for index, value in enumerate(sums.get(article, ())):
-                mine[3 + index] += value
+        assignments.setdefault(article, []).append((user, state == "submitted"))
+    annotations: dict[int, list[tuple[int, int]]] = {}
     for article, user, n in rows(
         "SELECT c.article_id, x.annotator_id, COUNT(*) FROM articles_annotation x "
         "JOIN articles_claim c ON c.id = x.claim_id "
         "WHERE c.article_id IN {ids} AND c.deleted_at IS NULL GROUP BY c.article_id, x.annotator_id"
     ):
-        if (article, user) not in submitters:
-            of(article, user)[2] += n
+        annotations.setdefault(article, []).append((user, n))
+    for article, (corpus, live) in articles.items():
+        add_new_article(
+            figures,
+            corpus,
+            live,
+            counted.get(article, ()),
+            assignments.get(article, ()),
+            annotations.get(article, ()),
+        )
+
+
+def add_new_article(
+    figures: dict[tuple[int, int], list[int]],
+    corpus: int,
+    live: bool,
+    counted: Sequence[int],
+    assignments: Iterable[tuple[int, bool]],
+    annotations: Iterable[tuple[int, int]],
+) -> None:
+    """One new article's share of its members' figures, added to `figures`: `counted`, its
+    ArticleCounts values (COUNTED_FIELDS); `assignments`, (user, submitted); `annotations`,
+    (annotator, how many) on its live claims."""
+    sums = counted[1:]  # every field but claims
+    submitters = set()
+
+    def of(user: int) -> list[int]:
+        return figures.setdefault((corpus, user), [0] * len(MEMBER_FIELDS))
+
+    for user, submitted in assignments:
+        if submitted:
+            submitters.add(user)
+        if not live:
+            continue
+        mine = of(user)
+        mine[0] += 1
+        if submitted:
+            mine[1] += 1
+            for index, value in enumerate(sums):
+                mine[3 + index] += value
+    for user, n in annotations:
+        if user not in submitters:
+            of(user)[2] += n
+
+
+def add_figures(cursor, vendor: str, figures: dict[tuple[int, int], list[int]]) -> None:
+    """Add `figures` ({(corpus, user): MEMBER_FIELDS}) to the members' rows: the rows locked
+    in membership order and changed by SQL arithmetic, as everywhere else."""
     if not figures:
         return
     corpora = sorted({corpus for corpus, _user in figures})

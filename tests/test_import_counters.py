@@ -193,3 +193,53 @@ def test_an_import_inside_a_deferred_block_leaves_it_deferred(team):
         assert not ArticleCounts.objects.filter(article=article).exists()  # not counted yet
     assert ArticleCounts.objects.get(article_id=result.article_ids[0]).claims == 5
     assert counters.recount(repair=False) == []
+
+
+def test_the_import_counts_what_it_wrote_without_reading_its_rows_back(team):
+    """The writer counts each chunk's articles from its plans (counters.count_written): the
+    counter rows come with the chunk, and no query reads the new claims or annotations back."""
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        result = _import(team, _body("One", "Two"))
+    assert result.articles == 2
+    read_back = [
+        q["sql"]
+        for q in queries.captured_queries
+        if q["sql"].startswith("SELECT")
+        and ("FROM articles_annotation" in q["sql"] or "FROM articles_claim" in q["sql"])
+    ]
+    assert read_back == []
+    assert counters.recount(repair=False) == []
+    for pk in result.article_ids:
+        row = ArticleCounts.objects.get(article_id=pk)
+        assert (row.claims, row.annotations, row.reviewed, row.claims_tagged) == (5, 3, 2, 2)
+        assert (row.assignments, row.assignments_submitted) == (2, 2)
+
+
+def test_articles_counted_by_their_writer_and_from_their_rows_in_one_block(team):
+    """A deferred block may hold both: articles appended (counted from their rows at the end)
+    and articles whose writer counted them (count_written); every counter equals a recount."""
+    import io
+
+    from articles.imports import Errors, ImportContext, Writer
+
+    with transaction.atomic(), counters.deferred() as created:
+        article = services.article_create(
+            actor=team.owner, corpus=team.corpus, role=Role.OWNER, title="By hand", text=TEXT
+        )
+        claim = ClaimFactory(article=article)
+        AnnotationFactory(claim=claim, annotator=team.annotator, topic=team.topic)
+        created.append(article.pk)
+        context = ImportContext(actor=team.owner, corpus=team.corpus)
+        writer = Writer(context, created=created)
+        errors = Errors()
+        for chunk in jsonl_import.plan(context, io.BytesIO(_body("One", "Two")), errors=errors):
+            writer.write(chunk)
+        assert not errors
+        if writer.foreign_keys is not None:
+            assert not writer.foreign_keys.paused
+        assert created.counted == set(writer.result.article_ids)
+        assert list(created) == [article.pk, *writer.result.article_ids]
+    assert counters.recount(repair=False) == []
+    assert ArticleCounts.objects.get(article=article).annotations == 1

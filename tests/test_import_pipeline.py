@@ -315,3 +315,30 @@ def test_the_api_answers_a_streamed_import_as_before(team, monkeypatch):
         "article_id", "start"
     )
     assert body["claim_ids"] == [str(c.pk) for c in claims]
+
+
+@pytest.mark.parametrize("spooled", ["in memory", "to a file"])
+def test_the_api_imports_a_body_kept_in_memory_or_spooled_to_a_file(team, monkeypatch, spooled):
+    from articles.api import transfer
+
+    body = "\n".join(_line(f"S{i}") for i in range(3)).encode()
+    assert len(body) < transfer.SPOOL_BYTES
+    if spooled == "to a file":
+        monkeypatch.setattr(transfer, "SPOOL_BYTES", len(body) // 2)
+    rolled = []
+    real = transfer.tempfile.SpooledTemporaryFile
+
+    class Watched(real):  # type: ignore[misc, valid-type]
+        def rollover(self):
+            rolled.append(True)
+            super().rollover()
+
+    monkeypatch.setattr(transfer.tempfile, "SpooledTemporaryFile", Watched)
+    client = Client()
+    client.force_login(team.owner)
+    response = client.post(
+        "/api/v1/corpora/chips/import", data=body, content_type="application/x-ndjson"
+    )
+    assert response.status_code == 201, response.content[:300]
+    assert response.json()["articles"] == 3 and response.json()["claims"] == 6
+    assert bool(rolled) == (spooled == "to a file")

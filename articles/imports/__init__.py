@@ -372,13 +372,15 @@ class Writer:
     """Bulk-writes validated plans, creating missing topics, and counts what it created.
 
     The rows go to the database as plain tuples (rows.insert_rows), never as model instances.
-    With `created` (the list counters.deferred gives), the counting triggers stand aside and
-    the new articles' ids are added to it, to be counted at once from their rows.
+    With `created` (what counters.deferred gives), the counting triggers stand aside and the
+    writer counts each chunk's new articles itself from what it wrote (counters.count_written:
+    their counter rows written with the chunk, their corpus's and members' shares added at the
+    end), never reading their rows back.
     """
 
-    def __init__(self, context: ImportContext, *, created: list[int] | None = None):
+    def __init__(self, context: ImportContext, *, created: counters.Created | None = None):
         self.context = context
-        # The ids of the new articles, for counters.deferred (None: the triggers count).
+        # The new articles, counted for counters.deferred (None: the triggers count).
         self.created = created
         self.result = ImportResult()
         self.holds_corpus = False
@@ -595,13 +597,28 @@ class Writer:
         # article is submitted has submitted that article (the articles are new: no assignment
         # exists yet).
         now = timezone.now()
-        submitted = {
-            (article_id, item.annotator_id)
-            for article_id, plan in zip(article_ids, plans, strict=True)
-            for planned in plan.claims
-            for item in planned.annotations
-            if item.status == AnnotationStatus.SUBMITTED
-        }
+        submitted: set[tuple[int, int]] = set()
+        # Each new article's counts, from what is written into it (counters.count_written).
+        written: list[counters.Written] = []
+        for article_id, plan in zip(article_ids, plans, strict=True):
+            annotators: dict[int, int] = {}
+            submitters: set[int] = set()
+            annotations = reviewed = tagged = 0
+            for planned in plan.claims:
+                if planned.annotations:
+                    tagged += 1
+                    annotations += len(planned.annotations)
+                    for item in planned.annotations:
+                        annotators[item.annotator_id] = annotators.get(item.annotator_id, 0) + 1
+                        if item.status == AnnotationStatus.SUBMITTED:
+                            submitters.add(item.annotator_id)
+                if planned.review is not None:
+                    reviewed += 1
+            submitted.update((article_id, user) for user in submitters)
+            counted = (len(plan.claims), annotations, reviewed, tagged, *[len(submitters)] * 2)
+            written.append(
+                counters.Written(article_id, corpus.pk, counted, frozenset(submitters), annotators)
+            )
         self.assignments += len(submitted)
         insert(
             Assignment,
@@ -613,6 +630,8 @@ class Writer:
         )
         if foreign_keys is not None:
             foreign_keys.check()
+        if self.created is not None:
+            counters.count_written(self.created, written)
         # Through the ORM, with the database's own checks (rare parts of a line).
         self._join_groups(claim_ids, planned_claims)
         suggestions = [
@@ -634,8 +653,6 @@ class Writer:
             for model, item in plan.suggestions
         ]
         Suggestion.objects.bulk_create(suggestions, batch_size=1000)
-        if self.created is not None:
-            self.created += article_ids
         result = self.result
         result.article_ids += article_ids
         result.claim_ids += claim_ids
@@ -712,6 +729,7 @@ def import_upload(
     `title` names a single article (text, Markdown, HTML, PDF, Word); the others ignore it."""
     from . import brat, jsonl, pdf, sniff, text, word
     from .ahead import planned_ahead
+    from .commit import synced_commit
 
     ensure(role, Action.IMPORT)
     try:
@@ -726,7 +744,10 @@ def import_upload(
         # An import allocates a few objects per value of every line (the parsed JSON, the plans,
         # the rows), none in cycles: the cyclic collector, which walks every live object each
         # few collections, only cost time (see exports.reader.collector_paused).
-        with collector_paused(), transaction.atomic():
+        # SQLite: committed with the log synced, the checkpoint in a thread (see commit.py).
+        with synced_commit() as synced, collector_paused(), transaction.atomic():
+            if synced is not None:
+                transaction.on_commit(synced.committed)  # before the statistics refresh
             postgresql = connection.vendor == "postgresql"
             if postgresql:
                 # The foreign keys checked as each chunk is written, while the next one is

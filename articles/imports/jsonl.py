@@ -439,6 +439,11 @@ class _Unsure(Exception):
 
 _STANCES = frozenset(Stance.values)
 _STATUSES = frozenset(AnnotationStatus.values)
+# A claim with no other keys than these has no review, group or comments to plan (any other key,
+# even one the import ignores, costs the three look-ups).
+_PLAIN_CLAIM_KEYS = frozenset(
+    ("start", "end", "exact", "prefix", "suffix", "summary", "labels", "created_by", "annotations")
+)
 
 
 def _plan_plain(context: ImportContext, data: Any) -> PlannedArticle | None:
@@ -478,10 +483,9 @@ def _plain_list(data: dict, key: str) -> list:
 def _plain_claim(context: ImportContext, data: Any, text: str, offsets: OffsetMap) -> PlannedClaim:
     if type(data) is not dict:
         raise _Unsure
-    if (
-        data.get("review") is not None
-        or data.get("group") is not None
-        or _plain_list(data, "comments")
+    get = data.get
+    if not data.keys() <= _PLAIN_CLAIM_KEYS and (
+        get("review") is not None or get("group") is not None or _plain_list(data, "comments")
     ):
         # Rarer parts: the full checks for this claim alone.
         collector = _Collector()
@@ -489,14 +493,17 @@ def _plain_claim(context: ImportContext, data: Any, text: str, offsets: OffsetMa
         if collector.problems or planned is None:
             raise _Unsure
         return planned
-    start, end = offsets(data.get("start")), offsets(data.get("end"))
+    if offsets.identity:
+        start, end = get("start"), get("end")
+    else:
+        start, end = offsets(get("start")), offsets(get("end"))
     if type(start) is not int or type(end) is not int or not 0 <= start < end <= len(text):
         raise _Unsure
     exact = text[start:end]
-    given = data.get("exact")
+    given = get("exact")
     if given is not None and given != exact:
         raise _Unsure
-    prefix, suffix = data.get("prefix"), data.get("suffix")
+    prefix, suffix = get("prefix"), get("suffix")
     # A context given must be text, the text's own, and stay itself once normalised.
     if prefix is not None and (
         type(prefix) is not str
@@ -512,35 +519,39 @@ def _plain_claim(context: ImportContext, data: Any, text: str, offsets: OffsetMa
         or not (text.startswith(suffix, end) and unicodedata.is_normalized("NFC", suffix))
     ):
         raise _Unsure
-    summary = data.get("summary")
-    labels = data.get("labels")
-    created_by = data.get("created_by")
-    if created_by in (None, ""):
+    summary = get("summary")
+    labels = get("labels")
+    created_by = get("created_by")
+    if created_by is None or created_by == "":
         created_by_id = context.actor_id
     elif type(created_by) is str and created_by in context.annotator_ids:
         created_by_id = context.annotator_ids[created_by]
     else:
         raise _Unsure
-    annotations = [
-        _plain_annotation(context, item, text, offsets) for item in _plain_list(data, "annotations")
-    ]
-    if len({a.annotator_id for a in annotations}) < len(annotations):
+    items = get("annotations")
+    if items is None:
+        annotations = []
+    elif type(items) is list:
+        annotations = [_plain_annotation(context, item, text, offsets) for item in items]
+        if len(annotations) > 1 and len({a.annotator_id for a in annotations}) < len(annotations):
+            raise _Unsure
+    else:
         raise _Unsure
-    span = anchoring.Span(
-        start,
-        end,
-        exact,
-        text[max(0, start - anchoring.CONTEXT_LENGTH) : start],
-        text[end : end + anchoring.CONTEXT_LENGTH],
-    )
+    context_length = anchoring.CONTEXT_LENGTH
     return PlannedClaim(
-        span=span,
-        summary=""
+        anchoring.Span(
+            start,
+            end,
+            exact,
+            text[max(0, start - context_length) : start],
+            text[end : end + context_length],
+        ),
+        ""
         if summary is None
         else validators.validate_text(summary, "summary", max_chars=MAX_SUMMARY_CHARS).strip(),
-        labels=[] if labels is None else validators.validate_labels(labels, allowed=context.labels),
-        created_by_id=created_by_id,
-        annotations=annotations,
+        [] if labels is None else validators.validate_labels(labels, allowed=context.labels),
+        created_by_id,
+        annotations,
     )
 
 
@@ -549,38 +560,45 @@ def _plain_annotation(
 ) -> PlannedAnnotation:
     if type(data) is not dict:
         raise _Unsure
-    annotator = data.get("annotator")
-    if type(annotator) is not str or annotator not in context.annotator_ids:
+    get = data.get
+    annotator = get("annotator")
+    if type(annotator) is not str:
         raise _Unsure
-    topic = data.get("topic")
+    annotator_id = context.annotator_ids.get(annotator)
+    if annotator_id is None:
+        raise _Unsure
+    topic = get("topic")
     if topic is None or topic == "":
-        if context.first_topic is None:
-            raise _Unsure
         label = context.first_topic
+        if label is None:
+            raise _Unsure
     elif type(topic) is str:
         label = context.topic_labels.get(topic) or context.topic_labels.setdefault(
             topic, validators.validate_topic_label(topic)
         )
     else:
         raise _Unsure
-    stance = data.get("stance")
+    stance = get("stance")
     if type(stance) is not str or stance not in _STANCES:
         raise _Unsure
-    status = data.get("status") or AnnotationStatus.DRAFT
+    status = get("status") or AnnotationStatus.DRAFT
     if not isinstance(status, str) or status not in _STATUSES:
         raise _Unsure
-    labels, note, evidence = data.get("labels"), data.get("note"), data.get("evidence")
+    labels, confidence, note, evidence = (
+        get("labels"),
+        get("confidence"),
+        get("note"),
+        get("evidence"),
+    )
     return PlannedAnnotation(
-        annotator_id=context.annotator_ids[annotator],
-        topic=label,
-        stance=stance,
-        labels=[] if labels is None else validators.validate_labels(labels, allowed=context.labels),
-        confidence=validators.validate_confidence(data.get("confidence")),
-        note="" if note is None else validators.validate_text(note, "note").strip(),
-        status=status,
-        evidence=[]
-        if evidence is None or evidence == []
-        else _plan_evidence(text, evidence, offsets),
+        annotator_id,
+        label,
+        stance,
+        [] if labels is None else validators.validate_labels(labels, allowed=context.labels),
+        None if confidence is None else validators.validate_confidence(confidence),
+        "" if note is None else validators.validate_text(note, "note").strip(),
+        status,
+        [] if evidence is None or evidence == [] else _plan_evidence(text, evidence, offsets),
     )
 
 

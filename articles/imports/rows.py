@@ -203,7 +203,7 @@ def _sqlite_insert(
     marks = "".join(", %s" for _ in tail)
     sql = (
         f"INSERT INTO {table} ({columns}) "  # noqa: S608 (names quoted)
-        f"SELECT {picks}{marks} FROM json_each(%s) ORDER BY key"
+        f"SELECT {picks}{marks} FROM json_each(%s)"
     )
     cursor.execute(sql, [*tail, payload.decode()])
 
