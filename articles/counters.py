@@ -32,7 +32,7 @@ submitted. Lock order: ArticleCounts, then MemberCounts, then CorpusCounts rows.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -962,19 +962,7 @@ def recount(corpus_ids: Iterable[int] | None = None, *, repair: bool = True) -> 
             row["article_id"]: dict(row)
             for row in ArticleCounts.objects.filter(article_id__in=list(corpus_of)).values()
         }
-        for pk, counted in expected.items():
-            row = kept.get(pk)
-            for field in FIELDS:
-                if row is None or row[field] != counted[field]:
-                    differences.append(
-                        Difference(
-                            "article",
-                            pk,
-                            field,
-                            None if row is None else row[field],
-                            counted[field],
-                        )
-                    )
+        differences += _differences("article", expected, kept, FIELDS)
         corpus_expected = {pk: dict.fromkeys(("articles", *FIELDS), 0) for pk in corpus_list}
         for pk, counted in expected.items():
             if live_of.get(pk) is None and pk in corpus_of:
@@ -986,12 +974,7 @@ def recount(corpus_ids: Iterable[int] | None = None, *, repair: bool = True) -> 
             row["corpus_id"]: dict(row)
             for row in CorpusCounts.objects.filter(corpus_id__in=corpus_list).values()
         }
-        for pk, counted in corpus_expected.items():
-            kept_row = corpus_kept.get(pk)
-            for field, value in counted.items():
-                if kept_row is None or kept_row[field] != value:
-                    was = None if kept_row is None else kept_row[field]
-                    differences.append(Difference("corpus", pk, field, was, value))
+        differences += _differences("corpus", corpus_expected, corpus_kept)
         if repair and differences:
             wrong_articles = {d.key for d in differences if d.table == "article"}
             for pk in wrong_articles:
@@ -1005,20 +988,33 @@ def recount(corpus_ids: Iterable[int] | None = None, *, repair: bool = True) -> 
             row["membership_id"]: dict(row)
             for row in MemberCounts.objects.filter(membership_id__in=list(member_expected)).values()
         }
-        wrong_members = set()
-        for pk, counted in member_expected.items():
-            kept_row = member_kept.get(pk)
-            for field, value in counted.items():
-                if kept_row is None or kept_row[field] != value:
-                    was = None if kept_row is None else kept_row[field]
-                    differences.append(Difference("member", pk, field, was, value))
-                    wrong_members.add(pk)
+        wrong = _differences("member", member_expected, member_kept)
+        differences += wrong
+        wrong_members = {difference.key for difference in wrong}
         if repair:
             for pk in wrong_members:
                 MemberCounts.objects.update_or_create(
                     membership_id=pk, defaults=member_expected[pk]
                 )
     return differences
+
+
+def _differences(
+    table: str,
+    expected: dict[int, dict[str, int]],
+    kept: dict[int, dict[str, Any]],
+    fields: Sequence[str] | None = None,
+) -> list[Difference]:
+    """Where the rows kept ({key: row}) differ from the counts expected ({key: counts}), field by
+    field (`fields`, or every field counted); a missing row differs in every field."""
+    found = []
+    for key, counted in expected.items():
+        row = kept.get(key)
+        for field in fields or counted:
+            if row is None or row[field] != counted[field]:
+                was = None if row is None else row[field]
+                found.append(Difference(table, key, field, was, counted[field]))
+    return found
 
 
 def counts_of_member(corpus_id: int, user_id: int) -> dict[str, int]:
