@@ -104,6 +104,21 @@ def visible_q(
     100,000 articles the planner costed that list on every probe and scanned the whole table
     (a page's counts: 135 ms, 1 ms this way, on PostgreSQL at 100,000 articles).
     """
+    clauses = visible_clauses(kind, user_id=user_id, prefix=prefix, role=role, blind=blind, few=few)
+    return Q() if clauses is None else functools.reduce(operator.or_, clauses)
+
+
+def visible_clauses(
+    kind: Kind,
+    *,
+    user_id: int,
+    prefix: str = "",
+    role: object = _UNKNOWN,
+    blind: object = _UNKNOWN,
+    few: bool = False,
+) -> list[Q] | None:
+    """`visible_q` as the filters of which a visible row passes at least one (None: every row
+    is visible)."""
     rule = RULES[kind]
     corpus = f"{prefix}{rule.article}__corpus"
     clauses: list[Q] = []
@@ -118,12 +133,12 @@ def visible_q(
             )
         )
     elif role in SEES_ALL_ROLES:
-        return Q()
+        return None
     if rule.blind_only:
         if blind is _UNKNOWN:
             clauses.append(Q(**{f"{corpus}__blind": False}))
         elif not blind:
-            return Q()
+            return None
     if rule.author:
         clauses.append(Q(**{f"{prefix}{rule.author}": user_id}))
     if few:
@@ -140,7 +155,7 @@ def visible_q(
         )
     else:
         clauses.append(Q(**{f"{prefix}{rule.article}__in": submitted_articles(user_id)}))
-    return functools.reduce(operator.or_, clauses)
+    return clauses
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,6 +197,19 @@ class Access:
             blind=self.corpus.blind,
             few=few,
         )
+
+    def visible_exists(self, kind: Kind, rows: QuerySet) -> Q:
+        """Whether `rows` (rows of `kind`, as a subquery correlated to the outer query) hold
+        one this member may see: `Exists(rows.filter(self.visible(kind)))`, written as one
+        EXISTS per way of being visible, OR-ed. Under a filter on a whole corpus (a filtered
+        page's count), the planner turns each into a semi-join; one EXISTS over an OR of
+        correlated probes was run probe by probe, article after article (1.2 s at 100,000)."""
+        clauses = visible_clauses(
+            kind, user_id=self.user_id, role=self.role, blind=self.corpus.blind, few=True
+        )
+        if clauses is None:
+            return Q(Exists(rows))
+        return functools.reduce(operator.or_, (Q(Exists(rows.filter(c))) for c in clauses))
 
     def sees_everything(self, kind: Kind) -> bool:
         """True when nothing of `kind` is hidden from them anywhere in the corpus."""

@@ -340,7 +340,11 @@ def articles_for_corpus(access: Access) -> QuerySet[Article]:
     caller's assignment state. The text is deferred: lists never need it. A count of work the
     caller sees all of is the article's counter (ArticleCounts); the others are counted, per
     article, each asking per row whether the caller submitted it (`few`)."""
-    my_assignment = Assignment.objects.filter(article=OuterRef("pk"), annotator=access.user)
+    # One row at most (one assignment per article and annotator): no ordering, which would join
+    # the article and the user to every probe (the model's default ordering).
+    my_assignment = Assignment.objects.filter(
+        article=OuterRef("pk"), annotator=access.user
+    ).order_by()
     assignments = Assignment.objects.filter(access.visible(Kind.ASSIGNMENT, few=True))
 
     def counted(kind: Kind, field: str, rows: Any) -> Any:

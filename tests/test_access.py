@@ -16,11 +16,13 @@ from dataclasses import dataclass
 
 import pytest
 from django.db import transaction
+from django.db.models import OuterRef
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from articles import selectors
 from articles.access import Kind, visible_q
+from articles.filters.pages import CorpusArticleFilterSet
 from articles.models import (
     Annotation,
     Assignment,
@@ -209,6 +211,14 @@ def check(users: list) -> int:
                 assert _pks(rows.filter(access.visible(kind, few=True))) == per_corpus, where
                 few_across = model.objects.filter(visible_q(kind, user_id=user.pk, few=True))
                 assert _pks(few_across) & _pks(rows) == per_corpus, where
+                # Whether an article holds a visible row, one EXISTS per way of being visible
+                # (a filtered page): the articles of exactly the visible rows.
+                holding = model.objects.filter(**{article: OuterRef("pk")})
+                found = corpus.articles.filter(access.visible_exists(kind, holding))
+                visible_articles = set(
+                    rows.filter(access.visible(kind)).values_list(f"{article}_id", flat=True)
+                )
+                assert _pks(found) == visible_articles, where
                 fields = ["pk", f"{article}_id", author or "pk"]
                 expected = {
                     pk
@@ -256,12 +266,38 @@ def check_counts(users: list) -> None:
             assert corpus.n_assignments_submitted == (
                 assignments.filter(state=AssignmentState.SUBMITTED).count()
             ), where
+            check_status_filters(access)
             for article in selectors.articles_for_corpus(access):
                 assert article.n_annotations == annotations.filter(claim__article=article).count()
                 assert article.n_reviewed == reviews.filter(claim__article=article).count()
                 mine = assignments.filter(article=article)
                 assert article.n_assigned == mine.count()
                 assert article.n_submitted == mine.filter(state=AssignmentState.SUBMITTED).count()
+
+
+# The corpus page's filters (value: which listed articles each keeps, by the counts shown).
+STATUS_KEPT = {
+    "todo": lambda a: a.my_state != AssignmentState.SUBMITTED,
+    "mine-submitted": lambda a: a.my_state == AssignmentState.SUBMITTED,
+    "submitted": lambda a: a.n_submitted > 0,
+    "unsubmitted": lambda a: a.n_submitted == 0,
+}
+
+
+def check_status_filters(access) -> None:
+    """Each status filter of the corpus page keeps the articles its counts promise (the
+    filters are EXISTS probes, the counts correlated counts: they must agree)."""
+    listed = list(selectors.articles_for_corpus(access))
+    where = (access.user.username, access.corpus.blind, access.role)
+    for value, kept in STATUS_KEPT.items():
+        filters = CorpusArticleFilterSet(
+            {"status": value}, selectors.articles_for_corpus(access), access=access
+        )
+        assert _pks(filters.qs) == {a.pk for a in listed if kept(a)}, (*where, value)
+    mine = CorpusArticleFilterSet(
+        {"mine": "1"}, selectors.articles_for_corpus(access), access=access
+    )
+    assert _pks(mine.qs) == {a.pk for a in listed if a.my_state is not None}, where
 
 
 @settings(

@@ -3,7 +3,7 @@
 import pytest
 from django.core.exceptions import ValidationError
 
-from articles import selectors, services
+from articles import db_statistics, selectors, services
 from articles.models import (
     Annotation,
     Assignment,
@@ -456,6 +456,27 @@ def test_balanced_assignments(team):
         )
         == []
     )
+
+
+def test_balanced_assignments_refresh_the_statistics_once_committed(
+    team, monkeypatch, django_capture_on_commit_callbacks
+):
+    """Many assignments at once outdate the planner's statistics (the filtered corpus pages plan
+    by them), so the balance asks for a refresh, as an import does, after its commit."""
+    asked = []
+    monkeypatch.setattr(db_statistics, "refresh", lambda written: asked.append(dict(written)))
+    for _ in range(4):
+        ArticleFactory(corpus=team.corpus)
+    with django_capture_on_commit_callbacks(execute=True):
+        created = services.assignments_balance(
+            actor=team.curator,
+            corpus=team.corpus,
+            role="curator",
+            per_article=1,
+            annotators=["anna", "arjun"],
+        )
+    assert len(created) == 5
+    assert asked == [{"Assignment": 5}]
 
 
 def test_topics_in_use_cannot_be_deleted(team):

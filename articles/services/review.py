@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Sequence
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from .. import db_statistics
 from ..models import (
     Article,
     Assignment,
@@ -240,13 +242,15 @@ def assignments_balance(
         Assignment.objects.filter(article__corpus=corpus).values_list("article_id", "annotator_id")
     )
     load = {u.pk: 0 for u in people}
-    for _, user_id in existing:
+    holders: dict[int, set[int]] = defaultdict(set)  # article id: its annotators' ids
+    for article_id, user_id in existing:
+        holders[article_id].add(user_id)
         if user_id in load:
             load[user_id] += 1
     created: list[Assignment] = []
     with transaction.atomic():
         for article_id in articles:
-            have = {uid for aid, uid in existing if aid == article_id}
+            have = holders.get(article_id, set())
             need = per_article - len(have)
             candidates = sorted(
                 (u for u in people if u.pk not in have), key=lambda u: (load[u.pk], u.username)
@@ -255,6 +259,10 @@ def assignments_balance(
                 created.append(Assignment(article_id=article_id, annotator=user, assigned_by=actor))
                 load[user.pk] += 1
         Assignment.objects.bulk_create(created)
+        # Many rows at once: the planner's statistics are refreshed as after an import (the
+        # filtered corpus pages plan by them; see db_statistics).
+        written = len(created)
+        transaction.on_commit(lambda: db_statistics.refresh({"Assignment": written}))
         audit(
             actor=actor,
             verb="assignment.balance",
