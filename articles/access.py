@@ -203,9 +203,11 @@ class Access:
         one this member may see: `Exists(rows.filter(self.visible(kind)))`, written as one
         EXISTS per way of being visible, OR-ed. Under a filter on a whole corpus (a filtered
         page's count), the planner turns each into a semi-join; one EXISTS over an OR of
-        correlated probes was run probe by probe, article after article (1.2 s at 100,000)."""
+        correlated probes was run probe by probe, article after article (1.2 s at 100,000).
+        The articles the member submitted are read once, as a list (not `few`): SQLite probed
+        them per article otherwise (1 s at 100,000 articles, 0.5 s this way, under load)."""
         clauses = visible_clauses(
-            kind, user_id=self.user_id, role=self.role, blind=self.corpus.blind, few=True
+            kind, user_id=self.user_id, role=self.role, blind=self.corpus.blind, few=False
         )
         if clauses is None:
             return Q(Exists(rows))
