@@ -608,6 +608,9 @@ def run_counts(db: str, size: int, options: argparse.Namespace) -> dict:
             "GET /api/v1/corpora/{slug}/articles?page_size=100",
             "/api/v1/corpora/counts/articles?page_size=100",
         ),
+        # The page filtered by status: its count covers the whole corpus.
+        ("GET /corpora/{slug}/?status=submitted", "/corpora/counts/?status=submitted"),
+        ("GET /corpora/{slug}/?status=todo", "/corpora/counts/?status=todo"),
     ]
     rows = []
     roles = {owner: "owner", anna: "blind annotator", ben: "annotator with every article open"}
