@@ -85,12 +85,14 @@ class JsonObject(_SqliteOnly):
 
     output_field = BinaryField()
 
-    def __init__(self, blob: bool = True, **fields: Expression | str) -> None:
+    def __init__(
+        self, blob: bool = True, left_open: bool = False, **fields: Expression | str
+    ) -> None:
         for key in fields:
             if not _KEY.fullmatch(key):
                 raise ValueError(f"a plain key, not {key!r}")
         self.keys = tuple(fields)
-        self.blob = blob
+        self.blob, self.left_open = blob, left_open
         super().__init__(*(F(v) if isinstance(v, str) else v for v in fields.values()))
 
     def as_sqlite(
@@ -103,6 +105,10 @@ class JsonObject(_SqliteOnly):
             pieces.append(f"'{key}', {sql}")
             params.extend(more)
         written = f"json_object({', '.join(pieces)})"
+        if self.left_open:
+            # Without its closing brace, for the lists that follow (its last value is a string:
+            # exactly one brace goes).
+            written = f"rtrim({written}, '}}')"
         return (f"CAST({written} AS BLOB)" if self.blob else written), tuple(params)
 
 
@@ -184,6 +190,7 @@ class _FragmentQueries:
             .values_list(
                 "id",
                 JsonObject(
+                    left_open=True,
                     id=_as_text("id"),
                     title="title",
                     text="text",
@@ -210,6 +217,7 @@ class _FragmentQueries:
                 "anchor_version",
                 _labels_left("labels"),
                 JsonObject(
+                    left_open=True,
                     id=_as_text("id"),
                     start="start",
                     end="end",
@@ -380,9 +388,10 @@ def _batch_lines(
         comment = orjson.dumps(CommentRow(str(comment_id), users[author], text, created_at))
         held_tail[1] = comment if held_tail[1] is None else held_tail[1] + b"," + comment
 
+    # Each article's claims as pieces of its line, commas included (joined once, per line).
     by_article: dict[int, list[bytes]] = {article_id: [] for article_id in article_ids}
     claim_place: dict[int, tuple[int, int]] = {}
-    current, article_claims = None, []
+    current, pieces, index = None, [], 0
     anchors = _anchors
     review: bytes | None
     for article_id, claim_id, status, score, version, labels_left, written in claim_rows:
@@ -395,38 +404,35 @@ def _batch_lines(
                 anchor = anchors[status, version] = _anchor(status, score, version)
         else:
             anchor = _anchor(status, score, version)
-        written = written[:-1] + anchor
         if article_id != current:
-            current, article_claims = article_id, by_article[article_id]
+            current, pieces, index = article_id, by_article[article_id], 0
+        else:
+            pieces.append(b",")
+            index += 1
         if relation_rows:
-            claim_place[claim_id] = (article_id, len(article_claims))
+            claim_place[claim_id] = (article_id, index)
+        # The claim's object without its closing brace, then the anchor and the lists.
+        pieces += (written, anchor)
         its = annotations.get(claim_id)
         tail: list[bytes | None] | None = tails.get(claim_id) if tails else None
         group = groups.get(claim_id) if groups else None
         if tail is None and group is None:
             if its is None:
-                article_claims.append(written + _NOTHING_HANGS)
-                continue
-            article_claims.append(
-                b"".join((written, b',"annotations":[', b",".join(its), _NOTHING_ELSE))
-            )
+                pieces.append(_NOTHING_HANGS)
+            else:
+                pieces += (b',"annotations":[', b",".join(its), _NOTHING_ELSE)
             continue
         review, comments = tail or (None, None)
-        article_claims.append(
-            b"".join(
-                (
-                    written,
-                    b',"annotations":[',
-                    b"" if its is None else b",".join(its),
-                    b'],"review":',
-                    b"null" if review is None else review,
-                    b',"comments":[',
-                    b"" if comments is None else comments,
-                    b'],"group":',
-                    b"null" if group is None else orjson.dumps(group),
-                    b"}",
-                )
-            )
+        pieces += (
+            b',"annotations":[',
+            b"" if its is None else b",".join(its),
+            b'],"review":',
+            b"null" if review is None else review,
+            b',"comments":[',
+            b"" if comments is None else comments,
+            b'],"group":',
+            b"null" if group is None else orjson.dumps(group),
+            b"}",
         )
 
     relations: dict[int, list[bytes]] = {}
@@ -451,18 +457,14 @@ def _batch_lines(
     lines = []
     for article_id, written in article_rows:
         its_relations = relations.get(article_id) if relations else None
-        lines.append(
-            b"".join(
-                (
-                    written[:-1],
-                    b',"claims":[',
-                    b",".join(by_article[article_id]),
-                    b'],"relations":[',
-                    b"" if its_relations is None else b",".join(its_relations),
-                    b"]}\n",
-                )
-            )
+        line = by_article[article_id]
+        line[:0] = (written, b',"claims":[')
+        line += (
+            b'],"relations":[',
+            b"" if its_relations is None else b",".join(its_relations),
+            b"]}\n",
         )
+        lines.append(b"".join(line))
     return lines
 
 
