@@ -4,21 +4,23 @@
 converted by sqlite3 into a Python string, copied into a row object, and encoded back into
 UTF-8 JSON by orjson. Here SQLite writes each article's, claim's, annotation's and evidence's
 own JSON object (`json_object`, cast to a BLOB so that sqlite3 hands over the bytes without
-decoding them), and Python only splices the objects into lines with bytes joins: the nested
-lists, and the rare parts (reviews, comments, relations, groups) written by orjson from the
-same rows as the reader's. The queries per batch are the reader's nine.
+decoding them; usernames and topic labels joined in), and Python only splices the objects into
+lines with bytes joins: the nested lists, the anchor, and the rare parts (reviews, comments,
+relations, groups) written by orjson from the same rows as the reader's. The queries per batch
+are the reader's nine, the batches the reader's.
 
 SQLite's JSON of a text is the bytes of `json.dumps(text, ensure_ascii=False)` (quotes,
-backslashes, \\b \\f \\n \\r \\t, other control characters as lowercase \\u00XX, everything else
-as UTF-8: tests compare the lines with the reference writer on hostile texts). Two values are
-not left to it: a float (SQLite writes 15 significant digits, Python the shortest that reads
-back) and a label list not written the way the line writes it (Django stores JSON with `", "`
-separators and non-ASCII escaped). The anchor's score is written by SQLite only when it is
-1.0, and a label list only when it is a list of plain ASCII strings without escapes (`[]` and
-almost every list); otherwise the object holds a marker string in its place, and Python
-replaces the marker with what orjson writes for the value (as the reader's rows would have it).
-A marker can only be found where it was put: a `"` that is not escaped is never inside a
-string, so `,"labels":"\\u0001"` in an object's bytes is the key and its value.
+backslashes, \\b \\f \\n \\r \\t, other control characters as lowercase \\u00XX, NUL included,
+everything else as UTF-8: tests compare the lines with the reference writer on hostile texts).
+Two kinds of values are not left to it. Floats (the anchor's score): SQLite writes 15
+significant digits, the line orjson's shortest text, so the anchor is written in Python (one
+`bytes` per status and version at score 1.0, most claims). Label lists: Django stores JSON with
+`", "` separators and non-ASCII escaped, so SQLite writes a list only when it is `[]` or strings
+without any escape; otherwise the object holds a marker string in its place and the stored text
+comes along in a column of its own, and Python puts in what orjson writes for the parsed list
+(as the reader's rows have it). The marker can only be found where it was put: a `"` that is
+not escaped is never inside a string, so `,"labels":"\\u0001"` in an object's bytes is the key and
+its value.
 """
 
 from __future__ import annotations
@@ -183,6 +185,8 @@ class _FragmentQueries:
 
     def __init__(self, filters: ExportFilters) -> None:
         self.filters = filters
+        # (status, version) -> the anchor at score 1.0, written once per export.
+        self.anchors: dict[tuple[str, int], bytes] = {}
         articles, claims, annotations = IdSlot("articles"), IdSlot("claims"), IdSlot("annotations")
         self.articles = Prepared(
             Article.objects.filter(InIds("id", articles))
@@ -392,7 +396,7 @@ def _batch_lines(
     by_article: dict[int, list[bytes]] = {article_id: [] for article_id in article_ids}
     claim_place: dict[int, tuple[int, int]] = {}
     current, pieces, index = None, [], 0
-    anchors = _anchors
+    anchors = queries.anchors
     review: bytes | None
     for article_id, claim_id, status, score, version, labels_left, written in claim_rows:
         if labels_left is not None:
@@ -475,10 +479,6 @@ _NOTHING_HANGS = b',"annotations":[' + _NOTHING_ELSE
 def _labels_fixed(written: bytes, stored: str) -> bytes:
     """The object with the label list in place of its marker, as the reader's rows have it."""
     return written.replace(_LABELS_MARK, b',"labels":' + orjson.dumps(json.loads(stored)), 1)
-
-
-# (status, version) -> the anchor at score 1.0, as the line writes it.
-_anchors: dict[tuple[str, int], bytes] = {}
 
 
 def _anchor(status: str, score: float, version: int) -> bytes:

@@ -157,6 +157,8 @@ def write(spec: ExportSpec) -> Iterator[bytes]:
     if spec.filters.include_suggestions:
         return chunked(with_suggestions(spec))
     if spec.format.parts == PARTS and fragments.available():
+        # SQLite writes the rows' JSON itself, the same bytes (`fragments`); PostgreSQL and
+        # `include_suggestions` (a page of articles at a time) keep the reader's rows.
         return chunked(fragment_lines(spec.corpus, spec.filters))
     articles = read_articles(spec.corpus, spec.filters, parts=spec.format.parts)
     return chunked(map(article_line, articles))
