@@ -457,6 +457,7 @@ class _BatchQueries:
         self.claims: Prepared | None = None
         if rows:
             self._compile_rows(filters, articles)
+        # Sorted by annotator id here; by username (the export's order) when assembled.
         self.annotations = (
             Prepared(
                 Annotation.objects.filter(
