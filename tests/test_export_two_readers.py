@@ -12,6 +12,7 @@ import pytest
 from django.db import connection
 
 from articles import exports
+from articles.exports import fragments as export_fragments
 from articles.exports import reader as export_reader
 from articles.exports.spec import ExportFormat
 from articles.models import Article
@@ -31,6 +32,13 @@ def small_batches(monkeypatch):
         return plan(corpus, filters, run, 1, batch_bytes)
 
     monkeypatch.setattr(export_reader, "_plan_batches", one_by_one)
+
+
+@pytest.fixture
+def reader_only(monkeypatch):
+    """JSONL through the reader on SQLite too (not the lines SQLite writes: `fragments`), for
+    the tests that make the reader fail."""
+    monkeypatch.setattr(export_fragments, "available", lambda using=None: False)
 
 
 @pytest.fixture
@@ -129,7 +137,7 @@ def test_the_second_reader_reads_in_the_exports_snapshot(team, small_batches, mo
 
 
 def test_an_error_in_the_second_reader_is_raised_and_both_readers_stop(
-    team, small_batches, second_connections, monkeypatch
+    team, small_batches, second_connections, monkeypatch, reader_only
 ):
     for n in range(4):
         Article.objects.create(corpus=team.corpus, title=f"Article {n}", text=f"Text {n}.")
@@ -189,7 +197,7 @@ def test_without_a_second_connection_the_first_reader_reads_every_batch(
 
 @pytest.mark.parametrize("failing_batch", [0, 2, 4])
 def test_an_error_in_the_first_reader_is_raised_not_a_shorter_export(
-    team, small_batches, second_connections, monkeypatch, failing_batch
+    team, small_batches, second_connections, monkeypatch, failing_batch, reader_only
 ):
     """Whichever reader's batch the writer is waiting for when the first reader fails."""
     for n in range(5):

@@ -18,9 +18,11 @@ from dataclasses import replace
 import orjson
 
 from ..models import Article, Suggestion, SuggestionDecision
+from . import fragments
+from .fragments import fragment_lines
 from .reader import read_articles
 from .rows import AnnotationRow, ArticleRow, ClaimRow, EvidenceRow
-from .spec import ExportFormat, ExportSpec
+from .spec import PARTS, ExportFormat, ExportSpec
 from .streaming import chunked
 
 
@@ -154,6 +156,10 @@ def article_line(article: ArticleRow) -> bytes:
 def write(spec: ExportSpec) -> Iterator[bytes]:
     if spec.filters.include_suggestions:
         return chunked(with_suggestions(spec))
+    if spec.format.parts == PARTS and fragments.available():
+        # SQLite writes the rows' JSON itself, the same bytes (`fragments`); PostgreSQL and
+        # `include_suggestions` (a page of articles at a time) keep the reader's rows.
+        return chunked(fragment_lines(spec.corpus, spec.filters))
     articles = read_articles(spec.corpus, spec.filters, parts=spec.format.parts)
     return chunked(map(article_line, articles))
 

@@ -449,49 +449,14 @@ class _BatchQueries:
     """The reader's queries for a batch, compiled once per export (`sql.Prepared`): the same
     SQL for every batch but for the ids, written into it as literals."""
 
-    def __init__(self, filters: ExportFilters, parts: frozenset[str]) -> None:
+    def __init__(self, filters: ExportFilters, parts: frozenset[str], *, rows: bool = True) -> None:
+        """`rows=False` compiles only the child parts' queries (the JSONL fragments' reviews,
+        comments and relations: `fragments`)."""
         articles, claims, annotations = IdSlot("articles"), IdSlot("claims"), IdSlot("annotations")
-        self.articles = Prepared(
-            Article.objects.filter(InIds("id", articles))
-            .order_by("id")
-            .values_list(
-                "id",
-                "title",
-                "text",
-                "author",
-                "source_url",
-                as_text("published_on"),
-                "language",
-                "text_version",
-                as_iso("created_at"),
-                as_iso_updated(),
-            ),
-            articles,
-        )
-        articles = IdSlot("articles")
-        self.claims = Prepared(
-            Claim.objects.filter(filters.claims_q(), InIds("article_id", articles))
-            .order_by("article_id", F("start").asc(nulls_last=True), "-end", "id")
-            .values_list(
-                "article_id",
-                "id",
-                "start",
-                "end",
-                "exact",
-                "prefix",
-                "suffix",
-                "summary",
-                "created_by_id",
-                "anchor_status",
-                "anchor_score",
-                "anchor_version",
-                # Expressions last, in this order: then Django hands the rows over as they come.
-                as_text("labels"),
-                as_iso("created_at"),
-                as_iso_updated(),
-            ),
-            articles,
-        )
+        self.articles: Prepared | None = None
+        self.claims: Prepared | None = None
+        if rows:
+            self._compile_rows(filters, articles)
         # Sorted by annotator id here; by username (the export's order) when assembled.
         self.annotations = (
             Prepared(
@@ -575,6 +540,49 @@ class _BatchQueries:
             else None
         )
 
+    def _compile_rows(self, filters: ExportFilters, articles: IdSlot) -> None:
+        self.articles = Prepared(
+            Article.objects.filter(InIds("id", articles))
+            .order_by("id")
+            .values_list(
+                "id",
+                "title",
+                "text",
+                "author",
+                "source_url",
+                as_text("published_on"),
+                "language",
+                "text_version",
+                as_iso("created_at"),
+                as_iso_updated(),
+            ),
+            articles,
+        )
+        articles = IdSlot("articles")
+        self.claims = Prepared(
+            Claim.objects.filter(filters.claims_q(), InIds("article_id", articles))
+            .order_by("article_id", F("start").asc(nulls_last=True), "-end", "id")
+            .values_list(
+                "article_id",
+                "id",
+                "start",
+                "end",
+                "exact",
+                "prefix",
+                "suffix",
+                "summary",
+                "created_by_id",
+                "anchor_status",
+                "anchor_score",
+                "anchor_version",
+                # Expressions last, in this order: then Django hands the rows over as they come.
+                as_text("labels"),
+                as_iso("created_at"),
+                as_iso_updated(),
+            ),
+            articles,
+        )
+
 
 def _read_batch(
     filters: ExportFilters, names: _Names, run, article_ids: list[int], parts: frozenset[str]
@@ -582,6 +590,7 @@ def _read_batch(
     queries = names.queries
     if queries is None:
         queries = names.queries = _BatchQueries(filters, parts)
+    assert queries.articles is not None and queries.claims is not None
     article_rows = run(queries.articles(article_ids))
     claim_rows = run(queries.claims(article_ids))
     claim_ids = [row[1] for row in claim_rows]

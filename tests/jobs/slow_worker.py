@@ -15,7 +15,7 @@ django.setup()
 
 from django.core.management import call_command  # noqa: E402
 
-from articles.exports import reader  # noqa: E402
+from articles.exports import fragments, reader  # noqa: E402
 
 delay = float(os.environ.get("SLOW_EXPORT_SECONDS", "0"))
 assemble = reader._assemble
@@ -28,4 +28,15 @@ def slow_assemble(raw, labels, names):
 
 
 reader._assemble = slow_assemble
+batch_lines = fragments._batch_lines
+
+
+def slow_batch_lines(queries, names, run, article_ids):
+    # JSONL on SQLite: the lines written by the database (`fragments`).
+    lines = batch_lines(queries, names, run, article_ids)
+    time.sleep(delay * len(lines))
+    return lines
+
+
+fragments._batch_lines = slow_batch_lines
 call_command("jobs_worker", interval=0.1, verbosity=0)
