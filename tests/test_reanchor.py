@@ -434,8 +434,10 @@ def common_affixes(old: str, new: str) -> tuple[int, int]:
 def outside_readings(old: str, new: str, span: Span) -> set[int]:
     """Where the span can be after one edit that left it alone: the edit was after it (same
     start) or before it (shifted by the change in length); a text that repeats itself around
-    the edit may allow both readings."""
-    prefix, suffix = common_affixes(old, new)
+    the edit may allow both readings. The texts are compared folded, as the re-anchoring diffs
+    them: a curly quote and a straight one are the same character there, so deleting the
+    first of `“""` may be read as deleting the last."""
+    prefix, suffix = common_affixes(fold(old), fold(new))
     readings = set()
     if span.end <= prefix:
         readings.add(span.start)
@@ -467,6 +469,18 @@ def test_one_edit_outside_a_span_shifts_it_by_exactly_the_change(case, data):
     # may be orphaned. A quote that occurs once in each text is always placed.
     if occurrences(old, span.exact) == occurrences(new, span.exact) == 1:
         assert anchor.placed, anchor
+
+
+def test_an_edit_next_to_a_quote_that_folds_like_the_span_may_be_read_on_either_side():
+    # Deleting the curly quote of “"" leaves two straight quotes. Folded, the texts were three
+    # straight quotes and two: the one at 1 may have moved to 0 or stayed at 1.
+    old, new = '\u201c""', '""'
+    prefix, suffix = context_around(old, 1, 2)
+    span = Span(1, 2, '"', prefix, suffix)
+    assert outside_readings(old, new, span) == {0, 1}
+    (anchor,) = run(old, new, [span])
+    assert anchor.placed and anchor.status == "exact", anchor
+    assert anchor.start in (0, 1) and anchor.exact == '"'
 
 
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
