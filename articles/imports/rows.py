@@ -20,7 +20,8 @@ import json
 import sqlite3
 import weakref
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
+from itertools import chain, repeat
 from typing import Any
 
 from django.db import IntegrityError, connection, models
@@ -151,15 +152,13 @@ def insert_rows(
         [ids] = reserve_ids([(model, len(rows))])
     assert len(ids) == len(rows), "an id for each row"
     tail = tuple(constants)
-    # PostgreSQL: whole rows for COPY; SQLite: the varying values (the constants are parameters).
-    last = tail if connection.vendor == "postgresql" else ()
-    if conversions:
-        values: Iterable[Sequence[Any]] = (
-            (pk_value, *_converted(row, conversions), *last)
-            for pk_value, row in zip(ids, rows, strict=True)
-        )
-    else:
-        values = ((pk_value, *row, *last) for pk_value, row in zip(ids, rows, strict=True))
+    # The values column by column (the rows transposed, each conversion mapped over its column):
+    # C loops, where building each row again in Python cost more than SQLite's own work for it.
+    by_column: list[Sequence[Any]] = [ids, *zip(*rows, strict=True)]
+    if len(by_column) != len(given) + 1:
+        raise ValueError(f"each row must have {len(given)} values")
+    for i, convert in conversions:
+        by_column[i + 1] = list(map(convert, by_column[i + 1]))
     quote = connection.ops.quote_name
     columns_of = [pk.column, *(f.column for f in given), *(f.column for f in rest)]
     assert all(columns_of), "every concrete field has a column"
@@ -169,6 +168,7 @@ def insert_rows(
         if connection.vendor == "postgresql":
             if foreign_keys is not None:
                 foreign_keys.take(cursor, model, [*given, *rest], rows, tail, ids)
+            values = zip(*by_column, *map(repeat, tail), strict=False)  # (repeat: endless)
             if binary is None:
                 with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
                     for row in values:
@@ -180,7 +180,7 @@ def insert_rows(
                     for row in values:
                         copy.write_row(row)
         else:
-            _sqlite_insert(table, columns_of, list(values), tail)
+            _sqlite_insert(table, columns_of, by_column, tail)
     return ids
 
 
@@ -210,13 +210,13 @@ class _SQLiteCursor(SQLiteCursorWrapper):
 def _sqlite_insert(
     table: str,
     columns_of: Sequence[str | None],
-    rows: list[Sequence[Any]],
+    by_column: list[Sequence[Any]],
     tail: Sequence[Any],
 ) -> None:
-    """The rows (their varying values; `tail`: the same for all, bound once per statement) as
-    multi-row VALUES, SQLITE_ROWS_PER_STATEMENT at a time: SQLite's CPU for 20,000 claims 0.12 s,
-    where one JSON array unpacked by SQLite (json_each) took 0.25 s and executemany 0.24 s
-    (bench/README.md, "importfast3")."""
+    """The rows (their varying values, column by column; `tail`: the same for all, bound once
+    per statement) as multi-row VALUES, SQLITE_ROWS_PER_STATEMENT at a time: SQLite's CPU for
+    20,000 claims 0.12 s, where one JSON array unpacked by SQLite (json_each) took 0.25 s and
+    executemany 0.24 s (bench/README.md, "importfast3")."""
     quote = connection.ops.quote_name
     columns = ", ".join(quote(str(c)) for c in columns_of)
     varying = len(columns_of) - len(tail)
@@ -234,13 +234,15 @@ def _sqlite_insert(
         else connection.make_cursor(raw)
     )
     try:
-        for first in range(0, len(rows), per):
-            batch = rows[first : first + per]
+        count = len(by_column[0])
+        for first in range(0, count, per):
+            last = min(first + per, count)
             sql = (
                 f"INSERT INTO {table} ({columns}) "  # noqa: S608 (names quoted)
-                f"SELECT {picks}{marks} FROM (VALUES {', '.join([one] * len(batch))})"
+                f"SELECT {picks}{marks} FROM (VALUES {', '.join([one] * (last - first))})"
             )
-            cursor.execute(sql, [*tail, *[value for row in batch for value in row]])
+            batch = zip(*(column[first:last] for column in by_column), strict=True)
+            cursor.execute(sql, [*tail, *chain.from_iterable(batch)])
     finally:
         cursor.close()
 
@@ -251,13 +253,6 @@ def _sqlite_variable_limit() -> int:
         return int(connection.connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER))
     except (AttributeError, sqlite3.Error):
         return 999
-
-
-def _converted(row: Sequence[Any], conversions: list[tuple[int, Convert]]) -> list[Any]:
-    values = list(row)
-    for i, convert in conversions:
-        values[i] = convert(values[i])
-    return values
 
 
 def _bulk_create(
