@@ -348,3 +348,21 @@ def test_a_number_past_64_bits_is_refused_in_the_words_json_gives_it(team):
     assert line == 2
     assert f"got {-(2**70)}." in message, message  # an integer, not a float
     assert "start (a 100-bit number) is past the end" in message, message
+
+
+def test_imported_articles_carry_their_texts_hash(team):
+    """The planner hashes each text (normalised) for the writer: the hash the ORM would store."""
+    import hashlib
+
+    from articles import imports
+    from articles.models import Article
+
+    lines = [plain_line(), normalised_line(), rarer_line()]
+    body = "\n".join(json.dumps(line) for line in lines).encode()
+    result = imports.import_file(
+        actor=team.owner, corpus=team.corpus, role="owner", name="x.jsonl", data=body
+    )
+    stored = Article.objects.filter(pk__in=result.article_ids).values_list("text", "text_sha256")
+    assert len(stored) == 3
+    for text, digest in stored:
+        assert digest == hashlib.sha256(text.encode()).hexdigest()

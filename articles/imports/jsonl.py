@@ -733,4 +733,7 @@ def _plan_chunk(context: ImportContext, lines: list[tuple[int, bytes]], errors: 
             shown = problems.problems[:MAX_PROBLEMS_PER_LINE]
             hidden = len(problems.problems) - len(shown)
             errors.add(number, "; ".join(shown) + (f"; and {hidden} more" if hidden else ""))
+    if not errors:  # (nothing will be written otherwise)
+        for article in planned:
+            article.text_sha256 = services.text_sha256(article.fields["text"])
     return planned
