@@ -158,7 +158,7 @@ def insert_rows(
     if len(by_column) != len(given) + 1:
         raise ValueError(f"each row must have {len(given)} values")
     for i, convert in conversions:
-        by_column[i + 1] = list(map(convert, by_column[i + 1]))
+        by_column[i + 1] = _converted(by_column[i + 1], convert)
     quote = connection.ops.quote_name
     columns_of = [pk.column, *(f.column for f in given), *(f.column for f in rest)]
     assert all(columns_of), "every concrete field has a column"
@@ -253,6 +253,13 @@ def _sqlite_variable_limit() -> int:
         return int(connection.connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER))
     except (AttributeError, sqlite3.Error):
         return 999
+
+
+def _converted(column: Sequence[Any], convert: Convert) -> list[Any]:
+    """`convert` over a column; once for a column of empty lists (an import's labels, mostly)."""
+    if column.count([]) == len(column):  # (only an empty list equals one)
+        return [convert([])] * len(column)
+    return list(map(convert, column))
 
 
 def _bulk_create(
