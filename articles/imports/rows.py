@@ -138,7 +138,7 @@ def insert_rows(
     now = timezone.now()
     rest = [f for f in opts.concrete_fields if not f.primary_key and f.attname not in fields]
     # PostgreSQL: binary COPY where every column's type has a binary form psycopg writes from
-    # the Python value as it is (nothing to escape; JSON as Python values, dumped by psycopg).
+    # the Python value as it is (nothing to escape; JSON as jsonb's own bytes, see _jsonb).
     binary = _binary_types([pk, *given, *rest]) if connection.vendor == "postgresql" else None
     converter = _converter if binary is None else _binary_converter
     constants = []
