@@ -289,3 +289,80 @@ def test_a_username_the_database_cannot_compare_is_a_non_member_not_a_crash(team
             data=json.dumps(data).encode(),
         )
     assert "is not a member of this corpus" in failure.value.errors[0][1]
+
+
+# Numbers orjson reads differently from `json` (floats) and values it refuses where `json` reads
+# them (a lone surrogate, NaN, an infinite number): the plain planner sees orjson's value.
+ORJSON_DIFFERS = [2**64, 2**70, -(2**63) - 1, 10**30, -(10**30), float("nan"), float("inf")]
+
+
+def _read_fast(data: Any) -> tuple[Any, Any]:
+    """The line as the import reads it (_decode_fast): orjson's value, and `json`'s."""
+    raw = json.dumps(data).encode()  # (a lone surrogate as its escape, which `json` reads)
+    fast, problem, checked = jsonl._decode_fast(raw, True)
+    if checked is None:  # orjson refused the line: `json` read it, and nothing else sees it
+        return fast, fast
+    assert problem is None
+    return fast, checked()
+
+
+@pytest.mark.parametrize("make", [plain_line, normalised_line, rarer_line])
+def test_a_line_read_by_orjson_is_planned_as_json_reads_it(team, make):
+    """Wherever a number orjson reads differently is put, or a value it refuses, the plain
+    planner on orjson's value gives up or plans what the full checks plan on `json`'s."""
+    base = make()
+    context = _context(team)
+    tried = refused = 0
+    for path in _paths(base):
+        for value in [*ORJSON_DIFFERS, "\ud800"]:
+            fast, slow = _read_fast(_replaced(base, path, value))
+            if isinstance(slow, dict):
+                context.load_members(jsonl._usernames(slow))
+            try:
+                full = jsonl._plan_checked(context, copy.deepcopy(slow))
+            except LineProblems:
+                full = None
+            plain = jsonl._plan_plain(context, copy.deepcopy(fast))
+            tried += 1
+            if full is None:
+                refused += 1
+                assert plain is None, (path, value)
+            elif plain is not None:
+                assert plain == full, (path, value)
+    assert refused > 20, (tried, refused)
+
+
+def test_a_number_past_64_bits_is_refused_in_the_words_json_gives_it(team):
+    """orjson reads 10**30 as a float; the line's error still names the integer."""
+    from articles import imports
+
+    bad = plain_line()
+    bad["claims"][1]["start"] = 10**30
+    bad["claims"][0]["annotations"][0]["confidence"] = -(2**70)
+    body = "\n".join(json.dumps(line) for line in (plain_line(), bad)).encode()
+    with pytest.raises(imports.ImportFailed) as failure:
+        imports.import_file(
+            actor=team.owner, corpus=team.corpus, role="owner", name="x.jsonl", data=body
+        )
+    [(line, message)] = failure.value.errors
+    assert line == 2
+    assert f"got {-(2**70)}." in message, message  # an integer, not a float
+    assert "start (a 100-bit number) is past the end" in message, message
+
+
+def test_imported_articles_carry_their_texts_hash(team):
+    """The planner hashes each text (normalised) for the writer: the hash the ORM would store."""
+    import hashlib
+
+    from articles import imports
+    from articles.models import Article
+
+    lines = [plain_line(), normalised_line(), rarer_line()]
+    body = "\n".join(json.dumps(line) for line in lines).encode()
+    result = imports.import_file(
+        actor=team.owner, corpus=team.corpus, role="owner", name="x.jsonl", data=body
+    )
+    stored = Article.objects.filter(pk__in=result.article_ids).values_list("text", "text_sha256")
+    assert len(stored) == 3
+    for text, digest in stored:
+        assert digest == hashlib.sha256(text.encode()).hexdigest()

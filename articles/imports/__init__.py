@@ -214,6 +214,8 @@ class PlannedArticle:
     relations: list[tuple[int, int, str, int]] = field(default_factory=list)
     # (model, suggestion) pairs, the topic a label (or None); see services.suggestions
     suggestions: list[tuple[str, SuggestionFields]] = field(default_factory=list)
+    # The text's hash, when the planner computed it (off the writer's thread, which waits on it).
+    text_sha256: str | None = field(default=None, compare=False)
 
 
 class ImportContext:
@@ -506,7 +508,7 @@ class Writer:
                 (
                     corpus.pk,
                     self.context.actor_id,
-                    services.text_sha256(plan.fields["text"]),
+                    plan.text_sha256 or services.text_sha256(plan.fields["text"]),
                     *[plan.fields.get(name, default) for name, default in ARTICLE_DEFAULTS],
                 )
                 for plan in plans
