@@ -655,7 +655,8 @@ def test_chunked_joins_small_pieces():
 
 def test_export_streams_article_by_article(team, client):
     client.force_login(team.owner)
-    big = "Long text. " * 7000  # 77,000 characters: one article fills a chunk
+    big = "Long text. " * 25_000  # 275,000 characters: one article fills a chunk
+    assert len(big) > exports.CHUNK_BYTES
     for n in range(3):
         ArticleFactory(corpus=team.corpus, title=f"Big {n}", text=big)
     response = client.get(URL.format(slug="chips"), {"format": "jsonl"})
