@@ -36,7 +36,7 @@ from django.db.models import BinaryField, Case, Expression, F, Func, TextField, 
 from django.db.models.functions import Cast
 
 from ..filters import ExportFilters
-from ..models import Annotation, Article, Claim, Corpus, Evidence
+from ..models import Corpus
 from ..replica import read_alias
 from . import reader
 from .reader import (
@@ -45,10 +45,14 @@ from .reader import (
     BYTES_PER_BATCH,
     _BatchQueries,
     _Names,
+    batch_annotations,
+    batch_articles,
+    batch_claims,
+    batch_evidence,
     collector_paused,
 )
 from .rows import AnchorRow, CommentRow, ReviewRow
-from .sql import IdSlot, InIds, IsoText, Prepared, runner
+from .sql import IdSlot, IsoText, Prepared, runner
 
 if TYPE_CHECKING:
     from django.db.backends.base.base import BaseDatabaseWrapper
@@ -189,9 +193,7 @@ class _FragmentQueries:
         self.anchors: dict[tuple[str, int], bytes] = {}
         articles, claims, annotations = IdSlot("articles"), IdSlot("claims"), IdSlot("annotations")
         self.articles = Prepared(
-            Article.objects.filter(InIds("id", articles))
-            .order_by("id")
-            .values_list(
+            batch_articles(articles).values_list(
                 "id",
                 JsonObject(
                     left_open=True,
@@ -211,9 +213,7 @@ class _FragmentQueries:
         )
         articles = IdSlot("articles")
         self.claims = Prepared(
-            Claim.objects.filter(filters.claims_q(), InIds("article_id", articles))
-            .order_by("article_id", F("start").asc(nulls_last=True), "-end", "id")
-            .values_list(
+            batch_claims(filters, articles).values_list(
                 "article_id",
                 "id",
                 "anchor_status",
@@ -240,11 +240,7 @@ class _FragmentQueries:
         # In the index's order (by annotator id within a claim), sorted by username when
         # assembled (sorting the rows with their JSON in SQLite cost a third of the query).
         self.annotations = Prepared(
-            Annotation.objects.filter(
-                InIds("claim_id", claims, loose=True), filters.annotations_q()
-            )
-            .order_by("claim_id", "annotator_id")
-            .values_list(
+            batch_annotations(filters, claims).values_list(
                 "claim_id",
                 "id",
                 "annotator_id",
@@ -284,9 +280,7 @@ class _FragmentQueries:
             role="role",
         )
         self.evidence = Prepared(
-            Evidence.objects.filter(InIds("annotation_id", annotations, loose=True))
-            .order_by("annotation_id", "position", "id")
-            .values_list(
+            batch_evidence(annotations).values_list(
                 "annotation_id",
                 _Blob(Case(When(kind="span", then=span), default=source, output_field=TextField())),
             ),

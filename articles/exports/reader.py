@@ -23,7 +23,7 @@ from operator import attrgetter
 import psycopg
 from django.contrib.auth import get_user_model
 from django.db import connections
-from django.db.models import BigIntegerField, F, Value
+from django.db.models import BigIntegerField, F, QuerySet, Value
 from django.db.models.functions import Cast
 
 from ..ahead import put_unless_stopped, run_ahead
@@ -445,6 +445,34 @@ def _plan_batches(
         limit = batch_size
 
 
+# The rows of each table a batch reads, in the export's order: the reader's rows and the JSONL
+# fragments' (`fragments`) select them alike, each in its own columns.
+
+
+def batch_articles(articles: IdSlot) -> QuerySet:
+    return Article.objects.filter(InIds("id", articles)).order_by("id")
+
+
+def batch_claims(filters: ExportFilters, articles: IdSlot) -> QuerySet:
+    return Claim.objects.filter(filters.claims_q(), InIds("article_id", articles)).order_by(
+        "article_id", F("start").asc(nulls_last=True), "-end", "id"
+    )
+
+
+def batch_annotations(filters: ExportFilters, claims: IdSlot) -> QuerySet:
+    """By annotator id within a claim (the index's order); the export's order is by username,
+    sorted when assembled."""
+    return Annotation.objects.filter(
+        InIds("claim_id", claims, loose=True), filters.annotations_q()
+    ).order_by("claim_id", "annotator_id")
+
+
+def batch_evidence(annotations: IdSlot) -> QuerySet:
+    return Evidence.objects.filter(InIds("annotation_id", annotations, loose=True)).order_by(
+        "annotation_id", "position", "id"
+    )
+
+
 class _BatchQueries:
     """The reader's queries for a batch, compiled once per export (`sql.Prepared`): the same
     SQL for every batch but for the ids, written into it as literals."""
@@ -457,14 +485,9 @@ class _BatchQueries:
         self.claims: Prepared | None = None
         if rows:
             self._compile_rows(filters, articles)
-        # Sorted by annotator id here; by username (the export's order) when assembled.
         self.annotations = (
             Prepared(
-                Annotation.objects.filter(
-                    InIds("claim_id", claims, loose=True), filters.annotations_q()
-                )
-                .order_by("claim_id", "annotator_id")
-                .values_list(
+                batch_annotations(filters, claims).values_list(
                     "claim_id",
                     "id",
                     "annotator_id",
@@ -484,9 +507,7 @@ class _BatchQueries:
         )
         self.evidence = (
             Prepared(
-                Evidence.objects.filter(InIds("annotation_id", annotations, loose=True))
-                .order_by("annotation_id", "position", "id")
-                .values_list("annotation_id", *EVIDENCE_FIELDS),
+                batch_evidence(annotations).values_list("annotation_id", *EVIDENCE_FIELDS),
                 annotations,
             )
             if "evidence" in parts
@@ -542,9 +563,7 @@ class _BatchQueries:
 
     def _compile_rows(self, filters: ExportFilters, articles: IdSlot) -> None:
         self.articles = Prepared(
-            Article.objects.filter(InIds("id", articles))
-            .order_by("id")
-            .values_list(
+            batch_articles(articles).values_list(
                 "id",
                 "title",
                 "text",
@@ -560,9 +579,7 @@ class _BatchQueries:
         )
         articles = IdSlot("articles")
         self.claims = Prepared(
-            Claim.objects.filter(filters.claims_q(), InIds("article_id", articles))
-            .order_by("article_id", F("start").asc(nulls_last=True), "-end", "id")
-            .values_list(
+            batch_claims(filters, articles).values_list(
                 "article_id",
                 "id",
                 "start",
