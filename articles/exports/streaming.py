@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 
 from django.db import connections, transaction
 
@@ -38,17 +39,44 @@ def chunked(pieces: Iterator[bytes], size: int = CHUNK_BYTES) -> Iterator[bytes]
         yield b"".join(buffer)
 
 
+@contextmanager
+def reading(using: str) -> Iterator[None]:
+    """A transaction in which the block only reads, on the database `using` names.
+
+    On SQLite the app's transactions begin IMMEDIATE (settings: two writers queue on the busy
+    timeout rather than fail half-way), which takes the write lock at BEGIN: an export inside
+    one stopped every writer for as long as it read, and a writer that waited past the busy
+    timeout (20 s: a large corpus's export) failed with "database is locked". This block begins
+    DEFERRED instead: in WAL mode a transaction that only reads sees one snapshot, from its
+    first read to its end, while writers go on committing. Elsewhere, or inside a caller's
+    transaction, it is `transaction.atomic`."""
+    connection = connections[using]
+    if connection.vendor != "sqlite" or connection.in_atomic_block:
+        with transaction.atomic(using=using):
+            yield
+        return
+    connection.ensure_connection()
+    with ExitStack() as block:
+        mode, connection.transaction_mode = connection.transaction_mode, None  # plain BEGIN
+        try:
+            block.enter_context(transaction.atomic(using=using))
+        finally:
+            connection.transaction_mode = mode
+        yield
+
+
 def stream(spec: ExportSpec) -> Iterator[bytes]:
     """The export's bytes. Reads run in one transaction so the whole export is one snapshot
-    (REPEATABLE READ on PostgreSQL when this is the outermost transaction), on the database
-    `spec.using` names (the primary, or the replica for a heavy read)."""
+    (REPEATABLE READ on PostgreSQL when this is the outermost transaction; on SQLite a read
+    transaction that lets writers go on: `reading`), on the database `spec.using` names (the
+    primary, or the replica for a heavy read)."""
     connection = connections[spec.using]
     outermost = not connection.in_atomic_block
     # The export's own transaction on the primary: the reader may share its snapshot with a
     # second connection (a caller's transaction may hold writes that no other connection sees;
     # a hot standby exports no snapshots).
     shareable = outermost and connection.vendor == "postgresql" and spec.using == "default"
-    with reads_from(spec.using), transaction.atomic(using=spec.using):
+    with reads_from(spec.using), reading(spec.using):
         if outermost and connection.vendor == "postgresql":
             # Must be the transaction's first statement; a nested block keeps its caller's level.
             with connection.cursor() as cursor:

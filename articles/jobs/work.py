@@ -3,12 +3,12 @@ kept upload by the existing importer."""
 
 from __future__ import annotations
 
-from collections.abc import Generator, Iterator
+from collections.abc import Generator
 from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING, Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import DEFAULT_DB_ALIAS, connections
+from django.db import DEFAULT_DB_ALIAS
 
 from .. import exports, imports
 from ..exports.reader import ARTICLES_WRITTEN
@@ -68,13 +68,9 @@ def export(job: Job, out: IO[bytes], heartbeat: Heartbeat) -> Outcome:
         written += articles
         heartbeat.progress = written / total if total else 0.0
 
-    # PostgreSQL: one REPEATABLE READ snapshot (exports.stream). SQLite: its transactions take
-    # the write lock (IMMEDIATE), which would stop every writer, the heartbeat included, for the
-    # whole export; there each batch reads what is committed when it runs.
-    if connections[using].vendor == "postgresql":
-        chunks = exports.stream(spec)
-    else:
-        chunks = _reading(using, spec.format.writer(spec))
+    # One snapshot for the whole export (exports.stream): REPEATABLE READ on PostgreSQL, a read
+    # transaction on SQLite, which lets writers (the heartbeat's included) go on meanwhile.
+    chunks = exports.stream(spec)
     token = ARTICLES_WRITTEN.set(count)
     size = 0
     try:
@@ -88,11 +84,6 @@ def export(job: Job, out: IO[bytes], heartbeat: Heartbeat) -> Outcome:
             chunks.close()  # stops the export's reader thread and ends its transaction
     out.flush()
     return Outcome(path=out.name, size=size)
-
-
-def _reading(using: str, chunks: Iterator[bytes]) -> Iterator[bytes]:
-    with reads_from(using):
-        yield from chunks
 
 
 def import_(job: Job, heartbeat: Heartbeat) -> Outcome:
