@@ -294,10 +294,28 @@ def check_status_filters(access) -> None:
             {"status": value}, selectors.articles_for_corpus(access), access=access
         )
         assert _pks(filters.qs) == {a.pk for a in listed if kept(a)}, (*where, value)
+        # The page's count from the counters, where they hold it, is the list's length.
+        counted = filters.counted()
+        from_counters = value in ("todo", "mine-submitted") or not access.sees_everything(
+            Kind.ASSIGNMENT
+        )
+        assert (counted is not None) == from_counters, (*where, value)
+        if counted is not None:
+            assert counted == sum(1 for a in listed if kept(a)), (*where, value)
     mine = CorpusArticleFilterSet(
         {"mine": "1"}, selectors.articles_for_corpus(access), access=access
     )
     assert _pks(mine.qs) == {a.pk for a in listed if a.my_state is not None}, where
+    assert mine.counted() == sum(1 for a in listed if a.my_state is not None), where
+    # With another filter beside it the page counts the list itself.
+    both = CorpusArticleFilterSet(
+        {"mine": "1", "status": "todo"}, selectors.articles_for_corpus(access), access=access
+    )
+    assert both.counted() is None, where
+    searched = CorpusArticleFilterSet(
+        {"q": "a", "status": "todo"}, selectors.articles_for_corpus(access), access=access
+    )
+    assert searched.counted() is None, where
 
 
 @settings(

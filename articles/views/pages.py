@@ -144,8 +144,9 @@ def _corpus_context(
         for problem in filters.warnings:
             messages.warning(request, problem)
     query = filters.querystring()
-    # Unfiltered, the number of articles is the corpus's counter: no COUNT(*) of the corpus.
-    kept = None if query else selectors.live_articles_kept(corpus)
+    # Unfiltered, the number of articles is the corpus's counter: no COUNT(*) of the corpus;
+    # filtered by status alone (or "assigned to me"), the counters too where they hold it.
+    kept = filters.counted() if query else selectors.live_articles_kept(corpus)
     return {
         "corpus": corpus,
         "role": access.role,
