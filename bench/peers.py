@@ -87,7 +87,13 @@ PEERS = {
         "doccano",
     ),
     "label-studio": Peer(
-        "label-studio", "Label Studio", "1.23.2", ("label-studio==1.23.2",), "label-studio"
+        "label-studio",
+        "Label Studio",
+        "1.23.2",
+        # Its pins stop short too: sentry-sdk 3 refuses the options it starts Sentry with
+        # ("Unknown option 'send_default_pii'"), and it exits at start.
+        ("label-studio==1.23.2", "sentry-sdk<3"),
+        "label-studio",
     ),
 }
 
@@ -213,11 +219,16 @@ def install(peer: Peer, cache: Path) -> Path:
     """The peer's virtualenv, created and filled from PyPI on first use; raises with pip's words."""
     venv = cache / peer.folder
     done = venv / ".installed"
-    if done.exists():
+    wanted = " ".join(peer.requirements) + "\n"
+    if done.exists() and done.read_text() == wanted:
         return venv
     cache.mkdir(parents=True, exist_ok=True)
-    print(f"installing {peer.title} {peer.version} into {venv} (first use)", flush=True)
-    subprocess.run([base_python(), "-m", "venv", "--clear", str(venv)], check=True)
+    if done.exists():  # installed with other requirements: pip brings the same venv up to date
+        print(f"updating {peer.title} {peer.version} in {venv} ({wanted.strip()})", flush=True)
+        done.unlink()
+    else:
+        print(f"installing {peer.title} {peer.version} into {venv} (first use)", flush=True)
+        subprocess.run([base_python(), "-m", "venv", "--clear", str(venv)], check=True)
     pip = subprocess.run(
         [str(venv / "bin" / "python"), "-m", "pip", "install", "-q", *peer.requirements],
         capture_output=True,
@@ -226,7 +237,7 @@ def install(peer: Peer, cache: Path) -> Path:
     if pip.returncode != 0 or not (venv / "bin" / peer.script).exists():
         words = [x for x in pip.stderr.splitlines() if not x.startswith("WARNING: Location")]
         raise RuntimeError(f"pip install {' '.join(peer.requirements)}: " + "\n".join(words[-15:]))
-    done.write_text(" ".join(peer.requirements) + "\n")
+    done.write_text(wanted)
     return venv
 
 
