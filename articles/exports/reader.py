@@ -14,7 +14,7 @@ import gc
 import json
 import queue
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -134,8 +134,7 @@ def read_articles(
         wrapper = connections[read_alias()]
         names.prepare(filters, parts)  # compiled once, shared by the readers
         if SNAPSHOT_SHAREABLE.get() and wrapper.vendor == "postgresql":
-            # Smaller batches: more of them are in flight (each reader's, each handover's).
-            size, size_bytes = max(1, batch_size * 2 // 3), max(1, batch_bytes * 2 // 3)
+            size, size_bytes = _for_two(batch_size), _for_two(batch_bytes)
             batches = _read_in_two(
                 wrapper,
                 lambda run: _plan_batches(corpus, filters, run, size, size_bytes),
@@ -159,6 +158,23 @@ def read_articles(
             yield from _assemble(raw, labels, names)
             if (written := ARTICLES_WRITTEN.get()) is not None:
                 written(len(raw.articles))
+
+
+def _for_two(size: int) -> int:
+    # Smaller batches with two readers: more of them are in flight (each reader's, each
+    # handover's).
+    return max(1, size * 2 // 3)
+
+
+def compile_ahead(parts_read: Iterable[frozenset[str]]) -> None:
+    """Compile the queries of an export without filters, for each set of parts, as an export
+    would (`_compiled`): called when a server starts, so that its first export does not pay for
+    it. Compiling needs no database connection."""
+    filters = ExportFilters()
+    for parts in parts_read:
+        _Names().prepare(filters, parts)
+    for batch_size in (ARTICLES_PER_BATCH, _for_two(ARTICLES_PER_BATCH)):
+        _plan_queries(filters, batch_size)
 
 
 _collector = threading.Lock()
@@ -454,10 +470,7 @@ def _plan_batches(
 ) -> Iterator[list[int]]:
     """The selected articles' ids, batch by batch: one query per batch (ids and text sizes)."""
     first_limit = min(batch_size, FIRST_BATCH)
-    first, rest = _compiled(
-        ("plan", filters, first_limit, batch_size),
-        lambda: (_plan_query(filters, first_limit), _plan_query(filters, batch_size)),
-    )
+    first, rest = _plan_queries(filters, batch_size)
     last, query, limit = 0, first, first_limit
     while True:
         sizes = run(query([corpus.pk], [last]))
@@ -474,6 +487,15 @@ def _plan_batches(
         if len(sizes) < limit and len(article_ids) == len(sizes):
             return  # that was the end: no need to ask again
         query, limit = rest, batch_size
+
+
+def _plan_queries(filters: ExportFilters, batch_size: int) -> tuple[Prepared, Prepared]:
+    """`_plan_query` for the first batch and for the others."""
+    first_limit = min(batch_size, FIRST_BATCH)
+    return _compiled(
+        ("plan", filters, first_limit, batch_size),
+        lambda: (_plan_query(filters, first_limit), _plan_query(filters, batch_size)),
+    )
 
 
 def _plan_query(filters: ExportFilters, limit: int) -> Prepared:
