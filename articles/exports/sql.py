@@ -305,7 +305,10 @@ def raw_runner(raw: psycopg.Connection, wrapper) -> Callable[[QuerySet | Bound],
         text = composer.mogrify(sql, params)
         started = monotonic()
         with wrapper.wrap_database_errors:
-            result = raw.pgconn.exec_(text.encode(encoding))
+            # Rows in binary: psycopg loads ints and floats from their bytes, not by parsing
+            # text (a quarter of the loading of a batch's claims and annotations); texts load
+            # alike either way. Blocking, without the GIL, like `PQexec`.
+            result = raw.pgconn.exec_params(text.encode(encoding), [], result_format=BINARY)
             if result.status != pq.ExecStatus.TUPLES_OK:
                 raise _error_of(result)
         if wrapper.queries_logged:
@@ -315,6 +318,9 @@ def raw_runner(raw: psycopg.Connection, wrapper) -> Callable[[QuerySet | Bound],
         return loader.load_rows(0, result.ntuples, tuple)
 
     return run
+
+
+BINARY = pq.Format.BINARY
 
 
 def _error_of(result) -> psycopg.Error:
