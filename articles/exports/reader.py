@@ -116,9 +116,10 @@ def read_articles(
     annotations and evidence, review, comments; the relations between exported claims), or
     with only the `parts` asked for (the others left empty).
 
-    Nine queries per batch of articles with every part, one fewer for each part left out,
-    whatever the number of claims and annotations (see `_read_batches`). The first batch is
-    small, so the first bytes leave quickly.
+    Eight queries per batch of articles with every part, one fewer for each part left out,
+    whatever the number of claims and annotations, and one per `PLANNED_AT_ONCE` articles that
+    finds them (see `_read_batches`). The first batch is small, so the first bytes leave
+    quickly.
 
     On PostgreSQL the queries run in a reader thread on this thread's own database connection
     (so in its transaction and snapshot), one batch ahead: while this thread assembles and
@@ -235,8 +236,8 @@ def _read_in_two(
     """The batches `plan(run)` names, read by two reader threads on two connections in the
     export's snapshot (PostgreSQL), and handed over in order.
 
-    The first reader uses the export's connection: it plans the batches (one query each, each
-    planned before the one before it is read) and reads the even ones. When there is a second
+    The first reader uses the export's connection: it plans the batches (each planned before
+    the one before it is read) and reads the even ones. When there is a second
     batch, a second reader opens a second connection, which reads in the export's snapshot
     (`pg_export_snapshot` / `SET TRANSACTION SNAPSHOT`: exactly the rows the first one sees),
     and reads the odd ones. It connects while the first reader reads the first batch and starts
@@ -451,10 +452,10 @@ def _read_batches(
     batch_size: int,
     batch_bytes: int,
 ) -> Iterator[_RawBatch]:
-    """The selected articles' rows, batch by batch, through `run(queryset)`: nine queries per
-    batch. The next batch's article ids and sizes (keyset pagination on the id: no server-side
-    cursor), the articles, their claims, annotations, evidence, reviews, comments, relations,
-    and the names these refer to. A batch closes at `batch_size` articles or once its texts
+    """The selected articles' rows, batch by batch, through `run(queryset)`: eight queries per
+    batch (the articles, their claims, annotations, evidence, reviews, comments, relations,
+    and the names these refer to), and one per `PLANNED_AT_ONCE` articles for their ids and
+    sizes (keyset pagination on the id: no server-side cursor). A batch closes at `batch_size` articles or once its texts
     reach `batch_bytes` bytes."""
     for article_ids in _plan_batches(corpus, filters, run, batch_size, batch_bytes):
         yield _read_batch(filters, names, run, article_ids, parts)
