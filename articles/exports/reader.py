@@ -455,8 +455,8 @@ def _read_batches(
     """The selected articles' rows, batch by batch, through `run(queryset)`: eight queries per
     batch (the articles, their claims, annotations, evidence, reviews, comments, relations,
     and the names these refer to), and one per `PLANNED_AT_ONCE` articles for their ids and
-    sizes (keyset pagination on the id: no server-side cursor). A batch closes at `batch_size` articles or once its texts
-    reach `batch_bytes` bytes."""
+    sizes (keyset pagination on the id: no server-side cursor). A batch closes at `batch_size`
+    articles or once its texts reach `batch_bytes` bytes."""
     for article_ids in _plan_batches(corpus, filters, run, batch_size, batch_bytes):
         yield _read_batch(filters, names, run, article_ids, parts)
 
