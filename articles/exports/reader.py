@@ -236,9 +236,9 @@ def _read_in_two(
     """The batches `plan(run)` names, read by two reader threads on two connections in the
     export's snapshot (PostgreSQL), and handed over in order.
 
-    The first reader uses the export's connection: it plans the batches (each planned before
-    the one before it is read) and reads the even ones. When there is a second
-    batch, a second reader opens a second connection, which reads in the export's snapshot
+    The first reader uses the export's connection: it plans the batches (each one before it
+    reads the previous one) and reads the even ones. When there is a second batch, a second
+    reader opens a second connection, which reads in the export's snapshot
     (`pg_export_snapshot` / `SET TRANSACTION SNAPSHOT`: exactly the rows the first one sees),
     and reads the odd ones. It connects while the first reader reads the first batch and starts
     on the second batch as soon as it is connected, so the writer, done with the small first
