@@ -241,9 +241,9 @@ def test_the_queries_of_an_export_with_two_readers_do_not_grow_with_the_corpus(t
             body = b"".join(exports.stream(spec))
         assert body.count(b"\n") == articles
         counts.append(len(captured))
-    # The export's transaction (BEGIN, COMMIT; on PostgreSQL its isolation level), then per
-    # batch the query that finds it and eight more; the small corpus is one batch, the large one
-    # two (the first batch holds 50 articles), and neither asks again (its last batch was not
-    # full). On PostgreSQL a second batch also exports the snapshot for the second reader.
+    # The export's transaction (BEGIN, COMMIT; on PostgreSQL its isolation level), the query
+    # that finds the articles (all of them: fewer than `PLANNED_AT_ONCE`), then eight per batch;
+    # the small corpus is one batch, the large one two (the first batch holds 50 articles). On
+    # PostgreSQL a second batch also exports the snapshot for the second reader.
     per_export = 3 if TWO_READERS else 2
-    assert counts == [per_export + 9, per_export + 18 + TWO_READERS]
+    assert counts == [per_export + 1 + 8, per_export + 1 + 16 + TWO_READERS]

@@ -728,9 +728,9 @@ def test_reader_batches_articles_with_a_fixed_number_of_queries(team):
     with CaptureQueriesContext(connection) as captured:
         rows = list(exports.read_articles(team.corpus, filters, batch_size=2))
     assert len(rows) == 6
-    # Nine queries per batch of (at most) two articles, three batches; the third is full, so
-    # one more query finds that nothing follows.
-    assert len(captured) == 9 * 3 + 1
+    # One query finds the articles (`PLANNED_AT_ONCE` at a time), then eight per batch of (at
+    # most) two articles, three batches.
+    assert len(captured) == 1 + 8 * 3
 
 
 def test_reader_closes_a_batch_once_its_texts_reach_the_byte_budget(team, monkeypatch):
@@ -753,6 +753,32 @@ def test_reader_closes_a_batch_once_its_texts_reach_the_byte_budget(team, monkey
     # 1000 bytes: the first article alone reaches it; the next two stay under it (600 bytes)
     # until the third joins them; the last one is a batch of its own.
     assert seen == [ids[:1], ids[1:4], ids[4:]]
+
+
+def test_the_reader_finds_the_articles_a_page_of_ids_at_a_time(team, monkeypatch):
+    """The articles' ids and sizes are read `PLANNED_AT_ONCE` at a time, the batches cut from
+    them: every article once, in id order, and one more query only when a page was full."""
+    monkeypatch.setattr(export_reader, "PLANNED_AT_ONCE", 4)
+    for n in range(5):
+        ArticleFactory(corpus=team.corpus, title=f"Paged {n}")
+    seen: list[list[int]] = []
+    original = export_reader._read_batch
+
+    def spy(filters, names, run, article_ids, parts):
+        seen.append(list(article_ids))
+        return original(filters, names, run, article_ids, parts)
+
+    monkeypatch.setattr(export_reader, "_read_batch", spy)
+    with CaptureQueriesContext(connection) as captured:
+        rows = list(exports.read_articles(team.corpus, exports.ExportFilters(), batch_size=3))
+    ids = list(
+        Article.objects.filter(corpus=team.corpus).order_by("id").values_list("id", flat=True)
+    )
+    assert [int(row.id) for row in rows] == ids
+    assert len(ids) == 6
+    assert seen == [ids[:3], ids[3:]]
+    # Two pages of ids (the first full), then eight queries for each of the two batches.
+    assert len(captured) == 2 + 8 * 2
 
 
 def _reader_threads() -> list:

@@ -19,7 +19,7 @@ Articles and claims in the trash are never exported.
 
 from ..filters import ExportFilters
 from .params import parse_export_params
-from .reader import read_articles
+from .reader import compile_ahead, read_articles
 from .registry import FORMATS
 from .rows import (
     AnchorRow,
@@ -35,6 +35,13 @@ from .rows import (
 )
 from .spec import PARTS, ExportFormat, ExportSpec
 from .streaming import CHUNK_BYTES, chunked, compact_json, stream
+
+
+def warm_up() -> None:
+    """Ready what a server's first export would otherwise do on the way (the reader's queries
+    compiled for every format without filters); the WSGI entry point calls it."""
+    compile_ahead({export_format.parts for export_format in FORMATS.values()})
+
 
 __all__ = [
     "CHUNK_BYTES",
@@ -58,4 +65,5 @@ __all__ = [
     "parse_export_params",
     "read_articles",
     "stream",
+    "warm_up",
 ]

@@ -299,7 +299,7 @@ def fragment_lines(
 ) -> Iterator[bytes]:
     """The selected articles' JSONL lines, newline included: the bytes of
     `jsonl.article_line` for each of `reader.read_articles`' rows, batch by batch as the reader
-    reads them (the same nine queries per batch, the same batches), in the writer's thread."""
+    reads them (the same queries, the same batches), in the writer's thread."""
     names = _Names()
     queries = _FragmentQueries(filters)
     with collector_paused():

@@ -14,11 +14,12 @@ import gc
 import json
 import queue
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from operator import attrgetter
+from typing import Any, TypeVar
 
 import psycopg
 from django.contrib.auth import get_user_model
@@ -57,6 +58,7 @@ from .rows import (
 from .spec import PARTS
 from .sql import (
     Bound,
+    IdIs,
     IdSlot,
     InIds,
     OctetLength,
@@ -72,6 +74,8 @@ from .sql import (
 ARTICLES_WRITTEN: ContextVar[Callable[[int], None] | None] = ContextVar(
     "articles_written", default=None
 )
+
+T = TypeVar("T")
 
 ARTICLES_PER_BATCH = 250
 FIRST_BATCH = 50
@@ -112,9 +116,10 @@ def read_articles(
     annotations and evidence, review, comments; the relations between exported claims), or
     with only the `parts` asked for (the others left empty).
 
-    Nine queries per batch of articles with every part, one fewer for each part left out,
-    whatever the number of claims and annotations (see `_read_batches`). The first batch is
-    small, so the first bytes leave quickly.
+    Eight queries per batch of articles with every part, one fewer for each part left out,
+    whatever the number of claims and annotations, and one per `PLANNED_AT_ONCE` articles that
+    finds them (see `_read_batches`). The first batch is small, so the first bytes leave
+    quickly.
 
     On PostgreSQL the queries run in a reader thread on this thread's own database connection
     (so in its transaction and snapshot), one batch ahead: while this thread assembles and
@@ -128,10 +133,9 @@ def read_articles(
     names = _Names()
     with collector_paused():
         wrapper = connections[read_alias()]
+        names.prepare(filters, parts)  # compiled once, shared by the readers
         if SNAPSHOT_SHAREABLE.get() and wrapper.vendor == "postgresql":
-            names.prepare(filters, parts)  # compiled here, once, and shared by both readers
-            # Smaller batches: more of them are in flight (each reader's, each handover's).
-            size, size_bytes = max(1, batch_size * 2 // 3), max(1, batch_bytes * 2 // 3)
+            size, size_bytes = _for_two(batch_size), _for_two(batch_bytes)
             batches = _read_in_two(
                 wrapper,
                 lambda run: _plan_batches(corpus, filters, run, size, size_bytes),
@@ -155,6 +159,22 @@ def read_articles(
             yield from _assemble(raw, labels, names)
             if (written := ARTICLES_WRITTEN.get()) is not None:
                 written(len(raw.articles))
+
+
+def _for_two(size: int) -> int:
+    # Smaller batches with two readers: more of them are in flight (each reader's, each
+    # handover's).
+    return max(1, size * 2 // 3)
+
+
+def compile_ahead(parts_read: Iterable[frozenset[str]]) -> None:
+    """Compile the queries of an export without filters, for each set of parts, as an export
+    would (`_compiled`): called when a server starts, so that its first export does not pay for
+    it. Compiling needs no database connection."""
+    filters = ExportFilters()
+    for parts in parts_read:
+        _Names().prepare(filters, parts)
+    _compiled(("plan", filters, PLANNED_AT_ONCE), lambda: _plan_query(filters))
 
 
 _collector = threading.Lock()
@@ -216,14 +236,17 @@ def _read_in_two(
     """The batches `plan(run)` names, read by two reader threads on two connections in the
     export's snapshot (PostgreSQL), and handed over in order.
 
-    The first reader uses the export's connection: it plans the batches (one query each) and
-    reads the even ones. When there is a second batch, it opens a second connection, which
-    reads in the export's snapshot (`pg_export_snapshot` / `SET TRANSACTION SNAPSHOT`: exactly
-    the rows the first one sees), and a second reader on it reads the odd ones. One reader's
-    queries then run in the database, on the other core, while the other reader's rows are
-    loaded and this thread writes: through one connection, the database and Python took turns.
-    An export of one batch opens no second connection; if the second connection is refused
-    (the server's connection limit, say), the first reader reads every batch.
+    The first reader uses the export's connection: it plans the batches (each one before it
+    reads the previous one) and reads the even ones. When there is a second batch, a second
+    reader opens a second connection, which reads in the export's snapshot
+    (`pg_export_snapshot` / `SET TRANSACTION SNAPSHOT`: exactly the rows the first one sees),
+    and reads the odd ones. It connects while the first reader reads the first batch and starts
+    on the second batch as soon as it is connected, so the writer, done with the small first
+    batch, does not wait for a connection and a whole batch read one after the other. One
+    reader's queries then run in the database, on the other core, while the other reader's rows
+    are loaded and this thread writes: through one connection, the database and Python took
+    turns. An export of one batch opens no second connection; if the second connection is
+    refused (the server's connection limit, say), the first reader reads every batch.
     """
     run = runner(wrapper)
     odd_batches: queue.Queue = queue.Queue()  # holds one or two: the first reader waits on its own
@@ -231,6 +254,8 @@ def _read_in_two(
     stop = threading.Event()
     second_connection: list = []
     second_thread: list[threading.Thread] = []
+    # Set once the second reader has connected, or failed to.
+    second_tried = threading.Event()
     errors: list[BaseException] = []
     finished, wake = object(), object()
 
@@ -243,40 +268,54 @@ def _read_in_two(
             with contextlib.suppress(queue.Full):
                 handover.put_nowait(wake)
 
-    def open_second() -> None:
+    def start_second() -> None:
         (snapshot,) = run(Bound("SELECT pg_export_snapshot()", ()))[0]
-        try:
-            second_connection.append(_connect_in_snapshot(wrapper, snapshot))
-        except (psycopg.Error, OSError):
-            return
-        second_thread.append(threading.Thread(target=second, name="export-reader-2", daemon=True))
+        second_thread.append(
+            threading.Thread(target=second, args=(snapshot,), name="export-reader-2", daemon=True)
+        )
         second_thread[0].start()
+
+    def second_reads() -> bool:
+        """Whether the second reader reads the odd batches (False: it was refused)."""
+        if not second_thread:
+            return False
+        second_tried.wait()
+        return bool(second_connection)
 
     def first() -> None:
         try:
-            count = 0
-            for count, article_ids in enumerate(plan(run), 1):
-                if count % 2:  # the first, third... batch: numbers 0, 2...
+            planned = plan(run)
+            number, article_ids = 0, next(planned, None)
+            while article_ids is not None:
+                # The following batch is planned first: the second reader may read it meanwhile.
+                following = next(planned, None)
+                if number == 0 and following is not None:
+                    start_second()
+                if number % 2 == 0:
+                    if following is not None and second_thread:
+                        odd_batches.put(following)  # read there only once connected
                     if not put(handovers[0], read(run, article_ids)):
                         return
-                    continue
-                if count == 2:
-                    open_second()
-                if second_connection:
-                    odd_batches.put(article_ids)
-                elif not put(handovers[1], read(run, article_ids)):
+                elif not second_reads() and not put(handovers[1], read(run, article_ids)):
                     return
-            if not second_connection:
-                put(handovers[count % 2], finished)
-            elif count % 2 == 0:
+                number, article_ids = number + 1, following
+            if not second_reads():
+                put(handovers[number % 2], finished)
+            elif number % 2 == 0:
                 put(handovers[0], finished)
         except BaseException as error:  # handed to the consumer, raised there
             fail(error)
         finally:
             odd_batches.put(None)
 
-    def second() -> None:
+    def second(snapshot: str) -> None:
         try:
+            try:
+                second_connection.append(_connect_in_snapshot(wrapper, snapshot))
+            except (psycopg.Error, OSError):
+                return  # the first reader reads every batch
+            finally:
+                second_tried.set()
             run_second = raw_runner(second_connection[0], wrapper)
             while not stop.is_set():
                 try:
@@ -343,10 +382,14 @@ class _Names:
         self._names_query: Prepared | None = None
 
     def prepare(self, filters: ExportFilters, parts: frozenset[str]) -> None:
-        """Compile the export's queries now (else on its first batch)."""
+        """The export's queries, compiled by an earlier export with the same filters and
+        parts (`_compiled`), or now (else on its first batch)."""
         if self.queries is None:
-            self.queries = _BatchQueries(filters, parts)
-        self._names()
+            self.queries = _compiled(
+                ("batch", filters, parts), lambda: _BatchQueries(filters, parts)
+            )
+        if self._names_query is None:
+            self._names_query = _compiled(("names",), self._names)
 
     def resolve(self, run, claim_ids: list[int], user_ids: set, topic_ids: set) -> dict[int, dict]:
         """Learn the names not known yet; answer the groups of these claims (claim id ->
@@ -409,11 +452,11 @@ def _read_batches(
     batch_size: int,
     batch_bytes: int,
 ) -> Iterator[_RawBatch]:
-    """The selected articles' rows, batch by batch, through `run(queryset)`: nine queries per
-    batch. The next batch's article ids and sizes (keyset pagination on the id: no server-side
-    cursor), the articles, their claims, annotations, evidence, reviews, comments, relations,
-    and the names these refer to. A batch closes at `batch_size` articles or once its texts
-    reach `batch_bytes` bytes."""
+    """The selected articles' rows, batch by batch, through `run(queryset)`: eight queries per
+    batch (the articles, their claims, annotations, evidence, reviews, comments, relations,
+    and the names these refer to), and one per `PLANNED_AT_ONCE` articles for their ids and
+    sizes (keyset pagination on the id: no server-side cursor). A batch closes at `batch_size`
+    articles or once its texts reach `batch_bytes` bytes."""
     for article_ids in _plan_batches(corpus, filters, run, batch_size, batch_bytes):
         yield _read_batch(filters, names, run, article_ids, parts)
 
@@ -425,24 +468,74 @@ def _plan_batches(
     batch_size: int,
     batch_bytes: int,
 ) -> Iterator[list[int]]:
-    """The selected articles' ids, batch by batch: one query per batch (ids and text sizes)."""
-    selected = filters.select_articles(Article.objects.alive().filter(corpus=corpus))
-    last, limit = 0, min(batch_size, FIRST_BATCH)
-    while True:
-        sizes = run(selected.filter(pk__gt=last).values_list("id", OctetLength("text"))[:limit])
-        if not sizes:
-            return
-        article_ids, total = [], 0
-        for article_id, size in sizes:
-            article_ids.append(article_id)
-            total += size or 0
-            if total >= batch_bytes:
-                break
-        last = article_ids[-1]
+    """The selected articles' ids, batch by batch (their ids and text sizes read
+    `PLANNED_AT_ONCE` at a time)."""
+    limit, article_ids, total = min(batch_size, FIRST_BATCH), [], 0
+    for article_id, size in _planned(corpus, filters, run):
+        article_ids.append(article_id)
+        total += size or 0
+        if len(article_ids) >= limit or total >= batch_bytes:
+            yield article_ids
+            limit, article_ids, total = batch_size, [], 0
+    if article_ids:
         yield article_ids
-        if len(sizes) < limit and len(article_ids) == len(sizes):
+
+
+# The selected articles' ids and sizes read by one query. One query per batch, each between two
+# batches of the reader that plans them, waited for the GIL after its rows came back as long as
+# the other queries did: up to 14 ms for a query of 0.2 ms, six times per export of the issue's
+# corpus. Two integers per article.
+PLANNED_AT_ONCE = 2000
+
+
+def _planned(corpus: Corpus, filters: ExportFilters, run: Callable) -> Iterator[tuple[int, int]]:
+    """The selected articles' (id, text size) in id order, `PLANNED_AT_ONCE` per query."""
+    query = _compiled(("plan", filters, PLANNED_AT_ONCE), lambda: _plan_query(filters))
+    last = 0
+    while True:
+        rows = run(query([corpus.pk], [last]))
+        yield from rows
+        if len(rows) < PLANNED_AT_ONCE:
             return  # that was the end: no need to ask again
-        limit = batch_size
+        last = rows[-1][0]
+
+
+def _plan_query(filters: ExportFilters) -> Prepared:
+    """The next `PLANNED_AT_ONCE` selected articles of a corpus after an id: their ids and
+    text sizes."""
+    corpus, after = IdSlot("corpus"), IdSlot("after")
+    selected = filters.select_articles(
+        Article.objects.alive().filter(IdIs("corpus_id", "=", corpus))
+    )
+    return Prepared(
+        selected.filter(IdIs("id", ">", after)).values_list("id", OctetLength("text"))[
+            :PLANNED_AT_ONCE
+        ],
+        corpus,
+        after,
+    )
+
+
+# Compiled queries kept from one export to the next (`_compiled`).
+_COMPILED: dict[tuple, Any] = {}
+_COMPILED_KEPT = 64
+
+
+def _compiled(key: tuple, compile_: Callable[[], T]) -> T:
+    """The queries `compile_()` makes, compiled once per database alias read and `key` (which
+    must hold everything the SQL depends on: the filters, the parts, the limits) and kept.
+
+    Building the reader's querysets and having Django compile them cost 6-11 ms of CPU per
+    export, and the query that finds each batch 1-1.5 ms per batch, on the writer's or a reader's
+    thread; the issue's corpus (seven batches) then spent a tenth of its Python time compiling
+    the same SQL again. The compiled `Prepared` queries hold no state of an export."""
+    key = (read_alias(), *key)
+    found = _COMPILED.get(key)
+    if found is None:
+        if len(_COMPILED) >= _COMPILED_KEPT:
+            _COMPILED.clear()
+        found = _COMPILED[key] = compile_()
+    return found
 
 
 # The rows of each table a batch reads, in the export's order: the reader's rows and the JSONL
