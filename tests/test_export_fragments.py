@@ -258,3 +258,23 @@ def test_suggestions_keep_the_reader_and_the_same_lines(team, monkeypatch):
     monkeypatch.setattr(jsonl, "fragment_lines", never)
     with_suggestions = _exported(team, {"include_suggestions": ["true"]}).split(b"\n")[:-1]
     assert [line[: -len(b',"suggestions":[]}')] + b"}" for line in with_suggestions] == plain
+
+
+def test_the_fragment_queries_are_compiled_once_per_filters_and_when_a_server_starts(
+    monkeypatch,
+):
+    """Kept between exports (compiling them cost each export some 5 ms), one set per filters;
+    `exports.warm_up` (the WSGI entry point) compiles those without filters on SQLite, without
+    a query; on PostgreSQL there are none to compile."""
+    monkeypatch.setattr(export_reader, "_COMPILED", {})
+    with CaptureQueriesContext(connection) as queries:
+        exports.warm_up()
+    assert len(queries) == 0
+    compiled = [key for key in export_reader._COMPILED if key[1] == "fragments"]
+    if connection.vendor != "sqlite":
+        assert compiled == []
+        return
+    assert compiled == [(compiled[0][0], "fragments", exports.ExportFilters())]
+    first = fragments.fragment_queries(exports.ExportFilters())
+    assert export_reader._COMPILED[compiled[0]] is first
+    assert fragments.fragment_queries(exports.ExportFilters(gold_only=True)) is not first

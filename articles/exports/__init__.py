@@ -18,6 +18,7 @@ Articles and claims in the trash are never exported.
 """
 
 from ..filters import ExportFilters
+from . import fragments
 from .params import parse_export_params
 from .reader import compile_ahead, read_articles
 from .registry import FORMATS
@@ -39,8 +40,11 @@ from .streaming import CHUNK_BYTES, chunked, compact_json, stream
 
 def warm_up() -> None:
     """Ready what a server's first export would otherwise do on the way (the reader's queries
-    compiled for every format without filters); the WSGI entry point calls it."""
+    compiled for every format without filters, and on SQLite the JSONL fragments' queries); the
+    WSGI entry point calls it."""
     compile_ahead({export_format.parts for export_format in FORMATS.values()})
+    if fragments.available():  # SQLite writes JSONL's objects: its own queries
+        fragments.fragment_queries(ExportFilters())
 
 
 __all__ = [
