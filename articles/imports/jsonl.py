@@ -41,6 +41,9 @@ from . import (
 )
 
 LINES_PER_CHUNK = 200
+# The first chunk is smaller, and each next one twice the last up to LINES_PER_CHUNK: the writer
+# waits for the first chunk to be planned, and can start on a small one sooner.
+FIRST_CHUNK_LINES = 25
 BYTES_PER_CHUNK = 16 * 1024 * 1024
 MAX_PROBLEMS_PER_LINE = 20
 
@@ -705,14 +708,16 @@ def plan(context: ImportContext, file: IO[bytes], *, errors: Errors, **_options)
     """Yield lists of validated articles, a chunk of lines at a time (errors in line order)."""
     pending: list[tuple[int, bytes]] = []
     size = 0
+    lines = min(FIRST_CHUNK_LINES, LINES_PER_CHUNK)
     for number, raw in enumerate(file, start=1):
         if not raw.strip():
             continue
         pending.append((number, raw))
         size += len(raw)
-        if len(pending) >= LINES_PER_CHUNK or size >= BYTES_PER_CHUNK:
+        if len(pending) >= lines or size >= BYTES_PER_CHUNK:
             yield _plan_chunk(context, pending, errors)
             pending, size = [], 0
+            lines = min(2 * lines, LINES_PER_CHUNK)
     if pending:
         yield _plan_chunk(context, pending, errors)
 
