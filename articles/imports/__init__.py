@@ -908,7 +908,7 @@ def import_upload(
             with counters.deferred() as created:
                 writer = Writer(context, created=created)
                 planned: Iterator[list[PlannedArticle]] = planner(
-                    context, file, name=name, title=title, kind=kind, errors=errors
+                    context, file, name=name, title=title, kind=kind, errors=errors, ramp=postgresql
                 )
                 plans: Iterator[list[PlannedArticle] | PreparedChunk] = planned
                 if writer.foreign_keys is not None:
