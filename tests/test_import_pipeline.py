@@ -422,3 +422,20 @@ def test_a_chunk_naming_a_new_topic_is_prepared_by_the_writer(team):
     result = _import(team, json.dumps(line), _line("S"))
     assert result.topics == 1 and result.annotations == 4
     assert counters.recount(repair=False) == []
+
+
+def test_the_second_connection_is_kept_between_imports_and_closed_with_the_first(team):
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL only")
+    _import(team, _line("T1"))
+    side = connection.import_side
+    raw = side.raw
+    assert raw is not None and not raw.closed
+    _import(team, _line("T2"))
+    assert side.raw is raw  # the same one, not opened again
+    raw.close()  # gone (say, the server restarted): opened again at the next import
+    _import(team, _line("T3"))
+    assert side.raw is not None and side.raw is not raw and not side.raw.closed
+    again = side.raw
+    connection.close()
+    assert again.closed and side.raw is None

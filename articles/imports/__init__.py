@@ -38,7 +38,7 @@ from typing import IO, Any
 import psycopg
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, connection, transaction
+from django.db import DEFAULT_DB_ALIAS, IntegrityError, connection, connections, transaction
 from django.utils import timezone
 
 from .. import anchoring, counters, db_statistics, services, validators
@@ -889,7 +889,7 @@ def import_upload(
         kind, text.plan
     )
     errors = Errors()
-    side = rows.SideConnection(connection)
+    side = rows.side_connection(connections[DEFAULT_DB_ALIAS])
     try:
         # An import allocates a few objects per value of every line (the parsed JSON, the plans,
         # the rows), none in cycles: the cyclic collector, which walks every live object each
@@ -952,6 +952,4 @@ def import_upload(
             ],
             status=409,
         ) from None
-    finally:
-        side.close()
     return writer.result

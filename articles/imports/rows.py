@@ -588,30 +588,59 @@ class SideConnection:
     what an import's planner thread can do without the import's transaction: drawing the next
     chunk's ids from the sequences (no transaction holds them back), and formatting its COPY
     streams with the same adapters, while the writer's COPY holds the import's connection.
-    Opened on first use, by whichever thread uses it (one at a time); `get()` is None where it
-    cannot be opened (a connection pool, the server refusing it): the caller then does without.
-    """
+
+    One per Django connection (`side_connection`), opened on first use and kept while that
+    connection lasts (opening one, a new server process, took 5-10 ms of an import); our
+    backend closes it with its own (annotator/db/postgresql). `get()` is None where it cannot be
+    opened (a connection pool, the server refusing it): the caller then does without."""
 
     def __init__(self, wrapper) -> None:
         self.wrapper = wrapper
         self.raw: psycopg.Connection | None = None
+        self.main: Any = None  # the wrapper's connection when this one was opened
+        self.failed = False
+
+    def begin(self) -> None:
+        """Before an import: usable again unless it cannot be."""
+        wrapper = self.wrapper
         self.failed = wrapper.vendor != "postgresql" or bool(getattr(wrapper, "pool", None))
 
     def get(self) -> psycopg.Connection | None:
-        if self.raw is None and not self.failed:
+        if self.failed:
+            return None
+        raw = self.raw
+        # Opened again when closed, broken, or older than the wrapper's (reconnected since).
+        stale = raw is not None and self.main is not self.wrapper.connection
+        if raw is not None and (raw.closed or raw.broken or stale):
+            self.close()
+            raw = None
+        if raw is None:
             try:
-                self.raw = psycopg.connect(**self.wrapper.get_connection_params())
-                self.raw.autocommit = True
+                raw = psycopg.connect(**self.wrapper.get_connection_params())
+                raw.autocommit = True
             except psycopg.Error:
                 self.failed = True
-        return self.raw
+                return None
+            self.raw, self.main = raw, self.wrapper.connection
+        return raw
 
     def broken(self) -> None:
-        """After an error on it: closed, not used again."""
+        """After an error on it: closed, not used again in this import."""
         self.failed = True
         self.close()
 
     def close(self) -> None:
-        raw, self.raw = self.raw, None
+        raw, self.raw, self.main = self.raw, None, None
         if raw is not None:
             raw.close()
+
+
+def side_connection(wrapper) -> SideConnection:
+    """The side connection of a Django connection (see SideConnection), ready for an import."""
+    side = getattr(wrapper, "import_side", None)
+    if side is None:
+        side = wrapper.import_side = SideConnection(wrapper)
+        if hasattr(wrapper, "closing_with"):
+            wrapper.closing_with.append(side)
+    side.begin()
+    return side
