@@ -113,7 +113,7 @@ class DatabaseWrapper(base.DatabaseWrapper):
     def _close(self) -> None:
         for side in self.closing_with:
             side.close()
-        super()._close()  # type: ignore[misc]  (django-stubs leave it out)
+        super()._close()  # type: ignore[misc]
 
     def get_connection_params(self) -> dict[str, Any]:
         params = super().get_connection_params()
