@@ -369,43 +369,6 @@ def _rows_of(result) -> list[tuple]:
     ]
 
 
-def test_postgresql_prepares_chunks_on_the_planners_thread_with_ids_from_a_second_connection(
-    team, monkeypatch
-):
-    if connection.vendor != "postgresql":
-        pytest.skip("SQLite prepares each chunk on the writer's thread")
-    monkeypatch.setattr(jsonl_import, "LINES_PER_CHUNK", 2)
-    written_as = []
-    write = imports.Writer.write
-
-    def recorded(self, chunk):
-        written_as.append(type(chunk).__name__)
-        write(self, chunk)
-
-    monkeypatch.setattr(imports.Writer, "write", recorded)
-    drawn_on = []
-    reserve = rows.reserve_ids
-
-    def watched(wanted, **kwargs):
-        drawn_on.append((threading.current_thread().name, kwargs.get("side") is not None))
-        return reserve(wanted, **kwargs)
-
-    monkeypatch.setattr(rows, "reserve_ids", watched)
-    lines = [_line(f"P{i}") for i in range(5)]
-    prepared = _import(team, *lines)
-    assert written_as == ["PreparedChunk"] * 3
-    assert drawn_on == [("import-planner", True)] * 3
-    # The same file written the other way (no second connection): the same rows.
-    monkeypatch.setattr(rows.SideConnection, "get", lambda self: None)
-    written_as.clear()
-    plain = _import(team, *lines)
-    assert written_as == ["list"] * 3
-    assert _rows_of(prepared) == _rows_of(plain)
-    assert prepared.as_dict() == plain.as_dict()
-    assert counters.recount(repair=False) == []
-    assert _setting("session_replication_role") == "origin"
-
-
 def test_a_second_connection_that_cannot_open_leaves_the_writer_to_prepare(team, monkeypatch):
     def refused(**params):
         raise psycopg.OperationalError("too many connections")
@@ -424,18 +387,53 @@ def test_a_chunk_naming_a_new_topic_is_prepared_by_the_writer(team):
     assert counters.recount(repair=False) == []
 
 
-def test_the_second_connection_is_kept_between_imports_and_closed_with_the_first(team):
-    if connection.vendor != "postgresql":
-        pytest.skip("PostgreSQL only")
-    _import(team, _line("T1"))
-    side = connection.import_side
-    raw = side.raw
-    assert raw is not None and not raw.closed
-    _import(team, _line("T2"))
-    assert side.raw is raw  # the same one, not opened again
-    raw.close()  # gone (say, the server restarted): opened again at the next import
-    _import(team, _line("T3"))
-    assert side.raw is not None and side.raw is not raw and not side.raw.closed
-    again = side.raw
-    connection.close()
-    assert again.closed and side.raw is None
+# SQLite prepares each chunk on the writer's thread: these are PostgreSQL's.
+if connection.vendor == "postgresql":
+
+    def test_postgresql_prepares_chunks_on_the_planners_thread_with_ids_from_a_second_connection(
+        team, monkeypatch
+    ):
+        monkeypatch.setattr(jsonl_import, "LINES_PER_CHUNK", 2)
+        written_as = []
+        write = imports.Writer.write
+
+        def recorded(self, chunk):
+            written_as.append(type(chunk).__name__)
+            write(self, chunk)
+
+        monkeypatch.setattr(imports.Writer, "write", recorded)
+        drawn_on = []
+        reserve = rows.reserve_ids
+
+        def watched(wanted, **kwargs):
+            drawn_on.append((threading.current_thread().name, kwargs.get("side") is not None))
+            return reserve(wanted, **kwargs)
+
+        monkeypatch.setattr(rows, "reserve_ids", watched)
+        lines = [_line(f"P{i}") for i in range(5)]
+        prepared = _import(team, *lines)
+        assert written_as == ["PreparedChunk"] * 3
+        assert drawn_on == [("import-planner", True)] * 3
+        # The same file written the other way (no second connection): the same rows.
+        monkeypatch.setattr(rows.SideConnection, "get", lambda self: None)
+        written_as.clear()
+        plain = _import(team, *lines)
+        assert written_as == ["list"] * 3
+        assert _rows_of(prepared) == _rows_of(plain)
+        assert prepared.as_dict() == plain.as_dict()
+        assert counters.recount(repair=False) == []
+        assert _setting("session_replication_role") == "origin"
+
+    def test_the_second_connection_is_kept_between_imports_and_closed_with_the_first(team):
+        _import(team, _line("T1"))
+        side = connection.import_side
+        raw = side.raw
+        assert raw is not None and not raw.closed
+        _import(team, _line("T2"))
+        assert side.raw is raw  # the same one, not opened again
+        raw.close()  # gone (say, the server restarted): opened again at the next import
+        _import(team, _line("T3"))
+        assert side.raw is not None and side.raw is not raw and not side.raw.closed
+        again = side.raw
+        connection.close()
+        assert again.closed and side.raw is None
