@@ -24,10 +24,16 @@ again with the database's own target later.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import logging
+import threading
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 from django.apps import apps
-from django.db import connection, models, transaction
+from django.db import connection, connections, models, transaction
+
+logger = logging.getLogger(__name__)
 
 SQLITE_ANALYSIS_LIMIT = 1000  # rows sampled per index
 PG_STATISTICS_TARGET = 30  # PostgreSQL's default_statistics_target for the import's ANALYZE
@@ -114,3 +120,67 @@ def _planned_columns(model) -> list[str]:
             or (isinstance(field, models.CharField) and not field.choices)
         )
     ]
+
+
+class AfterResponse:
+    """Refreshes asked for inside `after_response`, run once a response has been sent."""
+
+    def __init__(self) -> None:
+        self.pending: list[dict[str, int]] = []
+
+    def attach(self, response) -> None:
+        """Start the pending refreshes when `response` is closed (the WSGI server closes it
+        after sending its body)."""
+        if self.pending:
+            response._resource_closers.append(self.run)
+
+    def run(self) -> None:
+        """The refreshes, in a thread on a connection of its own: the worker goes on to its
+        next request at once (a client keeping its connection open sends it to the same worker,
+        which would otherwise wait for ANALYZE). The data is committed: any connection sees it.
+        """
+        global last_refresh
+        pending, self.pending = self.pending, []
+        last_refresh = threading.Thread(
+            target=_refresh_all, args=(pending,), name="statistics-refresh"
+        )
+        last_refresh.start()
+
+
+def _refresh_all(pending: list[dict[str, int]]) -> None:
+    try:
+        for written in pending:
+            refresh(written)
+    except Exception:  # the answer is sent: autovacuum, or the next import, catches up
+        logger.exception("The statistics refresh after a response failed.")
+    finally:
+        connections.close_all()  # this thread's own
+
+
+# The last refresh thread started (tests wait for it).
+last_refresh: threading.Thread | None = None
+_after: ContextVar[AfterResponse | None] = ContextVar("db_statistics_after", default=None)
+
+
+@contextmanager
+def after_response() -> Iterator[AfterResponse]:
+    """Inside, `refresh_soon` keeps a refresh on PostgreSQL for after the response
+    (AfterResponse.attach) instead of running it at once: a view whose answer does not depend
+    on it (the import's ids and counts) need not make its client wait for ANALYZE (0.05-0.15 s
+    after an import of 1,000 documents; bench/README.md). SQLite's takes a few milliseconds and
+    its write lock: it runs at once."""
+    later = AfterResponse()
+    token = _after.set(later)
+    try:
+        yield later
+    finally:
+        _after.reset(token)
+
+
+def refresh_soon(written: Mapping[str, int]) -> None:
+    """`refresh(written)` now, or after the response inside `after_response` (PostgreSQL)."""
+    later = _after.get()
+    if later is None or connection.vendor != "postgresql":
+        refresh(written)
+    else:
+        later.pending.append(dict(written))

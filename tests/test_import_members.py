@@ -12,6 +12,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from articles import imports
+from articles.imports import jsonl as jsonl_import
 from articles.models import Annotation, Comment, Membership, Relation, Review, Role, Topic
 
 from .factories import UserFactory
@@ -193,9 +194,11 @@ def test_membership_in_another_corpus_does_not_count(team):
     assert "annotator 'anna' is not a member" in failure.value.errors[0][1]
 
 
-def test_member_lookups_do_not_grow_with_the_lines(team):
+def test_member_lookups_do_not_grow_with_the_lines(team, monkeypatch):
     """Members are looked up in bulk, per chunk of lines, not once per name: an import of 30
-    lines naming 30 members runs as many queries as one of 2 lines naming 2."""
+    lines naming 30 members runs as many queries as one of 2 lines naming 2 (each in one chunk:
+    the first chunk is otherwise smaller, jsonl.FIRST_CHUNK_LINES)."""
+    monkeypatch.setattr(jsonl_import, "FIRST_CHUNK_LINES", jsonl_import.LINES_PER_CHUNK)
     Topic.objects.create(corpus=team.corpus, label="New topic", position=1)
     queries = {}
     for size in (2, 30):

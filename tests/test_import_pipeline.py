@@ -342,3 +342,98 @@ def test_the_api_imports_a_body_kept_in_memory_or_spooled_to_a_file(team, monkey
     assert response.status_code == 201, response.content[:300]
     assert response.json()["articles"] == 3 and response.json()["claims"] == 6
     assert bool(rolled) == (spooled == "to a file")
+
+
+# --- PostgreSQL: chunks prepared on the planner's thread, on a second connection ----------------
+
+
+def _rows_of(result) -> list[tuple]:
+    """What an import wrote, without its ids and timestamps (comparable across imports)."""
+    claims = Claim.objects.filter(pk__in=result.claim_ids).order_by("id")
+    return [
+        (
+            c.article.title,
+            c.start,
+            c.end,
+            c.exact,
+            c.prefix,
+            c.suffix,
+            c.labels,
+            c.anchor_status,
+            [
+                (a.annotator_id, a.topic_id, a.stance, a.labels, a.status)
+                for a in c.annotations.order_by("id")
+            ],
+        )
+        for c in claims
+    ]
+
+
+def test_a_second_connection_that_cannot_open_leaves_the_writer_to_prepare(team, monkeypatch):
+    def refused(**params):
+        raise psycopg.OperationalError("too many connections")
+
+    monkeypatch.setattr(rows.psycopg, "connect", refused)
+    result = _import(team, *[_line(f"Q{i}") for i in range(3)])
+    assert result.articles == 3 and result.annotations == 6
+    assert counters.recount(repair=False) == []
+
+
+def test_a_chunk_naming_a_new_topic_is_prepared_by_the_writer(team):
+    line = json.loads(_line("R"))
+    line["claims"][0]["annotations"][0]["topic"] = "A topic the corpus lacks"
+    result = _import(team, json.dumps(line), _line("S"))
+    assert result.topics == 1 and result.annotations == 4
+    assert counters.recount(repair=False) == []
+
+
+# SQLite prepares each chunk on the writer's thread: these are PostgreSQL's.
+if connection.vendor == "postgresql":
+
+    def test_postgresql_prepares_chunks_on_the_planners_thread_with_ids_from_a_second_connection(
+        team, monkeypatch
+    ):
+        monkeypatch.setattr(jsonl_import, "LINES_PER_CHUNK", 2)
+        written_as = []
+        write = imports.Writer.write
+
+        def recorded(self, chunk):
+            written_as.append(type(chunk).__name__)
+            write(self, chunk)
+
+        monkeypatch.setattr(imports.Writer, "write", recorded)
+        drawn_on = []
+        reserve = rows.reserve_ids
+
+        def watched(wanted, **kwargs):
+            drawn_on.append((threading.current_thread().name, kwargs.get("side") is not None))
+            return reserve(wanted, **kwargs)
+
+        monkeypatch.setattr(rows, "reserve_ids", watched)
+        lines = [_line(f"P{i}") for i in range(5)]
+        prepared = _import(team, *lines)
+        assert written_as == ["PreparedChunk"] * 3
+        assert drawn_on == [("import-planner", True)] * 3
+        # The same file written the other way (no second connection): the same rows.
+        monkeypatch.setattr(rows.SideConnection, "get", lambda self: None)
+        written_as.clear()
+        plain = _import(team, *lines)
+        assert written_as == ["list"] * 3
+        assert _rows_of(prepared) == _rows_of(plain)
+        assert prepared.as_dict() == plain.as_dict()
+        assert counters.recount(repair=False) == []
+        assert _setting("session_replication_role") == "origin"
+
+    def test_the_second_connection_is_kept_between_imports_and_closed_with_the_first(team):
+        _import(team, _line("T1"))
+        side = connection.import_side
+        raw = side.raw
+        assert raw is not None and not raw.closed
+        _import(team, _line("T2"))
+        assert side.raw is raw  # the same one, not opened again
+        raw.close()  # gone (say, the server restarted): opened again at the next import
+        _import(team, _line("T3"))
+        assert side.raw is not None and side.raw is not raw and not side.raw.closed
+        again = side.raw
+        connection.close()
+        assert again.closed and side.raw is None

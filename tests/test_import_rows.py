@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime
 
 import pytest
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.utils import timezone
 
 from articles.imports import rows
@@ -38,11 +38,37 @@ def _stored(model, pk: int) -> dict[str, tuple]:
     return out
 
 
+# How rows are written: by insert_rows on the caller's connection, or (PostgreSQL) prepared as
+# the import's planner thread prepares them, ids and COPY stream from a second connection.
+HOW = {"ahead": False}
+
+
+def _written(model, fields: tuple, values: list[tuple]) -> list[int]:
+    if not HOW["ahead"]:
+        return rows.insert_rows(model, fields, values)
+    raw = rows.side_connection(connections[DEFAULT_DB_ALIAS]).get()
+    assert raw is not None
+    [ids] = rows.reserve_ids([(model, len(values))], side=raw)
+    prepared = rows.prepare_rows(model, fields, values, ids=ids, encoder=raw.cursor())
+    assert prepared.copy is not None
+    rows.write_prepared(prepared)
+    return ids
+
+
+# PostgreSQL also prepares rows ahead (on the planner's thread); SQLite writes them one way.
+WAYS = ["insert_rows", "prepared ahead"] if connection.vendor == "postgresql" else ["insert_rows"]
+
+
+@pytest.fixture(params=WAYS)
+def ahead(request, monkeypatch):
+    monkeypatch.setitem(HOW, "ahead", request.param == "prepared ahead")
+
+
 def _same_as_the_orm(model, values: dict, orm_pk: int, *, differ: tuple = ()) -> None:
     """Write `values` with the row writer; compare with the row the ORM saved (`differ`: the
     columns a unique constraint makes different on purpose)."""
     fields = tuple(values)
-    [pk] = rows.insert_rows(model, fields, [tuple(values.values())])
+    [pk] = _written(model, fields, [tuple(values.values())])
     mine, theirs = _stored(model, pk), _stored(model, orm_pk)
     for name in differ:
         assert mine.pop(name)[0] == theirs.pop(name)[0], name
@@ -53,7 +79,7 @@ def _same_as_the_orm(model, values: dict, orm_pk: int, *, differ: tuple = ()) ->
     assert mine == theirs
 
 
-def test_rows_are_stored_as_the_orm_stores_them(team):
+def test_rows_are_stored_as_the_orm_stores_them(team, ahead):
     article_values = {
         "corpus_id": team.corpus.pk,
         "created_by_id": team.owner.pk,
@@ -147,7 +173,7 @@ HOSTILE = [
 
 
 @pytest.mark.parametrize("limit", [None, 30])
-def test_rows_split_over_statements_keep_their_values_and_order(team, monkeypatch, limit):
+def test_rows_split_over_statements_keep_their_values_and_order(team, monkeypatch, limit, ahead):
     """SQLite writes a few rows per statement (here 2, or as few as 30 parameters allow): every
     row keeps its values, hostile ones included, and its id, in order; PostgreSQL the same."""
     monkeypatch.setattr(rows, "SQLITE_ROWS_PER_STATEMENT", 2)
@@ -167,7 +193,7 @@ def test_rows_split_over_statements_keep_their_values_and_order(team, monkeypatc
         for i in range(len(HOSTILE) + 2)
     ]
     fields = ("article_id", "start", "end", "exact", "summary", "labels", "created_by_id")
-    ids = rows.insert_rows(Claim, fields, values)
+    ids = _written(Claim, fields, values)
     assert ids == sorted(ids) and len(set(ids)) == len(values)
     stored = {
         row[0]: row[1:] for row in Claim.objects.filter(pk__in=ids).values_list("id", *fields)

@@ -4,6 +4,7 @@ count its rows (the import refreshes them itself: db_statistics)."""
 from __future__ import annotations
 
 import json
+import threading
 
 import pytest
 from django.db import connection
@@ -166,3 +167,31 @@ def test_after_a_large_import_the_reads_are_planned_by_the_new_rows(
         f"SELECT id FROM articles_claim WHERE article_id = {article} AND deleted_at IS NULL"  # noqa: S608
     )
     assert 1 <= one <= 10
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_api_refreshes_the_statistics_after_answering(team, client, monkeypatch):
+    """PostgreSQL: the import's ANALYZE runs after the answer is sent, in a thread on a
+    connection of its own (the import is committed); SQLite's runs before it, as ever."""
+    client.force_login(team.owner)
+    monkeypatch.setattr(db_statistics, "last_refresh", None)
+    refreshed = []
+    refresh = db_statistics.refresh
+
+    def watched(written):
+        refreshed.append(threading.current_thread().name)
+        return refresh(written)
+
+    monkeypatch.setattr(db_statistics, "refresh", watched)
+    lines = _lines(_enough_lines(40), claims=2)
+    response = client.post(URL, data=lines, content_type="application/x-ndjson")
+    assert response.status_code == 201, response.content
+    thread = db_statistics.last_refresh
+    if connection.vendor == "sqlite":
+        assert thread is None and refreshed == [threading.current_thread().name]
+        return
+    assert thread is not None
+    thread.join(timeout=30)
+    assert refreshed == ["statistics-refresh"]
+    claims = Claim.objects.count()
+    assert abs(_counted("articles_claim") - claims) <= max(2, 0.02 * claims)

@@ -35,9 +35,10 @@ from dataclasses import dataclass, field
 from dataclasses import fields as dataclass_fields
 from typing import IO, Any
 
+import psycopg
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, connection, transaction
+from django.db import DEFAULT_DB_ALIAS, IntegrityError, connection, connections, transaction
 from django.utils import timezone
 
 from .. import anchoring, counters, db_statistics, services, validators
@@ -474,48 +475,114 @@ class Writer:
             )
         ClaimGroupMember.objects.bulk_create(members, batch_size=1000)
 
-    def write(self, plans: list[PlannedArticle]) -> None:
-        if not plans:
-            return
-        corpus, actor = self.context.corpus, self.context.actor
-        foreign_keys = self.foreign_keys
+    def write(self, chunk: list[PlannedArticle] | PreparedChunk) -> None:
+        """Write a chunk: plans as the planner gave them, or a chunk prepared already (prepare,
+        on the planner's thread)."""
+        if isinstance(chunk, list):
+            if not chunk:
+                return
+            # The topics first (a missing one is created, through the ORM), then the chunk's
+            # ids in one query, which on PostgreSQL also pauses the per-row foreign-key checks
+            # (see rows.reserve_ids): as few round trips as can be.
+            for label in _topic_labels(chunk):
+                self._topic_id(label)
+            prepared = self.prepare(
+                chunk,
+                reserve=lambda wanted: rows.reserve_ids(wanted, foreign_keys=self.foreign_keys),
+            )
+            assert prepared is not None, "every topic known"
+            chunk = prepared
+        self._send(chunk)
+
+    def prepare(
+        self, plans: list[PlannedArticle], *, reserve, encoder: Any = None
+    ) -> PreparedChunk | None:
+        """The chunk's rows, with their ids (`reserve`: rows.reserve_ids with the connection to
+        draw them on) and, with `encoder` (PostgreSQL, a cursor of another connection than the
+        writer's), formatted as COPY streams (rows.prepare_rows). Python only but for the ids:
+        the planner thread calls this while the writer writes the chunk before. None if a topic
+        the chunk names is not known yet (the writer then creates it and prepares the chunk)."""
+        context = self.context
+        corpus_id = context.corpus.pk
         planned_claims = [c for plan in plans for c in plan.claims]
         planned_annotations = [a for c in planned_claims for a in c.annotations]
-        # The topics first (a missing one is created, through the ORM), then the ids of the
-        # chunk's articles, claims and annotations in one query, then the rows one COPY after
-        # another: as few round trips as can be (see rows.reserve_ids).
-        topic_id = self._topic_id
-        for label in {a.topic for a in planned_annotations} | {
-            c.review.topic for c in planned_claims if c.review is not None
-        }:
-            topic_id(label)
-        reserved = rows.reserve_ids(
+        topic_ids: dict[str | None, int | None] = {None: None}
+        for label in _topic_labels(plans, planned_claims):
+            topic = context.topics.get(label)
+            if topic is None:
+                return None
+            topic_ids[label] = topic.pk
+        evidence_count = sum(len(a.evidence) for a in planned_annotations if a.evidence)
+        reviews_of = [(i, c.review) for i, c in enumerate(planned_claims) if c.review is not None]
+        comments_count = sum(len(c.comments) for c in planned_claims if c.comments)
+        relations_count = sum(len(plan.relations) for plan in plans)
+        # Blind mode and progress read assignments: an annotator whose imported work on an
+        # article is submitted has submitted that article (the articles are new: no assignment
+        # exists yet). Each new article's counts, from what is written into it
+        # (counters.count_written); its id comes below.
+        counted = []
+        for plan in plans:
+            annotators: dict[int, int] = {}
+            submitters: set[int] = set()
+            annotations = reviewed = tagged = 0
+            for planned in plan.claims:
+                if planned.annotations:
+                    tagged += 1
+                    annotations += len(planned.annotations)
+                    for item in planned.annotations:
+                        annotators[item.annotator_id] = annotators.get(item.annotator_id, 0) + 1
+                        if item.status == AnnotationStatus.SUBMITTED:
+                            submitters.add(item.annotator_id)
+                if planned.review is not None:
+                    reviewed += 1
+            numbers = (len(plan.claims), annotations, reviewed, tagged, *[len(submitters)] * 2)
+            counted.append((numbers, frozenset(submitters), annotators))
+        assignments_count = sum(len(submitters) for _, submitters, _ in counted)
+        (
+            article_ids,
+            claim_ids,
+            annotation_ids,
+            evidence_ids,
+            review_ids,
+            comment_ids,
+            relation_ids,
+            assignment_ids,
+        ) = reserve(
             [
                 (Article, len(plans)),
                 (Claim, len(planned_claims)),
                 (Annotation, len(planned_annotations)),
-            ],
-            foreign_keys=foreign_keys,
+                (Evidence, evidence_count),
+                (Review, len(reviews_of)),
+                (Comment, comments_count),
+                (Relation, relations_count),
+                (Assignment, assignments_count),
+            ]
         )
+        now = timezone.now()
+        prepared: list[rows.Prepared] = []
 
-        def insert(model, fields, values, ids=None):
-            return rows.insert_rows(model, fields, values, ids=ids, foreign_keys=foreign_keys)
+        def add(model, fields, values, ids) -> None:
+            if values:
+                prepared.append(
+                    rows.prepare_rows(model, fields, values, ids=ids, now=now, encoder=encoder)
+                )
 
-        article_ids = insert(
+        add(
             Article,
             ("corpus_id", "created_by_id", "text_sha256", *ARTICLE_COLUMNS),
             [
                 (
-                    corpus.pk,
-                    self.context.actor_id,
+                    corpus_id,
+                    context.actor_id,
                     plan.text_sha256 or services.text_sha256(plan.fields["text"]),
                     *[plan.fields.get(name, default) for name, default in ARTICLE_DEFAULTS],
                 )
                 for plan in plans
             ],
-            reserved[0],
+            article_ids,
         )
-        claim_ids = insert(
+        add(
             Claim,
             CLAIM_COLUMNS,
             [
@@ -533,16 +600,16 @@ class Writer:
                 for article_id, plan in zip(article_ids, plans, strict=True)
                 for c in plan.claims
             ],
-            reserved[1],
+            claim_ids,
         )
-        annotation_ids = insert(
+        add(
             Annotation,
             ANNOTATION_COLUMNS,
             [
                 (
                     claim_id,
                     a.annotator_id,
-                    topic_id(a.topic),
+                    topic_ids[a.topic],
                     a.stance,
                     a.labels,
                     a.confidence,
@@ -552,39 +619,50 @@ class Writer:
                 for claim_id, c in zip(claim_ids, planned_claims, strict=True)
                 for a in c.annotations
             ],
-            reserved[2],
+            annotation_ids,
         )
-        evidence = [
-            (
-                annotation_id,
-                position,
-                *[item.get(name, default) for name, default in EVIDENCE_DEFAULTS],
-            )
-            for annotation_id, a in zip(annotation_ids, planned_annotations, strict=True)
-            if a.evidence
-            for position, item in enumerate(a.evidence)
-        ]
-        insert(Evidence, EVIDENCE_COLUMNS, evidence)
-        reviews = [
-            (
-                claim_id,
-                c.review.curator_id,
-                c.review.decision,
-                topic_id(c.review.topic),
-                c.review.stance,
-                c.review.note,
-            )
-            for claim_id, c in zip(claim_ids, planned_claims, strict=True)
-            if c.review is not None
-        ]
-        insert(Review, REVIEW_COLUMNS, reviews)
-        comments = [
-            (claim_id, author_id, text)
-            for claim_id, c in zip(claim_ids, planned_claims, strict=True)
-            if c.comments
-            for author_id, text in c.comments
-        ]
-        insert(Comment, ("claim_id", "author_id", "text"), comments)
+        add(
+            Evidence,
+            EVIDENCE_COLUMNS,
+            [
+                (
+                    annotation_id,
+                    position,
+                    *[item.get(name, default) for name, default in EVIDENCE_DEFAULTS],
+                )
+                for annotation_id, a in zip(annotation_ids, planned_annotations, strict=True)
+                if a.evidence
+                for position, item in enumerate(a.evidence)
+            ],
+            evidence_ids,
+        )
+        add(
+            Review,
+            REVIEW_COLUMNS,
+            [
+                (
+                    claim_ids[i],
+                    review.curator_id,
+                    review.decision,
+                    topic_ids[review.topic],
+                    review.stance,
+                    review.note,
+                )
+                for i, review in reviews_of
+            ],
+            review_ids,
+        )
+        add(
+            Comment,
+            ("claim_id", "author_id", "text"),
+            [
+                (claim_id, author_id, text)
+                for claim_id, c in zip(claim_ids, planned_claims, strict=True)
+                if c.comments
+                for author_id, text in c.comments
+            ],
+            comment_ids,
+        )
         relations = []
         offset = 0
         for plan in plans:
@@ -594,48 +672,61 @@ class Writer:
                 (ids[source], ids[target], kind, created_by_id)
                 for source, target, kind, created_by_id in plan.relations
             ]
-        insert(Relation, ("source_claim_id", "target_claim_id", "kind", "created_by_id"), relations)
-        # Blind mode and progress read assignments: an annotator whose imported work on an
-        # article is submitted has submitted that article (the articles are new: no assignment
-        # exists yet).
-        now = timezone.now()
-        submitted: set[tuple[int, int]] = set()
-        # Each new article's counts, from what is written into it (counters.count_written).
-        written: list[counters.Written] = []
-        for article_id, plan in zip(article_ids, plans, strict=True):
-            annotators: dict[int, int] = {}
-            submitters: set[int] = set()
-            annotations = reviewed = tagged = 0
-            for planned in plan.claims:
-                if planned.annotations:
-                    tagged += 1
-                    annotations += len(planned.annotations)
-                    for item in planned.annotations:
-                        annotators[item.annotator_id] = annotators.get(item.annotator_id, 0) + 1
-                        if item.status == AnnotationStatus.SUBMITTED:
-                            submitters.add(item.annotator_id)
-                if planned.review is not None:
-                    reviewed += 1
-            submitted.update((article_id, user) for user in submitters)
-            counted = (len(plan.claims), annotations, reviewed, tagged, *[len(submitters)] * 2)
-            written.append(
-                counters.Written(article_id, corpus.pk, counted, frozenset(submitters), annotators)
-            )
-        self.assignments += len(submitted)
-        insert(
+        add(
+            Relation,
+            ("source_claim_id", "target_claim_id", "kind", "created_by_id"),
+            relations,
+            relation_ids,
+        )
+        add(
             Assignment,
             ("article_id", "annotator_id", "state", "submitted_at"),
             [
                 (article_id, annotator_id, AssignmentState.SUBMITTED.value, now)
-                for article_id, annotator_id in sorted(submitted)
+                for article_id, annotator_id in sorted(
+                    (article_id, user)
+                    for article_id, (_, submitters, _) in zip(article_ids, counted, strict=True)
+                    for user in submitters
+                )
             ],
+            assignment_ids,
         )
+        written = [
+            counters.Written(article_id, corpus_id, numbers, submitters, annotators)
+            for article_id, (numbers, submitters, annotators) in zip(
+                article_ids, counted, strict=True
+            )
+        ]
+        return PreparedChunk(
+            plans=plans,
+            planned_claims=planned_claims,
+            article_ids=article_ids,
+            claim_ids=claim_ids,
+            annotations=len(annotation_ids),
+            evidence=evidence_count,
+            reviews=len(reviews_of),
+            comments=comments_count,
+            relations=relations_count,
+            assignments=assignments_count,
+            rows=prepared,
+            written=written,
+        )
+
+    def _send(self, chunk: PreparedChunk) -> None:
+        """The prepared rows written, one COPY (or SQLite's INSERTs) after another, their
+        foreign keys checked, their counts kept, and the rarer parts written through the ORM."""
+        actor = self.context.actor
+        foreign_keys = self.foreign_keys
+        for prepared in chunk.rows:
+            rows.write_prepared(prepared, foreign_keys=foreign_keys)
+        self.assignments += chunk.assignments
         if foreign_keys is not None:
             foreign_keys.check()
         if self.created is not None:
-            counters.count_written(self.created, written)
+            counters.count_written(self.created, chunk.written)
         # Through the ORM, with the database's own checks (rare parts of a line).
-        self._join_groups(claim_ids, planned_claims)
+        article_ids, plans = chunk.article_ids, chunk.plans
+        self._join_groups(chunk.claim_ids, chunk.planned_claims)
         suggestions = [
             Suggestion(
                 article_id=article_id,
@@ -657,15 +748,71 @@ class Writer:
         Suggestion.objects.bulk_create(suggestions, batch_size=1000)
         result = self.result
         result.article_ids += article_ids
-        result.claim_ids += claim_ids
+        result.claim_ids += chunk.claim_ids
         result.articles += len(article_ids)
-        result.claims += len(claim_ids)
-        result.annotations += len(annotation_ids)
-        result.evidence += len(evidence)
-        result.reviews += len(reviews)
-        result.comments += len(comments)
-        result.relations += len(relations)
+        result.claims += len(chunk.claim_ids)
+        result.annotations += chunk.annotations
+        result.evidence += chunk.evidence
+        result.reviews += chunk.reviews
+        result.comments += chunk.comments
+        result.relations += chunk.relations
         result.suggestions += len(suggestions)
+
+
+@dataclass(slots=True)
+class PreparedChunk:
+    """A chunk's rows ready to be written, with what the writer counts of them (Writer.prepare)."""
+
+    plans: list[PlannedArticle]
+    planned_claims: list[PlannedClaim]
+    article_ids: list[int]
+    claim_ids: list[int]
+    annotations: int
+    evidence: int
+    reviews: int
+    comments: int
+    relations: int
+    assignments: int
+    rows: list[rows.Prepared]
+    written: list[counters.Written]
+
+    def __len__(self) -> int:
+        return len(self.plans)
+
+
+def _topic_labels(
+    plans: list[PlannedArticle], planned_claims: list[PlannedClaim] | None = None
+) -> set[str]:
+    """The topic labels a chunk's annotations and reviews name."""
+    if planned_claims is None:
+        planned_claims = [c for plan in plans for c in plan.claims]
+    labels = {a.topic for c in planned_claims for a in c.annotations}
+    labels |= {c.review.topic for c in planned_claims if c.review is not None}
+    labels.discard(None)
+    return labels  # type: ignore[return-value]
+
+
+def prepared_ahead(
+    writer: Writer, plans: Iterator[list[PlannedArticle]], errors: Errors, side: rows.SideConnection
+) -> Iterator[list[PlannedArticle] | PreparedChunk]:
+    """The planner's chunks, each prepared for the writer where it can be (PostgreSQL: ids drawn
+    and COPY streams formatted on `side`, in the planner's thread); any other chunk as it is,
+    for the writer to prepare (an error seen, a new topic, the side connection unusable)."""
+    for chunk in plans:
+        raw = None if errors or not chunk else side.get()
+        if raw is None:
+            yield chunk
+            continue
+        try:
+            prepared = writer.prepare(
+                chunk,
+                reserve=lambda wanted, raw=raw: rows.reserve_ids(wanted, side=raw),
+                encoder=raw.cursor(),
+            )
+        except psycopg.Error:
+            side.broken()
+            prepared = None
+        yield chunk if prepared is None else prepared
 
 
 # --- Entry points ----------------------------------------------------------------------------
@@ -742,6 +889,7 @@ def import_upload(
         kind, text.plan
     )
     errors = Errors()
+    side = rows.side_connection(connections[DEFAULT_DB_ALIAS])
     try:
         # An import allocates a few objects per value of every line (the parsed JSON, the plans,
         # the rows), none in cycles: the cyclic collector, which walks every live object each
@@ -759,9 +907,15 @@ def import_upload(
             context = ImportContext(actor=actor, corpus=corpus)
             with counters.deferred() as created:
                 writer = Writer(context, created=created)
-                plans: Iterator[list[PlannedArticle]] = planner(
-                    context, file, name=name, title=title, kind=kind, errors=errors
+                planned: Iterator[list[PlannedArticle]] = planner(
+                    context, file, name=name, title=title, kind=kind, errors=errors, ramp=postgresql
                 )
+                plans: Iterator[list[PlannedArticle] | PreparedChunk] = planned
+                if writer.foreign_keys is not None:
+                    # PostgreSQL: the planner thread also draws each chunk's ids and formats its
+                    # COPY streams, on a connection of its own, while the writer's COPYs hold
+                    # this one; the writer then only sends them.
+                    plans = prepared_ahead(writer, planned, errors, side)
                 for chunk in planned_ahead(plans):
                     if not errors:
                         with context.database:
@@ -778,8 +932,9 @@ def import_upload(
                 after={"source": name, "format": kind, **writer.result.as_dict()},
             )
             # Once committed, the planner's statistics of the tables the import grew are
-            # refreshed (see db_statistics: the database may never do it by itself).
-            transaction.on_commit(lambda: db_statistics.refresh(writer.rows_written()))
+            # refreshed (see db_statistics: the database may never do it by itself); after the
+            # response where the view asks for that (db_statistics.after_response).
+            transaction.on_commit(lambda: db_statistics.refresh_soon(writer.rows_written()))
             if postgresql:
                 # Checked already, inside the try (not at a commit that may belong to the
                 # caller's transaction: the page imports several files); deferred again, as

@@ -104,6 +104,17 @@ _WAITING = select.POLLIN | select.POLLPRI | select.POLLERR | select.POLLHUP
 class DatabaseWrapper(base.DatabaseWrapper):
     ops_class = DatabaseOperations
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Connections opened beside this one (an import's, articles/imports/rows.SideConnection),
+        # closed with it.
+        self.closing_with: list[Any] = []
+
+    def _close(self) -> None:
+        for side in self.closing_with:
+            side.close()
+        super()._close()  # type: ignore[misc]
+
     def get_connection_params(self) -> dict[str, Any]:
         params = super().get_connection_params()
         if "context" in params:  # Django's adapters, with its timestamptz loader for our zone
