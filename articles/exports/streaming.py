@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
+from typing import Any
 
 from django.db import connections, transaction
 
@@ -55,13 +56,14 @@ def reading(using: str) -> Iterator[None]:
         with transaction.atomic(using=using):
             yield
         return
-    connection.ensure_connection()
+    sqlite: Any = connection  # (django-stubs know no `transaction_mode`, Django 5.1's)
+    sqlite.ensure_connection()
     with ExitStack() as block:
-        mode, connection.transaction_mode = connection.transaction_mode, None  # plain BEGIN
+        mode, sqlite.transaction_mode = sqlite.transaction_mode, None  # plain BEGIN
         try:
             block.enter_context(transaction.atomic(using=using))
         finally:
-            connection.transaction_mode = mode
+            sqlite.transaction_mode = mode
         yield
 
 
