@@ -356,9 +356,8 @@ def _read_in_two(
 def _connect_in_snapshot(wrapper, snapshot: str):
     """A new connection to `wrapper`'s database, in a read-only transaction that reads in the
     exported `snapshot` (the export's own, valid while the export's transaction lasts)."""
-    connection = wrapper.Database.connect(**wrapper.get_connection_params(), autocommit=True)
+    connection = wrapper.connect_beside()
     try:
-        wrapper._configure_role(connection)  # OPTIONS["assume_role"], as Django's connections
         connection.execute("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
         connection.execute("SET TRANSACTION SNAPSHOT %s", (snapshot,))
     except BaseException:

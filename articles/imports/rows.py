@@ -637,8 +637,7 @@ class SideConnection:
             raw = None
         if raw is None:
             try:
-                raw = psycopg.connect(**self.wrapper.get_connection_params())
-                raw.autocommit = True
+                raw = self.wrapper.connect_beside()  # its role too, as Django's connection
                 # bytea (jsonb's bytes, see _jsonb) by psycopg's C dumper: the one found by the
                 # type's oid is its Python wrapper for dbapi20.Binary, two Python calls a value.
                 raw.adapters.register_dumper(

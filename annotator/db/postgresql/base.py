@@ -115,6 +115,18 @@ class DatabaseWrapper(base.DatabaseWrapper):
             side.close()
         super()._close()  # type: ignore[misc]
 
+    def connect_beside(self) -> psycopg.Connection:
+        """A new connection to this database, in autocommit, that Django does not manage (an
+        export's second reader, an import's side connection): the same parameters and adapters
+        as Django's own, and the same role (OPTIONS["assume_role"])."""
+        connection = self.Database.connect(**self.get_connection_params(), autocommit=True)
+        try:
+            self._configure_role(connection)  # type: ignore[attr-defined]
+        except BaseException:
+            connection.close()
+            raise
+        return connection
+
     def get_connection_params(self) -> dict[str, Any]:
         params = super().get_connection_params()
         if "context" in params:  # Django's adapters, with its timestamptz loader for our zone
