@@ -28,7 +28,9 @@ The work, timed from one client, one request at a time (medians of `--repeat` re
   page of 100 documents, a trivial GET (doccano: a project's span types, like this app's topics;
   Label Studio: the current user);
 - the export of everything (doccano: the export job, polled, and its zip; Label Studio: the JSON
-  export API) and the servers' summed RSS growth meanwhile (every process the peer started).
+  export API), `--export-repeat` times one after the other, the row giving the median (each
+  run's time is in the notes, the first included), and the servers' summed RSS growth meanwhile
+  (every process the peer started; the peak over the runs).
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ import secrets
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -376,6 +379,8 @@ class Run:
     singles: int
     workers: int
     folder: Path
+    exports: int = 3
+    title: str = ""
     processes: Processes = field(default_factory=Processes)
     rows: dict[str, float | None] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
@@ -532,16 +537,20 @@ def doccano(venv: Path, run: Run) -> None:
 def measure_reads_and_export(
     run: Run, reads: list[tuple[str, Callable[[], None]]], export: Callable[[], None]
 ) -> None:
-    """Each read's median (after one warm call), then the export's time and the peak growth of
-    the peer's processes' summed RSS while it runs."""
+    """Each read's median (after one warm call), then the export's median over `run.exports`
+    runs (one export is one sample: a single run moved by 30 % between runs of the same code) and
+    the peak growth of the peer's processes' summed RSS while they run."""
     for key, call in reads:
         call()  # warm
         run.rows[key] = median_ms(call, run.repeat)
     sampler = PeakRss(run.processes)
     before = sampler.peak
     sampler.start()
-    run.rows["export"] = timed(export)
+    seconds = [timed(export) for _ in range(run.exports)]
+    run.rows["export"] = statistics.median(seconds)
     run.rows["export_rss"] = (sampler.stop() - before) / 1024
+    each = ", ".join(f"{x:.2f}" for x in seconds)
+    run.notes.append(f"{run.title}: the export's runs, in order: {each} s")
 
 
 def examples_of(http: requests.Session, url: str) -> list[int]:
@@ -710,10 +719,11 @@ def app_rows(workload_rows: list[list]) -> dict[str, float | None]:
     return rows
 
 
-def run_app(db: str, options: argparse.Namespace) -> dict[str, float | None]:
+def run_app(db: str, options: argparse.Namespace) -> tuple[dict[str, float | None], list[float]]:
     args = [harness.PYTHON, str(Path(__file__).with_name("workload.py")), "--one", db]
     args += ["--docs", str(options.docs), "--repeat", str(options.repeat)]
     args += ["--singles", str(options.singles), "--workers", str(options.workers)]
+    args += ["--export-repeat", str(options.export_repeat)]
     # A session of its own: Ctrl-C reaches it once, from here, and its `with Gunicorn` stops the
     # server it started (a killed workload.py would leave its gunicorn behind).
     process = subprocess.Popen(
@@ -737,7 +747,8 @@ def run_app(db: str, options: argparse.Namespace) -> dict[str, float | None]:
     lines = [x for x in stdout.splitlines() if x.startswith("RESULT ")]
     if process.returncode != 0 or not lines:
         raise RuntimeError(stdout[-2000:] + stderr[-3000:])
-    return app_rows(json.loads(lines[-1][len("RESULT ") :])["rows"])
+    result = json.loads(lines[-1][len("RESULT ") :])
+    return app_rows(result["rows"]), result.get("exports_s", [])
 
 
 # --- The parent -----------------------------------------------------------------------------------
@@ -763,6 +774,9 @@ def main() -> None:
     parser.add_argument("--docs", type=int, default=1000)
     parser.add_argument("--repeat", type=int, default=40, help="requests per median")
     parser.add_argument("--singles", type=int, default=2000, help="spans posted one at a time")
+    parser.add_argument(
+        "--export-repeat", type=int, default=3, metavar="N", help="exports per median (each party)"
+    )
     parser.add_argument(
         "--peers", default="doccano,label-studio", help="comma-separated: doccano, label-studio"
     )
@@ -797,7 +811,15 @@ def main() -> None:
                 print(notes[-1], flush=True)
                 continue
             folder = Path(tempfile.mkdtemp(prefix=f"aa-peer-{name}-"))
-            run = Run(documents, options.repeat, options.singles, options.workers, folder)
+            run = Run(
+                documents,
+                options.repeat,
+                options.singles,
+                options.workers,
+                folder,
+                exports=options.export_repeat,
+                title=peer.title,
+            )
             try:
                 RUNNERS[name](venv, run)
             except Exception as error:  # noqa: BLE001 (any failure is reported, and the run goes on)
@@ -820,7 +842,9 @@ def main() -> None:
             for db in ["sqlite", "postgres"] if options.db == "both" else [options.db]:
                 column = f"this app, {names[db]}"
                 try:
-                    results[column] = run_app(db, options)
+                    results[column], exports = run_app(db, options)
+                    each = ", ".join(f"{x:.2f}" for x in exports)
+                    notes.append(f"{column}: the export's runs, in order: {each} s")
                 except RuntimeError as error:
                     results[column] = {}
                     notes.append(f"{column} failed: {error}")

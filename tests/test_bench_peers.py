@@ -124,3 +124,28 @@ def test_app_rows_from_workload_labels(peers):
     }
     # Every row of the table but the peers' own has a source in workload.py.
     assert set(peers.APP_ROWS.values()) == {key for key, _label, _unit in peers.ROWS}
+
+
+def test_the_export_row_is_the_median_of_its_runs(peers, tmp_path):
+    """Every party's export is timed `exports` times: the row is the median, each run is in the
+    notes in order (the first, a cold one, included), and the reads keep their own medians."""
+    durations = iter([0.05, 0.01, 0.03])
+    calls = []
+
+    def export():
+        calls.append("export")
+        peers.time.sleep(next(durations))
+
+    def read():
+        calls.append("read")
+
+    run = peers.Run([], 3, 0, 1, tmp_path, exports=3, title="Peer")
+    peers.measure_reads_and_export(run, [("trivial", read)], export)
+    assert calls == ["read"] * 4 + ["export"] * 3
+    assert 0.03 <= run.rows["export"] < 0.05
+    assert run.rows["export_rss"] == 0
+    (note,) = run.notes
+    runs = [
+        float(x) for x in note.removeprefix("Peer: the export's runs, in order: ")[:-2].split(", ")
+    ]
+    assert len(runs) == 3 and runs[0] >= 0.05 and runs[1] < runs[2] < runs[0]
