@@ -18,7 +18,7 @@ from articles.prepared import Prepared, columns, instance
 
 from . import serializers as s
 from .base import ApiView
-from .pagination import DEFAULT_PAGE_SIZE, FirstPage
+from .pagination import FirstPage
 from .schema import CONFLICT, ERRORS, STALE
 
 
@@ -90,26 +90,24 @@ class CorpusDetailView(ApiView):
 
 
 TOPICS_ORDER = ("position", "id")
-# The topics list's first page at the default page size (what cursor pagination reads for it:
-# one row more than the page), prepared: the ORM compiled it and the server planned it on every
-# request. One statement whatever page sizes clients ask for (the LIMIT is in its text).
-_FIRST_TOPICS_LIMIT = DEFAULT_PAGE_SIZE + 1
-_FIRST_TOPICS = Prepared(
-    Topic,
-    lambda corpus_id: (
-        Topic.objects.filter(corpus_id=corpus_id)
-        .order_by(*TOPICS_ORDER)
-        .values_list(*columns(Topic))[:_FIRST_TOPICS_LIMIT]
-    ),
-    int,
-)
+# The topics list's first page (`limit` rows, one more than the page size), by page size
+# (pagination.PREPARED_PAGE_SIZES): the ORM compiled it and the server planned it every time.
+_FIRST_TOPICS: dict[int, Prepared] = {}
 
 
-def first_topics(corpus: Corpus, limit: int) -> list[Topic]:
+def first_topics(corpus_id: int, limit: int) -> list[Topic]:
     """The corpus's first `limit` topics in the list's order, as `topics_for_corpus` reads them."""
-    if limit != _FIRST_TOPICS_LIMIT:
-        return list(selectors.topics_for_corpus(corpus).order_by(*TOPICS_ORDER)[:limit])
-    alias, rows = _FIRST_TOPICS.read(int(corpus.pk))
+    if limit not in _FIRST_TOPICS:
+        _FIRST_TOPICS[limit] = Prepared(
+            Topic,
+            lambda corpus_id, n=limit: (
+                Topic.objects.filter(corpus_id=corpus_id)
+                .order_by(*TOPICS_ORDER)
+                .values_list(*columns(Topic))[:n]
+            ),
+            int,
+        )
+    alias, rows = _FIRST_TOPICS[limit].read(corpus_id)
     return [instance(Topic, alias, row) for row in rows]
 
 
@@ -125,8 +123,8 @@ class TopicListView(ApiView):
 
     def paginate_queryset(self, queryset: QuerySet | Sequence[Any]) -> list[Any]:
         if set(self.request.query_params) <= {"page_size"}:  # the first page: prepared
-            corpus = self.parent
-            first: Any = FirstPage(queryset, self.ordering, lambda n: first_topics(corpus, n))
+            corpus_id = int(self.parent.pk)
+            first: Any = FirstPage(queryset, self.ordering, lambda n: first_topics(corpus_id, n))
             return super().paginate_queryset(first)
         return super().paginate_queryset(queryset)
 
