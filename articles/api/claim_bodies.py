@@ -365,7 +365,8 @@ _CLAIMS = {
     for reviews in (False, True)
 }
 _OWN_ANNOTATIONS: dict[tuple[str, bool], Prepared] = {}
-# The claims list's first page (`limit` rows, one more than the page size), by page size.
+# The claims list's first page (`limit` rows, one more than the page size), by page size
+# (pagination.PREPARED_PAGE_SIZES).
 _FIRST_CLAIMS: dict[tuple[bool, int], Prepared] = {}
 
 

@@ -18,6 +18,13 @@ from rest_framework.pagination import CursorPagination
 
 DEFAULT_PAGE_SIZE = 100
 MAX_PAGE_SIZE = 500
+# The page sizes whose first page FirstPage reads prepared. A prepared read's LIMIT is in its
+# SQL, one statement per page size, and on PostgreSQL each connection keeps its statements
+# (psycopg at most 100, deallocating the least recently used): any page size would let a client
+# sweeping them churn that cache. Other page sizes read the queryset, as later pages do.
+PREPARED_PAGE_SIZES = (DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
+# What cursor pagination reads for such a page: one row more, to know whether there is a next.
+PREPARED_LIMITS = frozenset(size + 1 for size in PREPARED_PAGE_SIZES)
 _INTEGER_FIELDS = (models.IntegerField, models.AutoField)
 _BASE64 = re.compile(r"[A-Za-z0-9+/]{1,4000}={0,2}")
 INVALID_CURSOR = "Invalid cursor; follow the next/previous links as given."
@@ -90,7 +97,7 @@ class FirstPage:
     """A list's first page read by `read(limit)` (a prepared read of the same rows in the same
     `ordering`), standing in for `queryset` where cursor pagination slices it: DRF's paging (the
     page size, the `next` link from the last row) runs as over the queryset itself. Anything but
-    the first page in that ordering comes from `queryset`."""
+    the first page in that ordering, at one of PREPARED_PAGE_SIZES, comes from `queryset`."""
 
     def __init__(self, queryset: Any, ordering: Sequence[str], read: Callable[[int], list]):
         self.queryset = queryset
@@ -104,6 +111,6 @@ class FirstPage:
         return self.queryset.order_by(*fields)
 
     def __getitem__(self, index: slice) -> list:
-        if not index.start and index.step is None and index.stop:
+        if not index.start and index.step is None and index.stop in PREPARED_LIMITS:
             return self.read(index.stop)
         return self.queryset.order_by(*self.ordering)[index]
