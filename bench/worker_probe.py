@@ -1,0 +1,198 @@
+"""Where a gunicorn worker's time goes, request by request, for bench/worker_age.py: a gunicorn
+configuration file (`-c`; for a script that starts gunicorn itself, through
+`GUNICORN_CMD_ARGS="--config bench/worker_probe.py"`).
+
+With AA_WORKER_PROBE set to a folder, its hooks record every request a worker serves as one JSON
+line in `<folder>/probe-<worker pid>.jsonl`, from gunicorn's `pre_request` to its `post_request`
+(the response written): the wall time; the serving thread's CPU time; the time that thread
+waited on a run queue for a CPU (`/proc/thread-self/schedstat`); the time its writes to the
+socket blocked (gunicorn's `Response._emit_body`, timed); the time the cyclic garbage collector
+ran and its collections by generation (`gc.callbacks`); the process's page faults. A request
+that sends `X-Probe: heap` also gets, once its own times are taken, the objects the collector
+tracks by generation, the worker's RSS, and the sizes of per-process caches (`_caches()`); with
+AA_WORKER_PROBE_TYPES set, the tracked objects counted by type as well.
+
+Without AA_WORKER_PROBE this file defines no hook: gunicorn keeps its own no-op hooks.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import os
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+
+OUTPUT = os.environ.get("AA_WORKER_PROBE", "")
+
+
+def _rss_kb() -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+def _faults() -> tuple[int, int]:
+    """This process's minor and major page faults so far."""
+    fields = Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()
+    return int(fields[7]), int(fields[9])
+
+
+def _waited_ns() -> int:
+    """How long this thread has waited on a run queue for a CPU, so far (schedstat)."""
+    try:
+        return int(Path("/proc/thread-self/schedstat").read_text().split()[1])
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+def _caches() -> dict[str, int]:
+    """Sizes of per-process caches that could grow with the requests served."""
+    sizes: dict[str, int] = {}
+    try:
+        from articles.exports import reader
+
+        sizes["export_compiled"] = len(reader._COMPILED)
+    except Exception:  # noqa: BLE001 (best effort: another checkout may lack it)
+        pass
+    try:
+        from django.db import connections
+
+        wrapper = connections["default"]
+        sizes["db_queries_log"] = len(wrapper.queries_log)
+        sizes["db_connection_open"] = int(wrapper.connection is not None)
+    except Exception:  # noqa: BLE001
+        pass
+    return sizes
+
+
+class Probe:
+    """One worker's records; `close()` undoes what it hooked into (tests)."""
+
+    def __init__(self, folder: str):
+        self.folder = Path(folder)
+        self.local = threading.local()
+        self.lock = threading.Lock()
+        self.file = None
+        self.gc_ns = 0
+        self.gc_runs = [0, 0, 0]
+        self._gc_started = 0
+        self._emit_body = None
+        self._time_sends()
+        gc.callbacks.append(self._on_gc)
+
+    def close(self) -> None:
+        gc.callbacks.remove(self._on_gc)
+        if self._emit_body is not None:
+            from gunicorn.http import wsgi
+
+            wsgi.Response._emit_body = self._emit_body
+        if self.file is not None:
+            self.file.close()
+
+    def _time_sends(self) -> None:
+        """Time the response's writes to the socket (gunicorn's `Response._emit_body`): how
+        long the thread was blocked on the connection."""
+        from gunicorn.http import wsgi
+
+        emit = self._emit_body = getattr(wsgi.Response, "_emit_body", None)
+        if emit is None:  # an older gunicorn: no send times
+            return
+        local = self.local
+
+        def timed(response, data):
+            started = time.perf_counter_ns()
+            try:
+                return emit(response, data)
+            finally:
+                local.send_ns = getattr(local, "send_ns", 0) + time.perf_counter_ns() - started
+                local.sends = getattr(local, "sends", 0) + 1
+
+        wsgi.Response._emit_body = timed
+
+    def _on_gc(self, phase: str, info: dict) -> None:
+        if phase == "start":
+            self._gc_started = time.perf_counter_ns()
+        else:
+            self.gc_ns += time.perf_counter_ns() - self._gc_started
+            self.gc_runs[info["generation"]] += 1
+
+    def start(self) -> None:
+        self.local.send_ns = self.local.sends = 0
+        self.local.start = (
+            time.perf_counter_ns(),
+            time.thread_time_ns(),
+            self.gc_ns,
+            list(self.gc_runs),
+            _faults(),
+            _waited_ns(),
+        )
+
+    def finish(self, method: str, path: str, environ: dict, status: int | None) -> None:
+        wall_end, cpu_end, gc_end = time.perf_counter_ns(), time.thread_time_ns(), self.gc_ns
+        start = getattr(self.local, "start", None)
+        self.local.start = None
+        if start is None:
+            return
+        wall_start, cpu_start, gc_start, runs_start, faults_start, waited_start = start
+        faults_end, waited_end = _faults(), _waited_ns()
+        record = {
+            "at": time.time(),
+            "pid": os.getpid(),
+            "method": method,
+            "path": path,
+            "status": status,
+            "wall_ms": (wall_end - wall_start) / 1e6,
+            "cpu_ms": (cpu_end - cpu_start) / 1e6,
+            "gc_ms": (gc_end - gc_start) / 1e6,
+            "gc_runs": [b - a for a, b in zip(runs_start, self.gc_runs, strict=True)],
+            "gc_count": gc.get_count(),
+            "runqueue_ms": (waited_end - waited_start) / 1e6,
+            "send_ms": getattr(self.local, "send_ns", 0) / 1e6,
+            "sends": getattr(self.local, "sends", 0),
+            "minor_faults": faults_end[0] - faults_start[0],
+            "major_faults": faults_end[1] - faults_start[1],
+        }
+        if environ.get("HTTP_X_PROBE") == "heap":
+            record["tracked"] = [len(gc.get_objects(generation)) for generation in range(3)]
+            record["frozen"] = gc.get_freeze_count()
+            record["rss_kb"] = _rss_kb()
+            record["caches"] = _caches()
+            if os.environ.get("AA_WORKER_PROBE_TYPES"):
+                kinds = Counter(type(o).__qualname__ for o in gc.get_objects())
+                record["types"] = dict(kinds.most_common(400))
+        line = json.dumps(record) + "\n"
+        with self.lock:
+            if self.file is None:
+                self.folder.mkdir(parents=True, exist_ok=True)
+                self.file = (self.folder / f"probe-{os.getpid()}.jsonl").open("a")
+            self.file.write(line)
+            self.file.flush()
+
+
+if OUTPUT:
+    _probe: Probe | None = None
+
+    def post_worker_init(worker):  # noqa: ARG001 (gunicorn's hook signature)
+        global _probe
+        _probe = Probe(OUTPUT)
+
+    def pre_request(worker, req):  # noqa: ARG001
+        if _probe is not None:
+            _probe.start()
+
+    def post_request(worker, req, environ, resp):  # noqa: ARG001
+        if _probe is not None:
+            path = environ.get("PATH_INFO") or req.path
+            _probe.finish(req.method, path, environ, getattr(resp, "status_code", None))
+
+
+def read(folder: Path) -> list[dict]:
+    """Every request recorded under `folder`, in the order they ended."""
+    records = []
+    for path in sorted(folder.glob("probe-*.jsonl")):
+        records += [json.loads(line) for line in path.read_text().splitlines() if line]
+    return sorted(records, key=lambda record: record["at"])
