@@ -22,8 +22,9 @@ What is counted (`ArticleCounts`): live claims (orphans included), annotations o
 live claims with a review, live claims with at least one annotation, assignments, submitted
 assignments. `CorpusCounts`: live articles, the sum of the ArticleCounts of live articles, and
 `articles_submitted`, the live articles whose count of submitted assignments is not 0 (the
-corpus page's "submitted by someone"): each counter row an article's trigger changes adds the
-change of that indicator, as it adds the change of its sums.
+corpus page's "submitted by someone"), kept where the sums are: when an article's counter row
+changes, or the article enters or leaves the live ones, the corpus's count moves by the change
+of (assignments_submitted > 0).
 `MemberCounts` (one row per membership, articles/member_counters.py): a member's own figures,
 kept by the same triggers when that table exists; what a blind annotator may see is derived
 from these (`selectors._counted_for_user`), never from others' work on articles they have not

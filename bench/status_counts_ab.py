@@ -13,7 +13,7 @@ what the load of other work on the machine changes least); the queries of one re
 checks that both checkouts print the same count of articles. With `--half`, first (once) the
 owner's and anna's submissions of every other article are reopened, so that "submitted by
 someone" and "by no one" hold about half the corpus each (the import made both of them submit
-every article). Nothing else is written.
+every article), and the planner's statistics refreshed. Nothing else is written.
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ PAGES = [
     ("anna", "/corpora/counts/?status=submitted"),
     ("anna", "/corpora/counts/?status=unsubmitted"),
 ]
-SHOWN = re.compile(r"(\d[\d,]*) articles?\b")
+SHOWN = re.compile(r"Articles \d+–\d+ of \d+|\d+ articles?\b")
 
 
 def serve(root: str, database_url: str) -> None:
@@ -87,6 +87,10 @@ def reopen_half(database_url: str) -> None:
     reopened = Assignment.objects.filter(article__in=even.values("id"), state="submitted").update(
         state="assigned"
     )
+    # As the app's bulk writers do: the planner's statistics refreshed after many rows.
+    from articles import db_statistics
+
+    db_statistics.refresh({"Assignment": reopened})
     print(f"reopened {reopened:,} submitted assignments (every other article)", flush=True)
 
 
