@@ -36,10 +36,12 @@ PAGES = [
     ("owner", "/corpora/counts/?status=unsubmitted"),
     ("owner", "/corpora/counts/?status=todo"),
     ("owner", "/corpora/counts/"),
+    ("owner", "/api/v1/corpora/counts/articles?state=submitted&count=true"),
     ("anna", "/corpora/counts/?status=submitted"),
     ("anna", "/corpora/counts/?status=unsubmitted"),
 ]
-SHOWN = re.compile(r"Articles \d+–\d+ of \d+|\d+ articles?\b")
+# A page's count as shown, or the API list's.
+SHOWN = re.compile(r"Articles \d+–\d+ of \d+|\d+ articles?\b|\"count\":\s*\d+")
 
 
 def serve(root: str, database_url: str) -> None:
@@ -177,6 +179,7 @@ def main() -> None:
             f"{seen['before']['queries']} / {seen['after']['queries']}",
         ]
         page = path.removeprefix("/corpora/counts/") or "(unfiltered)"
+        page = page.replace("/api/v1/corpora/counts/articles", "API list")
         print(f"| `{page}` | {user} | {seen['after']['shown']} | " + " | ".join(cells) + " |")
 
 

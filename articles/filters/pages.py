@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 
 import django_filters
 from django import forms
-from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import QueryDict
 from django.utils import timezone
 
@@ -26,12 +26,10 @@ from ..models import (
     AssignmentState,
     AuditEvent,
     Claim,
-    CorpusCounts,
-    MemberCounts,
     Review,
 )
 from ..review_selectors import QUEUE_STATES
-from . import AccessFilterSet, IdFilter
+from . import AccessFilterSet, IdFilter, kept_by_counters, seen_submissions
 
 SEARCH_MAX_CHARS = 200
 
@@ -184,27 +182,11 @@ class CorpusArticleFilterSet(AccessFilterSet, PageFilterSet):
             value != "" for name, value in values.items() if name not in ("status", "mine")
         ):
             return None
-        counts = CorpusCounts.objects.filter(corpus=self.access.corpus)
         if mine:
-            field, rest = "assigned", False
-        else:
-            whose, kept = STATUS_ARTICLES[status]
-            if whose == "seen" and self.access.sees_everything(Kind.ASSIGNMENT):
-                row = counts.values_list("articles", "articles_submitted").first()
-                if row is None:
-                    return None
-                articles, submitted = row
-                return submitted if kept else articles - submitted
-            field, rest = "submitted", not kept
-        own = MemberCounts.objects.filter(
-            membership__corpus=self.access.corpus, membership__user=self.access.user_id
-        ).values(field)[:1]
-        # One query, read afresh (as the unfiltered count): the corpus's row and the member's.
-        row = counts.values_list("articles", Subquery(own)).first()
-        if row is None or row[1] is None:
-            return None
-        articles, theirs = row
-        return articles - theirs if rest else theirs
+            return kept_by_counters(self.access, "assigned")
+        whose, kept = STATUS_ARTICLES[status]
+        field = "submitted" if whose == "mine" else seen_submissions(self.access)
+        return kept_by_counters(self.access, field, rest=not kept)
 
 
 # --- The review queue --------------------------------------------------------------------------
