@@ -39,6 +39,7 @@ PAGES = [
     ("owner", "/api/v1/corpora/counts/articles?state=submitted&count=true"),
     ("anna", "/corpora/counts/?status=submitted"),
     ("anna", "/corpora/counts/?status=unsubmitted"),
+    ("anna", "/api/v1/corpora/counts/articles?state=submitted&count=true"),
 ]
 # A page's count as shown, or the API list's.
 SHOWN = re.compile(r"Articles \d+–\d+ of \d+|\d+ articles?\b|\"count\":\s*\d+")
