@@ -20,7 +20,11 @@ it sees what a concurrent writer of the same article committed.
 
 What is counted (`ArticleCounts`): live claims (orphans included), annotations of live claims,
 live claims with a review, live claims with at least one annotation, assignments, submitted
-assignments. `CorpusCounts`: live articles, and the sum of the ArticleCounts of live articles.
+assignments. `CorpusCounts`: live articles, the sum of the ArticleCounts of live articles, and
+`articles_submitted`, the live articles whose count of submitted assignments is not 0 (the
+corpus page's "submitted by someone"), kept where the sums are: when an article's counter row
+changes, or the article enters or leaves the live ones, the corpus's count moves by the change
+of (assignments_submitted > 0).
 `MemberCounts` (one row per membership, articles/member_counters.py): a member's own figures,
 kept by the same triggers when that table exists; what a blind annotator may see is derived
 from these (`selectors._counted_for_user`), never from others' work on articles they have not
@@ -57,6 +61,26 @@ from .models import (
 AC = "articles_articlecounts"
 CC = "articles_corpuscounts"
 FIELDS = COUNTED_FIELDS
+SUBMITTED = "articles_submitted"
+# CorpusCounts' columns, in the order of `Created.corpora`'s lists.
+CORPUS_FIELDS = ("articles", *FIELDS, SUBMITTED)
+
+
+def _corpus_sums(submitted: bool = True) -> dict[str, str]:
+    """CorpusCounts' columns that add up a value of each live article's ArticleCounts row, with
+    that value as SQL for a row named `{0}`: its fields, and whether it has a submission.
+    Without `submitted`, the columns before `articles_submitted` existed (the migrations
+    before it install the triggers of this module as it stands)."""
+    sums = {f: f"{{0}}.{f}" for f in FIELDS}
+    if submitted:
+        sums[SUBMITTED] = "(CASE WHEN {0}.assignments_submitted > 0 THEN 1 ELSE 0 END)"
+    return sums
+
+
+def _has_submission(counted: Sequence[int]) -> int:
+    """The `articles_submitted` share of an article with these ArticleCounts (FIELDS order)."""
+    return int(counted[FIELDS.index("assignments_submitted")] > 0)
+
 
 # While a bulk writer of new articles counts them itself (`deferred`), PostgreSQL's trigger
 # functions return at once when this setting, local to the writer's transaction, is on.
@@ -236,8 +260,11 @@ BEGIN
 END $$;
 """
 
+
 # Articles: their counter row, and the corpus's when they enter or leave the live ones.
-_PG_ARTICLE = f"""
+def _pg_article(sums: dict[str, str]) -> str:
+    shares = ", ".join(f"SUM(m.s * COALESCE({v.format('ac')}, 0)) AS {f}" for f, v in sums.items())
+    return f"""
 CREATE OR REPLACE FUNCTION aa_counts_article() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE arts bigint[]; corps bigint[]; signs int[];
 BEGIN
@@ -263,9 +290,9 @@ BEGIN
 {MEMBERS_MARK}article
   PERFORM 1 FROM {CC} WHERE corpus_id = ANY(corps) ORDER BY corpus_id FOR UPDATE;
   UPDATE {CC} cc SET articles = cc.articles + d.n,
-      {", ".join(f"{f} = cc.{f} + d.{f}" for f in FIELDS)}
+      {", ".join(f"{f} = cc.{f} + d.{f}" for f in sums)}
   FROM (SELECT m.c AS corpus_id, SUM(m.s) AS n,
-               {", ".join(f"SUM(m.s * COALESCE(ac.{f}, 0)) AS {f}" for f in FIELDS)}
+               {shares}
         FROM unnest(arts, corps, signs) AS m(a, c, s)
         LEFT JOIN {AC} ac ON ac.article_id = m.a GROUP BY m.c) d
   WHERE cc.corpus_id = d.corpus_id;
@@ -273,47 +300,52 @@ BEGIN
 END $$;
 """
 
+
 # An article's counters changed: its corpus's change as much, if the article is live.
-_PG_ARTICLECOUNTS = f"""
+def _pg_articlecounts(sums: dict[str, str]) -> str:
+    changed = " OR ".join(f"d.{f} <> 0" for f in sums)
+    moved = ", ".join(f"SUM({v.format('n')} - {v.format('o')}) AS {f}" for f, v in sums.items())
+    return f"""
 CREATE OR REPLACE FUNCTION aa_counts_articlecounts() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
 {_PG_UNLESS_DEFERRED}  IF TG_OP = 'INSERT' THEN
 {MEMBERS_MARK}fanout INSERT
-    UPDATE {CC} cc SET {", ".join(f"{f} = cc.{f} + d.{f}" for f in FIELDS)}
-    FROM (SELECT a.corpus_id, {", ".join(f"SUM(n.{f}) AS {f}" for f in FIELDS)}
+    UPDATE {CC} cc SET {", ".join(f"{f} = cc.{f} + d.{f}" for f in sums)}
+    FROM (SELECT a.corpus_id, {", ".join(f"SUM({v.format('n')}) AS {f}" for f, v in sums.items())}
           FROM new_rows n JOIN articles_article a ON a.id = n.article_id
           WHERE a.deleted_at IS NULL GROUP BY a.corpus_id) d
-    WHERE cc.corpus_id = d.corpus_id
-      AND ({" OR ".join(f"d.{f} <> 0" for f in FIELDS)});
+    WHERE cc.corpus_id = d.corpus_id AND ({changed});
   ELSIF TG_OP = 'DELETE' THEN
 {MEMBERS_MARK}fanout DELETE
-    UPDATE {CC} cc SET {", ".join(f"{f} = cc.{f} - d.{f}" for f in FIELDS)}
-    FROM (SELECT a.corpus_id, {", ".join(f"SUM(o.{f}) AS {f}" for f in FIELDS)}
+    UPDATE {CC} cc SET {", ".join(f"{f} = cc.{f} - d.{f}" for f in sums)}
+    FROM (SELECT a.corpus_id, {", ".join(f"SUM({v.format('o')}) AS {f}" for f, v in sums.items())}
           FROM old_rows o JOIN articles_article a ON a.id = o.article_id
           WHERE a.deleted_at IS NULL GROUP BY a.corpus_id) d
     WHERE cc.corpus_id = d.corpus_id;
   ELSE
 {MEMBERS_MARK}fanout UPDATE
-    UPDATE {CC} cc SET {", ".join(f"{f} = cc.{f} + d.{f}" for f in FIELDS)}
-    FROM (SELECT a.corpus_id, {", ".join(f"SUM(n.{f} - o.{f}) AS {f}" for f in FIELDS)}
+    UPDATE {CC} cc SET {", ".join(f"{f} = cc.{f} + d.{f}" for f in sums)}
+    FROM (SELECT a.corpus_id, {moved}
           FROM new_rows n JOIN old_rows o USING (article_id)
           JOIN articles_article a ON a.id = n.article_id
           WHERE a.deleted_at IS NULL GROUP BY a.corpus_id) d
-    WHERE cc.corpus_id = d.corpus_id
-      AND ({" OR ".join(f"d.{f} <> 0" for f in FIELDS)});
+    WHERE cc.corpus_id = d.corpus_id AND ({changed});
   END IF;
   RETURN NULL;
 END $$;
 """
 
-_PG_CORPUS = f"""
+
+def _pg_corpus(sums: dict[str, str]) -> str:
+    return f"""
 CREATE OR REPLACE FUNCTION aa_counts_corpus() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-  INSERT INTO {CC} (corpus_id, articles, {", ".join(FIELDS)})
-  SELECT id, 0, {", ".join("0" for _ in FIELDS)} FROM new_rows;
+  INSERT INTO {CC} (corpus_id, articles, {", ".join(sums)})
+  SELECT id, 0, {", ".join("0" for _ in sums)} FROM new_rows;
   RETURN NULL;
 END $$;
 """
+
 
 _PG_TABLES = {
     "articles_corpus": ("aa_counts_corpus", ("INSERT",)),
@@ -348,17 +380,19 @@ def _pg_members(sql: str, members: bool) -> str:
 _OPS = ("INSERT", "UPDATE", "DELETE")
 
 
-def _pg_statements(members: bool) -> list[str]:
-    """The trigger functions and triggers; with `members`, those of MemberCounts too."""
+def _pg_statements(members: bool, submitted: bool = True) -> list[str]:
+    """The trigger functions and triggers; with `members`, those of MemberCounts too; with
+    `submitted`, those that keep CorpusCounts.articles_submitted (see `_corpus_sums`)."""
+    sums = _corpus_sums(submitted)
     functions = [
         _PG_APPLY_CLAIMS,
         _PG_CLAIM,
         _PG_ANNOTATION,
         _PG_REVIEW,
         _PG_ASSIGNMENT,
-        _PG_ARTICLE,
-        _PG_ARTICLECOUNTS,
-        _PG_CORPUS,
+        _pg_article(sums),
+        _pg_articlecounts(sums),
+        _pg_corpus(sums),
     ]
     statements = [_pg_members(sql, members) for sql in functions]
     tables = dict(_PG_TABLES)
@@ -404,16 +438,28 @@ def _live_claim_article(claim: str) -> str:
     return f"SELECT article_id FROM articles_claim WHERE id = {claim} AND deleted_at IS NULL"
 
 
-def _sqlite_statements(members: bool) -> list[str]:
+def _sqlite_statements(members: bool, submitted: bool = True) -> list[str]:
     """The triggers; with `members`, their MemberCounts statements too (each before the
-    statement whose own triggers fan out, as on PostgreSQL: see member_counters)."""
+    statement whose own triggers fan out, as on PostgreSQL: see member_counters); with
+    `submitted`, those that keep CorpusCounts.articles_submitted (see `_corpus_sums`)."""
 
     def m(sql: str) -> str:
         return sql if members else ""
 
+    sums = _corpus_sums(submitted)
     fields = ", ".join(FIELDS)
     zeros = ", ".join("0" for _ in FIELDS)
-    per_article_to_corpus = ", ".join(f"{f} = {f} + (NEW.{f} - OLD.{f})" for f in FIELDS)
+    per_article_to_corpus = ", ".join(
+        f"{f} = {f} + ({v.format('NEW')} - {v.format('OLD')})" for f, v in sums.items()
+    )
+
+    def kept(row: str, sign: str) -> str:  # the corpus's sums with an article's counters
+        return ", ".join(
+            f"{f} = {f} {sign} COALESCE((SELECT {v.format(AC)} FROM {AC} "
+            f"WHERE article_id = {row}.id), 0)"
+            for f, v in sums.items()
+        )
+
     live_corpus = "SELECT corpus_id FROM articles_article WHERE id = {0} AND deleted_at IS NULL"
 
     def annotation_moves(row: str, sign: str, where: str = "1") -> str:
@@ -440,18 +486,16 @@ def _sqlite_statements(members: bool) -> list[str]:
         )
 
     def article_moves(row: str, sign: str) -> str:  # a live article leaving its corpus
-        sets = [f"articles = articles {sign} 1"] + [
-            f"{f} = {f} {sign} COALESCE((SELECT {f} FROM {AC} WHERE article_id = {row}.id), 0)"
-            for f in FIELDS
-        ]
         return m(mc.sqlite_article(row, sign)) + (
-            f"UPDATE {CC} SET {', '.join(sets)} WHERE corpus_id = {row}.corpus_id;"
+            f"UPDATE {CC} SET articles = articles {sign} 1, {kept(row, sign)} "
+            f"WHERE corpus_id = {row}.corpus_id;"
         )
 
     triggers = {
         "corpus_insert": (
             "AFTER INSERT ON articles_corpus",
-            f"INSERT INTO {CC} (corpus_id, articles, {fields}) VALUES (NEW.id, 0, {zeros});",
+            f"INSERT INTO {CC} (corpus_id, articles, {', '.join(sums)}) "
+            f"VALUES (NEW.id, 0, {', '.join('0' for _ in sums)});",
         ),
         "article_insert": (
             "AFTER INSERT ON articles_article",
@@ -466,17 +510,9 @@ def _sqlite_statements(members: bool) -> list[str]:
             # The old live article leaves, the new live one arrives.
             "SELECT 1 WHERE 0;"
             + m(mc.sqlite_article("OLD", "-") + mc.sqlite_article("NEW", "+"))
-            + f"UPDATE {CC} SET articles = articles - 1, "
-            + ", ".join(
-                f"{f} = {f} - COALESCE((SELECT {f} FROM {AC} WHERE article_id = OLD.id), 0)"
-                for f in FIELDS
-            )
+            + f"UPDATE {CC} SET articles = articles - 1, {kept('OLD', '-')}"
             + " WHERE corpus_id = OLD.corpus_id AND OLD.deleted_at IS NULL;"
-            + f"UPDATE {CC} SET articles = articles + 1, "
-            + ", ".join(
-                f"{f} = {f} + COALESCE((SELECT {f} FROM {AC} WHERE article_id = NEW.id), 0)"
-                for f in FIELDS
-            )
+            + f"UPDATE {CC} SET articles = articles + 1, {kept('NEW', '+')}"
             + " WHERE corpus_id = NEW.corpus_id AND NEW.deleted_at IS NULL;",
         ),
         "article_delete": (
@@ -487,7 +523,7 @@ def _sqlite_statements(members: bool) -> list[str]:
             f"AFTER INSERT ON {AC}",
             m(mc.sqlite_fanout("NEW", {f: f"NEW.{f}" for f in mc.SUMMED}))
             + f"UPDATE {CC} SET "
-            + ", ".join(f"{f} = {f} + NEW.{f}" for f in FIELDS)
+            + ", ".join(f"{f} = {f} + {v.format('NEW')}" for f, v in sums.items())
             + f" WHERE corpus_id = ({live_corpus.format('NEW.article_id')});",
         ),
         "articlecounts_update": (
@@ -506,7 +542,7 @@ def _sqlite_statements(members: bool) -> list[str]:
             f"AFTER DELETE ON {AC}",
             m(mc.sqlite_fanout("OLD", {f: f"-OLD.{f}" for f in mc.SUMMED}))
             + f"UPDATE {CC} SET "
-            + ", ".join(f"{f} = {f} - OLD.{f}" for f in FIELDS)
+            + ", ".join(f"{f} = {f} - {v.format('OLD')}" for f, v in sums.items())
             + f" WHERE corpus_id = ({live_corpus.format('OLD.article_id')});",
         ),
         "claim_insert": (
@@ -580,10 +616,13 @@ def _sqlite_statements(members: bool) -> list[str]:
     return statements
 
 
-def install_triggers(schema_editor=None, *, members: bool | None = None) -> None:
+def install_triggers(
+    schema_editor=None, *, members: bool | None = None, submitted: bool | None = None
+) -> None:
     """Create (or replace) the counting triggers on this database; those of MemberCounts too
     when its table exists (`members` None), or as told (the migrations that add it and take it
-    away: earlier ones run before it exists)."""
+    away: earlier ones run before it exists); those of CorpusCounts.articles_submitted likewise
+    when that column exists (`submitted` None), or as told."""
     vendor = connection.vendor if schema_editor is None else schema_editor.connection.vendor
     conn = connection if schema_editor is None else schema_editor.connection
     if vendor not in ("postgresql", "sqlite"):
@@ -591,10 +630,13 @@ def install_triggers(schema_editor=None, *, members: bool | None = None) -> None
     with conn.cursor() as cursor:
         if members is None:
             members = mc.MC in conn.introspection.table_names(cursor)
+        if submitted is None:
+            columns = conn.introspection.get_table_description(cursor, CC)
+            submitted = SUBMITTED in {column.name for column in columns}
         if vendor == "postgresql":
-            statements = _pg_statements(members)
+            statements = _pg_statements(members, submitted)
         else:
-            statements = _sqlite_statements(members)
+            statements = _sqlite_statements(members, submitted)
         if not members:  # going back: the membership triggers go
             statements = [*_drop_member_triggers(vendor), *statements]
         for statement in statements:
@@ -637,7 +679,8 @@ def drop_triggers(schema_editor=None) -> None:
 
 def fill(schema_editor=None) -> None:
     """Counters for every existing article and corpus, counted from the rows in SQL (the
-    migration that adds them; before the triggers exist)."""
+    migration that adds them; before the triggers exist; `fill_submitted` the column added
+    later)."""
     conn = connection if schema_editor is None else schema_editor.connection
     live = "c.article_id = a.id AND c.deleted_at IS NULL"
     article_sql = f"""
@@ -669,6 +712,20 @@ def fill(schema_editor=None) -> None:
         cursor.execute(corpus_sql)
 
 
+def fill_submitted(schema_editor=None) -> None:
+    """CorpusCounts.articles_submitted of every corpus, counted from the rows in SQL (the
+    migration that adds the column, after its triggers: a write committed later is theirs)."""
+    conn = connection if schema_editor is None else schema_editor.connection
+    with conn.cursor() as cursor:
+        cursor.execute(
+            f"""UPDATE {CC} SET {SUBMITTED} = (
+                SELECT COUNT(*) FROM articles_article a
+                WHERE a.corpus_id = {CC}.corpus_id AND a.deleted_at IS NULL
+                AND EXISTS (SELECT 1 FROM articles_assignment s
+                            WHERE s.article_id = a.id AND s.state = 'submitted'))"""
+        )
+
+
 # --- New articles counted at once -----------------------------------------------------------
 
 
@@ -693,7 +750,7 @@ class Created(list):
     def __init__(self) -> None:
         super().__init__()
         self.counted: set[int] = set()
-        self.corpora: dict[int, list[int]] = {}  # corpus: [articles, *COUNTED_FIELDS]
+        self.corpora: dict[int, list[int]] = {}  # corpus: values of CORPUS_FIELDS
         self.members: dict[tuple[int, int], list[int]] = {}  # (corpus, user): MEMBER_FIELDS
 
 
@@ -737,10 +794,7 @@ def count_written(created: Created, written: list[Written]) -> None:
                 [json.dumps(rows)],
             )
     for w in written:
-        totals = created.corpora.setdefault(w.corpus_id, [0] * (len(FIELDS) + 1))
-        totals[0] += 1
-        for index, value in enumerate(w.counted):
-            totals[1 + index] += value
+        _add_live_article(created.corpora, w.corpus_id, w.counted)
         mc.add_new_article(
             created.members,
             w.corpus_id,
@@ -751,6 +805,13 @@ def count_written(created: Created, written: list[Written]) -> None:
         )
         created.counted.add(w.article_id)
         created.append(w.article_id)
+
+
+def _add_live_article(corpora: dict[int, list[int]], corpus: int, counted: Sequence[int]) -> None:
+    """Add a live article with these ArticleCounts (FIELDS order) to its corpus's share."""
+    totals = corpora.setdefault(corpus, [0] * len(CORPUS_FIELDS))
+    for index, value in enumerate((1, *counted, _has_submission(counted))):
+        totals[index] += value
 
 
 @contextmanager
@@ -802,7 +863,7 @@ def deferred() -> Iterator[Created]:
             _count_new_articles(cursor, uncounted, corpora, figures)
         # Members' rows before the corpora's, as the triggers lock them.
         mc.add_figures(cursor, vendor, figures)
-        sets = ", ".join(f"{f} = {f} + %s" for f in ("articles", *FIELDS))
+        sets = ", ".join(f"{f} = {f} + %s" for f in CORPUS_FIELDS)
         for corpus in sorted(corpora):  # in corpus order, as the triggers lock them
             cursor.execute(
                 f"UPDATE {CC} SET {sets} WHERE corpus_id = %s", [*corpora[corpus], corpus]
@@ -826,7 +887,7 @@ def _count_new_articles(
     members: dict[tuple[int, int], list[int]],
 ) -> None:
     """Insert the counter rows of these new articles, counted from their rows, and add the live
-    ones' shares to `corpora` ({corpus: [articles, *FIELDS]}) and `members` (see
+    ones' shares to `corpora` ({corpus: values of CORPUS_FIELDS}) and `members` (see
     member_counters.add_figures), the triggers standing aside."""
     param: list[int] | str
     if connection.vendor == "postgresql":
@@ -870,10 +931,7 @@ def _count_new_articles(
     mc.count_new_articles(cursor, ids, param, articles, counted, members)
     for pk, (corpus, live) in articles.items():
         if live:
-            totals = corpora.setdefault(corpus, [0] * (len(FIELDS) + 1))
-            totals[0] += 1
-            for index, value in enumerate(counted.get(pk, ())):
-                totals[1 + index] += value
+            _add_live_article(corpora, corpus, counted.get(pk, (0,) * len(FIELDS)))
 
 
 # --- Recounting from the rows ----------------------------------------------------------------
@@ -963,13 +1021,14 @@ def recount(corpus_ids: Iterable[int] | None = None, *, repair: bool = True) -> 
             for row in ArticleCounts.objects.filter(article_id__in=list(corpus_of)).values()
         }
         differences += _differences("article", expected, kept, FIELDS)
-        corpus_expected = {pk: dict.fromkeys(("articles", *FIELDS), 0) for pk in corpus_list}
+        corpus_expected = {pk: dict.fromkeys(CORPUS_FIELDS, 0) for pk in corpus_list}
         for pk, counted in expected.items():
             if live_of.get(pk) is None and pk in corpus_of:
                 totals = corpus_expected[corpus_of[pk]]
                 totals["articles"] += 1
                 for field in FIELDS:
                     totals[field] += counted[field]
+                totals[SUBMITTED] += counted["assignments_submitted"] > 0
         corpus_kept: dict[int, dict[str, Any]] = {
             row["corpus_id"]: dict(row)
             for row in CorpusCounts.objects.filter(corpus_id__in=corpus_list).values()

@@ -916,7 +916,8 @@ class ArticleCounts(models.Model):
 
 
 class CorpusCounts(models.Model):
-    """A corpus's live articles and the sum of their ArticleCounts, kept by the same triggers."""
+    """A corpus's live articles, the sum of their ArticleCounts, and how many of them have a
+    submission, kept by the same triggers."""
 
     corpus = models.OneToOneField(
         Corpus, on_delete=models.CASCADE, primary_key=True, related_name="counts"
@@ -928,6 +929,8 @@ class CorpusCounts(models.Model):
     claims_tagged = models.IntegerField(default=0)
     assignments = models.IntegerField(default=0)
     assignments_submitted = models.IntegerField(default=0)
+    # Live articles with at least one submitted assignment (not a sum: a count of articles).
+    articles_submitted = models.IntegerField(default=0)
 
     def __str__(self) -> str:
         return f"counts of corpus {self.corpus_id}"

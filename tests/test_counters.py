@@ -8,6 +8,7 @@ import json
 import pytest
 from django.core.management import call_command
 from django.db import connection
+from django.utils import timezone
 
 from articles import counters, imports, services
 from articles.access import Access
@@ -82,6 +83,7 @@ def test_every_writer_keeps_the_counters_right(team):
         2,
         2,
     )
+    assert counts["articles_submitted"] == 2
 
     # Bulk claims with annotations (one span reused).
     items = [
@@ -120,15 +122,16 @@ def test_every_writer_keeps_the_counters_right(team):
         _agree(corpus)
     services.article_delete(actor=owner, article=second, role=Role.OWNER)
     counts = _agree(corpus)
-    assert counts["articles"] == 1
+    assert (counts["articles"], counts["articles_submitted"]) == (1, 1)
     second.refresh_from_db()
     services.article_restore(actor=owner, article=second, role=Role.OWNER)
-    assert _agree(corpus)["articles"] == 2
+    counts = _agree(corpus)
+    assert (counts["articles"], counts["articles_submitted"]) == (2, 2)
     services.article_delete(actor=owner, article=second, role=Role.OWNER)
     second.refresh_from_db()
     services.article_purge(actor=owner, article=second, role=Role.OWNER)
     assert ArticleCounts.objects.filter(article_id=second.pk).count() == 0
-    _agree(corpus)
+    assert _agree(corpus)["articles_submitted"] == 1
 
     # A new text that orphans the claims (orphans still count: they are live claims).
     article.refresh_from_db()
@@ -164,7 +167,7 @@ def test_every_writer_keeps_the_counters_right(team):
         data=(json.dumps(line) + "\n" + json.dumps({**line, "title": "Again"})).encode(),
     )
     counts = _agree(corpus)
-    assert counts["articles"] == 3
+    assert (counts["articles"], counts["articles_submitted"]) == (3, 1)  # none submitted
 
     # Factories (plain ORM writes), and the corpus going away with everything.
     extra = ArticleFactory(corpus=corpus)
@@ -193,7 +196,103 @@ def test_recount_repairs_and_the_command_reports(team, capsys):
 
 def test_a_new_corpus_starts_at_zero(db):
     corpus = CorpusFactory()
-    assert counters.counts_of_corpus(corpus.pk) == dict.fromkeys(("articles", *counters.FIELDS), 0)
+    assert counters.counts_of_corpus(corpus.pk) == dict.fromkeys(counters.CORPUS_FIELDS, 0)
+
+
+def test_the_articles_with_a_submission_follow_every_writer(team):
+    """CorpusCounts.articles_submitted counts the live articles with at least one submitted
+    assignment: it moves when an article's first submission arrives or its last one leaves
+    (reopened, deleted, moved to another article), and when such an article enters or leaves
+    the live ones (trash, restore, purge, another corpus), one row or many per statement."""
+    from articles.models import Article, Assignment
+
+    corpus = team.corpus
+    first, second, third = (ArticleFactory(corpus=corpus) for _ in range(3))
+
+    def submitted() -> int:
+        return _agree(corpus, team.other_corpus)["articles_submitted"]
+
+    assert submitted() == 0
+    AssignmentFactory(article=first, annotator=team.annotator2)  # assigned, not submitted
+    assert submitted() == 0
+    services.article_submit(actor=team.annotator, article=first, role=Role.ANNOTATOR)
+    assert submitted() == 1
+    services.article_submit(actor=team.annotator2, article=first, role=Role.ANNOTATOR)
+    assert submitted() == 1  # a second submission of the same article
+    services.article_submit(actor=team.annotator, article=second, role=Role.ANNOTATOR)
+    assert submitted() == 2
+
+    # Reopened: one of two submissions, then the other.
+    mine = Assignment.objects.filter(article=first, annotator=team.annotator)
+    mine.update(state="assigned")
+    assert submitted() == 2
+    Assignment.objects.filter(article=first).update(state="assigned")
+    assert submitted() == 1
+    # Many articles' submissions in one statement (some first ones, some not).
+    AssignmentFactory(article=third, annotator=team.annotator2)
+    Assignment.objects.filter(article__corpus=corpus).update(state="submitted")
+    assert submitted() == 3
+    # Submitted assignments deleted, and moved to another article.
+    Assignment.objects.filter(article=third).delete()
+    assert submitted() == 2
+    Assignment.objects.filter(article=second).update(article=third)
+    assert submitted() == 2
+    Assignment.objects.filter(article=first, annotator=team.annotator2).update(article=second)
+    assert submitted() == 3
+    Assignment.objects.filter(article=first).delete()
+    assert submitted() == 2  # second and third
+
+    # An article with submissions to the trash and back, to another corpus and back, purged.
+    services.article_delete(actor=team.owner, article=third, role=Role.OWNER)
+    assert submitted() == 1
+    third.refresh_from_db()
+    services.article_restore(actor=team.owner, article=third, role=Role.OWNER)
+    assert submitted() == 2
+    Article.objects.filter(pk=third.pk).update(corpus=team.other_corpus)
+    assert submitted() == 1
+    assert counters.counts_of_corpus(team.other_corpus.pk)["articles_submitted"] == 1
+    Article.objects.filter(pk=third.pk).update(corpus=corpus)
+    # A submission on a trashed article counts when it comes back, not before.
+    services.article_delete(actor=team.owner, article=first, role=Role.OWNER)
+    services.article_submit(actor=team.annotator, article=first, role=Role.ANNOTATOR)
+    assert submitted() == 2
+    first.refresh_from_db()
+    services.article_restore(actor=team.owner, article=first, role=Role.OWNER)
+    assert submitted() == 3
+    services.article_delete(actor=team.owner, article=third, role=Role.OWNER)
+    third.refresh_from_db()
+    services.article_purge(actor=team.owner, article=third, role=Role.OWNER)
+    assert submitted() == 2
+    # Several articles to the trash and back in one statement each.
+    Article.objects.filter(corpus=corpus).update(deleted_at=timezone.now())
+    assert submitted() == 0
+    Article.objects.filter(corpus=corpus).update(deleted_at=None)
+    assert submitted() == 2
+
+
+def test_recount_repairs_the_articles_with_a_submission(team):
+    services.article_submit(actor=team.annotator, article=team.article, role=Role.ANNOTATOR)
+    CorpusCounts.objects.filter(corpus=team.corpus).update(articles_submitted=5)
+    assert [(d.table, d.field, d.kept, d.counted) for d in counters.recount(repair=False)] == [
+        ("corpus", "articles_submitted", 5, 1)
+    ]
+    counters.recount()
+    assert counters.counts_of_corpus(team.corpus.pk)["articles_submitted"] == 1
+
+
+def test_the_migration_counts_the_articles_with_a_submission(team):
+    from articles.models import Assignment
+
+    services.article_submit(actor=team.annotator, article=team.article, role=Role.ANNOTATOR)
+    gone = ArticleFactory(corpus=team.corpus)
+    AssignmentFactory(article=gone, annotator=team.annotator2, state="submitted")
+    services.article_delete(actor=team.owner, article=gone, role=Role.OWNER)
+    AssignmentFactory(article=ArticleFactory(corpus=team.corpus), annotator=team.annotator)
+    assert Assignment.objects.filter(state="submitted").count() == 2
+    CorpusCounts.objects.update(articles_submitted=0)
+    counters.fill_submitted()
+    assert counters.counts_of_corpus(team.corpus.pk)["articles_submitted"] == 1
+    assert counters.recount(repair=False) == []
 
 
 def test_triggers_are_installed_on_this_database(db):
@@ -353,3 +452,45 @@ def test_the_dashboard_and_corpus_page_query_counts_do_not_grow(team, client, ro
 # the article total (the counter), the page of articles with counts, topics, members (bulk
 # actions and export menu, owners), and what the role's menus need.
 PAGE_QUERIES = {"annotator": (3, 6), "owner": (3, 8)}
+
+
+@pytest.mark.parametrize("status", ["submitted", "unsubmitted"])
+@pytest.mark.parametrize("role", ["owner", "curator", "annotator"])
+def test_the_status_pages_of_those_who_see_every_assignment_count_from_the_counter(
+    team, client, role, status
+):
+    """In a corpus that is not blind, "submitted by someone" and "by no one" are counted by
+    CorpusCounts.articles_submitted (no COUNT of the list), a trashed article with a submission
+    left out; the page's queries do not grow with the corpus."""
+    from django.test.utils import CaptureQueriesContext
+
+    trashed = ArticleFactory(corpus=team.corpus)
+    AssignmentFactory(article=trashed, annotator=team.annotator2, state="submitted")
+    services.article_delete(actor=team.owner, article=trashed, role=Role.OWNER)
+    client.force_login(getattr(team, role))
+    seen = []
+    made = 0
+    for n in (4, 30):  # the first size has articles with and without a submission
+        while team.corpus.articles.count() < n:
+            article = ArticleFactory(corpus=team.corpus)
+            if made % 3 != 2:
+                AssignmentFactory(article=article, annotator=team.annotator2, state="submitted")
+            else:
+                AssignmentFactory(article=article, annotator=team.annotator)
+            made += 1
+        live = team.corpus.articles.filter(deleted_at__isnull=True)
+        with_submission = live.filter(assignments__state="submitted").distinct().count()
+        expected = with_submission if status == "submitted" else live.count() - with_submission
+        with CaptureQueriesContext(connection) as queries:
+            page = client.get(f"/corpora/chips/?status={status}")
+        assert f"{expected} article" in page.content.decode()
+        assert not any(
+            'SELECT COUNT(*) AS "__count" FROM "articles_article"' in q["sql"]
+            for q in queries.captured_queries
+        )
+        seen.append(len(queries))
+    assert seen[0] == seen[1] == STATUS_PAGE_QUERIES[role]
+
+
+# As the unfiltered page (PAGE_QUERIES), the count read from the corpus's counter row.
+STATUS_PAGE_QUERIES = {"owner": 8, "curator": 7, "annotator": 6}

@@ -77,3 +77,27 @@ def test_concurrent_submissions_and_tags_keep_the_members_counters_right(team):
         assert counters.recount([team.corpus.pk], repair=False) == []
     mine = counters.counts_of_member(team.corpus.pk, team.annotator.pk)
     assert mine["submitted"] == 6 and mine["sub_annotations"] > 0
+
+
+def test_concurrent_first_submissions_and_trash_keep_the_articles_with_a_submission_right(team):
+    """Two annotators submit the same article at once (its first submission: counted once),
+    while a third submits another and the owner trashes an article with a submission."""
+    for round_ in range(3):
+        shared, other, doomed = (ArticleFactory(corpus=team.corpus) for _ in range(3))
+        AssignmentFactory(article=doomed, annotator=team.annotator2, state="submitted")
+
+        def submit(user, article):
+            return lambda: services.article_submit(actor=user, article=article, role=Role.ANNOTATOR)
+
+        def trash(doomed=doomed):
+            return services.article_delete(actor=team.owner, article=doomed, role=Role.OWNER)
+
+        results = _race(
+            submit(team.annotator, shared),
+            submit(team.annotator2, shared),
+            submit(team.curator, other),
+            trash,
+        )
+        assert not [r for r in results if isinstance(r, Exception)], results
+        assert counters.recount([team.corpus.pk], repair=False) == []
+        assert counters.counts_of_corpus(team.corpus.pk)["articles_submitted"] == 2 * (round_ + 1)

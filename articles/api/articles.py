@@ -30,7 +30,8 @@ _TRUE, _FALSE = ("true", "1", "yes"), ("false", "0", "no", "")
 class CountedCursorPage(CursorPage):
     """The cursor page with `count`: the number of articles the list has in all. Unfiltered it
     is the corpus's counter (free); filtered, it is an exact COUNT of the matching articles,
-    made only when asked with `?count=true` (else null)."""
+    made only when asked with `?count=true` (else null), or the counters where they hold it
+    (`state=submitted` alone: ArticleFilterSet.counted)."""
 
     def get_paginated_response_schema(self, schema: dict) -> dict:
         paged = super().get_paginated_response_schema(schema)
@@ -40,7 +41,8 @@ class CountedCursorPage(CursorPage):
                 "nullable": True,
                 "description": "Articles in the whole list (every page): always given when the "
                 "list is not filtered; with filters, only with `count=true` (it costs a count "
-                "of the matching articles), else null.",
+                "of the matching articles, except `state=submitted` alone, read from counters), "
+                "else null.",
             },
             **paged["properties"],
         }
@@ -89,7 +91,10 @@ class ArticleListView(ApiView):
         if not any(query.get(name) not in (None, "") for name in ArticleFilterSet.base_filters):
             total: int | None = selectors.live_articles_kept(self.parent)
         elif wanted in _TRUE:
-            total = self.filtered.order_by().count()
+            filters = ArticleFilterSet(query, self.filtered, access=self.access)
+            total = filters.counted()
+            if total is None:
+                total = self.filtered.order_by().count()
         else:
             total = None
         response.data = {"count": total, **response.data}

@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 import django_filters
 from django import forms
 from django.contrib.auth import get_user_model
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
 from django_filters.fields import IsoDateTimeField
 
 from ..access import Access, Kind
@@ -35,6 +35,8 @@ from ..models import (
     AssignmentState,
     Claim,
     Comment,
+    CorpusCounts,
+    MemberCounts,
     Relation,
     Review,
     ReviewDecision,
@@ -104,6 +106,33 @@ class AccessFilterSet(django_filters.FilterSet):
         return self.access.visible(kind)
 
 
+def kept_by_counters(access: Access, member_field: str | None, *, rest: bool = False) -> int | None:
+    """How many live articles of the caller's corpus a filter keeps, read from the counters in
+    one query: those the caller's MemberCounts `member_field` counts, or (None) those with a
+    submission (CorpusCounts.articles_submitted); with `rest`, the corpus's other live articles.
+    None when a counter row is missing (the list is counted instead)."""
+    counts = CorpusCounts.objects.filter(corpus=access.corpus)
+    if member_field is None:
+        row = counts.values_list("articles", "articles_submitted").first()
+    else:
+        own = MemberCounts.objects.filter(
+            membership__corpus=access.corpus, membership__user=access.user_id
+        ).values(member_field)[:1]
+        row = counts.values_list("articles", Subquery(own)).first()
+    if row is None or row[1] is None:
+        return None
+    articles, kept = row
+    return articles - kept if rest else kept
+
+
+def seen_submissions(access: Access) -> str | None:
+    """The counter of the articles holding a submitted assignment the caller may see (for
+    kept_by_counters): the corpus's for a member who sees every assignment; otherwise the
+    member's own submitted articles (they see others' assignments only on the articles they
+    submitted, so an article holds one they see exactly when they submitted it)."""
+    return None if access.sees_everything(Kind.ASSIGNMENT) else "submitted"
+
+
 class ArticleFilterSet(AccessFilterSet):
     updated_since = SinceFilter()
     title = django_filters.CharFilter(lookup_expr="icontains", label="Title contains.")
@@ -133,6 +162,17 @@ class ArticleFilterSet(AccessFilterSet):
         if who:
             assignments = assignments.filter(annotator__username=who)
         return queryset.filter(Exists(assignments))
+
+    def counted(self) -> int | None:
+        """The list's length from the counters where they hold it (None: count the list):
+        `state=submitted` alone keeps the articles with a submission the caller may see, the
+        corpus page's "submitted by someone"."""
+        if not self.is_valid():
+            return None
+        given = {k: v for k, v in self.form.cleaned_data.items() if v not in (None, "")}
+        if given != {"state": AssignmentState.SUBMITTED}:
+            return None
+        return kept_by_counters(self.access, seen_submissions(self.access))
 
 
 class ClaimFilterSet(AccessFilterSet):

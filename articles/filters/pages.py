@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 
 import django_filters
 from django import forms
-from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import QueryDict
 from django.utils import timezone
 
@@ -26,12 +26,10 @@ from ..models import (
     AssignmentState,
     AuditEvent,
     Claim,
-    CorpusCounts,
-    MemberCounts,
     Review,
 )
 from ..review_selectors import QUEUE_STATES
-from . import AccessFilterSet, IdFilter
+from . import AccessFilterSet, IdFilter, kept_by_counters, seen_submissions
 
 SEARCH_MAX_CHARS = 200
 
@@ -171,12 +169,13 @@ class CorpusArticleFilterSet(AccessFilterSet, PageFilterSet):
         """The number of articles the filtered list holds, from the counters where they hold
         it (None: the page counts the list). A status filter alone, or "assigned to me" alone:
         the caller's own assigned and submitted articles are their MemberCounts, the corpus's
-        live articles its CorpusCounts, so "not submitted by me" is the difference. The
-        submissions "seen" by a member who does not see every assignment are their own and
+        live articles its CorpusCounts, so "not submitted by me" is the difference. For a
+        member who sees every assignment, the articles "submitted by someone" are the corpus's
+        `articles_submitted` (the live ones with a submitted assignment), "by no one" the rest.
+        The submissions "seen" by a member who does not see every assignment are their own and
         those on the articles they submitted: an article has one exactly when they submitted
-        it. For a member who sees every assignment no counter holds the articles with a
-        submission. Counting the list instead evaluated the filter's EXISTS for every article
-        of the corpus (0.1-0.6 s at 100,000)."""
+        it. Counting the list instead evaluated the filter's EXISTS for every article of the
+        corpus (0.1-0.6 s at 100,000)."""
         values = self.values
         status, mine = values.get("status", ""), values.get("mine", "")
         if bool(status) == bool(mine) or any(
@@ -184,25 +183,10 @@ class CorpusArticleFilterSet(AccessFilterSet, PageFilterSet):
         ):
             return None
         if mine:
-            field, rest = "assigned", False
-        else:
-            whose, kept = STATUS_ARTICLES[status]
-            if whose == "seen" and self.access.sees_everything(Kind.ASSIGNMENT):
-                return None
-            field, rest = "submitted", not kept
-        own = MemberCounts.objects.filter(
-            membership__corpus=self.access.corpus, membership__user=self.access.user_id
-        ).values(field)[:1]
-        # One query, read afresh (as the unfiltered count): the corpus's row and the member's.
-        row = (
-            CorpusCounts.objects.filter(corpus=self.access.corpus)
-            .values_list("articles", Subquery(own))
-            .first()
-        )
-        if row is None or row[1] is None:
-            return None
-        articles, theirs = row
-        return articles - theirs if rest else theirs
+            return kept_by_counters(self.access, "assigned")
+        whose, kept = STATUS_ARTICLES[status]
+        field = "submitted" if whose == "mine" else seen_submissions(self.access)
+        return kept_by_counters(self.access, field, rest=not kept)
 
 
 # --- The review queue --------------------------------------------------------------------------

@@ -53,3 +53,40 @@ def test_the_articles_list_has_a_total(team, client_for):
     assert client.get(url + "?title=&count=false").json()["count"] == 5
     refused = client.get(url + "?count=maybe")
     assert refused.status_code == 400 and "count" in refused.json()["errors"]
+
+
+@pytest.mark.parametrize("blind", [False, True], ids=["open", "blind"])
+@pytest.mark.parametrize("role", ["owner", "curator", "annotator", "annotator2"])
+def test_the_submitted_articles_total_comes_from_the_counters(team, client_for, role, blind):
+    """`state=submitted` alone: the articles with a submission the caller may see, counted by
+    the counters (the corpus's, or a member's own when they do not see every assignment), as
+    many as the list holds; with another filter beside it, the list is counted."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from tests.factories import AssignmentFactory
+
+    team.corpus.blind = blind
+    team.corpus.save()
+    for i in range(6):
+        article = ArticleFactory(corpus=team.corpus, title=f"Tariffs {i}")
+        who = (team.annotator, team.annotator2)[i % 2]
+        AssignmentFactory(
+            article=article, annotator=who, state="submitted" if i % 3 else "assigned"
+        )
+    trashed = ArticleFactory(corpus=team.corpus)
+    AssignmentFactory(article=trashed, annotator=team.annotator, state="submitted")
+    services.article_delete(actor=team.owner, article=trashed, role=Role.OWNER)
+    client = client_for(getattr(team, role))
+    url = "/api/v1/corpora/chips/articles?page_size=100&count=true&state="
+    counting = 'SELECT COUNT(*) AS "__count" FROM "articles_article"'
+    for state, from_counters in [("submitted", True), ("assigned", False)]:
+        with CaptureQueriesContext(connection) as queries:
+            body = client.get(url + state).json()
+        assert body["count"] == len(body["results"]), (role, blind, state)
+        counted = any(counting in q["sql"] for q in queries.captured_queries)
+        assert counted is not from_counters, (role, blind, state)
+    body = client.get(url + "submitted&title=tariffs").json()
+    assert body["count"] == len(body["results"])
+    # An annotator sees their own submissions at least; everyone sees some.
+    assert client.get(url + "submitted").json()["count"] > 0
