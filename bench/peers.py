@@ -385,6 +385,11 @@ class Run:
     rows: dict[str, float | None] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
 
+    def note_once(self, note: str) -> None:
+        """A note that each of the repeated exports would otherwise add again."""
+        if note not in self.notes:
+            self.notes.append(note)
+
 
 # --- doccano -------------------------------------------------------------------------------------
 
@@ -529,7 +534,7 @@ def doccano(venv: Path, run: Run) -> None:
         ) as response:
             check(response)
             size = sum(len(chunk) for chunk in response.iter_content(256 * 1024))
-        run.notes.append(f"doccano: the export is a zip of {size / 1e6:.1f} MB (JSONL inside)")
+        run.note_once(f"doccano: the export is a zip of {size / 1e6:.1f} MB (JSONL inside)")
 
     measure_reads_and_export(run, reads, export)
 
@@ -664,7 +669,7 @@ def label_studio(venv: Path, run: Run) -> None:
         ) as response:
             check(response)
             size = sum(len(chunk) for chunk in response.iter_content(256 * 1024))
-        run.notes.append(f"Label Studio: the export is {size / 1e6:.1f} MB of JSON")
+        run.note_once(f"Label Studio: the export is {size / 1e6:.1f} MB of JSON")
 
     measure_reads_and_export(run, reads, export)
 

@@ -149,3 +149,11 @@ def test_the_export_row_is_the_median_of_its_runs(peers, tmp_path):
         float(x) for x in note.removeprefix("Peer: the export's runs, in order: ")[:-2].split(", ")
     ]
     assert len(runs) == 3 and runs[0] >= 0.05 and runs[1] < runs[2] < runs[0]
+
+
+def test_a_note_repeated_by_each_export_is_kept_once(peers, tmp_path):
+    run = peers.Run([], 3, 0, 1, tmp_path)
+    for _ in range(3):
+        run.note_once("Peer: the export is 1.5 MB")
+    run.note_once("Peer: another")
+    assert run.notes == ["Peer: the export is 1.5 MB", "Peer: another"]
