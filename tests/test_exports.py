@@ -733,13 +733,8 @@ def test_reader_batches_articles_with_a_fixed_number_of_queries(team):
     assert len(captured) == 1 + 8 * 3
 
 
-def test_reader_closes_a_batch_once_its_texts_reach_the_byte_budget(team, monkeypatch):
-    texts = ["é" * 500, "a" * 300, "b" * 300, "c" * 2000, "d" * 10]  # é is two bytes
-    made = [
-        ArticleFactory(corpus=team.corpus, title=f"Sized {n}", text=t) for n, t in enumerate(texts)
-    ]
-    ids = [a.pk for a in made]
-    filters = exports.ExportFilters(article_ids=tuple(ids))
+def _batches_read(monkeypatch) -> list[list[int]]:
+    """The article ids of each batch the reader reads, in order, filled as the export runs."""
     seen: list[list[int]] = []
     original = export_reader._read_batch
 
@@ -748,6 +743,17 @@ def test_reader_closes_a_batch_once_its_texts_reach_the_byte_budget(team, monkey
         return original(filters, names, run, article_ids, parts)
 
     monkeypatch.setattr(export_reader, "_read_batch", spy)
+    return seen
+
+
+def test_reader_closes_a_batch_once_its_texts_reach_the_byte_budget(team, monkeypatch):
+    texts = ["é" * 500, "a" * 300, "b" * 300, "c" * 2000, "d" * 10]  # é is two bytes
+    made = [
+        ArticleFactory(corpus=team.corpus, title=f"Sized {n}", text=t) for n, t in enumerate(texts)
+    ]
+    ids = [a.pk for a in made]
+    filters = exports.ExportFilters(article_ids=tuple(ids))
+    seen = _batches_read(monkeypatch)
     rows = list(exports.read_articles(team.corpus, filters, batch_bytes=1000))
     assert [row.text for row in rows] == texts
     # 1000 bytes: the first article alone reaches it; the next two stay under it (600 bytes)
@@ -761,14 +767,7 @@ def test_the_reader_finds_the_articles_a_page_of_ids_at_a_time(team, monkeypatch
     monkeypatch.setattr(export_reader, "PLANNED_AT_ONCE", 4)
     for n in range(5):
         ArticleFactory(corpus=team.corpus, title=f"Paged {n}")
-    seen: list[list[int]] = []
-    original = export_reader._read_batch
-
-    def spy(filters, names, run, article_ids, parts):
-        seen.append(list(article_ids))
-        return original(filters, names, run, article_ids, parts)
-
-    monkeypatch.setattr(export_reader, "_read_batch", spy)
+    seen = _batches_read(monkeypatch)
     with CaptureQueriesContext(connection) as captured:
         rows = list(exports.read_articles(team.corpus, exports.ExportFilters(), batch_size=3))
     ids = list(
