@@ -355,7 +355,7 @@ def _w3c_reference_document(spec: ExportSpec, articles: list[ArticleRow]) -> byt
 def test_w3c_document_is_the_same_whatever_the_chunks(articles, chunk_bytes, base_url):
     """The collection around the items, with chunks closing after every item, some, or none."""
     corpus = SimpleNamespace(slug="c-1", name='A "corpus" 🚀')
-    spec = ExportSpec(corpus, w3c.FORMAT, ExportFilters(), base_url=base_url)  # type: ignore[arg-type]
+    spec = ExportSpec(corpus, w3c.FORMAT, ExportFilters(), base_url=base_url)
     with (
         patch.object(w3c, "read_articles", lambda *args, **kwargs: iter(articles)),
         patch.object(w3c, "CHUNK_BYTES", chunk_bytes),

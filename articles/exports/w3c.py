@@ -27,14 +27,15 @@ namespace, keep what the model has no term for: `confidence` and `status` on ann
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from itertools import chain
+from typing import Any
 
 import orjson
 
 from ..anchoring import context_around
 from .reader import read_articles
-from .rows import AnnotationRow, ArticleRow, ClaimRow, EvidenceRow, SpanEvidenceRow
+from .rows import ArticleRow, ClaimRow, EvidenceRow, SpanEvidenceRow
 from .spec import ExportFormat, ExportSpec
 from .streaming import CHUNK_BYTES
 
@@ -114,48 +115,27 @@ def _evidence_body(evidence: EvidenceRow, article_iri: str, text: str) -> dict:
     return {**_text(value, "linking"), **extra}
 
 
-class _Repeated:
-    """The JSON of what repeats across an export's items, encoded once and looked up: people,
-    the text bodies of fixed words, topics and labels, and an annotation's creator, status,
-    stance and topic together. All are bounded by the corpus's members and vocabulary."""
+class _Encoded(dict[Any, bytes]):
+    """The JSON of values that repeat (people, fixed words, topics, labels: bounded by the
+    corpus's members and vocabulary), encoded on first sight by `encode` and looked up after."""
 
-    def __init__(self) -> None:
-        self.people: dict[str | None, bytes] = {}
-        self.bodies: dict[tuple[str | None, str], bytes] = {}
-        self.assessments: dict[tuple, bytes] = {}
+    def __init__(self, encode: Callable[[Any], bytes]) -> None:
+        super().__init__()
+        self.encode = encode
 
-    def person(self, username: str | None) -> bytes:
-        found = self.people.get(username)
-        if found is None:
-            found = self.people[username] = orjson.dumps(_person(username))  # type: ignore[arg-type]
+    def __missing__(self, value: Any) -> bytes:
+        found = self[value] = self.encode(value)
         return found
 
-    def body(self, value: str | None, purpose: str) -> bytes:
-        """A TextualBody of a value that repeats (stance, topic, label, decision, kind)."""
-        found = self.bodies.get((value, purpose))
-        if found is None:
-            found = self.bodies[(value, purpose)] = orjson.dumps(_text(value, purpose))  # type: ignore[arg-type]
-        return found
 
-    def assessment(self, annotation: AnnotationRow) -> bytes:
-        """An annotation's keys from its creator to its topic's body: `,"creator":...,
-        "status":...,"body":[stance,topic`."""
-        key = (annotation.annotator, annotation.status, annotation.stance, annotation.topic)
-        found = self.assessments.get(key)
-        if found is None:
-            found = self.assessments[key] = b"".join(
-                (
-                    b',"creator":',
-                    self.person(annotation.annotator),
-                    b',"status":',
-                    orjson.dumps(annotation.status),
-                    b',"body":[',
-                    self.body(annotation.stance, "classifying"),
-                    b",",
-                    self.body(annotation.topic, "identifying"),
-                )
-            )
-        return found
+def _bodies(purpose: str) -> _Encoded:
+    """TextualBodies of repeated values with this purpose."""
+    return _Encoded(lambda value: orjson.dumps(_text(value, purpose)))
+
+
+# A note's TextualBody around its text's JSON (`_text(note, "commenting")`).
+NOTE_OPEN = b'{"type":"TextualBody","value":'
+NOTE_CLOSE = b',"format":"text/plain","purpose":"commenting"}'
 
 
 def items(articles: Iterable[ArticleRow], base_url: str) -> Iterator[bytes]:
@@ -174,14 +154,30 @@ def article_items(articles: Iterable[ArticleRow], base_url: str) -> Iterator[lis
 
     Each item is the JSON orjson writes for the item's dict (the keys in the order of the module
     docstring's model; tests compare the two on hostile rows), put together from pieces: what
-    repeats is encoded once (`_Repeated`; each claim's target once per claim, shared by every
+    repeats is encoded once (`_Encoded`; each claim's target once per claim, shared by every
     item on the claim and the relations that name it), people's text by orjson per item, and
     ids (the database's integers as text) and timestamps (RFC 3339 text, `sql.IsoText`), which
     hold nothing JSON escapes, written into the item's text as they are."""
     iris = _Iris(base_url)
     encode = orjson.dumps
-    repeated = _Repeated()
-    person, text_body, assessment = repeated.person, repeated.body, repeated.assessment
+    people = _Encoded(lambda username: encode(_person(username)))
+    tagging, classifying = _bodies("tagging"), _bodies("classifying")
+    identifying, moderating = _bodies("identifying"), _bodies("moderating")
+    # An annotation's keys from its creator to its topic's body, by what they are made of.
+    assessments = _Encoded(
+        lambda key: b"".join(
+            (
+                b',"creator":',
+                people[key[0]],
+                b',"status":',
+                encode(key[1]),
+                b',"body":[',
+                classifying[key[2]],
+                b",",
+                identifying[key[3]],
+            )
+        )
+    )
     api = encode(iris.api)[1:-1].decode()  # as it stands inside a JSON string
     for article in articles:
         article_items: list[bytes] = []
@@ -194,7 +190,7 @@ def article_items(articles: Iterable[ArticleRow], base_url: str) -> Iterator[lis
             claim_iri = f"{api}/claims/{claim.id}"
             body = [encode(_text(claim.summary, "describing"))] if claim.summary else []
             for label in claim.labels:
-                body.append(text_body(label, "tagging"))
+                body.append(tagging[label])
             group = claim.group
             if group is not None:
                 # The claim group it belongs to: the same claim across the corpus.
@@ -207,7 +203,7 @@ def article_items(articles: Iterable[ArticleRow], base_url: str) -> Iterator[lis
                         f'{{"id":"{claim_iri}","type":"Annotation","motivation":"highlighting",'
                         f'"created":"{claim.created_at}","modified":"{claim.updated_at}",'
                         '"creator":'.encode(),
-                        person(claim.created_by),
+                        people[claim.created_by],
                         b',"target":',
                         target,
                         b',"body":[' + b",".join(body) + b"]}" if body else b"}",
@@ -219,9 +215,9 @@ def article_items(articles: Iterable[ArticleRow], base_url: str) -> Iterator[lis
             for annotation in claim.annotations:
                 extra = b""
                 for label in annotation.labels:
-                    extra += b"," + text_body(label, "tagging")
+                    extra += b"," + tagging[label]
                 if annotation.note:
-                    extra += b"," + encode(_text(annotation.note, "commenting"))
+                    extra += b"," + NOTE_OPEN + encode(annotation.note) + NOTE_CLOSE
                 if annotation.evidence:
                     evidence = [
                         _evidence_body(e, article_iri, article.text) for e in annotation.evidence
@@ -234,7 +230,12 @@ def article_items(articles: Iterable[ArticleRow], base_url: str) -> Iterator[lis
                             f'{{"id":"{api}/annotations/{annotation.id}","type":"Annotation",'
                             f'"motivation":"assessing","created":"{annotation.created_at}",'
                             f'"modified":"{annotation.updated_at}"'.encode(),
-                            assessment(annotation),
+                            assessments[
+                                annotation.annotator,
+                                annotation.status,
+                                annotation.stance,
+                                annotation.topic,
+                            ],
                             extra,
                             close,
                             b"}" if confidence is None else b',"confidence":%d}' % confidence,
@@ -243,20 +244,20 @@ def article_items(articles: Iterable[ArticleRow], base_url: str) -> Iterator[lis
                 )
             review = claim.review
             if review is not None:
-                body = [text_body(review.decision, "moderating")]
+                body = [moderating[review.decision]]
                 if review.stance:
-                    body.append(text_body(review.stance, "classifying"))
+                    body.append(classifying[review.stance])
                 if review.topic:
-                    body.append(text_body(review.topic, "identifying"))
+                    body.append(identifying[review.topic])
                 if review.note:
-                    body.append(encode(_text(review.note, "commenting")))
+                    body.append(NOTE_OPEN + encode(review.note) + NOTE_CLOSE)
                 add(
                     b"".join(
                         (
                             f'{{"id":"{claim_iri}/review","type":"Annotation",'
                             f'"motivation":"moderating","created":"{review.created_at}",'
                             f'"modified":"{review.updated_at}","creator":'.encode(),
-                            person(review.curator),
+                            people[review.curator],
                             b',"body":[',
                             b",".join(body),
                             close,
@@ -271,9 +272,11 @@ def article_items(articles: Iterable[ArticleRow], base_url: str) -> Iterator[lis
                             f'{{"id":"{claim_iri}/comments#{comment.id}","type":"Annotation",'
                             f'"motivation":"commenting","created":"{comment.created_at}",'
                             '"creator":'.encode(),
-                            person(comment.author),
+                            people[comment.author],
                             b',"body":',
-                            encode(_text(comment.text, "commenting")),
+                            NOTE_OPEN,
+                            encode(comment.text),
+                            NOTE_CLOSE,
                             b',"target":',
                             target,
                             b"}",
@@ -287,12 +290,12 @@ def article_items(articles: Iterable[ArticleRow], base_url: str) -> Iterator[lis
                         f'{{"id":"{api}/relations/{relation.id}","type":"Annotation",'
                         f'"motivation":"linking","created":"{relation.created_at}",'
                         '"creator":'.encode(),
-                        person(relation.created_by),
+                        people[relation.created_by],
                         # The target claim's target with a purpose after its keys, the kind.
                         b',"body":[',
                         targets[relation.target][:-1],
                         b',"purpose":"linking"},',
-                        text_body(relation.kind, "classifying"),
+                        classifying[relation.kind],
                         b'],"target":',
                         targets[relation.source],
                         b"}",
