@@ -108,7 +108,7 @@ def annotation_rows(draw, text=hostile_text):
         topic=draw(text),
         stance=draw(words),
         labels=draw(st.lists(text, max_size=3)),
-        confidence=draw(st.none() | st.integers(1, 5)),
+        confidence=draw(st.none() | st.integers(1, 5) | st.sampled_from([0.1, 1.0, 2.5, True])),
         note=draw(text),
         status=draw(words),
         created_at=draw(timestamps),

@@ -238,7 +238,11 @@ def article_items(articles: Iterable[ArticleRow], base_url: str) -> Iterator[lis
                             ],
                             extra,
                             close,
-                            b"}" if confidence is None else b',"confidence":%d}' % confidence,
+                            b"}"
+                            if confidence is None
+                            else b',"confidence":%d}' % confidence
+                            if type(confidence) is int  # the column's type; anything else: orjson
+                            else b',"confidence":' + encode(confidence) + b"}",
                         )
                     )
                 )
