@@ -235,6 +235,8 @@ def _csv_reference(articles: list[ArticleRow]) -> str:
 def test_csv_rows_are_the_csv_modules_rows(articles):
     written = "".join(csv_export.rows(articles))
     assert written == _csv_reference(articles)
+    with patch.object(csv_export, "CACHED", 1):  # the cells' cache emptied at every miss
+        assert "".join(csv_export.rows(articles)) == written
     parsed = list(csv.reader(io.StringIO(written, newline="")))
     assert all(len(row) == len(csv_export.COLUMNS) for row in parsed)
     assert len(parsed) == sum(max(len(c.annotations), 1) for a in articles for c in a.claims)
@@ -322,6 +324,8 @@ def test_w3c_items_are_the_reference_items(articles, base_url):
     expected = [orjson.dumps(i) for a in articles for i in _w3c_reference_items(a, iris)]
     written = list(w3c.items(articles, base_url))
     assert written == expected
+    with patch.object(w3c, "CACHED", 1):  # the pieces' caches emptied at every miss
+        assert list(w3c.items(articles, base_url)) == expected
     assert [json.loads(item) for item in written] == [json.loads(item) for item in expected]
     assert [len(pieces) for pieces in w3c.article_items(articles, base_url)] == [
         len(list(_w3c_reference_items(article, iris))) for article in articles

@@ -76,6 +76,9 @@ CHUNK_CHARS = CHUNK_BYTES
 
 HEADER = csv.writer(_Line()).writerow(COLUMNS)
 
+# Values whose cells are kept (names, topics and label lists repeat): at most this many.
+CACHED = 10_000
+
 
 def quoted(value: str) -> str:
     """A cell as the csv module writes it (its default dialect, `QUOTE_MINIMAL`): in double
@@ -104,9 +107,12 @@ def text_cell(value: str | None) -> str:
 
 
 class _Cells(dict[str | None, str]):
-    """Text cells by their value, each written on first sight (`text_cell`)."""
+    """Text cells by their value, each written on first sight (`text_cell`); emptied when it
+    passes `CACHED` values, so that a corpus of ever new labels keeps the memory flat."""
 
     def __missing__(self, value: str | None) -> str:
+        if len(self) >= CACHED:
+            self.clear()
         cell = self[value] = text_cell(value)
         return cell
 
@@ -123,7 +129,7 @@ def rows(articles: Iterable[ArticleRow]) -> Iterator[str]:
     the evidence's JSON array, quoted. The claim's cells (the article's, the claim's, the
     review's, the anchor's and the group's) are written once per claim and joined to each
     annotation's; names, topics and label lists repeat, so their cells are looked up."""
-    # Names, topics and joined label lists: bounded by the corpus's members and vocabulary.
+    # Names, topics and joined label lists repeat: their cells are looked up.
     cell = _Cells()
     empty_annotation = "," * 11
     for article in articles:

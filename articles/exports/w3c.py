@@ -115,15 +115,22 @@ def _evidence_body(evidence: EvidenceRow, article_iri: str, text: str) -> dict:
     return {**_text(value, "linking"), **extra}
 
 
+# Values whose JSON is kept (people, fixed words, topics, labels repeat): at most this many.
+CACHED = 10_000
+
+
 class _Encoded(dict[Any, bytes]):
-    """The JSON of values that repeat (people, fixed words, topics, labels: bounded by the
-    corpus's members and vocabulary), encoded on first sight by `encode` and looked up after."""
+    """The JSON of values that repeat (people, fixed words, topics, labels), encoded on first
+    sight by `encode` and looked up after; emptied when it passes `CACHED` values, so that a
+    corpus of ever new labels keeps the memory flat."""
 
     def __init__(self, encode: Callable[[Any], bytes]) -> None:
         super().__init__()
         self.encode = encode
 
     def __missing__(self, value: Any) -> bytes:
+        if len(self) >= CACHED:
+            self.clear()
         found = self[value] = self.encode(value)
         return found
 
