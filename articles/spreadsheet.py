@@ -6,12 +6,12 @@ from __future__ import annotations
 # A cell starting with one of these is a formula to Excel, LibreOffice or Google Sheets.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
-_FORMULA_CHARS = frozenset(FORMULA_STARTS)
+FORMULA_CHARS = frozenset(FORMULA_STARTS)
 
 
 def neutralise(value: object) -> object:
     """Prefix a cell a spreadsheet would run as a formula with a single quote. Only text is
     touched: numbers (``-0.25``) stay numbers. Every CSV the project writes goes through this."""
-    if isinstance(value, str) and value and value[0] in _FORMULA_CHARS:
+    if isinstance(value, str) and value and value[0] in FORMULA_CHARS:
         return "'" + value
     return value

@@ -19,7 +19,7 @@ from statsmodels.stats.inter_rater import fleiss_kappa
 
 from articles import agreement
 from articles.agreement_data import corpus_agreement
-from articles.exports.csv import neutralise
+from articles.spreadsheet import neutralise
 
 from .factories import AnnotationFactory, ArticleFactory, AssignmentFactory, ClaimFactory
 

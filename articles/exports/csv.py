@@ -15,13 +15,14 @@ The claim text itself is therefore altered in such cells; JSONL is the lossless 
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 import orjson
 
-from ..spreadsheet import neutralise
+from ..spreadsheet import FORMULA_CHARS
 from .jsonl import evidence_dict
 from .reader import read_articles
+from .rows import ArticleRow
 from .spec import ExportFormat, ExportSpec
 from .streaming import CHUNK_BYTES, compact_json
 
@@ -73,80 +74,110 @@ class _Line:
 # Rows are joined into chunks of about this many characters before they are encoded.
 CHUNK_CHARS = CHUNK_BYTES
 
+HEADER = csv.writer(_Line()).writerow(COLUMNS)
 
-def _lines(spec: ExportSpec) -> Iterator[str]:
-    """The rows as CSV text, with every cell that holds people's text neutralised (`_`); the
-    other cells are numbers, ids, timestamps, fixed words (stance, status, decision) and the
-    evidence's JSON array, which cannot start a formula.
+# Values whose cells are kept (names, topics and label lists repeat): at most this many.
+CACHED = 10_000
 
-    A row is the claim's cells, the annotation's, then the review's (and the claim's anchor and
-    group). The csv module quotes each cell on its own, so the claim's and the review's parts are
-    written once per claim and joined to each annotation's part: the writer then handles 12
-    cells per row instead of 31 (it was half of the export's time). Names repeat, so their
-    neutralised form is looked up, not recomputed."""
-    _ = neutralise
-    to_csv = csv.writer(_Line()).writerow
-    names: dict[str, object] = {}
 
-    def name(value: str) -> object:
-        safe = names.get(value)
-        if safe is None:
-            safe = names[value] = _(value)
-        return safe
+def quoted(value: str) -> str:
+    """A cell as the csv module writes it (its default dialect, `QUOTE_MINIMAL`): in double
+    quotes, its own doubled, when it holds a quote, a comma, CR or LF (the delimiter, the quote
+    character and the line terminator's characters); as it is otherwise, empty included (a row
+    of several cells; tests compare the two on every string of a hostile alphabet)."""
+    if '"' in value:
+        return '"' + value.replace('"', '""') + '"'
+    if "," in value or "\n" in value or "\r" in value:
+        return f'"{value}"'
+    return value
 
-    empty_annotation = to_csv([""] * 12)[:-2]
-    for article in read_articles(spec.corpus, spec.filters, parts=spec.format.parts):
-        title = _(article.title)
+
+def text_cell(value: str | None) -> str:
+    """A cell of people's text: neutralised (a single quote before a formula's first character,
+    as `spreadsheet.neutralise`), then quoted as the csv module would. None is empty."""
+    if not value:
+        return ""
+    if value[0] in FORMULA_CHARS:
+        value = "'" + value
+    if '"' in value:
+        return '"' + value.replace('"', '""') + '"'
+    if "," in value or "\n" in value or "\r" in value:
+        return f'"{value}"'
+    return value
+
+
+class _Cells(dict[str | None, str]):
+    """Text cells by their value, each written on first sight (`text_cell`); emptied when it
+    passes `CACHED` values, so that a corpus of ever new labels keeps the memory flat."""
+
+    def __missing__(self, value: str | None) -> str:
+        if len(self) >= CACHED:
+            self.clear()
+        cell = self[value] = text_cell(value)
+        return cell
+
+
+def rows(articles: Iterable[ArticleRow]) -> Iterator[str]:
+    """The CSV text of the rows (everything after the header), one piece per article that has
+    claims: its rows, each ended by `\\r\\n`. Reads no database: it only writes the rows it is
+    given, so any process holding `ArticleRow`s can write its share of an export.
+
+    Cells are written by hand, the bytes of `csv.writer(...).writerow` (`quoted`, `text_cell`):
+    every cell that holds people's text is neutralised and quoted as needed; the others are
+    numbers, ids (the database's integers), timestamps, fixed words (stance, status, decision,
+    anchor status), which hold no quote, comma or line break and cannot start a formula, and
+    the evidence's JSON array, quoted. The claim's cells (the article's, the claim's, the
+    review's, the anchor's and the group's) are written once per claim and joined to each
+    annotation's; names, topics and label lists repeat, so their cells are looked up."""
+    # Names, topics and joined label lists repeat: their cells are looked up.
+    cell = _Cells()
+    empty_annotation = "," * 11
+    for article in articles:
+        if not article.claims:
+            continue
+        lines = []
+        head = f"{article.id},{text_cell(article.title)},"
+        tail = f"{article.text_version},"
         for claim in article.claims:
-            claim_part = to_csv(
-                [
-                    article.id,
-                    title,
-                    claim.id,
-                    claim.start,
-                    claim.end,
-                    _(claim.exact),
-                    _(claim.summary),
-                    _("|".join(claim.labels)),
-                    name(claim.created_by),
-                ]
-            )[:-2]
-            review = claim.review
-            review_part = (
-                [
-                    review.decision,
-                    name(review.topic or ""),
-                    review.stance,
-                    name(review.curator),
-                    _(review.note),
-                ]
-                if review is not None
-                else ["", "", "", "", ""]
+            labels = claim.labels
+            claim_part = (
+                f"{head}{claim.id},{'' if claim.start is None else claim.start},"
+                f"{'' if claim.end is None else claim.end},{text_cell(claim.exact)},"
+                f"{text_cell(claim.summary)},"
+                f"{cell['|'.join(labels)] if labels else ''},{cell[claim.created_by]},"
             )
-            review_part += [article.text_version, claim.anchor.status, claim.anchor.score]
+            review = claim.review
             group = claim.group
-            review_part += [group["id"], _(group["label"])] if group else ["", ""]
-            rest = to_csv(review_part)
-            if not claim.annotations:
-                yield f"{claim_part},{empty_annotation},{rest}"
-            for a in claim.annotations:
-                annotation_part = to_csv(
-                    [
-                        a.id,
-                        name(a.annotator),
-                        name(a.topic),
-                        a.stance,
-                        _("|".join(a.labels)),
-                        "" if a.confidence is None else a.confidence,
-                        _(a.note),
-                        a.status,
-                        len(a.evidence),
-                        _evidence_json(a.evidence) if a.evidence else "",
-                        a.created_at,
-                        a.updated_at,
-                    ]
-                )[:-2]
-                yield f"{claim_part},{annotation_part},{rest}"
+            anchor = claim.anchor
+            rest = (
+                (
+                    f",{review.decision},{cell[review.topic or '']},{review.stance},"
+                    f"{cell[review.curator]},{text_cell(review.note)},"
+                )
+                if review is not None
+                else ",,,,,,"
+            ) + (
+                f"{tail}{anchor.status},{anchor.score},"
+                + (f"{group['id']},{text_cell(group['label'])}\r\n" if group else ",\r\n")
+            )
+            annotations = claim.annotations
+            if not annotations:
+                lines.append(f"{claim_part}{empty_annotation}{rest}")
+                continue
+            for a in annotations:
+                labels = a.labels
+                evidence = a.evidence
+                confidence = a.confidence
+                note = a.note
+                lines.append(
+                    f"{claim_part}{a.id},{cell[a.annotator]},{cell[a.topic]},{a.stance},"
+                    f"{cell['|'.join(labels)] if labels else ''},"
+                    f"{'' if confidence is None else confidence},{text_cell(note) if note else ''},"
+                    f"{a.status},{len(evidence)},"
+                    f"{quoted(_evidence_json(evidence)) if evidence else ''},"
+                    f"{a.created_at},{a.updated_at}{rest}"
+                )
+        yield "".join(lines)
 
 
 def _evidence_json(evidence: list) -> str:
@@ -160,11 +191,11 @@ def _evidence_json(evidence: list) -> str:
 
 
 def write(spec: ExportSpec) -> Iterator[bytes]:
-    buffer = [csv.writer(_Line()).writerow(COLUMNS)]
+    buffer = [HEADER]
     size = 0
-    for line in _lines(spec):
-        buffer.append(line)
-        size += len(line)
+    for piece in rows(read_articles(spec.corpus, spec.filters, parts=spec.format.parts)):
+        buffer.append(piece)
+        size += len(piece)
         if size >= CHUNK_CHARS:
             yield "".join(buffer).encode("utf-8")
             buffer, size = [], 0

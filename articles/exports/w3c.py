@@ -27,15 +27,17 @@ namespace, keep what the model has no term for: `confidence` and `status` on ann
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
+from itertools import chain
+from typing import Any
 
 import orjson
 
 from ..anchoring import context_around
 from .reader import read_articles
-from .rows import AnnotationRow, ArticleRow, ClaimRow, EvidenceRow, SpanEvidenceRow
+from .rows import ArticleRow, ClaimRow, EvidenceRow, SpanEvidenceRow
 from .spec import ExportFormat, ExportSpec
-from .streaming import chunked
+from .streaming import CHUNK_BYTES
 
 ANNO_CONTEXT = "http://www.w3.org/ns/anno.jsonld"
 
@@ -113,103 +115,205 @@ def _evidence_body(evidence: EvidenceRow, article_iri: str, text: str) -> dict:
     return {**_text(value, "linking"), **extra}
 
 
-def _annotation(
-    annotation: AnnotationRow, target: dict, article_iri: str, article: ArticleRow, iris: _Iris
-) -> dict:
-    body = [_text(annotation.stance, "classifying"), _text(annotation.topic, "identifying")]
-    body += [_text(label, "tagging") for label in annotation.labels]
-    if annotation.note:
-        body.append(_text(annotation.note, "commenting"))
-    body += [_evidence_body(e, article_iri, article.text) for e in annotation.evidence]
-    result: dict[str, object] = {
-        "id": f"{iris.api}/annotations/{annotation.id}",
-        "type": "Annotation",
-        "motivation": "assessing",
-        "created": annotation.created_at,
-        "modified": annotation.updated_at,
-        "creator": _person(annotation.annotator),
-        "status": annotation.status,
-        "body": body,
-        "target": target,
-    }
-    if annotation.confidence is not None:
-        result["confidence"] = annotation.confidence
-    return result
+# Values whose JSON is kept (people, fixed words, topics, labels repeat): at most this many.
+CACHED = 10_000
 
 
-def _items(article: ArticleRow, iris: _Iris) -> Iterator[dict]:
-    article_iri = iris.article(article.id)
-    # Each claim's target, built once: every item on the claim points at it (same dict, same
-    # JSON), and relations name claims by index.
-    targets = [_claim_target(article_iri, claim) for claim in article.claims]
-    for claim, target in zip(article.claims, targets, strict=True):
-        claim_iri = iris.claim(claim.id)
-        highlight = {
-            "id": claim_iri,
-            "type": "Annotation",
-            "motivation": "highlighting",
-            "created": claim.created_at,
-            "modified": claim.updated_at,
-            "creator": _person(claim.created_by),
-            "target": target,
-        }
-        body = [_text(claim.summary, "describing")] if claim.summary else []
-        body += [_text(label, "tagging") for label in claim.labels]
-        if claim.group is not None:
-            # The claim group it belongs to: the same claim across the corpus.
-            body.append(
-                {
-                    **_text(claim.group["label"], "classifying"),
-                    "id": iris.group(claim.group["id"]),
-                }
+class _Encoded(dict[Any, bytes]):
+    """The JSON of values that repeat (people, fixed words, topics, labels), encoded on first
+    sight by `encode` and looked up after; emptied when it passes `CACHED` values, so that a
+    corpus of ever new labels keeps the memory flat."""
+
+    def __init__(self, encode: Callable[[Any], bytes]) -> None:
+        super().__init__()
+        self.encode = encode
+
+    def __missing__(self, value: Any) -> bytes:
+        if len(self) >= CACHED:
+            self.clear()
+        found = self[value] = self.encode(value)
+        return found
+
+
+def _bodies(purpose: str) -> _Encoded:
+    """TextualBodies of repeated values with this purpose."""
+    return _Encoded(lambda value: orjson.dumps(_text(value, purpose)))
+
+
+# A note's TextualBody around its text's JSON (`_text(note, "commenting")`).
+NOTE_OPEN = b'{"type":"TextualBody","value":'
+NOTE_CLOSE = b',"format":"text/plain","purpose":"commenting"}'
+
+
+def items(articles: Iterable[ArticleRow], base_url: str) -> Iterator[bytes]:
+    """The collection's items, each Web Annotation's JSON (UTF-8, no separator), in order
+    (`article_items`, one after another)."""
+    return chain.from_iterable(article_items(articles, base_url))
+
+
+def article_items(articles: Iterable[ArticleRow], base_url: str) -> Iterator[list[bytes]]:
+    """Each article's items, each Web Annotation's JSON (UTF-8, no separator), in order: per
+    claim its highlighting item, its annotations, its review and its comments, then the
+    article's relations (an article without claims gives an empty list). Reads no database: it
+    only writes the rows it is given (IRIs under `base_url`), so any process holding
+    `ArticleRow`s can write its share of the items; the caller joins them with `,\\n` and counts
+    them for the collection's `total`.
+
+    Each item is the JSON orjson writes for the item's dict (the keys in the order of the module
+    docstring's model; tests compare the two on hostile rows), put together from pieces: what
+    repeats is encoded once (`_Encoded`; each claim's target once per claim, shared by every
+    item on the claim and the relations that name it), people's text by orjson per item, and
+    ids (the database's integers as text) and timestamps (RFC 3339 text, `sql.IsoText`), which
+    hold nothing JSON escapes, written into the item's text as they are."""
+    iris = _Iris(base_url)
+    encode = orjson.dumps
+    people = _Encoded(lambda username: encode(_person(username)))
+    tagging, classifying = _bodies("tagging"), _bodies("classifying")
+    identifying, moderating = _bodies("identifying"), _bodies("moderating")
+    # An annotation's keys from its creator to its topic's body, by what they are made of.
+    assessments = _Encoded(
+        lambda key: b"".join(
+            (
+                b',"creator":',
+                people[key[0]],
+                b',"status":',
+                encode(key[1]),
+                b',"body":[',
+                classifying[key[2]],
+                b",",
+                identifying[key[3]],
             )
-        if body:
-            highlight["body"] = body
-        yield highlight
-        for annotation in claim.annotations:
-            yield _annotation(annotation, target, article_iri, article, iris)
-        review = claim.review
-        if review is not None:
-            body = [_text(review.decision, "moderating")]
-            if review.stance:
-                body.append(_text(review.stance, "classifying"))
-            if review.topic:
-                body.append(_text(review.topic, "identifying"))
-            if review.note:
-                body.append(_text(review.note, "commenting"))
-            yield {
-                "id": f"{claim_iri}/review",
-                "type": "Annotation",
-                "motivation": "moderating",
-                "created": review.created_at,
-                "modified": review.updated_at,
-                "creator": _person(review.curator),
-                "body": body,
-                "target": target,
-            }
-        for comment in claim.comments:
-            yield {
-                "id": f"{claim_iri}/comments#{comment.id}",
-                "type": "Annotation",
-                "motivation": "commenting",
-                "created": comment.created_at,
-                "creator": _person(comment.author),
-                "body": _text(comment.text, "commenting"),
-                "target": target,
-            }
-    for relation in article.relations:
-        yield {
-            "id": f"{iris.api}/relations/{relation.id}",
-            "type": "Annotation",
-            "motivation": "linking",
-            "created": relation.created_at,
-            "creator": _person(relation.created_by),
-            "body": [
-                {**targets[relation.target], "purpose": "linking"},
-                _text(relation.kind, "classifying"),
-            ],
-            "target": targets[relation.source],
-        }
+        )
+    )
+    api = encode(iris.api)[1:-1].decode()  # as it stands inside a JSON string
+    for article in articles:
+        article_items: list[bytes] = []
+        add = article_items.append
+        article_iri = iris.article(article.id)
+        # Each claim's target, encoded once: every item on the claim points at it (the same
+        # JSON), and relations name claims by index.
+        targets = [encode(_claim_target(article_iri, claim)) for claim in article.claims]
+        for claim, target in zip(article.claims, targets, strict=True):
+            claim_iri = f"{api}/claims/{claim.id}"
+            body = [encode(_text(claim.summary, "describing"))] if claim.summary else []
+            for label in claim.labels:
+                body.append(tagging[label])
+            group = claim.group
+            if group is not None:
+                # The claim group it belongs to: the same claim across the corpus.
+                body.append(
+                    encode({**_text(group["label"], "classifying"), "id": iris.group(group["id"])})
+                )
+            add(
+                b"".join(
+                    (
+                        f'{{"id":"{claim_iri}","type":"Annotation","motivation":"highlighting",'
+                        f'"created":"{claim.created_at}","modified":"{claim.updated_at}",'
+                        '"creator":'.encode(),
+                        people[claim.created_by],
+                        b',"target":',
+                        target,
+                        b',"body":[' + b",".join(body) + b"]}" if body else b"}",
+                    )
+                )
+            )
+            # What closes each annotation's item: its body list, then the claim's target.
+            close = b'],"target":' + target
+            for annotation in claim.annotations:
+                extra = b""
+                for label in annotation.labels:
+                    extra += b"," + tagging[label]
+                if annotation.note:
+                    extra += b"," + NOTE_OPEN + encode(annotation.note) + NOTE_CLOSE
+                if annotation.evidence:
+                    evidence = [
+                        _evidence_body(e, article_iri, article.text) for e in annotation.evidence
+                    ]
+                    extra += b"," + encode(evidence)[1:-1]
+                confidence = annotation.confidence
+                add(
+                    b"".join(
+                        (
+                            f'{{"id":"{api}/annotations/{annotation.id}","type":"Annotation",'
+                            f'"motivation":"assessing","created":"{annotation.created_at}",'
+                            f'"modified":"{annotation.updated_at}"'.encode(),
+                            assessments[
+                                annotation.annotator,
+                                annotation.status,
+                                annotation.stance,
+                                annotation.topic,
+                            ],
+                            extra,
+                            close,
+                            b"}"
+                            if confidence is None
+                            else b',"confidence":%d}' % confidence
+                            if type(confidence) is int  # the column's type; anything else: orjson
+                            else b',"confidence":' + encode(confidence) + b"}",
+                        )
+                    )
+                )
+            review = claim.review
+            if review is not None:
+                body = [moderating[review.decision]]
+                if review.stance:
+                    body.append(classifying[review.stance])
+                if review.topic:
+                    body.append(identifying[review.topic])
+                if review.note:
+                    body.append(NOTE_OPEN + encode(review.note) + NOTE_CLOSE)
+                add(
+                    b"".join(
+                        (
+                            f'{{"id":"{claim_iri}/review","type":"Annotation",'
+                            f'"motivation":"moderating","created":"{review.created_at}",'
+                            f'"modified":"{review.updated_at}","creator":'.encode(),
+                            people[review.curator],
+                            b',"body":[',
+                            b",".join(body),
+                            close,
+                            b"}",
+                        )
+                    )
+                )
+            for comment in claim.comments:
+                add(
+                    b"".join(
+                        (
+                            f'{{"id":"{claim_iri}/comments#{comment.id}","type":"Annotation",'
+                            f'"motivation":"commenting","created":"{comment.created_at}",'
+                            '"creator":'.encode(),
+                            people[comment.author],
+                            b',"body":',
+                            NOTE_OPEN,
+                            encode(comment.text),
+                            NOTE_CLOSE,
+                            b',"target":',
+                            target,
+                            b"}",
+                        )
+                    )
+                )
+        for relation in article.relations:
+            add(
+                b"".join(
+                    (
+                        f'{{"id":"{api}/relations/{relation.id}","type":"Annotation",'
+                        f'"motivation":"linking","created":"{relation.created_at}",'
+                        '"creator":'.encode(),
+                        people[relation.created_by],
+                        # The target claim's target with a purpose after its keys, the kind.
+                        b',"body":[',
+                        targets[relation.target][:-1],
+                        b',"purpose":"linking"},',
+                        classifying[relation.kind],
+                        b'],"target":',
+                        targets[relation.source],
+                        b"}",
+                    )
+                )
+            )
+        yield article_items
 
 
 def _pieces(spec: ExportSpec) -> Iterator[bytes]:
@@ -233,19 +337,32 @@ def _pieces(spec: ExportSpec) -> Iterator[bytes]:
         "label": spec.corpus.name,
     }
     page = {"id": f"{collection}#page-1", "type": "AnnotationPage", "partOf": collection}
-    # Open the collection and its page, stream the items, then close with the total.
-    yield encode(head)[:-1] + b',"first":' + encode({**page, "startIndex": 0})[:-1] + b',"items":['
+    # Open the collection and its page, stream the items, then close with the total. Chunks
+    # of about CHUNK_BYTES: the items joined by `,\n` behind the separator that follows the
+    # previous chunk's last item (an empty first piece), the opening before the first.
+    opening = encode(head)[:-1] + b',"first":' + encode({**page, "startIndex": 0})[:-1]
+    opening += b',"items":[\n'
     total = 0
-    for article in read_articles(spec.corpus, spec.filters, parts=spec.format.parts):
-        items = [encode(item) for item in _items(article, iris)]
-        if items:
-            yield (b",\n" if total else b"\n") + b",\n".join(items)
-            total += len(items)
-    yield b'\n]},"total":%d}\n' % total
+    buffer: list[bytes] = []
+    size = 0
+    articles = read_articles(spec.corpus, spec.filters, parts=spec.format.parts)
+    for pieces in article_items(articles, spec.base_url):
+        buffer += pieces
+        size += sum(map(len, pieces))
+        if size >= CHUNK_BYTES:
+            total += len(buffer)
+            yield opening + b",\n".join(buffer) if opening else b",\n".join([b"", *buffer])
+            buffer, size, opening = [], 0, b""
+    tail = b'\n]},"total":%d}\n' % (total + len(buffer))
+    if opening and not buffer:  # no item at all
+        yield opening[:-1] + tail
+    else:
+        yield (opening + b",\n".join(buffer) if opening else b",\n".join([b"", *buffer])) + tail
 
 
 def write(spec: ExportSpec) -> Iterator[bytes]:
-    return chunked(_pieces(spec))
+    """The export's chunks (`_pieces`: the items' JSON joined into chunks as they come)."""
+    return _pieces(spec)
 
 
 FORMAT = ExportFormat(
