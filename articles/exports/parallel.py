@@ -60,8 +60,8 @@ from .reader import (
     _Labels,
     _Names,
     _plan_batches,
-    _read_batch,
     _RawBatch,
+    _read_batch,
 )
 from .rows import ArticleRow
 from .sql import Bound, raw_runner, runner
@@ -235,9 +235,9 @@ class _Child:
         """Whether the child connected (False: refused, or silent for `HELLO_SECONDS`; it is
         then ended and this process reads every batch)."""
         try:
-            kind, payload = self._frame(HELLO_SECONDS)
+            kind, _ = self._frame(HELLO_SECONDS)
         except ExportProcessError:
-            kind, payload = _REFUSED, b""
+            kind = _REFUSED
         if kind == _HELLO:
             self.writes = True
             return True
@@ -391,7 +391,7 @@ def _detach(keep: int) -> None:
 
 def _send(fd: int, kind: bytes, payload: bytes = b"") -> None:
     """One frame: large writes, the payload not copied (`writev`)."""
-    pieces = [_FRAME.pack(kind, len(payload)), payload]
+    pieces: list[bytes | memoryview] = [_FRAME.pack(kind, len(payload)), payload]
     while pieces:
         written = os.writev(fd, pieces)
         while pieces and written >= len(pieces[0]):
