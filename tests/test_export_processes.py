@@ -25,6 +25,10 @@ pytestmark = pytest.mark.django_db(transaction=True)
 HOSTILE = 'He said "no"\n=SUM(A1)\t+1 @x -2 \\ \u2028 😀 \U0001f9ea 中文 e\u0301 \x1f,;'
 
 
+# The formats that write in two processes.
+FORMATS = ["jsonl", "csv", "w3c"]
+
+
 def _children_alive() -> list[threading.Thread]:
     return [t for t in threading.enumerate() if t.name.startswith("export-reader") and t.is_alive()]
 
@@ -78,11 +82,8 @@ if connection.vendor == "postgresql":
         return children
 
     def _reaped(child) -> bool:
-        try:
-            os.waitpid(child.pid, os.WNOHANG)
-        except ChildProcessError:
-            return True
-        return False
+        """Exited and reaped (a zombie still has its /proc entry)."""
+        return not os.path.exists(f"/proc/{child.pid}")
 
     def _one_process(spec, settings) -> bytes:
         settings.EXPORT_PROCESSES = 1
@@ -95,28 +96,48 @@ if connection.vendor == "postgresql":
         for n in range(2):
             Article.objects.create(corpus=team.corpus, title=f"{HOSTILE} {n}", text=HOSTILE * 3)
 
+    @pytest.mark.parametrize("fmt", FORMATS)
     @pytest.mark.parametrize(
         "params",
         [{}, {"annotator": ["anna"]}, {"gold_only": ["true"]}, {"status": ["submitted"]}],
         ids=["all", "annotator", "gold_only", "status"],
     )
-    def test_two_processes_write_the_bytes_one_process_writes(team, two, settings, params):
+    def test_two_processes_write_the_bytes_one_process_writes(team, two, settings, params, fmt):
         _golden_corpus(team)
         _hostile_articles(team)
-        spec = exports.parse_export_params(team.corpus, {"format": ["jsonl"], **params})
+        spec = exports.parse_export_params(team.corpus, {"format": [fmt], **params})
         fds = _open_fds()
         both = b"".join(exports.stream(spec))
         # The child writes the third batch on (of one article each here), if any.
-        assert len(two) == 1 and two[0].writes == (both.count(b"\n") > parallel.FIRST_THEIRS)
+        selected = spec.filters.select_articles(Article.objects.filter(corpus=team.corpus))
+        assert len(two) == 1
+        assert two[0].writes == (selected.alive().count() > parallel.FIRST_THEIRS)
         assert _reaped(two[0])
         assert _open_fds() == fds
         assert not _children_alive()
         one = _one_process(spec, settings)
         assert both == one
-        assert both.endswith(b"}\n")
+        assert both.endswith(b"\n")
         assert len(two) == 1
         if not params:
             assert two[0].writes
+
+    @pytest.mark.parametrize("fmt", FORMATS)
+    def test_two_processes_write_articles_without_claims_as_one_does(team, two, settings, fmt):
+        """Nothing to write in some batches, or in all of the child's (W3C: no item, no comma;
+        CSV: the header alone)."""
+        Article.objects.filter(corpus=team.corpus).delete()
+        _hostile_articles(team)
+        for n in range(3):
+            Article.objects.create(corpus=team.corpus, title=f"Empty {n}", text=f"Text {n}.")
+        spec = exports.parse_export_params(team.corpus, {"format": [fmt]})
+        chunks = list(exports.stream(spec))
+        assert all(chunks)  # no empty chunk (in HTTP's chunked encoding, the end)
+        both = b"".join(chunks)
+        assert two[0].writes
+        assert both == _one_process(spec, settings)
+        if fmt == "w3c":
+            assert both.endswith(b'"items":[\n]},"total":0}\n')
 
     def test_the_child_reads_in_the_exports_snapshot(team, two, monkeypatch):
         """A change committed after the export began, before the child connects, is in none of
@@ -143,8 +164,9 @@ if connection.vendor == "postgresql":
         titles = set(Article.objects.filter(corpus=team.corpus).values_list("title", flat=True))
         assert titles == {"After"}
 
+    @pytest.mark.parametrize("fmt", FORMATS)
     @pytest.mark.parametrize("failing", ["raises", "dies"])
-    def test_a_failing_child_fails_the_export_in_the_parent(team, two, monkeypatch, failing):
+    def test_a_failing_child_fails_the_export_in_the_parent(team, two, monkeypatch, failing, fmt):
         for n in range(6):
             Article.objects.create(corpus=team.corpus, title=f"Article {n}", text=f"Text {n}.")
         parent = os.getpid()
@@ -158,7 +180,7 @@ if connection.vendor == "postgresql":
             return read(filters, names, run, article_ids, parts)
 
         monkeypatch.setattr(parallel, "_read_batch", in_the_child)
-        spec = exports.parse_export_params(team.corpus, {"format": ["jsonl"]})
+        spec = exports.parse_export_params(team.corpus, {"format": [fmt]})
         fds = _open_fds()
         message = "the child's batch failed" if failing == "raises" else "ended without finishing"
         with pytest.raises(parallel.ExportProcessError, match=message):
@@ -169,22 +191,30 @@ if connection.vendor == "postgresql":
         # The export's connection is usable again.
         assert Article.objects.filter(corpus=team.corpus).count() == 7
 
-    def test_an_abandoned_export_kills_and_reaps_the_child(team, two):
+    @pytest.mark.parametrize("fmt", FORMATS)
+    def test_an_abandoned_export_kills_and_reaps_the_child(team, two, fmt):
+        _golden_corpus(team)
         for n in range(8):
             Article.objects.create(corpus=team.corpus, title=f"Article {n}", text=f"Text {n}.")
-        spec = exports.parse_export_params(team.corpus, {"format": ["jsonl"]})
+        spec = exports.parse_export_params(team.corpus, {"format": [fmt]})
         fds = _open_fds()
         chunks = exports.stream(spec)
-        assert b'"title":"Chips and policy"' in next(chunks)
-        assert not _reaped(two[0])  # still writing its share
-        chunks.close()
+        try:
+            assert next(chunks)
+            if not two:  # CSV: the header came first
+                assert next(chunks)
+            # Still writing its share (W3C's first 256 KiB chunk holds this whole export).
+            assert _reaped(two[0]) == (fmt == "w3c")
+        finally:
+            chunks.close()
         assert _reaped(two[0])
         assert _open_fds() == fds
         assert not _children_alive()
-        assert Article.objects.filter(corpus=team.corpus).count() == 9
+        assert Article.objects.filter(corpus=team.corpus).count() == 14
 
+    @pytest.mark.parametrize("fmt", FORMATS)
     def test_a_refused_connection_leaves_every_batch_to_the_parent(
-        team, two, monkeypatch, settings
+        team, two, monkeypatch, settings, fmt
     ):
         _golden_corpus(team)
         _hostile_articles(team)
@@ -193,12 +223,12 @@ if connection.vendor == "postgresql":
             raise psycopg.OperationalError("too many clients already")
 
         monkeypatch.setattr(export_reader, "_connect_in_snapshot", refused)
-        spec = exports.parse_export_params(team.corpus, {"format": ["jsonl"]})
+        spec = exports.parse_export_params(team.corpus, {"format": [fmt]})
         alone = b"".join(exports.stream(spec))
         assert len(two) == 1 and not two[0].writes
         assert _reaped(two[0])
         assert alone == _one_process(spec, settings)
-        assert alone.count(b"\n") == 7
+        assert alone
 
     def test_a_failed_fork_leaves_every_batch_to_the_parent(team, two, monkeypatch, settings):
         _golden_corpus(team)

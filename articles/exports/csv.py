@@ -15,13 +15,15 @@ The claim text itself is therefore altered in such cells; JSONL is the lossless 
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 import orjson
 
 from ..spreadsheet import neutralise
+from . import parallel
 from .jsonl import evidence_dict
 from .reader import read_articles
+from .rows import ArticleRow
 from .spec import ExportFormat, ExportSpec
 from .streaming import CHUNK_BYTES, compact_json
 
@@ -74,10 +76,11 @@ class _Line:
 CHUNK_CHARS = CHUNK_BYTES
 
 
-def _lines(spec: ExportSpec) -> Iterator[str]:
-    """The rows as CSV text, with every cell that holds people's text neutralised (`_`); the
-    other cells are numbers, ids, timestamps, fixed words (stance, status, decision) and the
-    evidence's JSON array, which cannot start a formula.
+def rows(articles: Iterable[ArticleRow]) -> Iterator[str]:
+    """The rows of these articles as CSV text (everything after the header; no database read),
+    with every cell that holds people's text neutralised (`_`); the other cells are numbers,
+    ids, timestamps, fixed words (stance, status, decision) and the evidence's JSON array, which
+    cannot start a formula.
 
     A row is the claim's cells, the annotation's, then the review's (and the claim's anchor and
     group). The csv module quotes each cell on its own, so the claim's and the review's parts are
@@ -95,7 +98,7 @@ def _lines(spec: ExportSpec) -> Iterator[str]:
         return safe
 
     empty_annotation = to_csv([""] * 12)[:-2]
-    for article in read_articles(spec.corpus, spec.filters, parts=spec.format.parts):
+    for article in articles:
         title = _(article.title)
         for claim in article.claims:
             claim_part = to_csv(
@@ -160,9 +163,12 @@ def _evidence_json(evidence: list) -> str:
 
 
 def write(spec: ExportSpec) -> Iterator[bytes]:
+    if parallel.applies(spec.using):
+        yield from _write_in_two(spec)
+        return
     buffer = [csv.writer(_Line()).writerow(COLUMNS)]
     size = 0
-    for line in _lines(spec):
+    for line in rows(read_articles(spec.corpus, spec.filters, parts=spec.format.parts)):
         buffer.append(line)
         size += len(line)
         if size >= CHUNK_CHARS:
@@ -170,6 +176,23 @@ def write(spec: ExportSpec) -> Iterator[bytes]:
             buffer, size = [], 0
     if buffer:
         yield "".join(buffer).encode("utf-8")
+
+
+def _write_in_two(spec: ExportSpec) -> Iterator[bytes]:
+    """The header, then the rows of every other batch written by a second process
+    (`parallel`)."""
+    yield csv.writer(_Line()).writerow(COLUMNS).encode("utf-8")
+    yield from parallel.write_in_two(spec.corpus, spec.filters, spec.format.parts, _Rows())
+
+
+class _Rows:
+    """A batch's rows as one piece of UTF-8 (`parallel.BatchWriter`)."""
+
+    count = 0
+
+    def pieces(self, articles: Iterable[ArticleRow]) -> list[bytes]:
+        text = "".join(rows(articles))
+        return [text.encode("utf-8")] if text else []  # no empty chunk
 
 
 FORMAT = ExportFormat(

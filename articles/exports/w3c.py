@@ -27,11 +27,12 @@ namespace, keep what the model has no term for: `confidence` and `status` on ann
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Generator, Iterable, Iterator
 
 import orjson
 
 from ..anchoring import context_around
+from . import parallel
 from .reader import read_articles
 from .rows import AnnotationRow, ArticleRow, ClaimRow, EvidenceRow, SpanEvidenceRow
 from .spec import ExportFormat, ExportSpec
@@ -236,12 +237,55 @@ def _pieces(spec: ExportSpec) -> Iterator[bytes]:
     # Open the collection and its page, stream the items, then close with the total.
     yield encode(head)[:-1] + b',"first":' + encode({**page, "startIndex": 0})[:-1] + b',"items":['
     total = 0
-    for article in read_articles(spec.corpus, spec.filters, parts=spec.format.parts):
-        items = [encode(item) for item in _items(article, iris)]
-        if items:
-            yield (b",\n" if total else b"\n") + b",\n".join(items)
-            total += len(items)
+    if parallel.applies(spec.using):
+        total = yield from _first_without_comma(
+            parallel.write_in_two(spec.corpus, spec.filters, spec.format.parts, _Items(iris))
+        )
+    else:
+        articles = read_articles(spec.corpus, spec.filters, parts=spec.format.parts)
+        for count, text in items(articles, iris):
+            yield (b",\n" if total else b"\n") + text
+            total += count
     yield b'\n]},"total":%d}\n' % total
+
+
+def items(articles: Iterable[ArticleRow], iris: _Iris) -> Iterator[tuple[int, bytes]]:
+    """Each article's items as JSON joined by `,\\n`, with their number (articles without
+    items left out). Reads no database."""
+    encode = orjson.dumps
+    for article in articles:
+        encoded = [encode(item) for item in _items(article, iris)]
+        if encoded:
+            yield len(encoded), b",\n".join(encoded)
+
+
+class _Items:
+    """A batch's items, each article's after a `,\\n` (`parallel.BatchWriter`)."""
+
+    def __init__(self, iris: _Iris) -> None:
+        self.iris = iris
+        self.count = 0
+
+    def pieces(self, articles: Iterable[ArticleRow]) -> Iterator[bytes]:
+        for count, text in items(articles, self.iris):
+            self.count += count
+            yield b",\n" + text
+
+
+def _first_without_comma(chunks: Generator[bytes, None, int]) -> Generator[bytes, None, int]:
+    """The chunks, the first item's separator `,\\n` made `\\n`; returns the items' count."""
+    first = True
+    try:
+        while True:
+            try:
+                chunk = next(chunks)
+            except StopIteration as done:
+                return done.value
+            if first:
+                chunk, first = b"\n" + chunk[2:], False
+            yield chunk
+    finally:
+        chunks.close()  # an abandoned export: the second process is ended at once
 
 
 def write(spec: ExportSpec) -> Iterator[bytes]:
