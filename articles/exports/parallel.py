@@ -31,7 +31,6 @@ ahead; the child's writer thread holds at most `_QUEUED` chunks that the parent 
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import os
 import queue
@@ -214,7 +213,9 @@ class _Child:
             read_fd, write_fd = os.pipe()
         except OSError:
             return None
-        with contextlib.suppress(OSError):
+        with contextlib.suppress(OSError):  # larger writes, fewer wake-ups (Linux)
+            import fcntl  # (POSIX only, like os.fork)
+
             fcntl.fcntl(write_fd, _F_SETPIPE_SZ, _PIPE_BYTES)
         try:
             pid = os.fork()
