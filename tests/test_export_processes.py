@@ -191,6 +191,26 @@ if connection.vendor == "postgresql":
         # The export's connection is usable again.
         assert Article.objects.filter(corpus=team.corpus).count() == 7
 
+    def test_a_child_that_plans_other_batches_fails_the_export(team, two, monkeypatch):
+        """Its batches are checked against the parent's plan: never a silently wrong export."""
+        for n in range(6):
+            Article.objects.create(corpus=team.corpus, title=f"Article {n}", text=f"Text {n}.")
+        parent = os.getpid()
+        plan = parallel._plan_batches  # the fixture's, batches of one
+
+        def another_plan(*args, **kwargs):
+            batches = plan(*args, **kwargs)
+            if os.getpid() != parent:
+                next(batches)  # one article fewer: the child's batches shift by one
+            return batches
+
+        monkeypatch.setattr(parallel, "_plan_batches", another_plan)
+        spec = exports.parse_export_params(team.corpus, {"format": ["jsonl"]})
+        with pytest.raises(parallel.ExportProcessError, match="wrote batch"):
+            b"".join(exports.stream(spec))
+        assert _reaped(two[0])
+        assert not _children_alive()
+
     @pytest.mark.parametrize("fmt", FORMATS)
     def test_an_abandoned_export_kills_and_reaps_the_child(team, two, fmt):
         _golden_corpus(team)

@@ -266,18 +266,19 @@ class _Child:
         if kind != _FINISHED:
             raise ExportProcessError(f"Unexpected frame {kind!r} from the second process.")
         done = json.loads(payload)
-        self.end()
+        self.end(kill=False)  # it exits once that frame is sent
         return done["count"], done["queries"]
 
-    def end(self) -> None:
-        """Kill the child unless it has exited, reap it and close the pipe (idempotent)."""
+    def end(self, *, kill: bool = True) -> None:
+        """Close the pipe, kill the child unless it has exited (or, `kill=False`, wait for it
+        to) and reap it. Idempotent."""
         if self.reaped:
             return
         self.reaped = True
         with contextlib.suppress(OSError):
             os.close(self.fd)
         try:
-            pid, _ = os.waitpid(self.pid, os.WNOHANG)
+            pid, _ = os.waitpid(self.pid, os.WNOHANG if kill else 0)
             if pid == 0:
                 os.kill(self.pid, signal.SIGKILL)
                 os.waitpid(self.pid, 0)
