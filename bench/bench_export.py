@@ -378,6 +378,7 @@ def child_export(slug: str, export_format: str) -> dict:
     baseline = rss_kib()
     digest = hashlib.sha256()
     backend_before, cpu_before = backend(), time.process_time()
+    children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     response = view(request, slug=slug)
     assert response.status_code == 200, response.status_code
@@ -400,7 +401,14 @@ def child_export(slug: str, export_format: str) -> dict:
         # PostgreSQL backend: what the machine's load does not change much.
         "cpu": time.process_time() - cpu_before,
         "backend_cpu": backend() - backend_before,
+        # The export's second process (exports.parallel), reaped by now: its CPU and peak RSS.
+        "child_cpu": _cpu(resource.getrusage(resource.RUSAGE_CHILDREN)) - _cpu(children_before),
+        "child_peak_kib": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss,
     }
+
+
+def _cpu(usage) -> float:
+    return usage.ru_utime + usage.ru_stime
 
 
 def _backend_cpu_reader():
@@ -1009,7 +1017,13 @@ def main() -> None:
                 cpu_lines.append(
                     f"{size} {name}: {result['cpu']:.2f} s in Python (the export's process), "
                     f"{result['backend_cpu']:.2f} s in its PostgreSQL backend, "
-                    f"sha256 {result['sha256'][:16]}"
+                    + (
+                        f"{result['child_cpu']:.2f} s and {result['child_peak_kib'] // 1024} MiB "
+                        "peak RSS in its second process, "
+                        if result.get("child_cpu")
+                        else ""
+                    )
+                    + f"sha256 {result['sha256'][:16]}"
                 )
         if options.reference:
             exported = dict(measured)

@@ -45,7 +45,9 @@ def one_by_one(monkeypatch):
     monkeypatch.setattr(
         reader,
         "_plan_batches",
-        lambda corpus, filters, run, size, size_bytes: plan(corpus, filters, run, 1, size_bytes),
+        lambda corpus, filters, run, size, size_bytes, first_page=None: plan(
+            corpus, filters, run, 1, size_bytes, first_page
+        ),
     )
 
 

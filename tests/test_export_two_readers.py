@@ -28,8 +28,8 @@ def small_batches(monkeypatch):
     """Batches of one article, so that both readers read several."""
     plan = export_reader._plan_batches
 
-    def one_by_one(corpus, filters, run, batch_size, batch_bytes):
-        return plan(corpus, filters, run, 1, batch_bytes)
+    def one_by_one(corpus, filters, run, batch_size, batch_bytes, first_page=None):
+        return plan(corpus, filters, run, 1, batch_bytes, first_page)
 
     monkeypatch.setattr(export_reader, "_plan_batches", one_by_one)
 

@@ -10,10 +10,13 @@ The package is split by concern; this module only gathers the names callers use:
 - `spec`: `ExportFormat` and `ExportSpec`; `registry`: `FORMATS`, name -> format;
 - `streaming`: `stream(spec)`, the bytes of an export read inside one transaction (one
   consistent snapshot), and the helpers writers share;
+- `parallel`: on PostgreSQL, a large export's every other batch read, assembled and written by
+  a forked second process in the same snapshot (JSONL, CSV, W3C);
 - `jsonl`, `w3c`, `brat`, `csv`, `aif`: the formats.
 
-Imports point one way: the format modules import `spec`, `rows`, `reader` and `streaming`; the
-registry imports the formats; `params` imports the registry; none of them imports this package.
+Imports point one way: the format modules import `spec`, `rows`, `reader`, `streaming` and
+`parallel` (which imports `reader` and `streaming`); the registry imports the formats; `params`
+imports the registry; none of them imports this package.
 Articles and claims in the trash are never exported.
 """
 

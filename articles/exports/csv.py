@@ -20,6 +20,7 @@ from collections.abc import Iterable, Iterator
 import orjson
 
 from ..spreadsheet import FORMULA_CHARS
+from . import parallel
 from .jsonl import evidence_dict
 from .reader import read_articles
 from .rows import ArticleRow
@@ -191,6 +192,11 @@ def _evidence_json(evidence: list) -> str:
 
 
 def write(spec: ExportSpec) -> Iterator[bytes]:
+    if parallel.applies(spec.using):
+        # The header, then the rows, every other batch written by a second process.
+        yield HEADER.encode("utf-8")
+        yield from parallel.write_in_two(spec.corpus, spec.filters, spec.format.parts, _Rows())
+        return
     buffer = [HEADER]
     size = 0
     for piece in rows(read_articles(spec.corpus, spec.filters, parts=spec.format.parts)):
@@ -201,6 +207,16 @@ def write(spec: ExportSpec) -> Iterator[bytes]:
             buffer, size = [], 0
     if buffer:
         yield "".join(buffer).encode("utf-8")
+
+
+class _Rows:
+    """A batch's rows as one piece of UTF-8 (`parallel.BatchWriter`)."""
+
+    count = 0
+
+    def pieces(self, articles: Iterable[ArticleRow]) -> list[bytes]:
+        text = "".join(rows(articles))
+        return [text.encode("utf-8")] if text else []  # no empty chunk
 
 
 FORMAT = ExportFormat(

@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import replace
 
 import orjson
 
 from ..models import Article, Suggestion, SuggestionDecision
-from . import fragments
+from . import fragments, parallel
 from .fragments import fragment_lines
 from .reader import read_articles
 from .rows import AnnotationRow, ArticleRow, ClaimRow, EvidenceRow
@@ -160,8 +160,19 @@ def write(spec: ExportSpec) -> Iterator[bytes]:
         # SQLite writes the rows' JSON itself, the same bytes (`fragments`); PostgreSQL and
         # `include_suggestions` (a page of articles at a time) keep the reader's rows.
         return chunked(fragment_lines(spec.corpus, spec.filters))
+    if parallel.applies(spec.using):
+        return parallel.write_in_two(spec.corpus, spec.filters, spec.format.parts, _Lines())
     articles = read_articles(spec.corpus, spec.filters, parts=spec.format.parts)
     return chunked(map(article_line, articles))
+
+
+class _Lines:
+    """The lines of a batch of articles (`parallel.BatchWriter`)."""
+
+    count = 0
+
+    def pieces(self, articles: Iterable[ArticleRow]) -> Iterator[bytes]:
+        return map(article_line, articles)
 
 
 FORMAT = ExportFormat(

@@ -111,6 +111,7 @@ def read_articles(
     parts: frozenset[str] = PARTS,
     batch_size: int = ARTICLES_PER_BATCH,
     batch_bytes: int = BYTES_PER_BATCH,
+    first_page: list[tuple[int, int]] | None = None,
 ) -> Iterator[ArticleRow]:
     """The selected articles in id order, each complete (claims in text order with their
     annotations and evidence, review, comments; the relations between exported claims), or
@@ -128,6 +129,9 @@ def read_articles(
     abandoned. When the export has a transaction of its own (`SNAPSHOT_SHAREABLE`), a second
     reader on a second connection in the same snapshot reads every other batch
     (`_read_in_two`). On SQLite they run in this thread (see below).
+
+    `first_page`: the first `PLANNED_AT_ONCE` articles' ids and sizes, when the caller has read
+    them already (`parallel`).
     """
     labels = _Labels()
     names = _Names()
@@ -138,13 +142,13 @@ def read_articles(
             size, size_bytes = _for_two(batch_size), _for_two(batch_bytes)
             batches = _read_in_two(
                 wrapper,
-                lambda run: _plan_batches(corpus, filters, run, size, size_bytes),
+                lambda run: _plan_batches(corpus, filters, run, size, size_bytes, first_page),
                 lambda run, article_ids: _read_batch(filters, names, run, article_ids, parts),
             )
         elif wrapper.vendor == "postgresql":
             batches = _read_ahead(
                 lambda run: _read_batches(
-                    corpus, filters, names, run, parts, batch_size, batch_bytes
+                    corpus, filters, names, run, parts, batch_size, batch_bytes, first_page
                 )
             )
         else:
@@ -153,7 +157,7 @@ def read_articles(
             # a switch interval (5 ms) for every row and gained nothing; the queries' rows are
             # Python's work either way.
             batches = _read_batches(
-                corpus, filters, names, runner(wrapper), parts, batch_size, batch_bytes
+                corpus, filters, names, runner(wrapper), parts, batch_size, batch_bytes, first_page
             )
         for raw in batches:
             yield from _assemble(raw, labels, names)
@@ -183,7 +187,7 @@ _collector_was_enabled = False
 
 
 @contextmanager
-def collector_paused() -> Iterator[None]:
+def collector_paused() -> Iterator[bool]:
     """Python's cyclic garbage collector off while an export runs (then as it was before).
 
     An export allocates a few hundred thousand rows and row objects per 100,000 annotations;
@@ -194,7 +198,8 @@ def collector_paused() -> Iterator[None]:
     frees each batch once written, so memory stays as flat as before. Other threads of the
     process (a threaded server) keep their cyclic garbage until the last export running ends;
     the default gunicorn workers serve one request at a time. Counted, so that overlapping
-    exports restore the collector only when the last one ends.
+    exports restore the collector only when the last one ends; the block is told whether it is
+    the only export (or import) running in the process (`parallel` forks only then).
     """
     global _collector_pauses, _collector_was_enabled
     with _collector:
@@ -202,8 +207,9 @@ def collector_paused() -> Iterator[None]:
             _collector_was_enabled = gc.isenabled()
             gc.disable()
         _collector_pauses += 1
+        alone = _collector_pauses == 1
     try:
-        yield
+        yield alone
     finally:
         with _collector:
             _collector_pauses -= 1
@@ -450,13 +456,14 @@ def _read_batches(
     parts: frozenset[str],
     batch_size: int,
     batch_bytes: int,
+    first_page: list[tuple[int, int]] | None = None,
 ) -> Iterator[_RawBatch]:
     """The selected articles' rows, batch by batch, through `run(queryset)`: eight queries per
     batch (the articles, their claims, annotations, evidence, reviews, comments, relations,
     and the names these refer to), and one per `PLANNED_AT_ONCE` articles for their ids and
     sizes (keyset pagination on the id: no server-side cursor). A batch closes at `batch_size`
     articles or once its texts reach `batch_bytes` bytes."""
-    for article_ids in _plan_batches(corpus, filters, run, batch_size, batch_bytes):
+    for article_ids in _plan_batches(corpus, filters, run, batch_size, batch_bytes, first_page):
         yield _read_batch(filters, names, run, article_ids, parts)
 
 
@@ -466,11 +473,12 @@ def _plan_batches(
     run: Callable[..., list[tuple]],
     batch_size: int,
     batch_bytes: int,
+    first_page: list[tuple[int, int]] | None = None,
 ) -> Iterator[list[int]]:
     """The selected articles' ids, batch by batch (their ids and text sizes read
-    `PLANNED_AT_ONCE` at a time)."""
+    `PLANNED_AT_ONCE` at a time; the first `PLANNED_AT_ONCE` given when read already)."""
     limit, article_ids, total = min(batch_size, FIRST_BATCH), [], 0
-    for article_id, size in _planned(corpus, filters, run):
+    for article_id, size in _planned(corpus, filters, run, first_page):
         article_ids.append(article_id)
         total += size or 0
         if len(article_ids) >= limit or total >= batch_bytes:
@@ -487,16 +495,31 @@ def _plan_batches(
 PLANNED_AT_ONCE = 2000
 
 
-def _planned(corpus: Corpus, filters: ExportFilters, run: Callable) -> Iterator[tuple[int, int]]:
+def _planned(
+    corpus: Corpus,
+    filters: ExportFilters,
+    run: Callable,
+    first_page: list[tuple[int, int]] | None = None,
+) -> Iterator[tuple[int, int]]:
     """The selected articles' (id, text size) in id order, `PLANNED_AT_ONCE` per query."""
-    query = _compiled(("plan", filters, PLANNED_AT_ONCE), lambda: _plan_query(filters))
     last = 0
     while True:
-        rows = run(query([corpus.pk], [last]))
+        if first_page is not None:
+            rows, first_page = first_page, None
+        else:
+            rows = _planned_page(corpus, filters, run, last)
         yield from rows
         if len(rows) < PLANNED_AT_ONCE:
             return  # that was the end: no need to ask again
         last = rows[-1][0]
+
+
+def _planned_page(
+    corpus: Corpus, filters: ExportFilters, run: Callable, last: int
+) -> list[tuple[int, int]]:
+    """The next `PLANNED_AT_ONCE` selected articles' (id, text size) after the id `last`."""
+    query = _compiled(("plan", filters, PLANNED_AT_ONCE), lambda: _plan_query(filters))
+    return run(query([corpus.pk], [last]))
 
 
 def _plan_query(filters: ExportFilters) -> Prepared:

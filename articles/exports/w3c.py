@@ -27,13 +27,14 @@ namespace, keep what the model has no term for: `confidence` and `status` on ann
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from itertools import chain
 from typing import Any
 
 import orjson
 
 from ..anchoring import context_around
+from . import parallel
 from .reader import read_articles
 from .rows import ArticleRow, ClaimRow, EvidenceRow, SpanEvidenceRow
 from .spec import ExportFormat, ExportSpec
@@ -342,6 +343,17 @@ def _pieces(spec: ExportSpec) -> Iterator[bytes]:
     # previous chunk's last item (an empty first piece), the opening before the first.
     opening = encode(head)[:-1] + b',"first":' + encode({**page, "startIndex": 0})[:-1]
     opening += b',"items":[\n'
+    if parallel.applies(spec.using):
+        # Every other batch's items written by a second process, each article's behind `,\n`:
+        # the first item's separator becomes the opening's line break.
+        yield opening[:-1]
+        total = yield from _first_without_comma(
+            parallel.write_in_two(
+                spec.corpus, spec.filters, spec.format.parts, _Items(spec.base_url)
+            )
+        )
+        yield b'\n]},"total":%d}\n' % total
+        return
     total = 0
     buffer: list[bytes] = []
     size = 0
@@ -358,6 +370,37 @@ def _pieces(spec: ExportSpec) -> Iterator[bytes]:
         yield opening[:-1] + tail
     else:
         yield (opening + b",\n".join(buffer) if opening else b",\n".join([b"", *buffer])) + tail
+
+
+class _Items:
+    """A batch's items, each article's after a `,\\n` (`parallel.BatchWriter`); `count` is how
+    many were written, for the collection's `total`."""
+
+    def __init__(self, base_url: str) -> None:
+        self.base_url = base_url
+        self.count = 0
+
+    def pieces(self, articles: Iterable[ArticleRow]) -> Iterator[bytes]:
+        for items in article_items(articles, self.base_url):
+            if items:
+                self.count += len(items)
+                yield b",\n" + b",\n".join(items)
+
+
+def _first_without_comma(chunks: Generator[bytes, None, int]) -> Generator[bytes, None, int]:
+    """The chunks, the first one's leading `,\\n` made `\\n`; returns the items' count."""
+    first = True
+    try:
+        while True:
+            try:
+                chunk = next(chunks)
+            except StopIteration as done:
+                return done.value
+            if first:
+                chunk, first = b"\n" + chunk[2:], False
+            yield chunk
+    finally:
+        chunks.close()  # an abandoned export: the second process is ended at once
 
 
 def write(spec: ExportSpec) -> Iterator[bytes]:
