@@ -38,7 +38,7 @@ from . import parallel
 from .reader import read_articles
 from .rows import ArticleRow, ClaimRow, EvidenceRow, SpanEvidenceRow
 from .spec import ExportFormat, ExportSpec
-from .streaming import CHUNK_BYTES
+from .streaming import CHUNK_BYTES, chunked
 
 ANNO_CONTEXT = "http://www.w3.org/ns/anno.jsonld"
 
@@ -344,15 +344,7 @@ def _pieces(spec: ExportSpec) -> Iterator[bytes]:
     opening = encode(head)[:-1] + b',"first":' + encode({**page, "startIndex": 0})[:-1]
     opening += b',"items":[\n'
     if parallel.applies(spec.using):
-        # Every other batch's items written by a second process, each article's behind `,\n`:
-        # the first item's separator becomes the opening's line break.
-        yield opening[:-1]
-        total = yield from _first_without_comma(
-            parallel.write_in_two(
-                spec.corpus, spec.filters, spec.format.parts, _Items(spec.base_url)
-            )
-        )
-        yield b'\n]},"total":%d}\n' % total
+        yield from chunked(_pieces_in_two(spec, opening[:-1]))
         return
     total = 0
     buffer: list[bytes] = []
@@ -370,6 +362,16 @@ def _pieces(spec: ExportSpec) -> Iterator[bytes]:
         yield opening[:-1] + tail
     else:
         yield (opening + b",\n".join(buffer) if opening else b",\n".join([b"", *buffer])) + tail
+
+
+def _pieces_in_two(spec: ExportSpec, opening: bytes) -> Iterator[bytes]:
+    """Every other batch's items written by a second process (`parallel`), each article's
+    behind `,\\n`: the first item's separator becomes the opening's line break."""
+    yield opening
+    total = yield from _first_without_comma(
+        parallel.write_in_two(spec.corpus, spec.filters, spec.format.parts, _Items(spec.base_url))
+    )
+    yield b'\n]},"total":%d}\n' % total
 
 
 class _Items:
