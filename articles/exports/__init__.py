@@ -17,8 +17,11 @@ registry imports the formats; `params` imports the registry; none of them import
 Articles and claims in the trash are never exported.
 """
 
+from django.conf import settings
+from django.db import DEFAULT_DB_ALIAS, connections
+
 from ..filters import ExportFilters
-from . import fragments
+from . import fragments, heap
 from .params import parse_export_params
 from .reader import compile_ahead, read_articles
 from .registry import FORMATS
@@ -37,14 +40,24 @@ from .rows import (
 from .spec import PARTS, ExportFormat, ExportSpec
 from .streaming import CHUNK_BYTES, chunked, compact_json, stream
 
+# The memory `heap.grow` maps for an export, by database (MB of small objects, threads' malloc
+# heaps, MB per heap): what a gunicorn worker's first export of issue 17's corpus took from the
+# kernel, plus the ~10 MB of free small-object space a worker has after starting (used first).
+# PostgreSQL loads rows in two reader threads beside the request's; SQLite in the request's.
+WARM_MEMORY = {"postgresql": (30, 3, 6), "sqlite": (24, 1, 6)}
+
 
 def warm_up() -> None:
     """Ready what a server's first export would otherwise do on the way (the reader's queries
-    compiled for every format without filters, and on SQLite the JSONL fragments' queries); the
-    WSGI entry point calls it."""
+    compiled for every format without filters, and on SQLite the JSONL fragments' queries; the
+    memory an export holds, `heap`); the WSGI entry point calls it in each worker. No database
+    connection is opened."""
     compile_ahead({export_format.parts for export_format in FORMATS.values()})
     if fragments.available():  # SQLite writes JSONL's objects: its own queries
         fragments.fragment_queries(ExportFilters())
+    sizes = WARM_MEMORY.get(connections[DEFAULT_DB_ALIAS].vendor)
+    if sizes is not None and settings.EXPORT_WARM_MEMORY:
+        heap.grow(*sizes)
 
 
 __all__ = [
