@@ -17,7 +17,9 @@ ran and its collections by generation (`gc.callbacks`); the process's page fault
 before and after, the modules imported and the export queries compiled during the request. A
 request that sends `X-Probe: heap` also gets, once its own times are taken, the objects the
 collector tracks by generation and the sizes of per-process caches (`_caches()`); with
-AA_WORKER_PROBE_TYPES set, the tracked objects counted by type as well.
+AA_WORKER_PROBE_TYPES set, the tracked objects counted by type as well. With AA_WORKER_PROBE_MAPS
+set, every request also records the memory mappings whose resident size changed by more than
+256 KiB during it (`/proc/self/smaps`: malloc's heaps, Python's arenas, other anonymous maps).
 
 Without AA_WORKER_PROBE this file defines no hook: gunicorn keeps its own no-op hooks. It lives
 beside the benchmarks rather than in the app so that the same measurement runs on any checkout
@@ -51,6 +53,46 @@ def _faults() -> tuple[int, int]:
     """This process's minor and major page faults so far."""
     fields = Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()
     return int(fields[7]), int(fields[9])
+
+
+def _mappings() -> dict[str, tuple[int, int, str]]:
+    """This process's memory mappings: start address -> (size KiB, resident KiB, name)."""
+    found: dict[str, tuple[int, int, str]] = {}
+    start = ""
+    for line in Path("/proc/self/smaps").read_text().splitlines():
+        head = line.split(maxsplit=5)
+        if "-" in head[0] and len(head) >= 5 and not head[0].endswith(":"):
+            low, high = (int(x, 16) for x in head[0].split("-"))
+            start = head[0].split("-")[0]
+            found[start] = ((high - low) // 1024, 0, head[5] if len(head) > 5 else "")
+        elif head[0] == "Rss:" and start:
+            size, _, name = found[start]
+            found[start] = (size, int(head[1]), name)
+    return found
+
+
+def _mappings_grown(before: dict, after: dict) -> list[dict]:
+    """The mappings whose resident size changed by more than 256 KiB, largest change first."""
+    changed = []
+    for start, (size, rss, name) in after.items():
+        grown = rss - before.get(start, (0, 0, ""))[1]
+        if abs(grown) > 256:
+            kind = name or (
+                "64 MiB-aligned (a thread's malloc heap)"
+                if int(start, 16) % (64 << 20) == 0
+                else "anonymous"
+            )
+            changed.append(
+                {
+                    "start": start,
+                    "size_kb": size,
+                    "rss_kb": rss,
+                    "grown_kb": grown,
+                    "kind": kind,
+                    "new": start not in before,
+                }
+            )
+    return sorted(changed, key=lambda m: -abs(m["grown_kb"]))
 
 
 def _waited_ns() -> int:
@@ -184,6 +226,7 @@ class Probe:
 
     def start(self) -> None:
         self.local.send_ns = self.local.sends = 0
+        self.local.maps = _mappings() if os.environ.get("AA_WORKER_PROBE_MAPS") else None
         self.local.start = (
             time.perf_counter_ns(),
             time.thread_time_ns(),
@@ -248,6 +291,13 @@ class Probe:
             "modules_new": len(sys.modules) - modules_start,
             "compiled_new": _compiled_count() - compiled_start,
         }
+        if getattr(self.local, "maps", None) is not None:
+            record["mappings_grown"] = _mappings_grown(self.local.maps, _mappings())
+            record["thread_heaps_before"] = [
+                [start, size, rss]
+                for start, (size, rss, name) in self.local.maps.items()
+                if not name and int(start, 16) % (64 << 20) == 0
+            ]
         if environ.get("HTTP_X_PROBE") == "heap":
             record["tracked"] = [len(gc.get_objects(generation)) for generation in range(3)]
             record["frozen"] = gc.get_freeze_count()

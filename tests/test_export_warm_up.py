@@ -5,6 +5,7 @@ then (nothing compiled or mapped at start carries data)."""
 
 from __future__ import annotations
 
+import os
 import resource
 import subprocess
 import sys
@@ -142,3 +143,45 @@ def test_an_export_after_warm_up_reads_the_database_as_it_is(
     assert b"Added after the warm-up." in after and b'"note":"changed"' in after
     monkeypatch.setattr(export_reader, "_COMPILED", {})
     assert after == _jsonl(team)
+
+
+def test_the_wsgi_entry_point_warms_a_worker_without_touching_the_database(tmp_path):
+    """Importing `annotator.wsgi`, as a gunicorn worker does: every view is imported (a first
+    request imports nothing more), the export's queries are compiled and its memory is mapped,
+    and no database connection or transaction is open afterwards (the database file is not
+    even created)."""
+    database = tmp_path / "never.sqlite3"
+    script = textwrap.dedent(
+        """
+        import sys, threading
+        import annotator.wsgi
+        from django.db import connections
+        from articles.exports import heap, reader
+        assert "articles.api.transfer" in sys.modules  # the export's view, from the URLconf
+        assert reader._COMPILED and heap.pinned() > 0
+        assert all(c.connection is None and not c.in_atomic_block for c in connections.all())
+        assert [t.name for t in threading.enumerate()] == ["MainThread"]
+        print("ok")
+        """
+    )
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{database}",
+        "DJANGO_SECRET_KEY": "test-only-" + "x" * 40,
+        "DJANGO_DEBUG": "0",
+        "DJANGO_HTTPS": "0",
+        "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
+        "EXPORT_WARM_MEMORY": "1",
+    }
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+    ran = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+        cwd=Path(__file__).resolve().parent.parent,
+    )
+    assert ran.returncode == 0, ran.stderr[-2000:]
+    assert ran.stdout.strip() == "ok"
+    assert not database.exists()
