@@ -243,7 +243,8 @@ ARTICLE_MAX_CHARS = env.int("ARTICLE_MAX_CHARS", default=500_000)
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=5 * 1024 * 1024)
 IMPORT_MAX_BYTES = env.int("IMPORT_MAX_BYTES", default=200 * 1024 * 1024)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
-# A web worker maps at start the memory its first export would fault in (articles/exports/heap.py).
+# On PostgreSQL a web worker maps at start the memory its first export would fault in
+# (articles/exports/heap.py).
 EXPORT_WARM_MEMORY = env.bool("EXPORT_WARM_MEMORY", default=True)
 
 REST_FRAMEWORK = {

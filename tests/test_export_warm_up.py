@@ -52,12 +52,25 @@ def test_warm_up_grows_the_heap_by_the_databases_sizes_unless_turned_off(
 ):
     calls: list[tuple] = []
     monkeypatch.setattr(heap, "grow", lambda *sizes: calls.append(sizes))
+    monkeypatch.setattr(exports, "WARM_MEMORY", {connection.vendor: (3, 2, 1)})
     settings.EXPORT_WARM_MEMORY = True
     exports.warm_up()
-    assert calls == [exports.WARM_MEMORY[connection.vendor]]
+    assert calls == [(3, 2, 1)]
     settings.EXPORT_WARM_MEMORY = False
     exports.warm_up()
-    assert calls == [exports.WARM_MEMORY[connection.vendor]]  # not again
+    assert calls == [(3, 2, 1)]  # not again
+    settings.EXPORT_WARM_MEMORY = True
+    monkeypatch.setattr(exports, "WARM_MEMORY", {})
+    exports.warm_up()
+    assert calls == [(3, 2, 1)]  # a database without sizes: nothing grown
+
+
+def test_only_postgresql_grows_the_heap_ahead():
+    """SQLite's first export takes about 10 MB: not worth as much in every worker."""
+    small, heaps, per_heap = exports.WARM_MEMORY["postgresql"]
+    assert heaps == 3  # the request's thread and the two readers
+    assert small > 0 and per_heap > 0
+    assert "sqlite" not in exports.WARM_MEMORY
 
 
 def test_grow_keeps_a_few_objects_once_per_process(fresh_heap):
@@ -145,20 +158,25 @@ def test_an_export_after_warm_up_reads_the_database_as_it_is(
     assert after == _jsonl(team)
 
 
-def test_the_wsgi_entry_point_warms_a_worker_without_touching_the_database(tmp_path):
+@pytest.mark.parametrize("vendor", ["sqlite", "postgresql"])
+def test_the_wsgi_entry_point_warms_a_worker_without_touching_the_database(tmp_path, vendor):
     """Importing `annotator.wsgi`, as a gunicorn worker does: every view is imported (a first
-    request imports nothing more), the export's queries are compiled and its memory is mapped,
-    and no database connection or transaction is open afterwards (the database file is not
-    even created)."""
+    request imports nothing more), the export's queries are compiled and, on PostgreSQL, its
+    memory is mapped; no database connection or transaction is open afterwards. The database
+    is one that cannot be reached: a SQLite file that is never created, a PostgreSQL port where
+    nothing listens."""
     database = tmp_path / "never.sqlite3"
+    url = f"sqlite:///{database}" if vendor == "sqlite" else "postgres://nobody@127.0.0.1:9/none"
     script = textwrap.dedent(
-        """
+        f"""
         import sys, threading
         import annotator.wsgi
-        from django.db import connections
+        from django.db import connection, connections
         from articles.exports import heap, reader
+        assert connection.vendor == {vendor!r}
         assert "articles.api.transfer" in sys.modules  # the export's view, from the URLconf
-        assert reader._COMPILED and heap.pinned() > 0
+        assert reader._COMPILED
+        assert (heap.pinned() > 0) == {vendor == "postgresql"}
         assert all(c.connection is None and not c.in_atomic_block for c in connections.all())
         assert [t.name for t in threading.enumerate()] == ["MainThread"]
         print("ok")
@@ -166,7 +184,7 @@ def test_the_wsgi_entry_point_warms_a_worker_without_touching_the_database(tmp_p
     )
     env = {
         **os.environ,
-        "DATABASE_URL": f"sqlite:///{database}",
+        "DATABASE_URL": url,
         "DJANGO_SECRET_KEY": "test-only-" + "x" * 40,
         "DJANGO_DEBUG": "0",
         "DJANGO_HTTPS": "0",

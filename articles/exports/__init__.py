@@ -42,9 +42,10 @@ from .streaming import CHUNK_BYTES, chunked, compact_json, stream
 
 # The memory `heap.grow` maps for an export, by database (MB of small objects, threads' malloc
 # heaps, MB per heap): what a gunicorn worker's first export of issue 17's corpus took from the
-# kernel, plus the ~10 MB of free small-object space a worker has after starting (used first).
-# PostgreSQL loads rows in two reader threads beside the request's; SQLite in the request's.
-WARM_MEMORY = {"postgresql": (30, 3, 6), "sqlite": (24, 1, 6)}
+# kernel on PostgreSQL (+31 MB: its two reader threads' heaps, the request's thread's, small
+# objects). On SQLite the first export took 10 MB (2,500 faults more than the next ones): not
+# worth as much resident memory in every worker.
+WARM_MEMORY = {"postgresql": (16, 3, 6)}
 
 
 def warm_up() -> None:

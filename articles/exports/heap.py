@@ -1,15 +1,15 @@
 """The memory a worker's first export takes, mapped when the worker starts (`grow`).
 
-An export holds a few batches of rows at once: on PostgreSQL some 25-30 MB for issue 17's
-corpus (1,000 documents, 20,000 claims), in Python's small-object arenas and in the C heaps
-(glibc's malloc arenas) of the threads that load the rows (the two readers) and write the lines
-(the request's thread); on SQLite about 10 MB. The process keeps that memory once it has it, so
-only a worker's first export asks the kernel for it, one page fault per 4 KiB page: 7,000-10,000
-more faults than the next exports, 15-20 ms of kernel time on a warm machine and some 80 ms on
-a freshly booted virtual machine, where a page nobody has touched yet costs several times as
-much (bench/README.md, "A worker's first export"). `grow` takes that memory at start instead
-and keeps it for the exports to reuse: the worker's resident memory is then at start what it
-would be after its first export.
+An export holds a few batches of rows at once: on PostgreSQL some 30 MB for issue 17's corpus
+(1,000 documents, 20,000 claims), in Python's small-object arenas and in the C heaps (glibc's
+malloc arenas) of the threads that load the rows (the two readers) and write the lines (the
+request's thread); on SQLite about 10 MB (not grown ahead: `exports.WARM_MEMORY`). The process
+keeps that memory once it has it, so only a worker's first export asks the kernel for it, one
+page fault per 4 KiB page: 7,000-8,000 more faults than the next exports, 15-25 ms of kernel
+time on a warm machine and some 80 ms on a freshly booted virtual machine, where a page nobody
+has touched yet costs several times as much (bench/README.md, "A worker's first export").
+`grow` takes that memory at start instead and keeps it for the exports to reuse: a worker's
+resident memory is then at start about what it would be after its first export.
 
 How the memory stays mapped once freed: Python returns a small-object arena (1 MiB) to the
 system only when it is empty, so one small object in every few hundred kept alive keeps the
