@@ -57,8 +57,11 @@ def load() -> str:
     return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
-def one_server(root: Path, env: dict, options, folder: Path) -> list[dict]:
-    """A fresh server's exports, in order: the client's wall time joined to the probe's record."""
+def one_server(
+    root: Path, env: dict, options, folder: Path, first_request: list[dict]
+) -> list[dict]:
+    """A fresh server's exports, in order: the client's wall time joined to the probe's record
+    (and the worker's first request of all, the server's readiness check, to `first_request`)."""
     server = reads_ab.Server(root, {**env, "AA_WORKER_PROBE": str(folder)}, options.workers)
     server.config = Path(worker_probe.__file__).resolve()
     walls = []
@@ -82,8 +85,10 @@ def one_server(root: Path, env: dict, options, folder: Path) -> list[dict]:
             walls.append(time.perf_counter() - started)
             time.sleep(options.pause)
         time.sleep(0.1)  # the last post_request hook
-    records = [r for r in worker_probe.read(folder) if r["path"].endswith("/export")]
+    every = worker_probe.read(folder)
+    records = [r for r in every if r["path"].endswith("/export")]
     assert len(records) == len(walls), (len(records), len(walls))
+    first_request.append(every[0])
     for record, wall in zip(records, walls, strict=True):
         record["wall"] = wall
         record["rss_mb_start"] = record["rss_kb_start"] / 1024
@@ -119,11 +124,12 @@ def main() -> None:
         roots = {"before": Path(options.reference).resolve(), **roots}
     names = list(roots)
     results: dict[str, list[list[dict]]] = defaultdict(list)
+    firsts: dict[str, list[dict]] = defaultdict(list)
     with tempfile.TemporaryDirectory(prefix="aa-first-export-") as tmp:
         for round_no in range(options.rounds):
             for name in names if round_no % 2 == 0 else names[::-1]:
                 folder = Path(tmp) / f"{name}-{round_no}"
-                records = one_server(roots[name], env, options, folder)
+                records = one_server(roots[name], env, options, folder, firsts[name])
                 results[name].append(records)
                 print(
                     f"round {round_no + 1}, {name}: "
@@ -147,6 +153,14 @@ def main() -> None:
             got = [records[index] for records in results[name] if len(records) > index]
             cells = [fmt.format(statistics.median(g[key] for g in got)) for key, _, fmt in COLUMNS]
             print(f"| {name} | {index + 1} | " + " | ".join(cells) + " |")
+    print("\nThe worker's first request (the server's readiness check, `GET /api/v1/corpora`):")
+    for name in names:
+        got = firsts[name]
+        print(
+            f"- {name}: thread CPU {statistics.median(r['cpu_ms'] for r in got):.0f} ms, "
+            f"wall {statistics.median(r['wall_ms'] for r in got):.0f} ms, "
+            f"{statistics.median(r['modules_new'] for r in got):.0f} modules imported"
+        )
 
 
 if __name__ == "__main__":
