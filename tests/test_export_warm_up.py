@@ -29,6 +29,8 @@ def fresh_heap(monkeypatch):
     """`heap` as in a process that has not grown anything yet (its pins dropped after)."""
     monkeypatch.setattr(heap, "_grown", False)
     monkeypatch.setattr(heap, "_PINNED", [])
+    for name in ("_heap_mb", "_modules_seen", "_library_threads_seen"):
+        monkeypatch.setattr(heap, name, getattr(heap, name))  # restored after the test
 
 
 def _heap_threads() -> list[threading.Thread]:
@@ -83,6 +85,72 @@ def test_grow_keeps_a_few_objects_once_per_process(fresh_heap):
     assert _heap_threads() == []
     heap.grow(2, 3, 1)
     assert heap.pinned() == len(range(0, small, 1000)) + 3  # nothing more
+
+
+def test_heaps_are_grown_again_for_threads_a_library_started_and_kept(fresh_heap, monkeypatch):
+    """After a request that imported modules and left threads of a C library running (the
+    embedding stack's pools take a free heap each), as many heaps are grown again; nothing
+    when no module was imported, or no such thread started."""
+    library_threads = [2]
+    monkeypatch.setattr(heap, "_library_threads", lambda: library_threads[0])
+    grown: list[tuple[int, int]] = []
+    monkeypatch.setattr(heap, "_thread_heaps", lambda count, mb: grown.append((count, mb)))
+    heap.grow(1, 3, 5)
+    assert grown == [(3, 5)]
+
+    library_threads[0] = 5  # three started, but no module imported: not looked at
+    heap.top_up(sender=None)
+    assert grown == [(3, 5)]
+    monkeypatch.setitem(sys.modules, "a_library_just_imported", sys)
+    heap.top_up(sender=None)
+    assert grown == [(3, 5), (3, 5)]
+    monkeypatch.setitem(sys.modules, "another_one", sys)
+    library_threads[0] = 4  # one ended: nothing to grow
+    heap.top_up(sender=None)
+    assert grown == [(3, 5), (3, 5)]
+
+
+def test_top_up_does_nothing_before_grow(fresh_heap, monkeypatch):
+    monkeypatch.setattr(heap, "_heap_mb", 0)
+    monkeypatch.setattr(heap, "_thread_heaps", lambda count, mb: pytest.fail("grew"))
+    monkeypatch.setitem(sys.modules, "a_library_just_imported", sys)
+    heap.top_up(sender=None)
+
+
+def test_library_threads_are_the_ones_python_did_not_start():
+    started = threading.Event()
+    stop = threading.Event()
+
+    def python_thread() -> None:
+        started.set()
+        stop.wait()
+
+    before = heap._library_threads()
+    thread = threading.Thread(target=python_thread)
+    thread.start()
+    started.wait()
+    try:
+        assert heap._library_threads() == before  # a Python thread is not a library's
+    finally:
+        stop.set()
+        thread.join()
+
+
+def test_warm_up_tops_up_after_each_request_when_it_grew_heaps(fresh_heap, monkeypatch, settings):
+    from django.core.signals import request_finished
+
+    library_threads = [0]
+    monkeypatch.setattr(heap, "_library_threads", lambda: library_threads[0])
+    grown: list[tuple[int, int]] = []
+    monkeypatch.setattr(heap, "_thread_heaps", lambda count, mb: grown.append((count, mb)))
+    settings.EXPORT_WARM_MEMORY = True
+    monkeypatch.setattr(exports, "WARM_MEMORY", {connection.vendor: (1, 1, 2)})
+    exports.warm_up()
+    assert grown == [(1, 2)]
+    library_threads[0] = 2
+    monkeypatch.setitem(sys.modules, "a_library_just_imported", sys)
+    request_finished.send(sender=None)  # what Django sends once a response is closed
+    assert grown == [(1, 2), (2, 2)]
 
 
 def test_nothing_grows_for_zero_sizes(fresh_heap):

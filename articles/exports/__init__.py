@@ -18,6 +18,7 @@ Articles and claims in the trash are never exported.
 """
 
 from django.conf import settings
+from django.core.signals import request_finished
 from django.db import DEFAULT_DB_ALIAS, connections
 
 from ..filters import ExportFilters
@@ -59,6 +60,7 @@ def warm_up() -> None:
     sizes = WARM_MEMORY.get(connections[DEFAULT_DB_ALIAS].vendor)
     if sizes is not None and settings.EXPORT_WARM_MEMORY:
         heap.grow(*sizes)
+        request_finished.connect(heap.top_up, dispatch_uid="export-heap-top-up")
 
 
 __all__ = [

@@ -23,12 +23,18 @@ readers.
 from __future__ import annotations
 
 import contextlib
+import os
+import sys
 import threading
 
 # Objects kept alive so that the memory around them stays mapped: a few hundred small ones.
 _PINNED: list[bytes] = []
 _grown = False
 _lock = threading.Lock()
+# What `top_up` compares with: the heaps' size, the modules and the library threads seen last.
+_heap_mb = 0
+_modules_seen = 0
+_library_threads_seen = 0
 
 # One in this many small objects stays: about two per 1 MiB arena of 448-byte blocks.
 _SMALL_KEPT_EVERY = 1000
@@ -41,7 +47,7 @@ def grow(small_mb: int, heaps: int, heap_mb: int) -> None:
     `heaps` malloc heaps for the threads started after (the request's thread of a threaded
     worker, an export's readers); written once, kept mapped. Once per process (later calls do
     nothing); no database connection, nothing started is left running."""
-    global _grown
+    global _grown, _heap_mb, _modules_seen, _library_threads_seen
     with _lock:
         if _grown:
             return
@@ -49,6 +55,34 @@ def grow(small_mb: int, heaps: int, heap_mb: int) -> None:
         _small(small_mb)
         if heaps > 0:
             _thread_heaps(heaps, heap_mb)
+        _heap_mb, _modules_seen = heap_mb, len(sys.modules)
+        _library_threads_seen = _library_threads()
+
+
+def top_up(**_signal: object) -> None:
+    """After a request (Django's `request_finished`) that imported modules: threads that a
+    library started and keeps (numpy's OpenBLAS, the tokenizers' pool: the embedding stack,
+    imported by the first claim a worker creates) each took one of the free heaps for good, and
+    an export's readers would start new ones; grow as many heaps again. Costs a length
+    comparison on other requests."""
+    global _modules_seen, _library_threads_seen
+    if len(sys.modules) == _modules_seen or not _heap_mb:
+        return
+    with _lock:
+        _modules_seen = len(sys.modules)
+        started = _library_threads() - _library_threads_seen
+        if started > 0:
+            _library_threads_seen += started
+            _thread_heaps(started, _heap_mb)
+
+
+def _library_threads() -> int:
+    """This process's threads that Python did not start (a C library's own)."""
+    try:
+        every = len(os.listdir("/proc/self/task"))
+    except OSError:  # not Linux: no count, nothing topped up
+        return 0
+    return every - threading.active_count()
 
 
 def pinned() -> int:
