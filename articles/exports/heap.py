@@ -39,6 +39,7 @@ _library_threads_seen = 0
 # One in this many small objects stays: about two per 1 MiB arena of 448-byte blocks.
 _SMALL_KEPT_EVERY = 1000
 _SMALL_OBJECT = 400  # bytes of content: pymalloc's 448-byte size class (small objects end at 512)
+_SMALL_BLOCK = 448
 _BLOCK = 4096  # above 512 bytes: from the thread's malloc heap, below malloc's mmap threshold
 
 
@@ -92,7 +93,7 @@ def pinned() -> int:
 
 def _small(mb: int) -> None:
     written = b"\x01" * _SMALL_OBJECT
-    objects = [written[:-1] + b"\x02" for _ in range(mb * 1024 * 1024 // 448)]
+    objects = [written[:-1] + b"\x02" for _ in range(mb * 1024 * 1024 // _SMALL_BLOCK)]
     _PINNED.extend(objects[::_SMALL_KEPT_EVERY])
 
 
