@@ -183,7 +183,7 @@ class Gunicorn:
         self.threads = threads
         self.timeout = timeout
         self.keep_alive = keep_alive
-        self.config = config  # a gunicorn configuration file (e.g. request_timing.py's hooks)
+        self.config = config  # a gunicorn configuration file (e.g. worker_probe.py's hooks)
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = log_path or Path(tempfile.mkstemp(prefix="aa-gunicorn-", suffix=".log")[1])

@@ -7,7 +7,7 @@ the server's CPU milliseconds per request by endpoint; before and after in one r
    (two annotations with evidence each), the 50 reviewers and an owner;
 2. starts `gunicorn annotator.wsgi` (--workers x --threads, gthread) on 127.0.0.1 and a free
    port, with production settings over plain HTTP (DJANGO_HTTPS=0) and a random secret key, and
-   the hooks of bench/request_timing.py (CPU of the worker thread and of its PostgreSQL backend,
+   the hooks of bench/worker_probe.py (CPU of the worker thread and of its PostgreSQL backend,
    per request, keyed by route and by locust's name for the request);
 3. runs locust headless with bench/locustfile.py (-u 50 -r 10 -t 3m by default): each reviewer
    logs in (API token and login form), reads pages, tags claims, and curators review;
@@ -44,7 +44,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import harness  # noqa: E402
-import request_timing  # noqa: E402
+import worker_probe  # noqa: E402
 
 SLUG = "load"
 THROTTLES = {"API_THROTTLE_TOKEN": "1000/minute"}
@@ -232,7 +232,7 @@ def run_one(args: argparse.Namespace) -> dict:
     print(f"[{database}] seeded; checkout {harness.ROOT}", flush=True)
 
     out = Path(tempfile.mkdtemp(prefix="aa-load-"))
-    env["AA_REQUEST_TIMING"] = str(out / "timing")
+    env["AA_WORKER_PROBE"] = str(out / "timing")
     # gunicorn closes an idle keep-alive connection after 2 s by default; a client reusing it at
     # that instant gets a reset (a browser retries such a request, python-requests does not).
     # Keep connections open longer than a reviewer's pause, as the proxy in front would.
@@ -247,7 +247,7 @@ def run_one(args: argparse.Namespace) -> dict:
         workers=args.workers,
         threads=args.threads,
         keep_alive=keep_alive,
-        config=Path(request_timing.__file__),
+        config=Path(worker_probe.__file__),
     ) as server:
         result["server"] = server.describe()
         locust_env = {
@@ -301,7 +301,7 @@ def run_one(args: argparse.Namespace) -> dict:
     result["locust_exit"] = locust.returncode
     result["logs"] = f"locust: {out / 'locust.log'}; gunicorn: {server.log_path}"
 
-    records = request_timing.read(out / "timing")
+    records = worker_probe.read(out / "timing")
     by_name: dict[str, list[dict]] = {}
     for record in records:
         by_name.setdefault(record["name"], []).append(record)
@@ -498,7 +498,7 @@ def main() -> int:
     )
     print(
         "CPU ms/req: the server's CPU per request, measured in gunicorn's hooks "
-        "(bench/request_timing.py): the worker thread's CPU (app ms) plus the CPU of the "
+        "(bench/worker_probe.py): the worker thread's CPU (app ms) plus the CPU of the "
         "request's PostgreSQL backend (db ms), mean over the endpoint's requests"
     )
     results = []

@@ -14,7 +14,7 @@ with If-Match when a review exists); each curator owns the claims whose id modul
 curators is theirs, so that two curators never race on one review. Only 127.0.0.1 is targeted.
 
 Every request carries its locust name in an `X-Load-Name` header, so that the server's timing
-hooks (bench/request_timing.py) report their CPU under the same names as locust's table.
+hooks (bench/worker_probe.py) report their CPU under the same names as locust's table.
 """
 
 from __future__ import annotations

@@ -27,7 +27,7 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import harness  # noqa: E402
-import request_timing  # noqa: E402
+import worker_probe  # noqa: E402
 
 PASSWORD = "bench-workload-pass"  # noqa: S105 (workload.py's throwaway owner)
 
@@ -36,15 +36,15 @@ class Server(harness.Gunicorn):
     """harness.Gunicorn started from another checkout."""
 
     def __init__(self, root: Path, env: dict[str, str], workers: int, timing: Path | None = None):
-        if timing is not None:  # request_timing.py's hooks, writing under `timing`
-            env = {**env, "AA_REQUEST_TIMING": str(timing)}
-        config = Path(request_timing.__file__) if timing is not None else None
+        if timing is not None:  # worker_probe.py's hooks, writing under `timing`
+            env = {**env, "AA_WORKER_PROBE": str(timing)}
+        config = Path(worker_probe.__file__) if timing is not None else None
         super().__init__(env, workers=workers, threads=1, timeout=120, config=config)
         self.root = root
         self.timing = timing
 
     def records(self) -> list[dict]:
-        return request_timing.read(self.timing) if self.timing is not None else []
+        return worker_probe.read(self.timing) if self.timing is not None else []
 
     def __enter__(self) -> Server:
         saved, harness.ROOT = harness.ROOT, self.root
@@ -65,7 +65,7 @@ def main() -> None:
     parser.add_argument(
         "--server-timing",
         action="store_true",
-        help="also the server's side (bench/request_timing.py): the worker thread's CPU and its "
+        help="also the server's side (bench/worker_probe.py): the worker thread's CPU and its "
         "PostgreSQL backend's CPU per request, medians",
     )
     parser.add_argument("--only", help="only the endpoints whose label contains this")
