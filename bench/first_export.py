@@ -119,9 +119,7 @@ def main() -> None:
     export_ab.seed_if_missing(env, options.docs)
     harness.print_machine()
     loads = [load()]
-    roots = {"after": harness.ROOT}
-    if options.reference:
-        roots = {"before": Path(options.reference).resolve(), **roots}
+    roots = harness.checkouts(options.reference)
     names = list(roots)
     results: dict[str, list[list[dict]]] = defaultdict(list)
     firsts: dict[str, list[dict]] = defaultdict(list)

@@ -32,6 +32,15 @@ DB_DOWN_MESSAGE = "The database is unavailable for a moment"
 # --- The machine ------------------------------------------------------------------------------
 
 
+def checkouts(reference: str | None) -> dict[str, Path]:
+    """The checkouts a before/after benchmark serves, by name: this one ("after"), preceded by
+    `reference` ("before") when one is given."""
+    roots = {"after": ROOT}
+    if reference:
+        roots = {"before": Path(reference).resolve(), **roots}
+    return roots
+
+
 def machine() -> dict[str, str]:
     cpu = platform.processor() or "unknown"
     try:

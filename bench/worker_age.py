@@ -276,9 +276,7 @@ def main() -> None:
     export_ab.seed_if_missing(env, options.docs)
     harness.print_machine()
     loads = [load()]
-    roots = {"after": harness.ROOT}
-    if options.reference:
-        roots = {"before": Path(options.reference).resolve(), **roots}
+    roots = harness.checkouts(options.reference)
     names = list(roots)
     results: dict[tuple[str, int], list[dict]] = defaultdict(list)
     with tempfile.TemporaryDirectory(prefix="aa-worker-age-") as tmp:
