@@ -32,7 +32,8 @@ def put_unless_stopped(handover: queue.Queue, item: Any, stop: threading.Event) 
 
 def run_ahead(items: Iterable[T], wrapper, *, name: str, alias: str | None = None) -> Iterator[T]:
     """Iterate `items` in a thread, handing each over as soon as it is ready (one waiting at
-    most). `wrapper` is the caller's connection, shared with the thread while it runs; with
+    most). `wrapper` is the caller's connection, shared with the thread while it runs (None:
+    the items use no Django connection, such as the export's second process on its own); with
     `alias`, the thread's `connections[alias]` is that connection too (so the ORM there uses
     the caller's transaction). An error in the thread is raised here; closing this generator
     stops the thread at its next item and waits for it."""
@@ -54,7 +55,8 @@ def run_ahead(items: Iterable[T], wrapper, *, name: str, alias: str | None = Non
                 del connections[alias]
 
     # Django refuses a connection to another thread until sharing is declared.
-    wrapper.inc_thread_sharing()
+    if wrapper is not None:
+        wrapper.inc_thread_sharing()
     thread = threading.Thread(target=work, name=name, daemon=True)
     thread.start()
     try:
@@ -68,4 +70,5 @@ def run_ahead(items: Iterable[T], wrapper, *, name: str, alias: str | None = Non
     finally:
         stop.set()
         thread.join()
-        wrapper.dec_thread_sharing()
+        if wrapper is not None:
+            wrapper.dec_thread_sharing()

@@ -40,7 +40,7 @@ import struct
 import threading
 import traceback
 from collections.abc import Callable, Generator, Iterable, Iterator
-from typing import Any, Protocol
+from typing import Protocol
 
 import psycopg
 from django.conf import settings
@@ -356,7 +356,8 @@ def _child_main(
                 if _theirs(number):
                     yield number, article_ids, read(run, article_ids)
 
-        for number, article_ids, raw in _ahead(mine()):
+        # Its queries run while this thread assembles and writes the batch before.
+        for number, article_ids, raw in run_ahead(mine(), None, name="export-child-reader"):
             for chunk in chunked(iter(writer.pieces(_assemble(raw, labels, names)))):
                 out.put((_DATA, chunk))
             out.put((_BATCH_END, _BATCH.pack(number, article_ids[0])))
@@ -411,24 +412,3 @@ def _sender(fd: int, out: queue.Queue) -> None:
             _send(fd, *frame)
         except OSError:  # the parent is gone (a broken pipe): nobody to write for
             os._exit(0)
-
-
-def _ahead(items: Iterator[Any]) -> Iterator[Any]:
-    """`items` produced in a thread, one ahead (the child's reader: its queries run while its
-    main thread assembles and writes the batch before). Errors are raised here."""
-    handover: queue.Queue = queue.Queue(maxsize=1)
-    finished = object()
-
-    def work() -> None:
-        try:
-            for item in items:
-                handover.put(item)
-            handover.put(finished)
-        except BaseException as error:
-            handover.put(error)
-
-    threading.Thread(target=work, daemon=True).start()
-    while (item := handover.get()) is not finished:
-        if isinstance(item, BaseException):
-            raise item
-        yield item
