@@ -18,7 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from articles.exports import csv as csv_export
-from articles.exports import w3c
+from articles.exports import streaming, w3c
 from articles.exports.rows import (
     AnchorRow,
     AnnotationRow,
@@ -235,7 +235,7 @@ def _csv_reference(articles: list[ArticleRow]) -> str:
 def test_csv_rows_are_the_csv_modules_rows(articles):
     written = "".join(csv_export.rows(articles))
     assert written == _csv_reference(articles)
-    with patch.object(csv_export, "CACHED", 1):  # the cells' cache emptied at every miss
+    with patch.object(streaming, "WRITTEN_KEPT", 1):  # the cells' cache emptied at every miss
         assert "".join(csv_export.rows(articles)) == written
     parsed = list(csv.reader(io.StringIO(written, newline="")))
     assert all(len(row) == len(csv_export.COLUMNS) for row in parsed)
@@ -324,7 +324,7 @@ def test_w3c_items_are_the_reference_items(articles, base_url):
     expected = [orjson.dumps(i) for a in articles for i in _w3c_reference_items(a, iris)]
     written = list(w3c.items(articles, base_url))
     assert written == expected
-    with patch.object(w3c, "CACHED", 1):  # the pieces' caches emptied at every miss
+    with patch.object(streaming, "WRITTEN_KEPT", 1):  # the pieces' caches emptied at every miss
         assert list(w3c.items(articles, base_url)) == expected
     assert [json.loads(item) for item in written] == [json.loads(item) for item in expected]
     assert [len(pieces) for pieces in w3c.article_items(articles, base_url)] == [
@@ -372,3 +372,14 @@ def test_w3c_document_is_the_same_whatever_the_chunks(articles, chunk_bytes, bas
     if chunk_bytes == 1:  # a chunk per article with items (the opening with the first), the close
         with_items = sum(1 for pieces in w3c.article_items(articles, base_url) if pieces)
         assert len(chunks) == (with_items + 1 if with_items else 1)
+
+
+def test_written_forms_are_made_once_and_kept_bounded():
+    made: list[str] = []
+    cells = streaming.Written(lambda value: made.append(value) or value.upper())
+    assert cells["a"] == "A" and cells["a"] == "A"
+    assert made == ["a"]  # looked up the second time
+    with patch.object(streaming, "WRITTEN_KEPT", 3):
+        for value in "bcdefg":
+            assert cells[value] == value.upper()
+        assert len(cells) <= 3

@@ -25,7 +25,7 @@ from .jsonl import evidence_dict
 from .reader import read_articles
 from .rows import ArticleRow
 from .spec import ExportFormat, ExportSpec
-from .streaming import CHUNK_BYTES, compact_json
+from .streaming import CHUNK_BYTES, Written, compact_json
 
 COLUMNS = (
     "article_id",
@@ -77,9 +77,6 @@ CHUNK_CHARS = CHUNK_BYTES
 
 HEADER = csv.writer(_Line()).writerow(COLUMNS)
 
-# Values whose cells are kept (names, topics and label lists repeat): at most this many.
-CACHED = 10_000
-
 
 def quoted(value: str) -> str:
     """A cell as the csv module writes it (its default dialect, `QUOTE_MINIMAL`): in double
@@ -107,17 +104,6 @@ def text_cell(value: str | None) -> str:
     return value
 
 
-class _Cells(dict[str | None, str]):
-    """Text cells by their value, each written on first sight (`text_cell`); emptied when it
-    passes `CACHED` values, so that a corpus of ever new labels keeps the memory flat."""
-
-    def __missing__(self, value: str | None) -> str:
-        if len(self) >= CACHED:
-            self.clear()
-        cell = self[value] = text_cell(value)
-        return cell
-
-
 def rows(articles: Iterable[ArticleRow]) -> Iterator[str]:
     """The CSV text of the rows (everything after the header), one piece per article that has
     claims: its rows, each ended by `\\r\\n`. Reads no database: it only writes the rows it is
@@ -131,7 +117,7 @@ def rows(articles: Iterable[ArticleRow]) -> Iterator[str]:
     review's, the anchor's and the group's) are written once per claim and joined to each
     annotation's; names, topics and label lists repeat, so their cells are looked up."""
     # Names, topics and joined label lists repeat: their cells are looked up.
-    cell = _Cells()
+    cell: Written[str] = Written(text_cell)
     empty_annotation = "," * 11
     for article in articles:
         if not article.claims:

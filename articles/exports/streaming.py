@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 from django.db import connections, transaction
 
@@ -20,6 +20,29 @@ from .spec import ExportSpec
 # did, on loopback with `requests` reading 256 KiB at a time). From 256 KiB on, no stall in
 # dozens of exports (bench/README.md, "Export: the socket's stalls").
 CHUNK_BYTES = 256 * 1024
+
+
+T = TypeVar("T")
+
+# Values whose written form a writer keeps (names, fixed words, topics, labels repeat): at most
+# this many per `Written`.
+WRITTEN_KEPT = 10_000
+
+
+class Written(dict[Any, T]):
+    """The written form of values that repeat (a CSV cell, a JSON piece), made by `write` on
+    first sight and looked up after; emptied when it passes `WRITTEN_KEPT` values, so that a
+    corpus of ever new labels keeps the memory flat."""
+
+    def __init__(self, write: Callable[[Any], T]) -> None:
+        super().__init__()
+        self.write = write
+
+    def __missing__(self, value: Any) -> T:
+        if len(self) >= WRITTEN_KEPT:
+            self.clear()
+        found = self[value] = self.write(value)
+        return found
 
 
 def compact_json() -> Callable[[object], str]:

@@ -27,9 +27,8 @@ namespace, keep what the model has no term for: `confidence` and `status` on ann
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator, Iterable, Iterator
+from collections.abc import Generator, Iterable, Iterator
 from itertools import chain
-from typing import Any
 
 import orjson
 
@@ -38,7 +37,7 @@ from . import parallel
 from .reader import read_articles
 from .rows import ArticleRow, ClaimRow, EvidenceRow, SpanEvidenceRow
 from .spec import ExportFormat, ExportSpec
-from .streaming import CHUNK_BYTES, chunked
+from .streaming import CHUNK_BYTES, Written, chunked
 
 ANNO_CONTEXT = "http://www.w3.org/ns/anno.jsonld"
 
@@ -116,29 +115,9 @@ def _evidence_body(evidence: EvidenceRow, article_iri: str, text: str) -> dict:
     return {**_text(value, "linking"), **extra}
 
 
-# Values whose JSON is kept (people, fixed words, topics, labels repeat): at most this many.
-CACHED = 10_000
-
-
-class _Encoded(dict[Any, bytes]):
-    """The JSON of values that repeat (people, fixed words, topics, labels), encoded on first
-    sight by `encode` and looked up after; emptied when it passes `CACHED` values, so that a
-    corpus of ever new labels keeps the memory flat."""
-
-    def __init__(self, encode: Callable[[Any], bytes]) -> None:
-        super().__init__()
-        self.encode = encode
-
-    def __missing__(self, value: Any) -> bytes:
-        if len(self) >= CACHED:
-            self.clear()
-        found = self[value] = self.encode(value)
-        return found
-
-
-def _bodies(purpose: str) -> _Encoded:
+def _bodies(purpose: str) -> Written[bytes]:
     """TextualBodies of repeated values with this purpose."""
-    return _Encoded(lambda value: orjson.dumps(_text(value, purpose)))
+    return Written(lambda value: orjson.dumps(_text(value, purpose)))
 
 
 # A note's TextualBody around its text's JSON (`_text(note, "commenting")`).
@@ -162,17 +141,17 @@ def article_items(articles: Iterable[ArticleRow], base_url: str) -> Iterator[lis
 
     Each item is the JSON orjson writes for the item's dict (the keys in the order of the module
     docstring's model; tests compare the two on hostile rows), put together from pieces: what
-    repeats is encoded once (`_Encoded`; each claim's target once per claim, shared by every
-    item on the claim and the relations that name it), people's text by orjson per item, and
+    repeats is encoded once (`streaming.Written`; each claim's target once per claim, shared by
+    every item on the claim and the relations that name it), people's text by orjson per item, and
     ids (the database's integers as text) and timestamps (RFC 3339 text, `sql.IsoText`), which
     hold nothing JSON escapes, written into the item's text as they are."""
     iris = _Iris(base_url)
     encode = orjson.dumps
-    people = _Encoded(lambda username: encode(_person(username)))
+    people: Written[bytes] = Written(lambda username: encode(_person(username)))
     tagging, classifying = _bodies("tagging"), _bodies("classifying")
     identifying, moderating = _bodies("identifying"), _bodies("moderating")
     # An annotation's keys from its creator to its topic's body, by what they are made of.
-    assessments = _Encoded(
+    assessments: Written[bytes] = Written(
         lambda key: b"".join(
             (
                 b',"creator":',
