@@ -9,13 +9,15 @@ import threading
 
 import psycopg
 import pytest
-from django.db import connection
+from django.db import connection, connections
+from psycopg import pq
 
 from articles import exports
 from articles.exports import fragments as export_fragments
 from articles.exports import reader as export_reader
 from articles.exports.spec import ExportFormat
 from articles.models import Article
+from articles.side import side_connection
 from tests.test_exports import _all_bytes, _golden_corpus
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -43,16 +45,24 @@ def reader_only(monkeypatch):
 
 @pytest.fixture
 def second_connections(monkeypatch) -> list:
-    """The second readers' connections, as they were opened."""
+    """The second readers' connections, one per export that had one (the kept side connection,
+    or a new one)."""
     opened: list = []
-    connect = export_reader._connect_in_snapshot
+    begin = export_reader._in_snapshot
 
-    def spy(wrapper, snapshot):
-        opened.append(connect(wrapper, snapshot))
-        return opened[-1]
+    def spy(side, snapshot):
+        raw = begin(side, snapshot)
+        if raw is not None:
+            opened.append(raw)
+        return raw
 
-    monkeypatch.setattr(export_reader, "_connect_in_snapshot", spy)
+    monkeypatch.setattr(export_reader, "_in_snapshot", spy)
     return opened
+
+
+def _kept_idle(raw) -> bool:
+    """Open and outside any transaction: ready for the next export."""
+    return not raw.closed and raw.pgconn.transaction_status == pq.TransactionStatus.IDLE
 
 
 def _readers_alive() -> list:
@@ -75,7 +85,7 @@ def test_two_readers_write_the_bytes_one_reader_writes(
     opens = 1 if TWO_READERS and selected.count() > 1 else 0
     two = _all_bytes(spec)
     assert len(second_connections) == opens
-    assert all(opened.closed for opened in second_connections)
+    assert all(_kept_idle(opened) for opened in second_connections)
     # The same export with the snapshot not shared: one reader.
     monkeypatch.setattr(
         export_reader, "SNAPSHOT_SHAREABLE", export_reader.ContextVar("off", default=False)
@@ -116,15 +126,15 @@ def test_the_second_reader_reads_in_the_exports_snapshot(team, small_batches, mo
     none of the export's lines, the second reader's included."""
     for n in range(5):
         Article.objects.create(corpus=team.corpus, title=f"Before {n}", text=f"Text {n}.")
-    connect = export_reader._connect_in_snapshot
+    begin = export_reader._in_snapshot
 
-    def after_a_change(wrapper, snapshot):
+    def after_a_change(side, snapshot):
         _commit_elsewhere(
             "UPDATE articles_article SET title = 'After' WHERE corpus_id = %s", (team.corpus.pk,)
         )
-        return connect(wrapper, snapshot)
+        return begin(side, snapshot)
 
-    monkeypatch.setattr(export_reader, "_connect_in_snapshot", after_a_change)
+    monkeypatch.setattr(export_reader, "_in_snapshot", after_a_change)
     spec = exports.ExportSpec(
         corpus=team.corpus, format=_titles_format(), filters=exports.ExportFilters()
     )
@@ -154,10 +164,11 @@ def test_an_error_in_the_second_reader_is_raised_and_both_readers_stop(
         b"".join(exports.stream(spec))
     assert not _readers_alive()
     assert len(second_connections) == (1 if TWO_READERS else 0)
-    assert all(opened.closed for opened in second_connections)
+    # Its transaction ended: the next export may use it.
+    assert all(_kept_idle(opened) for opened in second_connections)
 
 
-def test_an_abandoned_export_stops_both_readers_and_closes_the_second_connection(
+def test_an_abandoned_export_stops_both_readers_and_ends_the_second_connections_transaction(
     team, small_batches, second_connections
 ):
     for n in range(6):
@@ -171,7 +182,7 @@ def test_an_abandoned_export_stops_both_readers_and_closes_the_second_connection
     lines.close()
     assert not _readers_alive()
     assert len(second_connections) == (1 if TWO_READERS else 0)
-    assert all(opened.closed for opened in second_connections)
+    assert all(_kept_idle(opened) for opened in second_connections)
     # The connection is usable again: nothing else holds it.
     assert Article.objects.filter(corpus=team.corpus).count() == 7
 
@@ -182,10 +193,12 @@ def test_without_a_second_connection_the_first_reader_reads_every_batch(
     _golden_corpus(team)
     spec = exports.parse_export_params(team.corpus, {"format": ["jsonl"]})
 
-    def refused(wrapper, snapshot):
+    def refused():
         raise psycopg.OperationalError("too many clients already")
 
-    monkeypatch.setattr(export_reader, "_connect_in_snapshot", refused)
+    wrapper = connections["default"]
+    side_connection(wrapper).close()  # none kept from an earlier test: one must be opened
+    monkeypatch.setattr(wrapper, "connect_beside", refused, raising=False)
     alone = _all_bytes(spec)
     monkeypatch.setattr(
         export_reader, "SNAPSHOT_SHAREABLE", export_reader.ContextVar("off", default=False)
@@ -218,7 +231,7 @@ def test_an_error_in_the_first_reader_is_raised_not_a_shorter_export(
     with pytest.raises(RuntimeError, match="the first reader failed"):
         b"".join(exports.stream(spec))
     assert not _readers_alive()
-    assert all(opened.closed for opened in second_connections)
+    assert all(_kept_idle(opened) for opened in second_connections)
 
 
 def test_the_queries_of_an_export_with_two_readers_do_not_grow_with_the_corpus(team):
@@ -247,3 +260,58 @@ def test_the_queries_of_an_export_with_two_readers_do_not_grow_with_the_corpus(t
     # PostgreSQL a second batch also exports the snapshot for the second reader.
     per_export = 3 if TWO_READERS else 2
     assert counts == [per_export + 1 + 8, per_export + 1 + 16 + TWO_READERS]
+
+
+# The second connection kept from one export to the next is PostgreSQL's.
+if TWO_READERS:
+
+    def _backend_of(raw) -> int:
+        return raw.info.backend_pid
+
+    def test_the_second_connection_is_kept_between_exports_and_closed_with_the_first(
+        team, small_batches, second_connections
+    ):
+        _golden_corpus(team)
+        spec = exports.parse_export_params(team.corpus, {"format": ["jsonl"]})
+        first = _all_bytes(spec)
+        second = _all_bytes(spec)
+        assert first == second and first.count(b"\n") == 5
+        kept = second_connections[0]
+        # The same connection (the same server process) for both exports, idle between them.
+        assert second_connections == [kept, kept]
+        assert _kept_idle(kept)
+        connection.close()
+        assert kept.closed
+        # Reconnected: a new second connection too.
+        assert _all_bytes(spec) == first
+        assert second_connections[2] is not kept and _kept_idle(second_connections[2])
+
+    def test_a_second_connection_the_server_ended_is_replaced(
+        team, small_batches, second_connections
+    ):
+        _golden_corpus(team)
+        spec = exports.parse_export_params(team.corpus, {"format": ["jsonl"]})
+        before = _all_bytes(spec)
+        kept = second_connections[0]
+        ended = _backend_of(kept)
+        _commit_elsewhere("SELECT pg_terminate_backend(%s)", (ended,))
+        assert _all_bytes(spec) == before
+        replaced = second_connections[1]
+        assert replaced is not kept and _kept_idle(replaced) and kept.closed
+        assert _backend_of(replaced) != ended
+
+    def test_a_second_connection_that_fails_to_begin_is_replaced_once(
+        team, small_batches, second_connections, monkeypatch
+    ):
+        """Ended by the server after it was checked: its BEGIN fails, and a new one reads."""
+        from articles import side as side_module
+
+        _golden_corpus(team)
+        spec = exports.parse_export_params(team.corpus, {"format": ["jsonl"]})
+        before = _all_bytes(spec)
+        kept = second_connections[0]
+        _commit_elsewhere("SELECT pg_terminate_backend(%s)", (_backend_of(kept),))
+        monkeypatch.setattr(side_module, "_idle", lambda raw: not raw.closed)  # looks fine
+        assert _all_bytes(spec) == before
+        assert kept.closed
+        assert second_connections[1] is not kept and _kept_idle(second_connections[1])

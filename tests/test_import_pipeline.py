@@ -13,7 +13,7 @@ import pytest
 from django.db import IntegrityError, connection, transaction
 from django.test import Client
 
-from articles import counters, imports
+from articles import counters, imports, side
 from articles.imports import ahead, rows
 from articles.imports import jsonl as jsonl_import
 from articles.models import (
@@ -415,7 +415,7 @@ if connection.vendor == "postgresql":
         assert written_as == ["PreparedChunk"] * 3
         assert drawn_on == [("import-planner", True)] * 3
         # The same file written the other way (no second connection): the same rows.
-        monkeypatch.setattr(rows.SideConnection, "get", lambda self: None)
+        monkeypatch.setattr(side.SideConnection, "get", lambda self: None)
         written_as.clear()
         plain = _import(team, *lines)
         assert written_as == ["list"] * 3
@@ -426,7 +426,7 @@ if connection.vendor == "postgresql":
 
     def test_the_second_connection_is_kept_between_imports_and_closed_with_the_first(team):
         _import(team, _line("T1"))
-        side = connection.import_side
+        side = connection.side
         raw = side.raw
         assert raw is not None and not raw.closed
         _import(team, _line("T2"))

@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from articles.imports import rows
 from articles.models import Annotation, Article, Assignment, Claim, Evidence
+from articles.side import side_connection
 
 pytestmark = pytest.mark.django_db
 
@@ -46,7 +47,7 @@ HOW = {"ahead": False}
 def _written(model, fields: tuple, values: list[tuple]) -> list[int]:
     if not HOW["ahead"]:
         return rows.insert_rows(model, fields, values)
-    raw = rows.side_connection(connections[DEFAULT_DB_ALIAS]).get()
+    raw = side_connection(connections[DEFAULT_DB_ALIAS]).get()
     assert raw is not None
     [ids] = rows.reserve_ids([(model, len(values))], side=raw)
     prepared = rows.prepare_rows(model, fields, values, ids=ids, encoder=raw.cursor())

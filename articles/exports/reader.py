@@ -43,6 +43,7 @@ from ..models import (
     Topic,
 )
 from ..replica import read_alias
+from ..side import SideConnection, side_connection
 from .rows import (
     AnchorRow,
     AnnotationRow,
@@ -246,15 +247,19 @@ def _read_in_two(
     reads the previous one) and reads the even ones. When there is a second batch, a second
     reader opens a second connection, which reads in the export's snapshot
     (`pg_export_snapshot` / `SET TRANSACTION SNAPSHOT`: exactly the rows the first one sees),
-    and reads the odd ones. It connects while the first reader reads the first batch and starts
-    on the second batch as soon as it is connected, so the writer, done with the small first
-    batch, does not wait for a connection and a whole batch read one after the other. One
-    reader's queries then run in the database, on the other core, while the other reader's rows
-    are loaded and this thread writes: through one connection, the database and Python took
-    turns. An export of one batch opens no second connection; if the second connection is
-    refused (the server's connection limit, say), the first reader reads every batch.
+    and reads the odd ones. That connection is the export connection's side connection
+    (articles/side.py), kept from one export to the next: opening it and warming its server
+    process's caches cost the writer 10-20 ms of waiting for the second batch of every export.
+    If it has to be opened, that happens while the first reader reads the first batch, and the
+    second reader starts on the second batch as soon as it is connected. One reader's queries
+    then run in the database, on the other core, while the other reader's rows are loaded and
+    this thread writes: through one connection, the database and Python took turns. An export of
+    one batch uses no second connection; if the second connection cannot be had (the server's
+    connection limit, say), the first reader reads every batch. The second reader ends its
+    transaction when it is done, and the connection is closed if it cannot be ended.
     """
     run = runner(wrapper)
+    side = side_connection(wrapper)
     odd_batches: queue.Queue = queue.Queue()  # holds one or two: the first reader waits on its own
     handovers: tuple[queue.Queue, queue.Queue] = (queue.Queue(maxsize=1), queue.Queue(maxsize=1))
     stop = threading.Event()
@@ -317,18 +322,21 @@ def _read_in_two(
     def second(snapshot: str) -> None:
         try:
             try:
-                second_connection.append(_connect_in_snapshot(wrapper, snapshot))
-            except (psycopg.Error, OSError):
-                return  # the first reader reads every batch
+                raw = _in_snapshot(side, snapshot)
+                if raw is not None:
+                    second_connection.append(raw)
             finally:
                 second_tried.set()
-            run_second = raw_runner(second_connection[0], wrapper)
+            if raw is None:
+                return  # the first reader reads every batch
+            run_second = raw_runner(raw, wrapper)
             while not stop.is_set():
                 try:
                     article_ids = odd_batches.get(timeout=0.1)
                 except queue.Empty:
                     continue
                 if article_ids is None:
+                    side.release()  # its transaction ended while the writer writes
                     put(handovers[1], finished)
                     return
                 if not put(handovers[1], read(run_second, article_ids)):
@@ -355,21 +363,47 @@ def _read_in_two(
         for thread in second_thread:
             thread.join()
         wrapper.dec_thread_sharing()
-        for connection in second_connection:
-            connection.close()
+        if second_connection:
+            side.release()  # idle again for the next export (closed if it cannot be)
 
 
-def _connect_in_snapshot(wrapper, snapshot: str):
-    """A new connection to `wrapper`'s database, in a read-only transaction that reads in the
-    exported `snapshot` (the export's own, valid while the export's transaction lasts)."""
+def _begin_in_snapshot(raw: psycopg.Connection, snapshot: str) -> None:
+    """A read-only transaction on `raw` that reads in the exported `snapshot` (the export's
+    own, valid while the export's transaction lasts)."""
+    raw.execute("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+    raw.execute("SET TRANSACTION SNAPSHOT %s", (snapshot,))
+
+
+def _connect_in_snapshot(wrapper, snapshot: str) -> psycopg.Connection:
+    """A new connection to `wrapper`'s database in the exported `snapshot` (a forked child's:
+    a connection cannot be shared across a fork)."""
     connection = wrapper.connect_beside()
     try:
-        connection.execute("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-        connection.execute("SET TRANSACTION SNAPSHOT %s", (snapshot,))
+        _begin_in_snapshot(connection, snapshot)
     except BaseException:
         connection.close()
         raise
     return connection
+
+
+def _in_snapshot(side: SideConnection, snapshot: str) -> psycopg.Connection | None:
+    """`side`'s connection in a read-only transaction that reads in the exported `snapshot`
+    (the export's own, valid while the export's transaction lasts); None when there is no side
+    connection. A kept connection that fails to begin is replaced by a new one, once."""
+    for attempt in range(2):
+        raw = side.get()
+        if raw is None:
+            return None
+        try:
+            _begin_in_snapshot(raw, snapshot)
+        except (psycopg.Error, OSError):
+            if attempt:
+                side.broken()
+                return None
+            side.close()  # gone since it was checked, say: a new one
+            continue
+        return raw
+    return None
 
 
 class _Names:

@@ -66,6 +66,7 @@ from ..models import (
 )
 from ..permissions import Action, ensure, rank
 from ..services.suggestions import SuggestionFields
+from ..side import SideConnection, side_connection
 from . import rows
 
 MAX_ERRORS = 1000
@@ -793,7 +794,7 @@ def _topic_labels(
 
 
 def prepared_ahead(
-    writer: Writer, plans: Iterator[list[PlannedArticle]], errors: Errors, side: rows.SideConnection
+    writer: Writer, plans: Iterator[list[PlannedArticle]], errors: Errors, side: SideConnection
 ) -> Iterator[list[PlannedArticle] | PreparedChunk]:
     """The planner's chunks, each prepared for the writer where it can be (PostgreSQL: ids drawn
     and COPY streams formatted on `side`, in the planner's thread); any other chunk as it is,
@@ -889,7 +890,7 @@ def import_upload(
         kind, text.plan
     )
     errors = Errors()
-    side = rows.side_connection(connections[DEFAULT_DB_ALIAS])
+    side = side_connection(connections[DEFAULT_DB_ALIAS])
     try:
         # An import allocates a few objects per value of every line (the parsed JSON, the plans,
         # the rows), none in cycles: the cyclic collector, which walks every live object each

@@ -9,7 +9,7 @@ Both threads use the calling thread's connection (so its transaction), never at 
 planner takes `database` (a lock) around its few queries (ImportContext.load_members), the
 writer around each chunk it writes. On PostgreSQL the planner also prepares each chunk
 (imports.prepared_ahead): its ids and COPY streams come from a second connection of its own
-(rows.SideConnection), which needs no lock, and the writer only sends them.
+(articles/side.py), which needs no lock, and the writer only sends them.
 """
 
 from __future__ import annotations

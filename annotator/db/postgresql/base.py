@@ -106,7 +106,7 @@ class DatabaseWrapper(base.DatabaseWrapper):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        # Connections opened beside this one (an import's, articles/imports/rows.SideConnection),
+        # Connections opened beside this one (an import's, articles/side.py),
         # closed with it.
         self.closing_with: list[Any] = []
 
