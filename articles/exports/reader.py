@@ -58,6 +58,7 @@ from .rows import (
 )
 from .spec import PARTS
 from .sql import (
+    ISO_TEXT,
     Bound,
     IdIs,
     IdSlot,
@@ -791,7 +792,9 @@ def _read_batch(
 
 def _assemble(raw: _RawBatch, labels: _Labels, names: _Names) -> list[ArticleRow]:
     """Build the batch's articles from its rows."""
-    # The update stamp is None where it equals the creation stamp (`as_iso_updated`).
+    # Timestamps as the database sent them, written as text by `iso` (`IsoText`); the update
+    # stamp is None where it equals the creation stamp (`as_iso_updated`).
+    iso = ISO_TEXT
     batch = [
         ArticleRow(
             str(article_id),
@@ -802,8 +805,8 @@ def _assemble(raw: _RawBatch, labels: _Labels, names: _Names) -> list[ArticleRow
             published_on,
             language,
             text_version,
-            created_at,
-            updated_at or created_at,
+            iso[created_at],
+            iso[updated_at if updated_at is not None else created_at],
         )
         for (
             article_id,
@@ -846,9 +849,11 @@ def _assemble(raw: _RawBatch, labels: _Labels, names: _Names) -> list[ArticleRow
         else:
             anchor = AnchorRow(anchor_status, anchor_score, anchor_version)
         # No comments yet: the shared empty list, replaced by the claim's own on its first.
+        created = iso[created_at]
         claim = ClaimRow(
             str(claim_id), start, end, exact, prefix, suffix, summary, claim_labels,
-            users[created_by], created_at, updated_at or created_at, anchor,
+            users[created_by], created, created if updated_at is None else iso[updated_at],
+            anchor,
             [], None, _NONE_YET, groups.get(claim_id) if groups else None,
         )  # fmt: skip
         if article_id != current_article:
@@ -880,9 +885,10 @@ def _assemble(raw: _RawBatch, labels: _Labels, names: _Names) -> list[ArticleRow
         topic = topics[topic_id]
         # An annotation's topic is a required foreign key (only a review's may be empty).
         assert topic is not None
+        created = iso[created_at]
         annotation = AnnotationRow(
-            str(annotation_id), annotator, topic, stance, annotation_labels,
-            confidence, note, status, created_at, updated_at or created_at, _NONE_YET,
+            str(annotation_id), annotator, topic, stance, annotation_labels, confidence, note,
+            status, created, created if updated_at is None else iso[updated_at], _NONE_YET,
         )  # fmt: skip
         if annotator < previous:
             unsorted.append(claim_annotations)
@@ -916,13 +922,13 @@ def _assemble(raw: _RawBatch, labels: _Labels, names: _Names) -> list[ArticleRow
                 topics[topic_id],
                 stance,
                 note,
-                created_at,
-                updated_at or created_at,
+                iso[created_at],
+                iso[updated_at if updated_at is not None else created_at],
             )
 
     for claim_id, comment_id, author, text, created_at in comment_rows:
         if (commented := claims.get(claim_id)) is not None:
-            comment = CommentRow(str(comment_id), users[author], text, created_at)
+            comment = CommentRow(str(comment_id), users[author], text, iso[created_at])
             if commented.comments is _NONE_YET:
                 commented.comments = [comment]
             else:
@@ -950,7 +956,7 @@ def _assemble(raw: _RawBatch, labels: _Labels, names: _Names) -> list[ArticleRow
                     claim_index[target_id],
                     kind,
                     users[created_by],
-                    created_at,
+                    iso[created_at],
                 )
             )
     return batch
