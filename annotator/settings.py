@@ -240,8 +240,9 @@ STORAGES = {
 
 # Article text limit (code points) and request body limits; larger requests get 413.
 ARTICLE_MAX_CHARS = env.int("ARTICLE_MAX_CHARS", default=500_000)
-# An export on PostgreSQL in a transaction of its own writes every other batch in a forked
-# second process (articles/exports/parallel.py); 1 keeps every export in one process.
+# An export on PostgreSQL in a transaction of its own writes every other batch in a second
+# process (articles/exports/parallel.py: each server worker keeps one); 1 keeps every export in
+# one process.
 EXPORT_PROCESSES = env.int("DJANGO_EXPORT_PROCESSES", default=2)
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=5 * 1024 * 1024)
 IMPORT_MAX_BYTES = env.int("IMPORT_MAX_BYTES", default=200 * 1024 * 1024)

@@ -16,3 +16,9 @@ from articles.exports import warm_up  # noqa: E402  (after the apps are loaded)
 
 get_resolver().url_patterns  # noqa: B018  (loading it is the point)
 warm_up()
+
+# The export's second process, kept for this worker's exports (PostgreSQL; articles/exports/
+# parallel.py, `Resident`): forked now, while no thread runs, and connected on its own.
+from articles.exports.parallel import Resident  # noqa: E402
+
+Resident.start_at_worker_start()

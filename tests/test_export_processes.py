@@ -51,6 +51,7 @@ def test_one_process_when_the_setting_is_off_or_the_database_is_not_postgresql(
     assert not forks
     settings.EXPORT_PROCESSES = 2
     monkeypatch.setattr(parallel, "MIN_ARTICLES", 1)
+    monkeypatch.setattr(parallel, "KEEP_SECOND_PROCESS", False)
     with_setting = b"".join(exports.stream(spec))
     assert with_setting == off
     # SQLite writes its lines itself (`fragments`): never a second process.
@@ -61,9 +62,11 @@ if connection.vendor == "postgresql":
 
     @pytest.fixture
     def two(monkeypatch, settings) -> list:
-        """Fork from the first article on, batches of one article; the children forked."""
+        """Fork from the first article on, batches of one article; the children forked (one
+        per export: no resident second process, tests/test_export_resident.py)."""
         settings.EXPORT_PROCESSES = 2
         monkeypatch.setattr(parallel, "MIN_ARTICLES", 1)
+        monkeypatch.setattr(parallel, "KEEP_SECOND_PROCESS", False)
         plan = parallel._plan_batches
 
         def one_by_one(corpus, filters, run, batch_size, batch_bytes, first_page=None):

@@ -1,11 +1,18 @@
-"""The export on two cores (PostgreSQL): a forked process writes every other batch.
+"""The export on two cores (PostgreSQL): a second process writes every other batch.
 
 One process assembles rows and writes bytes under one GIL, however many threads read for it.
 When the export has a transaction of its own (`reader.SNAPSHOT_SHAREABLE`), `write_in_two`
-forks a second process that reads, assembles and writes its share of the batches in the
+gives a second process its share of the batches, which it reads, assembles and writes in the
 export's snapshot, on a connection of its own; its bytes come back through a pipe and this
 process streams them in order between its own batches. The two processes plan the same
 batches (the same query in the same snapshot); which batch is whose is `_theirs`.
+
+The second process is the process's resident (`Resident`, from `RESIDENT_MIN_ARTICLES`
+articles): forked once, when a server worker starts or by the first export that may fork, and
+kept with its connection from one export to the next. Without one (busy with another thread's
+export, or it could not start), an export of `MIN_ARTICLES` or more forks a child for itself
+alone (`_Child.fork`), which exits when the export ends; below that, the export keeps one
+process. What follows holds for both.
 
 Safety, in order of the export's life:
 
@@ -33,6 +40,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import pickle
 import queue
 import select
 import signal
@@ -40,11 +48,12 @@ import struct
 import threading
 import traceback
 from collections.abc import Callable, Generator, Iterable, Iterator
+from dataclasses import dataclass
 from typing import Protocol
 
 import psycopg
 from django.conf import settings
-from django.db import connections
+from django.db import DEFAULT_DB_ALIAS, connections
 
 from ..ahead import run_ahead
 from ..filters import ExportFilters
@@ -113,8 +122,8 @@ def applies(using: str) -> bool:
     )
 
 
-def _theirs(number: int) -> bool:
-    return number >= FIRST_THEIRS and (number - FIRST_THEIRS) % 2 == 0
+def _theirs(number: int, first: int = FIRST_THEIRS) -> bool:
+    return number >= first and (number - first) % 2 == 0
 
 
 def write_in_two(
@@ -124,8 +133,10 @@ def write_in_two(
     writer: BatchWriter,
 ) -> Generator[bytes, None, int]:
     """The export's chunks, the child's batches among this process's in order; returns the
-    summed `count`. Falls back to one process (the reader's two threads) when it may not fork,
-    and to this process reading every batch when the fork or the child's connection fails."""
+    summed `count`. The child is the process's resident second process when there is one or it
+    can be started (`Resident`), else one forked for this export. Falls back to one process (the
+    reader's two threads) when it may not fork, and to this process reading every batch when the
+    fork or the child's connection fails."""
     wrapper = connections[read_alias()]
     with reader.collector_paused() as alone:
         names = _Names()
@@ -133,26 +144,44 @@ def write_in_two(
         run = runner(wrapper)
         size, size_bytes = _for_two(reader.ARTICLES_PER_BATCH), _for_two(reader.BYTES_PER_BATCH)
         first_page = reader._planned_page(corpus, filters, run, 0)
-        if not alone or len(first_page) < MIN_ARTICLES:
+        resident = (
+            Resident.take(wrapper, start=alone)
+            if len(first_page) >= RESIDENT_MIN_ARTICLES
+            else None
+        )
+        if resident is None and (not alone or len(first_page) < MIN_ARTICLES):
             articles = reader.read_articles(corpus, filters, parts=parts, first_page=first_page)
             yield from chunked(iter(writer.pieces(articles)))
             return writer.count
-        (snapshot,) = run(Bound("SELECT pg_export_snapshot()", ()))[0]
-
-        def plan(run: Callable) -> Iterator[list[int]]:
-            return _plan_batches(corpus, filters, run, size, size_bytes, first_page)
-
-        def read(run: Callable, article_ids: list[int]) -> _RawBatch:
-            return _read_batch(filters, names, run, article_ids, parts)
-
-        child = _Child.fork(
-            lambda write_fd: _child_main(write_fd, wrapper, snapshot, plan, read, names, writer)
-        )
+        child: _Child | None = None
         try:
-            count = yield from _parent(wrapper, plan, read, names, writer, child)
+            (snapshot,) = run(Bound("SELECT pg_export_snapshot()", ()))[0]
+
+            def plan(run: Callable) -> Iterator[list[int]]:
+                return _plan_batches(corpus, filters, run, size, size_bytes, first_page)
+
+            def read(run: Callable, article_ids: list[int]) -> _RawBatch:
+                return _read_batch(filters, names, run, article_ids, parts)
+
+            first = FIRST_THEIRS
+            if resident is not None:
+                job = _Job(corpus, filters, parts, writer, snapshot, size, size_bytes, first_page)
+                child = resident.run(job, log_queries=wrapper.queries_logged)
+                resident = None  # the child holds it now (None: it was lost, and dropped)
+                first = RESIDENT_FIRST_THEIRS
+            if child is None and alone and len(first_page) >= MIN_ARTICLES:
+                first = FIRST_THEIRS
+                child = _Child.fork(
+                    lambda write_fd: _child_main(
+                        write_fd, wrapper, snapshot, plan, read, names, writer
+                    )
+                )
+            count = yield from _parent(wrapper, plan, read, names, writer, child, first)
         finally:
             if child is not None:
                 child.end()
+            if resident is not None:  # taken, never given a job
+                resident.release()
         return count
 
 
@@ -163,14 +192,16 @@ def _parent(
     names: _Names,
     writer: BatchWriter,
     child: _Child | None,
+    first_theirs: int = FIRST_THEIRS,
 ) -> Generator[bytes, None, int]:
     """This process's side: its reader thread reads its own batches one ahead and hands over a
-    placeholder for each of the child's; this thread writes its own and streams the child's."""
+    placeholder for each of the child's (`first_theirs`, then every other one); this thread
+    writes its own and streams the child's."""
 
     def items(run: Callable) -> Iterator[_RawBatch | tuple[object, int, list[int]]]:
         child_writes: bool | None = None if child is not None else False
         for number, article_ids in enumerate(plan(run)):
-            if _theirs(number):
+            if _theirs(number, first_theirs):
                 if child_writes is None:
                     child_writes = child.hello() if child is not None else False
                 if child_writes:
@@ -191,6 +222,8 @@ def _parent(
             written = len(item.articles)
         if (progress := ARTICLES_WRITTEN.get()) is not None:
             progress(written)
+    if child is not None and child.resident is not None and not child.writes and not child.reaped:
+        child.hello()  # a resident answers every job, one without a batch of its own too
     if child is not None and child.writes:
         child_count, queries = child.finish()
         if wrapper.queries_logged:
@@ -201,10 +234,14 @@ def _parent(
 class _Child:
     """The forked process, seen from the parent: its pid and the read end of its pipe."""
 
-    def __init__(self, pid: int, fd: int) -> None:
+    def __init__(self, pid: int, fd: int, resident: Resident | None = None) -> None:
         self.pid, self.fd = pid, fd
         self.writes = False  # said it is connected
         self.reaped = False
+        # The resident second process this is a job of (`Resident`), kept when the job ends
+        # well: `finish` read, or the child refused and wrote nothing.
+        self.resident = resident
+        self.finished = False
 
     @classmethod
     def fork(cls, main: Callable[[int], None]) -> _Child | None:
@@ -235,13 +272,16 @@ class _Child:
     def hello(self) -> bool:
         """Whether the child connected (False: refused, or silent for `HELLO_SECONDS`; it is
         then ended and this process reads every batch)."""
+        kind: bytes | None
         try:
             kind, _ = self._frame(HELLO_SECONDS)
         except ExportProcessError:
-            kind = _REFUSED
+            kind = None  # silent, or gone
         if kind == _HELLO:
             self.writes = True
             return True
+        if kind == _REFUSED and self.resident is not None:
+            self.finished = True  # it said so and is waiting for the next job: kept
         self.end()
         return False
 
@@ -266,15 +306,24 @@ class _Child:
         if kind != _FINISHED:
             raise ExportProcessError(f"Unexpected frame {kind!r} from the second process.")
         done = json.loads(payload)
-        self.end(kill=False)  # it exits once that frame is sent
+        self.finished = True
+        self.end(kill=False)  # it exits once that frame is sent (a resident waits for a job)
         return done["count"], done["queries"]
 
     def end(self, *, kill: bool = True) -> None:
         """Close the pipe, kill the child unless it has exited (or, `kill=False`, wait for it
-        to) and reap it. Idempotent."""
+        to) and reap it. A resident's job that ended well hands the resident back instead; one
+        that did not (an error, an abandoned export: frames may be left in the pipe) ends the
+        resident. Idempotent."""
         if self.reaped:
             return
         self.reaped = True
+        if self.resident is not None:
+            if self.finished:
+                self.resident.release()
+            else:
+                self.resident.stop()
+            return
         with contextlib.suppress(OSError):
             os.close(self.fd)
         try:
@@ -330,10 +379,9 @@ def _child_main(
     names: _Names,
     writer: BatchWriter,
 ) -> None:
-    """The child's life: connect in the snapshot, read and write its batches, `os._exit`."""
+    """The forked child's life: connect in the snapshot, read and write its batches,
+    `os._exit`."""
     code = 1
-    out: queue.Queue = queue.Queue(maxsize=_QUEUED)
-    sender: threading.Thread | None = None
     try:
         _detach(write_fd)
         try:
@@ -342,6 +390,28 @@ def _child_main(
             _send(write_fd, _REFUSED, str(error).encode())
             code = 0
             return
+        if _serve(write_fd, connection, wrapper, plan, read, names, writer, FIRST_THEIRS):
+            code = 0
+    finally:
+        os._exit(code)
+
+
+def _serve(
+    write_fd: int,
+    connection: psycopg.Connection,
+    wrapper,
+    plan: Callable[[Callable], Iterator[list[int]]],
+    read: Callable[[Callable, list[int]], _RawBatch],
+    names: _Names,
+    writer: BatchWriter,
+    first_theirs: int,
+) -> bool:
+    """A child's share of one export, on `connection` (in the export's snapshot): HELLO, its
+    batches' chunks, FINISHED with its count (and its queries, when logged), or ERROR with the
+    traceback. Whether it finished."""
+    out: queue.Queue = queue.Queue(maxsize=_QUEUED)
+    sender: threading.Thread | None = None
+    try:
         _send(write_fd, _HELLO)
         sender = threading.Thread(target=_sender, args=(write_fd, out), daemon=True)
         sender.start()
@@ -353,7 +423,7 @@ def _child_main(
 
         def mine() -> Iterator[tuple[int, list[int], _RawBatch]]:
             for number, article_ids in enumerate(plan(run)):
-                if _theirs(number):
+                if _theirs(number, first_theirs):
                     yield number, article_ids, read(run, article_ids)
 
         # Its queries run while this thread assembles and writes the batch before.
@@ -365,7 +435,7 @@ def _child_main(
             queries = list(wrapper.queries_log)
         done = {"count": writer.count, "queries": queries}
         out.put((_FINISHED, json.dumps(done).encode()))
-        code = 0
+        return True
     except BaseException:
         message = traceback.format_exc().encode("utf-8", "replace")
         if sender is None:
@@ -373,14 +443,269 @@ def _child_main(
                 _send(write_fd, _ERROR, message)
         else:
             out.put((_ERROR, message))
+        return False
     finally:
         if sender is not None:
             out.put(None)
             sender.join()
+
+
+# --- The resident second process -----------------------------------------------------------
+
+# An export of at least this many articles (its plan's first page) gives every other batch to
+# the resident second process: below, there are too few batches to share.
+RESIDENT_MIN_ARTICLES = 250
+# The resident is connected before the export begins: it writes from the second batch on.
+RESIDENT_FIRST_THEIRS = 1
+# Whether a process keeps its second process between exports (tests of the forked child turn
+# it off).
+KEEP_SECOND_PROCESS = True
+
+_JOB, _DISCONNECT = b"J", b"X"
+
+
+@dataclass
+class _Job:
+    """What the resident needs to write its share of an export (pickled to it)."""
+
+    corpus: Corpus
+    filters: ExportFilters
+    parts: frozenset[str]
+    writer: BatchWriter
+    snapshot: str
+    size: int
+    size_bytes: int
+    first_page: list[tuple[int, int]]
+    log_queries: bool = False
+
+
+class Resident:
+    """A second process kept for the exports of this process (PostgreSQL), so that an export
+    pays neither a fork, nor a new connection and its server process's cold caches, nor both
+    processes' copy-on-write faults (bench/README.md, "The resident second process").
+
+    It is forked when a gunicorn worker starts (`start_at_worker_start`, from annotator/wsgi.py),
+    or by the first export that may fork (`collector_paused` says it is alone) when there is
+    none. It waits on a pipe for jobs (`_Job`): each is one export's share, every other batch
+    from the second, read on its own connection in the export's snapshot and written back
+    through a second pipe as a forked child's are (`_serve`); its transaction then ends and it
+    waits for the next. One export at a time uses it (`take`); an export that cannot have it
+    runs as before. A job that does not end well (an error, an export abandoned half-way) ends
+    the resident: the next export that may fork starts another. It exits when this process's
+    end of the jobs pipe closes (this process exited), and drops its database connection when
+    the Django connection of the export that last used it closes (`closing_with`), so that a
+    database can be dropped (the test suite's) and a recycled connection is recycled on both
+    sides.
+    """
+
+    _current: Resident | None = None
+    _lock = threading.Lock()
+
+    def __init__(self, pid: int, jobs_fd: int, data_fd: int) -> None:
+        self.pid, self.jobs_fd, self.data_fd = pid, jobs_fd, data_fd
+        self.owner = os.getpid()
+        self.busy = False
+        self.stopped = False
+
+    @classmethod
+    def take(cls, wrapper, *, start: bool) -> Resident | None:
+        """The process's resident for one export (then `run` a job, or `release`), started
+        now when there is none and `start`; None when it is off, busy, or cannot start."""
+        if not KEEP_SECOND_PROCESS:
+            return None
+        with cls._lock:
+            resident = cls._current
+            if resident is not None and (resident.owner != os.getpid() or resident.stopped):
+                resident = cls._current = None  # a parent's (after a fork), or gone
+            if resident is None:
+                if not start or (resident := cls._start(wrapper)) is None:
+                    return None
+                cls._current = resident
+            if resident.busy:
+                return None
+            resident.busy = True
+        if hasattr(wrapper, "closing_with") and _DISCONNECTS not in wrapper.closing_with:
+            wrapper.closing_with.append(_DISCONNECTS)
+        return resident
+
+    @classmethod
+    def start_at_worker_start(cls) -> None:
+        """Start the resident of a server worker before it serves (annotator/wsgi.py): when
+        exports may run on two processes here. No thread runs yet; it connects on its own."""
+        wrapper = connections[DEFAULT_DB_ALIAS]
+        if (
+            KEEP_SECOND_PROCESS
+            and getattr(settings, "EXPORT_PROCESSES", 1) > 1
+            and wrapper.vendor == "postgresql"
+            and hasattr(os, "fork")
+        ):
+            resident = cls.take(wrapper, start=True)
+            if resident is not None:
+                resident.release()
+
+    @classmethod
+    def _start(cls, wrapper) -> Resident | None:
+        try:
+            jobs_read, jobs_write = os.pipe()
+        except OSError:
+            return None
+        try:
+            child = _Child.fork(lambda data_fd: _resident_main(jobs_read, data_fd, wrapper))
+        finally:
+            os.close(jobs_read)
+        if child is None:
+            os.close(jobs_write)
+            return None
+        return cls(child.pid, jobs_write, child.fd)
+
+    def run(self, job: _Job, *, log_queries: bool) -> _Child | None:
+        """Give it a job; the child to read it from (None: it is gone, and dropped)."""
+        job.log_queries = log_queries
+        try:
+            _send(self.jobs_fd, _JOB, pickle.dumps(job, protocol=pickle.HIGHEST_PROTOCOL))
+        except OSError:
+            self.stop()
+            return None
+        return _Child(self.pid, self.data_fd, resident=self)
+
+    def release(self) -> None:
+        with self._lock:
+            self.busy = False
+
+    def disconnect(self) -> None:
+        """Ask it to close its database connection (it connects again for its next job)."""
+        if not self.stopped and self.owner == os.getpid():
+            try:
+                _send(self.jobs_fd, _DISCONNECT)
+            except OSError:
+                self.stop()
+
+    def stop(self) -> None:
+        """End it: close both pipes, kill it and reap it. Idempotent."""
+        with self._lock:
+            if self.stopped:
+                return
+            self.stopped = True
+            self.busy = False
+            if Resident._current is self:
+                Resident._current = None
+        for fd in (self.jobs_fd, self.data_fd):
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        with contextlib.suppress(OSError):
+            os.kill(self.pid, signal.SIGKILL)
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(self.pid, 0)
+
+
+class _Disconnects:
+    """In a Django connection's `closing_with`: when it closes, the resident drops its own."""
+
+    def close(self) -> None:
+        resident = Resident._current
+        if resident is not None:
+            resident.disconnect()
+
+
+_DISCONNECTS = _Disconnects()
+
+
+def _resident_main(jobs_fd: int, data_fd: int, wrapper) -> None:
+    """The resident's life: connect, then one job after another until the jobs pipe ends."""
+    code = 1
+    try:
+        _detach(data_fd, jobs_fd)
+        connection: psycopg.Connection | None = None
+        with contextlib.suppress(psycopg.Error, OSError):
+            connection = wrapper.connect_beside()  # warm before the first job, if it can
+        while True:
+            frame = _receive(jobs_fd)
+            if frame is None:
+                code = 0
+                return  # the parent is gone
+            kind, payload = frame
+            if kind == _DISCONNECT:
+                if connection is not None:
+                    connection.close()
+                connection = None
+                continue
+            job: _Job = pickle.loads(payload)  # noqa: S301  (from our own parent, on its pipe)
+            connection = _resident_in_snapshot(connection, wrapper, job.snapshot)
+            if connection is None:
+                _send(data_fd, _REFUSED, b"no connection in the export's snapshot")
+                continue
+            wrapper.force_debug_cursor = job.log_queries
+            names = _Names()
+            names.prepare(job.filters, job.parts)
+
+            def plan(run: Callable, job: _Job = job) -> Iterator[list[int]]:
+                return _plan_batches(
+                    job.corpus, job.filters, run, job.size, job.size_bytes, job.first_page
+                )
+
+            def read(
+                run: Callable, article_ids: list[int], job: _Job = job, names: _Names = names
+            ) -> _RawBatch:
+                return _read_batch(job.filters, names, run, article_ids, job.parts)
+
+            with reader.collector_paused():
+                done = _serve(
+                    data_fd, connection, wrapper, plan, read, names, job.writer,
+                    RESIDENT_FIRST_THEIRS,
+                )  # fmt: skip
+            if not done:
+                return  # the parent ends it (its error frame is sent)
+            try:
+                connection.execute("ROLLBACK")
+            except (psycopg.Error, OSError):
+                connection.close()
+                connection = None
+    finally:
         os._exit(code)
 
 
-def _detach(keep: int) -> None:
+def _resident_in_snapshot(
+    connection: psycopg.Connection | None, wrapper, snapshot: str
+) -> psycopg.Connection | None:
+    """The resident's connection (a new one when it has none or it broke) in the export's
+    snapshot; None when it cannot be had."""
+    for _attempt in range(2):
+        if connection is None or connection.closed or connection.broken:
+            try:
+                connection = wrapper.connect_beside()
+            except (psycopg.Error, OSError):
+                return None
+        try:
+            reader._begin_in_snapshot(connection, snapshot)
+            return connection
+        except (psycopg.Error, OSError):
+            connection.close()
+            connection = None
+    return None
+
+
+def _receive(fd: int) -> tuple[bytes, bytes] | None:
+    """The next frame on a blocking pipe; None at its end."""
+    header = _read_exactly(fd, _FRAME.size)
+    if header is None:
+        return None
+    kind, length = _FRAME.unpack(header)
+    payload = _read_exactly(fd, length) if length else b""
+    return None if payload is None else (kind, payload)
+
+
+def _read_exactly(fd: int, length: int) -> bytes | None:
+    pieces: list[bytes] = []
+    while length:
+        piece = os.read(fd, length)
+        if not piece:
+            return None
+        pieces.append(piece)
+        length -= len(piece)
+    return b"".join(pieces)
+
+
+def _detach(*keep: int) -> None:
     """Leave the parent's world: its signal handlers (a server's) and every descriptor it had
     open (its database sockets, a server's listening socket) but `keep` and the standard ones."""
     for name in ("SIGTERM", "SIGINT", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2", "SIGWINCH"):
@@ -388,8 +713,11 @@ def _detach(keep: int) -> None:
             signal.signal(getattr(signal, name), signal.SIG_DFL)
     with contextlib.suppress(ValueError, OSError):
         signal.set_wakeup_fd(-1)
-    os.closerange(3, keep)
-    os.closerange(keep + 1, 1 << 16)
+    low = 3
+    for fd in sorted(keep):
+        os.closerange(low, fd)
+        low = fd + 1
+    os.closerange(low, 1 << 16)
 
 
 def _send(fd: int, kind: bytes, payload: bytes = b"") -> None:
