@@ -1214,7 +1214,7 @@ class _CompiledWithTheIds:
         self.queryset, self.slots = queryset, slots
 
     def __call__(self, *ids):
-        from articles.exports.sql import Bound, InIds
+        from articles.exports.sql import Bound, Ids, InIds
 
         found: dict[int, InIds] = {}  # a node may be reached by two paths (a lookup's lhs)
 
@@ -1235,7 +1235,8 @@ class _CompiledWithTheIds:
         for part in (query, *query.combined_queries):
             visit(part.where)
         by_slot = {
-            id(slot): [int(i) for i in batch] for slot, batch in zip(self.slots, ids, strict=True)
+            id(slot): [int(i) for i in (batch.values if isinstance(batch, Ids) else batch)]
+            for slot, batch in zip(self.slots, ids, strict=True)
         }
         assert sorted(id(node.slot) for node in found.values()) == sorted(by_slot)
         for node in found.values():
