@@ -15,15 +15,14 @@ while that connection lasts; our backend closes it with its own (annotator/db/po
 
 from __future__ import annotations
 
-import select
 from typing import Any
 
 import psycopg
 from psycopg import pq
 
-# Anything to read on an idle connection is the server's goodbye (a restart, a terminated
-# backend), as Django's connection is checked (annotator/db/postgresql).
-_WAITING = select.POLLIN | select.POLLPRI | select.POLLERR | select.POLLHUP
+from annotator.db.postgresql.base import quiet
+
+_IDLE = frozenset({pq.TransactionStatus.IDLE})
 
 
 class SideConnection:
@@ -90,18 +89,8 @@ class SideConnection:
 
 def _idle(raw: psycopg.Connection) -> bool:
     """Whether a kept connection can be used: open, outside a transaction, and with nothing
-    from the server waiting to be read."""
-    if raw.closed or raw.broken:
-        return False
-    pgconn = raw.pgconn
-    if pgconn.status != pq.ConnStatus.OK or pgconn.transaction_status != pq.TransactionStatus.IDLE:
-        return False
-    try:
-        poller = select.poll()
-        poller.register(pgconn.socket, _WAITING)
-        return not poller.poll(0)
-    except (OSError, ValueError, psycopg.Error):
-        return False
+    from the server waiting to be read (as Django's connection is checked)."""
+    return quiet(raw, _IDLE)
 
 
 def side_connection(wrapper) -> SideConnection:

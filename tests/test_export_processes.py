@@ -288,19 +288,27 @@ if connection.vendor == "postgresql":
         assert len(two) == 1
 
     def test_the_queries_of_an_export_on_two_processes_do_not_grow_with_the_corpus(team, two):
-        """Counted on the export's connection, where the child's queries are logged too."""
-        counts = []
-        for articles in (3, 7):
-            Article.objects.filter(corpus=team.corpus).delete()
-            for n in range(articles):
-                Article.objects.create(corpus=team.corpus, title=f"A {n}", text=f"Text {n}.")
-            spec = exports.parse_export_params(team.corpus, {"format": ["jsonl"]})
-            with CaptureQueriesContext(connection) as captured:
-                body = b"".join(exports.stream(spec))
-            assert body.count(b"\n") == articles
-            counts.append(len(captured))
-        # The transaction (its level, BEGIN, COMMIT), the query that finds the articles, the
-        # snapshot exported for the child, then eight per batch of one article, whichever
-        # process read it.
-        assert counts == [3 + 1 + 1 + 8 * 3, 3 + 1 + 1 + 8 * 7]
+        assert _query_counts(team) == QUERIES_IN_TWO
         assert len(two) == 2
+
+
+def _query_counts(team) -> list[int]:
+    """The queries of a JSONL export of 3 articles, then of 7, counted on the export's
+    connection (where a second process's queries are logged too)."""
+    counts = []
+    for articles in (3, 7):
+        Article.objects.filter(corpus=team.corpus).delete()
+        for n in range(articles):
+            Article.objects.create(corpus=team.corpus, title=f"A {n}", text=f"Text {n}.")
+        spec = exports.parse_export_params(team.corpus, {"format": ["jsonl"]})
+        with CaptureQueriesContext(connection) as captured:
+            body = b"".join(exports.stream(spec))
+        assert body.count(b"\n") == articles
+        counts.append(len(captured))
+    return counts
+
+
+# On two processes, batches of one article: the transaction (its level, BEGIN, COMMIT), the
+# query that finds the articles, the snapshot exported for the second process, then eight per
+# batch, whichever process read it.
+QUERIES_IN_TWO = [3 + 1 + 1 + 8 * 3, 3 + 1 + 1 + 8 * 7]

@@ -15,13 +15,12 @@ import time
 import psycopg
 import pytest
 from django.db import connection, connections
-from django.test.utils import CaptureQueriesContext
 
 from articles import exports
 from articles.exports import parallel
 from articles.exports import reader as export_reader
 from articles.models import Article
-from tests.test_export_processes import FORMATS, HOSTILE
+from tests.test_export_processes import FORMATS, QUERIES_IN_TWO, _query_counts
 from tests.test_exports import _golden_corpus
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -61,16 +60,7 @@ if connection.vendor == "postgresql":
         yield
         _stop_any()
 
-    def _one_process(spec, settings) -> bytes:
-        settings.EXPORT_PROCESSES = 1
-        try:
-            return b"".join(exports.stream(spec))
-        finally:
-            settings.EXPORT_PROCESSES = 2
-
-    def _hostile_articles(team) -> None:
-        for n in range(2):
-            Article.objects.create(corpus=team.corpus, title=f"{HOSTILE} {n}", text=HOSTILE * 3)
+    from tests.test_export_processes import _hostile_articles, _one_process
 
     @pytest.mark.parametrize("fmt", FORMATS)
     @pytest.mark.parametrize(
@@ -230,21 +220,8 @@ if connection.vendor == "postgresql":
         assert b"".join(exports.stream(spec)).count(b"\n") == 5
 
     def test_the_queries_of_an_export_with_the_resident_do_not_grow_with_the_corpus(team, resident):
-        """Counted on the export's connection, where the resident's queries are logged too."""
-        counts = []
-        for articles in (3, 7):
-            Article.objects.filter(corpus=team.corpus).delete()
-            for n in range(articles):
-                Article.objects.create(corpus=team.corpus, title=f"A {n}", text=f"Text {n}.")
-            spec = exports.parse_export_params(team.corpus, {"format": ["jsonl"]})
-            with CaptureQueriesContext(connection) as captured:
-                body = b"".join(exports.stream(spec))
-            assert body.count(b"\n") == articles
-            counts.append(len(captured))
-        # The transaction (its level, BEGIN, COMMIT), the query that finds the articles, the
-        # snapshot exported for the resident, then eight per batch of one article, whichever
-        # process read it.
-        assert counts == [3 + 1 + 1 + 8 * 3, 3 + 1 + 1 + 8 * 7]
+        assert _query_counts(team) == QUERIES_IN_TWO
+        assert _current() is not None
 
     def test_a_worker_starts_its_resident_unless_exports_keep_one_process(settings):
         _stop_any()

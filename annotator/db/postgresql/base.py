@@ -150,16 +150,21 @@ class DatabaseWrapper(base.DatabaseWrapper):
             return self._prepare_cursor(cursor)  # type: ignore[attr-defined]
 
     def is_usable(self) -> bool:
-        connection = self.connection
-        if connection is None or connection.closed or connection.broken:
-            return False
-        pgconn = connection.pgconn
-        if pgconn.status != pq.ConnStatus.OK or pgconn.transaction_status not in _USABLE_STATES:
-            return False
-        try:
-            poller = select.poll()
-            poller.register(pgconn.socket, _WAITING)
-            # Between requests the server has nothing to say: anything waiting is its goodbye.
-            return not poller.poll(0)
-        except (OSError, ValueError, psycopg.Error):
-            return False
+        return self.connection is not None and quiet(self.connection, _USABLE_STATES)
+
+
+def quiet(connection: psycopg.Connection, states: frozenset) -> bool:
+    """Whether an idle connection can be used: open, in one of the transaction `states`, and
+    with nothing from the server waiting to be read (between uses the server has nothing to
+    say: anything waiting is its goodbye, a restart or a terminated backend)."""
+    if connection.closed or connection.broken:
+        return False
+    pgconn = connection.pgconn
+    if pgconn.status != pq.ConnStatus.OK or pgconn.transaction_status not in states:
+        return False
+    try:
+        poller = select.poll()
+        poller.register(pgconn.socket, _WAITING)
+        return not poller.poll(0)
+    except (OSError, ValueError, psycopg.Error):
+        return False
