@@ -135,6 +135,31 @@ def read_articles(
     """
     labels = _Labels()
     names = _Names()
+    for raw in read_batches(
+        corpus,
+        filters,
+        names,
+        parts=parts,
+        batch_size=batch_size,
+        batch_bytes=batch_bytes,
+        first_page=first_page,
+    ):
+        yield from _assemble(raw, labels, names)
+
+
+def read_batches(
+    corpus: Corpus,
+    filters: ExportFilters,
+    names: _Names,
+    *,
+    parts: frozenset[str] = PARTS,
+    batch_size: int = ARTICLES_PER_BATCH,
+    batch_bytes: int = BYTES_PER_BATCH,
+    first_page: list[tuple[int, int]] | None = None,
+) -> Iterator[_RawBatch]:
+    """The batches of `read_articles` as the queries return their rows, before they are
+    assembled into `ArticleRow`s: for a writer that writes straight from the rows (`csv`).
+    `names` learns the usernames and topic labels the rows refer to."""
     with collector_paused():
         wrapper = connections[read_alias()]
         names.prepare(filters, parts)  # compiled once, shared by the readers
@@ -160,7 +185,7 @@ def read_articles(
                 corpus, filters, names, runner(wrapper), parts, batch_size, batch_bytes, first_page
             )
         for raw in batches:
-            yield from _assemble(raw, labels, names)
+            yield raw
             if (written := ARTICLES_WRITTEN.get()) is not None:
                 written(len(raw.articles))
 

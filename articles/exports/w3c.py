@@ -34,7 +34,7 @@ import orjson
 
 from ..anchoring import context_around
 from . import parallel
-from .reader import read_articles
+from .reader import _assemble, _Labels, _Names, _RawBatch, read_articles
 from .rows import ArticleRow, ClaimRow, EvidenceRow, SpanEvidenceRow
 from .spec import ExportFormat, ExportSpec
 from .streaming import CHUNK_BYTES, Written, chunked
@@ -360,8 +360,10 @@ class _Items:
     def __init__(self, base_url: str) -> None:
         self.base_url = base_url
         self.count = 0
+        self.labels = _Labels()
 
-    def pieces(self, articles: Iterable[ArticleRow]) -> Iterator[bytes]:
+    def pieces(self, raw: _RawBatch, names: _Names) -> Iterator[bytes]:
+        articles = _assemble(raw, self.labels, names)
         for items in article_items(articles, self.base_url):
             if items:
                 self.count += len(items)
