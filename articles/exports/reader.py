@@ -24,7 +24,7 @@ from typing import Any, TypeVar
 import psycopg
 from django.contrib.auth import get_user_model
 from django.db import connections
-from django.db.models import BigIntegerField, F, QuerySet, Value
+from django.db.models import BigIntegerField, F, QuerySet, TextField, Value
 from django.db.models.functions import Cast
 
 from ..ahead import put_unless_stopped, run_ahead
@@ -624,7 +624,7 @@ class _BatchQueries:
         self.articles: Prepared | None = None
         self.claims: Prepared | None = None
         if rows:
-            self._compile_rows(filters, articles)
+            self._compile_rows(filters, articles, "context" in parts)
         self.annotations = (
             Prepared(
                 batch_annotations(filters, claims).values_list(
@@ -701,19 +701,23 @@ class _BatchQueries:
             else None
         )
 
-    def _compile_rows(self, filters: ExportFilters, articles: IdSlot) -> None:
+    def _compile_rows(self, filters: ExportFilters, articles: IdSlot, context: bool) -> None:
+        def read(column: Any) -> Any:
+            # Without the "context" part, NULL in the column's place (the rows keep their shape).
+            return column if context else Cast(Value(None), output_field=TextField())
+
         self.articles = Prepared(
             batch_articles(articles).values_list(
                 "id",
                 "title",
-                "text",
-                "author",
-                "source_url",
-                as_text("published_on"),
-                "language",
+                read("text"),
+                read("author"),
+                read("source_url"),
+                read(as_text("published_on")),
+                read("language"),
                 "text_version",
-                as_iso("created_at"),
-                as_iso_updated(),
+                read(as_iso("created_at")),
+                read(as_iso_updated()),
             ),
             articles,
         )
@@ -725,8 +729,8 @@ class _BatchQueries:
                 "start",
                 "end",
                 "exact",
-                "prefix",
-                "suffix",
+                read("prefix"),
+                read("suffix"),
                 "summary",
                 "created_by_id",
                 "anchor_status",
@@ -734,8 +738,8 @@ class _BatchQueries:
                 "anchor_version",
                 # Expressions last, in this order: then Django hands the rows over as they come.
                 as_text("labels"),
-                as_iso("created_at"),
-                as_iso_updated(),
+                read(as_iso("created_at")),
+                read(as_iso_updated()),
             ),
             articles,
         )
