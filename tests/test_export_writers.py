@@ -373,7 +373,18 @@ def _w3c_reference_items(article: ArticleRow, iris: w3c._Iris) -> Iterator[dict]
     """The items as dicts, as the writer built them before its pieces were encoded once."""
     _text, _person = w3c._text, w3c._person
     article_iri = iris.article(article.id)
-    targets = [w3c._claim_target(article_iri, claim) for claim in article.claims]
+    targets = [
+        {
+            "type": "SpecificResource",
+            "source": article_iri,
+            "selector": w3c._selectors(
+                claim.start, claim.end, claim.exact, claim.prefix, claim.suffix
+            ),
+            "textVersion": claim.anchor.version,
+            "anchorStatus": claim.anchor.status,
+        }
+        for claim in article.claims
+    ]
     for claim, target in zip(article.claims, targets, strict=True):
         claim_iri = iris.claim(claim.id)
         highlight = {
@@ -444,16 +455,21 @@ BASE_URLS = st.sampled_from(["http://localhost:8000", 'https://a.example/x"y\\/'
 @settings(max_examples=150, deadline=None)
 @given(st.lists(article_rows(json_text), max_size=3), BASE_URLS)
 def test_w3c_items_are_the_reference_items(articles, base_url):
+    articles, raw, names = _as_read(articles)
     iris = w3c._Iris(base_url)
     expected = [orjson.dumps(i) for a in articles for i in _w3c_reference_items(a, iris)]
-    written = list(w3c.items(articles, base_url))
+    written = list(_w3c_items(raw, names, base_url))
     assert written == expected
     with patch.object(streaming, "WRITTEN_KEPT", 1):  # the pieces' caches emptied at every miss
-        assert list(w3c.items(articles, base_url)) == expected
+        assert list(_w3c_items(raw, names, base_url)) == expected
     assert [json.loads(item) for item in written] == [json.loads(item) for item in expected]
-    assert [len(pieces) for pieces in w3c.article_items(articles, base_url)] == [
+    assert [len(pieces) for pieces in w3c.Items(base_url).batch(raw, names)] == [
         len(list(_w3c_reference_items(article, iris))) for article in articles
     ]
+
+
+def _w3c_items(raw: _RawBatch, names: _Names, base_url: str) -> Iterator[bytes]:
+    return itertools.chain.from_iterable(w3c.Items(base_url).batch(raw, names))
 
 
 def _w3c_reference_document(spec: ExportSpec, articles: list[ArticleRow]) -> bytes:
@@ -482,10 +498,17 @@ def _w3c_reference_document(spec: ExportSpec, articles: list[ArticleRow]) -> byt
 )
 def test_w3c_document_is_the_same_whatever_the_chunks(articles, chunk_bytes, base_url):
     """The collection around the items, with chunks closing after every item, some, or none."""
+    articles, raw, names = _as_read(articles)
     corpus = SimpleNamespace(slug="c-1", name='A "corpus" 🚀')
     spec = ExportSpec(corpus, w3c.FORMAT, ExportFilters(), base_url=base_url)
+
+    def read_batches(corpus, filters, reader_names, **kwargs):  # what the reader reads
+        reader_names.users.update(names.users)
+        reader_names.topics.update(names.topics)
+        return iter([raw])
+
     with (
-        patch.object(w3c, "read_articles", lambda *args, **kwargs: iter(articles)),
+        patch.object(w3c, "read_batches", read_batches),
         patch.object(w3c, "CHUNK_BYTES", chunk_bytes),
     ):
         chunks = list(w3c.write(spec))
@@ -494,7 +517,7 @@ def test_w3c_document_is_the_same_whatever_the_chunks(articles, chunk_bytes, bas
     parsed = json.loads(document)
     assert parsed["total"] == len(parsed["first"]["items"])
     if chunk_bytes == 1:  # a chunk per article with items (the opening with the first), the close
-        with_items = sum(1 for pieces in w3c.article_items(articles, base_url) if pieces)
+        with_items = sum(1 for pieces in w3c.Items(base_url).batch(raw, names) if pieces)
         assert len(chunks) == (with_items + 1 if with_items else 1)
 
 
