@@ -176,215 +176,205 @@ class Items:
         label_bodies, assessments = self.label_bodies, self.assessments
         users, topics, groups = names.users, names.topics, raw.groups
 
-        articles = {row[0]: (iris.article(str(row[0])), row[2]) for row in raw.articles}
-        items: dict[int, list[bytes]] = {article_id: [] for article_id in articles}
-        # Each exported claim's place: its article's iri and text, its iri, its target (and what
-        # closes an item on it: its body list's end, then the target); its items, in order.
-        claims: dict[int, tuple[int, str, str, str, bytes, bytes]] = {}
-        claim_items: dict[int, list[bytes]] = {}
-        for (
-            article_id, claim_id, start, end, exact, prefix, suffix, summary, created_by,
-            anchor_status, _, anchor_version, label_text, created_at, updated_at,
-        ) in raw.claims:  # fmt: skip
-            article_iri, text = articles[article_id]
-            claim_iri = f"{api}/claims/{claim_id}"
-            # textVersion (an extension): the article's text version the selectors refer to.
-            target = encode(
-                {
-                    "type": "SpecificResource",
-                    "source": article_iri,
-                    "selector": _selectors(start, end, exact, prefix, suffix),
-                    "textVersion": anchor_version,
-                    "anchorStatus": anchor_status,
-                }
-            )
-            claims[claim_id] = (
-                article_id,
-                article_iri,
-                text,
-                claim_iri,
-                target,
-                b'],"target":' + target,
-            )
-            body = [encode(_text(summary, "describing"))] if summary else []
-            for label in self.labels(label_text):
-                body.append(tagging[label])
-            group = groups.get(claim_id) if groups else None
-            if group is not None:
-                # The claim group it belongs to: the same claim across the corpus.
-                body.append(
-                    encode({**_text(group["label"], "classifying"), "id": iris.group(group["id"])})
-                )
-            claim_items[claim_id] = [
-                b"".join(
-                    (
-                        f'{{"id":"{claim_iri}","type":"Annotation","motivation":"highlighting",'
-                        f'"created":"{created_at}","modified":"{updated_at or created_at}",'
-                        '"creator":'.encode(),
-                        people[created_by],
-                        b',"target":',
-                        target,
-                        b',"body":[' + b",".join(body) + b"]}" if body else b"}",
-                    )
-                )
-            ]
-
+        # The rows grouped by what they hang from, in a first pass; then each article's items,
+        # one article at a time (only one article's items are held).
+        claim_rows: dict[int, list[tuple]] = {row[0]: [] for row in raw.articles}
+        exported: dict[int, tuple] = {}  # claim id -> its row
+        for row in raw.claims:
+            claim_rows[row[0]].append(row)
+            exported[row[1]] = row
         evidence: dict[int, list[EvidenceRow]] = {}
         # The columns are EVIDENCE_FIELDS, in its order (as `reader._assemble` reads them).
         for (
             annotation_id, kind, start, end, exact, url, title, quote, kind_of, role,
         ) in raw.evidence:  # fmt: skip
-            row: EvidenceRow = (
+            evidence_row: EvidenceRow = (
                 SpanEvidenceRow(kind, start, end, exact, kind_of, role)
                 if kind == "span"
                 else SourceEvidenceRow(kind, url, title, quote, kind_of, role)
             )
             if (held := evidence.get(annotation_id)) is None:
-                evidence[annotation_id] = [row]
+                evidence[annotation_id] = [evidence_row]
             else:
-                held.append(row)
-
-        # The annotations come by annotator id within a claim, and are sorted by username where
-        # that order differs (after the claim's highlighting item).
-        annotators: dict[int, list[str]] = {}
+                held.append(evidence_row)
+        # Annotations by claim; they come by annotator id within a claim, and are sorted by
+        # username where that order differs. Rows of claims this batch does not export
+        # (`InIds(loose=True)`) are never asked for.
+        annotations: dict[int, list[tuple]] = {}
         unsorted: list[int] = []
-        current_claim, skipped, previous = None, False, ""
-        held_items: list[bytes] = []
-        held_names: list[str] = []
-        close = b""
-        article_iri = text = ""
-        for (
-            claim_id, annotation_id, annotator_id, topic_id, stance, confidence, note, status,
-            label_text, created_at, updated_at,
-        ) in raw.annotations:  # fmt: skip
-            annotator = users[annotator_id]
+        current_claim, previous = None, ""
+        held_rows: list[tuple] = []
+        for row in raw.annotations:
+            claim_id: int = row[0]
+            annotator = users[row[2]]
             if claim_id != current_claim:
                 current_claim = claim_id
-                # A claim this batch does not export (`InIds(loose=True)`): skipped.
-                if skipped := (found := claims.get(claim_id)) is None:
-                    continue
-                _, article_iri, text, _, _, close = found
-                held_items = claim_items[claim_id]
-                held_names = annotators[claim_id] = []
-            elif skipped:
-                continue
-            elif annotator < previous and (not unsorted or unsorted[-1] != claim_id):
-                unsorted.append(claim_id)
+                held_rows = annotations[claim_id] = [row]
+            else:
+                held_rows.append(row)
+                if annotator < previous and (not unsorted or unsorted[-1] != claim_id):
+                    unsorted.append(claim_id)
             previous = annotator
-            held_names.append(annotator)
-            extra = label_bodies[label_text]
-            if note:
-                extra += b"," + NOTE_OPEN + encode(note) + NOTE_CLOSE
-            if evidence and (its := evidence.get(annotation_id)) is not None:
-                extra += b"," + encode([_evidence_body(e, article_iri, text) for e in its])[1:-1]
-            held_items.append(
-                b"".join(
-                    (
-                        f'{{"id":"{api}/annotations/{annotation_id}","type":"Annotation",'
-                        f'"motivation":"assessing","created":"{created_at}",'
-                        f'"modified":"{updated_at or created_at}"'.encode(),
-                        assessments[annotator_id, status, stance, topic_id],
-                        extra,
-                        close,
-                        b"}"
-                        if confidence is None
-                        else b',"confidence":%d}' % confidence
-                        if type(confidence) is int  # the column's type; anything else: orjson
-                        else b',"confidence":' + encode(confidence) + b"}",
-                    )
-                )
-            )
         # One annotation per claim and annotator, so the username alone orders a claim's items.
         for claim_id in unsorted:
-            held_items = claim_items[claim_id]
-            held_items[1:] = [
-                item for _, item in sorted(zip(annotators[claim_id], held_items[1:], strict=True))
-            ]
-
-        for (
-            claim_id,
-            curator,
-            decision,
-            topic_id,
-            stance,
-            note,
-            created_at,
-            updated_at,
-        ) in raw.reviews:
-            if (found := claims.get(claim_id)) is None:
-                continue
-            _, _, _, claim_iri, _, close = found
-            body = [moderating[decision]]
-            if stance:
-                body.append(classifying[stance])
-            if topic := topics[topic_id]:
-                body.append(identifying[topic])
-            if note:
-                body.append(NOTE_OPEN + encode(note) + NOTE_CLOSE)
-            claim_items[claim_id].append(
-                b"".join(
-                    (
-                        f'{{"id":"{claim_iri}/review","type":"Annotation",'
-                        f'"motivation":"moderating","created":"{created_at}",'
-                        f'"modified":"{updated_at or created_at}","creator":'.encode(),
-                        people[curator],
-                        b',"body":[',
-                        b",".join(body),
-                        close,
-                        b"}",
-                    )
-                )
-            )
-
-        for claim_id, comment_id, author, comment, created_at in raw.comments:
-            if (found := claims.get(claim_id)) is None:
-                continue
-            _, _, _, claim_iri, target, _ = found
-            claim_items[claim_id].append(
-                b"".join(
-                    (
-                        f'{{"id":"{claim_iri}/comments#{comment_id}","type":"Annotation",'
-                        f'"motivation":"commenting","created":"{created_at}",'
-                        '"creator":'.encode(),
-                        people[author],
-                        b',"body":',
-                        NOTE_OPEN,
-                        encode(comment),
-                        NOTE_CLOSE,
-                        b',"target":',
-                        target,
-                        b"}",
-                    )
-                )
-            )
-
-        for article_id, claim_id, *_ in raw.claims:
-            items[article_id] += claim_items[claim_id]
-        for relation_id, source_id, target_id, kind, created_by, created_at in raw.relations:
+            annotations[claim_id].sort(key=lambda row: users[row[2]])
+        reviews = {row[0]: row for row in raw.reviews}
+        comments: dict[int, list[tuple]] = {}
+        for row in raw.comments:
+            comments.setdefault(row[0], []).append(row)
+        relations: dict[int, list[tuple]] = {}
+        for row in raw.relations:
             # Both ends must be exported claims (the trash and the filters may leave one out).
-            if (source := claims.get(source_id)) is None or (
-                targeted := claims.get(target_id)
-            ) is None:
-                continue
-            items[source[0]].append(
-                b"".join(
-                    (
-                        f'{{"id":"{api}/relations/{relation_id}","type":"Annotation",'
-                        f'"motivation":"linking","created":"{created_at}",'
-                        '"creator":'.encode(),
-                        people[created_by],
-                        # The target claim's target with a purpose after its keys, the kind.
-                        b',"body":[',
-                        targeted[4][:-1],
-                        b',"purpose":"linking"},',
-                        classifying[kind],
-                        b'],"target":',
-                        source[4],
-                        b"}",
+            if row[1] in exported and row[2] in exported:
+                relations.setdefault(exported[row[1]][0], []).append(row)
+
+        def target_of(claim_row: tuple) -> bytes:
+            """The claim's target (its article's IRI, both selectors), encoded once per batch."""
+            found = targets.get(claim_row[1])
+            if found is None:
+                (article_id, claim_id, start, end, exact, prefix, suffix, *_, anchor_status, _,
+                 anchor_version) = claim_row[:12]  # fmt: skip
+                # textVersion (an extension): the text version the selectors refer to.
+                found = targets[claim_id] = encode(
+                    {
+                        "type": "SpecificResource",
+                        "source": iris.article(str(article_id)),
+                        "selector": _selectors(start, end, exact, prefix, suffix),
+                        "textVersion": anchor_version,
+                        "anchorStatus": anchor_status,
+                    }
+                )
+            return found
+
+        # Each claim's target: every item on the claim points at it (the same JSON), and
+        # relations name it.
+        targets: dict[int, bytes] = {}
+
+        for article_id, _, text, *_ in raw.articles:
+            items: list[bytes] = []
+            add = items.append
+            article_iri = iris.article(str(article_id))
+            for claim_row in claim_rows[article_id]:
+                claim_id, summary, created_by = claim_row[1], claim_row[7], claim_row[8]
+                label_text, created_at, updated_at = claim_row[12:15]
+                claim_iri = f"{api}/claims/{claim_id}"
+                target = target_of(claim_row)
+                body = [encode(_text(summary, "describing"))] if summary else []
+                for label in self.labels(label_text):
+                    body.append(tagging[label])
+                group = groups.get(claim_id) if groups else None
+                if group is not None:
+                    # The claim group it belongs to: the same claim across the corpus.
+                    body.append(
+                        encode(
+                            {**_text(group["label"], "classifying"), "id": iris.group(group["id"])}
+                        )
+                    )
+                add(
+                    b"".join(
+                        (
+                            f'{{"id":"{claim_iri}","type":"Annotation","motivation":"highlighting",'
+                            f'"created":"{created_at}","modified":"{updated_at or created_at}",'
+                            '"creator":'.encode(),
+                            people[created_by],
+                            b',"target":',
+                            target,
+                            b',"body":[' + b",".join(body) + b"]}" if body else b"}",
+                        )
                     )
                 )
-            )
-        yield from items.values()
+                # What closes each annotation's item: its body list, then the claim's target.
+                close = b'],"target":' + target
+                for (
+                    _, annotation_id, annotator_id, topic_id, stance, confidence, note, status,
+                    label_text, created_at, updated_at,
+                ) in annotations.get(claim_id, ()):  # fmt: skip
+                    extra = label_bodies[label_text]
+                    if note:
+                        extra += b"," + NOTE_OPEN + encode(note) + NOTE_CLOSE
+                    if evidence and (its := evidence.get(annotation_id)) is not None:
+                        written = encode([_evidence_body(e, article_iri, text) for e in its])
+                        extra += b"," + written[1:-1]
+                    add(
+                        b"".join(
+                            (
+                                f'{{"id":"{api}/annotations/{annotation_id}","type":"Annotation",'
+                                f'"motivation":"assessing","created":"{created_at}",'
+                                f'"modified":"{updated_at or created_at}"'.encode(),
+                                assessments[annotator_id, status, stance, topic_id],
+                                extra,
+                                close,
+                                b"}"
+                                if confidence is None
+                                else b',"confidence":%d}' % confidence
+                                if type(confidence) is int  # the column's type; else: orjson
+                                else b',"confidence":' + encode(confidence) + b"}",
+                            )
+                        )
+                    )
+                if (review := reviews.get(claim_id)) is not None:
+                    _, curator, decision, topic_id, stance, note, created_at, updated_at = review
+                    body = [moderating[decision]]
+                    if stance:
+                        body.append(classifying[stance])
+                    if topic := topics[topic_id]:
+                        body.append(identifying[topic])
+                    if note:
+                        body.append(NOTE_OPEN + encode(note) + NOTE_CLOSE)
+                    add(
+                        b"".join(
+                            (
+                                f'{{"id":"{claim_iri}/review","type":"Annotation",'
+                                f'"motivation":"moderating","created":"{created_at}",'
+                                f'"modified":"{updated_at or created_at}","creator":'.encode(),
+                                people[curator],
+                                b',"body":[',
+                                b",".join(body),
+                                close,
+                                b"}",
+                            )
+                        )
+                    )
+                for _, comment_id, author, comment, created_at in comments.get(claim_id, ()):
+                    add(
+                        b"".join(
+                            (
+                                f'{{"id":"{claim_iri}/comments#{comment_id}","type":"Annotation",'
+                                f'"motivation":"commenting","created":"{created_at}",'
+                                '"creator":'.encode(),
+                                people[author],
+                                b',"body":',
+                                NOTE_OPEN,
+                                encode(comment),
+                                NOTE_CLOSE,
+                                b',"target":',
+                                target,
+                                b"}",
+                            )
+                        )
+                    )
+            for relation_id, source_id, target_id, kind, created_by, created_at in relations.get(
+                article_id, ()
+            ):
+                add(
+                    b"".join(
+                        (
+                            f'{{"id":"{api}/relations/{relation_id}","type":"Annotation",'
+                            f'"motivation":"linking","created":"{created_at}",'
+                            '"creator":'.encode(),
+                            people[created_by],
+                            # The target claim's target with a purpose after its keys, the kind.
+                            b',"body":[',
+                            target_of(exported[target_id])[:-1],
+                            b',"purpose":"linking"},',
+                            classifying[kind],
+                            b'],"target":',
+                            target_of(exported[source_id]),
+                            b"}",
+                        )
+                    )
+                )
+            yield items
 
 
 def _pieces(spec: ExportSpec) -> Iterator[bytes]:
