@@ -229,7 +229,8 @@ class Items:
                 relations.setdefault(exported[row[1]][0], []).append(row)
 
         def target_of(claim_row: tuple) -> bytes:
-            """The claim's target (its article's IRI, both selectors), encoded once per batch."""
+            """The claim's target (its article's IRI, both selectors), encoded once per article
+            (kept for the article's items only: the heap stays that of one article's items)."""
             found = targets.get(claim_row[1])
             if found is None:
                 (article_id, claim_id, start, end, exact, prefix, suffix, *_, anchor_status, _,
@@ -246,11 +247,10 @@ class Items:
                 )
             return found
 
-        # Each claim's target: every item on the claim points at it (the same JSON), and
-        # relations name it.
-        targets: dict[int, bytes] = {}
-
         for article_id, _, text, *_ in raw.articles:
+            # Each claim's target: every item on the claim points at it (the same JSON), and
+            # relations name it.
+            targets: dict[int, bytes] = {}
             items: list[bytes] = []
             add = items.append
             article_iri = iris.article(str(article_id))
