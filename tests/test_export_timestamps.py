@@ -72,3 +72,9 @@ else:
         (text,) = rows[0]
         assert sql.ISO_TEXT[text] == "2026-12-07T11:34:52.123456Z"
         assert sql.ISO_TEXT[text] is text
+
+
+def test_a_stamp_left_unread_stays_none():
+    """A part the format does not write (CSV's "context") is read as NULL: no text."""
+    assert sql.ISO_TEXT[None] is None
+    assert sql._IsoTexts()[None] is None

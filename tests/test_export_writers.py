@@ -6,10 +6,12 @@ module cell by cell, orjson on one dict per item), which must give the same byte
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import itertools
 import json
 from collections.abc import Iterator
+from operator import attrgetter
 from types import SimpleNamespace
 from unittest.mock import patch
 
@@ -19,6 +21,7 @@ from hypothesis import strategies as st
 
 from articles.exports import csv as csv_export
 from articles.exports import streaming, w3c
+from articles.exports.reader import _assemble, _Labels, _Names, _RawBatch
 from articles.exports.rows import (
     AnchorRow,
     AnnotationRow,
@@ -230,16 +233,137 @@ def _csv_reference(articles: list[ArticleRow]) -> str:
     return out.getvalue()
 
 
+def _as_read(articles: list[ArticleRow]) -> tuple[list[ArticleRow], _RawBatch, _Names]:
+    """The batch of rows the reader would have read for these articles, and the articles as it
+    assembles them: ids renumbered in order (the database's integers), one annotation per claim
+    and annotator, sorted by username; user ids in order of first sight (so not in username
+    order); rows of claims and annotations outside the batch among them, as `InIds(loose=True)`
+    reads them."""
+    names = _Names()
+    user_ids: dict[str, int] = {}
+    topic_ids: dict[str, int] = {}
+
+    def user(name: str) -> int:
+        if name not in user_ids:
+            user_ids[name] = len(user_ids) + 1
+            names.users[user_ids[name]] = name
+        return user_ids[name]
+
+    def topic(label: str | None) -> int | None:
+        if label is None:
+            return None
+        if label not in topic_ids:
+            topic_ids[label] = len(topic_ids) + 1
+            names.topics[topic_ids[label]] = label
+        return topic_ids[label]
+
+    raw = _RawBatch([], [], [(0, 1, 1, 1, "", None, "", "", "[]", "t", None)], [], [], [], [], {})
+    user(""), topic("")  # what the loose annotation above refers to
+    raw.reviews.append((0, 1, "accepted", None, "", "", "t", None))
+    raw.evidence.append((0, "span", 1, 2, "x", "", "", "", "example", "supports"))
+    claim_id = annotation_id = comment_id = relation_id = 0
+    read: list[ArticleRow] = []
+    for number, article in enumerate(articles, 1):
+        claims, claim_ids = [], []
+        for claim in article.claims:
+            claim_id += 1
+            claim_ids.append(claim_id)
+            annotations, seen = [], set()
+            for a in claim.annotations:
+                if a.annotator not in seen:
+                    seen.add(a.annotator)
+                    annotation_id += 1
+                    annotations.append(dataclasses.replace(a, id=str(annotation_id)))
+                    user(a.annotator)
+            by_id = sorted(annotations, key=lambda a: user(a.annotator))
+            for a in by_id:
+                raw.annotations.append(
+                    (claim_id, int(a.id), user(a.annotator), topic(a.topic), a.stance,
+                     a.confidence, a.note, a.status, json.dumps(a.labels), a.created_at,
+                     _unless_same(a.updated_at, a.created_at))
+                )  # fmt: skip
+                for e in a.evidence:
+                    raw.evidence.append(
+                        (int(a.id), e.kind, e.start, e.end, e.exact, e.url, e.title, e.quote,
+                         e.evidence_type, e.role)
+                    )  # fmt: skip
+            comments = []
+            for c in claim.comments:
+                comment_id += 1
+                comments.append(dataclasses.replace(c, id=str(comment_id)))
+                raw.comments.append((claim_id, comment_id, user(c.author), c.text, c.created_at))
+            review = claim.review
+            if review is not None:
+                raw.reviews.append(
+                    (claim_id, user(review.curator), review.decision, topic(review.topic),
+                     review.stance, review.note, review.created_at,
+                     _unless_same(review.updated_at, review.created_at))
+                )  # fmt: skip
+            if claim.group is not None:
+                raw.groups[claim_id] = claim.group
+            raw.claims.append(
+                (number, claim_id, claim.start, claim.end, claim.exact, claim.prefix,
+                 claim.suffix, claim.summary, user(claim.created_by), claim.anchor.status,
+                 claim.anchor.score, claim.anchor.version, json.dumps(claim.labels),
+                 claim.created_at, _unless_same(claim.updated_at, claim.created_at))
+            )  # fmt: skip
+            claims.append(
+                dataclasses.replace(
+                    claim, id=str(claim_id), annotations=sorted(annotations, key=_annotator),
+                    comments=comments,
+                )
+            )  # fmt: skip
+        relations = []
+        for relation in article.relations:
+            relation_id += 1
+            relations.append(dataclasses.replace(relation, id=str(relation_id)))
+            raw.relations.append(
+                (relation_id, claim_ids[relation.source], claim_ids[relation.target],
+                 relation.kind, user(relation.created_by), relation.created_at)
+            )  # fmt: skip
+        raw.articles.append(
+            (number, article.title, article.text, article.author, article.source_url,
+             article.published_on, article.language, article.text_version, article.created_at,
+             _unless_same(article.updated_at, article.created_at))
+        )  # fmt: skip
+        read.append(
+            dataclasses.replace(article, id=str(number), claims=claims, relations=relations)
+        )
+    raw.annotations.append((claim_id + 1, annotation_id + 1, 1, 1, "", 1, "", "", "[]", "t", None))
+    raw.reviews.append((claim_id + 1, 1, "rejected", None, "", "", "t", None))
+    raw.comments.append((claim_id + 1, comment_id + 1, 1, "", "t"))
+    raw.relations.append((relation_id + 1, claim_id + 1, 1, "supports", 1, "t"))
+    raw.evidence.append((annotation_id + 1, "span", 1, 2, "x", "", "", "", "example", "supports"))
+    raw.evidence.sort(key=lambda row: row[0])  # by annotation, as read
+    raw.reviews.sort(key=lambda row: row[0])
+    raw.comments.sort(key=lambda row: row[0])
+    assert _assemble(raw, _Labels(), names) == read  # the batch is what the reader reads
+    return read, raw, names
+
+
+_annotator = attrgetter("annotator")
+
+
+def _unless_same(updated: str, created: str) -> str | None:
+    return None if updated == created else updated  # as the reader reads it (`as_iso_updated`)
+
+
 @settings(max_examples=150, deadline=None)
-@given(st.lists(article_rows(), max_size=3))
+@given(st.lists(article_rows(json_text), max_size=3))
 def test_csv_rows_are_the_csv_modules_rows(articles):
-    written = "".join(csv_export.rows(articles))
+    """(Text a database holds: no lone surrogate half, which UTF-8 cannot carry; the cells'
+    tests above have them.)"""
+    articles, raw, names = _as_read(articles)
+    written = b"".join(csv_export.Rows().batch(raw, names)).decode()
     assert written == _csv_reference(articles)
     with patch.object(streaming, "WRITTEN_KEPT", 1):  # the cells' cache emptied at every miss
-        assert "".join(csv_export.rows(articles)) == written
+        rows = csv_export.Rows()
+        assert b"".join(rows.batch(raw, names)) == written.encode()
     parsed = list(csv.reader(io.StringIO(written, newline="")))
     assert all(len(row) == len(csv_export.COLUMNS) for row in parsed)
     assert len(parsed) == sum(max(len(c.annotations), 1) for a in articles for c in a.claims)
+    # One piece per article with claims.
+    assert len(list(csv_export.Rows().batch(raw, names))) == sum(1 for a in articles if a.claims)
 
 
 # --- W3C ------------------------------------------------------------------------------------
@@ -249,7 +373,18 @@ def _w3c_reference_items(article: ArticleRow, iris: w3c._Iris) -> Iterator[dict]
     """The items as dicts, as the writer built them before its pieces were encoded once."""
     _text, _person = w3c._text, w3c._person
     article_iri = iris.article(article.id)
-    targets = [w3c._claim_target(article_iri, claim) for claim in article.claims]
+    targets = [
+        {
+            "type": "SpecificResource",
+            "source": article_iri,
+            "selector": w3c._selectors(
+                claim.start, claim.end, claim.exact, claim.prefix, claim.suffix
+            ),
+            "textVersion": claim.anchor.version,
+            "anchorStatus": claim.anchor.status,
+        }
+        for claim in article.claims
+    ]
     for claim, target in zip(article.claims, targets, strict=True):
         claim_iri = iris.claim(claim.id)
         highlight = {
@@ -320,16 +455,21 @@ BASE_URLS = st.sampled_from(["http://localhost:8000", 'https://a.example/x"y\\/'
 @settings(max_examples=150, deadline=None)
 @given(st.lists(article_rows(json_text), max_size=3), BASE_URLS)
 def test_w3c_items_are_the_reference_items(articles, base_url):
+    articles, raw, names = _as_read(articles)
     iris = w3c._Iris(base_url)
     expected = [orjson.dumps(i) for a in articles for i in _w3c_reference_items(a, iris)]
-    written = list(w3c.items(articles, base_url))
+    written = list(_w3c_items(raw, names, base_url))
     assert written == expected
     with patch.object(streaming, "WRITTEN_KEPT", 1):  # the pieces' caches emptied at every miss
-        assert list(w3c.items(articles, base_url)) == expected
+        assert list(_w3c_items(raw, names, base_url)) == expected
     assert [json.loads(item) for item in written] == [json.loads(item) for item in expected]
-    assert [len(pieces) for pieces in w3c.article_items(articles, base_url)] == [
+    assert [len(pieces) for pieces in w3c.Items(base_url).batch(raw, names)] == [
         len(list(_w3c_reference_items(article, iris))) for article in articles
     ]
+
+
+def _w3c_items(raw: _RawBatch, names: _Names, base_url: str) -> Iterator[bytes]:
+    return itertools.chain.from_iterable(w3c.Items(base_url).batch(raw, names))
 
 
 def _w3c_reference_document(spec: ExportSpec, articles: list[ArticleRow]) -> bytes:
@@ -358,10 +498,17 @@ def _w3c_reference_document(spec: ExportSpec, articles: list[ArticleRow]) -> byt
 )
 def test_w3c_document_is_the_same_whatever_the_chunks(articles, chunk_bytes, base_url):
     """The collection around the items, with chunks closing after every item, some, or none."""
+    articles, raw, names = _as_read(articles)
     corpus = SimpleNamespace(slug="c-1", name='A "corpus" 🚀')
     spec = ExportSpec(corpus, w3c.FORMAT, ExportFilters(), base_url=base_url)
+
+    def read_batches(corpus, filters, reader_names, **kwargs):  # what the reader reads
+        reader_names.users.update(names.users)
+        reader_names.topics.update(names.topics)
+        return iter([raw])
+
     with (
-        patch.object(w3c, "read_articles", lambda *args, **kwargs: iter(articles)),
+        patch.object(w3c, "read_batches", read_batches),
         patch.object(w3c, "CHUNK_BYTES", chunk_bytes),
     ):
         chunks = list(w3c.write(spec))
@@ -370,7 +517,7 @@ def test_w3c_document_is_the_same_whatever_the_chunks(articles, chunk_bytes, bas
     parsed = json.loads(document)
     assert parsed["total"] == len(parsed["first"]["items"])
     if chunk_bytes == 1:  # a chunk per article with items (the opening with the first), the close
-        with_items = sum(1 for pieces in w3c.article_items(articles, base_url) if pieces)
+        with_items = sum(1 for pieces in w3c.Items(base_url).batch(raw, names) if pieces)
         assert len(chunks) == (with_items + 1 if with_items else 1)
 
 

@@ -939,6 +939,27 @@ def test_a_format_reading_only_its_parts_writes_the_same_bytes(team, rich, fmt):
         assert len(light) > 200
 
 
+def test_without_the_context_part_the_texts_csv_does_not_write_are_not_read(team, rich):
+    """CSV's parts leave out "context": the articles' texts and the claims' prefixes, suffixes
+    and timestamps come back as None (not read); with it, as stored."""
+    csv_parts = exports.parse_export_params(team.corpus, {"format": ["csv"]}).format.parts
+    assert "context" not in csv_parts
+    filters = exports.ExportFilters()
+    lights = list(exports.read_articles(team.corpus, filters, parts=csv_parts))
+    fulls = list(exports.read_articles(team.corpus, filters))
+    assert any(c.prefix for a in fulls for c in a.claims)
+    for light, full in zip(lights, fulls, strict=True):
+        assert full.text and full.created_at and full.language is not None
+        assert (light.text, light.author, light.created_at, light.language) == (None,) * 4
+        assert (light.id, light.title, light.text_version) == (
+            full.id, full.title, full.text_version,
+        )  # fmt: skip
+        for light_claim, claim in zip(light.claims, full.claims, strict=True):
+            assert claim.created_at
+            assert (light_claim.prefix, light_claim.suffix, light_claim.created_at) == (None,) * 3
+            assert (light_claim.exact, light_claim.summary) == (claim.exact, claim.summary)
+
+
 # --- Management command ---------------------------------------------------------------------
 
 

@@ -6,7 +6,8 @@ The package is split by concern; this module only gathers the names callers use:
   first byte) through `filters.ExportFilterSet`, which also says what each filter selects;
 - `reader`: `read_articles` reads the selected live articles in batches with everything hanging
   from them, on PostgreSQL in a reader thread one batch ahead of the writer (`sql`: its queries'
-  expressions and how they run; `rows`: the `ArticleRow`s it hands to the writers);
+  expressions and how they run; `rows`: the `ArticleRow`s it hands to the writers), and
+  `read_batches` the same batches as the queries' rows, which CSV and W3C write from directly;
 - `spec`: `ExportFormat` and `ExportSpec`; `registry`: `FORMATS`, name -> format;
 - `streaming`: `stream(spec)`, the bytes of an export read inside one transaction (one
   consistent snapshot), and the helpers writers share;

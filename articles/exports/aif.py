@@ -120,5 +120,5 @@ FORMAT = ExportFormat(
     extension="json",
     content_type="application/json",
     writer=write,
-    parts=frozenset({"relations"}),
+    parts=frozenset({"relations", "context"}),
 )

@@ -230,5 +230,5 @@ FORMAT = ExportFormat(
     extension="zip",
     content_type="application/zip",
     writer=write,
-    parts=frozenset({"annotations", "evidence", "reviews", "relations"}),
+    parts=frozenset({"annotations", "evidence", "reviews", "relations", "context"}),
 )

@@ -15,17 +15,18 @@ The claim text itself is therefore altered in such cells; JSONL is the lossless 
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 
 import orjson
 
 from ..spreadsheet import FORMULA_CHARS
 from . import parallel
 from .jsonl import evidence_dict
-from .reader import read_articles
-from .rows import ArticleRow
+from .reader import _Labels, _Names, _RawBatch, read_batches
+from .rows import EvidenceRow, SourceEvidenceRow, SpanEvidenceRow
 from .spec import ExportFormat, ExportSpec
-from .streaming import CHUNK_BYTES, Written, compact_json
+from .sql import ISO_TEXT
+from .streaming import Written, chunked, compact_json
 
 COLUMNS = (
     "article_id",
@@ -72,9 +73,6 @@ class _Line:
         return text
 
 
-# Rows are joined into chunks of about this many characters before they are encoded.
-CHUNK_CHARS = CHUNK_BYTES
-
 HEADER = csv.writer(_Line()).writerow(COLUMNS)
 
 
@@ -104,10 +102,11 @@ def text_cell(value: str | None) -> str:
     return value
 
 
-def rows(articles: Iterable[ArticleRow]) -> Iterator[str]:
-    """The CSV text of the rows (everything after the header), one piece per article that has
-    claims: its rows, each ended by `\\r\\n`. Reads no database: it only writes the rows it is
-    given, so any process holding `ArticleRow`s can write its share of an export.
+class Rows:
+    """The CSV text of an export's rows (everything after the header), written straight from
+    the reader's rows (`reader.read_batches`), batch by batch: no `ArticleRow` is assembled.
+    Reads no database, so any process holding a batch's rows can write its share of an export.
+    One per export: it keeps the cells of what repeats.
 
     Cells are written by hand, the bytes of `csv.writer(...).writerow` (`quoted`, `text_cell`):
     every cell that holds people's text is neutralised and quoted as needed; the others are
@@ -115,56 +114,139 @@ def rows(articles: Iterable[ArticleRow]) -> Iterator[str]:
     anchor status), which hold no quote, comma or line break and cannot start a formula, and
     the evidence's JSON array, quoted. The claim's cells (the article's, the claim's, the
     review's, the anchor's and the group's) are written once per claim and joined to each
-    annotation's; names, topics and label lists repeat, so their cells are looked up."""
-    # Names, topics and joined label lists repeat: their cells are looked up.
-    cell: Written[str] = Written(text_cell)
-    empty_annotation = "," * 11
-    for article in articles:
-        if not article.claims:
-            continue
-        lines = []
-        head = f"{article.id},{text_cell(article.title)},"
-        tail = f"{article.text_version},"
-        for claim in article.claims:
-            labels = claim.labels
-            claim_part = (
-                f"{head}{claim.id},{'' if claim.start is None else claim.start},"
-                f"{'' if claim.end is None else claim.end},{text_cell(claim.exact)},"
-                f"{text_cell(claim.summary)},"
-                f"{cell['|'.join(labels)] if labels else ''},{cell[claim.created_by]},"
+    annotation's; names, topics and label lists repeat, so their cells are looked up by the
+    ids and the stored label text the rows hold."""
+
+    def __init__(self) -> None:
+        self.labels = _Labels()
+        self.names = _Names()  # replaced by the reader's (`batch`)
+        self.people: Written[str] = Written(lambda user_id: text_cell(self.names.users[user_id]))
+        self.topics: Written[str] = Written(
+            lambda topic_id: text_cell(self.names.topics[topic_id] or "")
+        )
+        self.label_lists: Written[str] = Written(
+            lambda text: text_cell("|".join(self.labels(text)))
+        )
+
+    def batch(self, raw: _RawBatch, names: _Names) -> Iterator[bytes]:
+        """The batch's rows in UTF-8, one piece per article that has claims: its rows, each ended by
+        `\\r\\n`, in the order `reader.read_articles` gives (claims in text order, a claim's
+        annotations by username); `names` is the reader's, which knows every id of the rows."""
+        if names is not self.names:
+            self.names = names
+            self.people.clear()
+            self.topics.clear()
+        people, topics, label_lists = self.people, self.topics, self.label_lists
+        groups = raw.groups
+        iso = ISO_TEXT  # the timestamps as the database sent them, as text (`sql.IsoText`)
+
+        evidence: dict[int, list[EvidenceRow]] = {}
+        # The columns are EVIDENCE_FIELDS, in its order (as `reader._assemble` reads them).
+        for (
+            annotation_id, kind, start, end, exact, url, title, quote, kind_of, role,
+        ) in raw.evidence:  # fmt: skip
+            row: EvidenceRow = (
+                SpanEvidenceRow(kind, start, end, exact, kind_of, role)
+                if kind == "span"
+                else SourceEvidenceRow(kind, url, title, quote, kind_of, role)
             )
-            review = claim.review
-            group = claim.group
-            anchor = claim.anchor
-            rest = (
+            if (held := evidence.get(annotation_id)) is None:
+                evidence[annotation_id] = [row]
+            else:
+                held.append(row)
+
+        reviews: dict[int, str] = {}
+        for claim_id, curator, decision, topic_id, stance, note, *_ in raw.reviews:
+            reviews[claim_id] = (
+                f",{decision},{topics[topic_id]},{stance},{people[curator]},{text_cell(note)},"
+            )
+
+        heads = {
+            article_id: (f"{article_id},{text_cell(title)},", f"{text_version},")
+            for article_id, title, _, _, _, _, _, text_version, *_ in raw.articles
+        }
+        # Each claim's cells before and after the annotation's, and the claims of each article
+        # in order.
+        parts: dict[int, tuple[bytes, bytes]] = {}
+        article_claims: dict[int, list[int]] = {}
+        current_article, in_article = None, []
+        for (
+            article_id, claim_id, start, end, exact, _, _, summary, created_by,
+            anchor_status, anchor_score, _, label_text, *_,
+        ) in raw.claims:  # fmt: skip
+            if article_id != current_article:
+                current_article = article_id
+                in_article = article_claims[article_id] = []
+                head, tail = heads[article_id]
+            in_article.append(claim_id)
+            group = groups.get(claim_id) if groups else None
+            parts[claim_id] = (
+                f"{head}{claim_id},{'' if start is None else start},"
+                f"{'' if end is None else end},{text_cell(exact)},{text_cell(summary)},"
+                f"{label_lists[label_text]},{people[created_by]},".encode(),
                 (
-                    f",{review.decision},{cell[review.topic or '']},{review.stance},"
-                    f"{cell[review.curator]},{text_cell(review.note)},"
-                )
-                if review is not None
-                else ",,,,,,"
-            ) + (
-                f"{tail}{anchor.status},{anchor.score},"
-                + (f"{group['id']},{text_cell(group['label'])}\r\n" if group else ",\r\n")
+                    f"{reviews.get(claim_id, ',,,,,,')}{tail}{anchor_status},{anchor_score},"
+                    + (f"{group['id']},{text_cell(group['label'])}\r\n" if group else ",\r\n")
+                ).encode(),
             )
-            annotations = claim.annotations
-            if not annotations:
-                lines.append(f"{claim_part}{empty_annotation}{rest}")
+
+        # Each annotation's cells, by claim (joined to the claim's once per article, as UTF-8:
+        # a claim's text often holds a character outside Latin-1, which would widen every
+        # row's str); they come by annotator id within a claim, and are sorted by username
+        # where that order differs.
+        lines: dict[int, list[bytes]] = {}
+        annotators: dict[int, list[str]] = {}
+        unsorted: list[int] = []
+        users = names.users
+        current_claim, skipped, previous = None, False, ""
+        held_lines: list[bytes] = []
+        held_names: list[str] = []
+        for (
+            claim_id, annotation_id, annotator_id, topic_id, stance, confidence, note, status,
+            label_text, created_at, updated_at,
+        ) in raw.annotations:  # fmt: skip
+            annotator = users[annotator_id]
+            if claim_id != current_claim:
+                current_claim = claim_id
+                # A claim this batch does not export (`InIds(loose=True)`): skipped.
+                if skipped := claim_id not in parts:
+                    continue
+                held_lines = lines[claim_id] = []
+                held_names = annotators[claim_id] = []
+            elif skipped:
                 continue
-            for a in annotations:
-                labels = a.labels
-                evidence = a.evidence
-                confidence = a.confidence
-                note = a.note
-                lines.append(
-                    f"{claim_part}{a.id},{cell[a.annotator]},{cell[a.topic]},{a.stance},"
-                    f"{cell['|'.join(labels)] if labels else ''},"
-                    f"{'' if confidence is None else confidence},{text_cell(note) if note else ''},"
-                    f"{a.status},{len(evidence)},"
-                    f"{quoted(_evidence_json(evidence)) if evidence else ''},"
-                    f"{a.created_at},{a.updated_at}{rest}"
-                )
-        yield "".join(lines)
+            elif annotator < previous and (not unsorted or unsorted[-1] != claim_id):
+                unsorted.append(claim_id)
+            previous = annotator
+            held_names.append(annotator)
+            its = evidence.get(annotation_id) if evidence else None
+            created = iso[created_at]
+            modified = created if updated_at is None else iso[updated_at]
+            held_lines.append(
+                f"{annotation_id},{people[annotator_id]},{topics[topic_id]},{stance},"
+                f"{label_lists[label_text]},{'' if confidence is None else confidence},"
+                f"{text_cell(note) if note else ''},{status},"
+                f"{len(its) if its else 0},{quoted(_evidence_json(its)) if its else ''},"
+                f"{created},{modified}".encode()
+            )
+        # One annotation per claim and annotator, so the username alone orders a claim's rows.
+        for claim_id in unsorted:
+            lines[claim_id] = [
+                line for _, line in sorted(zip(annotators[claim_id], lines[claim_id], strict=True))
+            ]
+
+        empty_annotation = [b"," * 11]
+        for article_id in heads:
+            claim_ids = article_claims.get(article_id)
+            if not claim_ids:
+                continue
+            text: list[bytes] = []
+            for claim_id in claim_ids:
+                claim_part, rest = parts[claim_id]
+                its_lines = lines.get(claim_id, empty_annotation)
+                # The claim's cells, an annotation's, the rest; the claim's, the next one's, ...
+                text += (claim_part, (rest + claim_part).join(its_lines), rest)
+            yield b"".join(text)
 
 
 def _evidence_json(evidence: list) -> str:
@@ -178,21 +260,20 @@ def _evidence_json(evidence: list) -> str:
 
 
 def write(spec: ExportSpec) -> Iterator[bytes]:
+    writer = _Rows()
     if parallel.applies(spec.using):
         # The header, then the rows, every other batch written by a second process.
         yield HEADER.encode("utf-8")
-        yield from parallel.write_in_two(spec.corpus, spec.filters, spec.format.parts, _Rows())
+        yield from parallel.write_in_two(spec.corpus, spec.filters, spec.format.parts, writer)
         return
-    buffer = [HEADER]
-    size = 0
-    for piece in rows(read_articles(spec.corpus, spec.filters, parts=spec.format.parts)):
-        buffer.append(piece)
-        size += len(piece)
-        if size >= CHUNK_CHARS:
-            yield "".join(buffer).encode("utf-8")
-            buffer, size = [], 0
-    if buffer:
-        yield "".join(buffer).encode("utf-8")
+    yield from chunked(_pieces(spec, writer.rows))
+
+
+def _pieces(spec: ExportSpec, rows: Rows) -> Iterator[bytes]:
+    yield HEADER.encode("utf-8")
+    names = _Names()
+    for raw in read_batches(spec.corpus, spec.filters, names, parts=spec.format.parts):
+        yield from rows.batch(raw, names)
 
 
 class _Rows:
@@ -200,9 +281,17 @@ class _Rows:
 
     count = 0
 
-    def pieces(self, articles: Iterable[ArticleRow]) -> list[bytes]:
-        text = "".join(rows(articles))
-        return [text.encode("utf-8")] if text else []  # no empty chunk
+    def __init__(self) -> None:
+        self.rows = Rows()
+
+    def __reduce__(self) -> tuple:
+        # Sent to the resident second process (`parallel.Resident`) before it writes anything:
+        # a new one there (its memos hold closures, which do not pickle).
+        return (_Rows, ())
+
+    def pieces(self, raw: _RawBatch, names: _Names) -> list[bytes]:
+        text = b"".join(self.rows.batch(raw, names))
+        return [text] if text else []  # no empty chunk
 
 
 FORMAT = ExportFormat(

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import replace
 
 import orjson
@@ -20,7 +20,7 @@ import orjson
 from ..models import Article, Suggestion, SuggestionDecision
 from . import fragments, parallel
 from .fragments import fragment_lines
-from .reader import read_articles
+from .reader import _assemble, _Labels, _Names, _RawBatch, read_articles
 from .rows import AnnotationRow, ArticleRow, ClaimRow, EvidenceRow
 from .spec import PARTS, ExportFormat, ExportSpec
 from .streaming import chunked
@@ -171,8 +171,11 @@ class _Lines:
 
     count = 0
 
-    def pieces(self, articles: Iterable[ArticleRow]) -> Iterator[bytes]:
-        return map(article_line, articles)
+    def __init__(self) -> None:
+        self.labels = _Labels()
+
+    def pieces(self, raw: _RawBatch, names: _Names) -> Iterator[bytes]:
+        return map(article_line, _assemble(raw, self.labels, names))
 
 
 FORMAT = ExportFormat(

@@ -49,6 +49,7 @@ import threading
 import traceback
 from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass
+from itertools import chain
 from typing import Protocol
 
 import psycopg
@@ -63,15 +64,12 @@ from . import reader
 from .reader import (
     ARTICLES_WRITTEN,
     SNAPSHOT_SHAREABLE,
-    _assemble,
     _for_two,
-    _Labels,
     _Names,
     _plan_batches,
     _RawBatch,
     _read_batch,
 )
-from .rows import ArticleRow
 from .sql import Bound, raw_runner, runner
 from .streaming import chunked
 
@@ -81,12 +79,13 @@ class ExportProcessError(RuntimeError):
 
 
 class BatchWriter(Protocol):
-    """A format's bytes for a batch of articles, in either process. `count` is what the format
+    """A format's bytes for a batch of articles, in either process, from the batch's rows as
+    read (`reader.read_batches`; `names` knows the ids they hold). `count` is what the format
     counts as it writes (W3C's items); the two processes' counts are summed."""
 
     count: int
 
-    def pieces(self, articles: Iterable[ArticleRow]) -> Iterable[bytes]: ...
+    def pieces(self, raw: _RawBatch, names: _Names) -> Iterable[bytes]: ...
 
 
 # Forks only when the export has at least this many articles (a full first page of the plan,
@@ -150,8 +149,10 @@ def write_in_two(
             else None
         )
         if resident is None and (not alone or len(first_page) < MIN_ARTICLES):
-            articles = reader.read_articles(corpus, filters, parts=parts, first_page=first_page)
-            yield from chunked(iter(writer.pieces(articles)))
+            batches = reader.read_batches(
+                corpus, filters, names, parts=parts, first_page=first_page
+            )
+            yield from chunked(chain.from_iterable(writer.pieces(raw, names) for raw in batches))
             return writer.count
         child: _Child | None = None
         try:
@@ -209,7 +210,6 @@ def _parent(
                     continue
             yield read(run, article_ids)
 
-    labels = _Labels()
     child_count = 0
     for item in run_ahead(items(runner(wrapper)), wrapper, name="export-reader"):
         if isinstance(item, tuple):
@@ -218,7 +218,7 @@ def _parent(
             yield from child.batch(number, article_ids[0])
             written = len(article_ids)
         else:
-            yield from chunked(iter(writer.pieces(_assemble(item, labels, names))))
+            yield from chunked(iter(writer.pieces(item, names)))
             written = len(item.articles)
         if (progress := ARTICLES_WRITTEN.get()) is not None:
             progress(written)
@@ -419,7 +419,6 @@ def _serve(
         if wrapper.queries_logged:
             wrapper.queries_log.clear()
         run = raw_runner(connection, wrapper)
-        labels = _Labels()
 
         def mine() -> Iterator[tuple[int, list[int], _RawBatch]]:
             for number, article_ids in enumerate(plan(run)):
@@ -428,7 +427,7 @@ def _serve(
 
         # Its queries run while this thread assembles and writes the batch before.
         for number, article_ids, raw in run_ahead(mine(), None, name="export-child-reader"):
-            for chunk in chunked(iter(writer.pieces(_assemble(raw, labels, names)))):
+            for chunk in chunked(iter(writer.pieces(raw, names))):
                 out.put((_DATA, chunk))
             out.put((_BATCH_END, _BATCH.pack(number, article_ids[0])))
         if wrapper.queries_logged:

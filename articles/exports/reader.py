@@ -24,7 +24,7 @@ from typing import Any, TypeVar
 import psycopg
 from django.contrib.auth import get_user_model
 from django.db import connections
-from django.db.models import BigIntegerField, F, QuerySet, Value
+from django.db.models import BigIntegerField, F, QuerySet, TextField, Value
 from django.db.models.functions import Cast
 
 from ..ahead import put_unless_stopped, run_ahead
@@ -139,6 +139,31 @@ def read_articles(
     """
     labels = _Labels()
     names = _Names()
+    for raw in read_batches(
+        corpus,
+        filters,
+        names,
+        parts=parts,
+        batch_size=batch_size,
+        batch_bytes=batch_bytes,
+        first_page=first_page,
+    ):
+        yield from _assemble(raw, labels, names)
+
+
+def read_batches(
+    corpus: Corpus,
+    filters: ExportFilters,
+    names: _Names,
+    *,
+    parts: frozenset[str] = PARTS,
+    batch_size: int = ARTICLES_PER_BATCH,
+    batch_bytes: int = BYTES_PER_BATCH,
+    first_page: list[tuple[int, int]] | None = None,
+) -> Iterator[_RawBatch]:
+    """The batches of `read_articles` as the queries return their rows, before they are
+    assembled into `ArticleRow`s: for a writer that writes straight from the rows (`csv`).
+    `names` learns the usernames and topic labels the rows refer to."""
     with collector_paused():
         wrapper = connections[read_alias()]
         names.prepare(filters, parts)  # compiled once, shared by the readers
@@ -164,7 +189,7 @@ def read_articles(
                 corpus, filters, names, runner(wrapper), parts, batch_size, batch_bytes, first_page
             )
         for raw in batches:
-            yield from _assemble(raw, labels, names)
+            yield raw
             if (written := ARTICLES_WRITTEN.get()) is not None:
                 written(len(raw.articles))
 
@@ -638,7 +663,7 @@ class _BatchQueries:
         self.articles: Prepared | None = None
         self.claims: Prepared | None = None
         if rows:
-            self._compile_rows(filters, articles)
+            self._compile_rows(filters, articles, "context" in parts)
         self.annotations = (
             Prepared(
                 batch_annotations(filters, claims).values_list(
@@ -715,19 +740,23 @@ class _BatchQueries:
             else None
         )
 
-    def _compile_rows(self, filters: ExportFilters, articles: IdSlot) -> None:
+    def _compile_rows(self, filters: ExportFilters, articles: IdSlot, context: bool) -> None:
+        def read(column: Any) -> Any:
+            # Without the "context" part, NULL in the column's place (the rows keep their shape).
+            return column if context else Cast(Value(None), output_field=TextField())
+
         self.articles = Prepared(
             batch_articles(articles).values_list(
                 "id",
                 "title",
-                "text",
-                "author",
-                "source_url",
-                as_text("published_on"),
-                "language",
+                read("text"),
+                read("author"),
+                read("source_url"),
+                read(as_text("published_on")),
+                read("language"),
                 "text_version",
-                as_iso("created_at"),
-                as_iso_updated(),
+                read(as_iso("created_at")),
+                read(as_iso_updated()),
             ),
             articles,
         )
@@ -739,8 +768,8 @@ class _BatchQueries:
                 "start",
                 "end",
                 "exact",
-                "prefix",
-                "suffix",
+                read("prefix"),
+                read("suffix"),
                 "summary",
                 "created_by_id",
                 "anchor_status",
@@ -748,8 +777,8 @@ class _BatchQueries:
                 "anchor_version",
                 # Expressions last, in this order: then Django hands the rows over as they come.
                 as_text("labels"),
-                as_iso("created_at"),
-                as_iso_updated(),
+                read(as_iso("created_at")),
+                read(as_iso_updated()),
             ),
             articles,
         )

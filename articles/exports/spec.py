@@ -13,8 +13,10 @@ from dataclasses import dataclass
 from ..filters import ExportFilters
 from ..models import Corpus
 
-# What hangs from a claim, beyond the claim itself; a format reads only the parts it writes.
-PARTS = frozenset({"annotations", "evidence", "reviews", "comments", "relations"})
+# What hangs from a claim, beyond the claim itself, and "context": the article's text and its
+# fields beyond its title and text version, each claim's prefix, suffix and timestamps (without
+# it they are read as None). A format reads only the parts it writes.
+PARTS = frozenset({"annotations", "evidence", "reviews", "comments", "relations", "context"})
 
 
 @dataclass(frozen=True)

@@ -322,10 +322,10 @@ class _IsoTexts(dict):
     KEPT = 100_000
     EPOCH = date(2000, 1, 1)
 
-    def __missing__(self, value: bytes | str) -> str | None:
+    def __missing__(self, value: bytes | str | None) -> str | None:
         if len(self) >= self.KEPT:
             self.clear()
-        if isinstance(value, str):
+        if value is None or isinstance(value, str):  # not read (a part left out); SQLite's
             self[value] = value
             return value
         micros = int.from_bytes(value, "big", signed=True)

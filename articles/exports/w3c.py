@@ -27,16 +27,17 @@ namespace, keep what the model has no term for: `confidence` and `status` on ann
 
 from __future__ import annotations
 
-from collections.abc import Generator, Iterable, Iterator
+from collections.abc import Generator, Iterator
 from itertools import chain
 
 import orjson
 
 from ..anchoring import context_around
 from . import parallel
-from .reader import read_articles
-from .rows import ArticleRow, ClaimRow, EvidenceRow, SpanEvidenceRow
+from .reader import _Labels, _Names, _RawBatch, read_batches
+from .rows import EvidenceRow, SourceEvidenceRow, SpanEvidenceRow
 from .spec import ExportFormat, ExportSpec
+from .sql import ISO_TEXT
 from .streaming import CHUNK_BYTES, Written, chunked
 
 ANNO_CONTEXT = "http://www.w3.org/ns/anno.jsonld"
@@ -72,17 +73,6 @@ def _selectors(
     if start is None:
         return [quote]
     return [{"type": "TextPositionSelector", "start": start, "end": end}, quote]
-
-
-def _claim_target(source: str, claim: ClaimRow) -> dict:
-    # textVersion (an extension): the article's text version the selectors refer to.
-    return {
-        "type": "SpecificResource",
-        "source": source,
-        "selector": _selectors(claim.start, claim.end, claim.exact, claim.prefix, claim.suffix),
-        "textVersion": claim.anchor.version,
-        "anchorStatus": claim.anchor.status,
-    }
 
 
 def _evidence_body(evidence: EvidenceRow, article_iri: str, text: str) -> dict:
@@ -125,175 +115,274 @@ NOTE_OPEN = b'{"type":"TextualBody","value":'
 NOTE_CLOSE = b',"format":"text/plain","purpose":"commenting"}'
 
 
-def items(articles: Iterable[ArticleRow], base_url: str) -> Iterator[bytes]:
-    """The collection's items, each Web Annotation's JSON (UTF-8, no separator), in order
-    (`article_items`, one after another)."""
-    return chain.from_iterable(article_items(articles, base_url))
-
-
-def article_items(articles: Iterable[ArticleRow], base_url: str) -> Iterator[list[bytes]]:
-    """Each article's items, each Web Annotation's JSON (UTF-8, no separator), in order: per
-    claim its highlighting item, its annotations, its review and its comments, then the
-    article's relations (an article without claims gives an empty list). Reads no database: it
-    only writes the rows it is given (IRIs under `base_url`), so any process holding
-    `ArticleRow`s can write its share of the items; the caller joins them with `,\\n` and counts
-    them for the collection's `total`.
+class Items:
+    """The collection's items, written straight from the reader's rows (`reader.read_batches`),
+    batch by batch: no `ArticleRow` is assembled. Reads no database, so any process holding a
+    batch's rows can write its share of the items (IRIs under `base_url`). One per export: it
+    keeps the encoded forms of what repeats.
 
     Each item is the JSON orjson writes for the item's dict (the keys in the order of the module
     docstring's model; tests compare the two on hostile rows), put together from pieces: what
-    repeats is encoded once (`streaming.Written`; each claim's target once per claim, shared by
-    every item on the claim and the relations that name it), people's text by orjson per item, and
-    ids (the database's integers as text) and timestamps (RFC 3339 text, `sql.IsoText`), which
-    hold nothing JSON escapes, written into the item's text as they are."""
-    iris = _Iris(base_url)
-    encode = orjson.dumps
-    people: Written[bytes] = Written(lambda username: encode(_person(username)))
-    tagging, classifying = _bodies("tagging"), _bodies("classifying")
-    identifying, moderating = _bodies("identifying"), _bodies("moderating")
-    # An annotation's keys from its creator to its topic's body, by what they are made of.
-    assessments: Written[bytes] = Written(
-        lambda key: b"".join(
-            (
-                b',"creator":',
-                people[key[0]],
-                b',"status":',
-                encode(key[1]),
-                b',"body":[',
-                classifying[key[2]],
-                b",",
-                identifying[key[3]],
+    repeats is encoded once (`streaming.Written`: people, bodies, an annotation's creator,
+    status, stance and topic together, a label list's bodies; each claim's target once per
+    claim, shared by every item on the claim and the relations that name it), people's text by
+    orjson per item, and ids (the database's integers) and timestamps (RFC 3339 text,
+    `sql.IsoText`), which hold nothing JSON escapes, written into the item's text as they are."""
+
+    def __init__(self, base_url: str) -> None:
+        self.iris = _Iris(base_url)
+        self.api = orjson.dumps(self.iris.api)[1:-1].decode()  # as it stands inside a string
+        self.labels = _Labels()
+        self.names = _Names()  # replaced by the reader's (`batch`)
+        encode = orjson.dumps
+        self.people: Written[bytes] = Written(
+            lambda user_id: encode(_person(self.names.users[user_id]))
+        )
+        self.tagging, self.classifying = _bodies("tagging"), _bodies("classifying")
+        self.identifying, self.moderating = _bodies("identifying"), _bodies("moderating")
+        # The bodies of a stored label list, each after a comma.
+        self.label_bodies: Written[bytes] = Written(
+            lambda text: b"".join(b"," + self.tagging[label] for label in self.labels(text))
+        )
+        # An annotation's keys from its creator to its topic's body, by what they are made of.
+        self.assessments: Written[bytes] = Written(
+            lambda key: b"".join(
+                (
+                    b',"creator":',
+                    self.people[key[0]],
+                    b',"status":',
+                    encode(key[1]),
+                    b',"body":[',
+                    self.classifying[key[2]],
+                    b",",
+                    self.identifying[self.names.topics[key[3]]],
+                )
             )
         )
-    )
-    api = encode(iris.api)[1:-1].decode()  # as it stands inside a JSON string
-    for article in articles:
-        article_items: list[bytes] = []
-        add = article_items.append
-        article_iri = iris.article(article.id)
-        # Each claim's target, encoded once: every item on the claim points at it (the same
-        # JSON), and relations name claims by index.
-        targets = [encode(_claim_target(article_iri, claim)) for claim in article.claims]
-        for claim, target in zip(article.claims, targets, strict=True):
-            claim_iri = f"{api}/claims/{claim.id}"
-            body = [encode(_text(claim.summary, "describing"))] if claim.summary else []
-            for label in claim.labels:
-                body.append(tagging[label])
-            group = claim.group
-            if group is not None:
-                # The claim group it belongs to: the same claim across the corpus.
-                body.append(
-                    encode({**_text(group["label"], "classifying"), "id": iris.group(group["id"])})
-                )
-            add(
-                b"".join(
-                    (
-                        f'{{"id":"{claim_iri}","type":"Annotation","motivation":"highlighting",'
-                        f'"created":"{claim.created_at}","modified":"{claim.updated_at}",'
-                        '"creator":'.encode(),
-                        people[claim.created_by],
-                        b',"target":',
-                        target,
-                        b',"body":[' + b",".join(body) + b"]}" if body else b"}",
-                    )
-                )
+
+    def batch(self, raw: _RawBatch, names: _Names) -> Iterator[list[bytes]]:
+        """Each article's items, each Web Annotation's JSON (UTF-8, no separator), in order: per
+        claim its highlighting item, its annotations (by username), its review and its
+        comments, then the article's relations (an article without claims gives an empty list);
+        the caller joins them with `,\\n` and counts them for the collection's `total`.
+        `names` is the reader's, which knows every id of the rows."""
+        if names is not self.names:
+            self.names = names
+            self.people.clear()
+            self.assessments.clear()
+        encode = orjson.dumps
+        iris, api, people = self.iris, self.api, self.people
+        tagging, classifying = self.tagging, self.classifying
+        identifying, moderating = self.identifying, self.moderating
+        label_bodies, assessments = self.label_bodies, self.assessments
+        users, topics, groups = names.users, names.topics, raw.groups
+        iso = ISO_TEXT  # the timestamps as the database sent them, as text (`sql.IsoText`)
+
+        # The rows grouped by what they hang from, in a first pass; then each article's items,
+        # one article at a time (only one article's items are held).
+        claim_rows: dict[int, list[tuple]] = {row[0]: [] for row in raw.articles}
+        exported: dict[int, tuple] = {}  # claim id -> its row
+        for row in raw.claims:
+            claim_rows[row[0]].append(row)
+            exported[row[1]] = row
+        evidence: dict[int, list[EvidenceRow]] = {}
+        # The columns are EVIDENCE_FIELDS, in its order (as `reader._assemble` reads them).
+        for (
+            annotation_id, kind, start, end, exact, url, title, quote, kind_of, role,
+        ) in raw.evidence:  # fmt: skip
+            evidence_row: EvidenceRow = (
+                SpanEvidenceRow(kind, start, end, exact, kind_of, role)
+                if kind == "span"
+                else SourceEvidenceRow(kind, url, title, quote, kind_of, role)
             )
-            # What closes each annotation's item: its body list, then the claim's target.
-            close = b'],"target":' + target
-            for annotation in claim.annotations:
-                extra = b""
-                for label in annotation.labels:
-                    extra += b"," + tagging[label]
-                if annotation.note:
-                    extra += b"," + NOTE_OPEN + encode(annotation.note) + NOTE_CLOSE
-                if annotation.evidence:
-                    evidence = [
-                        _evidence_body(e, article_iri, article.text) for e in annotation.evidence
-                    ]
-                    extra += b"," + encode(evidence)[1:-1]
-                confidence = annotation.confidence
-                add(
-                    b"".join(
-                        (
-                            f'{{"id":"{api}/annotations/{annotation.id}","type":"Annotation",'
-                            f'"motivation":"assessing","created":"{annotation.created_at}",'
-                            f'"modified":"{annotation.updated_at}"'.encode(),
-                            assessments[
-                                annotation.annotator,
-                                annotation.status,
-                                annotation.stance,
-                                annotation.topic,
-                            ],
-                            extra,
-                            close,
-                            b"}"
-                            if confidence is None
-                            else b',"confidence":%d}' % confidence
-                            if type(confidence) is int  # the column's type; anything else: orjson
-                            else b',"confidence":' + encode(confidence) + b"}",
+            if (held := evidence.get(annotation_id)) is None:
+                evidence[annotation_id] = [evidence_row]
+            else:
+                held.append(evidence_row)
+        # Annotations by claim; they come by annotator id within a claim, and are sorted by
+        # username where that order differs. Rows of claims this batch does not export
+        # (`InIds(loose=True)`) are never asked for.
+        annotations: dict[int, list[tuple]] = {}
+        unsorted: list[int] = []
+        current_claim, previous = None, ""
+        held_rows: list[tuple] = []
+        for row in raw.annotations:
+            claim_id: int = row[0]
+            annotator = users[row[2]]
+            if claim_id != current_claim:
+                current_claim = claim_id
+                held_rows = annotations[claim_id] = [row]
+            else:
+                held_rows.append(row)
+                if annotator < previous and (not unsorted or unsorted[-1] != claim_id):
+                    unsorted.append(claim_id)
+            previous = annotator
+        # One annotation per claim and annotator, so the username alone orders a claim's items.
+        for claim_id in unsorted:
+            annotations[claim_id].sort(key=lambda row: users[row[2]])
+        reviews = {row[0]: row for row in raw.reviews}
+        comments: dict[int, list[tuple]] = {}
+        for row in raw.comments:
+            comments.setdefault(row[0], []).append(row)
+        relations: dict[int, list[tuple]] = {}
+        for row in raw.relations:
+            # Both ends must be exported claims (the trash and the filters may leave one out).
+            if row[1] in exported and row[2] in exported:
+                relations.setdefault(exported[row[1]][0], []).append(row)
+
+        def target_of(claim_row: tuple) -> bytes:
+            """The claim's target (its article's IRI, both selectors), encoded once per article
+            (kept for the article's items only: the heap stays that of one article's items)."""
+            found = targets.get(claim_row[1])
+            if found is None:
+                (article_id, claim_id, start, end, exact, prefix, suffix, *_, anchor_status, _,
+                 anchor_version) = claim_row[:12]  # fmt: skip
+                # textVersion (an extension): the text version the selectors refer to.
+                found = targets[claim_id] = encode(
+                    {
+                        "type": "SpecificResource",
+                        "source": iris.article(str(article_id)),
+                        "selector": _selectors(start, end, exact, prefix, suffix),
+                        "textVersion": anchor_version,
+                        "anchorStatus": anchor_status,
+                    }
+                )
+            return found
+
+        for article_id, _, text, *_ in raw.articles:
+            # Each claim's target: every item on the claim points at it (the same JSON), and
+            # relations name it.
+            targets: dict[int, bytes] = {}
+            items: list[bytes] = []
+            add = items.append
+            article_iri = iris.article(str(article_id))
+            for claim_row in claim_rows[article_id]:
+                claim_id, summary, created_by = claim_row[1], claim_row[7], claim_row[8]
+                label_text, created_at, updated_at = claim_row[12:15]
+                claim_iri = f"{api}/claims/{claim_id}"
+                created = iso[created_at]
+                modified = created if updated_at is None else iso[updated_at]
+                target = target_of(claim_row)
+                body = [encode(_text(summary, "describing"))] if summary else []
+                for label in self.labels(label_text):
+                    body.append(tagging[label])
+                group = groups.get(claim_id) if groups else None
+                if group is not None:
+                    # The claim group it belongs to: the same claim across the corpus.
+                    body.append(
+                        encode(
+                            {**_text(group["label"], "classifying"), "id": iris.group(group["id"])}
                         )
                     )
-                )
-            review = claim.review
-            if review is not None:
-                body = [moderating[review.decision]]
-                if review.stance:
-                    body.append(classifying[review.stance])
-                if review.topic:
-                    body.append(identifying[review.topic])
-                if review.note:
-                    body.append(NOTE_OPEN + encode(review.note) + NOTE_CLOSE)
                 add(
                     b"".join(
                         (
-                            f'{{"id":"{claim_iri}/review","type":"Annotation",'
-                            f'"motivation":"moderating","created":"{review.created_at}",'
-                            f'"modified":"{review.updated_at}","creator":'.encode(),
-                            people[review.curator],
-                            b',"body":[',
-                            b",".join(body),
-                            close,
-                            b"}",
-                        )
-                    )
-                )
-            for comment in claim.comments:
-                add(
-                    b"".join(
-                        (
-                            f'{{"id":"{claim_iri}/comments#{comment.id}","type":"Annotation",'
-                            f'"motivation":"commenting","created":"{comment.created_at}",'
+                            f'{{"id":"{claim_iri}","type":"Annotation","motivation":"highlighting",'
+                            f'"created":"{created}","modified":"{modified}",'
                             '"creator":'.encode(),
-                            people[comment.author],
-                            b',"body":',
-                            NOTE_OPEN,
-                            encode(comment.text),
-                            NOTE_CLOSE,
+                            people[created_by],
                             b',"target":',
                             target,
+                            b',"body":[' + b",".join(body) + b"]}" if body else b"}",
+                        )
+                    )
+                )
+                # What closes each annotation's item: its body list, then the claim's target.
+                close = b'],"target":' + target
+                for (
+                    _, annotation_id, annotator_id, topic_id, stance, confidence, note, status,
+                    label_text, created_at, updated_at,
+                ) in annotations.get(claim_id, ()):  # fmt: skip
+                    extra = label_bodies[label_text]
+                    if note:
+                        extra += b"," + NOTE_OPEN + encode(note) + NOTE_CLOSE
+                    if evidence and (its := evidence.get(annotation_id)) is not None:
+                        written = encode([_evidence_body(e, article_iri, text) for e in its])
+                        extra += b"," + written[1:-1]
+                    created = iso[created_at]
+                    modified = created if updated_at is None else iso[updated_at]
+                    add(
+                        b"".join(
+                            (
+                                f'{{"id":"{api}/annotations/{annotation_id}","type":"Annotation",'
+                                f'"motivation":"assessing","created":"{created}",'
+                                f'"modified":"{modified}"'.encode(),
+                                assessments[annotator_id, status, stance, topic_id],
+                                extra,
+                                close,
+                                b"}"
+                                if confidence is None
+                                else b',"confidence":%d}' % confidence
+                                if type(confidence) is int  # the column's type; else: orjson
+                                else b',"confidence":' + encode(confidence) + b"}",
+                            )
+                        )
+                    )
+                if (review := reviews.get(claim_id)) is not None:
+                    _, curator, decision, topic_id, stance, note, created_at, updated_at = review
+                    created = iso[created_at]
+                    modified = created if updated_at is None else iso[updated_at]
+                    body = [moderating[decision]]
+                    if stance:
+                        body.append(classifying[stance])
+                    if topic := topics[topic_id]:
+                        body.append(identifying[topic])
+                    if note:
+                        body.append(NOTE_OPEN + encode(note) + NOTE_CLOSE)
+                    add(
+                        b"".join(
+                            (
+                                f'{{"id":"{claim_iri}/review","type":"Annotation",'
+                                f'"motivation":"moderating","created":"{created}",'
+                                f'"modified":"{modified}","creator":'.encode(),
+                                people[curator],
+                                b',"body":[',
+                                b",".join(body),
+                                close,
+                                b"}",
+                            )
+                        )
+                    )
+                for _, comment_id, author, comment, created_at in comments.get(claim_id, ()):
+                    add(
+                        b"".join(
+                            (
+                                f'{{"id":"{claim_iri}/comments#{comment_id}","type":"Annotation",'
+                                f'"motivation":"commenting","created":"{iso[created_at]}",'
+                                '"creator":'.encode(),
+                                people[author],
+                                b',"body":',
+                                NOTE_OPEN,
+                                encode(comment),
+                                NOTE_CLOSE,
+                                b',"target":',
+                                target,
+                                b"}",
+                            )
+                        )
+                    )
+            for relation_id, source_id, target_id, kind, created_by, created_at in relations.get(
+                article_id, ()
+            ):
+                add(
+                    b"".join(
+                        (
+                            f'{{"id":"{api}/relations/{relation_id}","type":"Annotation",'
+                            f'"motivation":"linking","created":"{iso[created_at]}",'
+                            '"creator":'.encode(),
+                            people[created_by],
+                            # The target claim's target with a purpose after its keys, the kind.
+                            b',"body":[',
+                            target_of(exported[target_id])[:-1],
+                            b',"purpose":"linking"},',
+                            classifying[kind],
+                            b'],"target":',
+                            target_of(exported[source_id]),
                             b"}",
                         )
                     )
                 )
-        for relation in article.relations:
-            add(
-                b"".join(
-                    (
-                        f'{{"id":"{api}/relations/{relation.id}","type":"Annotation",'
-                        f'"motivation":"linking","created":"{relation.created_at}",'
-                        '"creator":'.encode(),
-                        people[relation.created_by],
-                        # The target claim's target with a purpose after its keys, the kind.
-                        b',"body":[',
-                        targets[relation.target][:-1],
-                        b',"purpose":"linking"},',
-                        classifying[relation.kind],
-                        b'],"target":',
-                        targets[relation.source],
-                        b"}",
-                    )
-                )
-            )
-        yield article_items
+            yield items
 
 
 def _pieces(spec: ExportSpec) -> Iterator[bytes]:
@@ -328,8 +417,10 @@ def _pieces(spec: ExportSpec) -> Iterator[bytes]:
     total = 0
     buffer: list[bytes] = []
     size = 0
-    articles = read_articles(spec.corpus, spec.filters, parts=spec.format.parts)
-    for pieces in article_items(articles, spec.base_url):
+    writer = Items(spec.base_url)
+    names = _Names()
+    batches = read_batches(spec.corpus, spec.filters, names, parts=spec.format.parts)
+    for pieces in chain.from_iterable(writer.batch(raw, names) for raw in batches):
         buffer += pieces
         size += sum(map(len, pieces))
         if size >= CHUNK_BYTES:
@@ -359,10 +450,16 @@ class _Items:
 
     def __init__(self, base_url: str) -> None:
         self.base_url = base_url
+        self.items = Items(base_url)
         self.count = 0
 
-    def pieces(self, articles: Iterable[ArticleRow]) -> Iterator[bytes]:
-        for items in article_items(articles, self.base_url):
+    def __reduce__(self) -> tuple:
+        # Sent to the resident second process (`parallel.Resident`) before it writes anything:
+        # a new one there, counting from 0 (its memos hold closures, which do not pickle).
+        return (_Items, (self.base_url,))
+
+    def pieces(self, raw: _RawBatch, names: _Names) -> Iterator[bytes]:
+        for items in self.items.batch(raw, names):
             if items:
                 self.count += len(items)
                 yield b",\n" + b",\n".join(items)
