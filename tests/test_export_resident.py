@@ -177,7 +177,7 @@ if connection.vendor == "postgresql":
     ):
         _golden_corpus(team)
 
-        def refused(self):  # in the resident too: patched before it is forked
+        def refused(self, **parameters):  # in the resident too: patched before it is forked
             raise psycopg.OperationalError("too many clients already")
 
         spec = exports.parse_export_params(team.corpus, {"format": ["jsonl"]})
@@ -198,7 +198,8 @@ if connection.vendor == "postgresql":
         b"".join(exports.stream(spec))
         name = connection.settings_dict["NAME"]
 
-        def others() -> int:
+        def residents() -> int:
+            """The residents' connections to this test's database (named so to the server)."""
             settings = connection.settings_dict
             with psycopg.connect(
                 dbname=name, user=settings["USER"], host=settings["HOST"],
@@ -206,16 +207,16 @@ if connection.vendor == "postgresql":
             ) as watcher:  # fmt: skip
                 return watcher.execute(
                     "SELECT count(*) FROM pg_stat_activity WHERE datname = %s"
-                    " AND backend_type = 'client backend' AND pid <> pg_backend_pid()",
-                    (name,),
+                    " AND application_name = %s",
+                    (name, parallel.RESIDENT_APPLICATION),
                 ).fetchone()[0]
 
-        assert others() >= 2  # this test's connection and the resident's, at least
+        assert residents() == 1
         connection.close()
         deadline = time.monotonic() + 10
-        while others() and time.monotonic() < deadline:
+        while residents() and time.monotonic() < deadline:
             time.sleep(0.05)
-        assert others() == 0
+        assert residents() == 0
         assert _alive(_current().pid)  # the process is kept: it connects again for a job
         assert b"".join(exports.stream(spec)).count(b"\n") == 5
 

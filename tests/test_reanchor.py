@@ -456,6 +456,14 @@ def test_one_edit_outside_a_span_shifts_it_by_exactly_the_change(case, data):
     removed = data.draw(st.integers(0, (span.start if before else len(old)) - at))
     inserted = "".join(data.draw(st.lists(st.sampled_from(INSERTED), max_size=4)))
     assume(removed or inserted)
+    # Whitespace is compared folded: deleting one newline of the run a span begins (or ends)
+    # with, beside it ("\n\n" before "\nth" losing its first), cannot be told from deleting
+    # the span's own, which may then be placed without it.
+    cut = old[at : at + removed]
+    assume(
+        not (cut.isspace() and before and at + removed == span.start and span.exact[0].isspace())
+    )
+    assume(not (cut.isspace() and not before and at == span.end and span.exact[-1].isspace()))
     new = old[:at] + inserted + old[at + removed :]
     readings = outside_readings(old, new, span)
     assert readings  # the edit is outside the span by construction

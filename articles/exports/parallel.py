@@ -461,6 +461,8 @@ RESIDENT_FIRST_THEIRS = 1
 KEEP_SECOND_PROCESS = True
 
 _JOB, _DISCONNECT = b"J", b"X"
+# How the resident's connection is named to the server (`pg_stat_activity.application_name`).
+RESIDENT_APPLICATION = "argument-annotator export process"
 
 
 @dataclass
@@ -616,7 +618,8 @@ def _resident_main(jobs_fd: int, data_fd: int, wrapper) -> None:
         _detach(data_fd, jobs_fd)
         connection: psycopg.Connection | None = None
         with contextlib.suppress(psycopg.Error, OSError):
-            connection = wrapper.connect_beside()  # warm before the first job, if it can
+            # Warm before the first job, if it can.
+            connection = wrapper.connect_beside(application_name=RESIDENT_APPLICATION)
         while True:
             frame = _receive(jobs_fd)
             if frame is None:
@@ -671,7 +674,7 @@ def _resident_in_snapshot(
     for _attempt in range(2):
         if connection is None or connection.closed or connection.broken:
             try:
-                connection = wrapper.connect_beside()
+                connection = wrapper.connect_beside(application_name=RESIDENT_APPLICATION)
             except (psycopg.Error, OSError):
                 return None
         try:

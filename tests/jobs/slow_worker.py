@@ -15,7 +15,7 @@ django.setup()
 
 from django.core.management import call_command  # noqa: E402
 
-from articles.exports import fragments, reader  # noqa: E402
+from articles.exports import fragments, jsonl, reader  # noqa: E402
 
 delay = float(os.environ.get("SLOW_EXPORT_SECONDS", "0"))
 assemble = reader._assemble
@@ -28,6 +28,7 @@ def slow_assemble(raw, labels, names):
 
 
 reader._assemble = slow_assemble
+jsonl._assemble = slow_assemble  # JSONL's batch writer (PostgreSQL) assembles the rows itself
 batch_lines = fragments._batch_lines
 
 

@@ -115,11 +115,13 @@ class DatabaseWrapper(base.DatabaseWrapper):
             side.close()
         super()._close()  # type: ignore[misc]
 
-    def connect_beside(self) -> psycopg.Connection:
+    def connect_beside(self, **parameters: Any) -> psycopg.Connection:
         """A new connection to this database, in autocommit, that Django does not manage (an
         export's second reader, an import's side connection): the same parameters and adapters
-        as Django's own, and the same role (OPTIONS["assume_role"])."""
-        connection = self.Database.connect(**self.get_connection_params(), autocommit=True)
+        as Django's own (`parameters` added, e.g. an `application_name`), and the same role
+        (OPTIONS["assume_role"])."""
+        given = {**self.get_connection_params(), **parameters}
+        connection = self.Database.connect(**given, autocommit=True)
         try:
             self._configure_role(connection)  # type: ignore[attr-defined]
         except BaseException:
