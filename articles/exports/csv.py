@@ -22,8 +22,7 @@ import orjson
 from ..spreadsheet import FORMULA_CHARS
 from . import parallel
 from .jsonl import evidence_dict
-from .reader import _Labels, _Names, _RawBatch, read_batches
-from .rows import EvidenceRow, SourceEvidenceRow, SpanEvidenceRow
+from .reader import _Labels, _Names, _RawBatch, evidence_by_annotation, read_batches
 from .spec import ExportFormat, ExportSpec
 from .sql import ISO_TEXT
 from .streaming import Written, chunked, compact_json
@@ -140,20 +139,7 @@ class Rows:
         groups = raw.groups
         iso = ISO_TEXT  # the timestamps as the database sent them, as text (`sql.IsoText`)
 
-        evidence: dict[int, list[EvidenceRow]] = {}
-        # The columns are EVIDENCE_FIELDS, in its order (as `reader._assemble` reads them).
-        for (
-            annotation_id, kind, start, end, exact, url, title, quote, kind_of, role,
-        ) in raw.evidence:  # fmt: skip
-            row: EvidenceRow = (
-                SpanEvidenceRow(kind, start, end, exact, kind_of, role)
-                if kind == "span"
-                else SourceEvidenceRow(kind, url, title, quote, kind_of, role)
-            )
-            if (held := evidence.get(annotation_id)) is None:
-                evidence[annotation_id] = [row]
-            else:
-                held.append(row)
+        evidence = evidence_by_annotation(raw.evidence)
 
         reviews: dict[int, str] = {}
         for claim_id, curator, decision, topic_id, stance, note, *_ in raw.reviews:

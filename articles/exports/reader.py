@@ -998,6 +998,24 @@ def _assemble(raw: _RawBatch, labels: _Labels, names: _Names) -> list[ArticleRow
     return batch
 
 
+def evidence_by_annotation(evidence_rows: list[tuple]) -> dict[int, list[EvidenceRow]]:
+    """A batch's evidence rows (the columns of EVIDENCE_FIELDS, in its order, as `_assemble`
+    reads them) as evidence, by annotation id, in the rows' order: for the writers that work
+    from the rows (CSV, W3C)."""
+    evidence: dict[int, list[EvidenceRow]] = {}
+    for annotation_id, kind, start, end, exact, url, title, quote, kind_of, role in evidence_rows:
+        row: EvidenceRow = (
+            SpanEvidenceRow(kind, start, end, exact, kind_of, role)
+            if kind == "span"
+            else SourceEvidenceRow(kind, url, title, quote, kind_of, role)
+        )
+        if (held := evidence.get(annotation_id)) is None:
+            evidence[annotation_id] = [row]
+        else:
+            held.append(row)
+    return evidence
+
+
 _by_annotator = attrgetter("annotator")
 # The empty list that rows without comments or evidence share (writers only read rows), so
 # that 20,000 claims do not each allocate one.

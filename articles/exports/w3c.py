@@ -34,8 +34,8 @@ import orjson
 
 from ..anchoring import context_around
 from . import parallel
-from .reader import _Labels, _Names, _RawBatch, read_batches
-from .rows import EvidenceRow, SourceEvidenceRow, SpanEvidenceRow
+from .reader import _Labels, _Names, _RawBatch, evidence_by_annotation, read_batches
+from .rows import EvidenceRow, SpanEvidenceRow
 from .spec import ExportFormat, ExportSpec
 from .sql import ISO_TEXT
 from .streaming import CHUNK_BYTES, Written, chunked
@@ -185,20 +185,7 @@ class Items:
         for row in raw.claims:
             claim_rows[row[0]].append(row)
             exported[row[1]] = row
-        evidence: dict[int, list[EvidenceRow]] = {}
-        # The columns are EVIDENCE_FIELDS, in its order (as `reader._assemble` reads them).
-        for (
-            annotation_id, kind, start, end, exact, url, title, quote, kind_of, role,
-        ) in raw.evidence:  # fmt: skip
-            evidence_row: EvidenceRow = (
-                SpanEvidenceRow(kind, start, end, exact, kind_of, role)
-                if kind == "span"
-                else SourceEvidenceRow(kind, url, title, quote, kind_of, role)
-            )
-            if (held := evidence.get(annotation_id)) is None:
-                evidence[annotation_id] = [evidence_row]
-            else:
-                held.append(evidence_row)
+        evidence = evidence_by_annotation(raw.evidence)
         # Annotations by claim; they come by annotator id within a claim, and are sorted by
         # username where that order differs. Rows of claims this batch does not export
         # (`InIds(loose=True)`) are never asked for.
