@@ -62,24 +62,36 @@ AC = "articles_articlecounts"
 CC = "articles_corpuscounts"
 FIELDS = COUNTED_FIELDS
 SUBMITTED = "articles_submitted"
+OPEN = "articles_open"
 # CorpusCounts' columns, in the order of `Created.corpora`'s lists.
-CORPUS_FIELDS = ("articles", *FIELDS, SUBMITTED)
+CORPUS_FIELDS = ("articles", *FIELDS, SUBMITTED, OPEN)
 
 
-def _corpus_sums(submitted: bool = True) -> dict[str, str]:
+def _corpus_sums(submitted: bool = True, open_: bool = True) -> dict[str, str]:
     """CorpusCounts' columns that add up a value of each live article's ArticleCounts row, with
-    that value as SQL for a row named `{0}`: its fields, and whether it has a submission.
-    Without `submitted`, the columns before `articles_submitted` existed (the migrations
-    before it install the triggers of this module as it stands)."""
+    that value as SQL for a row named `{0}`: its fields, whether it has a submission, and
+    whether it has an assignment not submitted. Without `submitted` (`open_`), the columns
+    before `articles_submitted` (`articles_open`) existed (the migrations before it install
+    the triggers of this module as it stands)."""
     sums = {f: f"{{0}}.{f}" for f in FIELDS}
     if submitted:
         sums[SUBMITTED] = "(CASE WHEN {0}.assignments_submitted > 0 THEN 1 ELSE 0 END)"
+    if open_:
+        sums[OPEN] = "(CASE WHEN {0}.assignments > {0}.assignments_submitted THEN 1 ELSE 0 END)"
     return sums
 
 
 def _has_submission(counted: Sequence[int]) -> int:
     """The `articles_submitted` share of an article with these ArticleCounts (FIELDS order)."""
     return int(counted[FIELDS.index("assignments_submitted")] > 0)
+
+
+def _is_open(counted: Sequence[int]) -> int:
+    """The `articles_open` share of an article with these ArticleCounts (FIELDS order): it has
+    an assignment in the state "assigned"."""
+    return int(
+        counted[FIELDS.index("assignments")] > counted[FIELDS.index("assignments_submitted")]
+    )
 
 
 # While a bulk writer of new articles counts them itself (`deferred`), PostgreSQL's trigger
@@ -380,10 +392,11 @@ def _pg_members(sql: str, members: bool) -> str:
 _OPS = ("INSERT", "UPDATE", "DELETE")
 
 
-def _pg_statements(members: bool, submitted: bool = True) -> list[str]:
+def _pg_statements(members: bool, submitted: bool = True, open_: bool = True) -> list[str]:
     """The trigger functions and triggers; with `members`, those of MemberCounts too; with
-    `submitted`, those that keep CorpusCounts.articles_submitted (see `_corpus_sums`)."""
-    sums = _corpus_sums(submitted)
+    `submitted` (`open_`), those that keep CorpusCounts.articles_submitted (articles_open; see
+    `_corpus_sums`)."""
+    sums = _corpus_sums(submitted, open_)
     functions = [
         _PG_APPLY_CLAIMS,
         _PG_CLAIM,
@@ -438,15 +451,16 @@ def _live_claim_article(claim: str) -> str:
     return f"SELECT article_id FROM articles_claim WHERE id = {claim} AND deleted_at IS NULL"
 
 
-def _sqlite_statements(members: bool, submitted: bool = True) -> list[str]:
+def _sqlite_statements(members: bool, submitted: bool = True, open_: bool = True) -> list[str]:
     """The triggers; with `members`, their MemberCounts statements too (each before the
     statement whose own triggers fan out, as on PostgreSQL: see member_counters); with
-    `submitted`, those that keep CorpusCounts.articles_submitted (see `_corpus_sums`)."""
+    `submitted` (`open_`), those that keep CorpusCounts.articles_submitted (articles_open; see
+    `_corpus_sums`)."""
 
     def m(sql: str) -> str:
         return sql if members else ""
 
-    sums = _corpus_sums(submitted)
+    sums = _corpus_sums(submitted, open_)
     fields = ", ".join(FIELDS)
     zeros = ", ".join("0" for _ in FIELDS)
     per_article_to_corpus = ", ".join(
@@ -617,12 +631,16 @@ def _sqlite_statements(members: bool, submitted: bool = True) -> list[str]:
 
 
 def install_triggers(
-    schema_editor=None, *, members: bool | None = None, submitted: bool | None = None
+    schema_editor=None,
+    *,
+    members: bool | None = None,
+    submitted: bool | None = None,
+    open_: bool | None = None,
 ) -> None:
     """Create (or replace) the counting triggers on this database; those of MemberCounts too
     when its table exists (`members` None), or as told (the migrations that add it and take it
-    away: earlier ones run before it exists); those of CorpusCounts.articles_submitted likewise
-    when that column exists (`submitted` None), or as told."""
+    away: earlier ones run before it exists); those of CorpusCounts.articles_submitted and
+    articles_open likewise when that column exists (`submitted`, `open_` None), or as told."""
     vendor = connection.vendor if schema_editor is None else schema_editor.connection.vendor
     conn = connection if schema_editor is None else schema_editor.connection
     if vendor not in ("postgresql", "sqlite"):
@@ -630,13 +648,14 @@ def install_triggers(
     with conn.cursor() as cursor:
         if members is None:
             members = mc.MC in conn.introspection.table_names(cursor)
-        if submitted is None:
-            columns = conn.introspection.get_table_description(cursor, CC)
-            submitted = SUBMITTED in {column.name for column in columns}
+        if submitted is None or open_ is None:
+            columns = {c.name for c in conn.introspection.get_table_description(cursor, CC)}
+            submitted = SUBMITTED in columns if submitted is None else submitted
+            open_ = OPEN in columns if open_ is None else open_
         if vendor == "postgresql":
-            statements = _pg_statements(members, submitted)
+            statements = _pg_statements(members, submitted, open_)
         else:
-            statements = _sqlite_statements(members, submitted)
+            statements = _sqlite_statements(members, submitted, open_)
         if not members:  # going back: the membership triggers go
             statements = [*_drop_member_triggers(vendor), *statements]
         for statement in statements:
@@ -726,6 +745,20 @@ def fill_submitted(schema_editor=None) -> None:
         )
 
 
+def fill_open(schema_editor=None) -> None:
+    """CorpusCounts.articles_open of every corpus, counted from the rows in SQL (the migration
+    that adds the column, after its triggers)."""
+    conn = connection if schema_editor is None else schema_editor.connection
+    with conn.cursor() as cursor:
+        cursor.execute(
+            f"""UPDATE {CC} SET {OPEN} = (
+                SELECT COUNT(*) FROM articles_article a
+                WHERE a.corpus_id = {CC}.corpus_id AND a.deleted_at IS NULL
+                AND EXISTS (SELECT 1 FROM articles_assignment s
+                            WHERE s.article_id = a.id AND s.state = 'assigned'))"""
+        )
+
+
 # --- New articles counted at once -----------------------------------------------------------
 
 
@@ -810,7 +843,7 @@ def count_written(created: Created, written: list[Written]) -> None:
 def _add_live_article(corpora: dict[int, list[int]], corpus: int, counted: Sequence[int]) -> None:
     """Add a live article with these ArticleCounts (FIELDS order) to its corpus's share."""
     totals = corpora.setdefault(corpus, [0] * len(CORPUS_FIELDS))
-    for index, value in enumerate((1, *counted, _has_submission(counted))):
+    for index, value in enumerate((1, *counted, _has_submission(counted), _is_open(counted))):
         totals[index] += value
 
 
@@ -1029,6 +1062,7 @@ def recount(corpus_ids: Iterable[int] | None = None, *, repair: bool = True) -> 
                 for field in FIELDS:
                     totals[field] += counted[field]
                 totals[SUBMITTED] += counted["assignments_submitted"] > 0
+                totals[OPEN] += counted["assignments"] > counted["assignments_submitted"]
         corpus_kept: dict[int, dict[str, Any]] = {
             row["corpus_id"]: dict(row)
             for row in CorpusCounts.objects.filter(corpus_id__in=corpus_list).values()

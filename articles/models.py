@@ -931,6 +931,8 @@ class CorpusCounts(models.Model):
     assignments_submitted = models.IntegerField(default=0)
     # Live articles with at least one submitted assignment (not a sum: a count of articles).
     articles_submitted = models.IntegerField(default=0)
+    # Live articles with at least one assignment not yet submitted (likewise).
+    articles_open = models.IntegerField(default=0)
 
     def __str__(self) -> str:
         return f"counts of corpus {self.corpus_id}"

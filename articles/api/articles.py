@@ -31,7 +31,8 @@ class CountedCursorPage(CursorPage):
     """The cursor page with `count`: the number of articles the list has in all. Unfiltered it
     is the corpus's counter (free); filtered, it is an exact COUNT of the matching articles,
     made only when asked with `?count=true` (else null), or the counters where they hold it
-    (`state=submitted` alone: ArticleFilterSet.counted)."""
+    (`state=submitted` alone, and `state=assigned` alone for a member who sees every
+    assignment: ArticleFilterSet.counted)."""
 
     def get_paginated_response_schema(self, schema: dict) -> dict:
         paged = super().get_paginated_response_schema(schema)
@@ -41,8 +42,8 @@ class CountedCursorPage(CursorPage):
                 "nullable": True,
                 "description": "Articles in the whole list (every page): always given when the "
                 "list is not filtered; with filters, only with `count=true` (it costs a count "
-                "of the matching articles, except `state=submitted` alone, read from counters), "
-                "else null.",
+                "of the matching articles, except `state=submitted` alone, and `state=assigned` "
+                "alone for a member who sees every assignment, read from counters), else null.",
             },
             **paged["properties"],
         }

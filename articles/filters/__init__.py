@@ -106,14 +106,21 @@ class AccessFilterSet(django_filters.FilterSet):
         return self.access.visible(kind)
 
 
-def kept_by_counters(access: Access, member_field: str | None, *, rest: bool = False) -> int | None:
+def kept_by_counters(
+    access: Access,
+    member_field: str | None,
+    *,
+    rest: bool = False,
+    corpus_field: str = "articles_submitted",
+) -> int | None:
     """How many live articles of the caller's corpus a filter keeps, read from the counters in
-    one query: those the caller's MemberCounts `member_field` counts, or (None) those with a
-    submission (CorpusCounts.articles_submitted); with `rest`, the corpus's other live articles.
+    one query: those the caller's MemberCounts `member_field` counts, or (None) the corpus's
+    `corpus_field`: those with a submission (CorpusCounts.articles_submitted) or with an
+    assignment not submitted (articles_open); with `rest`, the corpus's other live articles.
     None when a counter row is missing (the list is counted instead)."""
     counts = CorpusCounts.objects.filter(corpus=access.corpus)
     if member_field is None:
-        row = counts.values_list("articles", "articles_submitted").first()
+        row = counts.values_list("articles", corpus_field).first()
     else:
         own = MemberCounts.objects.filter(
             membership__corpus=access.corpus, membership__user=access.user_id
@@ -166,13 +173,20 @@ class ArticleFilterSet(AccessFilterSet):
     def counted(self) -> int | None:
         """The list's length from the counters where they hold it (None: count the list):
         `state=submitted` alone keeps the articles with a submission the caller may see, the
-        corpus page's "submitted by someone"."""
+        corpus page's "submitted by someone"; `state=assigned` alone, for a member who sees
+        every assignment, the articles with an assignment not submitted (CorpusCounts.
+        articles_open). A member who sees only some assignments sees others' on the articles
+        they submitted, whose states no counter of theirs holds: their list is counted."""
         if not self.is_valid():
             return None
         given = {k: v for k, v in self.form.cleaned_data.items() if v not in (None, "")}
-        if given != {"state": AssignmentState.SUBMITTED}:
-            return None
-        return kept_by_counters(self.access, seen_submissions(self.access))
+        if given == {"state": AssignmentState.SUBMITTED}:
+            return kept_by_counters(self.access, seen_submissions(self.access))
+        if given == {"state": AssignmentState.ASSIGNED} and self.access.sees_everything(
+            Kind.ASSIGNMENT
+        ):
+            return kept_by_counters(self.access, None, corpus_field="articles_open")
+        return None
 
 
 class ClaimFilterSet(AccessFilterSet):

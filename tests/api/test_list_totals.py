@@ -80,7 +80,8 @@ def test_the_submitted_articles_total_comes_from_the_counters(team, client_for, 
     client = client_for(getattr(team, role))
     url = "/api/v1/corpora/chips/articles?page_size=100&count=true&state="
     counting = 'SELECT COUNT(*) AS "__count" FROM "articles_article"'
-    for state, from_counters in [("submitted", True), ("assigned", False)]:
+    sees_every_assignment = role in ("owner", "curator") or not blind
+    for state, from_counters in [("submitted", True), ("assigned", sees_every_assignment)]:
         with CaptureQueriesContext(connection) as queries:
             body = client.get(url + state).json()
         assert body["count"] == len(body["results"]), (role, blind, state)
@@ -90,3 +91,56 @@ def test_the_submitted_articles_total_comes_from_the_counters(team, client_for, 
     assert body["count"] == len(body["results"])
     # An annotator sees their own submissions at least; everyone sees some.
     assert client.get(url + "submitted").json()["count"] > 0
+
+
+def test_the_open_articles_counter_follows_every_write(team, client_for):
+    """CorpusCounts.articles_open (the live articles with an assignment not yet submitted)
+    through assigning, submitting, a second annotator, unassigning, the trash and a restore;
+    `state=assigned&count=true` reads it (no count of the articles) and always equals the list,
+    and a recount from the rows finds nothing to repair."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from articles import counters
+    from articles.models import Article, Assignment, CorpusCounts
+    from tests.factories import AssignmentFactory
+
+    client = client_for(team.owner)
+    url = "/api/v1/corpora/chips/articles?page_size=100&count=true&state=assigned"
+    counting = 'SELECT COUNT(*) AS "__count" FROM "articles_article"'
+
+    def check(expected: int) -> None:
+        kept = CorpusCounts.objects.get(corpus=team.corpus).articles_open
+        with CaptureQueriesContext(connection) as queries:
+            body = client.get(url).json()
+        assert not any(counting in q["sql"] for q in queries.captured_queries)
+        assert (kept, body["count"], len(body["results"])) == (expected,) * 3
+        assert counters.recount([team.corpus.pk]) == []
+
+    articles = [ArticleFactory(corpus=team.corpus) for _ in range(4)]
+    check(0)
+    first = AssignmentFactory(article=articles[0], annotator=team.annotator, state="assigned")
+    AssignmentFactory(article=articles[1], annotator=team.annotator, state="submitted")
+    check(1)
+    # A second annotator on the first article: still one article.
+    second = AssignmentFactory(article=articles[0], annotator=team.annotator2, state="assigned")
+    check(1)
+    # One of the two submits: the other is still open.
+    Assignment.objects.filter(pk=first.pk).update(state="submitted")
+    check(1)
+    Assignment.objects.filter(pk=second.pk).update(state="submitted")
+    check(0)
+    # Back to open (a curator's reopening), then the article to the trash and back.
+    Assignment.objects.filter(pk=second.pk).update(state="assigned")
+    check(1)
+    services.article_delete(actor=team.owner, article=articles[0], role=Role.OWNER)
+    check(0)
+    services.article_restore(
+        actor=team.owner, article=Article.objects.get(pk=articles[0].pk), role=Role.OWNER
+    )
+    check(1)
+    # Unassigned: gone from the count.
+    AssignmentFactory(article=articles[2], annotator=team.annotator2, state="assigned")
+    check(2)
+    Assignment.objects.filter(pk=second.pk).delete()
+    check(1)
