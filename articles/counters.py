@@ -734,28 +734,26 @@ def fill(schema_editor=None) -> None:
 def fill_submitted(schema_editor=None) -> None:
     """CorpusCounts.articles_submitted of every corpus, counted from the rows in SQL (the
     migration that adds the column, after its triggers: a write committed later is theirs)."""
-    conn = connection if schema_editor is None else schema_editor.connection
-    with conn.cursor() as cursor:
-        cursor.execute(
-            f"""UPDATE {CC} SET {SUBMITTED} = (
-                SELECT COUNT(*) FROM articles_article a
-                WHERE a.corpus_id = {CC}.corpus_id AND a.deleted_at IS NULL
-                AND EXISTS (SELECT 1 FROM articles_assignment s
-                            WHERE s.article_id = a.id AND s.state = 'submitted'))"""
-        )
+    _fill_articles_with(schema_editor, SUBMITTED, "submitted")
 
 
 def fill_open(schema_editor=None) -> None:
-    """CorpusCounts.articles_open of every corpus, counted from the rows in SQL (the migration
-    that adds the column, after its triggers)."""
+    """CorpusCounts.articles_open of every corpus, likewise (the migration that adds it)."""
+    _fill_articles_with(schema_editor, OPEN, "assigned")
+
+
+def _fill_articles_with(schema_editor, column: str, state: str) -> None:
+    """Set CorpusCounts `column` to the corpus's live articles with an assignment in `state`
+    (one of this module's columns, one of AssignmentState's values)."""
     conn = connection if schema_editor is None else schema_editor.connection
     with conn.cursor() as cursor:
         cursor.execute(
-            f"""UPDATE {CC} SET {OPEN} = (
+            f"""UPDATE {CC} SET {column} = (
                 SELECT COUNT(*) FROM articles_article a
                 WHERE a.corpus_id = {CC}.corpus_id AND a.deleted_at IS NULL
                 AND EXISTS (SELECT 1 FROM articles_assignment s
-                            WHERE s.article_id = a.id AND s.state = 'assigned'))"""
+                            WHERE s.article_id = a.id AND s.state = %s))""",
+            [state],
         )
 
 
