@@ -1052,15 +1052,14 @@ def recount(corpus_ids: Iterable[int] | None = None, *, repair: bool = True) -> 
             for row in ArticleCounts.objects.filter(article_id__in=list(corpus_of)).values()
         }
         differences += _differences("article", expected, kept, FIELDS)
-        corpus_expected = {pk: dict.fromkeys(CORPUS_FIELDS, 0) for pk in corpus_list}
+        # The live articles' shares, added up as a bulk writer's are (`_add_live_article`).
+        shares: dict[int, list[int]] = {pk: [0] * len(CORPUS_FIELDS) for pk in corpus_list}
         for pk, counted in expected.items():
             if live_of.get(pk) is None and pk in corpus_of:
-                totals = corpus_expected[corpus_of[pk]]
-                totals["articles"] += 1
-                for field in FIELDS:
-                    totals[field] += counted[field]
-                totals[SUBMITTED] += counted["assignments_submitted"] > 0
-                totals[OPEN] += counted["assignments"] > counted["assignments_submitted"]
+                _add_live_article(shares, corpus_of[pk], [counted[f] for f in FIELDS])
+        corpus_expected = {
+            pk: dict(zip(CORPUS_FIELDS, values, strict=True)) for pk, values in shares.items()
+        }
         corpus_kept: dict[int, dict[str, Any]] = {
             row["corpus_id"]: dict(row)
             for row in CorpusCounts.objects.filter(corpus_id__in=corpus_list).values()

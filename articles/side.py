@@ -22,6 +22,8 @@ from psycopg import pq
 
 from annotator.db.postgresql.base import quiet
 
+# A kept side connection is used only when idle, outside a transaction, with nothing from the
+# server waiting to be read (checked as Django's own connection is: `quiet`).
 _IDLE = frozenset({pq.TransactionStatus.IDLE})
 
 
@@ -47,7 +49,7 @@ class SideConnection:
         raw = self.raw
         # Opened again when closed, broken, gone on the server's side, or older than the
         # wrapper's connection (reconnected since).
-        if raw is not None and (self.main is not self.wrapper.connection or not _idle(raw)):
+        if raw is not None and (self.main is not self.wrapper.connection or not quiet(raw, _IDLE)):
             self.close()
             raw = None
         if raw is None:
@@ -85,12 +87,6 @@ class SideConnection:
         raw, self.raw, self.main = self.raw, None, None
         if raw is not None:
             raw.close()
-
-
-def _idle(raw: psycopg.Connection) -> bool:
-    """Whether a kept connection can be used: open, outside a transaction, and with nothing
-    from the server waiting to be read (as Django's connection is checked)."""
-    return quiet(raw, _IDLE)
 
 
 def side_connection(wrapper) -> SideConnection:

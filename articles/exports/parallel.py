@@ -111,12 +111,17 @@ _THEIRS = object()
 
 
 def applies(using: str) -> bool:
-    """Whether an export reading from `using` may run on two processes: PostgreSQL, in the
-    export's own transaction, with the setting on and a system that forks."""
+    """Whether an export reading from `using` may run on two processes: in the export's own
+    transaction, where `_two_processes` allows it."""
+    return SNAPSHOT_SHAREABLE.get() and _two_processes(connections[using])
+
+
+def _two_processes(wrapper) -> bool:
+    """Exports on this database may use a second process: PostgreSQL, with the setting on and
+    a system that forks."""
     return (
         getattr(settings, "EXPORT_PROCESSES", 1) > 1
-        and SNAPSHOT_SHAREABLE.get()
-        and connections[using].vendor == "postgresql"
+        and wrapper.vendor == "postgresql"
         and hasattr(os, "fork")
     )
 
@@ -534,12 +539,7 @@ class Resident:
         """Start the resident of a server worker before it serves (annotator/wsgi.py): when
         exports may run on two processes here. No thread runs yet; it connects on its own."""
         wrapper = connections[DEFAULT_DB_ALIAS]
-        if (
-            KEEP_SECOND_PROCESS
-            and getattr(settings, "EXPORT_PROCESSES", 1) > 1
-            and wrapper.vendor == "postgresql"
-            and hasattr(os, "fork")
-        ):
+        if KEEP_SECOND_PROCESS and _two_processes(wrapper):
             resident = cls.take(wrapper, start=True)
             if resident is not None:
                 resident.release()
