@@ -19,6 +19,10 @@ warm_up()
 
 # The export's second process, kept for this worker's exports (PostgreSQL; articles/exports/
 # parallel.py, `Resident`): forked now, while no thread runs, and connected on its own.
+# SQLite's (articles/exports/sqlite_resident.py) only while this process has no connection to the
+# database open, which holds here.
 from articles.exports.parallel import Resident  # noqa: E402
+from articles.exports.sqlite_resident import SqliteResident  # noqa: E402
 
 Resident.start_at_worker_start()
+SqliteResident.start_at_worker_start()

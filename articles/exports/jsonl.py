@@ -18,7 +18,7 @@ from dataclasses import replace
 import orjson
 
 from ..models import Article, Suggestion, SuggestionDecision
-from . import fragments, parallel
+from . import fragments, parallel, sqlite_resident
 from .fragments import fragment_lines
 from .reader import _assemble, _Labels, _Names, _RawBatch, read_articles
 from .rows import AnnotationRow, ArticleRow, ClaimRow, EvidenceRow
@@ -158,7 +158,10 @@ def write(spec: ExportSpec) -> Iterator[bytes]:
         return chunked(with_suggestions(spec))
     if spec.format.parts == PARTS and fragments.available():
         # SQLite writes the rows' JSON itself, the same bytes (`fragments`); PostgreSQL and
-        # `include_suggestions` (a page of articles at a time) keep the reader's rows.
+        # `include_suggestions` (a page of articles at a time) keep the reader's rows. Every
+        # other batch written by the worker's second process, when it has one.
+        if sqlite_resident.applies(spec.using):
+            return sqlite_resident.write_in_two(spec.corpus, spec.filters, PARTS, None)
         return chunked(fragment_lines(spec.corpus, spec.filters))
     if parallel.applies(spec.using):
         return parallel.write_in_two(spec.corpus, spec.filters, spec.format.parts, _Lines())

@@ -49,6 +49,7 @@ import threading
 import traceback
 from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass
+from functools import partial
 from itertools import chain
 from typing import Protocol
 
@@ -112,16 +113,21 @@ _THEIRS = object()
 
 def applies(using: str) -> bool:
     """Whether an export reading from `using` may run on two processes: in the export's own
-    transaction, where `_two_processes` allows it."""
+    transaction, where `_two_processes` allows it (SQLite: where its resident runs)."""
+    if connections[using].vendor == "sqlite":
+        from . import sqlite_resident  # (it imports this module)
+
+        return sqlite_resident.applies(using)
     return SNAPSHOT_SHAREABLE.get() and _two_processes(connections[using])
 
 
-def _two_processes(wrapper) -> bool:
-    """Exports on this database may use a second process: PostgreSQL, with the setting on and
-    a system that forks."""
+def _two_processes(wrapper, vendor: str = "postgresql") -> bool:
+    """Exports on this database may use a second process: `vendor`'s (PostgreSQL here; SQLite
+    has a resident of its own, `sqlite_resident`), with the setting on and a system that
+    forks."""
     return (
         getattr(settings, "EXPORT_PROCESSES", 1) > 1
-        and wrapper.vendor == "postgresql"
+        and wrapper.vendor == vendor
         and hasattr(os, "fork")
     )
 
@@ -142,6 +148,10 @@ def write_in_two(
     reader's two threads) when it may not fork, and to this process reading every batch when the
     fork or the child's connection fails."""
     wrapper = connections[read_alias()]
+    if wrapper.vendor == "sqlite":
+        from .sqlite_resident import write_in_two as sqlite_in_two
+
+        return (yield from sqlite_in_two(corpus, filters, parts, writer))
     with reader.collector_paused() as alone:
         names = _Names()
         names.prepare(filters, parts)
@@ -274,12 +284,12 @@ class _Child:
         os.close(write_fd)
         return cls(pid, read_fd)
 
-    def hello(self) -> bool:
-        """Whether the child connected (False: refused, or silent for `HELLO_SECONDS`; it is
+    def hello(self, timeout: float = HELLO_SECONDS) -> bool:
+        """Whether the child connected (False: refused, or silent for `timeout` seconds; it is
         then ended and this process reads every batch)."""
         kind: bytes | None
         try:
-            kind, _ = self._frame(HELLO_SECONDS)
+            kind, _ = self._frame(timeout)
         except ExportProcessError:
             kind = None  # silent, or gone
         if kind == _HELLO:
@@ -395,14 +405,14 @@ def _child_main(
             _send(write_fd, _REFUSED, str(error).encode())
             code = 0
             return
-        if _serve(write_fd, connection, wrapper, plan, read, names, writer, FIRST_THEIRS):
+        batches = _read_and_write(connection, wrapper, plan, read, names, writer, FIRST_THEIRS)
+        if _serve(write_fd, wrapper, batches, lambda: writer.count):
             code = 0
     finally:
         os._exit(code)
 
 
-def _serve(
-    write_fd: int,
+def _read_and_write(
     connection: psycopg.Connection,
     wrapper,
     plan: Callable[[Callable], Iterator[list[int]]],
@@ -410,10 +420,30 @@ def _serve(
     names: _Names,
     writer: BatchWriter,
     first_theirs: int,
+) -> Iterator[tuple[int, list[int], Iterable[bytes]]]:
+    """A PostgreSQL child's batches on `connection` (in the export's snapshot), as `_serve`
+    takes them: its queries run in a reader thread while this one writes the batch before."""
+    run = raw_runner(connection, wrapper)
+
+    def mine() -> Iterator[tuple[int, list[int], _RawBatch]]:
+        for number, article_ids in enumerate(plan(run)):
+            if _theirs(number, first_theirs):
+                yield number, article_ids, read(run, article_ids)
+
+    for number, article_ids, raw in run_ahead(mine(), None, name="export-child-reader"):
+        yield number, article_ids, writer.pieces(raw, names)
+
+
+def _serve(
+    write_fd: int,
+    wrapper,
+    batches: Iterator[tuple[int, list[int], Iterable[bytes]]],
+    count: Callable[[], int],
 ) -> bool:
-    """A child's share of one export, on `connection` (in the export's snapshot): HELLO, its
-    batches' chunks, FINISHED with its count (and its queries, when logged), or ERROR with the
-    traceback. Whether it finished."""
+    """A child's share of one export, its connection already in the export's snapshot: HELLO,
+    the chunks of each of its `batches` (number, article ids, the batch's pieces; read lazily,
+    after HELLO), FINISHED with its `count` (and its queries on `wrapper`, when logged), or ERROR
+    with the traceback. Whether it finished."""
     out: queue.Queue = queue.Queue(maxsize=_QUEUED)
     sender: threading.Thread | None = None
     try:
@@ -423,21 +453,13 @@ def _serve(
         queries: list[dict] = []
         if wrapper.queries_logged:
             wrapper.queries_log.clear()
-        run = raw_runner(connection, wrapper)
-
-        def mine() -> Iterator[tuple[int, list[int], _RawBatch]]:
-            for number, article_ids in enumerate(plan(run)):
-                if _theirs(number, first_theirs):
-                    yield number, article_ids, read(run, article_ids)
-
-        # Its queries run while this thread assembles and writes the batch before.
-        for number, article_ids, raw in run_ahead(mine(), None, name="export-child-reader"):
-            for chunk in chunked(iter(writer.pieces(raw, names))):
+        for number, article_ids, pieces in batches:
+            for chunk in chunked(iter(pieces)):
                 out.put((_DATA, chunk))
             out.put((_BATCH_END, _BATCH.pack(number, article_ids[0])))
         if wrapper.queries_logged:
             queries = list(wrapper.queries_log)
-        done = {"count": writer.count, "queries": queries}
+        done = {"count": count(), "queries": queries}
         out.put((_FINISHED, json.dumps(done).encode()))
         return True
     except BaseException:
@@ -483,6 +505,12 @@ class _Job:
     size_bytes: int
     first_page: list[tuple[int, int]]
     log_queries: bool = False
+
+
+class _Sent(Protocol):
+    """A job of another kind of resident (`sqlite_resident`)."""
+
+    log_queries: bool
 
 
 class Resident:
@@ -559,7 +587,7 @@ class Resident:
             return None
         return cls(child.pid, jobs_write, child.fd)
 
-    def run(self, job: _Job, *, log_queries: bool) -> _Child | None:
+    def run(self, job: _Job | _Sent, *, log_queries: bool) -> _Child | None:
         """Give it a job; the child to read it from (None: it is gone, and dropped)."""
         job.log_queries = log_queries
         try:
@@ -588,8 +616,8 @@ class Resident:
                 return
             self.stopped = True
             self.busy = False
-            if Resident._current is self:
-                Resident._current = None
+            if type(self)._current is self:
+                type(self)._current = None
         for fd in (self.jobs_fd, self.data_fd):
             with contextlib.suppress(OSError):
                 os.close(fd)
@@ -650,11 +678,11 @@ def _resident_main(jobs_fd: int, data_fd: int, wrapper) -> None:
             ) -> _RawBatch:
                 return _read_batch(job.filters, names, run, article_ids, job.parts)
 
+            batches = _read_and_write(
+                connection, wrapper, plan, read, names, job.writer, RESIDENT_FIRST_THEIRS
+            )
             with reader.collector_paused():
-                done = _serve(
-                    data_fd, connection, wrapper, plan, read, names, job.writer,
-                    RESIDENT_FIRST_THEIRS,
-                )  # fmt: skip
+                done = _serve(data_fd, wrapper, batches, partial(getattr, job.writer, "count"))
             if not done:
                 return  # the parent ends it (its error frame is sent)
             try:

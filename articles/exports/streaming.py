@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from typing import Any, TypeVar
 
-from django.db import connections, transaction
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
 
 from ..replica import reads_from
 from .reader import SNAPSHOT_SHAREABLE
@@ -99,8 +99,14 @@ def stream(spec: ExportSpec) -> Iterator[bytes]:
     outermost = not connection.in_atomic_block
     # The export's own transaction on the primary: the reader may share its snapshot with a
     # second connection (a caller's transaction may hold writes that no other connection sees;
-    # a hot standby exports no snapshots).
-    shareable = outermost and connection.vendor == "postgresql" and spec.using == "default"
+    # a hot standby exports no snapshots). On SQLite, `reading` has begun a read transaction that
+    # has read nothing yet: a second process may begin one in the same database
+    # (`sqlite_resident`).
+    shareable = (
+        outermost
+        and connection.vendor in ("postgresql", "sqlite")
+        and spec.using == DEFAULT_DB_ALIAS
+    )
     with reads_from(spec.using), reading(spec.using):
         if outermost and connection.vendor == "postgresql":
             # Must be the transaction's first statement; a nested block keeps its caller's level.
