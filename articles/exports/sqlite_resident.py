@@ -61,9 +61,7 @@ from .parallel import (
     _theirs,
 )
 from .reader import (
-    ARTICLES_PER_BATCH,
     ARTICLES_WRITTEN,
-    BYTES_PER_BATCH,
     SNAPSHOT_SHAREABLE,
     _for_two,
     _Names,
@@ -188,10 +186,10 @@ def write_in_two(
             def mine(article_ids: list[int]) -> Iterable[bytes]:
                 return writer.pieces(_read_batch(filters, names, run, article_ids, parts), names)
 
-        size, size_bytes = _for_two(ARTICLES_PER_BATCH), _for_two(BYTES_PER_BATCH)
+        size, size_bytes = _for_two(reader.ARTICLES_PER_BATCH), _for_two(reader.BYTES_PER_BATCH)
         child = _pair(wrapper, _Job(corpus, filters, parts, writer, size, size_bytes, ""))
         if child is None:
-            size, size_bytes = ARTICLES_PER_BATCH, BYTES_PER_BATCH
+            size, size_bytes = reader.ARTICLES_PER_BATCH, reader.BYTES_PER_BATCH
         try:
             for number, article_ids in enumerate(
                 _plan_batches(corpus, filters, run, size, size_bytes)
