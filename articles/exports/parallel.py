@@ -567,10 +567,19 @@ class Resident:
         """Start the resident of a server worker before it serves (annotator/wsgi.py): when
         exports may run on two processes here. No thread runs yet; it connects on its own."""
         wrapper = connections[DEFAULT_DB_ALIAS]
-        if KEEP_SECOND_PROCESS and _two_processes(wrapper):
+        if KEEP_SECOND_PROCESS and cls._may_start_here(wrapper):
             resident = cls.take(wrapper, start=True)
             if resident is not None:
                 resident.release()
+
+    @classmethod
+    def _may_start_here(cls, wrapper) -> bool:
+        return _two_processes(wrapper)
+
+    @staticmethod
+    def _main(jobs_fd: int, data_fd: int, wrapper) -> None:
+        """The forked process's life (it never returns)."""
+        _resident_main(jobs_fd, data_fd, wrapper)
 
     @classmethod
     def _start(cls, wrapper) -> Resident | None:
@@ -579,7 +588,7 @@ class Resident:
         except OSError:
             return None
         try:
-            child = _Child.fork(lambda data_fd: _resident_main(jobs_read, data_fd, wrapper))
+            child = _Child.fork(lambda data_fd: cls._main(jobs_read, data_fd, wrapper))
         finally:
             os.close(jobs_read)
         if child is None:

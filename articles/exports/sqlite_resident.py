@@ -49,7 +49,6 @@ from ..models import Corpus
 from . import parallel, reader
 from .fragments import _batch_lines, fragment_queries
 from .parallel import (
-    KEEP_SECOND_PROCESS,
     RESIDENT_FIRST_THEIRS,
     BatchWriter,
     Resident,
@@ -129,35 +128,18 @@ class SqliteResident(Resident):
     _lock = threading.Lock()
 
     @classmethod
-    def start_at_worker_start(cls) -> None:
-        """Fork it when exports here may use it and no database connection of this process is
-        open (annotator/wsgi.py, before the worker serves: no thread runs yet)."""
-        wrapper = connections[DEFAULT_DB_ALIAS]
-        if (
-            KEEP_SECOND_PROCESS
-            and database_file(wrapper) is not None
+    def _may_start_here(cls, wrapper) -> bool:
+        """Exports here may use it, and no database connection of this process is open (a
+        worker's start, annotator/wsgi.py: `start_at_worker_start`)."""
+        return (
+            database_file(wrapper) is not None
             and parallel._two_processes(wrapper, vendor="sqlite")
             and not any(c.connection is not None for c in connections.all(initialized_only=True))
-        ):
-            resident = cls.take(wrapper, start=True)
-            if resident is not None:
-                resident.release()
+        )
 
-    @classmethod
-    def _start(cls, wrapper) -> Resident | None:
-        try:
-            jobs_read, jobs_write = os.pipe()
-        except OSError:
-            return None
-        alias = wrapper.alias
-        try:
-            child = _Child.fork(lambda data_fd: _resident_main(jobs_read, data_fd, alias))
-        finally:
-            os.close(jobs_read)
-        if child is None:
-            os.close(jobs_write)
-            return None
-        return cls(child.pid, jobs_write, child.fd)
+    @staticmethod
+    def _main(jobs_fd: int, data_fd: int, wrapper) -> None:
+        _resident_main(jobs_fd, data_fd, wrapper.alias)
 
 
 def write_in_two(
