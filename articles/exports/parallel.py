@@ -657,12 +657,7 @@ def _resident_main(jobs_fd: int, data_fd: int, wrapper) -> None:
         with contextlib.suppress(psycopg.Error, OSError):
             # Warm before the first job, if it can.
             connection = wrapper.connect_beside(application_name=RESIDENT_APPLICATION)
-        while True:
-            frame = _receive(jobs_fd)
-            if frame is None:
-                code = 0
-                return  # the parent is gone
-            kind, payload = frame
+        for kind, payload in _jobs(jobs_fd):
             if kind == _DISCONNECT:
                 if connection is not None:
                     connection.close()
@@ -699,8 +694,15 @@ def _resident_main(jobs_fd: int, data_fd: int, wrapper) -> None:
             except (psycopg.Error, OSError):
                 connection.close()
                 connection = None
+        code = 0  # the parent is gone
     finally:
         os._exit(code)
+
+
+def _jobs(jobs_fd: int) -> Iterator[tuple[bytes, bytes]]:
+    """A resident's frames (kind, payload), until the parent's end of the pipe closes."""
+    while (frame := _receive(jobs_fd)) is not None:
+        yield frame
 
 
 def _resident_in_snapshot(

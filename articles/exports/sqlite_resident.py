@@ -54,7 +54,6 @@ from .parallel import (
     Resident,
     _Child,
     _detach,
-    _receive,
     _send,
     _serve,
     _theirs,
@@ -254,12 +253,7 @@ def _resident_main(jobs_fd: int, data_fd: int, alias: str) -> None:
         opened: tuple[int, int] | None = None
         with contextlib.suppress(DatabaseError, OSError):
             opened = _connected(wrapper, None)  # warm before the first job, if it can
-        while True:
-            frame = _receive(jobs_fd)
-            if frame is None:
-                code = 0
-                return  # the parent is gone
-            kind, payload = frame
+        for kind, payload in parallel._jobs(jobs_fd):
             if kind != parallel._JOB:
                 continue
             job: _Job = pickle.loads(payload)  # noqa: S301  (from our own parent, on its pipe)
@@ -281,6 +275,7 @@ def _resident_main(jobs_fd: int, data_fd: int, alias: str) -> None:
                 done = _serve(data_fd, wrapper, _batches(job, wrapper), partial(_count, job))
             if not done:
                 return  # the parent ends it (its error frame is sent)
+        code = 0  # the parent is gone
     finally:
         os._exit(code)
 
