@@ -298,17 +298,63 @@ class Processes:
         self.started.clear()
 
 
+def run_peer(
+    peer: Peer,
+    runner: Callable[[Run], None],
+    make_run: Callable[[Path], Run],
+    notes: list[str],
+    *,
+    keep: bool = False,
+) -> Run:
+    """One peer's rows (`runner` on a `Run` in a new folder); a failure is noted and the rows
+    measured before it are kept. A peer that did not start (doccano's celery health check has
+    timed out once in a while) is started once more, afresh."""
+    for attempt in (1, 2):
+        folder = Path(tempfile.mkdtemp(prefix=f"aa-peer-{peer.name}-"))
+        run = make_run(folder)
+        again = False
+        try:
+            runner(run)
+        except NotUp as error:
+            again = attempt == 1 and not run.rows
+            notes.append(
+                f"{peer.title} {peer.version} did not start"
+                + (", started again afresh" if again else ", rows left out")
+                + f": {error}"
+            )
+            print(notes[-1], flush=True)
+        except Exception as error:  # noqa: BLE001 (any failure is reported, and the run goes on)
+            notes.append(
+                f"{peer.title} {peer.version} failed here, rows left out: "
+                f"{type(error).__name__}: {error}"
+            )
+            print(notes[-1], flush=True)
+        finally:
+            run.processes.stop()
+            if keep:
+                print(f"{peer.title}'s data folder kept: {folder}")
+            else:
+                shutil.rmtree(folder, ignore_errors=True)
+        if not again:
+            break
+    return run
+
+
+class NotUp(RuntimeError):
+    """A peer's server did not come up."""
+
+
 def wait_until_up(url: str, processes: Processes, log: Path, seconds: float = 600) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         for process in processes.started:
             if process.poll() is not None:
-                raise RuntimeError(f"exited with {process.returncode}: {tail(log)}")
+                raise NotUp(f"exited with {process.returncode}: {tail(log)}")
         with contextlib.suppress(requests.RequestException):
             if requests.get(url, timeout=5).status_code == 200:
                 return
         time.sleep(1)
-    raise RuntimeError(f"not up after {seconds:.0f} s: {tail(log)}")
+    raise NotUp(f"not up after {seconds:.0f} s: {tail(log)}")
 
 
 def tail(log: Path, lines: int = 12) -> str:
@@ -815,30 +861,21 @@ def main() -> None:
                 notes.append(f"{peer.title} {peer.version} could not be installed here: {error}")
                 print(notes[-1], flush=True)
                 continue
-            folder = Path(tempfile.mkdtemp(prefix=f"aa-peer-{name}-"))
-            run = Run(
-                documents,
-                options.repeat,
-                options.singles,
-                options.workers,
-                folder,
-                exports=options.export_repeat,
-                title=peer.title,
+            run = run_peer(
+                peer,
+                lambda run, venv=venv, name=name: RUNNERS[name](venv, run),
+                lambda folder, peer=peer: Run(
+                    documents,
+                    options.repeat,
+                    options.singles,
+                    options.workers,
+                    folder,
+                    exports=options.export_repeat,
+                    title=peer.title,
+                ),
+                notes,
+                keep=options.keep,
             )
-            try:
-                RUNNERS[name](venv, run)
-            except Exception as error:  # noqa: BLE001 (any failure is reported, and the run goes on)
-                notes.append(
-                    f"{peer.title} {peer.version} failed here, rows left out: "
-                    f"{type(error).__name__}: {error}"
-                )
-                print(notes[-1], flush=True)
-            finally:
-                run.processes.stop()
-                if options.keep:
-                    print(f"{peer.title}'s data folder kept: {folder}")
-                else:
-                    shutil.rmtree(folder, ignore_errors=True)
             results[peer.title].update(run.rows)
             notes += run.notes
             print(f"load average after {peer.title}: {load_average()}", flush=True)

@@ -157,3 +157,72 @@ def test_a_note_repeated_by_each_export_is_kept_once(peers, tmp_path):
         run.note_once("Peer: the export is 1.5 MB")
     run.note_once("Peer: another")
     assert run.notes == ["Peer: the export is 1.5 MB", "Peer: another"]
+
+
+def _peer(peers):
+    return peers.Peer("doccano", "doccano", "1.8.4", ("doccano==1.8.4",), "doccano")
+
+
+def test_a_peer_that_did_not_start_is_started_once_more_afresh(peers, tmp_path, monkeypatch):
+    monkeypatch.setattr(peers.tempfile, "tempdir", str(tmp_path))
+    folders, notes = [], []
+
+    def runner(run):
+        folders.append(run.folder)
+        if len(folders) == 1:
+            raise peers.NotUp("exited with 0: the health check timed out")
+        run.rows["export"] = 1.0
+
+    run = peers.run_peer(_peer(peers), runner, lambda folder: peers.Run([], 3, 0, 1, folder), notes)
+    assert run.rows == {"export": 1.0}
+    assert len(folders) == 2 and folders[0] != folders[1]
+    assert not any(folder.exists() for folder in folders)  # removed, each
+    assert notes == [
+        "doccano 1.8.4 did not start, started again afresh: exited with 0: the health check"
+        " timed out"
+    ]
+
+
+def test_a_peer_is_started_twice_at_most_and_a_failure_after_its_start_is_not_retried(
+    peers, tmp_path, monkeypatch
+):
+    monkeypatch.setattr(peers.tempfile, "tempdir", str(tmp_path))
+    calls, notes = [], []
+
+    def never_up(run):
+        calls.append("never")
+        raise peers.NotUp("not up after 600 s")
+
+    run = peers.run_peer(
+        _peer(peers), never_up, lambda folder: peers.Run([], 3, 0, 1, folder), notes
+    )
+    assert calls == ["never", "never"] and run.rows == {}
+    assert notes[-1] == "doccano 1.8.4 did not start, rows left out: not up after 600 s"
+
+    def fails_later(run):
+        calls.append("later")
+        run.rows["import_spans"] = 4.0
+        raise RuntimeError("the export answered 500")
+
+    notes.clear()
+    run = peers.run_peer(
+        _peer(peers), fails_later, lambda folder: peers.Run([], 3, 0, 1, folder), notes
+    )
+    assert calls[2:] == ["later"] and run.rows == {"import_spans": 4.0}
+    assert notes == [
+        "doccano 1.8.4 failed here, rows left out: RuntimeError: the export answered 500"
+    ]
+
+
+def test_a_peer_process_that_exits_is_not_up(peers, tmp_path):
+    processes = peers.Processes()
+    log = tmp_path / "peer.log"
+    log.write_text("the last line of its log\n")
+    processes.start(
+        [sys.executable, "-c", "pass"], env=dict(peers.os.environ), cwd=tmp_path, log=log
+    )
+    processes.started[-1].wait(30)
+    url = f"http://127.0.0.1:{peers.free_port()}/health"
+    with pytest.raises(peers.NotUp, match="exited with 0"):
+        peers.wait_until_up(url, processes, log, seconds=30)
+    processes.stop()
