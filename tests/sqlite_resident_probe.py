@@ -18,7 +18,7 @@ import sqlite3
 import sys
 import threading
 import time
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -218,6 +218,31 @@ seen["forked_with_connection_open"] = sqlite_resident.resident_pid()
 connection.close()
 sqlite_resident.SqliteResident.start_at_worker_start()
 seen["forked_with_none_open"] = sqlite_resident.resident_pid() is not None
+
+# The database file replaced in place under the running process (its WAL emptied first, so that
+# this process's new connections read the new file only): the resident, which has the old file
+# open, ends rather than write batches from it, and exports run in one process on the new file.
+seen["replaced"] = {"before_by_resident": (export(), batches_by_resident)[1]}
+connection.close()
+with closing(sqlite3.connect(path)) as db:
+    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    db.execute("VACUUM INTO ?", [path + ".new"])
+with closing(sqlite3.connect(path + ".new")) as db:
+    db.execute("UPDATE articles_article SET title = title || ' (restored)'")
+    db.commit()
+    db.execute("PRAGMA journal_mode=WAL")
+os.replace(path + ".new", path)
+restored = export()
+seen["replaced"].update(
+    {
+        "by_resident": batches_by_resident,
+        "resident": sqlite_resident.resident_pid(),
+        "restored_titles": restored.count(b" (restored)"),
+        "lines": restored.count(b"\n"),
+    }
+)
+with one_process():
+    seen["replaced"]["same"] = restored == export()
 if (later := sqlite_resident.SqliteResident._current) is not None:
     later.stop()
 print(json.dumps(seen))

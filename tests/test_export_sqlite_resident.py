@@ -126,6 +126,16 @@ if connection.vendor == "sqlite":
         assert two["BEGIN"] == two["COMMIT"] == 1
         assert sum(two.values()) == 8 * articles + 5
 
+    def test_a_resident_whose_database_file_was_replaced_ends(seen):
+        """Every title was changed in the copy that replaced the file. The resident, which had
+        the old file open, ended instead of writing from it; the export, in one process, has
+        every new title."""
+        replaced = seen["replaced"]
+        assert replaced["before_by_resident"] >= 5
+        assert replaced["by_resident"] == 0 and replaced["resident"] is None
+        assert replaced["same"]
+        assert replaced["restored_titles"] >= replaced["lines"] >= 10
+
     def test_a_killed_resident_leaves_exports_to_one_process(seen):
         killed = seen["killed"]
         assert killed["same"] and killed["again_same"]

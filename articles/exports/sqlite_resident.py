@@ -121,7 +121,9 @@ class SqliteResident(Resident):
     """The second process of a server worker's SQLite exports: forked when the worker starts,
     before it has any database connection; it connects on its own and waits on a pipe for jobs
     (`_Job`), one export's share each. An export that finds it busy, or gone, runs in one
-    process; a job that does not end well ends it, and no other is started."""
+    process; a job that does not end well ends it, and no other is started. So does a job that
+    finds the database file replaced under the server (a restore): it has the old file open, and
+    ends rather than write batches of it."""
 
     _current: Resident | None = None
     _lock = threading.Lock()
@@ -252,14 +254,20 @@ def _resident_main(jobs_fd: int, data_fd: int, alias: str) -> None:
         wrapper = connections[alias]
         opened: tuple[int, int] | None = None
         with contextlib.suppress(DatabaseError, OSError):
-            opened = _connected(wrapper, None)  # warm before the first job, if it can
+            opened = _connected(wrapper)  # warm before the first job, if it can
         for kind, payload in parallel._jobs(jobs_fd):
             if kind != parallel._JOB:
                 continue
             job: _Job = pickle.loads(payload)  # noqa: S301  (from our own parent, on its pipe)
             block = contextlib.ExitStack()
             try:
-                opened = _connected(wrapper, opened, job.path)
+                if opened is None:
+                    opened = _connected(wrapper, job.path)
+                elif _identity(job.path) != opened:
+                    # The file was replaced under the server (a restore): what this process has
+                    # open is the old one. It ends (the export runs in one process), rather than
+                    # write batches of the old database.
+                    return
                 block.enter_context(reading(alias))
                 with wrapper.cursor() as cursor:
                     cursor.execute(SNAPSHOT_BEGINS)
@@ -280,18 +288,20 @@ def _resident_main(jobs_fd: int, data_fd: int, alias: str) -> None:
         os._exit(code)
 
 
-def _connected(wrapper, opened: tuple[int, int] | None, path: str | None = None):
-    """Connect `wrapper` (again when the file at `path` is another than the one it has open: a
-    database replaced in place); the file's device and inode."""
+def _connected(wrapper, path: str | None = None) -> tuple[int, int]:
+    """Connect `wrapper`; the identity of the file it opened (`_identity`)."""
     name = path or database_file(wrapper)
     if name is None:
         raise OSError("no database file")
-    stat = os.stat(name)
-    now = (stat.st_dev, stat.st_ino)
-    if opened is not None and opened != now:
-        wrapper.close()
+    opened = _identity(name)
     wrapper.ensure_connection()
-    return now
+    return opened
+
+
+def _identity(path: str) -> tuple[int, int]:
+    """The file at `path`: its device and inode."""
+    stat = os.stat(path)
+    return stat.st_dev, stat.st_ino
 
 
 def _count(job: _Job) -> int:
