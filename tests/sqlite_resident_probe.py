@@ -54,8 +54,6 @@ from articles.models import Corpus  # noqa: E402
 
 seen: dict = {"resident_at_start": sqlite_resident.resident_pid()}
 resident = sqlite_resident.SqliteResident._current
-# Batches of one article: the resident writes several of a small corpus.
-reader.ARTICLES_PER_BATCH = 1
 path = sqlite_resident.database_file(connection)
 corpus = Corpus.objects.get(slug=slug)
 connection.close()
@@ -88,6 +86,13 @@ def one_process():
         yield
     finally:
         sqlite_resident.SqliteResident._current = kept
+
+
+# Batches of one article from here. A corpus of fewer than RESIDENT_MIN_ARTICLES articles is
+# exported in one process (too few batches to share); then any corpus shares its batches.
+reader.ARTICLES_PER_BATCH = 1
+seen["small"] = {"lines": export().count(b"\n"), "by_resident": batches_by_resident}
+parallel.RESIDENT_MIN_ARTICLES = 1
 
 
 def title_of_first() -> str:
@@ -140,8 +145,8 @@ writer_done: dict = {}
 _held = sqlite_resident._writers_held
 
 
-def _held_then_writer_waits(at: str):
-    lock = _held(at)
+def _held_then_writer_waits(at: str, corpus_id: int):
+    lock = _held(at, corpus_id)
 
     def write() -> None:
         db = sqlite3.connect(path, timeout=20, isolation_level=None)

@@ -78,6 +78,12 @@ if connection.vendor == "sqlite":
     def test_a_worker_forks_its_resident_as_it_starts(seen):
         assert isinstance(seen["resident_at_start"], int)
 
+    def test_a_corpus_of_few_articles_is_exported_in_one_process(seen):
+        """Fewer live articles than `parallel.RESIDENT_MIN_ARTICLES` (the corpus's counters,
+        read before the write lock is taken): too few batches to share, even of one article."""
+        assert seen["small"]["lines"] >= 10
+        assert seen["small"]["by_resident"] == 0
+
     @pytest.mark.parametrize("fmt", ["jsonl", "csv", "w3c"])
     def test_the_resident_writes_the_bytes_one_process_writes(seen, fmt):
         """Every format, in batches of one article: the resident wrote several of them, and

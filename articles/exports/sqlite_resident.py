@@ -45,7 +45,7 @@ from functools import partial
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
 
 from ..filters import ExportFilters
-from ..models import Corpus
+from ..models import Corpus, CorpusCounts
 from . import parallel, reader
 from .fragments import _batch_lines, fragment_queries
 from .parallel import (
@@ -203,7 +203,7 @@ def _pair(wrapper, job: _Job) -> _Child | None:
     if resident is None:
         return None
     assert path is not None
-    lock = _writers_held(path)
+    lock = _writers_held(path, job.corpus.pk)
     if lock is None:
         resident.release()
         return None
@@ -228,19 +228,32 @@ def _pair(wrapper, job: _Job) -> _Child | None:
         lock.close()
 
 
-def _writers_held(path: str) -> sqlite3.Connection | None:
-    """A connection holding the database's write lock (None: a writer has it, or the file
-    cannot be opened)."""
+def _writers_held(path: str, corpus_id: int) -> sqlite3.Connection | None:
+    """A connection holding the database's write lock, for an export of the corpus (None: it
+    has fewer than `parallel.RESIDENT_MIN_ARTICLES` live articles, too few batches to share, as
+    its counters say; a writer has the lock; or the file cannot be opened)."""
     try:
         lock = sqlite3.connect(path, timeout=0, isolation_level=None, check_same_thread=False)
     except sqlite3.Error:
         return None
     try:
+        counted = lock.execute(_LIVE_ARTICLES, [corpus_id]).fetchone()
+        if counted is None or counted[0] < parallel.RESIDENT_MIN_ARTICLES:
+            lock.close()
+            return None
         lock.execute("BEGIN IMMEDIATE")
     except sqlite3.Error:
         lock.close()
         return None
     return lock
+
+
+# (Names from the model, not from input.)
+_LIVE_ARTICLES = (
+    f"SELECT {CorpusCounts._meta.get_field('articles').column}"  # noqa: S608
+    f" FROM {CorpusCounts._meta.db_table}"
+    f" WHERE {CorpusCounts._meta.get_field('corpus').column} = ?"
+)
 
 
 # --- The resident ------------------------------------------------------------------------------
