@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 from django.db import connection
 
+from articles import exports
 from tests.factories import AnnotationFactory, ArticleFactory, ClaimFactory
 from tests.test_exports import _golden_corpus
 
@@ -157,3 +158,37 @@ if connection.vendor == "sqlite":
         assert "the probe's resident fails" in failing["failed"]
         assert failing["resident_after_failure"] is None
         assert failing["after_failure_same"] and failing["after_failure_batches"] == 0
+
+    def test_a_test_process_forks_no_resident_and_exports_use_none_of_another_file(
+        team, monkeypatch, tmp_path
+    ):
+        """The suite imports the WSGI entry point (tests/security/test_fuzz.py) while its
+        settings name a file that may exist: no resident is forked (a test process, and here a
+        connection open too). A resident started for
+        another file than the export's database is not used: the export is the one-process one
+        (the reader's own functions, which tests patch)."""
+        from articles.exports import sqlite_resident
+        from articles.exports.reader import SNAPSHOT_SHAREABLE
+
+        other = tmp_path / "other.sqlite3"
+        sqlite3.connect(other).close()
+        monkeypatch.setitem(connection.settings_dict, "NAME", str(other))
+        assert sqlite_resident.database_file(connection) == str(other)
+        monkeypatch.setattr(sqlite_resident.SqliteResident, "_current", None)
+        sqlite_resident.SqliteResident.start_at_worker_start()
+        assert sqlite_resident.resident_pid() is None
+        monkeypatch.undo()
+
+        elsewhere = sqlite_resident.SqliteResident(os.getpid(), -1, -1)
+        monkeypatch.setattr(sqlite_resident.SqliteResident, "_current", elsewhere)
+        token = SNAPSHOT_SHAREABLE.set(True)
+        try:
+            elsewhere.path = str(other)
+            assert not sqlite_resident.applies("default")
+            elsewhere.path = None  # and the suite's database, in memory, has no file either
+            assert not sqlite_resident.applies("default")
+        finally:
+            SNAPSHOT_SHAREABLE.reset(token)
+        spec = exports.parse_export_params(team.corpus, {"format": ["jsonl"]})
+        assert b"".join(exports.stream(spec)).count(b"\n") == 1
+        assert not elsewhere.busy

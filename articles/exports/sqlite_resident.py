@@ -42,6 +42,7 @@ from collections.abc import Generator, Iterable, Iterator
 from dataclasses import dataclass
 from functools import partial
 
+from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
 
 from ..filters import ExportFilters
@@ -96,10 +97,12 @@ def applies(using: str) -> bool:
         return False
     resident = SqliteResident._current
     return (
-        resident is not None
+        isinstance(resident, SqliteResident)
         and not resident.stopped
         and resident.owner == os.getpid()
-        and connections[using].vendor == "sqlite"
+        # The file it was started for (a test process's database is another: in memory).
+        and resident.path is not None
+        and database_file(connections[using]) == resident.path
     )
 
 
@@ -127,13 +130,18 @@ class SqliteResident(Resident):
 
     _current: Resident | None = None
     _lock = threading.Lock()
+    # The database file it was started for.
+    path: str | None = None
 
     @classmethod
     def _may_start_here(cls, wrapper) -> bool:
         """Exports here may use it, and no database connection of this process is open (a
         worker's start, annotator/wsgi.py: `start_at_worker_start`)."""
         return (
-            database_file(wrapper) is not None
+            # A test process imports the WSGI entry point too (tests/security/test_fuzz.py): its
+            # settings name a file, its database is in memory.
+            not getattr(settings, "TESTING", False)
+            and database_file(wrapper) is not None
             and parallel._two_processes(wrapper, vendor="sqlite")
             and not any(c.connection is not None for c in connections.all(initialized_only=True))
         )
@@ -141,6 +149,14 @@ class SqliteResident(Resident):
     @staticmethod
     def _main(jobs_fd: int, data_fd: int, wrapper) -> None:
         _resident_main(jobs_fd, data_fd, wrapper.alias)
+
+    @classmethod
+    def _start(cls, wrapper) -> Resident | None:
+        path = database_file(wrapper)
+        resident = super()._start(wrapper)
+        if isinstance(resident, SqliteResident):
+            resident.path = path
+        return resident
 
 
 def write_in_two(
@@ -198,13 +214,12 @@ def write_in_two(
 def _pair(wrapper, job: _Job) -> _Child | None:
     """The resident, in the same database as this process's read transaction, which has begun
     (see the module's docstring); None, nothing begun, when it cannot be had."""
-    path = database_file(wrapper)
-    resident = SqliteResident.take(wrapper, start=False) if path is not None else None
+    resident = SqliteResident.take(wrapper, start=False)
     if resident is None:
         return None
-    assert path is not None
-    lock = _writers_held(path, job.corpus.pk)
-    if lock is None:
+    path: str | None = getattr(resident, "path", None)
+    lock = None if path is None else _writers_held(path, job.corpus.pk)
+    if lock is None or path is None:
         resident.release()
         return None
     child: _Child | None = None
