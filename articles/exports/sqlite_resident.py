@@ -116,7 +116,6 @@ class _Job:
     writer: BatchWriter | None
     size: int
     size_bytes: int
-    path: str
     log_queries: bool = False
 
 
@@ -186,7 +185,7 @@ def write_in_two(
                 return writer.pieces(_read_batch(filters, names, run, article_ids, parts), names)
 
         size, size_bytes = _for_two(reader.ARTICLES_PER_BATCH), _for_two(reader.BYTES_PER_BATCH)
-        child = _pair(wrapper, _Job(corpus, filters, parts, writer, size, size_bytes, ""))
+        child = _pair(wrapper, _Job(corpus, filters, parts, writer, size, size_bytes))
         if child is None:
             size, size_bytes = reader.ARTICLES_PER_BATCH, reader.BYTES_PER_BATCH
         try:
@@ -219,12 +218,11 @@ def _pair(wrapper, job: _Job) -> _Child | None:
         return None
     path: str | None = getattr(resident, "path", None)
     lock = None if path is None else _writers_held(path, job.corpus.pk)
-    if lock is None or path is None:
+    if lock is None:
         resident.release()
         return None
     child: _Child | None = None
     try:
-        job.path = path
         child = resident.run(job, log_queries=wrapper.queries_logged)
         if child is None:
             return None
@@ -280,9 +278,13 @@ def _resident_main(jobs_fd: int, data_fd: int, alias: str) -> None:
     try:
         _detach(data_fd, jobs_fd)
         wrapper = connections[alias]
+        # The file its worker was started for (the same settings, read the same way).
+        path = database_file(wrapper)
+        if path is None:
+            return  # gone since: the worker's exports run in one process
         opened: tuple[int, int] | None = None
         with contextlib.suppress(DatabaseError, OSError):
-            opened = _connected(wrapper)  # warm before the first job, if it can
+            opened = _connected(wrapper, path)  # warm before the first job, if it can
         for kind, payload in parallel._jobs(jobs_fd):
             if kind != parallel._JOB:
                 continue
@@ -290,8 +292,8 @@ def _resident_main(jobs_fd: int, data_fd: int, alias: str) -> None:
             block = contextlib.ExitStack()
             try:
                 if opened is None:
-                    opened = _connected(wrapper, job.path)
-                elif _identity(job.path) != opened:
+                    opened = _connected(wrapper, path)
+                elif _identity(path) != opened:
                     # The file was replaced under the server (a restore): what this process has
                     # open is the old one. It ends (the export runs in one process), rather than
                     # write batches of the old database.
@@ -316,12 +318,9 @@ def _resident_main(jobs_fd: int, data_fd: int, alias: str) -> None:
         os._exit(code)
 
 
-def _connected(wrapper, path: str | None = None) -> tuple[int, int]:
-    """Connect `wrapper`; the identity of the file it opened (`_identity`)."""
-    name = path or database_file(wrapper)
-    if name is None:
-        raise OSError("no database file")
-    opened = _identity(name)
+def _connected(wrapper, path: str) -> tuple[int, int]:
+    """Connect `wrapper` to the file at `path`; that file's identity (`_identity`)."""
+    opened = _identity(path)
     wrapper.ensure_connection()
     return opened
 
